@@ -1,0 +1,291 @@
+"""The `consensus-chat` command. It is the one place that reaches every package; it imports lazily."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+EPILOG_MAIN = """\b
+Examples:
+  consensus-chat ingest                      # index the shipped document
+  consensus-chat search "chain-of-thought faithfulness"
+  consensus-chat ask "Which sections cite Turpin?"
+  consensus-chat serve --port 7860           # the web chat
+  consensus-chat eval --json                 # score retrieval
+"""
+
+
+class CLIError(click.ClickException):
+    """A one-line error with exit code 2 and no traceback."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def handle_errors(fn):
+    """Turn library errors into one clear line and exit code 2; never print a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from ingest.errors import ConsensusChatError
+
+        try:
+            return fn(*args, **kwargs)
+        except ConsensusChatError as exc:
+            raise CLIError(str(exc)) from None
+        except ValueError as exc:
+            raise CLIError(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; the index is unchanged unless the ingest had finished.", err=True)
+            sys.exit(130)
+        except click.ClickException:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the edge of the program: one line, not a traceback
+            if os.environ.get("CONSENSUS_CHAT_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {exc}. Set CONSENSUS_CHAT_DEBUG=1 to see the traceback."
+            ) from None
+
+    return wrapper
+
+
+def _config(index_dir=None, chroma_host=None, chroma_port=None, model=None, **extra):
+    from ingest.config import Config
+
+    return Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model, **extra)
+
+
+def index_options(fn):
+    """--index-dir, --chroma-host, --chroma-port, --model."""
+    fn = click.option("--model", default=None, metavar="PATH",
+                      help="A local sentence-transformers model directory [env CONSENSUS_CHAT_MODEL].")(fn)
+    fn = click.option("--chroma-port", type=click.IntRange(1, 65535), default=None,
+                      help="Port of the Chroma server [env CONSENSUS_CHAT_CHROMA_PORT].")(fn)
+    fn = click.option("--chroma-host", default=None,
+                      help="Use a Chroma server (`chroma run`) at this host [env CONSENSUS_CHAT_CHROMA_HOST].")(fn)
+    fn = click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                      help="Index directory [env CONSENSUS_CHAT_HOME; default: per-user data dir].")(fn)
+    return fn
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(epilog=EPILOG_MAIN, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="consensus-chat")
+def main():
+    """Ask a research-priorities document questions; get answers with section codes and verified citations."""
+    # Chroma and Gradio phone home unless told not to; this tool never does.
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@main.command(epilog="""\b
+Examples:
+  consensus-chat sections
+  consensus-chat sections --json | jq '.[] | select(.kind=="card") | .code'
+  consensus-chat sections --corpus my-page.txt
+""")
+@click.option("--corpus", type=click.Path(path_type=Path), default=None, help="Corpus file (default: the shipped document).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of sections.")
+@handle_errors
+def sections(corpus, as_json):
+    """Print the sections the parser finds in a document."""
+    from ingest.config import DEFAULT_CORPUS
+    from ingest.parser import parse_file
+
+    found = parse_file(corpus or DEFAULT_CORPUS)
+    if as_json:
+        _echo_json([s.to_dict() for s in found])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(found)} sections", show_lines=False)
+    for col in ("kind", "code", "label", "title", "citations", "lines"):
+        table.add_column(col)
+    for s in found:
+        table.add_row(s.kind, s.code or "", s.label or "", s.heading, ", ".join(s.citations),
+                      f"{s.line_start}-{s.line_end}")
+    Console().print(table)
+
+
+@main.command(epilog="""\b
+Examples:
+  consensus-chat ingest
+  consensus-chat ingest --corpus a.txt --corpus b.txt --index-dir ./idx
+  consensus-chat ingest --rebuild --json
+  consensus-chat ingest --chroma-host localhost --chroma-port 8000
+""")
+@click.option("--corpus", type=click.Path(path_type=Path), multiple=True, help="Corpus file(s); repeat for several.")
+@index_options
+@click.option("--rebuild", is_flag=True, help="Re-embed everything (needed after changing the model).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@handle_errors
+def ingest(corpus, index_dir, chroma_host, chroma_port, model, rebuild, quiet, as_json):
+    """Index a document; re-running on unchanged input embeds nothing."""
+    from ingest.pipeline import ingest as run_ingest
+
+    config = _config(index_dir, chroma_host, chroma_port, model)
+    report = run_ingest(list(corpus) or None, config, rebuild=rebuild, quiet=quiet or as_json)
+    if as_json:
+        _echo_json({k: report.to_dict()[k] for k in ("sections", "added", "updated", "unchanged", "removed", "seconds")})
+        return
+    click.echo(
+        f"{report.sections} sections: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.removed} removed "
+        f"({report.embedded_chunks} chunks embedded) in {report.seconds:.2f}s -> {report.index}"
+    )
+
+
+def _open_retriever(config, ensure_index: bool = False, quiet: bool = True):
+    from retriever import open_retriever
+
+    if ensure_index:
+        _ensure_index(config, quiet=quiet)
+    return open_retriever(config.index_dir, chroma_host=config.chroma_host, chroma_port=config.chroma_port,
+                          model=config.model)
+
+
+def _ensure_index(config, quiet: bool = True) -> None:
+    """Ingest the default corpus when no index exists yet (serve does this)."""
+    from ingest.store import open_store
+
+    if open_store(config).read_manifest() is None:
+        from ingest.pipeline import ingest as run_ingest
+
+        click.echo(f"No index at {config.index_dir}; ingesting the default corpus first...", err=True)
+        run_ingest(None, config, quiet=quiet)
+
+
+@main.command(epilog="""\b
+Examples:
+  consensus-chat search "how do we check what a model really computes?"
+  consensus-chat search 3.2.2 --json
+  consensus-chat search "risk" --code 2.2 -k 3
+  consensus-chat search "Turpin" --mode lexical
+""")
+@click.argument("query")
+@click.option("-k", type=int, default=5, show_default=True, help="Number of hits (1-50).")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default="hybrid", show_default=True)
+@click.option("--code", "code_prefix", default=None, metavar="PREFIX", help="Only sections whose code starts with this, e.g. 2.2.")
+@click.option("--label", default=None, help="Only sections with this label, e.g. 'Risk Assessment'.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["card", "source", "overview", "tags"]), help="Only these kinds.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@index_options
+@handle_errors
+def search(query, k, mode, code_prefix, label, kinds, as_json, index_dir, chroma_host, chroma_port, model):
+    """Find the research areas that speak to a query. Needs an index: run `consensus-chat ingest` first."""
+    config = _config(index_dir, chroma_host, chroma_port, model)
+    retriever = _open_retriever(config)
+    result = retriever.search(query, k=k, mode=mode, codes=[code_prefix] if code_prefix else None,
+                              labels=[label] if label else None, kinds=list(kinds) or None)
+    for notice in result.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if as_json:
+        _echo_json(result.to_dict())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    scope = "in scope" if result.in_scope else "OUT OF SCOPE: the document may not cover this; nearest sections:"
+    table = Table(title=f"{result.query!r} ({mode}, {scope})")
+    for col, just in (("#", "right"), ("code", "left"), ("title", "left"), ("score", "right")):
+        table.add_column(col, justify=just)
+    for rank, hit in enumerate(result.hits, 1):
+        table.add_row(str(rank), hit.code or f"({hit.kind})", hit.heading, f"{hit.score:.3f}")
+    Console().print(table)
+
+
+@main.command(epilog="""\b
+Examples:
+  consensus-chat ask "Which sections cite Turpin?"
+  consensus-chat ask "What is the code of the metrology section?" --json
+  CONSENSUS_CHAT_LLM_BASE_URL=http://127.0.0.1:8080/v1 consensus-chat ask "..." --llm openai
+""")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option("--llm", type=click.Choice(["extractive", "openai"]), default=None,
+              help="Answer backend [env CONSENSUS_CHAT_LLM; default extractive].")
+@index_options
+@handle_errors
+def ask(question, as_json, llm, index_dir, chroma_host, chroma_port, model):
+    """Answer a question with inline [n] markers and a numbered source list."""
+    from app import open_assistant
+
+    config = _config(index_dir, chroma_host, chroma_port, model, llm=llm)
+    assistant = open_assistant(config=config)
+    answer = assistant.answer(question)
+    for notice in answer.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if as_json:
+        _echo_json(answer.to_dict())
+        return
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    Console().print(Markdown(answer.text))
+
+
+@main.command(epilog="""\b
+Examples:
+  consensus-chat serve                       # http://127.0.0.1:7860
+  consensus-chat serve --port 8080 --llm openai
+  consensus-chat serve --host 0.0.0.0 --auth-file users.txt
+""")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; 0.0.0.0 must be asked for.")
+@click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True)
+@click.option("--llm", type=click.Choice(["extractive", "openai"]), default=None, help="Answer backend.")
+@click.option("--auth-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Lines of user:password-hash; turns on the login page.")
+@index_options
+@handle_errors
+def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model):
+    """Start the web chat (ingests the default corpus first if there is no index)."""
+    from app import open_assistant
+    from app.ui import launch
+
+    config = _config(index_dir, chroma_host, chroma_port, model, llm=llm)
+    _ensure_index(config, quiet=False)
+    assistant = open_assistant(config=config)
+    launch(assistant, host=host, port=port, auth_file=auth_file)
+
+
+@main.command(name="eval", epilog="""\b
+Examples:
+  consensus-chat eval
+  consensus-chat eval --json > scores.json
+  consensus-chat eval --questions my-questions.jsonl --mode hybrid
+  consensus-chat eval --out reports/            # Markdown report + PNG chart
+""")
+@click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A JSONL question file (default: evals/questions.jsonl).")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical", "all"]), default=None,
+              help="Retrieval mode(s) to score [default: all].")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as one JSON object.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write report.md and modes.png here.")
+@click.option("--no-baseline", is_flag=True, help="Skip the llama-index SentenceSplitter baseline.")
+@index_options
+@handle_errors
+def eval_(questions, mode, as_json, out, no_baseline, index_dir, chroma_host, chroma_port, model):
+    """Score retrieval, refusals and answers on a question set."""
+    from evals.runner import main as run_eval
+
+    config = _config(index_dir, chroma_host, chroma_port, model)
+    run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline)
+
+
+if __name__ == "__main__":
+    main()

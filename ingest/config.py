@@ -1,0 +1,64 @@
+"""One frozen Config, read from arguments first and the environment second, at call time."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "interpretability-singapore-consensus.txt"
+
+
+def default_index_dir() -> Path:
+    """The per-user data directory, unless CONSENSUS_CHAT_HOME says otherwise."""
+    env = os.environ.get("CONSENSUS_CHAT_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # lazy: only needed when no directory was given
+
+    return Path(platformdirs.user_data_dir("consensus-chat", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where the index lives, which model embeds, and which LLM backend answers."""
+
+    index_dir: Path
+    chroma_host: str | None = None
+    chroma_port: int | None = None
+    model: str | None = None
+    llm: str = "extractive"
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Config":
+        """Build a Config: explicit (non-None) overrides win over CONSENSUS_CHAT_* variables."""
+        env = os.environ
+        port = env.get("CONSENSUS_CHAT_CHROMA_PORT")
+        values = dict(
+            index_dir=Path(env["CONSENSUS_CHAT_HOME"]).expanduser() if env.get("CONSENSUS_CHAT_HOME") else None,
+            chroma_host=env.get("CONSENSUS_CHAT_CHROMA_HOST") or None,
+            chroma_port=int(port) if port else None,
+            model=env.get("CONSENSUS_CHAT_MODEL") or None,
+            llm=env.get("CONSENSUS_CHAT_LLM") or "extractive",
+            llm_base_url=env.get("CONSENSUS_CHAT_LLM_BASE_URL") or None,
+            llm_model=env.get("CONSENSUS_CHAT_LLM_MODEL") or None,
+            llm_api_key=env.get("CONSENSUS_CHAT_LLM_API_KEY") or None,
+            llm_timeout=float(env.get("CONSENSUS_CHAT_LLM_TIMEOUT") or 60.0),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values["index_dir"] is None:
+            values["index_dir"] = default_index_dir()
+        values["index_dir"] = Path(values["index_dir"]).expanduser()
+        if values["chroma_port"] is not None and values["chroma_host"] is None:
+            values["chroma_host"] = "localhost"
+        if values["chroma_host"] is not None and values["chroma_port"] is None:
+            values["chroma_port"] = 8000
+        return cls(**values)
+
+    def with_(self, **changes) -> "Config":
+        """A copy with some fields changed."""
+        return replace(self, **changes)

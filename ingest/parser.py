@@ -1,0 +1,235 @@
+"""Parse a page in the research-area layout into Section records.
+
+The layout (see corpus/README.md) in short:
+  overview lines ... | card title | body lines | "N.N.N Label" glued to the next title | ...
+  | last code line glued to the report title | authors "(YYYY)" | abstract | tag pairs.
+The rules below depend only on that layout, never on this file's titles.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+from .errors import CorpusFormatError
+from .section import Section
+from .text import slugify
+
+PARSER_VERSION = "1"
+
+# A code line: a dotted section code, a space, then a label glued to the next title.
+_CODE_LINE = re.compile(r"^(?P<code>\d+(?:\.\d+){1,3}) (?P<rest>\S.*)$")
+# Labels are capitalised words (and '&'); the next title starts with a capital letter right
+# after the label's last lower-case letter, e.g. "Research & FoundationsExplainability".
+_GLUE = re.compile(r"(?<=[a-z)])(?=[A-Z])")
+_PARENT_SEP = " > "
+_YEAR_AT_END = re.compile(r"\((?P<year>\d{4})\)\s*$")
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’)]$")
+_PAREN = re.compile(r"\(([^()]*)\)")
+_KEY = re.compile(r"[A-Z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
+_HEDGE = re.compile(r"^(?:e\.g\.|eg\.|cf\.|i\.e\.)\s*,?\s*", re.IGNORECASE)
+
+
+def read_lines(path: Path) -> list[tuple[int, str]]:
+    """Read a corpus file as (line number, text) pairs, with BOM, CRLF and trailing spaces removed."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from None
+    except IsADirectoryError:
+        raise CorpusFormatError(f"{path}: is a directory, not a corpus file.") from None
+    except OSError as exc:
+        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CorpusFormatError(
+            f"{path}: not valid UTF-8 (bad byte at offset {exc.start}). Save the file as UTF-8."
+        ) from None
+    if "\x00" in text:
+        raise CorpusFormatError(f"{path}: contains NUL bytes; it looks like a binary file, not a text page.")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = [(i + 1, line.rstrip()) for i, line in enumerate(text.split("\n"))]
+    lines = [(n, line) for n, line in lines if line.strip()]
+    if not lines:
+        raise CorpusFormatError(f"{path}: the file is empty.")
+    return lines
+
+
+def parse_file(path: str | Path) -> list[Section]:
+    """Parse one corpus file into sections (overview, cards, source record, tags)."""
+    path = Path(path)
+    lines = read_lines(path)
+    code_rows = [i for i, (_, line) in enumerate(lines) if _CODE_LINE.match(line)]
+    if not code_rows:
+        raise CorpusFormatError(
+            f"{path}: no research-area card found (no code line such as '2.2.1 Risk Assessment')."
+        )
+    name = path.name
+    sections: list[Section] = []
+
+    first_title = _first_title_row(lines, code_rows[0], path)
+    if first_title > 0:
+        body = [line for _, line in lines[:first_title]]
+        sections.append(
+            Section(
+                id="overview", kind="overview", code=None, label=None, title="Overview", parent=None,
+                text="\n".join(body), citations=_citations("\n".join(body)), source_file=name,
+                line_start=lines[0][0], line_end=lines[first_title - 1][0],
+            )
+        )
+
+    # Walk the cards: each starts at a title row and ends at a code row.
+    title_text = lines[first_title][1]
+    title_row = first_title
+    for code_row in code_rows:
+        body_rows = lines[title_row + 1 : code_row]
+        if not body_rows:
+            raise CorpusFormatError(
+                f"{path}: line {lines[code_row][0]}: the card '{title_text}' has no body before its code line."
+            )
+        match = _CODE_LINE.match(lines[code_row][1])
+        code, label, next_title = match["code"], *_split_label(match["rest"])
+        parent, title = _split_parent(title_text)
+        body = "\n".join(line for _, line in body_rows)
+        sections.append(
+            Section(
+                id="", kind="card", code=code, label=label, title=title, parent=parent, text=body,
+                citations=_citations(body), source_file=name,
+                line_start=lines[title_row][0], line_end=lines[code_row][0],
+            )
+        )
+        if next_title is None:
+            if code_row != len(lines) - 1:
+                raise CorpusFormatError(
+                    f"{path}: line {lines[code_row][0]}: cannot tell the label from the next title in "
+                    f"'{lines[code_row][1]}' (the title must start with a capital letter)."
+                )
+            title_text, title_row = None, None
+            break
+        title_text, title_row = next_title, code_row
+
+    if title_text is not None:
+        sections.extend(_tail(path, title_text, title_row, lines))
+    return _assign_ids(sections)
+
+
+def parse_files(paths) -> list[Section]:
+    """Parse several files; ids stay unique across them."""
+    sections: list[Section] = []
+    for p in paths:
+        sections.extend(parse_file(p))
+    return _assign_ids(sections)
+
+
+def _first_title_row(lines, first_code_row: int, path: Path) -> int:
+    """The first card's title: the nearest heading-like line (no closing punctuation) above its body."""
+    for row in range(first_code_row - 2, -1, -1):
+        if not _SENTENCE_END.search(lines[row][1]):
+            return row
+    raise CorpusFormatError(
+        f"{path}: line {lines[first_code_row][0]}: the first card has no title line above its body."
+    )
+
+
+def _split_label(rest: str) -> tuple[str, str | None]:
+    """'Research & FoundationsExplainability' -> ('Research & Foundations', 'Explainability')."""
+    match = _GLUE.search(rest)
+    if not match:
+        return rest.strip(), None
+    return rest[: match.start()].strip(), rest[match.start() :].strip()
+
+
+def _split_parent(title: str) -> tuple[str | None, str]:
+    if _PARENT_SEP in title:
+        parent, _, child = title.rpartition(_PARENT_SEP)
+        return parent.strip(), child.strip()
+    return None, title.strip()
+
+
+def _tail(path: Path, title: str, title_row: int, lines) -> list[Section]:
+    """After the last code line: the source record (title, authors (YYYY), abstract), then tag pairs."""
+    rest = lines[title_row + 1 :]
+    name = path.name
+    author_idx = next((i for i, (_, line) in enumerate(rest) if _YEAR_AT_END.search(line)), None)
+    if author_idx is None:
+        raise CorpusFormatError(
+            f"{path}: line {lines[title_row][0]}: the source record '{title}' has no author line ending in '(YYYY)'."
+        )
+    authors_line = rest[author_idx][1]
+    year = int(_YEAR_AT_END.search(authors_line)["year"])
+    authors = tuple(a.strip() for a in _YEAR_AT_END.sub("", authors_line).split(";") if a.strip())
+    abstract_rows = []
+    i = author_idx + 1
+    while i < len(rest) and _SENTENCE_END.search(rest[i][1]):
+        abstract_rows.append(rest[i])
+        i += 1
+    tag_rows = rest[i:]
+    intro = [line for _, line in rest[:author_idx]]
+    abstract = "\n".join(line for _, line in abstract_rows)
+    text = "\n".join([*intro, "Authors: " + "; ".join(authors) + f" ({year})", abstract]).strip()
+    end = abstract_rows[-1][0] if abstract_rows else rest[author_idx][0]
+    out = [
+        Section(
+            id="", kind="source", code=None, label=None, title=title, parent=None, text=text,
+            citations=_citations(abstract), source_file=name, line_start=lines[title_row][0],
+            line_end=end, authors=authors, year=year,
+        )
+    ]
+    if tag_rows:
+        if len(tag_rows) % 2:
+            raise CorpusFormatError(
+                f"{path}: line {tag_rows[-1][0]}: tag lines come in pairs (a tag, then its definition)."
+            )
+        pairs = tuple((tag_rows[j][1], tag_rows[j + 1][1]) for j in range(0, len(tag_rows), 2))
+        out.append(
+            Section(
+                id="tags", kind="tags", code=None, label=None, title="Tags", parent=None,
+                text="\n".join(f"{t}: {d}" for t, d in pairs), source_file=name,
+                line_start=tag_rows[0][0], line_end=tag_rows[-1][0], tags=pairs,
+            )
+        )
+    return out
+
+
+def _citations(text: str) -> tuple[str, ...]:
+    """Source keys in parentheses, in order, without duplicates; cross-references and acronyms skipped."""
+    keys: list[str] = []
+    for match in _PAREN.finditer(text):
+        items = [item.strip() for item in re.split(r"[,;]", match[1]) if item.strip()]
+        if len(items) == 1 and _is_acronym_definition(text[: match.start()], items[0]):
+            continue
+        for item in items:
+            if item.lower().startswith("see"):
+                continue  # a cross-reference such as "see above" or "see also 2.1.1 above"
+            item = _HEDGE.sub("", item)
+            if _KEY.fullmatch(item) and item not in keys:
+                keys.append(item)
+    return tuple(keys)
+
+
+def _is_acronym_definition(before: str, item: str) -> bool:
+    """'European Union (EU)' defines an acronym; it is not a citation."""
+    if not re.fullmatch(r"[A-Z]{2,8}", item):
+        return False
+    preceding = re.findall(r"[A-Za-z][\w-]*", before)[-(len(item) * 2 + 2) :]
+    initials = "".join(part[0] for word in preceding for part in word.split("-") if part[:1].isupper())
+    return initials.endswith(item)
+
+
+def _assign_ids(sections: list[Section]) -> list[Section]:
+    """Stable slugs from parent and title, made unique with a numeric suffix."""
+    seen: dict[str, int] = {}
+    out = []
+    for s in sections:
+        if s.kind in ("overview", "tags"):
+            base = s.kind
+        elif s.parent:
+            base = f"{slugify(s.parent)}--{slugify(s.title)}"
+        else:
+            base = slugify(s.title)
+        n = seen.get(base, 0) + 1
+        seen[base] = n
+        out.append(replace(s, id=base if n == 1 else f"{base}-{n}"))
+    return out

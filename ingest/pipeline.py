@@ -1,0 +1,230 @@
+"""Ingest: parse, chunk, embed only what changed, write a new generation, swap it in."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .chunker import Chunk, chunk_section
+from .config import DEFAULT_CORPUS, Config
+from .errors import ModelMismatch
+from .parser import PARSER_VERSION, parse_files
+from .section import Section
+from .store import MANIFEST_FORMAT, ingest_lock, open_store
+
+ADD_BATCH = 512
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest did, as printed by `consensus-chat ingest --json`."""
+
+    sections: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    seconds: float
+    embedded_chunks: int = 0
+    index: str = ""
+
+    def to_dict(self) -> dict:
+        """The JSON shape of the CLI."""
+        return asdict(self)
+
+
+def code_prefixes(code: str | None) -> dict[str, str]:
+    """'2.2.1' -> {'code_1': '2', 'code_2': '2.2', 'code_3': '2.2.1', 'code_4': ''} for prefix filters."""
+    parts = code.split(".") if code else []
+    return {f"code_{i}": ".".join(parts[:i]) if i <= len(parts) else "" for i in range(1, 5)}
+
+
+def chunk_metadata(section: Section, chunk: Chunk) -> dict:
+    """Flat metadata stored with each chunk (Chroma accepts only scalars)."""
+    meta = {
+        "section_id": section.id,
+        "kind": section.kind,
+        "code": section.code or "",
+        "label": section.label or "",
+        "title": section.title,
+        "parent": section.parent or "",
+        "citations": "|".join(section.citations),
+        "part": chunk.part,
+        "n_parts": chunk.n_parts,
+        "content_hash": section.content_hash,
+        "chunk_hash": _sha(chunk.text),
+        "source_file": section.source_file,
+        "line_start": section.line_start,
+        "line_end": section.line_end,
+        **code_prefixes(section.code),
+    }
+    if chunk.part == 0:
+        meta["section_json"] = json.dumps(section.to_dict(), ensure_ascii=False)
+    return meta
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_sha(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class _Progress:
+    """A rich progress bar on stderr, silent when quiet or not a terminal."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled and sys.stderr.isatty()
+        self._bar = None
+
+    def __enter__(self):
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                transient=True,
+            )
+            self._bar.__enter__()
+        return self
+
+    def task(self, description: str, total: int):
+        if self._bar is None:
+            return None
+        return self._bar.add_task(description, total=total)
+
+    def advance(self, task, n: int):
+        if self._bar is not None and task is not None:
+            self._bar.advance(task, n)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def ingest(
+    corpus: list[str | Path] | None = None,
+    config: Config | None = None,
+    *,
+    rebuild: bool = False,
+    quiet: bool = True,
+    sections: list[Section] | None = None,
+) -> IngestReport:
+    """Bring the index in line with the corpus files, embedding only new or changed sections."""
+    from .embedder import load_embedder, resolve_model
+
+    started = time.perf_counter()
+    config = config or Config.from_env()
+    paths = [Path(p) for p in (corpus or [DEFAULT_CORPUS])]
+    spec = resolve_model(config.model)
+    store = open_store(config)
+    explicit_sections = sections is not None
+    if not explicit_sections:
+        sections = parse_files(paths)  # bad input fails here, before the index is touched
+    # Sections handed in directly (benchmarks) have no corpus file to record.
+    corpus_info = [] if explicit_sections and corpus is None else [
+        {"file": p.name, "path": str(p.resolve()), "sha256": _file_sha(p)} for p in paths
+    ]
+    with ingest_lock(config.index_dir):
+        old = store.read_manifest()
+        if old and not rebuild and old["model"]["weights_sha256"] != spec.weights_sha256:
+            raise ModelMismatch(
+                f"The index at {store.describe()} was built with {old['model']['name']} "
+                f"(weights {old['model']['weights_sha256'][:12]}), not {spec.name} "
+                f"(weights {spec.weights_sha256[:12]}). Run `consensus-chat ingest --rebuild` "
+                "to rebuild it with the new model, or pass the old model with --model."
+            )
+        old_sections = {} if (old is None or rebuild) else old.get("sections", {})
+        new_hashes = {s.id: s.content_hash for s in sections}
+        added = [i for i in new_hashes if i not in old_sections]
+        updated = [i for i in new_hashes if i in old_sections and old_sections[i]["hash"] != new_hashes[i]]
+        unchanged = [i for i in new_hashes if i in old_sections and old_sections[i]["hash"] == new_hashes[i]]
+        removed = [i for i in old_sections if i not in new_hashes]
+        same_build = (
+            old is not None and not rebuild and old.get("parser_version") == PARSER_VERSION
+            and old.get("format") == MANIFEST_FORMAT
+        )
+        if same_build and not (added or updated or removed):
+            # Nothing changed: no embedding, no new generation. Record the corpus paths only.
+            if old.get("corpus") != corpus_info:
+                old["corpus"] = corpus_info
+                store.publish(old)
+            return IngestReport(len(sections), 0, 0, len(unchanged), 0,
+                                round(time.perf_counter() - started, 3), 0, store.describe())
+
+        embedder = load_embedder(config.model)
+        chunks_by_section = {s.id: chunk_section(s, embedder.count_tokens, embedder.max_tokens) for s in sections}
+        all_chunks = [(s, c) for s in sections for c in chunks_by_section[s.id]]
+        reused = _old_embeddings(store, old, {_sha(c.text) for _, c in all_chunks}) if old and not rebuild else {}
+        to_embed = [(s, c) for s, c in all_chunks if _sha(c.text) not in reused]
+
+        from llama_index.core.schema import TextNode
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        with _Progress(not quiet) as progress:
+            task = progress.task("Embedding sections", len(to_embed))
+            fresh: dict[str, list[float]] = {}
+            for start in range(0, len(to_embed), ADD_BATCH):
+                batch = to_embed[start : start + ADD_BATCH]
+                vectors = embedder.encode([c.text for _, c in batch])
+                for (_, c), v in zip(batch, vectors):
+                    fresh[_sha(c.text)] = v.tolist()
+                progress.advance(task, len(batch))
+
+            name, collection = store.new_generation()
+            vector_store = ChromaVectorStore(chroma_collection=collection)
+            task = progress.task("Writing the index", len(all_chunks))
+            for start in range(0, len(all_chunks), ADD_BATCH):
+                nodes = []
+                for s, c in all_chunks[start : start + ADD_BATCH]:
+                    key = _sha(c.text)
+                    nodes.append(TextNode(id_=c.id, text=c.text, metadata=chunk_metadata(s, c),
+                                          embedding=fresh.get(key) or reused[key]))
+                vector_store.add(nodes)
+                progress.advance(task, len(nodes))
+
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "generation": name,
+            "model": {"name": spec.name, "weights_sha256": spec.weights_sha256, "dim": embedder.dim,
+                      "max_tokens": embedder.max_tokens},
+            "parser_version": PARSER_VERSION,
+            "corpus": corpus_info,
+            "corpus_sha256": _sha("".join(sorted(f["sha256"] for f in corpus_info))),
+            "sections": {s.id: {"hash": s.content_hash, "chunks": [c.id for c in chunks_by_section[s.id]]}
+                         for s in sections},
+            "chunks": len(all_chunks),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        store.publish(manifest)
+        # Keep the previous generation one round, so a server that has it open keeps answering.
+        store.cleanup(keep={name, old["generation"]} if old else {name})
+    return IngestReport(
+        sections=len(sections), added=len(added), updated=len(updated), unchanged=len(unchanged),
+        removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
+        index=store.describe(),
+    )
+
+
+def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[float]]:
+    """Embeddings of unchanged chunks from the current generation, keyed by chunk-text hash."""
+    try:
+        collection = store.open_generation(manifest["generation"])
+    except Exception:  # noqa: BLE001 - a broken old index just means everything is re-embedded
+        return {}
+    out: dict[str, list[float]] = {}
+    offset, page = 0, 5000
+    while True:
+        got = collection.get(include=["metadatas", "embeddings"], limit=page, offset=offset)
+        if not got["ids"]:
+            break
+        for meta, emb in zip(got["metadatas"], got["embeddings"]):
+            if meta.get("chunk_hash") in wanted:
+                out[meta["chunk_hash"]] = list(map(float, emb))
+        offset += len(got["ids"])
+    return out

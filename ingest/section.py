@@ -1,0 +1,71 @@
+"""The Section record that the parser produces and every other package reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+
+KINDS = ("card", "source", "overview", "tags")
+
+
+@dataclass(frozen=True)
+class Section:
+    """One unit of the document: a research-area card, the source record, the overview or the tags."""
+
+    id: str
+    kind: str
+    code: str | None
+    label: str | None
+    title: str
+    parent: str | None
+    text: str
+    citations: tuple[str, ...] = ()
+    source_file: str = ""
+    line_start: int = 0
+    line_end: int = 0
+    authors: tuple[str, ...] = ()
+    year: int | None = None
+    tags: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def heading(self) -> str:
+        """Title with its parent, e.g. 'Risk Assessment › Metrology for AI risk assessment'."""
+        return f"{self.parent} › {self.title}" if self.parent else self.title
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of everything that goes into the index for this section."""
+        payload = json.dumps(self.to_dict(include_location=False), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+    def to_dict(self, include_location: bool = True) -> dict:
+        """A JSON-ready dict (tuples become lists)."""
+        d = asdict(self)
+        d["citations"] = list(self.citations)
+        d["authors"] = list(self.authors)
+        d["tags"] = [list(t) for t in self.tags]
+        if not include_location:
+            for key in ("source_file", "line_start", "line_end"):
+                d.pop(key)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Section":
+        """Inverse of to_dict."""
+        return cls(
+            id=d["id"],
+            kind=d["kind"],
+            code=d.get("code"),
+            label=d.get("label"),
+            title=d["title"],
+            parent=d.get("parent"),
+            text=d["text"],
+            citations=tuple(d.get("citations") or ()),
+            source_file=d.get("source_file", ""),
+            line_start=int(d.get("line_start") or 0),
+            line_end=int(d.get("line_end") or 0),
+            authors=tuple(d.get("authors") or ()),
+            year=d.get("year"),
+            tags=tuple(tuple(t) for t in d.get("tags") or ()),
+        )

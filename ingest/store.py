@@ -1,0 +1,271 @@
+"""Where the index lives: Chroma collections plus a manifest that says what built them.
+
+Every ingest writes a new *generation* (a fresh Chroma store) and then swaps one pointer
+atomically, so a reader or a killed ingest only ever sees a complete index.
+- Embedded: generations are directories `gen-*/` under the index directory, and the pointer
+  is `manifest.json` (replaced with os.replace).
+- Server (`chroma run`): generations are collections `consensus_chat_gen_*`, and the pointer is
+  one record in the collection `consensus_chat_manifest` (a single atomic upsert).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from .config import Config
+from .errors import IndexCorrupt, IndexLocked, IndexNotFound, StoreUnavailable
+
+MANIFEST_FORMAT = 1
+COLLECTION = "sections"
+SERVER_PREFIX = "consensus_chat_gen_"
+SERVER_MANIFEST = "consensus_chat_manifest"
+REBUILD_HINT = "Run `consensus-chat ingest --rebuild` to build it again."
+
+
+def _settings():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _new_generation_name() -> str:
+    return time.strftime("gen-%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def lock_path(index_dir: Path) -> Path:
+    """The file that serialises ingests of one index."""
+    return index_dir / ".ingest.lock"
+
+
+@contextmanager
+def ingest_lock(index_dir: Path, timeout: float | None = None):
+    """Hold the index's ingest lock; a second ingest waits up to `timeout` seconds, then refuses."""
+    from filelock import FileLock, Timeout
+
+    if timeout is None:
+        timeout = float(os.environ.get("CONSENSUS_CHAT_LOCK_TIMEOUT", "600"))
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(index_dir)))
+    try:
+        lock.acquire(timeout=timeout)
+    except Timeout:
+        raise IndexLocked(
+            f"Another ingest is writing {index_dir} (lock {lock_path(index_dir)}); "
+            "wait for it to finish, then run the command again."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class Store:
+    """Common interface of the embedded and server stores."""
+
+    def read_manifest(self) -> dict | None:
+        """The current manifest, or None when nothing was ingested yet."""
+        raise NotImplementedError
+
+    def new_generation(self):
+        """Create an empty collection for a new generation: (name, chroma collection)."""
+        raise NotImplementedError
+
+    def open_generation(self, name: str):
+        """The chroma collection of an existing generation."""
+        raise NotImplementedError
+
+    def publish(self, manifest: dict) -> None:
+        """Atomically make manifest['generation'] the current index."""
+        raise NotImplementedError
+
+    def cleanup(self, keep: set[str]) -> None:
+        """Delete generations other than those in `keep`."""
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """Where this store is, for messages."""
+        raise NotImplementedError
+
+    def open_current(self):
+        """(manifest, collection) of the current index; raises IndexNotFound or IndexCorrupt."""
+        manifest = self.read_manifest()
+        if manifest is None:
+            raise IndexNotFound(
+                f"No index at {self.describe()}. Run `consensus-chat ingest` first "
+                "(or `consensus-chat ingest --corpus FILE` for another document)."
+            )
+        try:
+            collection = self.open_generation(manifest["generation"])
+            count = collection.count()
+        except (IndexNotFound, StoreUnavailable):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure to open the store means it is broken
+            raise IndexCorrupt(f"The index at {self.describe()} cannot be opened ({exc}). {REBUILD_HINT}") from exc
+        if count != manifest.get("chunks"):
+            raise IndexCorrupt(
+                f"The index at {self.describe()} is incomplete: the manifest lists {manifest.get('chunks')} "
+                f"chunks but the store holds {count}. {REBUILD_HINT}"
+            )
+        return manifest, collection
+
+
+class EmbeddedStore(Store):
+    """Chroma PersistentClient generations in an index directory."""
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+
+    @property
+    def manifest_path(self) -> Path:
+        """The pointer file."""
+        return self.index_dir / "manifest.json"
+
+    def describe(self) -> str:
+        """The index directory."""
+        return str(self.index_dir)
+
+    def read_manifest(self) -> dict | None:
+        """Read manifest.json, if any."""
+        try:
+            raw = self.manifest_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise IndexCorrupt(f"{self.manifest_path} cannot be read ({exc.strerror}). {REBUILD_HINT}") from None
+        try:
+            manifest = json.loads(raw)
+            manifest["generation"]
+        except (ValueError, KeyError, TypeError):
+            raise IndexCorrupt(f"{self.manifest_path} is damaged (not a valid manifest). {REBUILD_HINT}") from None
+        return manifest
+
+    def _client(self, path: Path):
+        import chromadb
+
+        return chromadb.PersistentClient(path=str(path), settings=_settings())
+
+    def new_generation(self):
+        """A fresh directory with an empty cosine-space collection."""
+        name = _new_generation_name()
+        path = self.index_dir / name
+        path.mkdir(parents=True)
+        collection = self._client(path).create_collection(
+            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        return name, collection
+
+    def open_generation(self, name: str):
+        """Open a generation directory; a missing one means the index is broken."""
+        path = self.index_dir / name
+        if not (path / "chroma.sqlite3").is_file():
+            raise IndexCorrupt(f"The index at {self.index_dir} points to {name}, which is missing. {REBUILD_HINT}")
+        return self._client(path).get_collection(COLLECTION, embedding_function=None)
+
+    def publish(self, manifest: dict) -> None:
+        """Write manifest.json atomically (write a temp file, fsync, rename)."""
+        tmp = self.manifest_path.with_suffix(f".tmp-{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as f:
+            json.dump(manifest, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.manifest_path)
+        dir_fd = os.open(self.index_dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def cleanup(self, keep: set[str]) -> None:
+        """Remove old or half-written generation directories and temp manifests."""
+        for path in self.index_dir.glob("gen-*"):
+            if path.is_dir() and path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+        for path in self.index_dir.glob("manifest.tmp-*"):
+            path.unlink(missing_ok=True)
+
+
+class ServerStore(Store):
+    """Collections on a Chroma server started with `chroma run`."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, int(port)
+        self._client_obj = None
+
+    def describe(self) -> str:
+        """host:port of the server."""
+        return f"chroma://{self.host}:{self.port}"
+
+    @property
+    def client(self):
+        """The HTTP client, connected on first use."""
+        if self._client_obj is None:
+            import chromadb
+
+            try:
+                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=_settings())
+                self._client_obj.heartbeat()
+            except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+                self._client_obj = None
+                raise StoreUnavailable(
+                    f"Cannot reach the Chroma server at {self.host}:{self.port} ({type(exc).__name__}). "
+                    f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host "
+                    "to use the embedded store."
+                ) from None
+        return self._client_obj
+
+    def _manifest_collection(self):
+        return self.client.get_or_create_collection(SERVER_MANIFEST, embedding_function=None)
+
+    def read_manifest(self) -> dict | None:
+        """The manifest record, if any."""
+        got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
+        if not got["ids"]:
+            return None
+        try:
+            return json.loads(got["documents"][0])
+        except ValueError:
+            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
+
+    def new_generation(self):
+        """A new cosine-space collection."""
+        name = SERVER_PREFIX + _new_generation_name().replace("-", "_")
+        collection = self.client.create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        return name, collection
+
+    def open_generation(self, name: str):
+        """Get a generation's collection."""
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except StoreUnavailable:
+            raise
+        except Exception:  # noqa: BLE001 - chroma raises NotFoundError or ValueError by version
+            raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
+
+    def publish(self, manifest: dict) -> None:
+        """Upsert the manifest record: one atomic write on the server."""
+        # Chroma requires an embedding per record; the manifest's is a placeholder.
+        self._manifest_collection().upsert(
+            ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[0.0]]
+        )
+
+    def cleanup(self, keep: set[str]) -> None:
+        """Delete generation collections not in keep."""
+        for col in self.client.list_collections():
+            name = getattr(col, "name", col)
+            if name.startswith(SERVER_PREFIX) and name not in keep:
+                self.client.delete_collection(name)
+
+
+def open_store(config: Config) -> Store:
+    """The store a Config names: a Chroma server if a host is set, else the embedded directory."""
+    if config.chroma_host:
+        return ServerStore(config.chroma_host, config.chroma_port or 8000)
+    return EmbeddedStore(config.index_dir)

@@ -1,0 +1,62 @@
+"""Small text helpers shared by the parser, the chunker and the answer composer."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Abbreviations that end with a period but do not end a sentence. A regex splitter is
+# used instead of nltk/punkt because punkt needs a data download at run time, which
+# these machines cannot do, and the document's prose is regular enough for this.
+_ABBREVIATIONS = ("e.g.", "i.e.", "cf.", "etc.", "et al.", "vs.", "Dr.", "Mr.", "Ms.", "No.", "Fig.", "St.")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences, keeping parentheses and abbreviations intact."""
+    sentences: list[str] = []
+    for paragraph in text.split("\n"):
+        paragraph = paragraph.strip()
+        if not paragraph:
+            continue
+        start = 0
+        for match in _SENTENCE_END.finditer(paragraph):
+            candidate = paragraph[start : match.start()].strip()
+            if any(candidate.endswith(a) for a in _ABBREVIATIONS) or _inside_parentheses(candidate):
+                continue
+            # A single initial such as "D." in an author list is not a sentence end.
+            if re.search(r"(?:^|[\s.-])[A-Z]\.$", candidate):
+                continue
+            sentences.append(candidate)
+            start = match.end()
+        tail = paragraph[start:].strip()
+        if tail:
+            sentences.append(tail)
+    return sentences
+
+
+def _inside_parentheses(text: str) -> bool:
+    return text.count("(") > text.count(")")
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """Strip control characters (keeping newlines and tabs) and normalise Unicode to NFC."""
+    return unicodedata.normalize("NFC", _CONTROL.sub("", text))
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII slug: 'Risk Assessment' -> 'risk-assessment'."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug or "section"
+
+
+_WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, used for lexical overlap."""
+    return _WORD.findall(text.lower())
