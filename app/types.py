@@ -1,0 +1,61 @@
+"""Frozen records the assistant returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from retriever.types import Hit
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One numbered source marker [n] in an answer and the sentence it supports."""
+
+    n: int
+    id: str
+    code: str | None
+    label: str | None
+    title: str
+    parent: str | None
+    citations: tuple[str, ...]
+    sentence: str
+
+    @property
+    def heading(self) -> str:
+        """Title with its parent."""
+        return f"{self.parent} › {self.title}" if self.parent else self.title
+
+    def source_line(self) -> str:
+        """'[1] 2.2.1 Risk Assessment — Risk Assessment › System safety assessment (IAISR, ...)'."""
+        code = f"{self.code} {self.label} — " if self.code else ""
+        keys = f" ({', '.join(self.citations)})" if self.citations else ""
+        return f"[{self.n}] {code}{self.heading}{keys}"
+
+    def to_dict(self) -> dict:
+        """The JSON shape of `ask --json`."""
+        return {"n": self.n, "id": self.id, "code": self.code, "label": self.label, "title": self.title,
+                "citations": list(self.citations), "sentence": self.sentence}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer in markdown, its numbered citations and the hits it drew on."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    sources: list[Hit]
+    refused: bool
+    backend: str
+    body: str = ""  # the answer without the source list
+    notices: tuple[str, ...] = field(default=())
+    flags: tuple[str, ...] = field(default=())  # e.g. "removed-unsupported-marker" from LLM verification
+    resolved_question: str = ""  # the question after condensing it with the history
+
+    def to_dict(self) -> dict:
+        """The JSON shape of `ask --json` and the /chat endpoint."""
+        return {
+            "answer": self.text, "refused": self.refused, "backend": self.backend,
+            "citations": [c.to_dict() for c in self.citations], "sources": [h.to_dict() for h in self.sources],
+            "flags": list(self.flags), "notices": list(self.notices),
+        }

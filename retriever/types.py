@@ -1,0 +1,63 @@
+"""Frozen records the retriever returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One section that matches a query, with the final score and each signal's own score and rank."""
+
+    id: str
+    code: str | None
+    label: str | None
+    title: str
+    parent: str | None
+    kind: str
+    text: str
+    citations: tuple[str, ...]
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    lexical_score: float | None = None
+    lexical_rank: int | None = None
+    exact: str | None = None  # why an exact look-up matched: "code", "source-key", "title", "label", "report"
+    source_file: str = ""
+    line_start: int = 0
+    line_end: int = 0
+
+    @property
+    def heading(self) -> str:
+        """Title with its parent."""
+        return f"{self.parent} › {self.title}" if self.parent else self.title
+
+    def to_dict(self) -> dict:
+        """The JSON shape of `search --json`."""
+        return {
+            "id": self.id, "code": self.code, "label": self.label, "title": self.title, "parent": self.parent,
+            "kind": self.kind, "score": round(self.score, 6), "citations": list(self.citations), "text": self.text,
+            "signals": {
+                "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+                "dense_rank": self.dense_rank,
+                "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
+                "lexical_rank": self.lexical_rank,
+                "exact": self.exact,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Hits for a query, and whether the document covers it at all."""
+
+    query: str
+    hits: list[Hit]
+    in_scope: bool
+    mode: str = "hybrid"
+    notices: tuple[str, ...] = field(default=())
+    scope_score: float | None = None
+
+    def to_dict(self) -> dict:
+        """The JSON shape of `search --json`."""
+        return {"query": self.query, "in_scope": self.in_scope, "hits": [h.to_dict() for h in self.hits]}
