@@ -1,0 +1,418 @@
+"""Score retrieval, out-of-scope refusals and extractive answers on a JSONL question set.
+
+`consensus-chat eval` calls `main()`; tests and scripts call `run()` and get one dict back.
+Retrieval metrics use in-scope questions only; each mode ranks the top RANK_DEPTH sections
+(MRR is therefore MRR@10). See evals/README-style notes in `report.py` for the table layout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import ConsensusChatError
+
+from .metrics import RETRIEVAL_METRICS, first_relevant_rank, mean, percentile, retrieval_scores
+
+DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
+THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
+MODES = ("hybrid", "dense", "lexical")
+KINDS = ("in_scope", "out_of_scope")
+RANK_DEPTH = 10
+_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_WS = re.compile(r"\s+")
+
+
+class QuestionFileError(ConsensusChatError):
+    """The question file is missing or has a malformed line."""
+
+
+class ThresholdError(ConsensusChatError):
+    """thresholds.json is missing or names a metric the report does not have."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of a question file."""
+
+    id: str
+    question: str
+    relevant_titles: tuple[str, ...]
+    relevant_codes: tuple[str, ...]
+    kind: str
+    line: int = 0
+
+
+# -- the question file ---------------------------------------------------------------------------
+
+def load_questions(path: Path | str | None = None) -> list[Question]:
+    """Read and validate a JSONL question file; any bad line raises QuestionFileError with its number."""
+    path = Path(path) if path is not None else DEFAULT_QUESTIONS
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise QuestionFileError(f"{path}: file not found. Pass an existing JSONL file with --questions.") from None
+    except IsADirectoryError:
+        raise QuestionFileError(f"{path}: is a directory, not a JSONL question file.") from None
+    except UnicodeDecodeError:
+        raise QuestionFileError(f"{path}: not valid UTF-8. Save the question file as UTF-8.") from None
+    questions: list[Question] = []
+    seen: dict[str, int] = {}
+    for n, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        q = _parse_line(line, f"{path.name} line {n}")
+        if q.id in seen:
+            raise QuestionFileError(f"{path.name} line {n}: duplicate id {q.id!r} (first used on line {seen[q.id]}).")
+        seen[q.id] = n
+        questions.append(Question(q.id, q.question, q.relevant_titles, q.relevant_codes, q.kind, n))
+    if not questions:
+        raise QuestionFileError(f"{path}: holds no questions (one JSON object per line expected).")
+    return questions
+
+
+def _parse_line(line: str, where: str) -> Question:
+    try:
+        obj = json.loads(line)
+    except ValueError as exc:
+        raise QuestionFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+    if not isinstance(obj, dict):
+        raise QuestionFileError(f"{where}: expected a JSON object, got {type(obj).__name__}.")
+    for key in ("id", "question"):
+        if not isinstance(obj.get(key), str) or not obj[key].strip():
+            raise QuestionFileError(f"{where}: field {key!r} must be a non-empty string.")
+    for key in ("relevant_titles", "relevant_codes"):
+        if key not in obj:
+            raise QuestionFileError(f"{where}: missing field {key!r} (use [] for none).")
+        value = obj[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise QuestionFileError(f"{where}: field {key!r} must be a list of non-empty strings.")
+    kind = obj.get("kind")
+    if kind not in KINDS:
+        raise QuestionFileError(f"{where}: field 'kind' must be 'in_scope' or 'out_of_scope', not {kind!r}.")
+    if kind == "in_scope" and not obj["relevant_titles"]:
+        raise QuestionFileError(f"{where}: an in_scope question needs at least one relevant title.")
+    if kind == "out_of_scope" and (obj["relevant_titles"] or obj["relevant_codes"]):
+        raise QuestionFileError(f"{where}: an out_of_scope question must have empty relevant_titles and relevant_codes.")
+    return Question(obj["id"], obj["question"], tuple(obj["relevant_titles"]), tuple(obj["relevant_codes"]), kind)
+
+
+def check_titles(questions: list[Question], titles: set[str], path: Path) -> None:
+    """Every relevant title must name a section of the index, or the question could never score."""
+    for q in questions:
+        unknown = [t for t in q.relevant_titles if t not in titles]
+        if unknown:
+            raise QuestionFileError(
+                f"{path.name} line {q.line}: relevant title {unknown[0]!r} is not a section title of the index "
+                f"(titles are given without their parent, e.g. {sorted(titles)[0]!r})."
+            )
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# -- verbatim checking -----------------------------------------------------------------------------
+
+def normalise(text: str) -> str:
+    """Collapse whitespace, for verbatim comparison."""
+    return _WS.sub(" ", text).strip()
+
+
+def answer_sentences(answer) -> list[str]:
+    """The sentences an answer asserts: each cited sentence, and the body's sentences without [n] markers."""
+    from ingest.text import split_sentences
+
+    out = [c.sentence for c in answer.citations if c.sentence and c.sentence.strip()]
+    body = _MARKER.sub("", answer.body or "")
+    for line in body.split("\n"):
+        line = line.strip()
+        # Markdown list bullets and blockquote marks are layout, not document text.
+        line = re.sub(r"^(?:[-*+>]|\d+\.)\s+", "", line)
+        if line:
+            out.extend(split_sentences(line))
+    return [s.strip() for s in out if s.strip()]
+
+
+def is_verbatim(sentence: str, document: str) -> bool:
+    """A sentence is verbatim when, whitespace-normalised, it is a substring of the document."""
+    return normalise(sentence) in document
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+def _open(target):
+    """(config, retriever) from a Config or an open Retriever."""
+    from ingest.config import Config
+
+    if isinstance(target, Config):
+        from retriever import open_retriever
+
+        return target, open_retriever(config=target)
+    return getattr(target, "config", None), target
+
+
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    value = fn(*args, **kwargs)
+    return value, (time.perf_counter() - start) * 1000.0
+
+
+def _r(x, digits: int = 4):
+    return None if x is None else round(float(x), digits)
+
+
+def run(target, questions_path: Path | str | None = None, modes=MODES, baseline: bool = True,
+        *, assistant=None, answers: bool = True, progress=None) -> dict:
+    """Score every question and return the report dict (the shape `eval --json` prints)."""
+    modes = tuple(dict.fromkeys(("hybrid", *modes)))  # hybrid always, first
+    for m in modes:
+        if m not in MODES:
+            raise ConsensusChatError(f"mode must be one of {', '.join(MODES)} or all, not {m!r}.")
+    questions_path = Path(questions_path) if questions_path is not None else DEFAULT_QUESTIONS
+    questions = load_questions(questions_path)
+    config, retriever = _open(target)
+    sections = retriever.sections()
+    check_titles(questions, {s.title for s in sections}, questions_path)
+    in_scope = [q for q in questions if q.kind == "in_scope"]
+    out_scope = [q for q in questions if q.kind == "out_of_scope"]
+    say = progress or (lambda msg: None)
+
+    # Retrieval, per mode. One warm-up call first so model and caches are hot for the timings.
+    retriever.search(questions[0].question, k=RANK_DEPTH)
+    results: dict[str, dict[str, object]] = {m: {} for m in modes}
+    search_ms: list[float] = []
+    for m in modes:
+        say(f"searching ({m})")
+        for q in questions:
+            result, ms = _timed(retriever.search, q.question, k=RANK_DEPTH, mode=m)
+            results[m][q.id] = result
+            if m == "hybrid":
+                search_ms.append(ms)
+    rankings = {m: {q.id: [{h.title} for h in results[m][q.id].hits] for q in questions} for m in modes}
+
+    report: dict = {"n": len(questions), "modes": {}}
+    for m in modes:
+        report["modes"][m] = {k: _r(v) for k, v in retrieval_scores(
+            [(rankings[m][q.id], q.relevant_titles) for q in in_scope]).items()}
+
+    hybrid = results["hybrid"]
+    refused_oos = [not hybrid[q.id].in_scope for q in out_scope]
+    refused_in = [not hybrid[q.id].in_scope for q in in_scope]
+    report["out_of_scope"] = {
+        "refusal_rate": _r(mean(refused_oos)),
+        "false_refusal_rate": _r(mean(refused_in)),
+        "refusal_accuracy": _r(refusal_accuracy(mean(refused_oos), mean(refused_in), len(out_scope), len(in_scope))),
+        "n_in": len(in_scope),
+        "n_out": len(out_scope),
+    }
+
+    # Answers from the assistant.
+    answer_rows: dict[str, dict] = {}
+    answer_ms: list[float] = []
+    if answers:
+        say("answering")
+        if assistant is None:
+            from app import open_assistant
+
+            if config is None:
+                raise ConsensusChatError("Scoring answers needs a Config (pass one to run(), not a bare Retriever).")
+            assistant = open_assistant(config=config)
+        document = _document_text(config, retriever, sections)
+        assistant.answer(questions[0].question)  # warm-up
+        for q in questions:
+            answer, ms = _timed(assistant.answer, q.question)
+            answer_ms.append(ms)
+            answer_rows[q.id] = _score_answer(answer, q, document)
+        report["answers"] = answer_scores([answer_rows[q.id] for q in in_scope],
+                                          [answer_rows[q.id] for q in out_scope])
+    else:
+        report["answers"] = {"citation_precision": None, "citation_recall": None, "verbatim_rate": None}
+
+    report["latency_ms"] = {
+        "search_p50": _r(percentile(search_ms, 50), 2), "search_p95": _r(percentile(search_ms, 95), 2),
+        "answer_p50": _r(percentile(answer_ms, 50), 2), "answer_p95": _r(percentile(answer_ms, 95), 2),
+        "search_k": RANK_DEPTH, "n_search": len(search_ms), "n_answer": len(answer_ms),
+    }
+
+    base_rank: dict[str, list[set[str]]] = {}
+    if baseline:
+        say("building the llama-index baseline")
+        from .baseline import build_baseline, corpus_paths
+
+        manifest = retriever.manifest if hasattr(retriever, "manifest") else None
+        b = build_baseline(corpus_paths(manifest, getattr(config, "index_dir", None)), retriever.embedder, sections)
+        base_rank = {q.id: b.search(q.question, k=RANK_DEPTH) for q in in_scope}
+        report["baseline"] = {
+            **{k: _r(v) for k, v in retrieval_scores([(base_rank[q.id], q.relevant_titles) for q in in_scope]).items()},
+            "pipeline": f"SimpleDirectoryReader + SentenceSplitter(chunk_size={b.chunk_size}, "
+                        f"chunk_overlap={b.chunk_overlap}) + VectorStoreIndex(SimpleVectorStore), dense top-{RANK_DEPTH}",
+            "chunks": b.n_chunks,
+        }
+
+    report["questions"] = [
+        _trace(q, hybrid[q.id], {m: first_relevant_rank(rankings[m][q.id], q.relevant_titles) for m in modes},
+               first_relevant_rank(base_rank[q.id], q.relevant_titles) if q.id in base_rank else None,
+               answer_rows.get(q.id))
+        for q in questions
+    ]
+    report["meta"] = {
+        "questions_file": str(questions_path), "questions_sha256": file_sha256(questions_path),
+        "index": retriever.store.describe() if hasattr(retriever, "store") else None,
+        "sections": len(sections), "rank_depth": RANK_DEPTH,
+        "calibrated": getattr(retriever, "calibration", None) is not None,
+    }
+    return report
+
+
+def refusal_accuracy(refusal_rate, false_refusal_rate, n_out: int, n_in: int) -> float | None:
+    """Share of all questions whose in/out-of-scope call was right."""
+    if n_out + n_in == 0:
+        return None
+    right = (refusal_rate or 0.0) * n_out + (1.0 - (false_refusal_rate or 0.0)) * n_in
+    return right / (n_out + n_in)
+
+
+def _document_text(config, retriever, sections) -> str:
+    """Section texts and the raw corpus file(s), whitespace-normalised, for the verbatim check."""
+    from .baseline import corpus_paths
+
+    parts = [s.text for s in sections]
+    try:
+        paths = corpus_paths(retriever.manifest, getattr(config, "index_dir", None))
+    except ConsensusChatError:
+        paths = []  # the corpus file moved; section texts alone still hold every card
+    parts += [p.read_text(encoding="utf-8-sig") for p in paths]
+    return "\n".join(normalise(p) for p in parts)
+
+
+def _score_answer(answer, q: Question, document: str) -> dict:
+    cited: dict[str, str] = {}
+    for c in answer.citations:
+        cited.setdefault(c.id, c.title)
+    relevant = set(q.relevant_titles)
+    sentences = answer_sentences(answer)
+    not_verbatim = [s for s in sentences if not is_verbatim(s, document)]
+    return {
+        "refused": bool(answer.refused),
+        "cited": list(cited.values()),
+        "cited_relevant": sum(1 for t in cited.values() if t in relevant),
+        "relevant_cited": len(relevant & set(cited.values())),
+        "n_relevant": len(relevant),
+        "n_sentences": len(sentences),
+        "verbatim": bool(sentences) and not not_verbatim,
+        "not_verbatim": not_verbatim[:3],
+    }
+
+
+def answer_scores(in_rows: list[dict], out_rows: list[dict] = ()) -> dict:
+    """Citation precision (micro), citation recall (macro), verbatim rate and answers citing a relevant section."""
+    n_cited = sum(len(r["cited"]) for r in in_rows)
+    answered = [r for r in in_rows if not r["refused"]]
+    return {
+        "citation_precision": _r(sum(r["cited_relevant"] for r in in_rows) / n_cited if n_cited else None),
+        "citation_recall": _r(mean(r["relevant_cited"] / r["n_relevant"] for r in in_rows if r["n_relevant"])),
+        # Over answers that say something (a refusal quotes nothing, so it cannot be verbatim).
+        "verbatim_rate": _r(mean(1.0 if r["verbatim"] else 0.0 for r in answered)),
+        "answers_citing_relevant": _r(mean(1.0 if r["cited_relevant"] else 0.0 for r in in_rows)),
+        "answer_refusal_rate_in_scope": _r(mean(1.0 if r["refused"] else 0.0 for r in in_rows)),
+        "answer_refusal_rate_out_of_scope": _r(mean(1.0 if r["refused"] else 0.0 for r in out_rows)),
+    }
+
+
+def _trace(q: Question, result, ranks: dict, baseline_rank, answer_row) -> dict:
+    row = {
+        "id": q.id, "question": q.question, "kind": q.kind,
+        "relevant_titles": list(q.relevant_titles),
+        "in_scope": bool(result.in_scope), "scope_score": result.scope_score,
+        "first_relevant_rank": ranks.get("hybrid") if q.kind == "in_scope" else None,
+        "top3": [h.title for h in result.hits[:3]],
+        "ranks": {**(ranks if q.kind == "in_scope" else {m: None for m in ranks}),
+                  **({"baseline": baseline_rank} if q.kind == "in_scope" else {})},
+    }
+    if answer_row is not None:
+        row["answer"] = {k: answer_row[k] for k in ("refused", "cited", "verbatim", "not_verbatim")}
+    return row
+
+
+def failures(report: dict) -> list[dict]:
+    """In-scope questions whose first relevant hybrid hit is not at rank 1."""
+    return [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
+
+
+# -- the CI gate -----------------------------------------------------------------------------------
+
+def load_thresholds(path: Path | str | None = None) -> dict:
+    """thresholds.json: {"min": {"dotted.metric": value}, "max": {...}}."""
+    path = Path(path) if path is not None else THRESHOLDS_FILE
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ThresholdError(f"{path}: not found.") from None
+    except ValueError as exc:
+        raise ThresholdError(f"{path}: not valid JSON ({exc}).") from None
+
+
+def metric(report: dict, dotted: str):
+    """report['modes']['hybrid']['hit@1'] for 'modes.hybrid.hit@1'."""
+    node = report
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ThresholdError(f"the report has no metric {dotted!r}.")
+        node = node[part]
+    return node
+
+
+def gate(report: dict, thresholds: dict) -> list[str]:
+    """Every gated metric that misses its threshold, as readable lines (empty when all pass)."""
+    problems = []
+    for name, floor in thresholds.get("min", {}).items():
+        value = metric(report, name)
+        if value is None or value < floor:
+            problems.append(f"{name} = {value} < minimum {floor}")
+    for name, ceiling in thresholds.get("max", {}).items():
+        value = metric(report, name)
+        if value is None or value > ceiling:
+            problems.append(f"{name} = {value} > maximum {ceiling}")
+    return problems
+
+
+# -- the CLI entry point ---------------------------------------------------------------------------
+
+REQUIRED_KEYS = ("n", "modes", "out_of_scope", "answers", "latency_ms", "questions")
+
+
+def main(config, questions: Path | None = None, mode: str = "all", as_json: bool = False,
+         out: Path | None = None, baseline: bool = True) -> dict:
+    """Run the eval for `consensus-chat eval`: print JSON or tables, optionally write report.md + modes.png."""
+    import sys
+
+    modes = MODES if mode == "all" else (mode,)
+    progress = None
+    if not as_json and sys.stderr.isatty():
+        from rich.console import Console
+
+        err = Console(stderr=True)
+        progress = lambda msg: err.print(f"[dim]{msg}...[/dim]")  # noqa: E731
+    report = run(config, questions, modes, baseline=baseline, progress=progress)
+    if out is not None:
+        from .report import write_chart, write_markdown
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_markdown(report, out / "report.md")
+        write_chart(report, out / "modes.png")
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        from .report import print_tables
+
+        print_tables(report)
+        if out is not None:
+            print(f"Wrote {out / 'report.md'} and {out / 'modes.png'}")
+    return report
