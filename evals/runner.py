@@ -306,6 +306,7 @@ def _score_answer(answer, q: Question, document: str) -> dict:
         "n_relevant": len(relevant),
         "n_sentences": len(sentences),
         "verbatim": bool(sentences) and not not_verbatim,
+        "quotes_verbatim": bool(answer.citations) and all(is_verbatim(c.sentence, document) for c in answer.citations),
         "not_verbatim": not_verbatim[:3],
     }
 
@@ -319,6 +320,8 @@ def answer_scores(in_rows: list[dict], out_rows: list[dict] = ()) -> dict:
         "citation_recall": _r(mean(r["relevant_cited"] / r["n_relevant"] for r in in_rows if r["n_relevant"])),
         # Over answers that say something (a refusal quotes nothing, so it cannot be verbatim).
         "verbatim_rate": _r(mean(1.0 if r["verbatim"] else 0.0 for r in answered)),
+        # Only the quoted Citation.sentence texts, not the composer's framing (e.g. "X is coded 2.2.1").
+        "quote_verbatim_rate": _r(mean(1.0 if r["quotes_verbatim"] else 0.0 for r in answered)),
         "answers_citing_relevant": _r(mean(1.0 if r["cited_relevant"] else 0.0 for r in in_rows)),
         "answer_refusal_rate_in_scope": _r(mean(1.0 if r["refused"] else 0.0 for r in in_rows)),
         "answer_refusal_rate_out_of_scope": _r(mean(1.0 if r["refused"] else 0.0 for r in out_rows)),

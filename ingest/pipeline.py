@@ -11,7 +11,8 @@ from pathlib import Path
 
 from .chunker import Chunk, chunk_section
 from .config import DEFAULT_CORPUS, Config
-from .errors import ModelMismatch
+from .errors import IndexCorrupt, ModelMismatch
+from .faults import checkpoint
 from .parser import PARSER_VERSION, parse_files
 from .section import Section
 from .store import MANIFEST_FORMAT, ingest_lock, open_store
@@ -131,7 +132,14 @@ def ingest(
         {"file": p.name, "path": str(p.resolve()), "sha256": _file_sha(p)} for p in paths
     ]
     with ingest_lock(config.index_dir):
-        old = store.read_manifest()
+        checkpoint("locked")
+        try:
+            old = store.read_manifest()
+        except IndexCorrupt:
+            if not rebuild:
+                raise
+            old = None  # --rebuild replaces a damaged index from scratch
+
         if old and not rebuild and old["model"]["weights_sha256"] != spec.weights_sha256:
             raise ModelMismatch(
                 f"The index at {store.describe()} was built with {old['model']['name']} "
@@ -175,8 +183,10 @@ def ingest(
                 for (_, c), v in zip(batch, vectors):
                     fresh[_sha(c.text)] = v.tolist()
                 progress.advance(task, len(batch))
+            checkpoint("embedded")
 
             name, collection = store.new_generation()
+            checkpoint("generation-created")
             vector_store = ChromaVectorStore(chroma_collection=collection)
             task = progress.task("Writing the index", len(all_chunks))
             for start in range(0, len(all_chunks), ADD_BATCH):
@@ -187,6 +197,7 @@ def ingest(
                                           embedding=fresh.get(key) or reused[key]))
                 vector_store.add(nodes)
                 progress.advance(task, len(nodes))
+                checkpoint("batch-written")
 
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -201,7 +212,9 @@ def ingest(
             "chunks": len(all_chunks),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
+        checkpoint("before-publish")
         store.publish(manifest)
+        checkpoint("published")
         # Keep the previous generation one round, so a server that has it open keeps answering.
         store.cleanup(keep={name, old["generation"]} if old else {name})
     return IngestReport(

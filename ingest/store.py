@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .config import Config
+from .faults import checkpoint
 from .errors import IndexCorrupt, IndexLocked, IndexNotFound, StoreUnavailable
 
 MANIFEST_FORMAT = 1
@@ -174,6 +175,7 @@ class EmbeddedStore(Store):
             json.dump(manifest, f, ensure_ascii=False, indent=1)
             f.flush()
             os.fsync(f.fileno())
+        checkpoint("manifest-temp-written")
         os.replace(tmp, self.manifest_path)
         dir_fd = os.open(self.index_dir, os.O_RDONLY)
         try:

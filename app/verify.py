@@ -1,0 +1,216 @@
+"""Check an LLM answer's [n] markers against the sections they point to. Pure functions, no network.
+
+A marker survives only if its number names a source and that source supports the sentence
+the marker follows. Survivors are renumbered 1..n in order of first appearance. The checks are
+plain code that runs on every answer, so nothing in the document or the question can turn them off.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.text import split_sentences, words
+from retriever.types import Hit
+
+from .types import Citation
+
+# Thresholds calibrated on the shipped document with all-MiniLM-L6-v2 (the numbers are from that run):
+# - paraphrases and fragments of a section's own sentences: dense 0.59-0.95, lexical 0.43-1.0, and every
+#   one passes at least one test below;
+# - each sentence of a card against the best sentence of an unrelated card (295 pairs; the Risk Assessment
+#   card and its own sub-areas overlap on purpose and were left out): dense max 0.57, lexical max 0.40;
+# - hand-written unsupported claims (other sections' facts, off-topic, prompt talk): dense <= 0.46,
+#   lexical <= 0.33.
+DENSE_SUPPORT = 0.6
+# Share of the sentence's content words found in the section; the stopwords drop the document's
+# everywhere-words ("AI", "systems", "models") so a wrong section rarely shares half of what is left.
+LEXICAL_SUPPORT = 0.5
+# A lexical match also needs this many shared words, so a two-word sentence can't pass on one word.
+LEXICAL_MIN_WORDS = 2
+# Sentences that share this many consecutive words with the instructions echo the prompt.
+ECHO_NGRAM = 8
+
+_MARKER = re.compile(r"[ \t]*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+_MODEL_SOURCE_LIST = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:sources?|references?|citations?)\b\s*(?:\*\*)?\s*:?", re.I)
+_MARKDOWN = re.compile(r"(\*\*|__|`|^\s*(?:[-*+]|\d+[.)])\s+|^\s*#+\s*)", re.M)
+_STOP = set(
+    "a an and are as at be been being but by can could did do does for from had has have how however i if in into "
+    "is it its may might more most much must not of on or our should so such than that the their them then there "
+    "these they this those through to too us very was we were what when where which while who whom why will with "
+    "would also both each other some any many only own same just about above below between up down out over under "
+    "again further once here all few no nor ai system systems model models answer source sources question "
+    "according document section text says say said states state described describe describes".split()
+)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An LLM answer after verification: the cleaned body and the citations that survived."""
+
+    body: str
+    citations: list[Citation]
+    flags: tuple[str, ...]
+    supported_count: int
+
+
+def content_words(text: str) -> list[str]:
+    """Meaningful words of a sentence, lower-cased, with plural 's' folded, for lexical support."""
+    return [_fold(w) for w in words(text) if w not in _STOP and len(w) > 1]
+
+
+def _fold(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def plain(text: str) -> str:
+    """A sentence without markers or markdown, as it is shown in a Citation."""
+    text = _MARKER.sub("", text)
+    text = _MARKDOWN.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def lexical_support(sentence: str, hit: Hit) -> float:
+    """Share of the sentence's content words found in the hit's text and heading (0 below LEXICAL_MIN_WORDS)."""
+    claim = content_words(sentence)
+    pool = set(content_words(_hit_pool(hit)))
+    shared = sum(w in pool for w in claim)
+    return shared / len(claim) if shared >= LEXICAL_MIN_WORDS else 0.0
+
+
+def _hit_pool(hit: Hit) -> str:
+    return " ".join(filter(None, [hit.code, hit.label, hit.heading, " ".join(hit.citations), hit.text]))
+
+
+class _SentenceCache:
+    """Sentence vectors of each hit, encoded once per verify() call."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self._hits: dict[tuple[str, str], object] = {}
+        self._claims: dict[str, object] = {}
+
+    def hit_vectors(self, hit: Hit):
+        key = (hit.id, hit.text)
+        if key not in self._hits:
+            units = [s for s in split_sentences(hit.text) if s.strip()] + [hit.heading]
+            self._hits[key] = self.embedder.encode(units)
+        return self._hits[key]
+
+    def claim_vector(self, sentence: str):
+        if sentence not in self._claims:
+            self._claims[sentence] = self.embedder.encode_one(sentence)
+        return self._claims[sentence]
+
+
+def dense_support(sentence: str, hit: Hit, embedder, cache: _SentenceCache | None = None) -> float:
+    """Cosine of the sentence with the best-matching sentence (or heading) of the hit."""
+    cache = cache or _SentenceCache(embedder)
+    vectors = cache.hit_vectors(hit)
+    if not len(vectors):
+        return 0.0
+    return float((vectors @ cache.claim_vector(sentence)).max())
+
+
+def supports(sentence: str, hit: Hit, embedder, cache: _SentenceCache | None = None) -> bool:
+    """True if the hit supports the sentence: lexical overlap or dense similarity over its threshold."""
+    if not content_words(sentence):
+        return False
+    if lexical_support(sentence, hit) >= LEXICAL_SUPPORT:
+        return True
+    return dense_support(sentence, hit, embedder, cache) >= DENSE_SUPPORT
+
+
+def drop_model_source_list(text: str) -> str:
+    """Cut a 'Sources:' / 'References' block the model wrote itself; ours is rendered from verified citations."""
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        if i > 0 and _MODEL_SOURCE_LIST.match(line):
+            return "\n".join(lines[:i]).rstrip()
+    return text
+
+
+def redact_echo(text: str, secrets: list[str], n: int = ECHO_NGRAM) -> tuple[str, tuple[str, ...]]:
+    """Remove sentences that repeat n consecutive words of our instructions (a prompt leak)."""
+    shingles = set()
+    for secret in secrets:
+        w = words(secret)
+        shingles.update(tuple(w[i:i + n]) for i in range(len(w) - n + 1))
+    if not shingles:
+        return text, ()
+    flags: list[str] = []
+    out_lines = []
+    for line in text.split("\n"):
+        kept = []
+        sentences = split_sentences(line)
+        for sentence in sentences:
+            w = words(sentence)
+            if any(tuple(w[i:i + n]) in shingles for i in range(len(w) - n + 1)):
+                flags.append("removed-system-prompt-echo")
+            else:
+                kept.append(sentence)
+        if len(kept) == len(sentences):
+            out_lines.append(line)
+        elif kept:
+            out_lines.append(" ".join(kept))
+    return "\n".join(out_lines), tuple(flags)
+
+
+def _sentence_before(text_without_markers: str) -> str:
+    """The sentence a marker follows: the last sentence of the text before it."""
+    prefix = text_without_markers.rstrip()
+    line = prefix.rsplit("\n", 1)[-1]
+    sentences = split_sentences(line)
+    return plain(sentences[-1]) if sentences else ""
+
+
+def verify(text: str, hits: list[Hit], embedder) -> Verified:
+    """Keep the markers whose source exists and supports their sentence; renumber them 1..n."""
+    text = drop_model_source_list(text.strip())
+    cache = _SentenceCache(embedder)
+    flags: list[str] = []
+    numbers: dict[int, int] = {}  # old source number -> new number
+    citations: list[Citation] = []
+    seen: set[tuple[int, str]] = set()
+    verdicts: dict[tuple[int, str], bool] = {}
+    out: list[str] = []
+    stripped: list[str] = []  # the text so far without any markers, to find each marker's sentence
+    pos = 0
+    supported = 0
+    for match in _MARKER.finditer(text):
+        piece = text[pos:match.start()]
+        out.append(piece)
+        stripped.append(piece)
+        pos = match.end()
+        sentence = _sentence_before("".join(stripped))
+        kept: list[int] = []
+        for raw in dict.fromkeys(int(x) for x in re.split(r"\s*,\s*", match.group(1))):
+            if not 1 <= raw <= len(hits):
+                flags.append(f"removed-marker-no-source:[{raw}]")
+                continue
+            key = (raw, sentence)
+            if key not in verdicts:
+                verdicts[key] = supports(sentence, hits[raw - 1], embedder, cache)
+            if not verdicts[key]:
+                flags.append(f"removed-marker-unsupported:[{raw}]")
+                continue
+            new = numbers.setdefault(raw, len(numbers) + 1)
+            kept.append(new)
+            supported += 1
+            if (new, sentence) not in seen:
+                seen.add((new, sentence))
+                hit = hits[raw - 1]
+                citations.append(Citation(n=new, id=hit.id, code=hit.code, label=hit.label, title=hit.title,
+                                          parent=hit.parent, citations=hit.citations, sentence=sentence))
+        if kept:
+            leading = match.group(0)[: match.group(0).index("[")]
+            out.append(f"{leading}[{', '.join(map(str, kept))}]")
+    out.append(text[pos:])
+    body = "".join(out)
+    body = re.sub(r"[ \t]+([.,;:!?])", r"\1", body)  # "claim [7]." with [7] removed -> "claim."
+    body = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", body).strip()
+    return Verified(body=body, citations=citations, flags=tuple(flags), supported_count=supported)

@@ -1,0 +1,192 @@
+"""Render an eval report: rich tables for the terminal, Markdown and a PNG chart for --out."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+
+from .metrics import RETRIEVAL_METRICS
+
+CHART_METRICS = ("hit@1", "mrr", "ndcg@5", "recall@5")
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, else platform.processor()."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def ram_gib() -> float | None:
+    """Total RAM in GiB from /proc/meminfo."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / (1024 * 1024)
+    except OSError:
+        pass
+    return None
+
+
+def machine() -> str:
+    """One line naming the machine: CPU model, cores, RAM, OS and Python."""
+    ram = ram_gib()
+    ram_s = f", {ram:.1f} GiB RAM" if ram else ""
+    return (f"{cpu_model()}, {os.cpu_count()} cores{ram_s}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _rows(report: dict) -> list[tuple[str, dict]]:
+    rows = list(report["modes"].items())
+    if "baseline" in report:
+        rows.append(("baseline (llama-index default)", report["baseline"]))
+    return rows
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) for every table, shared by the terminal (compact) and Markdown output."""
+    cut = (lambda t, n: _short(t, n)) if compact else (lambda t, n: t)  # noqa: E731
+    oos = report["out_of_scope"]
+    ans = report["answers"]
+    lat = report["latency_ms"]
+    n_in = oos.get("n_in", "?")
+    tables = [
+        (f"Retrieval over {n_in} in-scope questions (top {report.get('meta', {}).get('rank_depth', 10)})",
+         ["mode", *RETRIEVAL_METRICS],
+         [[name, *(_fmt(vals.get(m)) for m in RETRIEVAL_METRICS)] for name, vals in _rows(report)]),
+        ("Out of scope (hybrid search's in_scope flag)",
+         ["metric", "value"],
+         [["refusal rate (out-of-scope questions refused)", _fmt(oos["refusal_rate"])],
+          ["false refusal rate (in-scope questions refused)", _fmt(oos["false_refusal_rate"])],
+          ["refusal accuracy (all questions)", _fmt(oos.get("refusal_accuracy"))],
+          ["questions in / out of scope", f"{oos.get('n_in', '?')} / {oos.get('n_out', '?')}"]]),
+        ("Extractive answers (scored on in-scope questions)",
+         ["metric", "value"],
+         [[k.replace("_", " "), _fmt(v)] for k, v in ans.items()]),
+        ("Latency, warm (ms)",
+         ["call", "p50", "p95"],
+         [["hybrid search", _fmt(lat["search_p50"]), _fmt(lat["search_p95"])],
+          ["answer", _fmt(lat["answer_p50"]), _fmt(lat["answer_p95"])]]),
+    ]
+    fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
+    tables.append((
+        f"Failures: {len(fails)} in-scope questions whose first relevant hit is not rank 1",
+        ["id", "question", "rank", "dense", "lexical", "expected", "top 1" if compact else "top 3"],
+        [[q["id"], cut(q["question"], 48), _fmt(q["first_relevant_rank"]), _fmt(q["ranks"].get("dense")),
+          _fmt(q["ranks"].get("lexical")), cut("; ".join(q["relevant_titles"]), 32),
+          cut(q["top3"][0], 32) if compact and q["top3"] else "; ".join(q["top3"])]
+         for q in fails],
+    ))
+    oos_fails = [q for q in report["questions"]
+                 if (q["kind"] == "out_of_scope") == q["in_scope"]]
+    tables.append((
+        f"Scope mistakes: {len(oos_fails)} questions with the wrong in/out-of-scope call",
+        ["id", "kind", "question", "scope score", "top hit"],
+        [[q["id"], q["kind"], cut(q["question"], 48), _fmt(q.get("scope_score")), cut((q["top3"] or [""])[0], 32)]
+         for q in oos_fails],
+    ))
+    return tables
+
+
+def print_tables(report: dict, console=None) -> None:
+    """Print the report as rich tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    console.print(f"[bold]{report['n']} questions[/bold]")
+    for title, header, rows in _sections(report, compact=True):
+        table = Table(title=title, title_justify="left")
+        for i, col in enumerate(header):
+            table.add_column(col, justify="left" if i == 0 or not rows or not _numeric(rows, i) else "right")
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+
+
+def _numeric(rows, i) -> bool:
+    try:
+        [float(r[i]) for r in rows if r[i] != "n/a"]
+        return True
+    except ValueError:
+        return False
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(report: dict) -> str:
+    """The report as Markdown."""
+    meta = report.get("meta", {})
+    lines = [
+        "# consensus-chat eval",
+        "",
+        f"- Machine: {machine()}",
+        f"- Questions: {report['n']} ({meta.get('questions_file', '')}, sha256 {str(meta.get('questions_sha256', ''))[:12]})",
+        f"- Index: {meta.get('index', '')} ({meta.get('sections', '?')} sections); "
+        f"out-of-scope calibration {'loaded' if meta.get('calibrated') else 'absent'}",
+    ]
+    if "baseline" in report:
+        lines.append(f"- Baseline: {report['baseline'].get('pipeline', '')}; {report['baseline'].get('chunks')} chunks. "
+                     "A chunk counts for every section whose body-line opening or closing it contains.")
+    lines += ["", "![metrics by mode](modes.png)", ""]
+    for title, header, rows in _sections(report):
+        lines += [f"## {title}", ""]
+        if not rows:
+            lines += ["None.", ""]
+            continue
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_markdown(report: dict, path: Path) -> None:
+    """Write report.md."""
+    Path(path).write_text(markdown(report), encoding="utf-8")
+
+
+def write_chart(report: dict, path: Path) -> None:
+    """A grouped bar chart of hit@1, MRR, nDCG@5 and recall@5 per mode (and the baseline)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display here; must come before pyplot
+    import matplotlib.pyplot as plt
+
+    rows = list(report["modes"].items())
+    if "baseline" in report:
+        rows.append(("baseline", report["baseline"]))
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    width = 0.8 / len(rows)
+    for i, (name, vals) in enumerate(rows):
+        xs = [j + (i - (len(rows) - 1) / 2) * width for j in range(len(CHART_METRICS))]
+        ys = [vals.get(m) or 0.0 for m in CHART_METRICS]
+        bars = ax.bar(xs, ys, width, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
+    ax.set_xticks(range(len(CHART_METRICS)), CHART_METRICS)
+    ax.set_ylim(0, 1.1)
+    ax.set_ylabel("score")
+    ax.set_title(f"Retrieval on {report['out_of_scope'].get('n_in', '')} in-scope questions")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    plt.close(fig)

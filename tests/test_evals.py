@@ -1,0 +1,300 @@
+"""The eval: metric arithmetic, the question-file format, the CI gate, calibration, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+
+import numpy as np
+import pytest
+
+from evals import metrics
+from evals.baseline import section_anchors
+from evals.calibrate import Sample, fit, leave_one_out, rates
+from evals.runner import (
+    DEFAULT_QUESTIONS,
+    REQUIRED_KEYS,
+    QuestionFileError,
+    answer_scores,
+    answer_sentences,
+    check_titles,
+    gate,
+    is_verbatim,
+    load_questions,
+    load_thresholds,
+    normalise,
+    run,
+)
+
+from conftest import CLI
+
+RETRIEVAL_KEYS = {"hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "recall@5"}
+
+
+# -- metrics ------------------------------------------------------------------------------------
+
+def test_hit_and_mrr_use_the_first_relevant_rank():
+    ranked = [{"a"}, {"b"}, {"c"}]
+    assert metrics.first_relevant_rank(ranked, ["c", "z"]) == 3
+    assert metrics.hit_at_k(ranked, ["c"], 1) == 0.0
+    assert metrics.hit_at_k(ranked, ["c"], 3) == 1.0
+    assert metrics.reciprocal_rank(ranked, ["b"]) == 0.5
+    assert metrics.reciprocal_rank(ranked, ["z"]) == 0.0
+    assert metrics.first_relevant_rank(ranked, ["z"]) is None
+
+
+def test_ndcg_binary_with_ideal_capped_at_five():
+    # One relevant title at rank 2: DCG = 1/log2(3), IDCG = 1.
+    assert metrics.ndcg_at_k([{"x"}, {"a"}], ["a"]) == pytest.approx(1 / math.log2(3))
+    # Two relevant, both on top: perfect.
+    assert metrics.ndcg_at_k([{"a"}, {"b"}, {"x"}], ["a", "b"]) == pytest.approx(1.0)
+    # Seven relevant titles, five found on top: the ideal is capped at five, so still perfect.
+    seven = list("abcdefg")
+    assert metrics.ndcg_at_k([{t} for t in "abcde"], seven) == pytest.approx(1.0)
+    # Reversed order of a partial hit list scores less than the sorted one.
+    assert metrics.ndcg_at_k([{"x"}, {"a"}, {"b"}], ["a", "b"]) < metrics.ndcg_at_k([{"a"}, {"b"}, {"x"}], ["a", "b"])
+
+
+def test_ndcg_does_not_count_a_title_twice():
+    # Overlapping baseline chunks can hold the same section; a repeat must not push nDCG over 1.
+    assert metrics.ndcg_at_k([{"a"}, {"a", "x"}, {"a"}], ["a"]) == pytest.approx(1.0)
+    # A chunk holding two relevant titles gains once (binary relevance).
+    assert metrics.ndcg_at_k([{"a", "b"}], ["a", "b"]) == pytest.approx(1 / (1 + 1 / math.log2(3)))
+
+
+def test_recall_at_5_is_the_share_of_relevant_titles_found():
+    ranked = [{"a"}, {"x"}, {"y"}, {"z"}, {"w"}, {"b"}]
+    assert metrics.recall_at_k(ranked, ["a", "b"], 5) == 0.5
+    assert metrics.recall_at_k([{"a", "b"}], ["a", "b", "c", "d"], 5) == 0.5
+
+
+def test_percentile_matches_numpy_linear_interpolation():
+    values = [12.0, 3.5, 7.25, 100.0, 41.0, 8.0, 9.5]
+    for p in (0, 50, 90, 95, 100):
+        assert metrics.percentile(values, p) == pytest.approx(float(np.percentile(values, p)))
+    assert metrics.percentile([], 50) is None
+    with pytest.raises(ValueError):
+        metrics.percentile([1.0], 101)
+
+
+def test_retrieval_scores_average_over_questions():
+    scores = metrics.retrieval_scores([([{"a"}, {"b"}], ["a"]), ([{"a"}, {"b"}], ["b"])])
+    assert set(scores) == RETRIEVAL_KEYS
+    assert scores["hit@1"] == 0.5 and scores["mrr"] == 0.75 and scores["hit@3"] == 1.0
+
+
+# -- the question file --------------------------------------------------------------------------
+
+GOOD = {"id": "q1", "question": "What is metrology?", "relevant_titles": ["Metrology for AI risk assessment"],
+        "relevant_codes": ["3.2.1"], "kind": "in_scope"}
+
+
+def _write(tmp_path, lines) -> object:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ("{not json", "not valid JSON"),
+    (json.dumps({k: v for k, v in GOOD.items() if k != "relevant_codes"} | {"id": "q9"}), "relevant_codes"),
+    (json.dumps(GOOD | {"id": "q9", "kind": "maybe"}), "kind"),
+    (json.dumps(GOOD | {"id": "q9", "relevant_titles": "Metrology for AI risk assessment"}), "list"),
+    (json.dumps(GOOD | {"id": "q9", "kind": "out_of_scope"}), "out_of_scope"),
+    (json.dumps(GOOD | {"id": "q9", "relevant_titles": []}), "at least one"),
+    (json.dumps(GOOD | {"id": "q9", "question": ""}), "question"),
+    (json.dumps(["a", "list"]), "JSON object"),
+    (json.dumps(GOOD), "duplicate id"),
+])
+def test_malformed_line_names_its_line_number(tmp_path, bad, fragment):
+    # Line 1 good, line 2 blank (allowed), line 3 bad.
+    path = _write(tmp_path, [json.dumps(GOOD), "", bad])
+    with pytest.raises(QuestionFileError) as exc:
+        load_questions(path)
+    assert str(exc.value).startswith("questions.jsonl line 3: ")
+    assert fragment in str(exc.value)
+
+
+def test_blank_lines_are_allowed_and_missing_file_is_one_error(tmp_path):
+    oos = {"id": "q2", "question": "Recipe for bread?", "relevant_titles": [], "relevant_codes": [],
+           "kind": "out_of_scope"}
+    got = load_questions(_write(tmp_path, ["", json.dumps(GOOD), "   ", json.dumps(oos), ""]))
+    assert [(q.id, q.line, q.kind) for q in got] == [("q1", 2, "in_scope"), ("q2", 4, "out_of_scope")]
+    with pytest.raises(QuestionFileError, match="not found"):
+        load_questions(tmp_path / "nope.jsonl")
+
+
+def test_shipped_questions_name_real_sections(retriever):
+    questions = load_questions(DEFAULT_QUESTIONS)
+    assert {q.kind for q in questions} == {"in_scope", "out_of_scope"}
+    check_titles(questions, {s.title for s in retriever.sections()}, DEFAULT_QUESTIONS)
+
+
+def test_unknown_relevant_title_is_reported_with_its_line(tmp_path, retriever):
+    path = _write(tmp_path, [json.dumps(GOOD), json.dumps(GOOD | {"id": "q2", "relevant_titles": ["Nonexistent"]})])
+    with pytest.raises(QuestionFileError, match=r"questions.jsonl line 2: relevant title 'Nonexistent'"):
+        check_titles(load_questions(path), {s.title for s in retriever.sections()}, path)
+
+
+# -- answers and the baseline rule ------------------------------------------------------------------
+
+class _C:
+    def __init__(self, id, title, sentence):
+        self.id, self.title, self.sentence = id, title, sentence
+
+
+class _A:
+    def __init__(self, body, citations, refused=False):
+        self.body, self.citations, self.refused = body, citations, refused
+
+
+def test_answer_sentences_strip_markers_and_bullets():
+    a = _A("- First claim here. [1] Second one [2].\nThird [1, 2]", [_C("x", "X", "Quoted.")])
+    assert answer_sentences(a) == ["Quoted.", "First claim here.", "Second one.", "Third"]
+    document = normalise("Intro.\nFirst claim   here. Second one.")
+    assert is_verbatim("First claim here.", document)
+    assert not is_verbatim("First claim there.", document)
+
+
+def test_answer_scores_micro_precision_macro_recall():
+    rows = [
+        {"refused": False, "cited": ["A", "B"], "cited_relevant": 1, "relevant_cited": 1, "n_relevant": 1,
+         "verbatim": True, "quotes_verbatim": True},
+        {"refused": False, "cited": ["C"], "cited_relevant": 0, "relevant_cited": 0, "n_relevant": 2,
+         "verbatim": False, "quotes_verbatim": True},
+    ]
+    s = answer_scores(rows)
+    assert s["citation_precision"] == pytest.approx(1 / 3, abs=1e-4)  # micro: 1 relevant of 3 cited
+    assert s["citation_recall"] == pytest.approx(0.5)  # macro: (1 + 0) / 2
+    assert s["verbatim_rate"] == 0.5 and s["quote_verbatim_rate"] == 1.0
+    assert s["answers_citing_relevant"] == 0.5
+
+
+def test_baseline_chunk_holds_a_section_by_its_text_not_its_title(retriever):
+    from evals.baseline import Baseline
+
+    corpus = "\n".join(s.text for s in retriever.sections())
+    b = Baseline(index=None, embed_model=None, anchors=section_anchors(retriever.sections(), corpus),
+                 n_chunks=0, chunk_size=0, chunk_overlap=0)
+    card = next(s for s in retriever.sections() if s.title == "Secure evaluation infrastructure")
+    assert "Secure evaluation infrastructure" in b.titles_in(card.text[:200])
+    assert "Secure evaluation infrastructure" in b.titles_in("...end of chunk. " + card.text[-120:])
+    assert b.titles_in("Risk Assessment > Secure evaluation infrastructure") == set()
+
+
+# -- calibration -----------------------------------------------------------------------------------
+
+def _samples():
+    ins = [Sample(f"i{i}", s, False, True) for i, s in enumerate([0.5, 0.55, 0.6, 0.35, 0.7])]
+    outs = [Sample(f"o{i}", s, False, False) for i, s in enumerate([0.1, 0.2, 0.3, 0.4])]
+    return ins + outs
+
+
+def test_calibration_maximises_balanced_accuracy():
+    best = fit(_samples())
+    # Between 0.4 (highest out) and 0.5 everything but i3 (0.35) is right: BA = (0.8 + 1.0) / 2 = 0.9.
+    # Between 0.3 and 0.35 everything but o3 (0.4) is right: BA = (1.0 + 0.75) / 2 = 0.875, worse.
+    assert 0.4 < best.threshold < 0.5
+    assert best.balanced_accuracy == pytest.approx(0.9)
+    assert best.false_refusal_rate == pytest.approx(0.2) and best.refusal_rate == 1.0
+
+
+def test_calibration_ties_go_to_fewer_false_refusals():
+    # Either 0.3 < t < 0.35 (refuse o0 only... ) or 0.4 < t < 0.5 : construct an exact tie.
+    samples = [Sample("i0", 0.35, False, True), Sample("i1", 0.6, False, True),
+               Sample("o0", 0.1, False, False), Sample("o1", 0.4, False, False)]
+    # t in (0.1, 0.35): FRR 0, RR 0.5 -> BA 0.75;  t in (0.4, 0.6): FRR 0.5, RR 1.0 -> BA 0.75.
+    best = fit(samples)
+    assert best.false_refusal_rate == 0.0 and 0.1 < best.threshold < 0.35
+
+
+def test_exact_lookups_stay_in_scope_and_loo_is_reported():
+    samples = [*_samples(), Sample("i9", 0.05, True, True)]  # a code look-up with a low score
+    assert rates(samples, fit(samples).threshold).false_refusal_rate == pytest.approx(1 / 6)
+    loo_rr, loo_frr = leave_one_out(samples)
+    assert 0.0 <= loo_rr <= 1.0 and 0.0 <= loo_frr <= 1.0
+
+
+# -- the whole eval and its CI gate ----------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def eval_report(config):
+    """One full eval (all modes, the baseline, answers) over the session index."""
+    return run(config, DEFAULT_QUESTIONS, ("hybrid", "dense", "lexical"), baseline=True)
+
+
+def test_report_has_the_exact_shape(eval_report):
+    r = eval_report
+    assert set(REQUIRED_KEYS) <= set(r)
+    assert list(r["modes"]) == ["hybrid", "dense", "lexical"]
+    for scores in (*r["modes"].values(), r["baseline"]):
+        assert RETRIEVAL_KEYS <= set(scores)
+        assert all(0.0 <= scores[k] <= 1.0 for k in RETRIEVAL_KEYS)
+    assert {"refusal_rate", "false_refusal_rate"} <= set(r["out_of_scope"])
+    assert {"citation_precision", "citation_recall", "verbatim_rate"} <= set(r["answers"])
+    assert {"search_p50", "search_p95", "answer_p50", "answer_p95"} <= set(r["latency_ms"])
+    assert r["latency_ms"]["search_p50"] <= r["latency_ms"]["search_p95"]
+    assert len(r["questions"]) == r["n"]
+    q = r["questions"][0]
+    assert {"id", "question", "kind", "in_scope", "first_relevant_rank", "top3", "ranks"} <= set(q)
+    assert set(q["ranks"]) == {"hybrid", "dense", "lexical", "baseline"}
+
+
+def test_gated_metrics_meet_their_thresholds(eval_report):
+    thresholds = load_thresholds()
+    assert thresholds["min"], "thresholds.json gates nothing"
+    problems = gate(eval_report, thresholds)
+    assert not problems, "eval below thresholds:\n" + "\n".join(problems)
+
+
+def test_gate_reports_a_miss():
+    report = {"modes": {"hybrid": {"hit@1": 0.5}}, "out_of_scope": {"false_refusal_rate": 0.3}}
+    problems = gate(report, {"min": {"modes.hybrid.hit@1": 0.8}, "max": {"out_of_scope.false_refusal_rate": 0.1}})
+    assert len(problems) == 2 and "modes.hybrid.hit@1 = 0.5 < minimum 0.8" in problems
+
+
+def test_hybrid_beats_each_single_signal_and_the_baseline_on_mrr(eval_report):
+    m = eval_report["modes"]
+    assert m["hybrid"]["mrr"] > max(m["dense"]["mrr"], m["lexical"]["mrr"], eval_report["baseline"]["mrr"])
+
+
+# -- the CLI ---------------------------------------------------------------------------------------
+
+def test_cli_eval_json_and_out(index_dir, tmp_path):
+    out = tmp_path / "report"
+    proc = subprocess.run([CLI, "eval", "--json", "--index-dir", str(index_dir), "--out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(REQUIRED_KEYS) <= set(data)
+    assert set(data["modes"]) == {"hybrid", "dense", "lexical"}
+    assert "baseline" in data
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "| mode | hit@1 |" in md and "Machine:" in md and "Failures:" in md
+    png = (out / "modes.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    import matplotlib.image
+
+    image = matplotlib.image.imread(out / "modes.png")
+    assert image.shape[0] > 200 and image.shape[1] > 400
+
+
+def test_cli_eval_tables_for_one_mode(index_dir, tmp_path):
+    path = _write(tmp_path, [json.dumps(GOOD), json.dumps({"id": "q2", "question": "sourdough bread recipe",
+                                                           "relevant_titles": [], "relevant_codes": [],
+                                                           "kind": "out_of_scope"})])
+    proc = subprocess.run([CLI, "eval", "--index-dir", str(index_dir), "--questions", str(path), "--mode", "hybrid",
+                           "--no-baseline"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "hybrid" in proc.stdout and "dense" not in proc.stdout
+    assert "Out of scope" in proc.stdout and "Latency" in proc.stdout
+
+
+def test_cli_eval_bad_question_file_exits_2_with_the_line(index_dir, tmp_path):
+    path = _write(tmp_path, [json.dumps(GOOD), "", '{"id": "q2", "question": "x"'])
+    proc = subprocess.run([CLI, "eval", "--index-dir", str(index_dir), "--questions", str(path)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert "questions.jsonl line 3" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,283 @@
+"""Ingest against real Chroma stores: idempotence, changes, model refusal, server mode, crashes, locks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import CLI, CORPUS, ROOT, free_port, wait_for_port
+from ingest.config import Config
+from ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
+from ingest.faults import STAGES
+from ingest.parser import parse_file
+from ingest.pipeline import ingest
+
+QUESTIONS = ["Which sections cite Turpin?", "secure evaluation infrastructure for auditors",
+             "how do goals emerge in agentic systems", "metrology", "3.2.2"]
+
+
+def _cfg(path, **kw) -> Config:
+    return Config.from_env(index_dir=path, **kw)
+
+
+def _edited_corpus(tmp_path, *, change=True, add=False):
+    """A copy of the corpus with one card changed and, optionally, one added."""
+    text = CORPUS.read_text(encoding="utf-8")
+    if change:
+        text = text.replace("Current approaches generally lack standardisation, repeatability, and precision.",
+                            "Current approaches still lack standardisation and precision (Newkey).")
+    if add:
+        text = text.replace(
+            "3.2.1 Benchmarks & EvaluationThe Singapore Consensus",
+            "3.2.1 Benchmarks & EvaluationRisk Assessment > Incident databases\n"
+            "Shared incident databases help regulators learn from failures (Newkey).\n"
+            "2.2.1 Risk AssessmentThe Singapore Consensus",
+        )
+    path = tmp_path / "edited.txt"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_second_ingest_embeds_nothing(tmp_path):
+    cfg = _cfg(tmp_path / "idx")
+    first = ingest([CORPUS], cfg)
+    assert (first.added, first.updated, first.removed, first.sections) == (14, 0, 0, 14)
+    generation = json.loads((tmp_path / "idx" / "manifest.json").read_text())["generation"]
+    second = ingest([CORPUS], cfg)
+    assert (second.added, second.updated, second.unchanged, second.removed, second.embedded_chunks) == (0, 0, 14, 0, 0)
+    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    assert manifest["generation"] == generation  # no new store was written
+    assert manifest["model"]["weights_sha256"] == "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+    assert manifest["parser_version"] and manifest["corpus"][0]["sha256"]
+    assert len(manifest["sections"]) == 14 and all(len(v["hash"]) == 64 for v in manifest["sections"].values())
+
+
+def test_changed_added_and_removed_sections_without_duplicates(tmp_path):
+    from retriever import open_retriever
+
+    cfg = _cfg(tmp_path / "idx")
+    ingest([CORPUS], cfg)
+    changed = ingest([_edited_corpus(tmp_path, change=True, add=True)], cfg)
+    assert (changed.added, changed.updated, changed.removed) == (1, 1, 0)
+    assert changed.embedded_chunks == 2  # only the new and the changed card were embedded
+    r = open_retriever(cfg.index_dir)
+    ids = [s.id for s in r.sections()]
+    assert len(ids) == len(set(ids)) == 15
+    hits = r.search("Newkey", k=5).hits
+    assert {h.title for h in hits if h.exact} == {"Metrology for AI risk assessment", "Incident databases"}
+    back = ingest([CORPUS], cfg)
+    assert (back.added, back.updated, back.removed) == (0, 1, 1)
+    r2 = open_retriever(cfg.index_dir)
+    assert len(r2.sections()) == 14
+    assert r2._current().collection.count() == json.loads((cfg.index_dir / "manifest.json").read_text())["chunks"]
+
+
+def test_long_sections_are_split_not_truncated(embedder):
+    from ingest.chunker import chunk_section
+
+    source = next(s for s in parse_file(CORPUS) if s.kind == "source")
+    chunks = chunk_section(source, embedder.count_tokens, embedder.max_tokens)
+    assert len(chunks) > 1
+    assert all(embedder.count_tokens(c.text) <= embedder.max_tokens for c in chunks)
+    joined = " ".join(c.text for c in chunks)
+    for word in source.text.split():
+        assert word in joined  # every word survives somewhere
+    assert all(c.text.startswith(source.title) for c in chunks)  # each part keeps the section header
+
+
+def test_index_built_with_another_model_is_refused(tmp_path, config):
+    from retriever import open_retriever
+
+    other = tmp_path / "other-model"
+    from ingest.embedder import default_model_path
+
+    shutil.copytree(default_model_path(), other)
+    with open(other / "model.safetensors", "ab") as f:
+        f.write(b"\0")  # different weights, so a different hash
+    with pytest.raises(ModelMismatch, match="--rebuild"):
+        ingest([CORPUS], config.with_(model=str(other)))
+    with pytest.raises(ModelMismatch, match="--rebuild"):
+        open_retriever(config.index_dir, model=str(other))
+    proc = subprocess.run([CLI, "search", "metrology", "--index-dir", str(config.index_dir), "--model", str(other)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "--rebuild" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_tampered_default_weights_are_refused(tmp_path, monkeypatch):
+    from ingest import embedder as emb
+
+    fake = tmp_path / "model"
+    shutil.copytree(emb.default_model_path(), fake)
+    with open(fake / "model.safetensors", "ab") as f:
+        f.write(b"tampered")
+    monkeypatch.setattr(emb, "default_model_path", lambda: fake)
+    with pytest.raises(ModelError, match="SHA-256"):
+        emb.resolve_model(None)
+
+
+def test_missing_and_corrupt_index_are_detected(tmp_path):
+    from retriever import open_retriever
+
+    with pytest.raises(IndexNotFound, match="consensus-chat ingest"):
+        open_retriever(tmp_path / "nothing")
+    cfg = _cfg(tmp_path / "idx")
+    ingest([CORPUS], cfg)
+    manifest = json.loads((cfg.index_dir / "manifest.json").read_text())
+    shutil.rmtree(cfg.index_dir / manifest["generation"])
+    with pytest.raises(IndexCorrupt, match="ingest --rebuild"):
+        open_retriever(cfg.index_dir)
+    (cfg.index_dir / "manifest.json").write_text('{"generation": ')
+    with pytest.raises(IndexCorrupt, match="ingest --rebuild"):
+        open_retriever(cfg.index_dir)
+    proc = subprocess.run([CLI, "search", "x", "--index-dir", str(cfg.index_dir)], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "ingest --rebuild" in proc.stderr and "Traceback" not in proc.stderr
+    assert ingest([CORPUS], cfg, rebuild=True).added == 14
+    assert open_retriever(cfg.index_dir).search("metrology").hits
+
+
+def test_partial_store_is_detected(tmp_path):
+    """A store that lost chunks (e.g. a half-copied directory) is refused, naming the fix."""
+    import chromadb
+    from chromadb.config import Settings
+    from retriever import open_retriever
+
+    cfg = _cfg(tmp_path / "idx")
+    ingest([CORPUS], cfg)
+    gen = json.loads((cfg.index_dir / "manifest.json").read_text())["generation"]
+    client = chromadb.PersistentClient(str(cfg.index_dir / gen), settings=Settings(anonymized_telemetry=False))
+    col = client.get_collection("sections")
+    col.delete(ids=[col.get(limit=1)["ids"][0]])
+    with pytest.raises(IndexCorrupt, match="ingest --rebuild"):
+        open_retriever(cfg.index_dir)
+
+
+def _search_titles(r):
+    return [[h.id for h in r.search(q, k=5).hits] for q in QUESTIONS]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_sigkill_at_each_stage_leaves_a_readable_index(tmp_path, config, stage):
+    """Kill an ingest with SIGKILL at a given moment; the index opens and answers, as before or after."""
+    from retriever import open_retriever
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    before = _search_titles(open_retriever(idx))
+    edited = _edited_corpus(tmp_path, change=True, add=True)
+    env = {**os.environ, "CONSENSUS_CHAT_CRASH_AT": stage}
+    proc = subprocess.run([CLI, "ingest", "--corpus", str(edited), "--index-dir", str(idx), "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
+    r = open_retriever(idx)
+    count = len(r.sections())
+    assert count in (14, 15)  # the old index or the new one, never a broken one
+    if count == 14:
+        assert _search_titles(r) == before
+    else:
+        assert r.search("Incident databases").hits[0].title == "Incident databases"
+    # The next ingest recovers: it finishes, and leaves no half-written generation behind.
+    done = subprocess.run([CLI, "ingest", "--corpus", str(edited), "--index-dir", str(idx), "--json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert len(open_retriever(idx).sections()) == 15
+    gens = sorted(p.name for p in idx.glob("gen-*"))
+    assert len(gens) <= 2
+
+
+def test_sigkill_at_random_moments(tmp_path, config):
+    """Time-based kills too, not only at the named stages."""
+    from retriever import open_retriever
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    edited = _edited_corpus(tmp_path, change=True, add=True)
+    for delay in (0.5, 2.0, 4.0):
+        proc = subprocess.Popen([CLI, "ingest", "--corpus", str(edited), "--index-dir", str(idx), "--rebuild",
+                                 "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        assert len(open_retriever(idx).sections()) in (14, 15)
+
+
+def test_two_ingests_at_once_wait_for_each_other(tmp_path, config):
+    from retriever import open_retriever
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    cmd = [CLI, "ingest", "--index-dir", str(idx), "--rebuild", "--json"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert [json.loads(o)["added"] for o, _ in outs] == [14, 14]
+    r = open_retriever(idx)
+    assert len(r.sections()) == 14 and r._current().collection.count() == 18
+
+
+def test_a_held_lock_makes_the_second_ingest_refuse(tmp_path, config):
+    from filelock import FileLock
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    with FileLock(str(idx / ".ingest.lock")):
+        proc = subprocess.run([CLI, "ingest", "--index-dir", str(idx), "--rebuild"], capture_output=True, text=True,
+                              timeout=120, env={**os.environ, "CONSENSUS_CHAT_LOCK_TIMEOUT": "1"})
+    assert proc.returncode == 2 and "Another ingest" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A real `chroma run` server on a free loopback port."""
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = os.path.join(os.path.dirname(sys.executable), "chroma")
+    proc = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+    try:
+        wait_for_port(port, timeout=60, proc=proc)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_server_mode_gives_the_same_results_as_embedded(tmp_path, config, chroma_server, retriever):
+    from retriever import open_retriever
+
+    cfg = _cfg(tmp_path / "lock-dir", chroma_host="127.0.0.1", chroma_port=chroma_server)
+    first = ingest([CORPUS], cfg)
+    assert first.added == 14 and first.index.startswith("chroma://")
+    assert ingest([CORPUS], cfg).embedded_chunks == 0
+    remote = open_retriever(tmp_path / "lock-dir", chroma_host="127.0.0.1", chroma_port=chroma_server)
+    for q in QUESTIONS + ["who wrote the report?", "red teaming audits"]:
+        for mode in ("hybrid", "dense", "lexical"):
+            local_hits = retriever.search(q, k=5, mode=mode).hits
+            remote_hits = remote.search(q, k=5, mode=mode).hits
+            assert [h.id for h in remote_hits] == [h.id for h in local_hits], (q, mode)
+            assert [round(h.score, 4) for h in remote_hits] == [round(h.score, 4) for h in local_hits]
+    proc = subprocess.run([CLI, "search", "metrology", "--json", "--chroma-host", "127.0.0.1", "--chroma-port",
+                           str(chroma_server), "--index-dir", str(tmp_path / "lock-dir")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hits"][0]["title"] == "Metrology for AI risk assessment"
+
+
+def test_unreachable_chroma_server_is_one_clear_line(tmp_path):
+    port = free_port()
+    proc = subprocess.run([CLI, "ingest", "--chroma-host", "127.0.0.1", "--chroma-port", str(port),
+                           "--index-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Cannot reach the Chroma server" in proc.stderr and "chroma run" in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

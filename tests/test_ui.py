@@ -1,0 +1,375 @@
+"""The web UI: its callbacks called directly, then a real `consensus-chat serve` driven by gradio_client and MCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from app import ui
+from conftest import CLI, free_port, wait_for_port
+
+CODE_QUESTION = "What is the code of the metrology section?"
+TURPIN_QUESTION = "Which sections cite Turpin?"
+OFF_TOPIC = "Who won the 2022 World Cup?"
+
+
+def final(messages_stream) -> list[dict]:
+    """The last message list a streaming callback yielded."""
+    items = list(messages_stream)
+    assert items, "respond yielded nothing"
+    return items[-1]
+
+
+def plain(message: dict) -> str:
+    """A chat message's text as a reader sees it (without the display escaping)."""
+    return ui.unescape_text(message["content"])
+
+
+def boxes(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if (m.get("metadata") or {}).get("title")]
+
+
+def answers(messages: list[dict]) -> list[dict]:
+    return [m for m in messages if m["role"] == "assistant" and not (m.get("metadata") or {}).get("title")]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Callbacks, called directly with the real assistant
+
+
+def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
+    yielded = list(ui.respond(CODE_QUESTION, [], {}, assistant=assistant))
+    assert len(yielded) >= 2, "the answer should stream (a placeholder first, then the answer)"
+    messages = yielded[-1]
+    assert messages[0] == {"role": "user", "content": ui.escape_text(CODE_QUESTION)}
+    main = answers(messages)
+    assert len(main) == 1
+    assert "3.2.1" in plain(main[0]) and "[1]" in plain(main[0])
+    source_boxes = boxes(messages)
+    assert source_boxes, "every cited section gets a collapsible source box"
+    title = ui.unescape_text(source_boxes[0]["metadata"]["title"])
+    assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology for AI risk assessment")
+    assert source_boxes[0]["metadata"]["status"] == "done"
+    body = plain(source_boxes[0])
+    assert "IAISR, Hobbhahn" in body  # the source keys
+    assert "<mark>Metrology, the science of measurement" in body  # the supporting sentence, highlighted
+
+
+def test_respond_turpin_names_the_citing_section(assistant):
+    messages = final(ui.respond(TURPIN_QUESTION, [], None, assistant=assistant))
+    assert "1.1.2" in plain(answers(messages)[0])
+    titles = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    assert any("1.1.2" in t and "LLM chain-of-thought faithfulness" in t for t in titles)
+    assert any("Turpin" in plain(b) for b in boxes(messages))
+
+
+def test_one_box_per_cited_section_even_with_repeated_markers(assistant):
+    messages = final(ui.respond("How can we tell whether a model's stated reasoning is faithful?", [], {},
+                                assistant=assistant))
+    titles = [b["metadata"]["title"] for b in boxes(messages)]
+    assert titles and len(titles) == len(set(titles))
+
+
+def test_refusal_looks_different_and_names_nearest_sections(assistant):
+    messages = final(ui.respond(OFF_TOPIC, [], {}, assistant=assistant))
+    main = plain(answers(messages)[0])
+    assert main.startswith("### ⚠️ Not covered by the document")
+    assert "\n> " in main, "the refusal is a notice-style blockquote"
+    nearest = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    assert nearest and all(t.startswith("🔎 Nearest:") for t in nearest)
+
+
+def test_refusal_rendering_from_the_real_refusal_composer(assistant):
+    from app.extractive import refusal
+
+    answer = refusal(OFF_TOPIC, assistant.retriever.search(OFF_TOPIC), assistant.backend)
+    messages = ui.answer_messages(answer)
+    main = ui.unescape_text(messages[0]["content"])
+    assert main.startswith("### ⚠️ Not covered by the document\n\n> ")
+    nearest = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    assert 1 <= len(nearest) <= 3 and all(t.startswith("🔎 Nearest:") for t in nearest)
+    assert nearest[0].split(" — ", 1)[1] in main, "the nearest sections are named in the text and boxed"
+
+
+@pytest.mark.parametrize("bad", ["", "   \n\t ", None, 12, b"bytes", "\x00\x01\x02"])
+def test_bad_question_gives_a_message_not_an_exception(assistant, bad):
+    messages = final(ui.respond(bad, [], {}, assistant=assistant))
+    assert messages[-1]["role"] == "assistant"
+    assert messages[-1]["content"].startswith(ui.ERROR_PREFIX)
+    assert "Traceback" not in messages[-1]["content"]
+
+
+def test_control_characters_are_dropped_and_long_questions_truncated(assistant):
+    messages = final(ui.respond("\x00Which\x07 sections cite\x1b Turpin?\x7f", [], {}, assistant=assistant))
+    assert "1.1.2" in plain(answers(messages)[0])
+    long = "metrology " * 10_000  # 100 KB
+    messages = final(ui.respond(long, [], {}, assistant=assistant))
+    assert len(messages[0]["content"]) < 3000, "the echoed question is cut for display"
+    assert "more characters not shown" in messages[0]["content"]
+    assert "2000" in plain(answers(messages)[0]), "the retriever's truncation notice is shown"
+
+
+def test_code_filter_is_passed_to_the_assistant(assistant):
+    state = ui.update_filters("3.2", ui.ANY_LABEL)
+    assert state == {"code": "3.2", "label": ""}
+    messages = final(ui.respond("risk assessment", [], state, assistant=assistant))
+    codes = [ui.unescape_text(b["metadata"]["title"]).split()[2] for b in boxes(messages)]
+    assert codes and all(code.startswith("3.2") for code in codes), codes
+
+
+def test_label_filter_is_passed_to_the_assistant(assistant):
+    state = ui.update_filters("", "Learning Objectives")
+    messages = final(ui.respond("What are the risks?", [], state, assistant=assistant))
+    titles = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    assert titles and all("Learning Objectives" in t for t in titles), titles
+
+
+def test_unknown_code_filter_gives_a_message(assistant):
+    messages = final(ui.respond("risk", [], {"code": "9.9"}, assistant=assistant))
+    text = plain(messages[-1])
+    assert messages[-1]["content"].startswith(ui.ERROR_PREFIX)
+    assert "9.9" in text
+
+
+def test_follow_up_uses_the_conversation(assistant):
+    first = final(ui.respond(CODE_QUESTION, [], {}, assistant=assistant))
+    second = final(ui.respond("What does it cite?", first, {}, assistant=assistant))
+    follow = plain(answers(second[len(first):])[0])
+    assert "IAISR" in follow or "Hobbhahn" in follow, follow
+
+
+def test_history_pairs_skips_source_boxes_and_unescapes():
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": ui.escape_text("Is <b>x</b> [y] covered?")}]},
+        {"role": "assistant", "content": "Answer **one** [1]"},
+        {"role": "assistant", "metadata": {"title": "📄 [1] box"}, "content": "section text"},
+        {"role": "user", "content": "empty?"},
+        {"role": "assistant", "content": f"{ui.ERROR_PREFIX} The question is empty"},
+    ]
+    assert ui.history_pairs(history) == [("Is <b>x</b> [y] covered?", "Answer **one** [1]")]
+    assert ui.history_pairs([["q", "a"], ("q2", "a2")]) == [("q", "a"), ("q2", "a2")]
+    with pytest.raises(ValueError, match="history"):
+        ui.history_pairs("not a list")
+
+
+@pytest.mark.parametrize("text", [
+    '<img src=x onerror="window.__xss=1">', "<script>alert(1)</script>", "[link](javascript:alert(1))",
+    "1. list\n# heading\n- item", "a_b*c* `code` $$x$$ | pipe & ampersand \\ backslash",
+])
+def test_escape_text_is_literal_and_reversible(text):
+    escaped = ui.escape_text(text)
+    assert "<" not in escaped and "](" not in escaped.replace("\\](", "")
+    assert ui.unescape_text(escaped) == text
+
+
+def test_safe_markdown_keeps_formatting_but_not_html_or_script_links():
+    out = ui.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org)")
+    assert "**bold** [1]" in out and "<script>" not in out and "&lt;script>" in out
+    assert "\\](javascript:" in out and "](https://example.org)" in out
+
+
+def test_highlight_marks_each_supporting_sentence_and_escapes_the_rest():
+    text = "First <b>one</b>. Second sentence here. Third."
+    out = ui.highlight(text, ["Second sentence here.", "Third."])
+    assert out.count("<mark>") == 2 and "&lt;b&gt;" in out and "<b>" not in out
+
+
+def test_document_lists_every_section_grouped_by_code(assistant):
+    sections = assistant.retriever.sections()
+    doc = ui.unescape_text(ui.document_markdown(sections))
+    assert f"{len(sections)} sections." in doc
+    headings = [line[4:] for line in doc.splitlines() if line.startswith("### ")]
+    card_codes = [h.split()[0] for h in headings if h[0].isdigit()]
+    assert card_codes == sorted(card_codes, key=lambda c: tuple(map(int, c.split("."))))
+    assert headings[-3:] == ["Source record", "Overview", "Tags"]
+    assert "Metrology for AI risk assessment" in doc and "LLM chain-of-thought faithfulness" in doc
+
+
+def test_document_search_filters_the_list(assistant):
+    sections = assistant.retriever.sections()
+    doc = ui.unescape_text(ui.filter_document("Turpin", sections=sections))
+    assert f"1 of {len(sections)} sections match" in doc
+    assert "1.1.2 Learning Objectives" in doc and "Metrology" not in doc
+    assert "match" in ui.filter_document("no-such-word-anywhere", sections=sections)
+
+
+def test_about_holds_the_source_record(assistant):
+    about = ui.unescape_text(ui.about_markdown(assistant.retriever.sections(), assistant.backend))
+    assert "The Singapore Consensus on Global AI Safety Research Priorities" in about
+    assert "2025" in about and "Bengio, Yoshua" in about and "International AI Safety Report" in about
+
+
+def test_build_ui_exposes_only_chat_and_search(assistant):
+    demo = ui.build_ui(assistant)
+    named = demo.get_api_info()["named_endpoints"]
+    assert set(named) == {"/chat", "/search"}
+    assert [p["parameter_name"] for p in named["/chat"]["parameters"]] == ["question", "history"]
+    assert [p["parameter_name"] for p in named["/search"]["parameters"]] == ["query", "k"]
+
+
+def test_api_functions_raise_clear_errors(assistant):
+    import gradio as gr
+
+    assert ui.chat_api(CODE_QUESTION, [], assistant=assistant)["citations"][0]["code"] == "3.2.1"
+    for bad in ("", 5, None):
+        with pytest.raises(gr.Error, match="question"):
+            ui.chat_api(bad, [], assistant=assistant)
+    with pytest.raises(gr.Error, match="k must"):
+        ui.search_api("risk", 0, assistant=assistant)
+    with pytest.raises(gr.Error) as info:
+        ui.chat_api("risk", "<img src=x>", assistant=assistant)
+    assert "<img" not in str(info.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A real server
+
+
+@contextlib.contextmanager
+def serving(index_dir: Path, log_path: Path, *extra: str, port: int | None = None):
+    """Run `consensus-chat serve` on a free port; yield (url, process, log path); always stop it."""
+    port = port or free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([CLI, "serve", "--port", str(port), "--index-dir", str(index_dir), *extra],
+                                stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for_port(port, timeout=120, proc=proc)
+        yield f"http://127.0.0.1:{port}/", proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(index_dir, tmp_path_factory):
+    with serving(index_dir, tmp_path_factory.mktemp("serve") / "serve.log") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    from gradio_client import Client
+
+    return Client(server[0], verbose=False, httpx_kwargs={"timeout": 60})
+
+
+@pytest.mark.slow
+def test_serve_prints_its_loopback_url(server):
+    url, _, log_path = server
+    deadline = time.time() + 20
+    while f"serving on {url}" not in log_path.read_text() and time.time() < deadline:
+        time.sleep(0.2)
+    assert f"serving on {url}" in log_path.read_text()
+    assert "/gradio_api/mcp/" in log_path.read_text()
+
+
+@pytest.mark.slow
+def test_api_chat_answers_with_a_code_and_sources(client):
+    result = client.predict(CODE_QUESTION, [], api_name="/chat")
+    assert set(result) >= {"answer", "refused", "backend", "citations", "sources"}
+    assert "3.2.1" in result["answer"] and not result["refused"]
+    assert result["citations"][0]["code"] == "3.2.1"
+    assert any(s["title"] == "Metrology for AI risk assessment" for s in result["sources"])
+
+
+@pytest.mark.slow
+def test_api_chat_follows_up_with_history(client):
+    first = client.predict(CODE_QUESTION, api_name="/chat")
+    follow = client.predict("What does it cite?", [[CODE_QUESTION, first["answer"]]], api_name="/chat")
+    assert "IAISR" in follow["answer"] or "Hobbhahn" in follow["answer"]
+
+
+@pytest.mark.slow
+def test_api_search_has_the_search_json_shape(client):
+    result = client.predict("Turpin", 3, api_name="/search")
+    assert set(result) == {"query", "in_scope", "hits"}
+    assert 1 <= len(result["hits"]) <= 3
+    hit = result["hits"][0]
+    assert set(hit) >= {"id", "code", "label", "title", "parent", "kind", "score", "citations", "text", "signals"}
+    assert hit["code"] == "1.1.2" and "Turpin" in hit["citations"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, message", [
+    (("", []), "empty"),
+    (("   ", None), "empty"),
+    ((42, []), "must be text"),
+    (("risk", "not a list"), "history"),
+])
+def test_api_chat_rejects_bad_input_and_keeps_serving(client, args, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/chat")
+    assert "3.2.1" in client.predict(CODE_QUESTION, [], api_name="/chat")["answer"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args, message", [
+    (("risk", 0), "k must"), (("risk", 51), "k must"), (("risk", "5"), "k must"), (("", 5), "empty"),
+])
+def test_api_search_rejects_bad_input(client, args, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*args, api_name="/search")
+
+
+@pytest.mark.slow
+def test_api_handles_long_and_binary_text(client):
+    long = client.predict("metrology " * 10_000, [], api_name="/chat")
+    assert any("2000" in n for n in long["notices"])
+    binary = client.predict("\x00\x01\xff\ufffe Which sections cite Turpin?", [], api_name="/chat")
+    assert "1.1.2" in binary["answer"]
+
+
+async def _mcp_session(url: str):
+    import httpx
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx.AsyncClient(timeout=30) as http, \
+            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            tools = {t.name: t for t in (await session.list_tools()).tools}
+            found = await session.call_tool("search", {"query": "Turpin", "k": 2})
+            bad = await session.call_tool("chat", {"question": "  "})
+            return tools, found, bad
+
+
+@pytest.mark.slow
+def test_mcp_lists_chat_and_search_tools_and_runs_search(server):
+    tools, found, bad = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=60))
+    assert set(tools) == {"chat", "search"}
+    assert tools["chat"].inputSchema["required"] == ["question"]
+    assert "code" in tools["chat"].description
+    assert tools["search"].inputSchema["properties"]["k"]["type"] == "integer"
+    assert "1 to 50" in tools["search"].inputSchema["properties"]["k"]["description"]
+    assert not found.isError
+    text = found.content[0].text
+    assert "1.1.2" in text and "Turpin" in text
+    assert bad.isError and "empty" in bad.content[0].text
+
+
+@pytest.mark.slow
+def test_openapi_lists_both_endpoints(server):
+    import httpx
+
+    spec = httpx.get(server[0] + "gradio_api/openapi.json", timeout=30)
+    if spec.status_code == 404:
+        pytest.skip("this Gradio version serves no openapi.json")
+    paths = json.dumps(spec.json()["paths"])
+    assert "chat" in paths and "search" in paths
