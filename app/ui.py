@@ -641,12 +641,17 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     if users is not None:
         options["auth"] = functools.partial(check_login, users=users)
         options["auth_message"] = "consensus-chat: sign in with an account from the server's auth file."
+        # Gradio's MCP server lists its tools without a login and cannot log in to run them, so it stays off.
+        options["mcp_server"] = False
     options.update(kw)
     _, local_url, _ = demo.launch(**options)
     print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
-    print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    if options["mcp_server"]:
+        print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    else:
+        print("  API: /chat and /search; MCP is off", flush=True)
     if users is not None:
-        print(f"  Login required: {len(users)} user(s) from {auth_file}", flush=True)
+        print(f"  Login required: {len(users)} user(s) from {auth_file} (so MCP is off)", flush=True)
     try:
         demo.block_thread()
     finally:

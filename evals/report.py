@@ -85,12 +85,13 @@ def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str],
          [["hybrid search", _fmt(lat["search_p50"]), _fmt(lat["search_p95"])],
           ["answer", _fmt(lat["answer_p50"]), _fmt(lat["answer_p95"])]]),
     ]
+    others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((
         f"Failures: {len(fails)} in-scope questions whose first relevant hit is not rank 1",
-        ["id", "question", "rank", "dense", "lexical", "expected", "top 1" if compact else "top 3"],
-        [[q["id"], cut(q["question"], 48), _fmt(q["first_relevant_rank"]), _fmt(q["ranks"].get("dense")),
-          _fmt(q["ranks"].get("lexical")), cut("; ".join(q["relevant_titles"]), 32),
+        ["id", "question", "rank", *others, "expected", "top 1" if compact else "top 3"],
+        [[q["id"], cut(q["question"], 48), _fmt(q["first_relevant_rank"]),
+          *(_fmt(q["ranks"].get(m)) for m in others), cut("; ".join(q["relevant_titles"]), 32),
           cut(q["top3"][0], 32) if compact and q["top3"] else "; ".join(q["top3"])]
          for q in fails],
     ))

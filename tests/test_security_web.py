@@ -1,0 +1,302 @@
+"""The served app under attack and load: path traversal, login, loopback binding, 50 sessions, ingest while serving."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import shutil
+import socket
+import statistics
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+
+import pytest
+
+from app import ui
+from conftest import CLI, CORPUS, free_port
+from ingest.errors import ConsensusChatError
+from test_ui import serving
+
+QUESTIONS = [
+    "Which sections cite Turpin?",
+    "What is the code of the metrology section?",
+    "Who wrote the Singapore Consensus, and when?",
+    "How can we tell whether a model's stated reasoning is faithful?",
+    "What is secure evaluation infrastructure?",
+    "How do we attribute model behaviour to training data?",
+    "Which sections are about risk assessment?",
+    "What does the explainability section say?",
+    "Why study goals in AI systems?",
+    "What is system safety assessment?",
+]
+
+
+def raw_get(port: int, path: str, timeout: float = 15) -> tuple[int, bytes]:
+    """GET a path byte-for-byte as given (no client-side normalisation of ../ or %2e)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest("GET", path, skip_accept_encoding=True)
+        conn.endheaders()
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="module")
+def server(index_dir, tmp_path_factory):
+    with serving(index_dir, tmp_path_factory.mktemp("serve") / "serve.log") as running:
+        yield running
+
+
+def _port(url: str) -> int:
+    return int(url.rstrip("/").rsplit(":", 1)[1])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Files
+
+
+TRAVERSALS = [
+    "/file=../../etc/passwd",
+    "/file=/etc/passwd",
+    "/gradio_api/file=/etc/passwd",
+    "/gradio_api/file=../../../../etc/passwd",
+    "/gradio_api/file=%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/gradio_api/file=..%2f..%2f..%2f..%2fetc%2fpasswd",
+    "/gradio_api/file=%2fetc%2fpasswd",
+    "/gradio_api/file=%252e%252e%252f%252e%252e%252fetc%252fpasswd",
+    "/gradio_api/file=....//....//....//etc/passwd",
+    "/file=%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/static/../../../../etc/passwd",
+    "/assets/%2e%2e/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+    "/gradio_api/static/../../../../../etc/passwd",
+    "/favicon.ico/../../../../etc/passwd",
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_path_traversal_never_serves_passwd(server, path):
+    status, body = raw_get(_port(server[0]), path)
+    assert status != 200 or b"root:" not in body, (path, status, body[:200])
+
+
+@pytest.mark.slow
+def test_index_corpus_and_log_files_are_not_served(server, index_dir):
+    port = _port(server[0])
+    for target in (index_dir / "manifest.json", CORPUS, server[2]):
+        for prefix in ("/gradio_api/file=", "/file="):
+            status, body = raw_get(port, prefix + str(target))
+            assert status != 200, (prefix, target, status, body[:200])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Login
+
+
+def test_hash_password_round_trip_and_formats():
+    stored = ui.hash_password("correct horse", iterations=1000)
+    scheme, iterations, salt, digest = stored.split("$")
+    assert (scheme, iterations) == ("pbkdf2_sha256", "1000")
+    assert ui.verify_password("correct horse", stored)
+    assert not ui.verify_password("correct horse!", stored)
+    assert ui.hash_password("x", iterations=1000) != ui.hash_password("x", iterations=1000), "salted"
+    sha = "sha256$" + __import__("hashlib").sha256(b"pw").hexdigest()
+    assert ui.verify_password("pw", sha) and not ui.verify_password("pw2", sha)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("alice\n", "line 1: expected user:password-hash"),
+    ("alice:plaintext\n", "line 1: unknown hash scheme"),
+    ("# users\n\nalice:sha256$abc\n", "line 3: expected sha256"),
+    ("alice:pbkdf2_sha256$x$c2FsdA==$aGFzaA==\n", "line 1: expected pbkdf2_sha256"),
+    ("alice:pbkdf2_sha256$1000$!!!$aGFzaA==\n", "line 1: the salt or hash is not base64"),
+    ("# nobody\n", "has no user:password-hash lines"),
+])
+def test_malformed_auth_file_is_a_clear_error(tmp_path, content, message):
+    path = tmp_path / "users.txt"
+    path.write_text(content)
+    with pytest.raises(ConsensusChatError, match=message) as info:
+        ui.load_auth_file(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_auth_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConsensusChatError, match="does not exist"):
+        ui.load_auth_file(tmp_path / "nope.txt")
+
+
+def test_check_login(tmp_path):
+    path = tmp_path / "users.txt"
+    path.write_text(f"alice:{ui.hash_password('s3cret', iterations=1000)}\n"
+                    f"bob:sha256${__import__('hashlib').sha256(b'hunter2').hexdigest()}\n")
+    users = ui.load_auth_file(path)
+    assert ui.check_login("alice", "s3cret", users=users)
+    assert ui.check_login("bob", "hunter2", users=users)
+    assert not ui.check_login("alice", "hunter2", users=users)
+    assert not ui.check_login("mallory", "s3cret", users=users)
+
+
+@pytest.mark.slow
+def test_auth_file_turns_on_login(index_dir, tmp_path):
+    import httpx
+    from gradio_client import Client
+
+    auth = tmp_path / "users.txt"
+    auth.write_text("# user:password-hash\n" + "alice:" + ui.hash_password("s3cret pass") + "\n")
+    with serving(index_dir, tmp_path / "serve.log", "--auth-file", str(auth)) as (url, _, log):
+        for path in ("gradio_api/info", "config", "gradio_api/openapi.json", "gradio_api/file=/etc/passwd"):
+            response = httpx.get(url + path, timeout=15)
+            assert response.status_code in (401, 403), (path, response.status_code)
+        assert httpx.get(url + "gradio_api/mcp/schema", timeout=15).status_code != 200, "MCP is off under login"
+        refused = httpx.post(url + "login", data={"username": "alice", "password": "wrong"}, timeout=30)
+        assert refused.status_code in (400, 401)
+        with pytest.raises(Exception, match="(?i)credentials|login|auth"):
+            Client(url, verbose=False)
+        with pytest.raises(Exception, match="(?i)credentials|login|auth|incorrect"):
+            Client(url, auth=("alice", "wrong"), verbose=False)
+        client = Client(url, auth=("alice", "s3cret pass"), verbose=False)
+        assert "3.2.1" in client.predict("What is the code of the metrology section?", [], api_name="/chat")["answer"]
+        assert "Login required: 1 user(s)" in log.read_text()
+
+
+@pytest.mark.slow
+def test_bad_auth_file_stops_serve_with_one_line(index_dir, tmp_path):
+    auth = tmp_path / "users.txt"
+    auth.write_text("alice:secret-in-plain-text\n")
+    done = subprocess.run([CLI, "serve", "--port", str(free_port()), "--index-dir", str(index_dir),
+                           "--auth-file", str(auth)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert str(auth) in done.stderr and "line 1" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Binding
+
+
+def _non_loopback_ip() -> str | None:
+    """This machine's address on its default route, if it has one (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))
+        except OSError:
+            return None
+        ip = s.getsockname()[0]
+    return None if ip.startswith("127.") or ip == "0.0.0.0" else ip
+
+
+@pytest.mark.slow
+def test_serve_binds_loopback_by_default(server):
+    url, _, log = server
+    assert url.startswith("http://127.0.0.1:")
+    assert f"serving on {url} (bound to 127.0.0.1:" in log.read_text()
+    ip = _non_loopback_ip()
+    if ip is None:
+        return  # no other interface to try
+    with socket.socket() as s:
+        s.settimeout(3)
+        assert s.connect_ex((ip, _port(url))) != 0, f"the server answered on {ip}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Load
+
+
+@pytest.mark.slow
+def test_fifty_sessions_ten_questions_each(server, artifacts):
+    from gradio_client import Client
+
+    url = server[0]
+    sessions, per_session = 50, 10
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def session(n: int) -> None:
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": 120})
+        for i in range(per_session):
+            question = QUESTIONS[(n + i) % len(QUESTIONS)]
+            start = time.perf_counter()
+            try:
+                result = client.predict(question, [], api_name="/chat")
+                ok = bool(result["answer"]) and (result["refused"] or result["citations"])
+                problem = None if ok else f"empty answer to {question!r}"
+            except Exception as exc:  # noqa: BLE001 - counted and reported below
+                problem = f"{type(exc).__name__}: {exc}"
+            with lock:
+                latencies.append(time.perf_counter() - start)
+                if problem:
+                    errors.append(problem)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        futures = [pool.submit(session, n) for n in range(sessions)]
+        for future in as_completed(futures, timeout=300):
+            future.result()
+    seconds = time.perf_counter() - started
+    latencies.sort()
+    report = {
+        "sessions": sessions, "questions_per_session": per_session, "requests": len(latencies),
+        "errors": len(errors), "seconds": round(seconds, 1), "requests_per_second": round(len(latencies) / seconds, 1),
+        "p50_seconds": round(statistics.median(latencies), 3),
+        "p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 3),
+        "max_seconds": round(latencies[-1], 3),
+    }
+    (artifacts / "load.json").write_text(json.dumps(report, indent=2))
+    print("\nload:", json.dumps(report))
+    assert errors == [], errors[:5]
+    assert len(latencies) == sessions * per_session
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Ingest while serving
+
+
+@pytest.mark.slow
+def test_ingest_while_serving_keeps_answering(index_dir, tmp_path):
+    from gradio_client import Client
+
+    live_index = tmp_path / "index"
+    shutil.copytree(index_dir, live_index)
+    corpus = tmp_path / "corpus.txt"
+    original = CORPUS.read_text(encoding="utf-8")
+    old = "Current approaches generally lack standardisation, repeatability, and precision."
+    assert old in original
+    corpus.write_text(original.replace(old, "Current approaches are being standardised by a new working group."),
+                      encoding="utf-8")
+
+    with serving(live_index, tmp_path / "serve.log") as (url, _, _):
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": 60})
+        stop = threading.Event()
+        answers: list[str] = []
+        errors: list[str] = []
+
+        def keep_asking() -> None:
+            while not stop.is_set():
+                try:
+                    result = client.predict("What is the code of the metrology section?", [], api_name="/chat")
+                    answers.append(result["answer"])
+                except Exception as exc:  # noqa: BLE001 - counted and reported below
+                    errors.append(f"{type(exc).__name__}: {exc}")
+
+        asker = threading.Thread(target=keep_asking, daemon=True)
+        asker.start()
+        try:
+            before = len(answers)
+            ingest = subprocess.run([CLI, "ingest", "--index-dir", str(live_index), "--corpus", str(corpus), "--json"],
+                                    capture_output=True, text=True, timeout=180)
+            assert ingest.returncode == 0, ingest.stderr
+            assert json.loads(ingest.stdout)["updated"] >= 1
+            during = len(answers) - before
+            time.sleep(3)
+        finally:
+            stop.set()
+            asker.join(timeout=60)
+        assert errors == [], errors[:3]
+        assert during > 0, "answers kept coming while the ingest ran"
+        assert all("3.2.1" in a for a in answers)
+        boxes = client.predict("metrology standardisation working group", 3, api_name="/search")
+        assert boxes["hits"], "the server still searches after the ingest"
