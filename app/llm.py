@@ -81,7 +81,7 @@ class OpenAIBackend:
 
     name = "openai"
 
-    def __init__(self, config: Config, embedder):
+    def __init__(self, config: Config, embedder, *, max_tokens: int = MAX_TOKENS):
         # Imported here: the client is only needed when this backend is chosen.
         from openai import OpenAI
 
@@ -90,6 +90,7 @@ class OpenAIBackend:
         self.base_url = config.llm_base_url or DEFAULT_BASE_URL
         self.model = config.llm_model or DEFAULT_MODEL
         self.timeout = config.llm_timeout
+        self.max_tokens = max_tokens
         self._client = OpenAI(base_url=self.base_url, api_key=config.llm_api_key or "not-needed",
                               timeout=self.timeout, max_retries=0)
 
@@ -116,7 +117,7 @@ class OpenAIBackend:
         try:
             chunks = self._client.chat.completions.create(
                 model=self.model, messages=build_messages(question, hits, history), stream=True,
-                temperature=0, max_tokens=MAX_TOKENS,
+                temperature=0, max_tokens=self.max_tokens,
             )
             for chunk in chunks:
                 delta = chunk.choices[0].delta.content if chunk.choices else None
