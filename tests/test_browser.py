@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_ui import serving
+from test_ui import shared_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -22,13 +22,12 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(index_dir, tmp_path_factory):
+def server(request, index_dir, tmp_path_factory):
     if not CHROMIUM.exists():
         if os.geteuid() != 0:
             pytest.skip("needs Debian's chromium: run `make browser` as root (apt-get install chromium)")
         pytest.fail("/usr/bin/chromium is missing; `make test` installs it (make browser)")
-    with serving(index_dir, tmp_path_factory.mktemp("serve") / "serve.log") as running:
-        yield running[0]
+    return shared_server(request, index_dir, tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="module")

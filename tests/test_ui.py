@@ -252,10 +252,21 @@ def serving(index_dir: Path, log_path: Path, *extra: str, port: int | None = Non
             proc.wait(timeout=10)
 
 
+_SHARED: dict = {}
+
+
+def shared_server(request, index_dir: Path, tmp_path_factory) -> tuple[str, subprocess.Popen, Path]:
+    """One plain `serve` on the session's index for every test module (started once; stopped when pytest ends)."""
+    if "server" not in _SHARED:
+        stack = contextlib.ExitStack()
+        _SHARED["server"] = stack.enter_context(serving(index_dir, tmp_path_factory.mktemp("serve") / "serve.log"))
+        request.config.add_cleanup(stack.close)
+    return _SHARED["server"]
+
+
 @pytest.fixture(scope="module")
-def server(index_dir, tmp_path_factory):
-    with serving(index_dir, tmp_path_factory.mktemp("serve") / "serve.log") as running:
-        yield running
+def server(request, index_dir, tmp_path_factory):
+    return shared_server(request, index_dir, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
