@@ -65,6 +65,7 @@ class Assistant:
             raise QueryError(f"The question must be text, not {type(question).__name__}.")
         resolved = self.resolve(question, history) if history else question
         result = self.retriever.search(resolved, k=TOP_K, codes=codes, labels=labels)
+        resolved = result.query  # cleaned and, for very long input, truncated
         if not result.in_scope:
             final = refusal(question, result, self.backend)
         elif self._llm is not None:

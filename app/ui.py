@@ -89,14 +89,14 @@ def safe_markdown(markdown: str) -> str:
 
 def _error_message(exc: BaseException) -> str:
     """One line for a user; the library's messages already say what to do."""
-    if isinstance(exc, (ConsensusChatError, ValueError, TypeError)):
+    if isinstance(exc, (ConsensusChatError, ValueError)):
         return str(exc) or type(exc).__name__
     return f"internal error ({type(exc).__name__}); the server log has the details."
 
 
 def _api_error(exc: BaseException) -> gr.Error:
     """A gr.Error for API callers; its message is shown as HTML in the browser, so escape it."""
-    if not isinstance(exc, (ConsensusChatError, ValueError, TypeError)):
+    if not isinstance(exc, (ConsensusChatError, ValueError)):
         log.exception("unexpected error in an API call")
     message = _error_message(exc).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return gr.Error(message, print_exception=False)
@@ -314,7 +314,7 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
         if final is None:
             raise RuntimeError("the assistant finished without an answer")
     except Exception as exc:  # noqa: BLE001 - the edge of the UI: the user gets one line, the log gets the rest
-        if not isinstance(exc, (ConsensusChatError, ValueError, TypeError)):
+        if not isinstance(exc, (ConsensusChatError, ValueError)):
             log.exception("unexpected error while answering %r", question[:200])
         yield turn + [{"role": "assistant", "content": f"{ERROR_PREFIX} {escape_text(_error_message(exc))}"}]
         return

@@ -49,6 +49,10 @@ def browser_context(server, tmp_path_factory):
 @pytest.fixture
 def page(browser_context, server):
     page = browser_context.new_page()
+    outside: list[str] = []  # the app must work offline: no fonts, scripts or analytics from elsewhere
+    page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(("http://127.0.0.1", "data:",
+                                                                                  "blob:")) else None)
+    page.outside_requests = outside
     page.goto(server, wait_until="domcontentloaded")
     page.locator("#question textarea").wait_for()
     try:
@@ -81,6 +85,7 @@ def test_question_gets_an_answer_with_a_code_and_source_boxes(page, artifacts):
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
     shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
+    assert page.outside_requests == []
 
 
 def test_hostile_question_is_shown_as_text_and_never_runs(page):

@@ -17,7 +17,7 @@ import pytest
 from app import ui
 from conftest import CLI, CORPUS, free_port
 from ingest.errors import ConsensusChatError
-from test_ui import serving
+from test_ui import serving, shared_server
 
 QUESTIONS = [
     "Which sections cite Turpin?",
@@ -46,9 +46,8 @@ def raw_get(port: int, path: str, timeout: float = 15) -> tuple[int, bytes]:
 
 
 @pytest.fixture(scope="module")
-def server(index_dir, tmp_path_factory):
-    with serving(index_dir, tmp_path_factory.mktemp("serve") / "serve.log") as running:
-        yield running
+def server(request, index_dir, tmp_path_factory):
+    return shared_server(request, index_dir, tmp_path_factory)
 
 
 def _port(url: str) -> int:
@@ -163,14 +162,20 @@ def test_auth_file_turns_on_login(index_dir, tmp_path):
         assert "Login required: 1 user(s)" in log.read_text()
 
 
-@pytest.mark.slow
-def test_bad_auth_file_stops_serve_with_one_line(index_dir, tmp_path):
+def test_bad_auth_file_stops_launch_before_serving(assistant, tmp_path):
     auth = tmp_path / "users.txt"
     auth.write_text("alice:secret-in-plain-text\n")
-    done = subprocess.run([CLI, "serve", "--port", str(free_port()), "--index-dir", str(index_dir),
-                           "--auth-file", str(auth)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert str(auth) in done.stderr and "line 1" in done.stderr and "Traceback" not in done.stderr
+    port = free_port()
+    with pytest.raises(ConsensusChatError, match="line 1: unknown hash scheme"):
+        ui.launch(assistant, port=port, auth_file=auth)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "nothing listens after a bad auth file"
+
+
+def test_launch_refuses_share_and_allowed_paths(assistant):
+    for option in ({"share": True}, {"allowed_paths": ["/"]}):
+        with pytest.raises(ValueError, match="does not support"):
+            ui.launch(assistant, port=free_port(), **option)
 
 
 # ---------------------------------------------------------------------------------------------------------------
