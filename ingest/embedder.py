@@ -86,6 +86,8 @@ class Embedder:
 
         # Counting tokens of long sections on purpose warns "longer than the maximum"; we split them.
         hf_logging.set_verbosity_error()
+        # The per-load "Loading weights" bar is noise on every command; ingest has its own bar.
+        hf_logging.disable_progress_bar()
 
         self.spec = spec
         try:
