@@ -47,7 +47,7 @@ browser:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "Installing Debian's chromium and chromium-driver..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji fonts-dejavu-core >/dev/null; \
 	else \
 		echo "Run as root once: apt-get update && apt-get install -y chromium chromium-driver" >&2; exit 1; \
 	fi

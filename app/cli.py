@@ -254,8 +254,10 @@ Examples:
 def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model):
     """Start the web chat (ingests the default corpus first if there is no index)."""
     from app import open_assistant
-    from app.ui import launch
+    from app.ui import launch, load_auth_file
 
+    if auth_file:
+        load_auth_file(auth_file)  # a bad auth file fails now, not after the model has loaded
     config = _config(index_dir, chroma_host, chroma_port, model, llm=llm)
     _ensure_index(config, quiet=False)
     assistant = open_assistant(config=config)

@@ -141,7 +141,7 @@ def history_pairs(history: Any) -> list[tuple[str, str]]:
     if history is None:
         return []
     if not isinstance(history, (list, tuple)):
-        raise ValueError("history must be a list of {\"role\", \"content\"} messages or [question, answer] pairs.")
+        raise ValueError('history must be a list of {"role", "content"} messages or [question, answer] pairs.')
     pairs: list[tuple[str, str]] = []
     user: str | None = None
     answer: list[str] = []
@@ -160,7 +160,7 @@ def history_pairs(history: Any) -> list[tuple[str, str]]:
                 pairs.append((item[0], item[1]))
             continue
         if not isinstance(item, dict) or "role" not in item:
-            raise ValueError("each history message must be a {\"role\", \"content\"} object or a [question, answer] pair.")
+            raise ValueError('each history message must be a {"role", "content"} object or a [question, answer] pair.')
         metadata = item.get("metadata") or {}
         if isinstance(metadata, dict) and metadata.get("title"):
             continue  # a source box
@@ -267,7 +267,7 @@ def source_messages(answer) -> list[dict]:
                       "content": _box_body(c.code, c.label, heading, c.citations, text, sentences)})
     if answer.refused:
         for hit in answer.sources[:3]:
-            head = _code_label(hit.code, hit.label) or hit.kind
+            head = _code_label(hit.code, hit.label) or KIND_HEADINGS.get(hit.kind, hit.kind)
             title = escape_text(f"{NEAREST_ICON} Nearest: {head} — {hit.heading}")
             boxes.append({"role": "assistant", "metadata": {"title": title, "status": "done"},
                           "content": _box_body(hit.code, hit.label, hit.heading, hit.citations, hit.text)})

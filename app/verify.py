@@ -30,6 +30,8 @@ LEXICAL_SUPPORT = 0.5
 LEXICAL_MIN_WORDS = 2
 # Sentences that share this many consecutive words with the instructions echo the prompt.
 ECHO_NGRAM = 8
+# Shorter sentences echo it when all their words (at least this many) appear in a row in the instructions.
+ECHO_MIN_WORDS = 4
 
 _MARKER = re.compile(r"[ \t]*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _MODEL_SOURCE_LIST = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:sources?|references?|citations?)\b\s*(?:\*\*)?\s*:?", re.I)
@@ -135,24 +137,27 @@ def drop_model_source_list(text: str) -> str:
 
 
 def redact_echo(text: str, secrets: list[str], n: int = ECHO_NGRAM) -> tuple[str, tuple[str, ...]]:
-    """Remove sentences that repeat n consecutive words of our instructions (a prompt leak)."""
-    shingles = set()
+    """Remove sentences that repeat our instructions: n consecutive words, or a whole short sentence of them."""
+    shingles, streams = set(), []
     for secret in secrets:
         w = words(secret)
         shingles.update(tuple(w[i:i + n]) for i in range(len(w) - n + 1))
-    if not shingles:
+        streams.append(f" {' '.join(w)} ")
+    if not shingles and not streams:
         return text, ()
+
+    def echoes(sentence: str) -> bool:
+        w = words(sentence)
+        if len(w) >= n:
+            return any(tuple(w[i:i + n]) in shingles for i in range(len(w) - n + 1))
+        return len(w) >= ECHO_MIN_WORDS and any(f" {' '.join(w)} " in s for s in streams)
+
     flags: list[str] = []
     out_lines = []
     for line in text.split("\n"):
-        kept = []
         sentences = split_sentences(line)
-        for sentence in sentences:
-            w = words(sentence)
-            if any(tuple(w[i:i + n]) in shingles for i in range(len(w) - n + 1)):
-                flags.append("removed-system-prompt-echo")
-            else:
-                kept.append(sentence)
+        kept = [s for s in sentences if not echoes(s)]
+        flags += ["removed-system-prompt-echo"] * (len(sentences) - len(kept))
         if len(kept) == len(sentences):
             out_lines.append(line)
         elif kept:
@@ -166,6 +171,13 @@ def _sentence_before(text_without_markers: str) -> str:
     line = prefix.rsplit("\n", 1)[-1]
     sentences = split_sentences(line)
     return plain(sentences[-1]) if sentences else ""
+
+
+def _sentence_after(rest: str) -> str:
+    """The sentence a leading marker ('[1] Claim.' or '- [1] Claim.') introduces."""
+    line = _MARKER.sub("", rest.split("\n", 1)[0])
+    sentences = split_sentences(line)
+    return plain(sentences[0]) if sentences else ""
 
 
 def verify(text: str, hits: list[Hit], embedder) -> Verified:
@@ -187,6 +199,8 @@ def verify(text: str, hits: list[Hit], embedder) -> Verified:
         stripped.append(piece)
         pos = match.end()
         sentence = _sentence_before("".join(stripped))
+        if not content_words(sentence):  # the marker leads its sentence instead of following it
+            sentence = _sentence_after(text[pos:])
         kept: list[int] = []
         for raw in dict.fromkeys(int(x) for x in re.split(r"\s*,\s*", match.group(1))):
             if not 1 <= raw <= len(hits):
@@ -211,6 +225,7 @@ def verify(text: str, hits: list[Hit], embedder) -> Verified:
             out.append(f"{leading}[{', '.join(map(str, kept))}]")
     out.append(text[pos:])
     body = "".join(out)
-    body = re.sub(r"[ \t]+([.,;:!?])", r"\1", body)  # "claim [7]." with [7] removed -> "claim."
+    # A removed marker takes its leading space with it ("claim [7]." -> "claim."); a leading one
+    # ("- [7] Claim") leaves two spaces behind.
     body = re.sub(r"(?<=\S)[ \t]{2,}(?=\S)", " ", body).strip()
     return Verified(body=body, citations=citations, flags=tuple(flags), supported_count=supported)

@@ -158,7 +158,26 @@ def markdown(report: dict) -> str:
         lines.append("|" + "|".join("---" for _ in header) + "|")
         lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
         lines.append("")
+    lines += ["## How the numbers are computed", "", *NOTES, ""]
     return "\n".join(lines)
+
+
+NOTES = [
+    "- A hit is relevant when its section title (without parent) is one of the question's relevant titles. "
+    "Retrieval metrics average over in-scope questions; each mode returns its top 10, so MRR is MRR@10.",
+    "- nDCG@5 uses binary relevance; an item gains only for a relevant title not seen higher up, and the ideal "
+    "DCG assumes min(#relevant titles, 5) relevant items on top. recall@5 is the share of relevant titles in the top 5.",
+    "- Refusal rate: share of out-of-scope questions that hybrid search flags `in_scope=False`. False refusal "
+    "rate: share of in-scope questions flagged so. Refusal accuracy: share of all questions called right.",
+    "- Citation precision: cited sections (distinct per answer) whose title is relevant, micro-averaged. "
+    "Citation recall: share of a question's relevant titles cited, averaged over questions. Answers citing "
+    "relevant: share of in-scope answers citing at least one relevant section.",
+    "- Verbatim rate: share of non-refused in-scope answers in which every cited sentence and every body sentence "
+    "(with [n] markers and list bullets removed) occurs in the document text, whitespace-normalised. Framing "
+    "sentences the composer writes itself (e.g. \"X is coded 2.2.1\") count as not verbatim. Quote verbatim rate "
+    "checks only the cited sentences.",
+    "- Latency: wall time of each call after one warm-up call, on whatever else the machine is running.",
+]
 
 
 def write_markdown(report: dict, path: Path) -> None:

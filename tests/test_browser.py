@@ -73,7 +73,7 @@ def test_question_gets_an_answer_with_a_code_and_source_boxes(page, artifacts):
     ask(page, "What is the code of the metrology section?", "open the boxes below")
     chat = page.locator("#chatbot")
     assert "3.2.1" in chat.inner_text()
-    box_title = chat.get_by_text("[1] 3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology", exact=False).first
+    box_title = chat.get_by_text("[1] 3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology").first
     assert box_title.is_visible()
     box_title.click()  # open the source box: the supporting sentence is highlighted
     mark = chat.locator("mark").first

@@ -55,7 +55,8 @@ def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
     source_boxes = boxes(messages)
     assert source_boxes, "every cited section gets a collapsible source box"
     title = ui.unescape_text(source_boxes[0]["metadata"]["title"])
-    assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology for AI risk assessment")
+    assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — "
+                            "Risk Assessment › Metrology for AI risk assessment")
     assert source_boxes[0]["metadata"]["status"] == "done"
     body = plain(source_boxes[0])
     assert "IAISR, Hobbhahn" in body  # the source keys
