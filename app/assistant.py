@@ -30,7 +30,7 @@ class Assistant:
         if config.llm == "openai":
             from .llm import OpenAIBackend
 
-            self._llm = OpenAIBackend(config, retriever.embedder)
+            self._llm = OpenAIBackend(config, retriever.embedder, max_tokens=config.llm_max_tokens)
 
     @property
     def backend(self) -> str:

@@ -49,7 +49,7 @@ class Answer:
     backend: str
     body: str = ""  # the answer without the source list
     notices: tuple[str, ...] = field(default=())
-    flags: tuple[str, ...] = field(default=())  # e.g. "removed-unsupported-marker" from LLM verification
+    flags: tuple[str, ...] = field(default=())  # from LLM verification, see app/verify.py
     resolved_question: str = ""  # the question after condensing it with the history
 
     def to_dict(self) -> dict:

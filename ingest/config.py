@@ -32,6 +32,7 @@ class Config:
     llm_model: str | None = None
     llm_api_key: str | None = None
     llm_timeout: float = 60.0
+    llm_max_tokens: int = 300
 
     @classmethod
     def from_env(cls, **overrides) -> "Config":
@@ -48,6 +49,7 @@ class Config:
             llm_model=env.get("CONSENSUS_CHAT_LLM_MODEL") or None,
             llm_api_key=env.get("CONSENSUS_CHAT_LLM_API_KEY") or None,
             llm_timeout=float(env.get("CONSENSUS_CHAT_LLM_TIMEOUT") or 60.0),
+            llm_max_tokens=int(env.get("CONSENSUS_CHAT_LLM_MAX_TOKENS") or 300),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["index_dir"] is None:

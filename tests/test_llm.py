@@ -76,7 +76,7 @@ def llm_url(gguf, tmp_path_factory):
 @pytest.fixture(scope="session")
 def llm_config(config, llm_url):
     """The session's Config pointed at the real server."""
-    return config.with_(llm="openai", llm_base_url=llm_url, llm_timeout=60.0)
+    return config.with_(llm="openai", llm_base_url=llm_url, llm_timeout=60.0, llm_max_tokens=MAX_TOKENS)
 
 
 @pytest.fixture(scope="session")
@@ -367,9 +367,8 @@ def test_history_reaches_the_model_without_old_markers(sections):
 def test_assistant_answers_with_the_llm_or_falls_back_with_a_notice(llm_config):
     from app import open_assistant
 
-    assistant = open_assistant(config=llm_config)
-    # A short draft keeps the test quick; the backend's default is MAX_TOKENS.
-    assistant._llm.max_tokens = MAX_TOKENS
+    assistant = open_assistant(config=llm_config)  # a short draft (llm_max_tokens) keeps the test quick
+    assert assistant._llm.max_tokens == MAX_TOKENS
     answer = assistant.answer(QUESTION)
     assert answer.citations and not answer.refused
     if answer.backend == "openai":
