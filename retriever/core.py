@@ -41,6 +41,8 @@ class _State:
     bm25: object
     lookups: Lookups
     stamp: object
+    vocabulary: frozenset = frozenset()
+    by_length: dict | None = None
 
 
 def _tokenize(texts, stemmer):
@@ -121,10 +123,14 @@ class Retriever:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bm25.index(_tokenize(docs, self._stemmer), show_progress=False)
+        vocabulary = frozenset(w for doc in docs for w in _WORD.findall(doc.lower()))
+        by_length: dict[int, list[str]] = {}
+        for w in vocabulary:
+            by_length.setdefault(len(w), []).append(w)
         return _State(
             manifest=manifest, collection=collection, vector_store=ChromaVectorStore(chroma_collection=collection),
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
-            lookups=Lookups(list(sections.values())), stamp=stamp,
+            lookups=Lookups(list(sections.values())), stamp=stamp, vocabulary=vocabulary, by_length=by_length,
         )
 
     def _current(self) -> _State:
@@ -181,9 +187,12 @@ class Retriever:
         n_sections = len(state.sections) if allowed is None else len(allowed)
         n_cand = min(len(state.chunk_ids), max(30, 6 * k))
 
-        query_vector = self.embedder.encode_one(query)
+        text, corrections = _correct_spelling(state, query)
+        if corrections:
+            notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in corrections) + ".")
+        query_vector = self.embedder.encode_one(text)
         dense = self._dense(state, query_vector, n_cand, codes, labels, kinds)
-        lexical = self._lexical(state, query, n_cand, allowed) if mode != "dense" else {}
+        lexical = self._lexical(state, text, n_cand, allowed) if mode != "dense" else {}
         exact = state.lookups.match(query) if mode == "hybrid" else {}
         if allowed is not None:
             exact = {i: m for i, m in exact.items() if i in allowed}
@@ -307,6 +316,36 @@ class Retriever:
             if score > best.get(sid, 0.0):
                 best[sid] = score
         return best
+
+
+_WORD = re.compile(r"[a-z]+")
+_SPELL_MIN_LENGTH = 5
+_SPELL_CUTOFF = 0.84
+
+
+def _correct_spelling(state: _State, query: str) -> tuple[str, list[tuple[str, str]]]:
+    """Replace words the index has never seen by their closest index word ("thougt" -> "thought").
+
+    difflib rather than a spelling library: the only dictionary that matters is the index's own
+    vocabulary, and difflib's ratio is enough for one- or two-letter slips in long words.
+    """
+    import difflib
+
+    corrections = []
+
+    def fix(match):
+        word = match.group(0)
+        low = word.lower()
+        if len(low) < _SPELL_MIN_LENGTH or low in state.vocabulary:
+            return word
+        pool = [w for n in range(len(low) - 2, len(low) + 3) for w in state.by_length.get(n, ())]
+        close = difflib.get_close_matches(low, pool, n=1, cutoff=_SPELL_CUTOFF)
+        if not close:
+            return word
+        corrections.append((word, close[0]))
+        return close[0]
+
+    return re.sub(r"[A-Za-z]+", fix, query), corrections
 
 
 def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, exact) -> Hit:
