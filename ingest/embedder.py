@@ -98,6 +98,7 @@ class Embedder:
         self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
                        else self._model.get_sentence_embedding_dimension())
         self._lock = threading.Lock()
+        self._recent: dict[str, object] = {}
 
     @property
     def name(self) -> str:
@@ -120,8 +121,16 @@ class Embedder:
         return vectors.astype("float32", copy=False)
 
     def encode_one(self, text: str):
-        """Encode a single query."""
-        return self.encode([text])[0]
+        """Encode a single query; the last few are cached, since search and answer embed the same question."""
+        vector = self._recent.get(text)
+        if vector is None:
+            vector = self.encode([text])[0]
+            vector.setflags(write=False)
+            with self._lock:
+                self._recent[text] = vector
+                while len(self._recent) > 256:
+                    self._recent.pop(next(iter(self._recent)))
+        return vector
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for this text, including [CLS] and [SEP]."""
