@@ -49,6 +49,10 @@ def _fmt(value) -> str:
     return str(value)
 
 
+def _ms(value) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def _rows(report: dict) -> list[tuple[str, dict]]:
     rows = list(report["modes"].items())
     if "baseline" in report:
@@ -82,8 +86,8 @@ def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str],
          [[k.replace("_", " "), _fmt(v)] for k, v in ans.items()]),
         ("Latency, warm (ms)",
          ["call", "p50", "p95"],
-         [["hybrid search", _fmt(lat["search_p50"]), _fmt(lat["search_p95"])],
-          ["answer", _fmt(lat["answer_p50"]), _fmt(lat["answer_p95"])]]),
+         [["hybrid search", _ms(lat["search_p50"]), _ms(lat["search_p95"])],
+          ["answer", _ms(lat["answer_p50"]), _ms(lat["answer_p95"])]]),
     ]
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]

@@ -2,7 +2,7 @@
 
 `consensus-chat eval` calls `main()`; tests and scripts call `run()` and get one dict back.
 Retrieval metrics use in-scope questions only; each mode ranks the top RANK_DEPTH sections
-(MRR is therefore MRR@10). See evals/README-style notes in `report.py` for the table layout.
+(MRR is therefore MRR@10). `report.NOTES` spells out every definition; `report.py` renders.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ingest.errors import ConsensusChatError
 
-from .metrics import RETRIEVAL_METRICS, first_relevant_rank, mean, percentile, retrieval_scores
+from .metrics import first_relevant_rank, mean, percentile, retrieval_scores
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"

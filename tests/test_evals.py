@@ -298,3 +298,25 @@ def test_cli_eval_bad_question_file_exits_2_with_the_line(index_dir, tmp_path):
     assert proc.returncode == 2
     assert "questions.jsonl line 3" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_dir, tmp_path):
+    import os
+    import sys
+
+    target = tmp_path / "calibration.json"
+    env = dict(os.environ, CONSENSUS_CHAT_CALIBRATION=str(target))
+    cmd = [sys.executable, "-m", "evals.calibrate", "--index-dir", str(index_dir), "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert not target.exists()  # no --write, no file
+    record = json.loads(proc.stdout)
+    proc = subprocess.run([*cmd, "--write"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads(target.read_text())
+    assert set(written) == {"model_weights_sha256", "threshold", "feature", "n_in", "n_out", "refusal_rate",
+                            "false_refusal_rate", "loo_refusal_rate", "loo_false_refusal_rate",
+                            "questions_sha256", "created"}
+    assert written["feature"] == "scope_score" and written["threshold"] == record["threshold"]
+    assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))
+    assert written["model_weights_sha256"] == json.loads((index_dir / "manifest.json").read_text())["model"]["weights_sha256"]
