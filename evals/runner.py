@@ -226,6 +226,7 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
         document = _document_text(config, retriever, sections)
         assistant.answer(questions[0].question)  # warm-up
         for q in questions:
+            retriever.embedder.clear_cache()  # time the answer as a new question, not a cached one
             answer, ms = _timed(assistant.answer, q.question)
             answer_ms.append(ms)
             answer_rows[q.id] = _score_answer(answer, q, document)

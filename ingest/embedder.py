@@ -132,6 +132,11 @@ class Embedder:
                     self._recent.pop(next(iter(self._recent)))
         return vector
 
+    def clear_cache(self) -> None:
+        """Forget cached query vectors (benchmarks use this to time cold queries honestly)."""
+        with self._lock:
+            self._recent.clear()
+
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for this text, including [CLS] and [SEP]."""
         return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
@@ -149,3 +154,11 @@ def load_embedder(model: str | None = None) -> Embedder:
         if key not in _CACHE:
             _CACHE[key] = Embedder(spec)
         return _CACHE[key]
+
+
+def clear_query_caches() -> None:
+    """Forget cached query vectors in every loaded embedder."""
+    with _CACHE_LOCK:
+        embedders = list(_CACHE.values())
+    for embedder in embedders:
+        embedder.clear_cache()
