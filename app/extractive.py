@@ -102,9 +102,8 @@ class ExtractiveComposer:
             sentence = self._best_sentence(question, top)
             body = f"**{top.heading}** is coded **{top.code} {top.label}** [1]."
             return self._answer(question, body, [_citation(1, top, sentence)], result)
-        if _CITES_OF.search(question) and top.kind == "card" and not exact or (
-            _CITES_OF.search(question) and top.exact == "title"
-        ):
+        # "What does it cite?" about one card: named by its title, or the clear top hit with no exact match.
+        if _CITES_OF.search(question) and top.kind == "card" and (top.exact == "title" or not exact):
             if not top.citations:
                 sentence = self._best_sentence(question, top)
                 body = f"**{top.heading}** ({top.code} {top.label}) cites no sources [1]."
@@ -117,8 +116,6 @@ class ExtractiveComposer:
         return None
 
     def _report(self, question: str, hit: Hit, result: SearchResult) -> Answer:
-        from ingest.section import Section  # noqa: F401 - documents where authors come from
-
         authors = [line for line in hit.text.split("\n") if line.startswith("Authors:")]
         names = authors[0][len("Authors: "):] if authors else ""
         people = [a.strip() for a in re.sub(r"\s*\(\d{4}\)$", "", names).split(";") if a.strip()]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import CLI, CORPUS, ROOT, free_port, wait_for_port
+from conftest import CLI, CORPUS, free_port, stop_process, wait_for_port
 from ingest.config import Config
 from ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
 from ingest.faults import STAGES
@@ -252,11 +252,7 @@ def chroma_server(tmp_path_factory):
         wait_for_port(port, timeout=60, proc=proc)
         yield port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_server_mode_gives_the_same_results_as_embedded(tmp_path, config, chroma_server, retriever):

@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, stop_process
 
 QUESTION = "What are explainability techniques?"
 # With the 270M model at temperature 0 this question's draft keeps a verified marker, so the
@@ -65,12 +65,7 @@ def llm_url(gguf, tmp_path_factory):
             time.sleep(0.3)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from app import ui
-from conftest import CLI, free_port, wait_for_port
+from conftest import CLI, free_port, stop_process, wait_for_port
 
 CODE_QUESTION = "What is the code of the metrology section?"
 TURPIN_QUESTION = "Which sections cite Turpin?"
@@ -245,12 +245,7 @@ def serving(index_dir: Path, log_path: Path, *extra: str, port: int | None = Non
         wait_for_port(port, timeout=120, proc=proc)
         yield f"http://127.0.0.1:{port}/", proc, log_path
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
 
 
 _SHARED: dict = {}
