@@ -511,7 +511,7 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
                 query: Words, a question, a section code such as 2.2.1, or a cited source key such as Turpin.
                 k: How many sections to return, 1 to 50.
             Returns:
-                {"query", "in_scope": false when the document may not cover the query, "hits": [{"id", "code", "label", "title", "parent", "kind", "score", "citations", "text", "signals"}]}
+                {"query", "in_scope": false when the document may not cover the query, "hits": [{"id", "code", "label", "title", "parent", "kind", "score", "citations", "text"}]}
             """
             return search_api(query, k, assistant=assistant)
 

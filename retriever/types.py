@@ -37,13 +37,6 @@ class Hit:
         return {
             "id": self.id, "code": self.code, "label": self.label, "title": self.title, "parent": self.parent,
             "kind": self.kind, "score": round(self.score, 6), "citations": list(self.citations), "text": self.text,
-            "signals": {
-                "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
-                "dense_rank": self.dense_rank,
-                "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
-                "lexical_rank": self.lexical_rank,
-                "exact": self.exact,
-            },
         }
 
 

@@ -130,7 +130,7 @@ def test_search_cli_json_shape(index_dir):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert set(data) == {"query", "in_scope", "hits"} and data["in_scope"] is True and len(data["hits"]) == 3
-    assert {"id", "code", "label", "title", "parent", "kind", "score", "citations", "text"} <= set(data["hits"][0])
+    assert set(data["hits"][0]) == {"id", "code", "label", "title", "parent", "kind", "score", "citations", "text"}
     assert data["hits"][0]["code"] == "1.1.2"
 
 

@@ -304,7 +304,7 @@ def test_api_search_has_the_search_json_shape(client):
     assert set(result) == {"query", "in_scope", "hits"}
     assert 1 <= len(result["hits"]) <= 3
     hit = result["hits"][0]
-    assert set(hit) >= {"id", "code", "label", "title", "parent", "kind", "score", "citations", "text", "signals"}
+    assert set(hit) >= {"id", "code", "label", "title", "parent", "kind", "score", "citations", "text"}
     assert hit["code"] == "1.1.2" and "Turpin" in hit["citations"]
 
 
