@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from .section import Section
 from .text import split_sentences
@@ -17,6 +19,11 @@ class Chunk:
     part: int
     n_parts: int
     text: str
+
+    @cached_property
+    def sha256(self) -> str:
+        """SHA-256 of the chunk text: the key under which its embedding is reused (computed once)."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
 def header(section: Section) -> str:

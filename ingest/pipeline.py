@@ -57,7 +57,7 @@ def chunk_metadata(section: Section, chunk: Chunk) -> dict:
         "part": chunk.part,
         "n_parts": chunk.n_parts,
         "content_hash": section.content_hash,
-        "chunk_hash": _sha(chunk.text),
+        "chunk_hash": chunk.sha256,
         "source_file": section.source_file,
         "line_start": section.line_start,
         "line_end": section.line_end,
@@ -168,8 +168,8 @@ def ingest(
         embedder = load_embedder(config.model)
         chunks_by_section = {s.id: chunk_section(s, embedder.count_tokens, embedder.max_tokens) for s in sections}
         all_chunks = [(s, c) for s in sections for c in chunks_by_section[s.id]]
-        reused = _old_embeddings(store, old, {_sha(c.text) for _, c in all_chunks}) if old and not rebuild else {}
-        to_embed = [(s, c) for s, c in all_chunks if _sha(c.text) not in reused]
+        reused = _old_embeddings(store, old, {c.sha256 for _, c in all_chunks}) if old and not rebuild else {}
+        to_embed = [(s, c) for s, c in all_chunks if c.sha256 not in reused]
 
         from llama_index.core.schema import TextNode
         from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -181,7 +181,7 @@ def ingest(
                 batch = to_embed[start : start + ADD_BATCH]
                 vectors = embedder.encode([c.text for _, c in batch])
                 for (_, c), v in zip(batch, vectors):
-                    fresh[_sha(c.text)] = v.tolist()
+                    fresh[c.sha256] = v.tolist()
                 progress.advance(task, len(batch))
             checkpoint("embedded")
 
@@ -192,9 +192,8 @@ def ingest(
             for start in range(0, len(all_chunks), ADD_BATCH):
                 nodes = []
                 for s, c in all_chunks[start : start + ADD_BATCH]:
-                    key = _sha(c.text)
                     nodes.append(TextNode(id_=c.id, text=c.text, metadata=chunk_metadata(s, c),
-                                          embedding=fresh.get(key) or reused[key]))
+                                          embedding=fresh.get(c.sha256) or reused[c.sha256]))
                 vector_store.add(nodes)
                 progress.advance(task, len(nodes))
                 checkpoint("batch-written")

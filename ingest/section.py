@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 KINDS = ("card", "source", "overview", "tags")
 
@@ -33,9 +34,9 @@ class Section:
         """Title with its parent, e.g. 'Risk Assessment › Metrology for AI risk assessment'."""
         return f"{self.parent} › {self.title}" if self.parent else self.title
 
-    @property
+    @cached_property
     def content_hash(self) -> str:
-        """SHA-256 of everything that goes into the index for this section."""
+        """SHA-256 of everything that goes into the index for this section (computed once)."""
         payload = json.dumps(self.to_dict(include_location=False), sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
