@@ -69,8 +69,13 @@ bench: install-dev
 audit: $(VENV)/.dev-installed
 	$(VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip
 
-lock:
-	$(PIP) freeze --exclude-editable | grep -v '^-e' > requirements.lock
+# `pip list --format=freeze` writes name==version even for a wheel installed from a local file
+# (pip freeze would write `name @ file:///...`, which a new machine cannot install); local
+# version labels such as +cpu are dropped so the lock agrees with the torch pin above.
+lock: $(VENV)/.dev-installed
+	$(PIP) list --format=freeze --exclude-editable \
+		| grep -vE '^(consensus-chat|pip|setuptools|wheel)==' \
+		| sed -E 's/^([A-Za-z0-9._-]+==[^+]+)\+.*/\1/' > requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache
