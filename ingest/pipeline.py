@@ -14,6 +14,7 @@ from .config import DEFAULT_CORPUS, Config
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
 from .parser import PARSER_VERSION, parse_files
+from .query_encoder import ensure_query_encoder
 from .section import Section
 from .store import MANIFEST_FORMAT, ingest_lock, open_store
 
@@ -133,6 +134,7 @@ def ingest(
     ]
     with ingest_lock(config.index_dir):
         checkpoint("locked")
+        ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
         try:
             old = store.read_manifest()
         except IndexCorrupt:

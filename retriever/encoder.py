@@ -1,0 +1,136 @@
+"""Embed queries without torch: the exported ONNX encoder, run by onnxruntime with `tokenizers`.
+
+`open_query_encoder(config, spec)` returns the encoder the retriever and the answer composers use
+(`encode`, `encode_one`, `spec`, `name`, `dim`). It is the ONNX export that ingest wrote (see
+ingest/query_encoder.py) once that export reproduces sentence-transformers on the fixed check
+texts; otherwise, or when an old index has no export and its directory is read-only, it is the
+sentence-transformers model itself, with a one-line notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+from ingest.config import Config
+from ingest.embedder import ModelSpec, VectorEncoder, load_embedder
+from ingest.query_encoder import CHECK_TEXTS, MIN_COSINE, encoder_dir, read_meta
+
+log = logging.getLogger(__name__)
+
+
+class OnnxQueryEncoder(VectorEncoder):
+    """all-MiniLM-style sentence embeddings: transformer (ONNX) → mean pooling → L2 normalisation."""
+
+    def __init__(self, spec: ModelSpec, path: Path, meta: dict):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        super().__init__()
+        self.spec = spec
+        self.path = path
+        self.dim = int(meta["dim"])
+        self.max_tokens = int(meta["max_tokens"])
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=self.max_tokens)
+        self._tokenizer.enable_padding(pad_id=int(meta.get("pad_id", 0)), pad_token=meta.get("pad_token", "[PAD]"))
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only: its shape-inference notes are not the user's business
+        # One request at a time holds the lock (see VectorEncoder), so let it use the cores.
+        options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        self._session = onnxruntime.InferenceSession(str(path / "model.onnx"), options,
+                                                     providers=["CPUExecutionProvider"])
+        self._inputs = [i.name for i in self._session.get_inputs()]
+
+    def _encode(self, texts: list[str], batch_size: int):
+        import numpy as np
+
+        out = []
+        for start in range(0, len(texts), batch_size):
+            encoded = self._tokenizer.encode_batch(texts[start : start + batch_size])
+            ids = np.array([e.ids for e in encoded], dtype=np.int64)
+            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+            feeds = {"input_ids": ids, "attention_mask": mask,
+                     "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+            hidden = self._session.run(None, {name: feeds[name] for name in self._inputs})[0]
+            weights = mask[:, :, None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+            out.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
+        return np.concatenate(out)
+
+    def check(self) -> float:
+        """The lowest cosine between this encoder and sentence-transformers' saved vectors of CHECK_TEXTS."""
+        import numpy as np
+
+        reference = np.load(self.path / "reference.npy")
+        if reference.shape != (len(CHECK_TEXTS), self.dim):
+            return -1.0
+        return float(np.min(np.sum(self.encode(list(CHECK_TEXTS)) * reference, axis=1)))
+
+
+_OPEN: dict[tuple[str, str], VectorEncoder] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_query_encoder(config: Config, spec: ModelSpec) -> VectorEncoder:
+    """The query encoder for an index (once per process and export): ONNX if it checks out, else the model."""
+    path = encoder_dir(config.index_dir, spec)
+    key = (str(path), spec.weights_sha256)
+    with _OPEN_LOCK:
+        if key not in _OPEN:
+            _OPEN[key] = _open(config, spec, path)
+        return _OPEN[key]
+
+
+def _open(config: Config, spec: ModelSpec, path: Path) -> VectorEncoder:
+    meta = read_meta(path, spec)
+    if meta is None:
+        if not _writable(Path(config.index_dir)):
+            log.warning("Note: %s has no exported query encoder and is read-only; embedding queries with "
+                        "sentence-transformers (slower start). Run `consensus-chat ingest` once to export it.",
+                        config.index_dir)
+            return load_embedder(spec=spec)
+        log.warning("Note: exporting the query encoder for this index once (an index built before exports existed).")
+        from ingest.query_encoder import export_query_encoder
+
+        try:
+            export_query_encoder(spec, config.index_dir)
+        except (ImportError, OSError, RuntimeError) as exc:
+            log.warning("Warning: could not export the query encoder (%s); embedding queries with "
+                        "sentence-transformers.", _first_line(exc))
+            return load_embedder(spec=spec)
+        meta = read_meta(path, spec)
+        if meta is None:
+            return load_embedder(spec=spec)
+    try:
+        encoder = OnnxQueryEncoder(spec, path, meta)
+        cosine = encoder.check()
+    except (OSError, ValueError, RuntimeError) as exc:
+        # onnxruntime reports a damaged model as its own RuntimeError subclasses (Fail, InvalidGraph).
+        log.warning("Warning: the query encoder at %s cannot be used (%s); embedding queries with "
+                    "sentence-transformers. Delete that folder and run `consensus-chat ingest` to re-export it.",
+                    path, _first_line(exc))
+        return load_embedder(spec=spec)
+    if cosine < MIN_COSINE:
+        log.warning("Warning: the query encoder at %s differs from sentence-transformers (cosine %.6f < %s); "
+                    "embedding queries with sentence-transformers. Delete that folder and run "
+                    "`consensus-chat ingest` to re-export it.", path, cosine, MIN_COSINE)
+        return load_embedder(spec=spec)
+    return encoder
+
+
+def _writable(index_dir: Path) -> bool:
+    return index_dir.is_dir() and os.access(index_dir, os.W_OK)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def describe(encoder: VectorEncoder) -> str:
+    """'onnx' or 'sentence-transformers': which path embeds queries (the bench and `--json` may show it)."""
+    return "onnx" if isinstance(encoder, OnnxQueryEncoder) else "sentence-transformers"
+
