@@ -134,7 +134,6 @@ def ingest(
     ]
     with ingest_lock(config.index_dir):
         checkpoint("locked")
-        ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
         try:
             old = store.read_manifest()
         except IndexCorrupt:
@@ -149,6 +148,7 @@ def ingest(
                 f"(weights {spec.weights_sha256[:12]}). Run `consensus-chat ingest --rebuild` "
                 "to rebuild it with the new model, or pass the old model with --model."
             )
+        ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
