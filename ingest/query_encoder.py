@@ -7,10 +7,10 @@ transformers or scikit-learn. Ingest writes the export once per model weights:
     <index dir>/query-encoder/<weights_sha256[:16]>/
         model.onnx       the transformer (last_hidden_state), dynamic batch and sequence axes
         tokenizer.json   the model's fast tokenizer, exactly as sentence-transformers uses it
-        reference.npy    sentence-transformers vectors of CHECK_TEXTS
+        reference.npy    sentence-transformers vectors of the check texts (CHECK_TEXTS when exported)
         meta.json        format, model name, full weights hash, dim, max_tokens, pooling
 
-The runtime (retriever/encoder.py) encodes CHECK_TEXTS on every open and uses the export only if
+The runtime (retriever/encoder.py) encodes the check texts on every open and uses the export only if
 each vector's cosine to the reference is at least MIN_COSINE; otherwise it falls back to
 sentence-transformers with a warning.
 """
@@ -142,5 +142,8 @@ def _write(embedder: Embedder, spec: ModelSpec, out: Path) -> None:
         "format": FORMAT, "model": spec.name, "weights_sha256": spec.weights_sha256, "dim": embedder.dim,
         "max_tokens": embedder.max_tokens, "pooling": str(getattr(model[1], "pooling_mode", "unknown")) if len(model) > 1 else "none",
         "pad_id": tokenizer.pad_token_id or 0, "pad_token": tokenizer.pad_token or "[PAD]",
+        # The texts reference.npy holds, in order: the check uses these, so changing CHECK_TEXTS
+        # later cannot make an older export fail against vectors of other texts.
+        "check_texts": list(CHECK_TEXTS),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")

@@ -32,6 +32,7 @@ class OnnxQueryEncoder(VectorEncoder):
         self.spec = spec
         self.path = path
         self.dim = int(meta["dim"])
+        self._check_texts = [str(t) for t in meta.get("check_texts", CHECK_TEXTS)]
         self.max_tokens = int(meta["max_tokens"])
         self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=self.max_tokens)
@@ -47,27 +48,37 @@ class OnnxQueryEncoder(VectorEncoder):
     def _encode(self, texts: list[str], batch_size: int):
         import numpy as np
 
-        out = []
-        for start in range(0, len(texts), batch_size):
-            encoded = self._tokenizer.encode_batch(texts[start : start + batch_size])
-            ids = np.array([e.ids for e in encoded], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-            feeds = {"input_ids": ids, "attention_mask": mask,
-                     "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
-            hidden = self._session.run(None, {name: feeds[name] for name in self._inputs})[0]
-            weights = mask[:, :, None].astype(np.float32)
-            pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-            out.append(pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None))
-        return np.concatenate(out)
+        encodings = self._tokenizer.encode_batch(texts)  # padded to the longest; trimmed per batch below
+        lengths = [sum(e.attention_mask) for e in encodings]
+        # Longest first, as sentence-transformers does: each batch pads only to its own longest text.
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            width = lengths[batch[0]]
+            out[batch] = self._run([encodings[i] for i in batch], width)
+        return out
+
+    def _run(self, encoded, width: int):
+        import numpy as np
+
+        ids = np.array([e.ids[:width] for e in encoded], dtype=np.int64)
+        mask = np.array([e.attention_mask[:width] for e in encoded], dtype=np.int64)
+        feeds = {"input_ids": ids, "attention_mask": mask,
+                 "token_type_ids": np.array([e.type_ids[:width] for e in encoded], dtype=np.int64)}
+        hidden = self._session.run(None, {name: feeds[name] for name in self._inputs})[0]
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+        return pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
 
     def check(self) -> float:
-        """The lowest cosine between this encoder and sentence-transformers' saved vectors of CHECK_TEXTS."""
+        """The lowest cosine between this encoder and sentence-transformers' saved vectors of the check texts."""
         import numpy as np
 
         reference = np.load(self.path / "reference.npy")
-        if reference.shape != (len(CHECK_TEXTS), self.dim):
+        if reference.shape != (len(self._check_texts), self.dim):
             return -1.0
-        return float(np.min(np.sum(self.encode(list(CHECK_TEXTS)) * reference, axis=1)))
+        return float(np.min(np.sum(self.encode(self._check_texts) * reference, axis=1)))
 
 
 _OPEN: dict[tuple[str, str], VectorEncoder] = {}
