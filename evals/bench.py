@@ -71,9 +71,9 @@ def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) 
     from retriever import open_retriever
 
     query_encoder = open_retriever(config=cfg_doc).embedder
-    log(f"query embedding alone ({type(query_encoder).__name__})")
+    log(f"query embedding alone ({query_encoder.kind})")
     embed_ms = time_calls(lambda q: query_encoder.encode([q]), queries)  # uncached, as a search sees a new query
-    raw["embed_query"] = summary(embed_ms) | {"encoder": type(query_encoder).__name__}
+    raw["embed_query"] = summary(embed_ms) | {"encoder": query_encoder.kind}
     search_rows = []
     log("search: shipped document, embedded store")
     search_rows.append(measure_search(cfg_doc, queries, "document, embedded") | {"size": "doc", "store": "embedded"})

@@ -66,8 +66,8 @@ class Retriever:
         import Stemmer
 
         self._stemmer = Stemmer.Stemmer("english").stemWords
+        self.embedder = open_query_encoder(config, spec)  # opens in the background while the index loads
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
-        self.embedder = open_query_encoder(config, spec)
         self.calibration = _load_calibration(self._state.manifest["model"]["weights_sha256"])
 
     # -- loading ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Embed queries without torch: the exported ONNX encoder, run by onnxruntime with `tokenizers`.
 
 `open_query_encoder(config, spec)` returns the encoder the retriever and the answer composers use
-(`encode`, `encode_one`, `spec`, `name`, `dim`). It is the ONNX export that ingest wrote (see
+(`encode`, `encode_one`, `spec`, `name`, `dim`), opening it in the background. It is the ONNX export that ingest wrote (see
 ingest/query_encoder.py) once that export reproduces sentence-transformers on the fixed check
 texts; otherwise, or when an old index has no export and its directory is read-only, it is the
 sentence-transformers model itself, with a one-line notice.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ingest.config import Config
@@ -81,17 +82,70 @@ class OnnxQueryEncoder(VectorEncoder):
         return float(np.min(np.sum(self.encode(self._check_texts) * reference, axis=1)))
 
 
-_OPEN: dict[tuple[str, str], VectorEncoder] = {}
+class QueryEncoder:
+    """What the retriever and the answer composers embed with; the real encoder opens in the background.
+
+    Loading the ONNX session and checking it takes a few hundred milliseconds, mostly in C++ without
+    the GIL, so it overlaps with reading the index; the first `encode` waits for it. `impl` is the
+    encoder that was chosen (OnnxQueryEncoder, or the sentence-transformers Embedder as fallback).
+    """
+
+    def __init__(self, spec: ModelSpec, opening: Future):
+        self.spec = spec
+        self._opening = opening
+
+    @property
+    def impl(self) -> VectorEncoder:
+        """The opened encoder (waits for it; re-raises what opening raised)."""
+        return self._opening.result()
+
+    @property
+    def kind(self) -> str:
+        """'onnx' or 'sentence-transformers': which model embeds queries."""
+        return "onnx" if isinstance(self.impl, OnnxQueryEncoder) else "sentence-transformers"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def dim(self) -> int:
+        return self.impl.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self.impl.max_tokens
+
+    def encode(self, texts: list[str], batch_size: int = 32):
+        """An (n, dim) float32 array of unit vectors."""
+        return self.impl.encode(texts, batch_size)
+
+    def encode_one(self, text: str):
+        """One unit vector (recent queries are cached)."""
+        return self.impl.encode_one(text)
+
+    def clear_cache(self) -> None:
+        self.impl.clear_cache()
+
+
+_OPEN: dict[tuple[str, str], QueryEncoder] = {}
 _OPEN_LOCK = threading.Lock()
+_OPENER: ThreadPoolExecutor | None = None
 
 
-def open_query_encoder(config: Config, spec: ModelSpec) -> VectorEncoder:
-    """The query encoder for an index (once per process and export): ONNX if it checks out, else the model."""
+def open_query_encoder(config: Config, spec: ModelSpec) -> QueryEncoder:
+    """The query encoder for an index (once per process and export): ONNX if it checks out, else the model.
+
+    Returns at once; the encoder opens in a background thread and the first use waits for it.
+    """
+    global _OPENER
     path = encoder_dir(config.index_dir, spec)
     key = (str(path), spec.weights_sha256)
     with _OPEN_LOCK:
         if key not in _OPEN:
-            _OPEN[key] = _open(config, spec, path)
+            if _OPENER is None:
+                _OPENER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
+            _OPEN[key] = QueryEncoder(spec, _OPENER.submit(_open, config, spec, path))
         return _OPEN[key]
 
 
@@ -141,7 +195,4 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def describe(encoder: VectorEncoder) -> str:
-    """'onnx' or 'sentence-transformers': which path embeds queries (the bench and `--json` may show it)."""
-    return "onnx" if isinstance(encoder, OnnxQueryEncoder) else "sentence-transformers"
 

@@ -87,8 +87,8 @@ def test_serve_imports_no_torch_and_answers(index_dir, tmp_path):
 def test_onnx_query_vectors_match_sentence_transformers(retriever, embedder):
     from retriever.encoder import OnnxQueryEncoder
 
-    onnx = retriever.embedder
-    assert isinstance(onnx, OnnxQueryEncoder)
+    onnx = retriever.embedder.impl
+    assert isinstance(onnx, OnnxQueryEncoder) and retriever.embedder.kind == "onnx"
     assert (onnx.dim, onnx.max_tokens, onnx.spec) == (embedder.dim, embedder.max_tokens, embedder.spec)
     # Mixed lengths in one batch (padding), one past max_tokens (truncation), Unicode, empty-ish.
     texts = ["What is metrology?", "Who wrote the report, and when?", "word " * 400, "Ünïcödé ∑ → ✓", "?"]
@@ -118,7 +118,7 @@ def test_a_damaged_export_falls_back_to_sentence_transformers_with_a_warning(ind
     vectors = np.load(reference)
     np.save(reference, np.roll(vectors, 1, axis=0))  # each text now "should" embed as another one
     with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
-        encoder = open_query_encoder(Config.from_env(index_dir=dst), spec)
+        encoder = open_query_encoder(Config.from_env(index_dir=dst), spec).impl
     assert isinstance(encoder, Embedder)
     assert any("differs from sentence-transformers" in r.getMessage() for r in caplog.records)
 
@@ -135,7 +135,8 @@ def test_an_index_without_an_export_gets_one_on_first_open(index_dir, tmp_path, 
     shutil.rmtree(dst / "query-encoder")
     with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
         retriever = open_retriever(config=Config.from_env(index_dir=dst))
-    assert isinstance(retriever.embedder, OnnxQueryEncoder)
+        encoder = retriever.embedder.impl  # the export runs in the background; wait for it here
+    assert isinstance(encoder, OnnxQueryEncoder)
     assert read_meta(encoder_dir(dst, spec), spec)["weights_sha256"] == spec.weights_sha256
     assert any("exporting the query encoder" in r.getMessage() for r in caplog.records)
     assert retriever.search("metrology", k=1).hits[0].code == "3.2.1"
