@@ -371,4 +371,20 @@ def summarise_profile(folded: str, top: int = 15) -> dict:
     def shares(counter: Counter) -> list:
         return [[name, round(100.0 * n / total, 1)] for name, n in counter.most_common(top)] if total else []
 
-    return {"samples": total, "own": shares(own), "inclusive": shares(inclusive)}
+    parts: Counter[str] = Counter()
+    for name, n in own.items():
+        parts[next((part for part, keys in PROFILE_PARTS if any(k in name for k in keys)), "other")] += n
+    return {"samples": total, "own": shares(own), "inclusive": shares(inclusive),
+            "parts": {part: round(100.0 * n / total, 1) for part, n in parts.most_common()} if total else {}}
+
+
+# Own samples grouped by what they are, so the report can say where the time goes.
+PROFILE_PARTS = (
+    ("Chroma query (dense search)", ("chromadb/",)),
+    ("ONNX query encoder", ("onnxruntime/", "retriever/encoder.py", "ingest/embedder.py", "tokenizers")),
+    ("BM25 and ranking", ("bm25s/", "retriever/", "Stemmer")),
+    ("answer composition", ("app/extractive.py", "app/verify.py", "app/assistant.py", "app/followup.py")),
+    ("waiting on locks and queues (worker threads)", ("Condition.wait", "Queue.get", "threading.py")),
+    ("HTTP, event loop and Gradio", ("asyncio/", "uvicorn/", "starlette/", "gradio/", "gradio_client/", "fastapi/",
+                                     "anyio/", "pydantic", "httptools", "h11/", "json/")),
+)
