@@ -83,21 +83,48 @@ class OnnxQueryEncoder(VectorEncoder):
 
 
 class QueryEncoder:
-    """What the retriever and the answer composers embed with; the real encoder opens in the background.
+    """What the retriever and the answer composers embed with; the ONNX session opens in the background.
 
-    Loading the ONNX session and checking it takes a few hundred milliseconds, mostly in C++ without
-    the GIL, so it overlaps with reading the index; the first `encode` waits for it. `impl` is the
-    encoder that was chosen (OnnxQueryEncoder, or the sentence-transformers Embedder as fallback).
+    Creating the onnxruntime session and running the check takes a few hundred milliseconds, mostly
+    in C++ without the GIL, so it overlaps with reading the index; the first use waits for it. The
+    background thread imports nothing (two threads importing one C extension at once can break it):
+    modules are imported, and any fallback to sentence-transformers is loaded, on the calling thread.
     """
 
-    def __init__(self, spec: ModelSpec, opening: Future):
+    def __init__(self, spec: ModelSpec, path: Path, opening: Future | None, fallback_reason: str | None = None):
         self.spec = spec
+        self.path = path
         self._opening = opening
+        self._fallback_reason = fallback_reason
+        self._impl: VectorEncoder | None = None
+        self._lock = threading.Lock()
 
     @property
     def impl(self) -> VectorEncoder:
-        """The opened encoder (waits for it; re-raises what opening raised)."""
-        return self._opening.result()
+        """The encoder in use: the checked OnnxQueryEncoder, else the sentence-transformers Embedder."""
+        if self._impl is None:
+            with self._lock:
+                if self._impl is None:
+                    self._impl = self._resolve()
+        return self._impl
+
+    def _resolve(self) -> VectorEncoder:
+        reason = self._fallback_reason
+        if self._opening is not None:
+            try:
+                encoder, cosine = self._opening.result()
+            except (OSError, ValueError, RuntimeError) as exc:
+                # onnxruntime reports a damaged model as its own RuntimeError subclasses (Fail, InvalidGraph).
+                reason = (f"the query encoder at {self.path} cannot be used ({_first_line(exc)}); delete that "
+                          "folder and run `consensus-chat ingest` to re-export it")
+            else:
+                if cosine >= MIN_COSINE:
+                    return encoder
+                reason = (f"the query encoder at {self.path} differs from sentence-transformers (cosine "
+                          f"{cosine:.6f} < {MIN_COSINE}); delete that folder and run `consensus-chat ingest` "
+                          "to re-export it")
+        log.warning("Warning: %s. Embedding queries with sentence-transformers instead.", reason)
+        return load_embedder(spec=self.spec)
 
     @property
     def kind(self) -> str:
@@ -136,54 +163,45 @@ _OPENER: ThreadPoolExecutor | None = None
 def open_query_encoder(config: Config, spec: ModelSpec) -> QueryEncoder:
     """The query encoder for an index (once per process and export): ONNX if it checks out, else the model.
 
-    Returns at once; the encoder opens in a background thread and the first use waits for it.
+    Returns at once; the ONNX session opens in a background thread and the first use waits for it.
     """
-    global _OPENER
     path = encoder_dir(config.index_dir, spec)
     key = (str(path), spec.weights_sha256)
     with _OPEN_LOCK:
         if key not in _OPEN:
-            if _OPENER is None:
-                _OPENER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
-            _OPEN[key] = QueryEncoder(spec, _OPENER.submit(_open, config, spec, path))
+            _OPEN[key] = _open(config, spec, path)
         return _OPEN[key]
 
 
-def _open(config: Config, spec: ModelSpec, path: Path) -> VectorEncoder:
+def _open(config: Config, spec: ModelSpec, path: Path) -> QueryEncoder:
+    global _OPENER
     meta = read_meta(path, spec)
     if meta is None:
         if not _writable(Path(config.index_dir)):
-            log.warning("Note: %s has no exported query encoder and is read-only; embedding queries with "
-                        "sentence-transformers (slower start). Run `consensus-chat ingest` once to export it.",
-                        config.index_dir)
-            return load_embedder(spec=spec)
+            return QueryEncoder(spec, path, None, f"{config.index_dir} has no exported query encoder and is "
+                                "read-only; run `consensus-chat ingest` once to export it")
         log.warning("Note: exporting the query encoder for this index once (an index built before exports existed).")
         from ingest.query_encoder import export_query_encoder
 
         try:
             export_query_encoder(spec, config.index_dir)
         except (ImportError, OSError, RuntimeError) as exc:
-            log.warning("Warning: could not export the query encoder (%s); embedding queries with "
-                        "sentence-transformers.", _first_line(exc))
-            return load_embedder(spec=spec)
+            return QueryEncoder(spec, path, None, f"could not export the query encoder ({_first_line(exc)})")
         meta = read_meta(path, spec)
         if meta is None:
-            return load_embedder(spec=spec)
-    try:
-        encoder = OnnxQueryEncoder(spec, path, meta)
-        cosine = encoder.check()
-    except (OSError, ValueError, RuntimeError) as exc:
-        # onnxruntime reports a damaged model as its own RuntimeError subclasses (Fail, InvalidGraph).
-        log.warning("Warning: the query encoder at %s cannot be used (%s); embedding queries with "
-                    "sentence-transformers. Delete that folder and run `consensus-chat ingest` to re-export it.",
-                    path, _first_line(exc))
-        return load_embedder(spec=spec)
-    if cosine < MIN_COSINE:
-        log.warning("Warning: the query encoder at %s differs from sentence-transformers (cosine %.6f < %s); "
-                    "embedding queries with sentence-transformers. Delete that folder and run "
-                    "`consensus-chat ingest` to re-export it.", path, cosine, MIN_COSINE)
-        return load_embedder(spec=spec)
-    return encoder
+            return QueryEncoder(spec, path, None, f"the query encoder export at {path} is incomplete")
+    import numpy  # noqa: F401 - imported here, on the calling thread; the opener thread must not import
+    import onnxruntime  # noqa: F401
+    import tokenizers  # noqa: F401
+
+    if _OPENER is None:
+        _OPENER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
+    return QueryEncoder(spec, path, _OPENER.submit(_open_onnx, spec, path, meta))
+
+
+def _open_onnx(spec: ModelSpec, path: Path, meta: dict) -> tuple[OnnxQueryEncoder, float]:
+    encoder = OnnxQueryEncoder(spec, path, meta)
+    return encoder, encoder.check()
 
 
 def _writable(index_dir: Path) -> bool:
