@@ -151,3 +151,47 @@ def test_ingest_reuses_the_export(config):
     before = model.stat().st_mtime_ns
     ingest(None, config)
     assert model.stat().st_mtime_ns == before
+
+
+def test_the_report_and_the_gate_read_the_same_targets(tmp_path):
+    import json
+
+    from evals.bench_report import _targets
+    from evals.bench_targets import evaluate, load_targets
+
+    ids = {t.id for t in load_targets()}
+    assert {"cold_ask_vs_torch", "no_torch_on_query_path", "serve_peak_rss", "load_p95", "load_errors"} <= ids
+    raw = {"cold": {"ask_s": 2.0, "import_torch_s": 3.0, "heavy_modules": ["torch"]},
+           "load": {"requests_per_second": 40.0, "p95_s": 1.0, "errors": 0}}
+    verdicts = {v.target.id: v.met for v in evaluate(raw)}
+    assert verdicts["cold_ask_vs_torch"] is True and verdicts["no_torch_on_query_path"] is False
+    assert verdicts["load_rps"] is True and verdicts["serve_peak_rss"] is None  # not measured in this run
+    table = "\n".join(_targets(raw))
+    assert "| torch, sentence_transformers" in table and "**missed**" in table and "not measured" in table
+
+    results = tmp_path / "bench.json"
+    results.write_text(json.dumps(raw))
+    gate = [sys.executable, "-m", "evals.bench_gate", str(results)]
+    missed = subprocess.run(gate, capture_output=True, text=True, timeout=120)
+    assert missed.returncode == 1 and "missed" in missed.stdout and "no_torch_on_query_path" in missed.stdout
+    met = subprocess.run(gate + ["--only", "cold_ask_vs_torch", "--only", "load_errors"], capture_output=True,
+                         text=True, timeout=120)
+    assert met.returncode == 0, met.stdout + met.stderr
+    unknown = subprocess.run(gate + ["--only", "no-such-target"], capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "no-such-target" in unknown.stderr
+
+
+def test_profile_summary_groups_samples_by_part():
+    from evals.bench_measure import summarise_profile
+
+    folded = "\n".join([
+        "_bootstrap (threading.py:1);run (asyncio/runners.py:118) 60",
+        "_bootstrap (threading.py:1);search (/work/x/retriever/core.py:190);_query (chromadb/api/rust.py:560) 30",
+        "_bootstrap (threading.py:1);encode (/work/x/retriever/encoder.py:60);run (onnxruntime/capi/x.py:383) 10",
+    ])
+    prof = summarise_profile(folded)
+    assert prof["samples"] == 100
+    assert prof["own"][0] == ["run (asyncio/runners.py)", 60.0]
+    assert prof["inclusive"][0] == ["_bootstrap (threading.py)", 100.0]
+    assert prof["parts"] == {"HTTP, event loop and Gradio": 60.0, "Chroma query (dense search)": 30.0,
+                             "ONNX query encoder": 10.0}
