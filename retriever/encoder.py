@@ -91,11 +91,11 @@ class QueryEncoder:
     modules are imported, and any fallback to sentence-transformers is loaded, on the calling thread.
     """
 
-    def __init__(self, spec: ModelSpec, path: Path, opening: Future | None, fallback_reason: str | None = None):
+    def __init__(self, spec: ModelSpec, path: Path, opening: Future | None, *, export_to: Path | None = None):
         self.spec = spec
         self.path = path
         self._opening = opening
-        self._fallback_reason = fallback_reason
+        self._export_to = export_to
         self._impl: VectorEncoder | None = None
         self._lock = threading.Lock()
 
@@ -109,7 +109,9 @@ class QueryEncoder:
         return self._impl
 
     def _resolve(self) -> VectorEncoder:
-        reason = self._fallback_reason
+        reason = None
+        if self._export_to is not None:
+            self._opening, reason = _export_and_open(self.spec, self.path, self._export_to)
         if self._opening is not None:
             try:
                 encoder, cosine = self._opening.result()
@@ -177,26 +179,43 @@ def _open(config: Config, spec: ModelSpec, path: Path) -> QueryEncoder:
     global _OPENER
     meta = read_meta(path, spec)
     if meta is None:
-        if not _writable(Path(config.index_dir)):
-            return QueryEncoder(spec, path, None, f"{config.index_dir} has no exported query encoder and is "
-                                "read-only; run `consensus-chat ingest` once to export it")
-        log.warning("Note: exporting the query encoder for this index once (an index built before exports existed).")
-        from ingest.query_encoder import export_query_encoder
-
-        try:
-            export_query_encoder(spec, config.index_dir)
-        except (ImportError, OSError, RuntimeError) as exc:
-            return QueryEncoder(spec, path, None, f"could not export the query encoder ({_first_line(exc)})")
-        meta = read_meta(path, spec)
-        if meta is None:
-            return QueryEncoder(spec, path, None, f"the query encoder export at {path} is incomplete")
-    import numpy  # noqa: F401 - imported here, on the calling thread; the opener thread must not import
-    import onnxruntime  # noqa: F401
-    import tokenizers  # noqa: F401
-
+        # Exported on first use, not here: the retriever first checks that the index matches the model.
+        return QueryEncoder(spec, path, None, export_to=Path(config.index_dir))
+    _import_runtime()
     if _OPENER is None:
         _OPENER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encoder")
     return QueryEncoder(spec, path, _OPENER.submit(_open_onnx, spec, path, meta))
+
+
+def _export_and_open(spec: ModelSpec, path: Path, index_dir: Path) -> tuple[Future | None, str | None]:
+    """For an index built before exports existed: export once if we may, then open; (opening, fallback reason)."""
+    if not _writable(index_dir):
+        return None, (f"{index_dir} has no exported query encoder and is read-only; run "
+                      "`consensus-chat ingest` once to export it")
+    log.warning("Note: exporting the query encoder for this index once (an index built before exports existed).")
+    from ingest.query_encoder import export_query_encoder
+
+    try:
+        export_query_encoder(spec, index_dir)
+    except (ImportError, OSError, RuntimeError) as exc:
+        return None, f"could not export the query encoder ({_first_line(exc)})"
+    meta = read_meta(path, spec)
+    if meta is None:
+        return None, f"the query encoder export at {path} is incomplete"
+    _import_runtime()
+    opening: Future = Future()
+    try:
+        opening.set_result(_open_onnx(spec, path, meta))
+    except (OSError, ValueError, RuntimeError) as exc:
+        opening.set_exception(exc)
+    return opening, None
+
+
+def _import_runtime() -> None:
+    # On the calling thread: the opener thread must not import (see QueryEncoder).
+    import numpy  # noqa: F401
+    import onnxruntime  # noqa: F401
+    import tokenizers  # noqa: F401
 
 
 def _open_onnx(spec: ModelSpec, path: Path, meta: dict) -> tuple[OnnxQueryEncoder, float]:
