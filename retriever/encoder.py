@@ -1,10 +1,10 @@
 """Embed queries without torch: the exported ONNX encoder, run by onnxruntime with `tokenizers`.
 
 `open_query_encoder(config, spec)` returns the encoder the retriever and the answer composers use
-(`encode`, `encode_one`, `spec`, `name`, `dim`), opening it in the background. It is the ONNX export that ingest wrote (see
-ingest/query_encoder.py) once that export reproduces sentence-transformers on the fixed check
-texts; otherwise, or when an old index has no export and its directory is read-only, it is the
-sentence-transformers model itself, with a one-line notice.
+(`encode`, `encode_one`, `spec`, `name`, `dim`) and opens it in the background. It is the ONNX
+export that ingest wrote (see ingest/query_encoder.py) once that export reproduces
+sentence-transformers on the fixed check texts; otherwise, or when an old index has no export and
+its directory is read-only, it is the sentence-transformers model itself, with a one-line notice.
 """
 
 from __future__ import annotations
