@@ -220,7 +220,7 @@ class ExtractiveComposer:
 
 
 def _code_label(hit: Hit) -> str:
-    """'2.2.1 Risk Assessment' (the code alone when the label is missing)."""
+    """'5.2.1 Other' (the code alone when the label is missing)."""
     return f"{hit.code} {hit.label}".strip() if hit.label else (hit.code or "")
 
 

@@ -1,10 +1,10 @@
-"""Resolve follow-up questions ("What does it cite?", "and Hobbhahn?") from earlier turns.
+"""Resolve follow-up questions ("What does it cite?", "and Leveson?") from earlier turns.
 
 Hand-written rules rather than an LLM condenser: the default backend must stay offline and
 deterministic, and these follow-ups have a small, regular shape. What a follow-up is about is read
 by the retriever's topic analysis (retriever/topic.py), so the rules never look for document words:
 - "and X?" keeps the previous question's frame and puts X where the previous question named its
-  entity or topic ("Which sections cite Turpin?" + "and Hobbhahn?" -> "Which sections cite Hobbhahn?"),
+  entity or topic ("Which sections cite Reason?" + "and Leveson?" -> "Which sections cite Leveson?"),
   so a list is recomputed for the new entity, never carried over;
 - a short question that points back ("What does it cite?") and has no topic of its own inherits the
   previous question's topic; a question with a topic of its own stands alone.
