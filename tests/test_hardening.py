@@ -299,3 +299,64 @@ def test_clean_query_is_the_one_check():
     text, notices = clean_query("x" * (MAX_QUERY_CHARS + 5))
     assert len(text) == MAX_QUERY_CHARS and "only the first" in notices[0]
     assert clean_query("x" * (MAX_QUERY_CHARS + 5), limit=None) == ("x" * (MAX_QUERY_CHARS + 5), [])
+
+
+def _generation_files(pid: int) -> tuple[int, int, int]:
+    """(all open files, files under a gen-* directory, files already deleted) of a process, from /proc."""
+    total = in_gen = deleted = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue  # closed while we looked
+        total += 1
+        in_gen += "/gen-" in target
+        deleted += "/gen-" in target and target.endswith("(deleted)")
+    return total, in_gen, deleted
+
+
+@pytest.mark.slow
+def test_server_releases_replaced_generations(config, tmp_path, embedder):
+    """10 re-ingests under a running `serve`: its open files stay flat and it keeps answering."""
+    import psutil
+    from gradio_client import Client
+
+    from conftest import CORPUS, free_port, stop_process, wait_for_port
+    from ingest.pipeline import ingest
+
+    idx = _copy_index(config, tmp_path)
+    edited = tmp_path / "edited.txt"
+    edited.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization"),
+                      encoding="utf-8")
+    port = free_port()
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen([CLI, "serve", "--port", str(port), "--index-dir", str(idx)], stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=180, proc=proc)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 60})
+
+        def ask() -> str:
+            # Two requests: the first swaps to the new generation, the second finds the old one released.
+            client.predict("metrology", 3, api_name="/search")
+            return client.predict("metrology", 3, api_name="/search")["hits"][0]["title"]
+
+        assert ask() == "Metrology for AI risk assessment"
+        first_files = _generation_files(proc.pid)
+        first_rss = psutil.Process(proc.pid).memory_info().rss
+        seen = []
+        for n in range(10):
+            report = ingest([edited if n % 2 == 0 else CORPUS], config.with_(index_dir=idx), embedder=embedder)
+            assert report.updated == 1  # a new generation each time
+            assert ask() == "Metrology for AI risk assessment"
+            seen.append(_generation_files(proc.pid))
+        total, in_gen, deleted = seen[-1]
+        rss = psutil.Process(proc.pid).memory_info().rss
+        (tmp_path / "figures.txt").write_text(f"first {first_files} {first_rss}\nlast {seen} {rss}\n")
+        assert deleted == 0, seen  # nothing held on a generation ingest has deleted
+        assert in_gen <= first_files[1] + 2, seen  # files of one generation, not one set per re-ingest
+        assert total <= first_files[0] + 10, seen
+        assert rss - first_rss < 150 * 1024 * 1024, (first_rss, rss)
+    finally:
+        stop_process(proc)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
