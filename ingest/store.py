@@ -111,14 +111,14 @@ def ingest_lock(index_dir: Path, timeout: float | None = None):
     lock = FileLock(str(lock_path(index_dir)))
     try:
         lock.acquire(timeout=timeout)
-    except OSError as exc:
-        raise IndexReadOnly(f"Cannot write the ingest lock {lock_path(index_dir)} ({exc.strerror}). "
-                            "Ingest needs a writable index directory.") from None
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         raise IndexLocked(
             f"Another ingest is writing {index_dir} (lock {lock_path(index_dir)}); "
             "wait for it to finish, then run the command again."
         ) from None
+    except OSError as exc:
+        raise IndexReadOnly(f"Cannot write the ingest lock {lock_path(index_dir)} ({exc.strerror}). "
+                            "Ingest needs a writable index directory.") from None
     try:
         yield
     finally:

@@ -270,6 +270,8 @@ def test_read_only_index_says_it_must_be_writable(read_only_index):
     proc = run("search", "metrology", "--index-dir", str(read_only_index))
     assert proc.returncode == 2 and "unexpected" not in proc.stderr
     assert "read-only" in proc.stderr and "writable" in proc.stderr and "--rebuild" not in proc.stderr
+    proc = run("ingest", "--index-dir", str(read_only_index))
+    assert proc.returncode == 2 and "unexpected" not in proc.stderr and "writable" in proc.stderr
 
 
 def test_non_utf8_bytes_in_a_cli_question_are_stripped(index_dir):
