@@ -241,7 +241,7 @@ def ingest(
 
 def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[float]]:
     """Embeddings of unchanged chunks from the current generation, keyed by chunk-text hash."""
-    from .store import _chroma_errors
+    from .store import chroma_errors
 
     out: dict[str, list[float]] = {}
     try:
@@ -254,7 +254,7 @@ def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[f
             for meta, emb in zip(got["metadatas"], got["embeddings"]):
                 if meta.get("chunk_hash") in wanted:
                     out[meta["chunk_hash"]] = list(map(float, emb))
-    except _chroma_errors() as exc:
+    except chroma_errors() as exc:
         log.warning("Re-embedding everything: the previous index failed while being read (%s)", exc)
         return {}
     finally:

@@ -5,7 +5,7 @@ atomically, so a reader or a killed ingest only ever sees a complete index.
 - Embedded: generations are directories `gen-*/` under the index directory, and the pointer
   is `manifest.json` (replaced with os.replace).
 - Server (`chroma run`): generations are collections `consensus_chat_gen_*`, and the pointer is
-  one record in the collection `consensus_chat_manifest` (a single atomic upsert).
+  one record in the collection `consensus_chat_manifest` (a single atomic upsert); see server_store.py.
 """
 
 from __future__ import annotations
@@ -22,14 +22,12 @@ from pathlib import Path
 
 from .config import Config
 from .faults import checkpoint
-from .errors import IndexCorrupt, IndexLocation, IndexLocked, IndexNotFound, IndexReadOnly, StoreUnavailable
+from .errors import IndexCorrupt, IndexLocation, IndexLocked, IndexNotFound, IndexReadOnly
 
 log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = 1
 COLLECTION = "sections"
-SERVER_PREFIX = "consensus_chat_gen_"
-SERVER_MANIFEST = "consensus_chat_manifest"
 REBUILD_HINT = "Run `consensus-chat ingest --rebuild` to build it again."
 PAGE = 5000
 # The keys every reader relies on; a manifest without one of them is damaged, not "unexpected".
@@ -37,7 +35,7 @@ _MANIFEST_KEYS = {"generation": str, "model": dict, "chunks": int, "sections": d
 _MODEL_KEYS = ("name", "weights_sha256")
 
 
-def _chroma_errors() -> tuple[type[BaseException], ...]:
+def chroma_errors() -> tuple[type[BaseException], ...]:
     """What Chroma raises for a store it cannot read (imported late: chromadb is heavy)."""
     from chromadb.errors import ChromaError
 
@@ -183,7 +181,7 @@ class Store:
         """How many chunks a collection holds; a store that cannot say is damaged."""
         try:
             return collection.count()
-        except _chroma_errors() as exc:
+        except chroma_errors() as exc:
             raise IndexCorrupt(f"The index at {self.describe()} cannot be read ({exc}). {REBUILD_HINT}") from None
 
     def verify(self, manifest: dict) -> str | None:
@@ -203,7 +201,7 @@ class Store:
                 return f"only {seen} of {manifest['chunks']} chunks could be read back"
         except IndexCorrupt as exc:
             return _reason(exc)
-        except _chroma_errors() as exc:
+        except chroma_errors() as exc:
             return f"the store cannot be read ({exc})"
         finally:
             self.close(collection)
@@ -261,7 +259,7 @@ class EmbeddedStore(Store):
         try:
             client = chromadb.PersistentClient(path=str(path), settings=_settings())
             collection = make(client)
-        except _chroma_errors() as exc:
+        except chroma_errors() as exc:
             if client is not None:
                 client.close()
             raise IndexCorrupt(f"The index at {self.index_dir} cannot be opened: {path.name} is damaged "
@@ -324,82 +322,10 @@ class EmbeddedStore(Store):
             path.unlink(missing_ok=True)
 
 
-class ServerStore(Store):
-    """Collections on a Chroma server started with `chroma run`."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, int(port)
-        self._client_obj = None
-
-    def describe(self) -> str:
-        """host:port of the server."""
-        return f"chroma://{self.host}:{self.port}"
-
-    @property
-    def client(self):
-        """The HTTP client, connected on first use."""
-        if self._client_obj is None:
-            import chromadb
-
-            try:
-                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=_settings())
-                self._client_obj.heartbeat()
-            except Exception as exc:  # noqa: BLE001 - connection errors come in many types
-                self._client_obj = None
-                raise StoreUnavailable(
-                    f"Cannot reach the Chroma server at {self.host}:{self.port} ({type(exc).__name__}). "
-                    f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host "
-                    "to use the embedded store."
-                ) from None
-        return self._client_obj
-
-    def _manifest_collection(self):
-        return self.client.get_or_create_collection(SERVER_MANIFEST, embedding_function=None)
-
-    def read_manifest(self) -> dict | None:
-        """The manifest record, if any."""
-        got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
-        if not got["ids"]:
-            return None
-        try:
-            manifest = json.loads(got["documents"][0])
-        except ValueError:
-            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
-        return check_manifest(manifest, f"The manifest on {self.describe()}")
-
-    def new_generation(self):
-        """A new cosine-space collection."""
-        name = SERVER_PREFIX + _new_generation_name().replace("-", "_")
-        collection = self.client.create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
-        return name, collection
-
-    def open_generation(self, name: str):
-        """Get a generation's collection."""
-        client = self.client
-        try:
-            return client.get_collection(name, embedding_function=None)
-        except (*_chroma_errors(), ValueError):  # chroma raises NotFoundError or ValueError by version
-            raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
-
-    def publish(self, manifest: dict) -> None:
-        """Upsert the manifest record: one atomic write on the server."""
-        # Chroma requires an embedding per record; the manifest's is a placeholder.
-        self._manifest_collection().upsert(
-            ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[0.0]]
-        )
-
-    def cleanup(self, keep: set[str]) -> None:
-        """Delete generation collections not in keep."""
-        for col in self.client.list_collections():
-            name = getattr(col, "name", col)
-            if name.startswith(SERVER_PREFIX) and name not in keep:
-                self.client.delete_collection(name)
-
-
 def open_store(config: Config) -> Store:
     """The store a Config names: a Chroma server if a host is set, else the embedded directory."""
     if config.chroma_host:
+        from .server_store import ServerStore
+
         return ServerStore(config.chroma_host, config.chroma_port or 8000)
     return EmbeddedStore(config.index_dir)
