@@ -93,6 +93,7 @@ class Fault:
     absent: tuple[str, ...] = ()
     after: str = "answers"  # "answers": the index still answers; "repair": `repair` fixes it; "": nothing to check
     repair: tuple = ("ingest", "--rebuild", "--quiet", "--index-dir", "{idx}")
+    repair_cli: bool = False  # run `repair` as a command (slow: loads the model), else the same ingest in-process
 
 
 def _generation(idx: Path) -> Path:
@@ -143,7 +144,7 @@ def _nothing(idx, tmp):
 
 FAULTS = [
     Fault("manifest of random bytes: search", _random_manifest, ("search", "metrology", "--index-dir", "{idx}"),
-          ("manifest.json", "damaged", "ingest --rebuild"), after="repair"),
+          ("manifest.json", "damaged", "ingest --rebuild"), after="repair", repair_cli=True),
     Fault("manifest of random bytes: ingest", _random_manifest, ("ingest", "--quiet", "--index-dir", "{idx}"),
           ("manifest.json", "damaged", "ingest --rebuild"), after="repair"),
     Fault("manifest without model: search", _manifest_without_model, ("search", "metrology", "--index-dir", "{idx}"),
@@ -197,7 +198,7 @@ def _answers(idx: Path) -> None:
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
-def test_fault_table(fault, config, tmp_path):
+def test_fault_table(fault, config, tmp_path, embedder):
     idx = _copy_index(config, tmp_path)
     env = {**os.environ, **fault.setup(idx, tmp_path)}
     proc = subprocess.run([CLI, *(_fill(a, idx, tmp_path) for a in fault.args)], capture_output=True, text=True,
@@ -211,10 +212,15 @@ def test_fault_table(fault, config, tmp_path):
         assert word not in proc.stderr, (word, proc.stderr)
     if fault.after == "answers":
         _answers(idx)
-    elif fault.after == "repair":
+    elif fault.after == "repair" and fault.repair_cli:
         fixed = subprocess.run([CLI, *(_fill(a, idx, tmp_path) for a in fault.repair)], capture_output=True,
                                text=True, timeout=300)
         assert fixed.returncode == 0, fixed.stderr
+        _answers(idx)
+    elif fault.after == "repair":
+        from ingest.pipeline import ingest
+
+        ingest(config=config.with_(index_dir=idx), rebuild="--rebuild" in fault.repair, embedder=embedder)
         _answers(idx)
 
 
