@@ -101,7 +101,8 @@ class Retriever:
         # Close the generation's Chroma client once no request holds this state any more: the swap
         # in _current only drops the retriever's own reference, and a search still running on the
         # old generation keeps it (its local variable) until it returns.
-        weakref.finalize(state, _release, close, self._released)
+        finalizer = weakref.finalize(state, _release, close, self._released)
+        finalizer.atexit = False  # at exit the process closes its files anyway, and Chroma may be half torn down
         return state
 
     def _build(self, manifest, collection, stamp, spec_hash: str, model_name: str) -> _State:
