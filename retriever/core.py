@@ -72,6 +72,7 @@ class Retriever:
         # Set when a replaced generation was closed; the next request collects what Chroma left in
         # reference cycles, so the old generation's files are really closed (see _load).
         self._released = threading.Event()
+        self._last_warning: str | None = None
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
         self.embedder = load_embedder(config.model)
         self.calibration = _load_calibration(self._state.manifest["model"]["weights_sha256"])
@@ -84,7 +85,7 @@ class Retriever:
             try:
                 return os.stat(path).st_mtime_ns
             except FileNotFoundError:
-                log.warning("%s has gone; still answering from the loaded index.", path)
+                self._warn(f"{path} has gone; still answering from the loaded index.")
                 return None
         manifest = self.store.read_manifest()
         return manifest and manifest.get("generation")
@@ -167,8 +168,7 @@ class Retriever:
         try:
             stamp = self._stamp()
         except (OSError, ConsensusChatError) as exc:
-            log.warning("Cannot check the index for a newer generation (%s); still answering from the loaded one.",
-                        exc)
+            self._warn(f"Cannot check the index for a newer generation ({exc}); still answering from the loaded one.")
             return state
         if stamp == state.stamp or stamp is None:
             return state
@@ -178,9 +178,15 @@ class Retriever:
                     self._state = self._load(self.embedder.spec.weights_sha256, self.embedder.name)
                 except (ConsensusChatError, OSError) as exc:
                     # A swap is atomic, so this is a damaged or foreign new index: keep serving the old one.
-                    log.warning("Not switching to the new index (%s); still answering from the loaded one.", exc)
+                    self._warn(f"Not switching to the new index ({exc}); still answering from the loaded one.")
                     return state
             return self._state
+
+    def _warn(self, message: str) -> None:
+        """Log a skipped reload once, not on every request that meets the same problem."""
+        if message != self._last_warning:
+            self._last_warning = message
+            log.warning(message)
 
     # -- public API --------------------------------------------------------------------------
     @property
