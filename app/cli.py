@@ -254,7 +254,8 @@ Examples:
 def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model):
     """Start the web chat (ingests the default corpus first if there is no index)."""
     from app import open_assistant
-    from app.ui import launch, load_auth_file
+    from app.auth import load_auth_file
+    from app.web import launch
 
     if auth_file:
         load_auth_file(auth_file)  # a bad auth file fails now, not after the model has loaded

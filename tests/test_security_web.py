@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 
 import pytest
 
-from app import ui
+from app import auth, web
 from conftest import CLI, CORPUS, free_port
 from ingest.errors import ConsensusChatError
 from test_ui import serving, shared_server
@@ -97,14 +97,14 @@ def test_index_corpus_and_log_files_are_not_served(server, index_dir):
 
 
 def test_hash_password_round_trip_and_formats():
-    stored = ui.hash_password("correct horse", iterations=1000)
+    stored = auth.hash_password("correct horse", iterations=1000)
     scheme, iterations, salt, digest = stored.split("$")
     assert (scheme, iterations) == ("pbkdf2_sha256", "1000")
-    assert ui.verify_password("correct horse", stored)
-    assert not ui.verify_password("correct horse!", stored)
-    assert ui.hash_password("x", iterations=1000) != ui.hash_password("x", iterations=1000), "salted"
+    assert auth.verify_password("correct horse", stored)
+    assert not auth.verify_password("correct horse!", stored)
+    assert auth.hash_password("x", iterations=1000) != auth.hash_password("x", iterations=1000), "salted"
     sha = "sha256$" + __import__("hashlib").sha256(b"pw").hexdigest()
-    assert ui.verify_password("pw", sha) and not ui.verify_password("pw2", sha)
+    assert auth.verify_password("pw", sha) and not auth.verify_password("pw2", sha)
 
 
 @pytest.mark.parametrize("content, message", [
@@ -119,24 +119,24 @@ def test_malformed_auth_file_is_a_clear_error(tmp_path, content, message):
     path = tmp_path / "users.txt"
     path.write_text(content)
     with pytest.raises(ConsensusChatError, match=message) as info:
-        ui.load_auth_file(path)
+        auth.load_auth_file(path)
     assert str(path) in str(info.value)
 
 
 def test_missing_auth_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConsensusChatError, match="does not exist"):
-        ui.load_auth_file(tmp_path / "nope.txt")
+        auth.load_auth_file(tmp_path / "nope.txt")
 
 
 def test_check_login(tmp_path):
     path = tmp_path / "users.txt"
-    path.write_text(f"alice:{ui.hash_password('s3cret', iterations=1000)}\n"
+    path.write_text(f"alice:{auth.hash_password('s3cret', iterations=1000)}\n"
                     f"bob:sha256${__import__('hashlib').sha256(b'hunter2').hexdigest()}\n")
-    users = ui.load_auth_file(path)
-    assert ui.check_login("alice", "s3cret", users=users)
-    assert ui.check_login("bob", "hunter2", users=users)
-    assert not ui.check_login("alice", "hunter2", users=users)
-    assert not ui.check_login("mallory", "s3cret", users=users)
+    users = auth.load_auth_file(path)
+    assert auth.check_login("alice", "s3cret", users=users)
+    assert auth.check_login("bob", "hunter2", users=users)
+    assert not auth.check_login("alice", "hunter2", users=users)
+    assert not auth.check_login("mallory", "s3cret", users=users)
 
 
 @pytest.mark.slow
@@ -144,9 +144,9 @@ def test_auth_file_turns_on_login(index_dir, tmp_path):
     import httpx
     from gradio_client import Client
 
-    auth = tmp_path / "users.txt"
-    auth.write_text("# user:password-hash\n" + "alice:" + ui.hash_password("s3cret pass") + "\n")
-    with serving(index_dir, tmp_path / "serve.log", "--auth-file", str(auth)) as (url, _, log):
+    users_file = tmp_path / "users.txt"
+    users_file.write_text("# user:password-hash\n" + "alice:" + auth.hash_password("s3cret pass") + "\n")
+    with serving(index_dir, tmp_path / "serve.log", "--auth-file", str(users_file)) as (url, _, log):
         for path in ("gradio_api/info", "config", "gradio_api/openapi.json", "gradio_api/file=/etc/passwd"):
             response = httpx.get(url + path, timeout=15)
             assert response.status_code in (401, 403), (path, response.status_code)
@@ -163,11 +163,11 @@ def test_auth_file_turns_on_login(index_dir, tmp_path):
 
 
 def test_bad_auth_file_stops_launch_before_serving(assistant, tmp_path):
-    auth = tmp_path / "users.txt"
-    auth.write_text("alice:secret-in-plain-text\n")
+    users_file = tmp_path / "users.txt"
+    users_file.write_text("alice:secret-in-plain-text\n")
     port = free_port()
     with pytest.raises(ConsensusChatError, match="line 1: unknown hash scheme"):
-        ui.launch(assistant, port=port, auth_file=auth)
+        web.launch(assistant, port=port, auth_file=users_file)
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "nothing listens after a bad auth file"
 
@@ -175,7 +175,7 @@ def test_bad_auth_file_stops_launch_before_serving(assistant, tmp_path):
 def test_launch_refuses_share_and_allowed_paths(assistant):
     for option in ({"share": True}, {"allowed_paths": ["/"]}):
         with pytest.raises(ValueError, match="does not support"):
-            ui.launch(assistant, port=free_port(), **option)
+            web.launch(assistant, port=free_port(), **option)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -200,7 +200,7 @@ def test_serve_binds_loopback_by_default(server):
     assert f"serving on {url} (bound to 127.0.0.1:" in log.read_text()
     ip = _non_loopback_ip()
     if ip is None:
-        return  # no other interface to try
+        pytest.skip("this machine has no non-loopback interface to try")
     with socket.socket() as s:
         s.settimeout(3)
         assert s.connect_ex((ip, _port(url))) != 0, f"the server answered on {ip}"

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app import ui
+from app import api, chat, page, panels, render
+from app.followup import history_pairs
 from conftest import CLI, free_port, stop_process, wait_for_port
 
 CODE_QUESTION = "What is the code of the metrology section?"
@@ -29,7 +30,7 @@ def final(messages_stream) -> list[dict]:
 
 def plain(message: dict) -> str:
     """A chat message's text as a reader sees it (without the display escaping)."""
-    return ui.unescape_text(message["content"])
+    return render.unescape_text(message["content"])
 
 
 def boxes(messages: list[dict]) -> list[dict]:
@@ -45,16 +46,16 @@ def answers(messages: list[dict]) -> list[dict]:
 
 
 def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
-    yielded = list(ui.respond(CODE_QUESTION, [], {}, assistant=assistant))
+    yielded = list(chat.respond(CODE_QUESTION, [], {}, assistant=assistant))
     assert len(yielded) >= 2, "the answer should stream (a placeholder first, then the answer)"
     messages = yielded[-1]
-    assert messages[0] == {"role": "user", "content": ui.escape_text(CODE_QUESTION)}
+    assert messages[0] == {"role": "user", "content": render.escape_text(CODE_QUESTION)}
     main = answers(messages)
     assert len(main) == 1
     assert "3.2.1" in plain(main[0]) and "[1]" in plain(main[0])
     source_boxes = boxes(messages)
     assert source_boxes, "every cited section gets a collapsible source box"
-    title = ui.unescape_text(source_boxes[0]["metadata"]["title"])
+    title = render.unescape_text(source_boxes[0]["metadata"]["title"])
     assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — "
                             "Risk Assessment › Metrology for AI risk assessment")
     assert source_boxes[0]["metadata"]["status"] == "done"
@@ -64,26 +65,26 @@ def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
 
 
 def test_respond_turpin_names_the_citing_section(assistant):
-    messages = final(ui.respond(TURPIN_QUESTION, [], None, assistant=assistant))
+    messages = final(chat.respond(TURPIN_QUESTION, [], None, assistant=assistant))
     assert "1.1.2" in plain(answers(messages)[0])
-    titles = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    titles = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
     assert any("1.1.2" in t and "LLM chain-of-thought faithfulness" in t for t in titles)
     assert any("Turpin" in plain(b) for b in boxes(messages))
 
 
 def test_one_box_per_cited_section_even_with_repeated_markers(assistant):
-    messages = final(ui.respond("How can we tell whether a model's stated reasoning is faithful?", [], {},
+    messages = final(chat.respond("How can we tell whether a model's stated reasoning is faithful?", [], {},
                                 assistant=assistant))
     titles = [b["metadata"]["title"] for b in boxes(messages)]
     assert titles and len(titles) == len(set(titles))
 
 
 def test_refusal_looks_different_and_names_nearest_sections(assistant):
-    messages = final(ui.respond(OFF_TOPIC, [], {}, assistant=assistant))
+    messages = final(chat.respond(OFF_TOPIC, [], {}, assistant=assistant))
     main = plain(answers(messages)[0])
     assert main.startswith("### ⚠️ Not covered by the document")
     assert "\n> " in main, "the refusal is a notice-style blockquote"
-    nearest = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    nearest = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
     assert nearest and all(t.startswith("🔎 Nearest:") for t in nearest)
 
 
@@ -91,73 +92,73 @@ def test_refusal_rendering_from_the_real_refusal_composer(assistant):
     from app.extractive import refusal
 
     answer = refusal(OFF_TOPIC, assistant.retriever.search(OFF_TOPIC), assistant.backend)
-    messages = ui.answer_messages(answer)
-    main = ui.unescape_text(messages[0]["content"])
+    messages = render.answer_messages(answer)
+    main = render.unescape_text(messages[0]["content"])
     assert main.startswith("### ⚠️ Not covered by the document\n\n> ")
-    nearest = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    nearest = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
     assert 1 <= len(nearest) <= 3 and all(t.startswith("🔎 Nearest:") for t in nearest)
     assert nearest[0].split(" — ", 1)[1] in main, "the nearest sections are named in the text and boxed"
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t ", None, 12, b"bytes", "\x00\x01\x02"])
 def test_bad_question_gives_a_message_not_an_exception(assistant, bad):
-    messages = final(ui.respond(bad, [], {}, assistant=assistant))
+    messages = final(chat.respond(bad, [], {}, assistant=assistant))
     assert messages[-1]["role"] == "assistant"
-    assert messages[-1]["content"].startswith(ui.ERROR_PREFIX)
+    assert messages[-1]["content"].startswith(render.ERROR_PREFIX)
     assert "Traceback" not in messages[-1]["content"]
 
 
 def test_control_characters_are_dropped_and_long_questions_truncated(assistant):
-    messages = final(ui.respond("\x00Which\x07 sections cite\x1b Turpin?\x7f", [], {}, assistant=assistant))
+    messages = final(chat.respond("\x00Which\x07 sections cite\x1b Turpin?\x7f", [], {}, assistant=assistant))
     assert "1.1.2" in plain(answers(messages)[0])
     long = "metrology " * 10_000  # 100 KB
-    messages = final(ui.respond(long, [], {}, assistant=assistant))
+    messages = final(chat.respond(long, [], {}, assistant=assistant))
     assert len(messages[0]["content"]) < 3000, "the echoed question is cut for display"
     assert "more characters not shown" in messages[0]["content"]
     assert "2000" in plain(answers(messages)[0]), "the retriever's truncation notice is shown"
 
 
 def test_code_filter_is_passed_to_the_assistant(assistant):
-    state = ui.update_filters("3.2", ui.ANY_LABEL)
+    state = chat.update_filters("3.2", chat.ANY_LABEL)
     assert state == {"code": "3.2", "label": ""}
-    messages = final(ui.respond("risk assessment", [], state, assistant=assistant))
-    codes = [ui.unescape_text(b["metadata"]["title"]).split()[2] for b in boxes(messages)]
+    messages = final(chat.respond("risk assessment", [], state, assistant=assistant))
+    codes = [render.unescape_text(b["metadata"]["title"]).split()[2] for b in boxes(messages)]
     assert codes and all(code.startswith("3.2") for code in codes), codes
 
 
 def test_label_filter_is_passed_to_the_assistant(assistant):
-    state = ui.update_filters("", "Learning Objectives")
-    messages = final(ui.respond("What are the risks?", [], state, assistant=assistant))
-    titles = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    state = chat.update_filters("", "Learning Objectives")
+    messages = final(chat.respond("What are the risks?", [], state, assistant=assistant))
+    titles = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
     assert titles and all("Learning Objectives" in t for t in titles), titles
 
 
 def test_unknown_code_filter_gives_a_message(assistant):
-    messages = final(ui.respond("risk", [], {"code": "9.9"}, assistant=assistant))
+    messages = final(chat.respond("risk", [], {"code": "9.9"}, assistant=assistant))
     text = plain(messages[-1])
-    assert messages[-1]["content"].startswith(ui.ERROR_PREFIX)
+    assert messages[-1]["content"].startswith(render.ERROR_PREFIX)
     assert "9.9" in text
 
 
 def test_follow_up_uses_the_conversation(assistant):
-    first = final(ui.respond(CODE_QUESTION, [], {}, assistant=assistant))
-    second = final(ui.respond("What does it cite?", first, {}, assistant=assistant))
+    first = final(chat.respond(CODE_QUESTION, [], {}, assistant=assistant))
+    second = final(chat.respond("What does it cite?", first, {}, assistant=assistant))
     follow = plain(answers(second[len(first):])[0])
     assert "IAISR" in follow or "Hobbhahn" in follow, follow
 
 
 def test_history_pairs_skips_source_boxes_and_unescapes():
     history = [
-        {"role": "user", "content": [{"type": "text", "text": ui.escape_text("Is <b>x</b> [y] covered?")}]},
+        {"role": "user", "content": [{"type": "text", "text": render.escape_text("Is <b>x</b> [y] covered?")}]},
         {"role": "assistant", "content": "Answer **one** [1]"},
         {"role": "assistant", "metadata": {"title": "📄 [1] box"}, "content": "section text"},
         {"role": "user", "content": "empty?"},
-        {"role": "assistant", "content": f"{ui.ERROR_PREFIX} The question is empty"},
+        {"role": "assistant", "content": f"{render.ERROR_PREFIX} The question is empty"},
     ]
-    assert ui.history_pairs(history) == [("Is <b>x</b> [y] covered?", "Answer **one** [1]")]
-    assert ui.history_pairs([["q", "a"], ("q2", "a2")]) == [("q", "a"), ("q2", "a2")]
+    assert history_pairs(render.plain_history(history)) == [("Is <b>x</b> [y] covered?", "Answer **one** [1]")]
+    assert history_pairs(render.plain_history([["q", "a"], ("q2", "a2")])) == [("q", "a"), ("q2", "a2")]
     with pytest.raises(ValueError, match="history"):
-        ui.history_pairs("not a list")
+        render.plain_history("not a list")
 
 
 @pytest.mark.parametrize("text", [
@@ -165,26 +166,26 @@ def test_history_pairs_skips_source_boxes_and_unescapes():
     "1. list\n# heading\n- item", "a_b*c* `code` $$x$$ | pipe & ampersand \\ backslash",
 ])
 def test_escape_text_is_literal_and_reversible(text):
-    escaped = ui.escape_text(text)
+    escaped = render.escape_text(text)
     assert "<" not in escaped and "](" not in escaped.replace("\\](", "")
-    assert ui.unescape_text(escaped) == text
+    assert render.unescape_text(escaped) == text
 
 
 def test_safe_markdown_keeps_formatting_but_not_html_or_script_links():
-    out = ui.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org)")
+    out = render.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org)")
     assert "**bold** [1]" in out and "<script>" not in out and "&lt;script>" in out
     assert "\\](javascript:" in out and "](https://example.org)" in out
 
 
 def test_highlight_marks_each_supporting_sentence_and_escapes_the_rest():
     text = "First <b>one</b>. Second sentence here. Third."
-    out = ui.highlight(text, ["Second sentence here.", "Third."])
+    out = render.highlight(text, ["Second sentence here.", "Third."])
     assert out.count("<mark>") == 2 and "&lt;b&gt;" in out and "<b>" not in out
 
 
 def test_document_lists_every_section_grouped_by_code(assistant):
     sections = assistant.retriever.sections()
-    doc = ui.unescape_text(ui.document_markdown(sections))
+    doc = render.unescape_text(panels.document_markdown(sections))
     assert f"{len(sections)} sections." in doc
     headings = [line[4:] for line in doc.splitlines() if line.startswith("### ")]
     card_codes = [h.split()[0] for h in headings if h[0].isdigit()]
@@ -195,20 +196,20 @@ def test_document_lists_every_section_grouped_by_code(assistant):
 
 def test_document_search_filters_the_list(assistant):
     sections = assistant.retriever.sections()
-    doc = ui.unescape_text(ui.filter_document("Turpin", sections=sections))
+    doc = render.unescape_text(panels.filter_document("Turpin", sections=sections))
     assert f"1 of {len(sections)} sections match" in doc
     assert "1.1.2 Learning Objectives" in doc and "Metrology" not in doc
-    assert "match" in ui.filter_document("no-such-word-anywhere", sections=sections)
+    assert "match" in panels.filter_document("no-such-word-anywhere", sections=sections)
 
 
 def test_about_holds_the_source_record(assistant):
-    about = ui.unescape_text(ui.about_markdown(assistant.retriever.sections(), assistant.backend))
+    about = render.unescape_text(panels.about_markdown(assistant.retriever.sections(), assistant.backend))
     assert "The Singapore Consensus on Global AI Safety Research Priorities" in about
     assert "2025" in about and "Bengio, Yoshua" in about and "International AI Safety Report" in about
 
 
 def test_build_ui_exposes_only_chat_and_search(assistant):
-    demo = ui.build_ui(assistant)
+    demo = page.build_ui(assistant)
     named = demo.get_api_info()["named_endpoints"]
     assert set(named) == {"/chat", "/search"}
     assert [p["parameter_name"] for p in named["/chat"]["parameters"]] == ["question", "history"]
@@ -218,14 +219,14 @@ def test_build_ui_exposes_only_chat_and_search(assistant):
 def test_api_functions_raise_clear_errors(assistant):
     import gradio as gr
 
-    assert ui.chat_api(CODE_QUESTION, [], assistant=assistant)["citations"][0]["code"] == "3.2.1"
+    assert api.chat_api(CODE_QUESTION, [], assistant=assistant)["citations"][0]["code"] == "3.2.1"
     for bad in ("", 5, None):
         with pytest.raises(gr.Error, match="question"):
-            ui.chat_api(bad, [], assistant=assistant)
+            api.chat_api(bad, [], assistant=assistant)
     with pytest.raises(gr.Error, match="k must"):
-        ui.search_api("risk", 0, assistant=assistant)
+        api.search_api("risk", 0, assistant=assistant)
     with pytest.raises(gr.Error) as info:
-        ui.chat_api("risk", "<img src=x>", assistant=assistant)
+        api.chat_api("risk", "<img src=x>", assistant=assistant)
     assert "<img" not in str(info.value)
 
 

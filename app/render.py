@@ -1,0 +1,208 @@
+"""Turn answers into chat markdown, and chat messages back into plain text.
+
+The Chatbot renders markdown and sanitizes HTML; we still escape what users and documents supply, so that hostile
+text shows up as text instead of being dropped or interpreted. Nothing here imports Gradio.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+SOURCE_ICON = "📄"
+NEAREST_ICON = "🔎"
+ERROR_PREFIX = "⚠️ **Can't answer that:**"
+REFUSAL_HEADING = "### ⚠️ Not covered by the document"
+DISPLAY_LIMIT = 2000  # characters of a question echoed back into the chat; the retriever also uses at most 2000
+MAX_HISTORY_TURNS = 20
+KIND_HEADINGS = {"source": "Source record", "overview": "Overview", "tags": "Tags"}
+
+# --------------------------------------------------------------------------------------------------------------
+# Escaping
+
+_MD_INLINE = re.compile(r"([\\`*_\[\]~$|])")
+_MD_LINE_START = re.compile(r"^([ \t]*)([#+\-=]|\d+[.)](?=\s|$))", re.MULTILINE)
+_MD_UNESCAPE = re.compile(r"\\([\\`*_\[\]~$|#+\-=.)])")
+_UNSAFE_LINK = re.compile(r"\]\(\s*(?!https?://|#)")
+
+
+def escape_text(text: str) -> str:
+    """Make any text render literally in markdown: HTML entities for & < >, backslashes where markdown would act."""
+    text = _MD_INLINE.sub(r"\\\1", html.escape(text, quote=False))
+    # Block syntax only acts at the start of a line: headings, lists, setext underlines.
+    return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
+
+
+def unescape_text(text: str) -> str:
+    """The inverse of `escape_text`."""
+    return html.unescape(_MD_UNESCAPE.sub(r"\1", text))
+
+
+def safe_markdown(markdown: str) -> str:
+    """Keep the markdown of an answer but turn raw HTML into text and defuse links that are not http(s)."""
+    # Not html.escape: a ">" at the start of a line is a markdown blockquote and must stay one.
+    markdown = markdown.replace("&", "&amp;").replace("<", "&lt;")
+    return _UNSAFE_LINK.sub("\\](", markdown)
+
+
+def display_question(question: str) -> str:
+    """The user's question as shown in the chat: escaped, and cut at DISPLAY_LIMIT characters."""
+    text = escape_text(question[:DISPLAY_LIMIT])
+    if len(question) > DISPLAY_LIMIT:
+        text += f"\n\n*… ({len(question) - DISPLAY_LIMIT} more characters not shown)*"
+    return text
+
+
+def error_markdown(message: str) -> str:
+    """A chat message for a question that could not be answered."""
+    return f"{ERROR_PREFIX} {escape_text(message)}"
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Source boxes
+
+
+def _find(text: str, sentence: str) -> tuple[int, int] | None:
+    """Where `sentence` is in `text`, allowing for re-spaced whitespace."""
+    at = text.find(sentence)
+    if at >= 0:
+        return at, at + len(sentence)
+    words = sentence.split()
+    match = re.search(r"\s+".join(map(re.escape, words)), text) if words else None
+    return (match.start(), match.end()) if match else None
+
+
+def highlight(text: str, sentences: str | Sequence[str]) -> str:
+    """The section text, escaped, with each supporting sentence wrapped in <mark>."""
+    sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+    spans, missing = [], []
+    for sentence in dict.fromkeys(s for s in sentences if s):
+        span = _find(text, sentence)
+        if span is None:
+            missing.append(sentence)
+        elif not any(span[0] < end and start < span[1] for start, end in spans):
+            spans.append(span)
+    out, pos = [], 0
+    for start, end in sorted(spans):
+        out += [escape_text(text[pos:start]), "<mark>", escape_text(text[start:end]), "</mark>"]
+        pos = end
+    out.append(escape_text(text[pos:]))
+    # A sentence the text does not contain verbatim is still shown, above the text.
+    prefix = "".join(f"<mark>{escape_text(s)}</mark>\n\n" for s in missing)
+    return prefix + "".join(out)
+
+
+def code_label(code: str | None, label: str | None) -> str:
+    """'2.2.1 Risk Assessment', or whichever of the two exists."""
+    return " ".join(x for x in (code, label) if x)
+
+
+def source_title(citation) -> str:
+    """'📄 [1] 2.2.1 Risk Assessment — Risk Assessment › System safety assessment'."""
+    head = code_label(citation.code, citation.label)
+    return escape_text(f"{SOURCE_ICON} [{citation.n}] " + (f"{head} — " if head else "") + citation.heading)
+
+
+def _box_body(code, label, heading, keys, text, sentences: Sequence[str] = ()) -> str:
+    lines = []
+    if code or label:
+        lines.append(f"**Code:** {escape_text(code or '—')} · **Label:** {escape_text(label or '—')}  ")
+    lines.append(f"**Section:** {escape_text(heading)}  ")
+    if keys:
+        lines.append(f"**Sources cited:** {escape_text(', '.join(keys))}")
+    return "\n".join(lines) + "\n\n" + highlight(text, sentences)
+
+
+def source_messages(answer) -> list[dict]:
+    """One collapsible box per cited section (or per nearest section for a refusal)."""
+    hits = {hit.id: hit for hit in answer.sources}
+    by_n: dict[int, list] = {}
+    for c in answer.citations:  # a section cited by several sentences gets one box with each sentence marked
+        by_n.setdefault(c.n, []).append(c)
+    boxes = []
+    for group in by_n.values():
+        c = group[0]
+        hit = hits.get(c.id)
+        sentences = [x.sentence for x in group]
+        text = hit.text if hit is not None else " ".join(dict.fromkeys(sentences))
+        boxes.append({"role": "assistant", "metadata": {"title": source_title(c), "status": "done"},
+                      "content": _box_body(c.code, c.label, c.heading, c.citations, text, sentences)})
+    if answer.refused:
+        for hit in answer.sources[:3]:
+            head = code_label(hit.code, hit.label) or KIND_HEADINGS.get(hit.kind, hit.kind)
+            title = escape_text(f"{NEAREST_ICON} Nearest: {head} — {hit.heading}")
+            boxes.append({"role": "assistant", "metadata": {"title": title, "status": "done"},
+                          "content": _box_body(hit.code, hit.label, hit.heading, hit.citations, hit.text)})
+    return boxes
+
+
+def answer_markdown(answer) -> str:
+    """The answer as chat markdown: the body with [n] markers, or a notice-style refusal."""
+    notices = "".join(f"\n\n> ℹ️ {escape_text(n)}" for n in answer.notices)
+    if answer.refused:
+        quoted = "\n".join("> " + line if line.strip() else ">" for line in safe_markdown(answer.text).splitlines())
+        return f"{REFUSAL_HEADING}\n\n{quoted}{notices}"
+    body = safe_markdown(answer.body or answer.text)
+    if answer.citations:
+        firsts = {c.n: c for c in reversed(answer.citations)}
+        body += "\n\n*Sources: " + " · ".join(
+            escape_text(f"[{n}] {c.code or c.title}") for n, c in sorted(firsts.items())) + " (open the boxes below)*"
+    return body + notices
+
+
+def answer_messages(answer) -> list[dict]:
+    """The assistant's messages for one finished answer: the answer, then its source boxes."""
+    return [{"role": "assistant", "content": answer_markdown(answer)}, *source_messages(answer)]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Back from the chat: the history as plain messages for the assistant
+
+
+def _message_text(content: Any) -> str:
+    """The text of a chat message's content, whether Gradio gave a string or a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return str(content.get("text") or "")
+    if isinstance(content, (list, tuple)):
+        return "\n".join(_message_text(part) for part in content if isinstance(part, (str, dict)))
+    return ""
+
+
+def plain_history(history: Any) -> list[dict]:
+    """The chat as plain {"role", "content"} messages, one answer per question, for `app.followup.history_pairs`.
+
+    Accepts Gradio messages or [question, answer] pairs. Source boxes and turns that ended in an error are dropped,
+    the display escaping is undone, and only the last MAX_HISTORY_TURNS turns are kept. Raises ValueError (with a
+    message for API callers) when `history` has the wrong shape.
+    """
+    if history is None:
+        return []
+    if not isinstance(history, (list, tuple)):
+        raise ValueError('history must be a list of {"role", "content"} messages or [question, answer] pairs.')
+    turns: list[list[str]] = []  # [question, answer parts...]
+    for item in history:
+        if isinstance(item, (list, tuple)):
+            if len(item) != 2 or not all(isinstance(x, (str, type(None))) for x in item):
+                raise ValueError("each history pair must be [question, answer] with two strings.")
+            if item[0] and item[1]:
+                turns.append([item[0], item[1]])
+            continue
+        if not isinstance(item, dict) or "role" not in item:
+            raise ValueError('each history message must be a {"role", "content"} object or a [question, answer] pair.')
+        metadata = item.get("metadata") or {}
+        if isinstance(metadata, dict) and metadata.get("title"):
+            continue  # a source box
+        text = _message_text(item.get("content"))
+        if item["role"] == "user":
+            turns.append([unescape_text(text)])
+        elif item["role"] == "assistant" and turns and text:
+            turns[-1].append(unescape_text(text))
+    answered = [t for t in turns if len(t) > 1 and not t[1].startswith(ERROR_PREFIX)]
+    messages: list[dict] = []
+    for question, *answer in answered[-MAX_HISTORY_TURNS:]:
+        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "\n\n".join(answer)}]
+    return messages

@@ -1,0 +1,46 @@
+"""Serve the page: `launch(assistant, ...)` is called only by the CLI (`consensus-chat serve`)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from .auth import check_login, load_auth_file
+from .page import CSS, build_ui
+
+
+def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None, **kw):
+    """Build the app and serve it on host:port (loopback by default) until interrupted; never shares publicly.
+
+    Extra keyword arguments go to `Blocks.launch` (share and allowed_paths are refused).
+    """
+    for forbidden in ("share", "allowed_paths"):
+        if kw.pop(forbidden, None):
+            raise ValueError(f"launch() does not support {forbidden}=; the app serves only its own assets locally.")
+    users = load_auth_file(auth_file) if auth_file else None
+    concurrency = int(kw.pop("concurrency_limit", 4))
+    demo = build_ui(assistant, concurrency_limit=concurrency)
+    demo.queue(max_size=kw.pop("max_queue_size", 512), default_concurrency_limit=concurrency)
+    options = dict(
+        server_name=host, server_port=port, share=False, show_error=False, quiet=True, mcp_server=True,
+        ssr_mode=False, pwa=False, enable_monitoring=False, run_history=False, max_file_size="1mb",
+        footer_links=["api", "settings"], prevent_thread_lock=True, css=CSS, auth_message=None,
+    )
+    if users is not None:
+        options["auth"] = functools.partial(check_login, users=users)
+        options["auth_message"] = "consensus-chat: sign in with an account from the server's auth file."
+        # Gradio's MCP server lists its tools without a login and cannot log in to run them, so it stays off.
+        options["mcp_server"] = False
+    options.update(kw)
+    _, local_url, _ = demo.launch(**options)
+    print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
+    if options["mcp_server"]:
+        print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    else:
+        print("  API: /chat and /search; MCP is off", flush=True)
+    if users is not None:
+        print(f"  Login required: {len(users)} user(s) from {auth_file} (so MCP is off)", flush=True)
+    try:
+        demo.block_thread()
+    finally:
+        demo.close(verbose=False)
