@@ -4,7 +4,10 @@ Each line of the file is `user:password-hash`; make one with
 
     python -c "from app.auth import hash_password; print('alice:' + hash_password('secret'))"
 
-Hashes are `pbkdf2_sha256$<iterations>$<salt_b64>$<hash_b64>` (what `hash_password` writes) or `sha256$<hex>`.
+Hashes are `pbkdf2_sha256$<iterations>$<salt_b64>$<hash_b64>` (what `hash_password` writes). The unsalted
+`sha256$<hex>` form is refused: a leaked file of those is cracked in minutes.
+
+A PBKDF2 check costs ~0.4 s of CPU on purpose; `app.login` runs it off the server's event loop and limits attempts.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import re
 import secrets
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
 
 PBKDF2_ITERATIONS = 600_000
+MAKE_HASH = ("make a salted pbkdf2_sha256 hash with: python -c \"from app.auth import hash_password; "
+             "print('alice:' + hash_password('secret'))\"")
 
 
 class AuthFileError(ConsensusChatError):
@@ -60,14 +64,13 @@ def _check_hash(stored: str) -> None:
         except ValueError as exc:
             raise ValueError(f"the salt or hash is not base64 ({exc})") from None
     elif scheme == "sha256":
-        if not re.fullmatch(r"[0-9a-fA-F]{64}", rest):
-            raise ValueError("expected sha256$<64 hex digits>")
+        raise ValueError(f"unsalted sha256$<hex> hashes are refused (too fast to crack); {MAKE_HASH}")
     else:
-        raise ValueError(f"unknown hash scheme {scheme!r}; use pbkdf2_sha256 (see app.auth.hash_password) or sha256")
+        raise ValueError(f"unknown hash scheme {scheme!r}; {MAKE_HASH}")
 
 
 def verify_password(password: str, stored: str) -> bool:
-    """Whether `password` matches a stored pbkdf2_sha256 or sha256 hash (constant-time comparison)."""
+    """Whether `password` matches a stored pbkdf2_sha256 hash (constant-time comparison); other schemes never match."""
     if not isinstance(password, str):
         return False
     scheme, _, rest = stored.partition("$")
@@ -75,8 +78,6 @@ def verify_password(password: str, stored: str) -> bool:
         iterations, salt, expected = rest.split("$")
         digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), _b64decode(salt), int(iterations))
         return hmac.compare_digest(digest, _b64decode(expected))
-    if scheme == "sha256":
-        return hmac.compare_digest(hashlib.sha256(password.encode("utf-8")).hexdigest(), rest.lower())
     return False
 
 
@@ -113,7 +114,7 @@ def load_auth_file(path: str | Path) -> dict[str, str]:
 
 
 def check_login(username: str, password: str, *, users: dict[str, str]) -> bool:
-    """Gradio's auth callback: True when the user exists and the password matches its hash."""
+    """True when the user exists and the password matches its hash. Blocks for one PBKDF2 run (~0.4 s)."""
     stored = users.get(username) if isinstance(username, str) else None
     if stored is None:
         # Spend the same time as a real check so that timing does not reveal which users exist.

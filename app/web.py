@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
-from .auth import check_login, load_auth_file
+from .auth import load_auth_file
 from .page import CSS, build_ui
 
 
@@ -26,8 +25,15 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
         ssr_mode=False, pwa=False, enable_monitoring=False, run_history=False, max_file_size="1mb",
         footer_links=["api", "settings"], prevent_thread_lock=True, css=CSS, auth_message=None,
     )
+    guard = None
     if users is not None:
-        options["auth"] = functools.partial(check_login, users=users)
+        from starlette.middleware import Middleware
+
+        from .login import LoginGuard, LoginLimitMiddleware
+
+        guard = LoginGuard(users)
+        options["auth"] = guard.check  # a coroutine function: Gradio awaits it instead of blocking its loop
+        options["app_kwargs"] = {"middleware": [Middleware(LoginLimitMiddleware, guard=guard)]}
         options["auth_message"] = "consensus-chat: sign in with an account from the server's auth file."
         # Gradio's MCP server lists its tools without a login and cannot log in to run them, so it stays off.
         options["mcp_server"] = False
@@ -44,3 +50,5 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
         demo.block_thread()
     finally:
         demo.close(verbose=False)
+        if guard is not None:
+            guard.close()

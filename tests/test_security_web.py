@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import shutil
@@ -12,9 +13,11 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+import numpy
 import pytest
 
 from app import auth, web
+from app.login import MAX_ATTEMPTS, AttemptLimiter, LoginGuard, TooManyAttempts
 from conftest import CLI, CORPUS, free_port
 from ingest.errors import ConsensusChatError
 from test_ui import serving, shared_server
@@ -104,13 +107,14 @@ def test_hash_password_round_trip_and_formats():
     assert not auth.verify_password("correct horse!", stored)
     assert auth.hash_password("x", iterations=1000) != auth.hash_password("x", iterations=1000), "salted"
     sha = "sha256$" + __import__("hashlib").sha256(b"pw").hexdigest()
-    assert auth.verify_password("pw", sha) and not auth.verify_password("pw2", sha)
+    assert not auth.verify_password("pw", sha), "the unsalted sha256 form never matches"
 
 
 @pytest.mark.parametrize("content, message", [
     ("alice\n", "line 1: expected user:password-hash"),
     ("alice:plaintext\n", "line 1: unknown hash scheme"),
-    ("# users\n\nalice:sha256$abc\n", "line 3: expected sha256"),
+    ("# users\n\nalice:sha256$abc\n", "line 3: unsalted sha256"),
+    ("alice:sha256$" + "ab" * 32 + "\n", r"line 1: unsalted sha256\$<hex> hashes are refused .*hash_password\('secret'\)"),
     ("alice:pbkdf2_sha256$x$c2FsdA==$aGFzaA==\n", "line 1: expected pbkdf2_sha256"),
     ("alice:pbkdf2_sha256$1000$!!!$aGFzaA==\n", "line 1: the salt or hash is not base64"),
     ("# nobody\n", "has no user:password-hash lines"),
@@ -131,7 +135,7 @@ def test_missing_auth_file_is_a_clear_error(tmp_path):
 def test_check_login(tmp_path):
     path = tmp_path / "users.txt"
     path.write_text(f"alice:{auth.hash_password('s3cret', iterations=1000)}\n"
-                    f"bob:sha256${__import__('hashlib').sha256(b'hunter2').hexdigest()}\n")
+                    f"bob:{auth.hash_password('hunter2', iterations=1000)}\n")
     users = auth.load_auth_file(path)
     assert auth.check_login("alice", "s3cret", users=users)
     assert auth.check_login("bob", "hunter2", users=users)
@@ -160,6 +164,89 @@ def test_auth_file_turns_on_login(index_dir, tmp_path):
         client = Client(url, auth=("alice", "s3cret pass"), verbose=False)
         assert "3.2.1" in client.predict("What is the code of the metrology section?", [], api_name="/chat")["answer"]
         assert "Login required: 1 user(s)" in log.read_text()
+
+
+def test_attempt_limiter_refuses_the_eleventh_attempt_and_forgets_after_a_success():
+    limiter = AttemptLimiter(max_attempts=10, window=300)
+    for _ in range(10):
+        limiter.start("10.0.0.1")
+    with pytest.raises(TooManyAttempts, match="at most 10 in 300 seconds. Try again in") as info:
+        limiter.start("10.0.0.1")
+    assert 1 <= info.value.retry_after <= 300
+    limiter.start("10.0.0.2")  # other clients are not affected
+    limiter.succeeded("10.0.0.1")
+    limiter.start("10.0.0.1")
+
+
+def test_login_guard_hashes_off_the_event_loop():
+    users = {"alice": auth.hash_password("s3cret")}  # the real 600,000 iterations
+
+    async def run() -> tuple[list[bool], int]:
+        guard = LoginGuard(users)
+        ticks = 0
+
+        async def ticker() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        task = asyncio.create_task(ticker())
+        try:
+            results = await asyncio.gather(*(guard.check("alice", f"wrong {i}") for i in range(3)),
+                                           guard.check("alice", "s3cret"), guard.check("mallory", "s3cret"))
+        finally:
+            task.cancel()
+            guard.close()
+        return list(results), ticks
+
+    results, ticks = asyncio.run(run())
+    assert results == [False, False, False, True, False]
+    # Five checks hash for about two seconds; a check on the loop would have let the ticker run about never.
+    assert ticks >= 20, ticks
+
+
+@pytest.mark.slow
+def test_login_flood_does_not_stall_a_logged_in_user(index_dir, tmp_path):
+    import httpx
+
+    users_file = tmp_path / "users.txt"
+    users_file.write_text("alice:" + auth.hash_password("s3cret pass") + "\n")
+    with serving(index_dir, tmp_path / "serve.log", "--auth-file", str(users_file)) as (url, _, _):
+        with httpx.Client(base_url=url, timeout=60) as alice:
+            assert alice.post("login", data={"username": "alice", "password": "s3cret pass"}).status_code == 200
+            assert alice.get("gradio_api/info").status_code == 200
+            polls: list[tuple[float, float, int]] = []  # (start, seconds, status)
+            stop = threading.Event()
+
+            def poll() -> None:
+                while not stop.is_set():
+                    start = time.perf_counter()
+                    status = alice.get("gradio_api/info").status_code
+                    polls.append((start, time.perf_counter() - start, status))
+
+            def wrong_login(i: int) -> httpx.Response:
+                return httpx.post(url + "login", data={"username": "alice", "password": f"wrong {i}"}, timeout=120)
+
+            poller = threading.Thread(target=poll, daemon=True)
+            poller.start()
+            flood_start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=16) as pool:
+                responses = list(pool.map(wrong_login, range(16)))
+            flood_end = time.perf_counter()
+            stop.set()
+            poller.join(timeout=60)
+            after = alice.get("gradio_api/info").status_code
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [400] * MAX_ATTEMPTS + [429] * (16 - MAX_ATTEMPTS), statuses
+    limited = next(r for r in responses if r.status_code == 429)
+    assert "Too many login attempts" in limited.json()["detail"] and int(limited.headers["Retry-After"]) >= 1
+    during = sorted(seconds for start, seconds, _ in polls if flood_start <= start <= flood_end)
+    assert len(during) >= 5, f"the logged-in user got only {len(during)} answers during the flood"
+    assert all(status == 200 for _, _, status in polls) and after == 200
+    p95 = float(numpy.percentile(during, 95))
+    assert p95 < 0.5, f"p95 of GET /gradio_api/info during the flood: {p95:.3f}s over {len(during)} polls"
 
 
 def test_bad_auth_file_stops_launch_before_serving(assistant, tmp_path):
