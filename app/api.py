@@ -10,7 +10,9 @@ below describe them so that Gradio's `view_api()` and the MCP output schema docu
 
 import logging
 import unicodedata
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import NotRequired, TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
 
 from ingest.errors import ConsensusChatError
 
@@ -29,7 +31,8 @@ class CitationJSON(TypedDict):
     code: str | None
     label: str | None
     title: str
-    parent: str | None
+    # NotRequired until Citation.to_dict carries `parent` on main (issue 14); then make it required like Hit's.
+    parent: NotRequired[str | None]
     citations: list[str]
     sentence: str
 

@@ -20,7 +20,7 @@ from app import auth, web
 from app.login import MAX_ATTEMPTS, AttemptLimiter, LoginGuard, TooManyAttempts
 from conftest import CLI, CORPUS, free_port
 from ingest.errors import ConsensusChatError
-from test_ui import serving, shared_server
+from test_ui import _mcp_session, serving, shared_server
 
 QUESTIONS = [
     "Which sections cite Turpin?",
@@ -154,7 +154,15 @@ def test_auth_file_turns_on_login(index_dir, tmp_path):
         for path in ("gradio_api/info", "config", "gradio_api/openapi.json", "gradio_api/file=/etc/passwd"):
             response = httpx.get(url + path, timeout=15)
             assert response.status_code in (401, 403), (path, response.status_code)
-        assert httpx.get(url + "gradio_api/mcp/schema", timeout=15).status_code != 200, "MCP is off under login"
+        assert httpx.get(url + "gradio_api/mcp/schema", timeout=15).status_code != 200, "MCP needs a login"
+        for credentials in (None, ("alice", "wrong"), ("mallory", "s3cret pass")):
+            mcp = httpx.post(url + "gradio_api/mcp/", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                             headers={"Accept": "application/json, text/event-stream"}, auth=credentials, timeout=30)
+            assert mcp.status_code == 401 and "Basic" in mcp.headers["WWW-Authenticate"], (credentials, mcp.status_code)
+        tools, found, answered, _ = asyncio.run(asyncio.wait_for(
+            _mcp_session(url, auth=("alice", "s3cret pass")), timeout=120))
+        assert set(tools) == {"chat", "search"} and found.structuredContent["hits"][0]["code"] == "1.1.2"
+        assert answered.structuredContent["citations"][0]["code"] == "3.2.1"
         refused = httpx.post(url + "login", data={"username": "alice", "password": "wrong"}, timeout=30)
         assert refused.status_code in (400, 401)
         with pytest.raises(Exception, match="(?i)credentials|login|auth"):

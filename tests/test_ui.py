@@ -343,24 +343,25 @@ def test_api_handles_long_and_binary_text(client):
     assert "1.1.2" in binary["answer"]
 
 
-async def _mcp_session(url: str):
+async def _mcp_session(url: str, auth: tuple[str, str] | None = None):
     import httpx
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx.AsyncClient(timeout=30) as http, \
+    async with httpx.AsyncClient(timeout=60, auth=auth) as http, \
             streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = {t.name: t for t in (await session.list_tools()).tools}
             found = await session.call_tool("search", {"query": "Turpin", "k": 2})
+            answered = await session.call_tool("chat", {"question": CODE_QUESTION})
             bad = await session.call_tool("chat", {"question": "  "})
-            return tools, found, bad
+            return tools, found, answered, bad
 
 
 @pytest.mark.slow
 def test_mcp_lists_chat_and_search_tools_and_runs_search(server):
-    tools, found, bad = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=60))
+    tools, found, _, bad = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=120))
     assert set(tools) == {"chat", "search"}
     assert tools["chat"].inputSchema["required"] == ["question"]
     assert "code" in tools["chat"].description
@@ -370,6 +371,41 @@ def test_mcp_lists_chat_and_search_tools_and_runs_search(server):
     text = found.content[0].text
     assert "1.1.2" in text and "Turpin" in text
     assert bad.isError and "empty" in bad.content[0].text
+
+
+@pytest.mark.slow
+def test_mcp_results_are_the_chat_and_search_json_with_an_output_schema(server, client, assistant):
+    tools, found, answered, _ = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=120))
+    expected_answer = assistant.answer(CODE_QUESTION).to_dict()
+    expected_search = assistant.retriever.search("Turpin", k=2).to_dict()
+    for result, expected, api_name, args in ((answered, expected_answer, "/chat", (CODE_QUESTION, [])),
+                                             (found, expected_search, "/search", ("Turpin", 2))):
+        assert not result.isError
+        assert json.loads(result.content[0].text) == expected, "the text item is the JSON object"
+        assert result.structuredContent == expected, "structuredContent is the same object"
+        assert client.predict(*args, api_name=api_name) == expected, f"{api_name} returns the same object"
+    for name, expected in (("chat", expected_answer), ("search", expected_search)):
+        schema = tools[name].outputSchema
+        assert schema and schema["type"] == "object", f"{name} declares an output schema"
+        assert set(schema["properties"]) == set(expected) and set(schema["required"]) == set(expected)
+    chat_schema = tools["chat"].outputSchema
+    citation = chat_schema["$defs"][chat_schema["properties"]["citations"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(citation["properties"]) >= set(expected_answer["citations"][0])
+    hit = chat_schema["$defs"][chat_schema["properties"]["sources"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(hit["properties"]) == set(expected_search["hits"][0])
+
+
+@pytest.mark.slow
+def test_view_api_documents_typed_returns(client, assistant):
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    answer = assistant.answer(CODE_QUESTION).to_dict()
+    search = assistant.retriever.search("Turpin", k=2).to_dict()
+    for endpoint, expected in (("/chat", answer), ("/search", search)):
+        returned = info[endpoint]["returns"][0]["type"]
+        assert returned["type"] == "object" and set(returned["properties"]) == set(expected), endpoint
+    citation = info["/chat"]["returns"][0]["type"]["properties"]["citations"]["items"]
+    assert set(citation["properties"]) >= set(answer["citations"][0])
+    assert "Any" not in info["/chat"]["returns"][0]["python_type"]["type"]
 
 
 @pytest.mark.slow
