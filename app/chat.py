@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .api import clean_question, user_message
-from .render import answer_messages, display_question, error_markdown, plain_history, safe_markdown
+from .render import answer_message, display_question, error_markdown, plain_history, safe_markdown
 
 ANY_LABEL = "(any label)"
 
@@ -28,7 +28,7 @@ def update_filters(code: str | None, label: str | None) -> dict:
 
 
 def respond(message: Any, history: list | None, state: dict | None, *, assistant) -> Iterator[list[dict]]:
-    """Stream one answer into the chat: yields the whole message list as it grows, ending with the source boxes."""
+    """Stream one answer into the chat: yields the whole message list as it grows; the last holds the source boxes."""
     history = list(history or [])
     try:
         question = clean_question(message)
@@ -50,7 +50,7 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
     except Exception as exc:  # noqa: BLE001 - the edge of the UI: the user gets one line, the log gets the rest
         yield turn + [{"role": "assistant", "content": error_markdown(user_message(exc))}]
         return
-    yield turn + answer_messages(final)
+    yield turn + [answer_message(final)]
 
 
 def stash_question(message: Any) -> tuple[str, Any]:

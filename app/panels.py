@@ -1,13 +1,15 @@
-"""The Document and About panels, and the label list for the filters, as markdown built from the index's sections."""
+"""The Document and About panels, the filters' labels and the example questions, all built from the index's sections."""
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
-from .render import KIND_HEADINGS, code_label, escape_text
+from .render import anchor, code_label, escape_text, heading as card_heading
 
 KIND_ORDER = {"card": 0, "source": 1, "overview": 2, "tags": 3}
+KIND_HEADINGS = {"source": "Source record", "overview": "Overview", "tags": "Tags"}
 
 
 def _code_key(code: str | None) -> tuple:
@@ -46,7 +48,9 @@ def document_markdown(sections: Sequence, query: str | None = "") -> str:
             out.append(f"### {escape_text(heading)}")
         keys = f"  \n*Cites:* {escape_text(', '.join(s.citations))}" if s.citations else ""
         text = s.text if len(s.text) <= 1500 else s.text[:1500] + " …"
-        out.append(f"**{escape_text(s.heading)}**{keys}\n\n{escape_text(text)}")
+        title = card_heading(s.label, s.parent, s.title) if s.kind == "card" else s.heading
+        # The empty span is where a refusal's "Nearest" link lands.
+        out.append(f'<span id="{anchor(s.id)}"></span>**{escape_text(title)}**{keys}\n\n{escape_text(text)}')
     return "\n\n".join(out)
 
 
@@ -63,9 +67,12 @@ def about_markdown(sections: Sequence, backend: str = "") -> str:
     lines = [f"## {escape_text(source.title)}"]
     if source.year:
         lines.append(f"**Year:** {source.year}")
-    if source.authors:
-        lines.append(f"**Authors ({len(source.authors)}):** {escape_text('; '.join(source.authors))}")
-    lines.append("**Abstract**\n\n" + escape_text(source.text))
+    authors = list(dict.fromkeys(source.authors))  # a name listed twice is one person
+    if authors:
+        lines.append(f"**Authors ({len(authors)}):** {escape_text('; '.join(authors))}")
+    # The record's text repeats the author list on an "Authors:" line; it is shown once, above.
+    abstract = "\n".join(line for line in source.text.splitlines() if not line.startswith("Authors:"))
+    lines.append("**Abstract**\n\n" + escape_text(abstract.strip()))
     if backend:
         lines.append(f"*Answers come from the `{escape_text(backend)}` backend; every [n] marker links a sentence "
                      "to the section it came from.*")
@@ -75,3 +82,20 @@ def about_markdown(sections: Sequence, backend: str = "") -> str:
 def section_labels(sections: Sequence) -> list[str]:
     """The distinct labels of the cards, sorted."""
     return sorted({s.label for s in sections if s.kind == "card" and s.label})
+
+
+def example_questions(sections: Sequence) -> list[str]:
+    """Four questions for the example buttons, made from the index: a cited key, a title, the source, a code."""
+    cards = [s for s in sort_sections(sections) if s.kind == "card"]
+    examples = []
+    keys = Counter(key for card in cards for key in card.citations)
+    if keys:
+        examples.append(f"Which sections cite {keys.most_common(1)[0][0]}?")
+    if cards:
+        examples.append(f"What is the code of the {min((c.title for c in cards), key=len)} section?")
+    if any(s.kind == "source" for s in sections):
+        examples.append("Who wrote the document, and when?")
+    codes = [c.code for c in cards if c.code]
+    if codes:
+        examples.append(f"What does section {codes[-1]} say?")
+    return examples

@@ -17,7 +17,6 @@ ERROR_PREFIX = "⚠️ **Can't answer that:**"
 REFUSAL_HEADING = "### ⚠️ Not covered by the document"
 DISPLAY_LIMIT = 2000  # characters of a question echoed back into the chat; the retriever also uses at most 2000
 MAX_HISTORY_TURNS = 20
-KIND_HEADINGS = {"source": "Source record", "overview": "Overview", "tags": "Tags"}
 
 # --------------------------------------------------------------------------------------------------------------
 # Escaping
@@ -99,24 +98,46 @@ def code_label(code: str | None, label: str | None) -> str:
     return " ".join(x for x in (code, label) if x)
 
 
+def heading(label: str | None, parent: str | None, title: str) -> str:
+    """'Parent › Title', without a parent that only repeats the label shown beside it."""
+    return f"{parent} › {title}" if parent and parent != label else title
+
+
+def section_line(code: str | None, label: str | None, parent: str | None, title: str) -> str:
+    """'3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology…', never 'Risk Assessment — Risk Assessment › …'."""
+    head, name = code_label(code, label), heading(label, parent, title)
+    if head and name == label:
+        return head  # a card titled by its label: '2.2.1 Risk Assessment'
+    return (f"{head} — " if head else "") + name
+
+
+def anchor(section_id: str) -> str:
+    """The HTML id of a section in the Document tab; refusals link to it."""
+    return "doc-" + re.sub(r"[^A-Za-z0-9_-]", "-", section_id)
+
+
 def source_title(citation) -> str:
-    """'📄 [1] 2.2.1 Risk Assessment — Risk Assessment › System safety assessment'."""
-    head = code_label(citation.code, citation.label)
-    return escape_text(f"{SOURCE_ICON} [{citation.n}] " + (f"{head} — " if head else "") + citation.heading)
+    """'📄 [1] 3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology…', as HTML text for a <summary>."""
+    line = section_line(citation.code, citation.label, citation.parent, citation.title)
+    return html.escape(f"{SOURCE_ICON} [{citation.n}] {line}", quote=False)
 
 
-def _box_body(code, label, heading, keys, text, sentences: Sequence[str] = ()) -> str:
+def _box_body(code, label, title_line, keys, text, sentences: Sequence[str] = ()) -> str:
     lines = []
     if code or label:
         lines.append(f"**Code:** {escape_text(code or '—')} · **Label:** {escape_text(label or '—')}  ")
-    lines.append(f"**Section:** {escape_text(heading)}  ")
+    lines.append(f"**Section:** {escape_text(title_line)}  ")
     if keys:
         lines.append(f"**Sources cited:** {escape_text(', '.join(keys))}")
     return "\n".join(lines) + "\n\n" + highlight(text, sentences)
 
 
-def source_messages(answer) -> list[dict]:
-    """One collapsible box per cited section (or per nearest section for a refusal)."""
+def source_boxes(answer) -> str:
+    """One closed <details> box per cited section, each sentence it supports highlighted; '' without citations.
+
+    The boxes sit inside the answer's own message, so the answer and its sources read as one; markdown between the
+    tags still renders because each tag stands on its own line between blank lines.
+    """
     hits = {hit.id: hit for hit in answer.sources}
     by_n: dict[int, list] = {}
     for c in answer.citations:  # a section cited by several sentences gets one box with each sentence marked
@@ -127,15 +148,19 @@ def source_messages(answer) -> list[dict]:
         hit = hits.get(c.id)
         sentences = [x.sentence for x in group]
         text = hit.text if hit is not None else " ".join(dict.fromkeys(sentences))
-        boxes.append({"role": "assistant", "metadata": {"title": source_title(c), "status": "done"},
-                      "content": _box_body(c.code, c.label, c.heading, c.citations, text, sentences)})
-    if answer.refused:
-        for hit in answer.sources[:3]:
-            head = code_label(hit.code, hit.label) or KIND_HEADINGS.get(hit.kind, hit.kind)
-            title = escape_text(f"{NEAREST_ICON} Nearest: {head} — {hit.heading}")
-            boxes.append({"role": "assistant", "metadata": {"title": title, "status": "done"},
-                          "content": _box_body(hit.code, hit.label, hit.heading, hit.citations, hit.text)})
-    return boxes
+        body = _box_body(c.code, c.label, heading(c.label, c.parent, c.title), c.citations, text, sentences)
+        boxes.append(f'<details class="source">\n<summary>{source_title(c)}</summary>\n\n{body}\n\n</details>')
+    return "\n\n".join(boxes)
+
+
+def nearest_line(answer, limit: int = 3) -> str:
+    """For a refusal: the nearest sections as one line of links to the Document tab; '' when there are none."""
+    hits = [h for h in answer.sources if h.kind in ("card", "source")][:limit] or answer.sources[:limit]
+    links = []
+    for hit in hits:
+        name = section_line(hit.code, hit.label, hit.parent, hit.title) if hit.code else hit.heading
+        links.append(f"[{escape_text(name)}](#{anchor(hit.id)})")
+    return f"{NEAREST_ICON} Nearest: " + " · ".join(links) if links else ""
 
 
 def answer_markdown(answer) -> str:
@@ -143,22 +168,27 @@ def answer_markdown(answer) -> str:
     notices = "".join(f"\n\n> ℹ️ {escape_text(n)}" for n in answer.notices)
     if answer.refused:
         quoted = "\n".join("> " + line if line.strip() else ">" for line in safe_markdown(answer.text).splitlines())
-        return f"{REFUSAL_HEADING}\n\n{quoted}{notices}"
+        nearest = nearest_line(answer)
+        return f"{REFUSAL_HEADING}\n\n{quoted}{notices}" + (f"\n\n{nearest}" if nearest else "")
     body = safe_markdown(answer.body or answer.text)
     if answer.citations:
         firsts = {c.n: c for c in reversed(answer.citations)}
         body += "\n\n*Sources: " + " · ".join(
-            escape_text(f"[{n}] {c.code or c.title}") for n, c in sorted(firsts.items())) + " (open the boxes below)*"
+            escape_text(f"[{n}] {c.code or c.title}") for n, c in sorted(firsts.items())) + " (open a source below)*"
     return body + notices
 
 
-def answer_messages(answer) -> list[dict]:
-    """The assistant's messages for one finished answer: the answer, then its source boxes."""
-    return [{"role": "assistant", "content": answer_markdown(answer)}, *source_messages(answer)]
+def answer_message(answer) -> dict:
+    """The assistant's one message for a finished answer: the answer, then its closed source boxes."""
+    boxes = source_boxes(answer)
+    return {"role": "assistant", "content": answer_markdown(answer) + (f"\n\n{boxes}" if boxes else "")}
 
 
 # --------------------------------------------------------------------------------------------------------------
 # Back from the chat: the history as plain messages for the assistant
+
+
+_BOXES = re.compile(r'\s*<details class="source">.*?</details>', re.DOTALL)
 
 
 def _message_text(content: Any) -> str:
@@ -175,7 +205,8 @@ def _message_text(content: Any) -> str:
 def plain_history(history: Any) -> list[dict]:
     """The chat as plain {"role", "content"} messages, one answer per question, for `app.followup.history_pairs`.
 
-    Accepts Gradio messages or [question, answer] pairs. Source boxes and turns that ended in an error are dropped,
+    Accepts Gradio messages or [question, answer] pairs. Source boxes (a message with a metadata title, or a
+    <details class="source"> block inside an answer) and turns that ended in an error are dropped,
     the display escaping is undone, and only the last MAX_HISTORY_TURNS turns are kept. Raises ValueError (with a
     message for API callers) when `history` has the wrong shape.
     """
@@ -200,7 +231,7 @@ def plain_history(history: Any) -> list[dict]:
         if item["role"] == "user":
             turns.append([unescape_text(text)])
         elif item["role"] == "assistant" and turns and text:
-            turns[-1].append(unescape_text(text))
+            turns[-1].append(unescape_text(_BOXES.sub("", text)))
     answered = [t for t in turns if len(t) > 1 and not t[1].startswith(ERROR_PREFIX)]
     messages: list[dict] = []
     for question, *answer in answered[-MAX_HISTORY_TURNS:]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .auth import load_auth_file
-from .page import CSS, build_ui
+from .page import CSS, JS, build_ui, theme
 
 
 def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None, **kw):
@@ -32,7 +32,7 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     options = dict(
         server_name=host, server_port=port, share=False, show_error=False, quiet=True, ssr_mode=False, pwa=False,
         enable_monitoring=False, run_history=False, max_file_size="1mb", footer_links=["api", "settings"],
-        prevent_thread_lock=True, css=CSS, auth_message=None,
+        prevent_thread_lock=True, css=CSS, js=JS, theme=theme(), auth_message=None,
         # Our MCP server (app/mcp_server.py) answers at Gradio's MCP URL; Gradio's own stays off.
         mcp_server=False,
     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -33,12 +35,23 @@ def plain(message: dict) -> str:
     return render.unescape_text(message["content"])
 
 
+_BOX = re.compile(r'<details class="source">\n<summary>(.*?)</summary>\n\n(.*?)\n\n</details>', re.DOTALL)
+
+
 def boxes(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if (m.get("metadata") or {}).get("title")]
+    """The source boxes inside the assistant's messages: {"title": the summary as a reader sees it, "content"}."""
+    return [{"title": html.unescape(title), "content": body} for m in messages if m["role"] == "assistant"
+            for title, body in _BOX.findall(m["content"])]
+
+
+def nearest_links(messages: list[dict]) -> list[str]:
+    """The sections a refusal links to, as a reader sees them."""
+    return [render.unescape_text(name) for m in messages if m["role"] == "assistant"
+            for name in re.findall(r"\[((?:\\.|[^\]])+)\]\(#doc-", m["content"])]
 
 
 def answers(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if m["role"] == "assistant" and not (m.get("metadata") or {}).get("title")]
+    return [m for m in messages if m["role"] == "assistant"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -55,10 +68,11 @@ def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
     assert "3.2.1" in plain(main[0]) and "[1]" in plain(main[0])
     source_boxes = boxes(messages)
     assert source_boxes, "every cited section gets a collapsible source box"
-    title = render.unescape_text(source_boxes[0]["metadata"]["title"])
+    title = source_boxes[0]["title"]
     assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — "
                             "Risk Assessment › Metrology for AI risk assessment")
-    assert source_boxes[0]["metadata"]["status"] == "done"
+    assert boxes(main) == source_boxes, "the boxes are inside the answer's own message"
+    assert "<details open" not in main[0]["content"], "boxes start closed"
     body = plain(source_boxes[0])
     assert "IAISR, Hobbhahn" in body  # the source keys
     assert "<mark>Metrology, the science of measurement" in body  # the supporting sentence, highlighted
@@ -67,7 +81,7 @@ def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
 def test_respond_turpin_names_the_citing_section(assistant):
     messages = final(chat.respond(TURPIN_QUESTION, [], None, assistant=assistant))
     assert "1.1.2" in plain(answers(messages)[0])
-    titles = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    titles = [b["title"] for b in boxes(messages)]
     assert any("1.1.2" in t and "LLM chain-of-thought faithfulness" in t for t in titles)
     assert any("Turpin" in plain(b) for b in boxes(messages))
 
@@ -75,7 +89,7 @@ def test_respond_turpin_names_the_citing_section(assistant):
 def test_one_box_per_cited_section_even_with_repeated_markers(assistant):
     messages = final(chat.respond("How can we tell whether a model's stated reasoning is faithful?", [], {},
                                 assistant=assistant))
-    titles = [b["metadata"]["title"] for b in boxes(messages)]
+    titles = [b["title"] for b in boxes(messages)]
     assert titles and len(titles) == len(set(titles))
 
 
@@ -84,20 +98,24 @@ def test_refusal_looks_different_and_names_nearest_sections(assistant):
     main = plain(answers(messages)[0])
     assert main.startswith("### ⚠️ Not covered by the document")
     assert "\n> " in main, "the refusal is a notice-style blockquote"
-    nearest = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
-    assert nearest and all(t.startswith("🔎 Nearest:") for t in nearest)
+    assert boxes(messages) == [], "a refusal has no source boxes"
+    nearest = [line for line in main.splitlines() if line.startswith("🔎 Nearest:")]
+    assert len(nearest) == 1 and 1 <= nearest[0].count("](#doc-") <= 3, "one compact line of links"
 
 
 def test_refusal_rendering_from_the_real_refusal_composer(assistant):
     from app.extractive import refusal
 
     answer = refusal(OFF_TOPIC, assistant.retriever.search(OFF_TOPIC), assistant.backend)
-    messages = render.answer_messages(answer)
+    messages = [render.answer_message(answer)]
     main = render.unescape_text(messages[0]["content"])
     assert main.startswith("### ⚠️ Not covered by the document\n\n> ")
-    nearest = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
-    assert 1 <= len(nearest) <= 3 and all(t.startswith("🔎 Nearest:") for t in nearest)
-    assert nearest[0].split(" — ", 1)[1] in main, "the nearest sections are named in the text and boxed"
+    assert boxes(messages) == []
+    links = re.findall(r"\[([^\]]+)\]\(#(doc-[\w-]+)\)", main.split("🔎 Nearest:", 1)[1])
+    assert 1 <= len(links) <= 3
+    first = next(h for h in answer.sources if render.anchor(h.id) == links[0][1])
+    assert first.title in main.split("🔎 Nearest:", 1)[0], "the nearest sections are named in the text and linked"
+    assert first.title in links[0][0] or (first.label or "") in links[0][0]
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t ", None, 12, b"bytes", "\x00\x01\x02"])
@@ -122,14 +140,14 @@ def test_code_filter_is_passed_to_the_assistant(assistant):
     state = chat.update_filters("3.2", chat.ANY_LABEL)
     assert state == {"code": "3.2", "label": ""}
     messages = final(chat.respond("risk assessment", [], state, assistant=assistant))
-    codes = [render.unescape_text(b["metadata"]["title"]).split()[2] for b in boxes(messages)]
+    codes = [b["title"].split()[2] for b in boxes(messages)]
     assert codes and all(code.startswith("3.2") for code in codes), codes
 
 
 def test_label_filter_is_passed_to_the_assistant(assistant):
     state = chat.update_filters("", "Learning Objectives")
     messages = final(chat.respond("What are the risks?", [], state, assistant=assistant))
-    titles = [render.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    titles = [b["title"] for b in boxes(messages)] + nearest_links(messages)
     assert titles and all("Learning Objectives" in t for t in titles), titles
 
 
@@ -157,6 +175,10 @@ def test_history_pairs_skips_source_boxes_and_unescapes():
     ]
     assert history_pairs(render.plain_history(history)) == [("Is <b>x</b> [y] covered?", "Answer **one** [1]")]
     assert history_pairs(render.plain_history([["q", "a"], ("q2", "a2")])) == [("q", "a"), ("q2", "a2")]
+    boxed = [{"role": "user", "content": "q"},
+             {"role": "assistant", "content": 'A [1]\n\n<details class="source">\n<summary>📄 [1] x</summary>\n\n'
+                                              "section text\n\n</details>"}]
+    assert history_pairs(render.plain_history(boxed)) == [("q", "A [1]")], "source boxes are not part of the answer"
     with pytest.raises(ValueError, match="history"):
         render.plain_history("not a list")
 
@@ -417,3 +439,27 @@ def test_openapi_lists_both_endpoints(server):
         pytest.skip("this Gradio version serves no openapi.json")
     paths = json.dumps(spec.json()["paths"])
     assert "chat" in paths and "search" in paths
+
+
+def test_examples_come_from_the_index(assistant):
+    from ingest.parser import parse_file
+
+    sections = assistant.retriever.sections()
+    examples = panels.example_questions(sections)
+    assert len(examples) == 4
+    for question in examples:
+        answer = assistant.answer(question)
+        assert not answer.refused and answer.citations, question
+    other = parse_file(Path(__file__).parent / "data" / "second-page.txt")
+    other_examples = panels.example_questions(other)
+    assert other_examples != examples, "another document gets its own examples"
+    keys = {k for s in other for k in s.citations}
+    assert any(k in other_examples[0] for k in keys) if keys else True
+
+
+def test_source_lines_never_repeat_the_label(assistant):
+    for s in assistant.retriever.sections():
+        if s.kind == "card" and s.label:
+            line = render.section_line(s.code, s.label, s.parent, s.title)
+            assert line.count(s.label) == 1 or s.label in s.title, line
+            assert f"{s.label} — {s.label}" not in line
