@@ -7,7 +7,9 @@ import functools
 import gradio as gr
 
 from .api import endpoints
-from .chat import ANY_LABEL, clear_chat, pick_example, respond, stash_question, update_filters
+from .chat import (ANY_LABEL, AnswerLog, clear_chat, pick_example, record_vote, respond, stash_question,
+                   update_filters)
+from .feedback import FeedbackError, FeedbackStore
 from .panels import about_markdown, document_markdown, example_questions, filter_document, section_labels
 from .render import escape_text
 
@@ -69,7 +71,18 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
     sections = list(assistant.retriever.sections())
     labels = section_labels(sections)
     examples = example_questions(sections)
-    run = functools.partial(respond, assistant=assistant)
+    answers = AnswerLog()
+    store = FeedbackStore(assistant.config.index_dir)
+    run = functools.partial(respond, assistant=assistant, answers=answers)
+
+    def on_like(history: list, data: gr.LikeData) -> None:
+        """A thumbs up/down: saved in the index home; the user sees a line either way."""
+        try:
+            gr.Info(record_vote(history, data.index, data.liked, store=store, answers=answers,
+                                backend=assistant.backend))
+        except (ValueError, FeedbackError) as exc:
+            gr.Warning(str(exc))
+
     events = dict(api_visibility="private", concurrency_id="assistant", concurrency_limit=concurrency_limit)
 
     with gr.Blocks(title="consensus-chat", fill_height=True) as demo:
@@ -84,7 +97,8 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
                         # No label and no toolbar: a floating header covered the top of the conversation.
                         chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", height=560, buttons=["copy"],
                                              sanitize_html=True, allow_tags=False, render_markdown=True,
-                                             feedback_options=None, group_consecutive_messages=False,
+                                             feedback_options=("Like", "Dislike"),
+                                             group_consecutive_messages=False,
                                              placeholder="Ask a question about the document, or pick an example "
                                                          "below.")
                         with gr.Row():
@@ -114,6 +128,7 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
             button.click(functools.partial(pick_example, question), None, [pending], api_visibility="private",
                          queue=False).then(run, [pending, chatbot, filters], [chatbot], **events)
         new.click(clear_chat, None, [chatbot], api_visibility="private", queue=False)
+        chatbot.like(on_like, [chatbot], None, api_visibility="private")  # queued: toasts need it
         code.change(update_filters, [code, label], [filters], api_visibility="private", queue=False)
         label.change(update_filters, [code, label], [filters], api_visibility="private", queue=False)
         doc_query.change(functools.partial(filter_document, sections=sections), [doc_query], [doc],

@@ -191,15 +191,20 @@ def answer_message(answer) -> dict:
 _BOXES = re.compile(r'\s*<details class="source">.*?</details>', re.DOTALL)
 
 
-def _message_text(content: Any) -> str:
+def message_text(content: Any) -> str:
     """The text of a chat message's content, whether Gradio gave a string or a list of parts."""
     if isinstance(content, str):
         return content
     if isinstance(content, dict):
         return str(content.get("text") or "")
     if isinstance(content, (list, tuple)):
-        return "\n".join(_message_text(part) for part in content if isinstance(part, (str, dict)))
+        return "\n".join(message_text(part) for part in content if isinstance(part, (str, dict)))
     return ""
+
+
+def without_boxes(text: str) -> str:
+    """An answer's markdown without its source boxes."""
+    return _BOXES.sub("", text)
 
 
 def plain_history(history: Any) -> list[dict]:
@@ -227,7 +232,7 @@ def plain_history(history: Any) -> list[dict]:
         metadata = item.get("metadata") or {}
         if isinstance(metadata, dict) and metadata.get("title"):
             continue  # a source box
-        text = _message_text(item.get("content"))
+        text = message_text(item.get("content"))
         if item["role"] == "user":
             turns.append([unescape_text(text)])
         elif item["role"] == "assistant" and turns and text:

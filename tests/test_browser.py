@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from conftest import CLI
 from test_ui import shared_server
 
 
@@ -273,3 +276,17 @@ def test_document_tab_lists_and_filters_sections(page, retriever):
     source = next(s for s in retriever.sections() if s.kind == "source")
     assert about.count(source.authors[0]) == 1, "each author is listed once"
     assert f"Authors ({len(set(source.authors))})" in about, "authors are counted once each"
+
+
+def test_thumbs_down_is_saved_in_the_index_home_and_exported(page, index_dir):
+    question = "What does section 3.2.2 say?"
+    ask(page, question, "open a source below")
+    chat = page.locator("#chatbot")
+    chat.locator("button[aria-label='Dislike']").first.click()
+    page.get_by_text("your thumbs down is saved").first.wait_for(timeout=30_000)
+    export = subprocess.run([CLI, "feedback", "export", "--index-dir", str(index_dir)], capture_output=True,
+                            text=True, timeout=120)
+    assert export.returncode == 0, export.stderr
+    lines = [json.loads(line) for line in export.stdout.splitlines()]
+    mine = [line for line in lines if line["question"] == question]
+    assert mine and mine[-1]["relevant_codes"] == ["3.2.2"] and mine[-1]["kind"] == "in_scope"
