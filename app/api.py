@@ -12,7 +12,7 @@ import logging
 import unicodedata
 from typing import Any
 
-from typing_extensions import NotRequired, TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
+from typing_extensions import TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
 
 from ingest.errors import ConsensusChatError
 
@@ -31,8 +31,7 @@ class CitationJSON(TypedDict):
     code: str | None
     label: str | None
     title: str
-    # NotRequired until Citation.to_dict carries `parent` on main (issue 14); then make it required like Hit's.
-    parent: NotRequired[str | None]
+    parent: str | None
     citations: list[str]
     sentence: str
 
@@ -54,7 +53,10 @@ class HitJSON(TypedDict):
 class ChatJSON(TypedDict):
     """An answer (`Answer.to_dict()`, the `ask --json` object)."""
 
+    question: str
+    resolved_question: str
     answer: str
+    body: str
     refused: bool
     backend: str
     citations: list[CitationJSON]

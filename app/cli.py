@@ -271,9 +271,18 @@ Examples:
   consensus-chat eval --json > scores.json
   consensus-chat eval --questions my-questions.jsonl --mode hybrid
   consensus-chat eval --out reports/            # Markdown report + PNG chart
+  consensus-chat eval --questions beir-dir/ --trec-out runs/   # BEIR-style in, TREC run + qrels out
+  consensus-chat eval --retriever mypkg.rag:make_retriever     # any llama-index BaseRetriever beside ours
 """)
-@click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A JSONL question file (default: evals/questions.jsonl).")
+@click.option("--questions", type=click.Path(path_type=Path), default=None,
+              help="A JSONL question file, or a BEIR-style directory (queries.jsonl + qrels/test.tsv) "
+                   "[default: evals/questions.jsonl].")
+@click.option("--conversations", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A JSONL file of multi-turn conversations [default: evals/conversations.jsonl].")
+@click.option("--retriever", "retrievers", multiple=True, metavar="MODULE:FACTORY",
+              help="Also score this llama-index BaseRetriever (a factory called with no arguments); repeatable.")
+@click.option("--trec-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write qrels.txt and run.<mode>.txt in TREC format here.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical", "all"]), default=None,
               help="Retrieval mode(s) to score [default: all].")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as one JSON object.")
@@ -282,12 +291,14 @@ Examples:
 @click.option("--no-baseline", is_flag=True, help="Skip the llama-index SentenceSplitter baseline.")
 @index_options
 @handle_errors
-def eval_(questions, mode, as_json, out, no_baseline, index_dir, chroma_host, chroma_port, model):
-    """Score retrieval, refusals and answers on a question set."""
+def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no_baseline, index_dir, chroma_host,
+          chroma_port, model):
+    """Score retrieval, refusals, answers and conversations on a question set."""
     from evals.runner import main as run_eval
 
     config = _config(index_dir, chroma_host, chroma_port, model)
-    run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline)
+    run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline,
+             retrievers=retrievers, trec_out=trec_out, conversations=conversations)
 
 
 

@@ -20,6 +20,17 @@ class Citation:
     citations: tuple[str, ...]
     sentence: str
 
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit, sentence: str) -> "Citation":
+        """Marker n for a sentence of a retrieved section."""
+        return cls.from_section(n, hit, sentence)
+
+    @classmethod
+    def from_section(cls, n: int, section, sentence: str) -> "Citation":
+        """Marker n for a sentence of any section-like record (a Hit or an ingest Section)."""
+        return cls(n=n, id=section.id, code=section.code, label=section.label, title=section.title,
+                   parent=section.parent, citations=tuple(section.citations), sentence=sentence)
+
     @property
     def heading(self) -> str:
         """Title with its parent."""
@@ -32,9 +43,9 @@ class Citation:
         return f"[{self.n}] {code}{self.heading}{keys}"
 
     def to_dict(self) -> dict:
-        """The JSON shape of `ask --json`."""
+        """The JSON shape of a citation in `ask --json`, `/chat` and MCP: every field of the dataclass."""
         return {"n": self.n, "id": self.id, "code": self.code, "label": self.label, "title": self.title,
-                "citations": list(self.citations), "sentence": self.sentence}
+                "parent": self.parent, "citations": list(self.citations), "sentence": self.sentence}
 
 
 @dataclass(frozen=True)
@@ -53,9 +64,16 @@ class Answer:
     resolved_question: str = ""  # the question after condensing it with the history
 
     def to_dict(self) -> dict:
-        """The JSON shape of `ask --json` and the /chat endpoint."""
+        """The JSON shape of `ask --json`, `/chat` and MCP: every field, with `text` under the key "answer".
+
+        `sources` use the `search --json` hit shape (Hit.to_dict). `flags` record what app/verify.py removed
+        from an LLM answer ("removed-marker-unsupported:[2]", "removed-marker-no-source:[3]",
+        "removed-system-prompt-echo"; always empty for the extractive backend); `notices` are remarks for
+        the user, such as a shortened question or a spelling correction.
+        """
         return {
-            "answer": self.text, "refused": self.refused, "backend": self.backend,
+            "question": self.question, "resolved_question": self.resolved_question or self.question,
+            "answer": self.text, "body": self.body, "refused": self.refused, "backend": self.backend,
             "citations": [c.to_dict() for c in self.citations], "sources": [h.to_dict() for h in self.sources],
             "flags": list(self.flags), "notices": list(self.notices),
         }

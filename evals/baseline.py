@@ -142,3 +142,15 @@ def build_baseline(paths: list[Path], embedder, sections) -> Baseline:
         n_chunks=len(index.index_struct.nodes_dict), chunk_size=splitter.chunk_size,
         chunk_overlap=splitter.chunk_overlap,
     )
+
+
+def default_retriever(k: int = 10):
+    """llama-index's default pipeline over the shipped document as a plain BaseRetriever (nodes know no sections).
+
+    For `consensus-chat eval --retriever evals.baseline:default_retriever`: it must score exactly as the
+    baseline row, which shows how `--retriever` maps foreign chunks to sections.
+    """
+    from ingest.embedder import load_embedder
+
+    b = build_baseline([DEFAULT_CORPUS], load_embedder(), sections=[])
+    return b.index.as_retriever(similarity_top_k=k, embed_model=b.embed_model)

@@ -1,71 +1,77 @@
-"""Retrieval metrics as pure functions over ranked lists of title sets.
+"""Retrieval metrics through ir-measures (trec_eval's C code via pytrec_eval), over section ids.
 
-Each ranked item is the set of section titles it holds: one title for a retriever Hit,
-possibly several for a baseline chunk. An item is relevant when it holds a relevant title.
+A run maps each question id to its ranked section ids; qrels map each in-scope question id to the
+section ids that answer it (binary relevance). hit@k is trec_eval's `success@k`, MRR its
+`recip_rank` over the ranked depth, nDCG@5 `ndcg_cut_5`, recall@5 `recall_5`.
+
+Why ir-measures and not ranx: `pip download --no-deps` gives ir-measures 0.4.3 61 KB plus
+pytrec-eval-terrier 0.5.11 304 KB (a compiled wheel; its numpy and scipy are already ours), while
+ranx 0.3.21 is 99 KB but pulls numba (3.8 MB) and llvmlite (59.7 MB), ir-datasets, pandas, seaborn
+and fastparquet, and JIT-compiles its metrics on the first call of every process. Both compute the
+same trec_eval definitions; ir-measures costs 0.4 MB and no compile step.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-Ranked = Sequence[Iterable[str]]
+RETRIEVAL_METRICS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "recall@5")
 
-
-def _sets(ranked: Ranked) -> list[set[str]]:
-    return [set(item) for item in ranked]
+Run = Mapping[str, Sequence[str]]
+Qrels = Mapping[str, Iterable[str]]
 
 
-def first_relevant_rank(ranked: Ranked, relevant: Iterable[str]) -> int | None:
-    """1-based rank of the first item holding a relevant title, or None."""
-    relevant = set(relevant)
-    for rank, titles in enumerate(_sets(ranked), 1):
-        if titles & relevant:
-            return rank
-    return None
+def _measures() -> dict:
+    # Imported when scoring, not when the eval module is imported (the CLI's --help stays fast).
+    from ir_measures import RR, R, Success, nDCG
+
+    return {"hit@1": Success @ 1, "hit@3": Success @ 3, "hit@5": Success @ 5, "mrr": RR,
+            "ndcg@5": nDCG @ 5, "recall@5": R @ 5}
 
 
-def hit_at_k(ranked: Ranked, relevant: Iterable[str], k: int) -> float:
-    """1.0 if any of the top k items holds a relevant title, else 0.0."""
-    rank = first_relevant_rank(ranked, relevant)
-    return 1.0 if rank is not None and rank <= k else 0.0
+def as_trec(run: Run, qrels: Qrels) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, int]]]:
+    """(run, qrels) as pytrec_eval dicts; scores fall strictly with rank so trec_eval keeps our order."""
+    trec_run = {qid: {doc: float(len(docs) - i) for i, doc in enumerate(dict.fromkeys(docs))}
+                for qid, docs in run.items()}
+    trec_qrels = {qid: {doc: 1 for doc in docs} for qid, docs in qrels.items() if docs}
+    return trec_run, trec_qrels
 
 
-def reciprocal_rank(ranked: Ranked, relevant: Iterable[str]) -> float:
-    """1/rank of the first relevant item; 0.0 when none of the ranked items is relevant."""
-    rank = first_relevant_rank(ranked, relevant)
-    return 0.0 if rank is None else 1.0 / rank
+def per_query(run: Run, qrels: Qrels) -> dict[str, dict[str, float]]:
+    """metric -> question id -> value, for every question with qrels.
 
-
-def ndcg_at_k(ranked: Ranked, relevant: Iterable[str], k: int = 5) -> float:
-    """Binary-relevance nDCG@k; ideal DCG assumes min(#relevant titles, k) relevant items on top.
-
-    An item gains 1 only if it holds a relevant title no earlier item held, so a title found
-    twice (e.g. in two overlapping chunks) is not counted twice and nDCG stays within [0, 1].
+    trec_eval leaves out a question that has no ranked documents; here it scores 0, as a retriever
+    that returns nothing has found nothing.
     """
-    relevant = set(relevant)
-    if not relevant:
-        return 0.0
-    seen: set[str] = set()
-    dcg = 0.0
-    for i, titles in enumerate(_sets(ranked)[:k]):
-        new = (titles & relevant) - seen
-        if new:
-            dcg += 1.0 / math.log2(i + 2)
-            seen |= new
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), k)))
-    return dcg / ideal
+    import ir_measures
+
+    measures = _measures()
+    trec_run, trec_qrels = as_trec(run, qrels)
+    by_measure = {m: name for name, m in measures.items()}
+    values: dict[str, dict[str, float]] = {name: dict.fromkeys(trec_qrels, 0.0) for name in measures}
+    for row in ir_measures.iter_calc(list(measures.values()), trec_qrels, trec_run):
+        values[by_measure[row.measure]][row.query_id] = float(row.value)
+    return values
 
 
-def recall_at_k(ranked: Ranked, relevant: Iterable[str], k: int = 5) -> float:
-    """Share of the relevant titles held by the top k items."""
+def retrieval_scores(run: Run, qrels: Qrels) -> dict[str, float | None]:
+    """hit@1/3/5, MRR, nDCG@5 and recall@5 averaged over the questions that have qrels."""
+    return {name: mean(by_q.values()) for name, by_q in per_query(run, qrels).items()}
+
+
+def first_relevant_rank(ranked: Sequence[str], relevant: Iterable[str]) -> int | None:
+    """1-based rank of the first relevant section id, or None (for the per-question trace)."""
     relevant = set(relevant)
-    if not relevant:
-        return 0.0
-    found: set[str] = set()
-    for titles in _sets(ranked)[:k]:
-        found |= titles & relevant
-    return len(found) / len(relevant)
+    return next((rank for rank, doc in enumerate(ranked, 1) if doc in relevant), None)
+
+
+def sections_ranking(items: Iterable[Iterable[str]]) -> list[str]:
+    """Chunks (each the section ids it holds, in document order) as one section ranking.
+
+    A section takes the rank of the first chunk that holds it (MaxP, as when passages are ranked
+    to score documents), so a retriever of long chunks is judged on the sections it points at.
+    """
+    return list(dict.fromkeys(doc for item in items for doc in item))
 
 
 def mean(values: Iterable[float]) -> float | None:
@@ -75,29 +81,12 @@ def mean(values: Iterable[float]) -> float | None:
 
 
 def percentile(values: Iterable[float], p: float) -> float | None:
-    """The p-th percentile (0-100) with linear interpolation between closest ranks (numpy's default)."""
-    data = sorted(values)
+    """The p-th percentile (0-100), numpy's linear interpolation; None for no values."""
+    import numpy as np
+
+    data = list(values)
     if not data:
         return None
     if not 0 <= p <= 100:
         raise ValueError(f"percentile must be within 0..100, got {p}")
-    pos = (len(data) - 1) * p / 100.0
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (pos - lo)
-
-
-def retrieval_scores(rankings: Sequence[tuple[Ranked, Iterable[str]]]) -> dict[str, float | None]:
-    """hit@1/3/5, MRR, nDCG@5 and recall@5 averaged over (ranked, relevant) pairs."""
-    pairs = [(_sets(r), set(rel)) for r, rel in rankings]
-    return {
-        "hit@1": mean(hit_at_k(r, rel, 1) for r, rel in pairs),
-        "hit@3": mean(hit_at_k(r, rel, 3) for r, rel in pairs),
-        "hit@5": mean(hit_at_k(r, rel, 5) for r, rel in pairs),
-        "mrr": mean(reciprocal_rank(r, rel) for r, rel in pairs),
-        "ndcg@5": mean(ndcg_at_k(r, rel, 5) for r, rel in pairs),
-        "recall@5": mean(recall_at_k(r, rel, 5) for r, rel in pairs),
-    }
-
-
-RETRIEVAL_METRICS = ("hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "recall@5")
+    return float(np.percentile(data, p))

@@ -57,6 +57,7 @@ def _rows(report: dict) -> list[tuple[str, dict]]:
     rows = list(report["modes"].items())
     if "baseline" in report:
         rows.append(("baseline (llama-index default)", report["baseline"]))
+    rows += list(report.get("external", {}).items())
     return rows
 
 
@@ -89,6 +90,16 @@ def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str],
          [["hybrid search", _ms(lat["search_p50"]), _ms(lat["search_p95"])],
           ["answer", _ms(lat["answer_p50"]), _ms(lat["answer_p95"])]]),
     ]
+    conv = report.get("conversations")
+    if conv:
+        tables.append((
+            f"Conversations: {conv['n_turns']} turns in {conv['n_conversations']} conversations, asked with history",
+            ["metric", "value"],
+            [["turns whose first citation is relevant", _fmt(conv["turn_accuracy"])],
+             ["follow-up turns (2nd and later) right", _fmt(conv["follow_up_accuracy"])],
+             ["conversations with every turn right", _fmt(conv["conversation_accuracy"])],
+             ["turns citing every expected source key", _fmt(conv["expected_keys_rate"])],
+             ["turns citing the expected code", _fmt(conv["expected_code_rate"])]]))
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((
@@ -152,6 +163,8 @@ def markdown(report: dict) -> str:
     if "baseline" in report:
         lines.append(f"- Baseline: {report['baseline'].get('pipeline', '')}; {report['baseline'].get('chunks')} chunks. "
                      "A chunk counts for every section whose body-line opening or closing it contains.")
+    for spec, scores in report.get("external", {}).items():
+        lines.append(f"- `--retriever {spec}`: {scores.get('pipeline', '')}.")
     lines += ["", "![metrics by mode](modes.png)", ""]
     for title, header, rows in _sections(report):
         lines += [f"## {title}", ""]
@@ -167,10 +180,16 @@ def markdown(report: dict) -> str:
 
 
 NOTES = [
-    "- A hit is relevant when its section title (without parent) is one of the question's relevant titles. "
-    "Retrieval metrics average over in-scope questions; each mode returns its top 10, so MRR is MRR@10.",
-    "- nDCG@5 uses binary relevance; an item gains only for a relevant title not seen higher up, and the ideal "
-    "DCG assumes min(#relevant titles, 5) relevant items on top. recall@5 is the share of relevant titles in the top 5.",
+    "- A hit is relevant when its section is one of the question's relevant sections (the sections titled as in "
+    "`relevant_titles`, or a BEIR dataset's qrels). Retrieval metrics are trec_eval's, computed by ir-measures "
+    "(success@k, recip_rank, ndcg_cut_5, recall_5) and averaged over in-scope questions, a question with nothing "
+    "retrieved scoring 0; each mode returns its top 10, so MRR is MRR@10.",
+    "- nDCG@5 uses binary relevance with the ideal DCG of min(#relevant sections, 5) relevant sections on top. "
+    "recall@5 is the share of relevant sections in the top 5.",
+    "- The baseline and `--retriever` rankings are chunks; each chunk stands for the sections it holds (in document "
+    "order) and a section takes the rank of the first chunk holding it (MaxP), so all rows rank sections.",
+    "- Conversations: each turn is asked with the earlier turns as history; a turn is right when its first "
+    "citation's title is one of the turn's relevant titles.",
     "- Refusal rate: share of out-of-scope questions that hybrid search flags `in_scope=False`. False refusal "
     "rate: share of in-scope questions flagged so. Refusal accuracy: share of all questions called right.",
     "- Citation precision: cited sections (distinct per answer) whose title is relevant, micro-averaged. "
@@ -199,6 +218,7 @@ def write_chart(report: dict, path: Path) -> None:
     rows = list(report["modes"].items())
     if "baseline" in report:
         rows.append(("baseline", report["baseline"]))
+    rows += list(report.get("external", {}).items())
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     width = 0.8 / len(rows)
     for i, (name, vals) in enumerate(rows):

@@ -2,29 +2,33 @@
 
 `consensus-chat eval` calls `main()`; tests and scripts call `run()` and get one dict back.
 Retrieval metrics use in-scope questions only; each mode ranks the top RANK_DEPTH sections
-(MRR is therefore MRR@10). `report.NOTES` spells out every definition; `report.py` renders.
+(MRR is therefore MRR@10) and is scored by ir-measures over section ids (evals/metrics.py).
+`report.NOTES` spells out every definition; `report.py` renders. The question set is our JSONL
+or a BEIR-style directory (evals/formats.py); `--trec-out` writes TREC run and qrels files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
 
-from .metrics import first_relevant_rank, mean, percentile, retrieval_scores
+from .answers import answer_scores, answer_sentences, document_text, is_verbatim, score_answer
+from .baseline import normalise
+from .metrics import first_relevant_rank, mean, percentile, retrieval_scores, sections_ranking
+
+__all__ = ["run", "main", "load_questions", "check_titles", "gate", "answer_scores", "answer_sentences",
+           "is_verbatim", "normalise"]
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 MODES = ("hybrid", "dense", "lexical")
 KINDS = ("in_scope", "out_of_scope")
 RANK_DEPTH = 10
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-_WS = re.compile(r"\s+")
 
 
 class QuestionFileError(ConsensusChatError):
@@ -45,19 +49,23 @@ class Question:
     relevant_codes: tuple[str, ...]
     kind: str
     line: int = 0
+    relevant_ids: tuple[str, ...] = ()  # section ids; a BEIR dataset gives these instead of titles
 
 
 # -- the question file ---------------------------------------------------------------------------
 
 def load_questions(path: Path | str | None = None) -> list[Question]:
-    """Read and validate a JSONL question file; any bad line raises QuestionFileError with its number."""
+    """Read and validate a JSONL question file or a BEIR-style directory; a bad line raises with its number."""
     path = Path(path) if path is not None else DEFAULT_QUESTIONS
+    from .formats import is_beir, load_beir
+
+    if is_beir(path):
+        return [Question(r["id"], r["question"], (), (), r["kind"], r["line"], r["relevant_ids"])
+                for r in load_beir(path)]
     try:
         raw = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise QuestionFileError(f"{path}: file not found. Pass an existing JSONL file with --questions.") from None
-    except IsADirectoryError:
-        raise QuestionFileError(f"{path}: is a directory, not a JSONL question file.") from None
     except UnicodeDecodeError:
         raise QuestionFileError(f"{path}: not valid UTF-8. Save the question file as UTF-8.") from None
     questions: list[Question] = []
@@ -101,6 +109,22 @@ def _parse_line(line: str, where: str) -> Question:
     return Question(obj["id"], obj["question"], tuple(obj["relevant_titles"]), tuple(obj["relevant_codes"]), kind)
 
 
+def resolve(questions: list[Question], sections, path: Path) -> list[Question]:
+    """Questions with both their relevant titles and section ids, checked against the index."""
+    check_titles(questions, {s.title for s in sections}, path)
+    title_of = {s.id: s.title for s in sections}
+    out = []
+    for q in questions:
+        unknown = [i for i in q.relevant_ids if i not in title_of]
+        if unknown:
+            raise QuestionFileError(f"{path.name}: query {q.id!r} names corpus id {unknown[0]!r}, which is not a "
+                                    "section id of the index (see `consensus-chat sections --json`).")
+        ids = q.relevant_ids or tuple(s.id for s in sections if s.title in q.relevant_titles)
+        titles = q.relevant_titles or tuple(dict.fromkeys(title_of[i] for i in ids))
+        out.append(replace(q, relevant_titles=titles, relevant_ids=ids))
+    return out
+
+
 def check_titles(questions: list[Question], titles: set[str], path: Path) -> None:
     """Every relevant title must name a section of the index, or the question could never score."""
     for q in questions:
@@ -113,35 +137,14 @@ def check_titles(questions: list[Question], titles: set[str], path: Path) -> Non
 
 
 def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-# -- verbatim checking -----------------------------------------------------------------------------
-
-def normalise(text: str) -> str:
-    """Collapse whitespace, for verbatim comparison."""
-    return _WS.sub(" ", text).strip()
-
-
-def answer_sentences(answer) -> list[str]:
-    """The sentences an answer asserts: each cited sentence, and the body's sentences without [n] markers."""
-    from ingest.text import split_sentences
-
-    out = [c.sentence for c in answer.citations if c.sentence and c.sentence.strip()]
-    body = _MARKER.sub("", answer.body or "")
-    for line in body.split("\n"):
-        line = line.strip()
-        # Markdown list bullets and blockquote marks are layout, not document text.
-        line = re.sub(r"^(?:[-*+>]|\d+\.)\s+", "", line)
-        if line:
-            out.extend(split_sentences(line))
-    return [s.strip() for s in out if s.strip()]
-
-
-def is_verbatim(sentence: str, document: str) -> bool:
-    """A sentence is verbatim when, whitespace-normalised, it is a substring of the document."""
-    return normalise(sentence) in document
+    """SHA-256 of a file's bytes; of a BEIR directory, of its queries and qrels together."""
+    path = Path(path)
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for part in (path / "queries.jsonl", path / "qrels" / "test.tsv"):
+            digest.update(part.read_bytes())
+        return digest.hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -168,8 +171,14 @@ def _r(x, digits: int = 4):
 
 
 def run(target, questions_path: Path | str | None = None, modes=MODES, baseline: bool = True,
-        *, assistant=None, answers: bool = True, progress=None) -> dict:
-    """Score every question and return the report dict (the shape `eval --json` prints)."""
+        *, assistant=None, answers: bool = True, progress=None, retrievers=(), trec_out: Path | None = None,
+        conversations: Path | str | bool | None = None) -> dict:
+    """Score every question and return the report dict (the shape `eval --json` prints).
+
+    `retrievers` are `module:factory` specs of llama-index BaseRetrievers scored beside our modes;
+    `trec_out` is a directory for TREC run and qrels files; `conversations` a conversation file
+    (None: the shipped one when answers are scored; False: none).
+    """
     modes = tuple(dict.fromkeys(("hybrid", *modes)))  # hybrid always, first
     for m in modes:
         if m not in MODES:
@@ -178,7 +187,10 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
     questions = load_questions(questions_path)
     config, retriever = _open(target)
     sections = retriever.sections()
-    check_titles(questions, {s.title for s in sections}, questions_path)
+    questions = resolve(questions, sections, questions_path)
+    from .formats import load_factory
+
+    others = {spec: load_factory(spec) for spec in retrievers}  # a bad spec fails now, not after the run
     in_scope = [q for q in questions if q.kind == "in_scope"]
     out_scope = [q for q in questions if q.kind == "out_of_scope"]
     say = progress or (lambda msg: None)
@@ -194,12 +206,12 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
             results[m][q.id] = result
             if m == "hybrid":
                 search_ms.append(ms)
-    rankings = {m: {q.id: [{h.title} for h in results[m][q.id].hits] for q in questions} for m in modes}
+    rankings = {m: {q.id: [h.id for h in results[m][q.id].hits] for q in questions} for m in modes}
+    qrels = {q.id: set(q.relevant_ids) for q in in_scope}
 
     report: dict = {"n": len(questions), "modes": {}}
     for m in modes:
-        report["modes"][m] = {k: _r(v) for k, v in retrieval_scores(
-            [(rankings[m][q.id], q.relevant_titles) for q in in_scope]).items()}
+        report["modes"][m] = {k: _r(v) for k, v in retrieval_scores(rankings[m], qrels).items()}
 
     hybrid = results["hybrid"]
     refused_oos = [not hybrid[q.id].in_scope for q in out_scope]
@@ -223,15 +235,20 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
             if config is None:
                 raise ConsensusChatError("Scoring answers needs a Config (pass one to run(), not a bare Retriever).")
             assistant = open_assistant(config=config)
-        document = _document_text(config, retriever, sections)
+        document = document_text(config, retriever, sections)
         assistant.answer(questions[0].question)  # warm-up
         for q in questions:
             retriever.embedder.clear_cache()  # time the answer as a new question, not a cached one
             answer, ms = _timed(assistant.answer, q.question)
             answer_ms.append(ms)
-            answer_rows[q.id] = _score_answer(answer, q, document)
+            answer_rows[q.id] = score_answer(answer, q.relevant_titles, document)
         report["answers"] = answer_scores([answer_rows[q.id] for q in in_scope],
                                           [answer_rows[q.id] for q in out_scope])
+        if conversations is not False:
+            say("conversations")
+            from .conversations import load_conversations, score_conversations
+
+            report["conversations"] = score_conversations(assistant, load_conversations(conversations or None))
     else:
         report["answers"] = {"citation_precision": None, "citation_recall": None, "verbatim_rate": None}
 
@@ -241,24 +258,41 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
         "search_k": RANK_DEPTH, "n_search": len(search_ms), "n_answer": len(answer_ms),
     }
 
-    base_rank: dict[str, list[set[str]]] = {}
+    base_rank: dict[str, list[str]] = {}
+    runs = {m: rankings[m] for m in modes}
+    manifest = retriever.manifest if hasattr(retriever, "manifest") else None
     if baseline:
         say("building the llama-index baseline")
         from .baseline import build_baseline, corpus_paths
 
-        manifest = retriever.manifest if hasattr(retriever, "manifest") else None
         b = build_baseline(corpus_paths(manifest, getattr(config, "index_dir", None)), retriever.embedder, sections)
-        base_rank = {q.id: b.search(q.question, k=RANK_DEPTH) for q in in_scope}
+        id_of = {s.title: s.id for s in sections}
+        order = {s.id: n for n, s in enumerate(sections)}
+        base_rank = {q.id: sections_ranking(sorted((id_of[t] for t in chunk), key=order.get)
+                                            for chunk in b.search(q.question, k=RANK_DEPTH))[:RANK_DEPTH]
+                     for q in in_scope}
+        runs["baseline"] = base_rank
         report["baseline"] = {
-            **{k: _r(v) for k, v in retrieval_scores([(base_rank[q.id], q.relevant_titles) for q in in_scope]).items()},
+            **{k: _r(v) for k, v in retrieval_scores(base_rank, qrels).items()},
             "pipeline": f"SimpleDirectoryReader + SentenceSplitter(chunk_size={b.chunk_size}, "
                         f"chunk_overlap={b.chunk_overlap}) + VectorStoreIndex(SimpleVectorStore), dense top-{RANK_DEPTH}",
             "chunks": b.n_chunks,
         }
+    if others:
+        from .external import score_retrievers
+
+        report["external"], external_runs = score_retrievers(
+            others, in_scope, qrels, sections, corpus_text=_corpus_text(config, manifest), depth=RANK_DEPTH,
+            progress=say)
+        runs.update(external_runs)
+    if trec_out is not None:
+        from .formats import write_trec
+
+        report["trec_files"] = [str(p) for p in write_trec(trec_out, runs, qrels)]
 
     report["questions"] = [
-        _trace(q, hybrid[q.id], {m: first_relevant_rank(rankings[m][q.id], q.relevant_titles) for m in modes},
-               first_relevant_rank(base_rank[q.id], q.relevant_titles) if q.id in base_rank else None,
+        _trace(q, hybrid[q.id], {m: first_relevant_rank(rankings[m][q.id], q.relevant_ids) for m in modes},
+               first_relevant_rank(base_rank[q.id], q.relevant_ids) if q.id in base_rank else None,
                answer_rows.get(q.id))
         for q in questions
     ]
@@ -279,54 +313,12 @@ def refusal_accuracy(refusal_rate, false_refusal_rate, n_out: int, n_in: int) ->
     return right / (n_out + n_in)
 
 
-def _document_text(config, retriever, sections) -> str:
-    """Section texts and the raw corpus file(s), whitespace-normalised, for the verbatim check."""
+def _corpus_text(config, manifest) -> str:
+    """The raw corpus text, for telling which sections another retriever's chunks hold."""
     from .baseline import corpus_paths
 
-    parts = [s.text for s in sections]
-    try:
-        paths = corpus_paths(retriever.manifest, getattr(config, "index_dir", None))
-    except ConsensusChatError:
-        paths = []  # the corpus file moved; section texts alone still hold every card
-    parts += [p.read_text(encoding="utf-8-sig") for p in paths]
-    return "\n".join(normalise(p) for p in parts)
-
-
-def _score_answer(answer, q: Question, document: str) -> dict:
-    cited: dict[str, str] = {}
-    for c in answer.citations:
-        cited.setdefault(c.id, c.title)
-    relevant = set(q.relevant_titles)
-    sentences = answer_sentences(answer)
-    not_verbatim = [s for s in sentences if not is_verbatim(s, document)]
-    return {
-        "refused": bool(answer.refused),
-        "cited": list(cited.values()),
-        "cited_relevant": sum(1 for t in cited.values() if t in relevant),
-        "relevant_cited": len(relevant & set(cited.values())),
-        "n_relevant": len(relevant),
-        "n_sentences": len(sentences),
-        "verbatim": bool(sentences) and not not_verbatim,
-        "quotes_verbatim": bool(answer.citations) and all(is_verbatim(c.sentence, document) for c in answer.citations),
-        "not_verbatim": not_verbatim[:3],
-    }
-
-
-def answer_scores(in_rows: list[dict], out_rows: list[dict] = ()) -> dict:
-    """Citation precision (micro), citation recall (macro), verbatim rate and answers citing a relevant section."""
-    n_cited = sum(len(r["cited"]) for r in in_rows)
-    answered = [r for r in in_rows if not r["refused"]]
-    return {
-        "citation_precision": _r(sum(r["cited_relevant"] for r in in_rows) / n_cited if n_cited else None),
-        "citation_recall": _r(mean(r["relevant_cited"] / r["n_relevant"] for r in in_rows if r["n_relevant"])),
-        # Over answers that say something (a refusal quotes nothing, so it cannot be verbatim).
-        "verbatim_rate": _r(mean(1.0 if r["verbatim"] else 0.0 for r in answered)),
-        # Only the quoted Citation.sentence texts, not the composer's framing (e.g. "X is coded 2.2.1").
-        "quote_verbatim_rate": _r(mean(1.0 if r["quotes_verbatim"] else 0.0 for r in answered)),
-        "answers_citing_relevant": _r(mean(1.0 if r["cited_relevant"] else 0.0 for r in in_rows)),
-        "answer_refusal_rate_in_scope": _r(mean(1.0 if r["refused"] else 0.0 for r in in_rows)),
-        "answer_refusal_rate_out_of_scope": _r(mean(1.0 if r["refused"] else 0.0 for r in out_rows)),
-    }
+    paths = corpus_paths(manifest, getattr(config, "index_dir", None))
+    return "\n".join(Path(p).read_text(encoding="utf-8-sig") for p in paths)
 
 
 def _trace(q: Question, result, ranks: dict, baseline_rank, answer_row) -> dict:
@@ -392,7 +384,8 @@ REQUIRED_KEYS = ("n", "modes", "out_of_scope", "answers", "latency_ms", "questio
 
 
 def main(config, questions: Path | None = None, mode: str = "all", as_json: bool = False,
-         out: Path | None = None, baseline: bool = True) -> dict:
+         out: Path | None = None, baseline: bool = True, retrievers=(), trec_out: Path | None = None,
+         conversations: Path | None = None) -> dict:
     """Run the eval for `consensus-chat eval`: print JSON or tables, optionally write report.md + modes.png."""
     import sys
 
@@ -403,7 +396,8 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
 
         err = Console(stderr=True)
         progress = lambda msg: err.print(f"[dim]{msg}...[/dim]")  # noqa: E731
-    report = run(config, questions, modes, baseline=baseline, progress=progress)
+    report = run(config, questions, modes, baseline=baseline, progress=progress, retrievers=retrievers,
+                 trec_out=trec_out, conversations=conversations)
     if out is not None:
         from .report import write_chart, write_markdown
 
@@ -419,4 +413,6 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
         print_tables(report)
         if out is not None:
             print(f"Wrote {out / 'report.md'} and {out / 'modes.png'}")
+        if trec_out is not None:
+            print(f"Wrote TREC qrels and runs to {trec_out}")
     return report

@@ -1,0 +1,41 @@
+"""Score any llama-index BaseRetriever on the same questions as ours (`eval --retriever module:factory`).
+
+Each retrieved node is mapped to the section(s) it stands for: its `section_id` metadata or its
+node id when that is a section id (our own adapter), else the sections whose text it holds by the
+baseline's anchor rule (evals/baseline.py). The nodes then become one section ranking (MaxP, see
+`metrics.sections_ranking`) scored exactly like our modes.
+"""
+
+from __future__ import annotations
+
+from .baseline import section_anchors
+from .formats import node_sections
+from .metrics import retrieval_scores, sections_ranking
+
+
+def score_retrievers(retrievers: dict, questions, qrels, sections, *, corpus_text: str, depth: int, progress=None):
+    """({spec: scores}, {spec: run}) for each loaded `module:factory` spec -> BaseRetriever."""
+    say = progress or (lambda msg: None)
+    anchors = section_anchors(sections, corpus_text)
+    ids = {s.id for s in sections}
+    id_of = {s.title: s.id for s in sections}
+    order = {s.id: n for n, s in enumerate(sections)}
+
+    def ids_in_text(text: str) -> list[str]:
+        from .baseline import normalise
+
+        text = normalise(text)
+        held = {title for title, snippets in anchors.items() if any(s in text for s in snippets)}
+        return sorted((id_of[t] for t in held), key=order.get)
+
+    scores, runs = {}, {}
+    for spec, retriever in retrievers.items():
+        say(f"scoring {spec}")
+        run = {}
+        for q in questions:
+            nodes = retriever.retrieve(q.question)
+            run[q.id] = sections_ranking(node_sections(n.node, ids, ids_in_text) for n in nodes)[:depth]
+        runs[spec] = run
+        scores[spec] = {k: None if v is None else round(v, 4) for k, v in retrieval_scores(run, qrels).items()}
+        scores[spec]["pipeline"] = f"{type(retriever).__module__}.{type(retriever).__name__}"
+    return scores, runs
