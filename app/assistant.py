@@ -41,8 +41,14 @@ class Assistant:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
         resolved: list[str] = []
         for user, _ in history_pairs(history)[-4:]:
-            resolved.append(condense(user, resolved, self._topic_of, self.retriever.analyse))
-        return condense(question, resolved, self._topic_of, self.retriever.analyse)
+            resolved.append(condense(user, resolved, self._topic_of, self.retriever.analyse, self._covers))
+        return condense(question, resolved, self._topic_of, self.retriever.analyse, self._covers)
+
+    def _covers(self, question: str) -> bool:
+        try:
+            return self.retriever.search(question, k=1).in_scope
+        except QueryError:
+            return False
 
     def _topic_of(self, question: str) -> str | None:
         try:

@@ -46,28 +46,35 @@ def history_pairs(history) -> list[tuple[str, str]]:
     return pairs
 
 
-def is_follow_up(question: str, analyse) -> bool:
-    """'and ...', or a short question that points back and has at most two topic words."""
+def is_follow_up(question: str, analyse, covers=None) -> bool:
+    """'and ...', or a question that points back ("it", "those") and lacks a topic of its own:
+    no topic words, or topic words the document does not cover on their own (`covers(q)`)."""
     if _CONTINUATION.search(question):
         return True
+    if not _ANAPHORA.search(question):
+        return False
     topic = analyse(question)
-    return bool(_ANAPHORA.search(question)) and not topic.entities and len(topic.words) <= 2
+    if topic.entities:
+        return False
+    return not topic.words or (covers is not None and not covers(question))
 
 
-def condense(question: str, previous_questions: list[str], topic_of, analyse) -> str:
+def condense(question: str, previous_questions: list[str], topic_of, analyse, covers=None) -> str:
     """Rewrite a follow-up into a stand-alone question.
 
     `previous_questions` are the earlier resolved user questions, oldest first; `topic_of(q)`
     returns the title of the section a resolved question is about; `analyse(q)` is the retriever's
-    topic analysis.
+    topic analysis; `covers(q)` says whether the document covers a question on its own.
     """
-    if not previous_questions or not is_follow_up(question, analyse):
+    if not previous_questions or not is_follow_up(question, analyse, covers):
         return question
     previous = previous_questions[-1]
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
         new = analyse(rest)
+        if rest and new.meta and (new.words or new.entities):
+            return rest + "?"  # "and the system safety one, who does it cite?" asks for itself
         if rest and (new.words or new.entities):
             return _substitute(previous, rest, analyse(previous))
     topic = topic_of(previous)
