@@ -463,3 +463,15 @@ def test_source_lines_never_repeat_the_label(assistant):
             line = render.section_line(s.code, s.label, s.parent, s.title)
             assert line.count(s.label) == 1 or s.label in s.title, line
             assert f"{s.label} — {s.label}" not in line
+
+
+def test_the_api_types_name_exactly_the_to_dict_keys(assistant):
+    """/chat, /search and the MCP output schema are typed from app/api.py: they must match `to_dict()`."""
+    from typing import get_type_hints
+
+    answer = assistant.answer(CODE_QUESTION).to_dict()
+    result = assistant.retriever.search("Turpin", k=2).to_dict()
+    assert set(get_type_hints(api.ChatJSON)) == set(answer)
+    assert set(get_type_hints(api.CitationJSON)) == set(answer["citations"][0])
+    assert set(get_type_hints(api.HitJSON)) == set(answer["sources"][0]) == set(result["hits"][0])
+    assert set(get_type_hints(api.SearchJSON)) == set(result)
