@@ -270,7 +270,8 @@ Examples:
 def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model):
     """Start the web chat (ingests the default corpus first if there is no index)."""
     from app import open_assistant
-    from app.ui import launch, load_auth_file
+    from app.auth import load_auth_file
+    from app.web import launch
 
     if auth_file:
         load_auth_file(auth_file)  # a bad auth file fails now, not after the model has loaded
@@ -314,6 +315,40 @@ def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no
     config = _config(index_dir, chroma_host, chroma_port, model)
     run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline,
              retrievers=retrievers, trec_out=trec_out, conversations=conversations)
+
+
+
+@main.group(epilog="""\b
+Examples:
+  consensus-chat feedback export > to-label.jsonl     # the disliked answers, one eval line each
+  consensus-chat feedback export --out to-label.jsonl --index-dir ./idx
+""")
+def feedback():
+    """Thumbs up/down from the web chat, stored in the index home (feedback.sqlite3)."""
+
+
+@feedback.command(name="export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the lines to this file instead of standard output.")
+@index_options
+@handle_errors
+def feedback_export(out, index_dir, chroma_host, chroma_port, model):
+    """Write the disliked answers as evals/questions.jsonl lines for a person to label."""
+    from app.feedback import FeedbackStore
+
+    config = _config(index_dir, chroma_host, chroma_port, model)
+    store = FeedbackStore(config.index_dir)
+    lines = [json.dumps(vote.eval_line(), ensure_ascii=False) for vote in store.votes(liked=False)]
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"Cannot write {out}: {exc.strerror or exc}. Pick a writable path with --out.") from None
+    click.echo(f"{len(lines)} disliked answer(s) from {store.path}; label each line's kind, relevant_titles and "
+               "relevant_codes, then add them to your question file.", err=True)
 
 
 if __name__ == "__main__":
