@@ -37,7 +37,7 @@ class Citation:
         return f"{self.parent} › {self.title}" if self.parent else self.title
 
     def source_line(self) -> str:
-        """'[1] 2.2.1 Risk Assessment — Risk Assessment › System safety assessment (IAISR, ...)'."""
+        """'[1] 5.2.1 Other — Incident Reporting › Near-miss reporting (Leveson)'."""
         code = f"{self.code} {self.label} — " if self.code else ""
         keys = f" ({', '.join(self.citations)})" if self.citations else ""
         return f"[{self.n}] {code}{self.heading}{keys}"

@@ -18,8 +18,8 @@ from .types import Citation
 # Thresholds calibrated on the shipped document with all-MiniLM-L6-v2 (the numbers are from that run):
 # - paraphrases and fragments of a section's own sentences: dense 0.59-0.95, lexical 0.43-1.0, and every
 #   one passes at least one test below;
-# - each sentence of a card against the best sentence of an unrelated card (295 pairs; the Risk Assessment
-#   card and its own sub-areas overlap on purpose and were left out): dense max 0.57, lexical max 0.40;
+# - each sentence of a card against the best sentence of an unrelated card (295 pairs; the parent card
+#   and its own sub-areas overlap on purpose and were left out): dense max 0.57, lexical max 0.40;
 # - hand-written unsupported claims (other sections' facts, off-topic, prompt talk): dense <= 0.46,
 #   lexical <= 0.33.
 DENSE_SUPPORT = 0.6

@@ -198,14 +198,12 @@ def copy_to_server(src_config, dst_config) -> None:
     This is what `consensus-chat ingest --chroma-host` writes, minus the embedding time, which the
     ingest measurements already cover.
     """
-    from ingest.store import open_store
-
-    from .bench_workload import pages
+    from ingest.store import open_store, pages
 
     manifest, src = open_store(src_config).open_current()
     dst = open_store(dst_config)
     name, col = dst.new_generation()
-    for got in pages(src, ["embeddings", "metadatas", "documents"], manifest["chunks"]):
+    for got in pages(src, ["embeddings", "metadatas", "documents"]):
         col.add(ids=got["ids"], embeddings=got["embeddings"], metadatas=got["metadatas"], documents=got["documents"])
     dst.publish(dict(manifest, generation=name))
     dst.cleanup(keep={name})

@@ -114,24 +114,14 @@ def pool_from_index(config):
     """(text -> vector, matrix of vectors) of every chunk in an existing embedded index."""
     import numpy as np
 
-    from ingest.store import open_store
+    from ingest.store import open_store, pages
 
-    manifest, col = open_store(config).open_current()
+    _, col = open_store(config).open_current()
     known, vectors = {}, []
-    for got in pages(col, ["documents", "embeddings"], manifest["chunks"]):
+    for got in pages(col, ["documents", "embeddings"]):
         for doc, emb in zip(got["documents"], got["embeddings"]):
             v = np.asarray(emb, dtype="float32")
             known[doc] = v
             vectors.append(v)
     return known, np.stack(vectors)
 
-
-def pages(collection, include: list[str], total: int, page: int = 2000):
-    """Chroma `get` results, `page` records at a time, until `total` records or an empty page."""
-    offset = 0
-    while offset < total:
-        got = collection.get(include=include, limit=page, offset=offset)
-        if not got["ids"]:
-            return
-        yield got
-        offset += len(got["ids"])

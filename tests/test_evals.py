@@ -245,6 +245,14 @@ def test_calibration_ties_go_to_fewer_false_refusals():
     assert best.false_refusal_rate == 0.0 and 0.1 < best.threshold < 0.35
 
 
+def test_coverage_weight_is_fitted_when_it_separates_better():
+    # Dense alone cannot separate i0 (0.3) from o0 (0.4); i0's topic words are all in the document.
+    samples = [Sample("i0", 0.3, False, True, 1.0), Sample("i1", 0.5, False, True, 0.0),
+               Sample("o0", 0.4, False, False, 0.0), Sample("o1", 0.2, False, False, 0.0)]
+    best = fit(samples)
+    assert best.coverage_weight > 0.1 and best.false_refusal_rate == 0.0 and best.refusal_rate == 1.0
+
+
 def test_exact_lookups_stay_in_scope_and_loo_is_reported():
     samples = [*_samples(), Sample("i9", 0.05, True, True)]  # a code look-up with a low score
     assert rates(samples, fit(samples).threshold).false_refusal_rate == pytest.approx(1 / 6)
@@ -472,9 +480,10 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
     proc = subprocess.run([*cmd, "--write"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     written = json.loads(target.read_text())
-    assert set(written) == {"model_weights_sha256", "threshold", "feature", "n_in", "n_out", "refusal_rate",
-                            "false_refusal_rate", "loo_refusal_rate", "loo_false_refusal_rate",
-                            "questions_sha256", "created"}
-    assert written["feature"] == "scope_score" and written["threshold"] == record["threshold"]
+    assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "threshold",
+                            "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
+                            "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}
+    assert written["features"] == ["dense", "coverage"] and written["threshold"] == record["threshold"]
+    assert written["corpus_sha256"] == json.loads((index_dir / "manifest.json").read_text())["corpus_sha256"]
     assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))
     assert written["model_weights_sha256"] == json.loads((index_dir / "manifest.json").read_text())["model"]["weights_sha256"]
