@@ -161,12 +161,12 @@ processing, which costs more than the answer. Inside the answer, Chroma's query 
 outweighs the ONNX query embedding about three to one even at 14 sections; BM25 and composition are small.
 Fixes, in order of effect:
 
-1. `app/ui.py` (helper ui): serve the programmatic API without the Gradio queue: mount a plain
+1. `app/page.py` and `app/web.py`: serve the programmatic API without the Gradio queue: mount a plain
    FastAPI route (`POST /api/chat`, `POST /api/search`) on the same app that calls `assistant.answer`
-   in a threadpool, and keep `gr.api(... )` for gradio_client users; or mark the `gr.api` endpoints
-   `queue=False` so they skip the SSE round trip. Keep the `concurrency_limit` of the chat events at
-   about the core count (2-4): more concurrent answers on 2 cores only lengthen each one, and the
-   queue already holds the rest (`max_size` 512).
+   in a threadpool, and keep the `gr.api` endpoints for gradio_client users (or mark them
+   `queue=False` so they skip the SSE round trip). Keep the `concurrency_limit` at about the core
+   count (2-4): more concurrent answers on 2 cores only lengthen each one, and the queue
+   (`max_size` 512) already holds the rest.
 2. `retriever/core.py` `_dense`: for indexes up to tens of thousands of chunks, score the query
    against the generation's vectors held as one float32 matrix (one matmul, exact) instead of a Chroma
    round trip per search; keep Chroma for larger indexes and the server store. This pairs with the
