@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .render import anchor, code_label, escape_text, heading as card_heading
+from .render import anchor, code_label, escape_text, shown_heading as card_heading
 
 KIND_ORDER = {"card": 0, "source": 1, "overview": 2, "tags": 3}
 KIND_HEADINGS = {"source": "Source record", "overview": "Overview", "tags": "Tags"}

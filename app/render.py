@@ -94,20 +94,20 @@ def highlight(text: str, sentences: str | Sequence[str]) -> str:
 
 
 def code_label(code: str | None, label: str | None) -> str:
-    """'2.2.1 Risk Assessment', or whichever of the two exists."""
+    """'5.1.1 Monitoring & Response', or whichever of the two exists."""
     return " ".join(x for x in (code, label) if x)
 
 
-def heading(label: str | None, parent: str | None, title: str) -> str:
+def shown_heading(label: str | None, parent: str | None, title: str) -> str:
     """'Parent › Title', without a parent that only repeats the label shown beside it."""
     return f"{parent} › {title}" if parent and parent != label else title
 
 
 def section_line(code: str | None, label: str | None, parent: str | None, title: str) -> str:
-    """'3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology…', never 'Risk Assessment — Risk Assessment › …'."""
-    head, name = code_label(code, label), heading(label, parent, title)
+    """'5.2.1 Other — Incident Reporting › Near-miss reporting', never 'Governance — Governance › …'."""
+    head, name = code_label(code, label), shown_heading(label, parent, title)
     if head and name == label:
-        return head  # a card titled by its label: '2.2.1 Risk Assessment'
+        return head  # a card titled by its label: '6.3 Governance'
     return (f"{head} — " if head else "") + name
 
 
@@ -117,7 +117,7 @@ def anchor(section_id: str) -> str:
 
 
 def source_title(citation) -> str:
-    """'📄 [1] 3.2.1 Benchmarks & Evaluation — Risk Assessment › Metrology…', as HTML text for a <summary>."""
+    """'📄 [1] 5.2.1 Other — Incident Reporting › Near-miss reporting', as HTML text for a <summary>."""
     line = section_line(citation.code, citation.label, citation.parent, citation.title)
     return html.escape(f"{SOURCE_ICON} [{citation.n}] {line}", quote=False)
 
@@ -148,7 +148,7 @@ def source_boxes(answer) -> str:
         hit = hits.get(c.id)
         sentences = [x.sentence for x in group]
         text = hit.text if hit is not None else " ".join(dict.fromkeys(sentences))
-        body = _box_body(c.code, c.label, heading(c.label, c.parent, c.title), c.citations, text, sentences)
+        body = _box_body(c.code, c.label, shown_heading(c.label, c.parent, c.title), c.citations, text, sentences)
         boxes.append(f'<details class="source">\n<summary>{source_title(c)}</summary>\n\n{body}\n\n</details>')
     return "\n\n".join(boxes)
 

@@ -258,6 +258,12 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
             answer_rows[q.id] = score_answer(answer, q.relevant_titles, document)
         report["answers"] = answer_scores([answer_rows[q.id] for q in in_scope],
                                           [answer_rows[q.id] for q in out_scope])
+        for tag, row in report["out_of_scope"]["slices"].items():
+            tagged = [q for q in in_scope if q.slice == tag]
+            if tagged:  # the answer's first citation, as a user reads it
+                row["first_citation_relevant"] = _r(mean(
+                    bool(answer_rows[q.id]["cited"]) and answer_rows[q.id]["cited"][0] in q.relevant_titles
+                    for q in tagged))
         if conversations is not False:
             say("conversations")
             from .conversations import load_conversations, score_conversations
