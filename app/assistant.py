@@ -25,7 +25,7 @@ class Assistant:
             raise QueryError(f"Unknown LLM backend {config.llm!r}; use one of {', '.join(BACKENDS)}.")
         self.retriever = retriever
         self.config = config
-        self.extractive = ExtractiveComposer(retriever.embedder)
+        self.extractive = ExtractiveComposer(retriever.embedder, retriever.sentences, retriever.sections)
         self._llm = None
         if config.llm == "openai":
             from .llm import OpenAIBackend
@@ -41,8 +41,8 @@ class Assistant:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
         resolved: list[str] = []
         for user, _ in history_pairs(history)[-4:]:
-            resolved.append(condense(user, resolved, self._topic_of))
-        return condense(question, resolved, self._topic_of)
+            resolved.append(condense(user, resolved, self._topic_of, self.retriever.analyse))
+        return condense(question, resolved, self._topic_of, self.retriever.analyse)
 
     def _topic_of(self, question: str) -> str | None:
         try:

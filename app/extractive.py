@@ -7,33 +7,23 @@ each is followed by an inline [n] marker that points to its section.
 from __future__ import annotations
 
 import re
-import threading
 
-from ingest.text import split_sentences, words
+from retriever.topic import content_words
 from retriever.types import Hit, SearchResult
 
 from .types import Answer, Citation
 
 MAX_SENTENCES = 5
+OVERVIEW_CARDS = 20
 NEAR_DUPLICATE = 0.9
 LEXICAL_WEIGHT = 0.35
 # Sentences scoring below this share of the best one are dropped: they add length, not answers.
-RELATIVE_FLOOR = 0.75
-
-_STOP = set(
-    "a an and are as at be by can could do does for from has have how i in is it its of on or that the their "
-    "there these this to was were what when where which who why will with would about into than then they them "
-    "document say says said section sections tell me us".split()
-)
-_CODE_OF = re.compile(r"\b(what|which)\b[^?]*\bcode\b|\bcode (?:of|for)\b|\bcoded as\b|\bnumbered\b", re.I)
-_CITES_OF = re.compile(r"\b(cite|cites|cited|citing|references?|sources?|who is cited)\b", re.I)
-_WHO_WHEN = re.compile(r"\b(who|authors?|wrote|written|when|year|published)\b", re.I)
-_LIST_CUE = re.compile(r"\b(which|what|list|all|every|under|coded|labelled|labeled|fall)\b", re.I)
-
-
-def content_words(text: str) -> list[str]:
-    """Words that carry meaning (no stopwords), for lexical overlap."""
-    return [w for w in words(text) if w not in _STOP and len(w) > 1]
+RELATIVE_FLOOR = 0.8
+# Sentences are drawn from this many top sections; a section that is not the top one must also
+# have been ranked close to it, so answers do not cite a section only for a stray sentence.
+ANSWER_SECTIONS = 3
+SECTION_FLOOR = 0.6  # share of the top hit's fused score a lower section needs to be quoted
+CODE_WORDS = frozenset("code codes coded numbered number".split())
 
 
 def render_sources(citations: list[Citation]) -> str:
@@ -54,95 +44,117 @@ def render_answer(body: str, citations: list[Citation]) -> str:
     return f"{body}\n\n{sources}" if sources else body
 
 
-def _citation(n: int, hit: Hit, sentence: str) -> Citation:
-    return Citation(n=n, id=hit.id, code=hit.code, label=hit.label, title=hit.title, parent=hit.parent,
-                    citations=hit.citations, sentence=sentence)
-
-
 class ExtractiveComposer:
     """Pick the sentences of the retrieved sections that best answer the question."""
 
     name = "extractive"
 
-    def __init__(self, embedder):
+    def __init__(self, embedder, sentences, sections=None):
         self.embedder = embedder
-        self._cache: dict[tuple[str, str], tuple[list[str], object]] = {}
-        self._lock = threading.Lock()
-
-    def _sentences(self, hit: Hit):
-        """Sentences of a section and their embeddings, computed once per section text."""
-        key = (hit.id, hit.text)
-        cached = self._cache.get(key)
-        if cached is None:
-            sentences = [s for s in split_sentences(hit.text) if not s.startswith("Authors:")]
-            vectors = self.embedder.encode(sentences) if sentences else None
-            cached = (sentences, vectors)
-            with self._lock:
-                self._cache[key] = cached
-        return cached
+        self._sentences = sentences  # Retriever.sentences: (sentences, vectors) of a section, cached
+        self._all_sections = sections  # Retriever.sections: every section, for an overview answer
 
     # -- structured questions ------------------------------------------------------------------
     def structured(self, question: str, result: SearchResult) -> Answer | None:
-        """Direct answers for code, source-key, label, code-of and authorship questions."""
-        hits = result.hits
-        exact = [h for h in hits if h.exact]
-        if not hits:
+        """Direct answers when the question names things rather than asking about a topic.
+
+        Decided by what the retriever found in the question (retriever/topic.py), never by cue
+        words alone: a list of citing sections needs a source key the document has, a report answer
+        needs a question with no topic beyond the document itself.
+        """
+        hits, topic = result.hits, result.topic
+        if not hits or topic is None:
             return None
         top = hits[0]
-        kinds = {h.exact for h in exact}
-        if top.exact == "report" and _WHO_WHEN.search(question) and top.kind == "source":
-            return self._report(question, top, result)
-        if "source-key" in kinds and top.exact == "source-key":
-            keyed = [h for h in exact if h.exact == "source-key"]
-            return self._list(question, keyed, result, cite_sentence=True)
-        if top.exact in ("code", "label") and _LIST_CUE.search(question) and not _CODE_OF.search(question):
-            same = [h for h in exact if h.exact == top.exact]
-            return self._list(question, same, result, cite_sentence=False)
-        if _CODE_OF.search(question) and top.kind == "card":
+        kinds = topic.kinds()
+        if topic.about_document:
+            source = next((h for h in hits if h.kind == "source"), None)
+            if source is not None and (topic.asks_authorship or "author" in kinds):
+                return self._report(question, source, result)
+            return self._overview(question, result)
+        if topic.empty and "source-key" in kinds:
+            named = {i for e in topic.entities if e.kind == "source-key" for i in e.ids}
+            keyed = [h for h in hits if h.id in named]
+            return self._list(question, keyed, result, keys=[e.text for e in topic.entities if e.kind == "source-key"])
+        asks_code = any(m in CODE_WORDS for m in topic.meta)
+        if asks_code and top.kind == "card" and ("title" in kinds or not topic.empty):
             sentence = self._best_sentence(question, top)
-            body = f"**{top.heading}** is coded **{top.code} {top.label}** [1]."
-            return self._answer(question, body, [_citation(1, top, sentence)], result)
-        # "What does it cite?" about one card: named by its title, or the clear top hit with no exact match.
-        if _CITES_OF.search(question) and top.kind == "card" and (top.exact == "title" or not exact):
-            if not top.citations:
-                sentence = self._best_sentence(question, top)
-                body = f"**{top.heading}** ({top.code} {top.label}) cites no sources [1]."
-                return self._answer(question, body, [_citation(1, top, sentence)], result)
-            cites = [s for s in self._sentences(top)[0] if any(k in s for k in top.citations)]
-            body_lines = [f"**{top.heading}** ({top.code} {top.label}) cites {', '.join(top.citations)} [1]:"]
-            body_lines += [f"- {s} [1]" for s in cites]
-            citations = [_citation(1, top, s) for s in cites] or [_citation(1, top, self._best_sentence(question, top))]
-            return self._answer(question, "\n".join(body_lines), citations, result)
+            body = f"**{top.heading}** is coded **{_code_label(top)}** [1]."
+            return self._answer(question, body, [Citation.from_hit(1, top, sentence)], result)
+        if topic.empty and kinds & {"code", "label"}:
+            kind = "code" if "code" in kinds else "label"
+            named = {i for e in topic.entities if e.kind == kind for i in e.ids}
+            return self._list(question, [h for h in hits if h.id in named], result)
+        # "What does the metrology section cite?": the sources of the one card it is about.
+        if topic.asks_citations and top.kind == "card" and "source-key" not in kinds:
+            return self._cites(question, top, result)
         return None
+
+    def _cites(self, question: str, top: Hit, result: SearchResult) -> Answer:
+        if not top.citations:
+            sentence = self._best_sentence(question, top)
+            body = f"**{top.heading}** ({_code_label(top)}) cites no sources [1]."
+            return self._answer(question, body, [Citation.from_hit(1, top, sentence)], result)
+        cites = [s for s in self._sentences(top)[0] if any(k in s for k in top.citations)]
+        body_lines = [f"**{top.heading}** ({_code_label(top)}) cites {', '.join(top.citations)} [1]:"]
+        body_lines += [f"- {s} [1]" for s in cites]
+        citations = [Citation.from_hit(1, top, s) for s in cites] or [
+            Citation.from_hit(1, top, self._best_sentence(question, top))]
+        return self._answer(question, "\n".join(body_lines), citations, result)
+
+    def _overview(self, question: str, result: SearchResult) -> Answer:
+        """A question only about the document ("What does the report say?"): the areas it covers, cited."""
+        sections = self._all_sections() if self._all_sections else result.hits
+        cards = [s for s in sections if s.kind == "card"][:OVERVIEW_CARDS]
+        source = next((s for s in sections if s.kind == "source"), None)
+        citations, lines = [], []
+        for n, card in enumerate(cards, 1):
+            sentences = self._sentences(card)[0]
+            sentence = sentences[0] if sentences else card.title
+            citations.append(Citation.from_section(n, card, sentence))
+            code = f"{card.code} " if card.code else ""
+            lines.append(f"- {code}**{card.heading}** [{n}]")
+        head = f"The document covers {len(cards)} research area{'s' if len(cards) != 1 else ''}"
+        if source is not None:
+            sentences = self._sentences(source)[0]
+            if sentences:
+                n = len(citations) + 1
+                citations.append(Citation.from_section(n, source, sentences[0]))
+                head += f", drawing on *{source.title}* [{n}]"
+        body = head + ":\n\n" + "\n".join(lines) if cards else "The document has no research areas to list."
+        return self._answer(question, body, citations, result)
 
     def _report(self, question: str, hit: Hit, result: SearchResult) -> Answer:
         authors = [line for line in hit.text.split("\n") if line.startswith("Authors:")]
         names = authors[0][len("Authors: "):] if authors else ""
         people = [a.strip() for a in re.sub(r"\s*\(\d{4}\)$", "", names).split(";") if a.strip()]
         year = re.search(r"\((\d{4})\)", names)
+        people = list(dict.fromkeys(people))  # an author listed twice is one person
         shown = "; ".join(people[:8]) + (f"; and {len(people) - 8} more" if len(people) > 8 else "")
         sentence = self._best_sentence(question, hit)
-        body = (f"**{hit.title}** was published in **{year[1] if year else 'an unknown year'}** by {len(people)} "
+        named = [p for e in result.topic.entities if e.kind == "author" for p in people if p.split(",")[0] == e.text]
+        lead = "".join(f"**{p}** is one of the authors [1]. " for p in dict.fromkeys(named))
+        body = lead + (f"**{hit.title}** was published in **{year[1] if year else 'an unknown year'}** by {len(people)} "
                 f"authors: {shown} [1].\n\n{sentence} [1]")
-        return self._answer(question, body, [_citation(1, hit, sentence)], result)
+        return self._answer(question, body, [Citation.from_hit(1, hit, sentence)], result)
 
-    def _list(self, question: str, hits: list[Hit], result: SearchResult, cite_sentence: bool) -> Answer:
-        keys = set()
-        for token in re.findall(r"[A-Za-z][A-Za-z0-9-]*", question):
-            keys.add(token.lower())
+    def _list(self, question: str, hits: list[Hit], result: SearchResult, keys: list[str] | None = None) -> Answer:
+        """Every named section, in document order, each with one quoted sentence."""
+        wanted = {k.lower() for k in keys or ()}
         citations, lines = [], []
         hits = sorted(hits, key=lambda h: (h.source_file, h.line_start))  # document order
         for n, hit in enumerate(hits, 1):
             sentence = None
-            if cite_sentence:
+            if wanted:
                 sentence = next((s for s in self._sentences(hit)[0]
-                                 if any(k.lower() in keys or k.split("-")[0].lower() in keys for k in _keys_in(s))), None)
+                                 if any(c.lower() in wanted or c.split("-")[0].lower() in wanted
+                                        for c in hit.citations if c in s)), None)
             sentence = sentence or self._best_sentence(question, hit)
-            code = f"{hit.code} {hit.label} — " if hit.code else ""
+            code = f"{_code_label(hit)} — " if hit.code else ""
             lines.append(f"- {code}**{hit.heading}** [{n}]: {sentence} [{n}]")
-            citations.append(_citation(n, hit, sentence))
+            citations.append(Citation.from_hit(n, hit, sentence))
         plural = len(hits) != 1
-        what = ("cite" if plural else "cites") + " this source" if cite_sentence else ("match" if plural else "matches")
+        what = ("cite" if plural else "cites") + " this source" if wanted else ("match" if plural else "matches")
         body = f"{len(hits)} section{'s' if plural else ''} {what}:\n\n" + "\n".join(lines)
         return self._answer(question, body, citations, result)
 
@@ -164,10 +176,12 @@ class ExtractiveComposer:
         exact = [h for h in hits if h.exact]
         if exact:
             hits = exact + [h for h in hits if not h.exact][:2]
-        q = self.embedder.encode_one(question)
+        top_score = hits[0].score if hits else 0.0
+        hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.exact or h.score >= SECTION_FLOOR * top_score]
+        q = self.embedder.encode_one(result.searched or question)
         q_words = set(content_words(question))
         candidates = []
-        for rank, hit in enumerate(hits[:5]):
+        for rank, hit in enumerate(hits):
             sentences, vectors = self._sentences(hit)
             if not sentences:
                 continue
@@ -196,7 +210,7 @@ class ExtractiveComposer:
         citations, parts = [], []
         for _, _, _, hit, sentence, _ in chosen:
             n = numbers.setdefault(hit.id, len(numbers) + 1)
-            citations.append(_citation(n, hit, sentence))
+            citations.append(Citation.from_hit(n, hit, sentence))
             parts.append(f"{sentence} [{n}]")
         return self._answer(question, " ".join(parts), citations, result)
 
@@ -206,10 +220,9 @@ class ExtractiveComposer:
                       notices=result.notices)
 
 
-def _keys_in(sentence: str) -> list[str]:
-    from ingest.parser import _citations  # the parser's own rule for what a source key is
-
-    return list(_citations(sentence))
+def _code_label(hit: Hit) -> str:
+    """'2.2.1 Risk Assessment' (the code alone when the label is missing)."""
+    return f"{hit.code} {hit.label}".strip() if hit.label else (hit.code or "")
 
 
 def refusal(question: str, result: SearchResult, backend: str) -> Answer:

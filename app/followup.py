@@ -1,7 +1,13 @@
-"""Resolve follow-up questions ("What does it cite?", "and the one on metrology?") from earlier turns.
+"""Resolve follow-up questions ("What does it cite?", "and Hobbhahn?") from earlier turns.
 
 Hand-written rules rather than an LLM condenser: the default backend must stay offline and
-deterministic, and these follow-ups have a small, regular shape.
+deterministic, and these follow-ups have a small, regular shape. What a follow-up is about is read
+by the retriever's topic analysis (retriever/topic.py), so the rules never look for document words:
+- "and X?" keeps the previous question's frame and puts X where the previous question named its
+  entity or topic ("Which sections cite Turpin?" + "and Hobbhahn?" -> "Which sections cite Hobbhahn?"),
+  so a list is recomputed for the new entity, never carried over;
+- a short question that points back ("What does it cite?") and has no topic of its own inherits the
+  previous question's topic; a question with a topic of its own stands alone.
 """
 
 from __future__ import annotations
@@ -11,20 +17,6 @@ import re
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|the one|that one|same)\b", re.I)
 _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
-_QUESTION_STEM = re.compile(
-    r"^\s*(what does (?:it|this|that)(?: section)? (?:cite|say)|which code is (?:that|it)|what(?:'s| is) (?:its|the) code"
-    r"|who is cited(?: there| in it)?|what are its sources|which sources does it cite)\b", re.I
-)
-_CONTENT = re.compile(r"[A-Za-z][A-Za-z0-9-]{2,}")
-_STOP = set(
-    "and also what about how same for the one section area card that this those these there they them their "
-    "does did say says cite cites cited code which who is are its it was were has have had with from into "
-    "tell more please okay ok show list give".split()
-)
-
-
-def _content(text: str) -> list[str]:
-    return [w for w in _CONTENT.findall(text) if w.lower() not in _STOP]
 
 
 def history_pairs(history) -> list[tuple[str, str]]:
@@ -54,34 +46,51 @@ def history_pairs(history) -> list[tuple[str, str]]:
     return pairs
 
 
-def is_follow_up(question: str) -> bool:
-    """A short question that points back (pronoun or 'and ...') rather than naming its topic."""
+def is_follow_up(question: str, analyse) -> bool:
+    """'and ...', or a short question that points back and has at most two topic words."""
     if _CONTINUATION.search(question):
         return True
-    return bool(_ANAPHORA.search(question)) and len(_content(question)) <= 2
+    topic = analyse(question)
+    return bool(_ANAPHORA.search(question)) and not topic.entities and len(topic.words) <= 2
 
 
-def condense(question: str, previous_questions: list[str], topic_of) -> str:
+def condense(question: str, previous_questions: list[str], topic_of, analyse) -> str:
     """Rewrite a follow-up into a stand-alone question.
 
     `previous_questions` are the earlier resolved user questions, oldest first; `topic_of(q)`
-    returns the title of the section a resolved question is about.
+    returns the title of the section a resolved question is about; `analyse(q)` is the retriever's
+    topic analysis.
     """
-    if not previous_questions or not is_follow_up(question):
+    if not previous_questions or not is_follow_up(question, analyse):
         return question
     previous = previous_questions[-1]
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
-        if _content(rest):
-            # "and the one on metrology?" keeps the previous question's intent with a new topic.
-            stem = _QUESTION_STEM.search(previous)
-            if stem:
-                return f"{stem.group(1)} — {rest}?"
-            return f"{rest}? ({_strip_topic(previous)})"
+        new = analyse(rest)
+        if rest and (new.words or new.entities):
+            return _substitute(previous, rest, analyse(previous))
     topic = topic_of(previous)
     return f"{question.rstrip()} — {topic}" if topic else question
 
 
-def _strip_topic(question: str) -> str:
-    return re.sub(r"\s+—\s+.*$", "", question).strip()
+def _substitute(previous: str, fragment: str, topic) -> str:
+    """The previous question with its named entities (or else its topic words) replaced by fragment."""
+    spans = [(e.start, e.end) for e in topic.entities]
+    if not spans and topic.words:
+        lowered = previous.lower()
+        for word in topic.words:
+            at = lowered.find(word)
+            if at >= 0:
+                spans.append((at, at + len(word)))
+    if not spans:
+        return f"{fragment}?"
+    start, end = min(a for a, _ in spans), max(b for _, b in spans)
+    end = max(end, _word_end(previous, end))
+    return f"{previous[:start]}{fragment}{previous[end:]}".strip()
+
+
+def _word_end(text: str, at: int) -> int:
+    """The end of the word that position `at` is inside (so 'standardisation' is replaced whole)."""
+    m = re.match(r"[\w'’-]*", text[at:])
+    return at + (m.end() if m else 0)

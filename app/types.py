@@ -20,6 +20,17 @@ class Citation:
     citations: tuple[str, ...]
     sentence: str
 
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit, sentence: str) -> "Citation":
+        """Marker n for a sentence of a retrieved section."""
+        return cls.from_section(n, hit, sentence)
+
+    @classmethod
+    def from_section(cls, n: int, section, sentence: str) -> "Citation":
+        """Marker n for a sentence of any section-like record (a Hit or an ingest Section)."""
+        return cls(n=n, id=section.id, code=section.code, label=section.label, title=section.title,
+                   parent=section.parent, citations=tuple(section.citations), sentence=sentence)
+
     @property
     def heading(self) -> str:
         """Title with its parent."""

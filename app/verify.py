@@ -218,8 +218,7 @@ def verify(text: str, hits: list[Hit], embedder) -> Verified:
             if (new, sentence) not in seen:
                 seen.add((new, sentence))
                 hit = hits[raw - 1]
-                citations.append(Citation(n=new, id=hit.id, code=hit.code, label=hit.label, title=hit.title,
-                                          parent=hit.parent, citations=hit.citations, sentence=sentence))
+                citations.append(Citation.from_hit(new, hit, sentence))
         if kept:
             leading = match.group(0)[: match.group(0).index("[")]
             out.append(f"{leading}[{', '.join(map(str, kept))}]")

@@ -1,15 +1,14 @@
-"""Fit the out-of-scope threshold on SearchResult.scope_score and (with --write) save it for the retriever.
+"""Fit the scope rule on a question set and (with --write) save it for the retriever.
 
     python -m evals.calibrate [--questions F] [--index-dir D] [--write] [--json]
 
-The retriever calls a query in scope when an exact look-up matched (a code, source key, title,
-label or the report) or when scope_score >= threshold. The fit mirrors that: questions with an
-exact match are in scope whatever the threshold, and the threshold is chosen to maximise the
-balanced accuracy of the whole decision, (1 - false-refusal rate + refusal rate) / 2. Ties go to
-the lower false-refusal rate, then to the lowest threshold (refusing an answerable question costs
-more than answering an unanswerable one with quotes and sources). Leave-one-out estimates refit
-the threshold without each question in turn and classify that question, so they say how the
-threshold does on questions it was not fitted on.
+The retriever calls a question in scope when it has no topic words (only a code, a source key, a
+title or words about the document), or when `dense + coverage_weight * coverage >= threshold`
+(retriever/scope.py). The fit mirrors that: it tries each weight on a small grid and, for each, the
+threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
+the lower false-refusal rate, then to the lower threshold. The rates that matter are out of sample:
+stratified k-fold cross-validation refits weight and threshold without each fold and judges that
+fold, so no question is scored by a rule fitted on it.
 """
 
 from __future__ import annotations
@@ -22,7 +21,9 @@ from pathlib import Path
 
 import click
 
-FEATURE = "scope_score"
+FEATURES = ("dense", "coverage")
+WEIGHTS = tuple(round(0.1 * i, 1) for i in range(0, 11))
+FOLDS = 10
 
 
 @dataclass(frozen=True)
@@ -30,73 +31,100 @@ class Sample:
     """One question's scope features and its label."""
 
     id: str
-    score: float
-    forced: bool  # an exact look-up matched, so the retriever says in scope regardless of the score
+    score: float  # the dense feature
+    forced: bool  # no topic words: the retriever says in scope whatever the features
     in_scope: bool
+    coverage: float = 0.0
 
 
 @dataclass(frozen=True)
 class Fit:
-    """A threshold and its rates on the samples it was judged on."""
+    """A rule and its rates on the samples it was judged on."""
 
     threshold: float
     refusal_rate: float | None
     false_refusal_rate: float | None
     balanced_accuracy: float
+    coverage_weight: float = 0.0
 
 
-def predict(sample: Sample, threshold: float) -> bool:
-    """The retriever's in-scope call for a sample at this threshold."""
-    return sample.forced or sample.score >= threshold
+def combined(sample: Sample, weight: float) -> float:
+    """The scope score of a sample under a coverage weight."""
+    return sample.score + weight * sample.coverage
 
 
-def rates(samples: list[Sample], threshold: float) -> Fit:
+def predict(sample: Sample, threshold: float, weight: float = 0.0) -> bool:
+    """The retriever's in-scope call for a sample under this rule."""
+    return sample.forced or combined(sample, weight) >= threshold
+
+
+def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
     """Refusal rate (out-of-scope refused), false-refusal rate (in-scope refused) and balanced accuracy."""
     ins = [s for s in samples if s.in_scope]
     outs = [s for s in samples if not s.in_scope]
-    rr = sum(not predict(s, threshold) for s in outs) / len(outs) if outs else None
-    frr = sum(not predict(s, threshold) for s in ins) / len(ins) if ins else None
+    rr = sum(not predict(s, threshold, weight) for s in outs) / len(outs) if outs else None
+    frr = sum(not predict(s, threshold, weight) for s in ins) / len(ins) if ins else None
     ba = ((1.0 - (frr or 0.0)) + (rr or 0.0)) / 2.0
-    return Fit(threshold, rr, frr, ba)
+    return Fit(threshold, rr, frr, ba, weight)
 
 
-def candidates(samples: list[Sample]) -> list[float]:
+def candidates(samples: list[Sample], weight: float = 0.0) -> list[float]:
     """Midpoints between neighbouring distinct scores, plus one below the lowest (refuse nothing)."""
-    scores = sorted({s.score for s in samples})
+    scores = sorted({combined(s, weight) for s in samples if not s.forced})
     if not scores:
         return [0.0]
     mids = [(a + b) / 2.0 for a, b in zip(scores, scores[1:])]
     return [scores[0] - 1e-6, *mids, scores[-1] + 1e-6]
 
 
-def fit(samples: list[Sample]) -> Fit:
-    """The threshold that maximises balanced accuracy; ties -> lower false-refusal rate -> lower threshold."""
+def fit(samples: list[Sample], weights=WEIGHTS) -> Fit:
+    """The rule that maximises balanced accuracy; ties -> lower false-refusal rate -> lower weight and threshold."""
     if not any(s.in_scope for s in samples) or all(s.in_scope for s in samples):
         raise click.UsageError("calibration needs both in_scope and out_of_scope questions.")
-    fits = [rates(samples, t) for t in candidates(samples)]
-    return min(fits, key=lambda f: (-round(f.balanced_accuracy, 12), f.false_refusal_rate or 0.0, f.threshold))
+    fits = [rates(samples, t, w) for w in weights for t in candidates(samples, w)]
+    return min(fits, key=lambda f: (-round(f.balanced_accuracy, 12), f.false_refusal_rate or 0.0,
+                                    f.coverage_weight, f.threshold))
 
 
-def leave_one_out(samples: list[Sample]) -> tuple[float | None, float | None]:
-    """(refusal rate, false-refusal rate) when each question is judged by a threshold fitted without it."""
+def folds(samples: list[Sample], k: int = FOLDS) -> list[list[int]]:
+    """Stratified, deterministic folds: each class dealt round-robin in id order."""
+    k = max(2, min(k, len(samples)))
+    out: list[list[int]] = [[] for _ in range(k)]
+    for label in (True, False):
+        members = sorted((i for i, s in enumerate(samples) if s.in_scope == label), key=lambda i: samples[i].id)
+        for n, i in enumerate(members):
+            out[n % k].append(i)
+    return [f for f in out if f]
+
+
+def cross_validate(samples: list[Sample], k: int = FOLDS, weights=WEIGHTS) -> tuple[float | None, float | None]:
+    """(refusal rate, false-refusal rate) when each fold is judged by a rule fitted on the other folds."""
     refused_out, refused_in = [], []
-    for i, s in enumerate(samples):
-        rest = samples[:i] + samples[i + 1 :]
-        t = fit(rest).threshold
-        (refused_in if s.in_scope else refused_out).append(not predict(s, t))
+    for held in folds(samples, k):
+        held_set = set(held)
+        rest = [s for i, s in enumerate(samples) if i not in held_set]
+        rule = fit(rest, weights)
+        for i in held:
+            s = samples[i]
+            (refused_in if s.in_scope else refused_out).append(not predict(s, rule.threshold, rule.coverage_weight))
     mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
     return mean(refused_out), mean(refused_in)
 
 
+def leave_one_out(samples: list[Sample], weights=WEIGHTS) -> tuple[float | None, float | None]:
+    """Cross-validation with one question per fold."""
+    return cross_validate(samples, len(samples), weights)
+
+
 def collect(retriever, questions) -> list[Sample]:
-    """Run every question through hybrid search and keep its scope features."""
+    """Run every question through the retriever's scope features."""
     out = []
     for q in questions:
-        result = retriever.search(q.question, k=10, mode="hybrid")
-        if result.scope_score is None:
-            raise click.ClickException("the retriever returned no scope_score; it cannot be calibrated.")
-        out.append(Sample(q.id, float(result.scope_score), any(h.exact for h in result.hits),
-                          q.kind == "in_scope"))
+        features = retriever.features(q.question)
+        if features is None:
+            out.append(Sample(q.id, 0.0, True, q.kind == "in_scope", 0.0))
+        else:
+            out.append(Sample(q.id, float(features[0]), False, q.kind == "in_scope", float(features[1])))
     return out
 
 
@@ -107,17 +135,21 @@ def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
     best = fit(samples)
-    loo_rr, loo_frr = leave_one_out(samples)
+    cv_rr, cv_frr = cross_validate(samples)
+    manifest = retriever.manifest
     record = {
-        "model_weights_sha256": retriever.manifest["model"]["weights_sha256"],
+        "model_weights_sha256": manifest["model"]["weights_sha256"],
+        "corpus_sha256": manifest.get("corpus_sha256"),
+        "features": list(FEATURES),
+        "coverage_weight": best.coverage_weight,
         "threshold": round(best.threshold, 6),
-        "feature": FEATURE,
         "n_in": sum(s.in_scope for s in samples),
         "n_out": sum(not s.in_scope for s in samples),
-        "refusal_rate": _r(best.refusal_rate),
-        "false_refusal_rate": _r(best.false_refusal_rate),
-        "loo_refusal_rate": _r(loo_rr),
-        "loo_false_refusal_rate": _r(loo_frr),
+        "in_sample_refusal_rate": _r(best.refusal_rate),
+        "in_sample_false_refusal_rate": _r(best.false_refusal_rate),
+        "cv_folds": len(folds(samples)),
+        "cv_refusal_rate": _r(cv_rr),
+        "cv_false_refusal_rate": _r(cv_frr),
         "questions_sha256": file_sha256(questions_path),
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
@@ -133,20 +165,20 @@ def _print(record: dict, samples: list[Sample]) -> None:
     from rich.table import Table
 
     console = Console()
-    t = record["threshold"]
-    table = Table(title=f"scope_score by question (threshold {t:.4f}; * = exact look-up, always in scope)")
-    for col in ("id", "kind", "scope_score", "call"):
+    t, w = record["threshold"], record["coverage_weight"]
+    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = no topic words, always in scope)")
+    for col in ("id", "kind", "dense", "coverage", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: s.score):
-        call = "in" if predict(s, t) else "refused"
+    for s in sorted(samples, key=lambda s: combined(s, w)):
+        call = "in" if predict(s, t, w) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
-        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", f"{s.score:.4f}{'*' if s.forced else ''}",
-                      f"[red]{call}[/red]" if wrong else call)
+        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", f"{s.score:.4f}", f"{s.coverage:.2f}",
+                      f"{combined(s, w):.4f}{'*' if s.forced else ''}", f"[red]{call}[/red]" if wrong else call)
     console.print(table)
     console.print(
-        f"threshold {t:.4f}: refusal rate {record['refusal_rate']:.3f}, false-refusal rate "
-        f"{record['false_refusal_rate']:.3f}; leave-one-out: refusal rate {record['loo_refusal_rate']:.3f}, "
-        f"false-refusal rate {record['loo_false_refusal_rate']:.3f} (n_in={record['n_in']}, n_out={record['n_out']})"
+        f"out of sample ({record['cv_folds']}-fold): refusal rate {record['cv_refusal_rate']:.3f}, false-refusal rate "
+        f"{record['cv_false_refusal_rate']:.3f}; in sample: {record['in_sample_refusal_rate']:.3f} / "
+        f"{record['in_sample_false_refusal_rate']:.3f} (n_in={record['n_in']}, n_out={record['n_out']})"
     )
 
 
@@ -166,7 +198,7 @@ Examples:
 @click.option("--write", is_flag=True, help="Write retriever/calibration.json (otherwise only report).")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration record as JSON.")
 def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json):
-    """Fit the out-of-scope threshold on a question set and report leave-one-out error rates."""
+    """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -178,7 +210,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json):
 
     try:
         from retriever import open_retriever
-        from retriever.core import CALIBRATION_FILE
+        from retriever.scope import CALIBRATION_FILE
 
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
         retriever = open_retriever(config=config)

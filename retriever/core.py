@@ -17,13 +17,15 @@ from ingest.errors import IndexCorrupt, ModelMismatch, QueryError
 from ingest.section import KINDS, Section
 from ingest.text import clean_text
 
-from .lookups import Lookups, normalise
+from .lookups import TIER_CODE, TIER_KEY, TIER_LABEL, TIER_REPORT, TIER_TITLE, Lookups, normalise
+from .scope import ScopeModel, Vocabulary, coverage, load_scope_model
+from .sentences import SentenceCache
+from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
 from .types import Hit, SearchResult
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 2000
 RRF_K = 60  # the constant from Cormack et al.; fusion is rank-based, so no score scaling is needed
-CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _CODE_FILTER = re.compile(r"^\d+(?:\.\d+){0,3}\.?$")
 _SERVER_RECHECK_SECONDS = 5.0
 
@@ -41,8 +43,9 @@ class _State:
     bm25: object
     lookups: Lookups
     stamp: object
-    vocabulary: frozenset = frozenset()
-    by_length: dict | None = None
+    analyzer: TopicAnalyzer | None = None
+    vocabulary: Vocabulary | None = None
+    scope: ScopeModel | None = None
 
 
 def _tokenize(texts, stemmer):
@@ -66,9 +69,10 @@ class Retriever:
         import Stemmer
 
         self._stemmer = Stemmer.Stemmer("english").stemWords
+        self._lexicon = wordpiece_lexicon(str(spec.path))
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
         self.embedder = load_embedder(config.model)
-        self.calibration = _load_calibration(self._state.manifest["model"]["weights_sha256"])
+        self._sentences = SentenceCache(self.embedder)
 
     # -- loading ---------------------------------------------------------------------------
     def _stamp(self):
@@ -123,15 +127,21 @@ class Retriever:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             bm25.index(_tokenize(docs, self._stemmer), show_progress=False)
-        vocabulary = frozenset(w for doc in docs for w in _WORD.findall(doc.lower()))
-        by_length: dict[int, list[str]] = {}
-        for w in vocabulary:
-            by_length.setdefault(len(w), []).append(w)
+        analyzer, vocabulary = self._topic_tables(list(sections.values()))
         return _State(
             manifest=manifest, collection=collection, vector_store=ChromaVectorStore(chroma_collection=collection),
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
-            lookups=Lookups(list(sections.values())), stamp=stamp, vocabulary=vocabulary, by_length=by_length,
+            lookups=analyzer.lookups, stamp=stamp, analyzer=analyzer, vocabulary=vocabulary,
+            scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
         )
+
+    def _topic_tables(self, sections: list[Section]) -> tuple[TopicAnalyzer, Vocabulary]:
+        """The entity tables and the document vocabulary (without source keys and author names)."""
+        analyzer = TopicAnalyzer(sections, self._lexicon)
+        names = {k.lower() for s in sections for c in s.citations for k in c.split("-")}
+        names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", a)}
+        texts = [f"{s.title}\n{s.parent or ''}\n{s.text}" for s in sections]
+        return analyzer, Vocabulary(texts, names, self._stemmer, self._lexicon)
 
     def _current(self) -> _State:
         """The loaded state, reloaded first if another ingest swapped in a new generation."""
@@ -176,8 +186,12 @@ class Retriever:
         """The report's bibliographic record, if the document has one."""
         return next((s for s in self._current().sections.values() if s.kind == "source"), None)
 
-    def search(self, query: str, k: int = 5, *, codes=None, labels=None, kinds=None, mode: str = "hybrid") -> SearchResult:
-        """Rank sections for a query; exact code/key/title/label/report look-ups come first in hybrid mode."""
+    def search(self, query: str, k: int = 5, *, codes=None, labels=None, kinds=None, mode: str = "hybrid",
+               scope: ScopeModel | None = None) -> SearchResult:
+        """Rank sections for a query; sections it names exactly (code, key, title, label) come first in hybrid mode.
+
+        `scope` overrides the index's scope rule (cross-validation in `evals` uses it).
+        """
         state = self._current()
         query, notices = _clean_query(query)
         k = _check_k(k)
@@ -187,13 +201,14 @@ class Retriever:
         n_sections = len(state.sections) if allowed is None else len(allowed)
         n_cand = min(len(state.chunk_ids), max(30, 6 * k))
 
-        text, corrections = _correct_spelling(state, query)
-        if corrections:
-            notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in corrections) + ".")
+        topic = state.analyzer.analyse(query)
+        text, rewrites = _rewrite(topic, state.vocabulary)
+        if rewrites:
+            notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in rewrites) + ".")
         query_vector = self.embedder.encode_one(text)
         dense = self._dense(state, query_vector, n_cand, codes, labels, kinds)
         lexical = self._lexical(state, text, n_cand, allowed) if mode != "dense" else {}
-        exact = state.lookups.match(query) if mode == "hybrid" else {}
+        exact = _exact(state, topic) if mode == "hybrid" else {}
         if allowed is not None:
             exact = {i: m for i, m in exact.items() if i in allowed}
 
@@ -208,18 +223,39 @@ class Retriever:
             scored = {}
             for sid in set(dense_rank) | set(lex_rank) | set(exact):
                 rrf = sum(1.0 / (RRF_K + ranks[sid]) for ranks in (dense_rank, lex_rank) if sid in ranks)
-                scored[sid] = (exact[sid].tier if sid in exact else 0.0) + rrf / best
+                scored[sid] = (exact[sid][0] if sid in exact else 0.0) + rrf / best
 
         ordered = sorted(scored, key=lambda sid: (-scored[sid], sid))[: min(k, n_sections)]
         hits = [
             _hit(state.sections[sid], scored[sid], dense.get(sid), dense_rank.get(sid), lexical.get(sid),
-                 lex_rank.get(sid), exact[sid].reason if sid in exact else None)
+                 lex_rank.get(sid), exact[sid][1] if sid in exact else None)
             for sid in ordered
         ]
-        scope_score = max(dense.values()) if dense else 0.0
-        in_scope = bool(exact) or self._in_scope(scope_score)
+        rule = scope or state.scope
+        in_scope, scope_score, uncovered = self._scope(state, topic, dense, rule)
+        if not in_scope:
+            covered, missing = self._covered_parts(state, topic, rule)
+            if covered:
+                # Part of the question is covered: answer that part and say what is not covered.
+                in_scope = True
+                notices.append(f"The document does not cover {' or '.join(repr(m) for m in missing)}; "
+                               "the answer covers the rest of the question.")
         return SearchResult(query=query, hits=hits, in_scope=in_scope, mode=mode, notices=tuple(notices),
-                            scope_score=round(float(scope_score), 6))
+                            scope_score=None if scope_score is None else round(float(scope_score), 6),
+                            topic=topic, searched=text)
+
+    def analyse(self, question: str) -> Topic:
+        """The question split into meta words, named entities and topic words (for follow-ups)."""
+        return self._current().analyzer.analyse(_clean_query(question)[0])
+
+    def sentences(self, hit) -> tuple[list[str], object]:
+        """A section's sentences and their unit vectors (cached; shared with the answer composer)."""
+        return self._sentences.get(hit)
+
+    @property
+    def scope_model(self) -> ScopeModel:
+        """The rule that decides scope, and whether it was fitted for this model and corpus."""
+        return self._current().scope
 
     def as_llama_index(self, k: int = 5, **search_options):
         """A llama-index BaseRetriever over this retriever (nodes carry the section metadata)."""
@@ -228,10 +264,42 @@ class Retriever:
         return LlamaIndexRetriever(self, k=k, **search_options)
 
     # -- internals ---------------------------------------------------------------------------
-    def _in_scope(self, scope_score: float) -> bool:
-        if self.calibration is None:
-            return True
-        return scope_score >= self.calibration["threshold"]
+    def _covered_parts(self, state: _State, topic: Topic, rule: ScopeModel) -> tuple[list[str], list[str]]:
+        """For a question of several parts ("metrology and quantum computing"), the parts the
+        document covers and those it does not; nothing when it covers all or none of them."""
+        parts = [p.strip(" ?.!") for p in _PARTS.split(topic.text)]
+        parts = [p for p in parts if content_words(p)]
+        if len(parts) < 2:
+            return [], []
+        covered, missing = [], []
+        for part in parts:
+            words = content_words(part)
+            dense = self._dense(state, self.embedder.encode_one(part), min(len(state.chunk_ids), 30), None, None, None)
+            best = max(dense.values()) if dense else 0.0
+            (covered if rule.covers(best, coverage(words, state.vocabulary)[0]) else missing).append(part)
+        return (covered, missing) if covered and missing else ([], [])
+
+    def _scope(self, state: _State, topic: Topic, dense: dict, rule: ScopeModel):
+        """(in scope, score, uncovered topic words): decided on the topic's own evidence."""
+        if topic.empty:
+            # Only entities or words about the document: what it names is in the document.
+            return True, None, []
+        # The best chunk cosine of the topic. Reading the top sections' sentences too was tried and
+        # separated no better out of sample (docs/scope.md), so the cheaper feature is kept.
+        best = max(dense.values()) if dense else 0.0
+        share, missing = coverage(topic.words, state.vocabulary)
+        return rule.covers(best, share), rule.score(best, share), missing
+
+    def features(self, query: str) -> tuple[float, float] | None:
+        """The scope features (dense, coverage) of a question, or None when it has no topic words."""
+        state = self._current()
+        query, _ = _clean_query(query)
+        topic = state.analyzer.analyse(query)
+        if topic.empty:
+            return None
+        text, _ = _rewrite(topic, state.vocabulary)
+        dense = self._dense(state, self.embedder.encode_one(text), min(len(state.chunk_ids), 30), None, None, None)
+        return (max(dense.values()) if dense else 0.0), coverage(topic.words, state.vocabulary)[0]
 
     def _allowed(self, state: _State, codes, labels, kinds) -> set[str] | None:
         if not (codes or labels or kinds):
@@ -318,34 +386,47 @@ class Retriever:
         return best
 
 
-_WORD = re.compile(r"[a-z]+")
-_SPELL_MIN_LENGTH = 5
-_SPELL_CUTOFF = 0.84
+_PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
+_TIERS = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL}
 
 
-def _correct_spelling(state: _State, query: str) -> tuple[str, list[tuple[str, str]]]:
-    """Replace words the index has never seen by their closest index word ("thougt" -> "thought").
+def _rewrite(topic: Topic, vocabulary: Vocabulary) -> tuple[str, list[tuple[str, str]]]:
+    """The search text with abbreviations expanded and misspellings corrected against the document."""
+    rewrites: list[tuple[str, str]] = []
+    words = set(topic.words)
+    pieces, last = [], 0
+    for m in tokens(topic.text):
+        low = m.group(0).lower()
+        if low not in words:
+            continue
+        new = vocabulary.expand(low) or vocabulary.correct(low)
+        if new:
+            rewrites.append((m.group(0), new))
+            pieces += [topic.text[last:m.start()], new]
+            last = m.end()
+    pieces.append(topic.text[last:])
+    return "".join(pieces), rewrites
 
-    difflib rather than a spelling library: the only dictionary that matters is the index's own
-    vocabulary, and difflib's ratio is enough for one- or two-letter slips in long words.
-    """
-    import difflib
 
-    corrections = []
+def _exact(state: _State, topic: Topic) -> dict[str, tuple[float, str]]:
+    """Sections the question names exactly, with the tier that lifts them and why."""
+    found: dict[str, tuple[float, str]] = {}
 
-    def fix(match):
-        word = match.group(0)
-        low = word.lower()
-        if len(low) < _SPELL_MIN_LENGTH or low in state.vocabulary:
-            return word
-        pool = [w for n in range(len(low) - 2, len(low) + 3) for w in state.by_length.get(n, ())]
-        close = difflib.get_close_matches(low, pool, n=1, cutoff=_SPELL_CUTOFF)
-        if not close:
-            return word
-        corrections.append((word, close[0]))
-        return close[0]
+    def add(ids, tier, reason):
+        for i in ids:
+            if i not in found or found[i][0] < tier:
+                found[i] = (tier, reason)
 
-    return re.sub(r"[A-Za-z]+", fix, query), corrections
+    for entity in topic.entities:
+        if entity.kind == "author":
+            add(entity.ids, TIER_REPORT, "report")
+        else:
+            add(entity.ids, _TIERS[entity.kind], entity.kind)
+    if topic.about_document:
+        # "Who wrote this report?" or "What does the document say?": the source record and overview.
+        wanted = ("source",) if topic.asks_authorship else ("source", "overview")
+        add([i for i, s in state.sections.items() if s.kind in wanted], TIER_REPORT, "report")
+    return found
 
 
 def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, exact) -> Hit:
@@ -389,25 +470,6 @@ def _as_list(value, name: str) -> list[str]:
     if not isinstance(value, (list, tuple, set)) or not all(isinstance(v, str) for v in value):
         raise QueryError(f"{name} must be a list of strings.")
     return [v for v in value if v.strip()]
-
-
-def _load_calibration(weights_sha256: str) -> dict | None:
-    """The out-of-scope threshold fitted by `python -m evals.calibrate` for this model, if any."""
-    path = Path(os.environ.get("CONSENSUS_CHAT_CALIBRATION", CALIBRATION_FILE))
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except ValueError:
-        raise IndexCorrupt(f"{path} is not valid JSON; regenerate it with `python -m evals.calibrate --write`.") from None
-    if data.get("model_weights_sha256") != weights_sha256:
-        warnings.warn(
-            f"{path} was calibrated for another model; out-of-scope detection is off. "
-            "Run `python -m evals.calibrate --write` for this model.",
-            stacklevel=2,
-        )
-        return None
-    return data
 
 
 def open_retriever(index_dir=None, *, chroma_host=None, chroma_port=None, model=None, config: Config | None = None) -> Retriever:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .topic import Topic
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -49,7 +51,9 @@ class SearchResult:
     in_scope: bool
     mode: str = "hybrid"
     notices: tuple[str, ...] = field(default=())
-    scope_score: float | None = None
+    scope_score: float | None = None  # the topic's evidence (retriever/scope.py); None when it has no topic words
+    topic: Topic | None = None  # the question split into meta words, entities and topic words
+    searched: str = ""  # the text that was searched (meta words dropped, abbreviations expanded)
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""

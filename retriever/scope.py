@@ -1,0 +1,140 @@
+"""Does the document cover a question? Decided on the question's topic, from evidence in the document.
+
+Two features, both measured on the topic (meta words, stopwords and named entities set aside):
+- `dense`: the best cosine between the topic and a sentence (or a chunk) of the top-ranked sections;
+- `coverage`: the share of topic words the document uses (stemmed; an abbreviation counts when it is
+  the start of a document word, "interp" for "interpretability"; a misspelling when it is close to one).
+A question is in scope when `dense + coverage_weight * coverage >= threshold`. The weight and the
+threshold are fitted by `python -m evals.calibrate` with cross-validation and stored with the model's
+weights hash and the corpus hash; an index of another corpus uses the documented DEFAULT below.
+
+A question with no topic words at all (only a code, a source key, a title, or words about the
+document such as "Who wrote this report?") is in scope: what it names is in the document.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import IndexCorrupt
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
+UBIQUITOUS = 0.4  # share of sections a stem must appear in to count as ubiquitous
+
+
+@dataclass(frozen=True)
+class ScopeModel:
+    """A linear rule on the two scope features, and where its numbers came from."""
+
+    coverage_weight: float
+    threshold: float
+    source: str = "default"  # "fitted" (for this model and corpus) or "default"
+
+    def score(self, dense: float, coverage: float) -> float:
+        """The combined evidence that the document covers the topic."""
+        return dense + self.coverage_weight * coverage
+
+    def covers(self, dense: float, coverage: float) -> bool:
+        """In scope?"""
+        return self.score(dense, coverage) >= self.threshold
+
+
+# Fitted on the shipped page's question set (evals/questions.jsonl) with all-MiniLM-L6-v2; used for
+# any corpus that has no calibration of its own. Both features are corpus-independent in kind (a
+# cosine and a share), so the rule transfers; `consensus-chat eval` says when it is in use.
+DEFAULT = ScopeModel(coverage_weight=0.5, threshold=0.55, source="default")
+
+
+def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeModel:
+    """The calibration fitted for this model and corpus, else DEFAULT (with a logged reason)."""
+    path = Path(os.environ.get("CONSENSUS_CHAT_CALIBRATION", CALIBRATION_FILE))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        log.info("no scope calibration at %s; using the default", path)
+        return DEFAULT
+    except (ValueError, UnicodeDecodeError):
+        raise IndexCorrupt(f"{path} is not valid JSON; regenerate it with `python -m evals.calibrate --write`.") from None
+    if not isinstance(data, dict):
+        raise IndexCorrupt(f"{path} is not a calibration record; regenerate it with `python -m evals.calibrate --write`.")
+    if data.get("model_weights_sha256") != weights_sha256 or data.get("corpus_sha256") != corpus_sha256:
+        log.info("scope calibration %s is for another model or corpus; using the default", path)
+        return DEFAULT
+    try:
+        return ScopeModel(float(data["coverage_weight"]), float(data["threshold"]), "fitted")
+    except (KeyError, TypeError, ValueError):
+        raise IndexCorrupt(f"{path} lacks coverage_weight/threshold; regenerate it with "
+                           "`python -m evals.calibrate --write`.") from None
+
+
+class Vocabulary:
+    """The document's words, stemmed, for topic coverage and spelling correction."""
+
+    def __init__(self, texts: list[str], exclude: set[str], stem, lexicon: frozenset[str]):
+        words: dict[str, int] = {}
+        df: dict[str, int] = {}
+        for text in texts:
+            seen = set()
+            for w in re.findall(r"[a-z]+", text.lower()):
+                if w not in exclude:
+                    words[w] = words.get(w, 0) + 1
+                    seen.add(w)
+            for st in set(stem(list(seen))):
+                df[st] = df.get(st, 0) + 1
+        self.words = words  # word -> count
+        self.stem = stem
+        self.stems = frozenset(df)
+        # Stems in most sections ("ai", "model" on a page about AI models) say nothing about whether
+        # a question's topic is covered, so coverage leaves them out when the topic has other words.
+        self.ubiquitous = frozenset(st for st, n in df.items() if len(texts) >= 5 and n / len(texts) >= UBIQUITOUS)
+        self.lexicon = lexicon
+        self._by_prefix: dict[str, str] = {}
+
+    def covers(self, word: str) -> bool:
+        """The document uses this word or an inflection of it."""
+        return word in self.words or self.stem([word])[0] in self.stems
+
+    def expand(self, word: str) -> str | None:
+        """The document word an abbreviation stands for ("interp" -> "interpretability"), if any.
+
+        Only for a word of four letters or more that is not itself an everyday English word, so
+        "app" or "model" are never read as the start of something else.
+        """
+        if len(word) < 4 or word in self.lexicon or self.covers(word):
+            return None
+        if word not in self._by_prefix:
+            longer = [w for w in self.words if w.startswith(word) and len(w) >= len(word) + 2]
+            self._by_prefix[word] = max(longer, key=lambda w: (self.words[w], -len(w))) if longer else ""
+        return self._by_prefix[word] or None
+
+    def correct(self, word: str) -> str | None:
+        """The document word a misspelt word was meant to be ("thougt" -> "thought"), if any.
+
+        difflib rather than a spelling library: the only dictionary that matters is the document's
+        own vocabulary. Words the document uses (or an inflection of them) and everyday English
+        words are never rewritten.
+        """
+        import difflib
+
+        if len(word) < 5 or word in self.lexicon or self.covers(word):
+            return None
+        pool = [w for w in self.words if abs(len(w) - len(word)) <= 2]
+        close = difflib.get_close_matches(word, pool, n=1, cutoff=0.84)
+        return close[0] if close else None
+
+
+def coverage(words, vocabulary: Vocabulary) -> tuple[float, list[str]]:
+    """Share of topic words the document covers (ubiquitous words aside), and the words it does not."""
+    if not words:
+        return 1.0, []
+    specific = [w for w in words if vocabulary.stem([w])[0] not in vocabulary.ubiquitous]
+    words = specific or list(words)
+    missing = [w for w in words if not (vocabulary.covers(w) or vocabulary.expand(w) or vocabulary.correct(w))]
+    return 1.0 - len(missing) / len(words), missing

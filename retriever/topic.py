@@ -1,0 +1,260 @@
+"""What a question is about: its topic words, once meta words, stopwords and named entities are set aside.
+
+"What does the report say about measuring risk repeatably?" is about *measuring risk repeatably*;
+"the report" and "say" only say where to look. Scope and ranking are decided on the topic. Named
+entities (a section code, a source key, a title, a label, an author of the source record) are found
+by the index's own tables, never by a list written for one document, and they only count when they
+are distinctive: a surname that is also a common English word ("Song", "Marks") needs corroboration
+from the rest of the question, and a label only counts when the question asks about labels.
+
+Which words are "common English" is read off the embedding model's WordPiece vocabulary (a word that
+is one whole piece there is an everyday word), so no word list has to be written for a new page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ingest.section import Section
+
+from .lookups import Lookups, normalise_with_offsets
+
+# Words that say where to look or what shape of answer to give, not what the question is about.
+# Generic English about documents, never words of one document.
+META_WORDS = frozenset("""
+report reports paper papers document documents doc docs page pages article articles
+section sections card cards area areas chapter chapters passage passages entry entries
+author authors authored wrote written writer writers write writes contributor contributors editor editors
+say says said saying state states stated mention mentions mentioned mentioning
+discuss discusses discussed discussing discussion talk talks talked talking
+describe describes described cover covers covered covering address addresses addressed
+according per consensus source sources cite cites cited citing citation citations
+reference references referenced referencing refer refers
+code codes coded numbered label labels labelled labeled labelling category categories categorised
+categorized classified classification filed fall falls tagged taxonomy
+tell summarise summarize summary summaries overview publish published publication year date dated
+anything something everything text come comes came appear appears appeared show shows
+abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
+""".split())
+
+# Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
+# verbs and fillers that questions are phrased with.
+_FILLER = frozenset("""
+could would might may must shall also get gets got getting make makes made go goes going
+one ones thing things way ways kind kinds lot lots much many really actually please like want
+need needs know let us anyone someone exactly whether
+""".split())
+
+# Asking who wrote the document or when: answered from the source record when nothing else is asked.
+AUTHORSHIP_WORDS = frozenset(
+    "author authors authored wrote written writer writers contributor contributors editor editors "
+    "publish published publication year date dated who when".split()
+)
+LABEL_WORDS = frozenset(
+    "label labels labelled labeled labelling category categories categorised categorized classified "
+    "classification filed fall falls tagged taxonomy".split()
+)
+CITE_WORDS = frozenset(
+    "cite cites cited citing citation citations reference references referenced referencing sources".split()
+)
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*")
+_CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """NLTK's English stopwords (as shipped by bm25s) plus question fillers: the one stopword set."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS) | _FILLER
+
+
+@lru_cache(maxsize=4)
+def wordpiece_lexicon(model_dir: str) -> frozenset[str]:
+    """Whole words of the model's WordPiece vocabulary: everyday English words and common names."""
+    path = Path(model_dir) / "vocab.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A thing the question names exactly: which sections carry it, and where it sits in the question."""
+
+    kind: str  # "code", "source-key", "title", "label", "author"
+    text: str
+    ids: tuple[str, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A question split into where-to-look words, named entities and the topic that remains."""
+
+    question: str
+    text: str  # the question without meta words: what dense and lexical search read
+    words: tuple[str, ...]  # content words: no stopwords, meta words or entity words
+    entities: tuple[Entity, ...]
+    meta: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """No topic words: the question is only entities and/or words about the document."""
+        return not self.words
+
+    @property
+    def asks_authorship(self) -> bool:
+        """Who wrote the document, or when (only meaningful when the topic is empty)."""
+        return any(m in AUTHORSHIP_WORDS for m in self.meta)
+
+    @property
+    def asks_citations(self) -> bool:
+        """The question is about what cites what."""
+        return any(m in CITE_WORDS for m in self.meta)
+
+    @property
+    def about_document(self) -> bool:
+        """Nothing but words about the document itself ("Who wrote this report?", "What does it say?")."""
+        return self.empty and not any(e.kind != "author" for e in self.entities)
+
+    def kinds(self) -> set[str]:
+        """The kinds of entity found."""
+        return {e.kind for e in self.entities}
+
+
+def tokens(text: str) -> list[re.Match]:
+    """Word tokens with their positions ("chain-of-thought" stays one token)."""
+    return list(_TOKEN.finditer(text))
+
+
+def _bare(word: str) -> str:
+    """Lower-case, without a possessive 's."""
+    low = word.lower().replace("’", "'")
+    return low[:-2] if low.endswith("'s") else low
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-case words that carry meaning: hyphenated parts split, stopwords and meta words dropped."""
+    stop = stopwords()
+    out = []
+    for m in tokens(text):
+        for part in _bare(m.group(0)).split("-"):
+            part = part.strip("'")
+            if len(part) > 1 and part not in stop and part not in META_WORDS and not part.isdigit():
+                out.append(part)
+    return out
+
+
+class TopicAnalyzer:
+    """Finds entities and topic words in questions, using tables built from one index's sections."""
+
+    def __init__(self, sections: list[Section], lexicon: frozenset[str] = frozenset()):
+
+        self.lookups = Lookups(sections)
+        self.lexicon = lexicon
+        source_words = set()
+        prose_words = set()
+        for s in sections:
+            if s.kind == "source":
+                source_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", s.title))
+            elif s.kind == "card":
+                prose_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", f"{s.title} {s.text}"))
+        # Words of the source record's title that no card uses ("Singapore" in "The Singapore
+        # Consensus ..."): written with a capital, they name the document, not a topic.
+        self.document_name_words = frozenset(source_words - prose_words - stopwords())
+
+    def distinctive(self, word: str) -> bool:
+        """Not an everyday English word or common name (so an exact match on it means something)."""
+        return word.lower() not in self.lexicon
+
+    def analyse(self, question: str) -> Topic:
+        """Split a question into meta words, entities and topic words."""
+        entities = self._entities(question)
+        covered = [(e.start, e.end) for e in entities]
+        meta, kept, words = [], [], []
+        stop = stopwords()
+        last = 0
+        pieces = []
+        for m in tokens(question):
+            word = _bare(m.group(0))
+            inside = any(a <= m.start() and m.end() <= b for a, b in covered)
+            is_meta = word in META_WORDS or (
+                word in self.document_name_words and m.group(0)[0].isupper()
+            )
+            if is_meta:
+                meta.append(word)
+                pieces.append(question[last:m.start()])
+                last = m.end()
+                continue
+            if inside:
+                continue
+            for part in word.split("-"):
+                part = part.strip("'")
+                if len(part) > 1 and part not in stop and part not in META_WORDS and not part.isdigit():
+                    words.append(part)
+            kept.append(word)
+        pieces.append(question[last:])
+        text = re.sub(r"\s+", " ", "".join(pieces)).strip()
+        text = re.sub(r"\s+([?.!,;:])", r"\1", text)
+        if not re.search(r"[A-Za-z0-9]", text):
+            text = question.strip()
+        return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta))
+
+    # -- entities --------------------------------------------------------------------------------
+    def _entities(self, question: str) -> list[Entity]:
+        lk = self.lookups
+        found: list[Entity] = []
+        low_tokens = {_bare(m.group(0)) for m in tokens(question)}
+        asks_labels = bool(low_tokens & LABEL_WORDS)
+        cites = bool(low_tokens & CITE_WORDS)
+        for m in _CODE.finditer(question):
+            ids = lk.code_matches(m.group(1))
+            if ids:
+                found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
+        toks = tokens(question)
+        for i, m in enumerate(toks):
+            token = m.group(0).rstrip("'’s") if m.group(0).endswith(("'s", "’s")) else m.group(0)
+            low = token.lower()
+            key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)
+            if key_ids:
+                # A key that is also an everyday word ("Marks", "Khan") needs the question to be
+                # about citations to count; so does one written in lower case. A full key with its
+                # suffix ("Casper-B") is distinctive by its form.
+                full = low in lk.keys and "-" in low
+                if (token[0].isupper() and (full or self.distinctive(low.split("-")[0]))) or cites:
+                    found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.start() + len(token)))
+                    continue
+            if token in lk.authors:  # surnames match case-sensitively
+                ids, given = lk.authors[token]
+                neighbours = {toks[j].group(0) for j in (i - 1, i + 1) if 0 <= j < len(toks)}
+                has_given = bool(neighbours & given)
+                if self.distinctive(token) or has_given or (low_tokens & AUTHORSHIP_WORDS - {"who", "when"}):
+                    start, end = m.start(), m.end()
+                    for j in (i - 1, i + 1):
+                        if 0 <= j < len(toks) and toks[j].group(0) in given:
+                            start, end = min(start, toks[j].start()), max(end, toks[j].end())
+                    found.append(Entity("author", token, tuple(ids), start, end))
+        norm, offsets = normalise_with_offsets(question)
+        titles = [t for t in lk.titles if t in norm]
+        titles = [t for t in titles if not any(t != o and t in o for o in titles)]  # keep the longest
+        for t in titles:
+            at = norm.index(t)
+            start, end = offsets[at + 1], offsets[at + len(t) - 2] + 1
+            found.append(Entity("title", question[start:end], tuple(lk.titles[t]), start, end))
+        for label, ids in lk.labels.items():
+            # A label counts when the question asks about labels, or writes a label of several
+            # words exactly as the document does ("Learning Objectives"); "other" is just a word.
+            name = lk.label_names[label]
+            if label in norm and (asks_labels or (" " in name.strip() and name in question)):
+                at = norm.index(label)
+                start, end = offsets[at + 1], offsets[at + len(label) - 2] + 1
+                found.append(Entity("label", question[start:end], tuple(ids), start, end))
+        return found
