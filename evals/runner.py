@@ -300,7 +300,7 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
         "questions_file": str(questions_path), "questions_sha256": file_sha256(questions_path),
         "index": retriever.store.describe() if hasattr(retriever, "store") else None,
         "sections": len(sections), "rank_depth": RANK_DEPTH,
-        "calibrated": getattr(retriever, "calibration", None) is not None,
+        "calibrated": getattr(getattr(retriever, "scope_model", None), "source", None) == "fitted",
     }
     return report
 
