@@ -313,11 +313,14 @@ def test_other_llama_index_retrievers_sit_beside_ours(eval_report):
     # llama-index's default pipeline, its chunks mapped to sections by text, scores exactly as the baseline row.
     base = ext["evals.baseline:default_retriever"]
     assert {k: base[k] for k in RETRIEVAL_KEYS} == {k: eval_report["baseline"][k] for k in RETRIEVAL_KEYS}
-    # Our adapter returns no nodes for questions it judges off-topic, so false refusals cost it hits.
+    # Our adapter ranks as hybrid search but returns no nodes for questions it judges off-topic, so each
+    # false refusal costs it exactly that question's hit.
     ours = ext["retriever.llama:default_retriever"]
     hybrid = eval_report["modes"]["hybrid"]
-    frr = eval_report["out_of_scope"]["false_refusal_rate"]
-    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - frr, abs=0.03) and ours["hit@5"] < hybrid["hit@5"]
+    refused = [q for q in eval_report["questions"] if q["kind"] == "in_scope" and not q["in_scope"]]
+    lost = sum(1 for q in refused if q["first_relevant_rank"] is not None and q["first_relevant_rank"] <= 5)
+    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-4)
+    assert all(ours[k] <= hybrid[k] for k in RETRIEVAL_KEYS)
     assert ours["pipeline"] == "retriever.llama.LlamaIndexRetriever"
 
 
@@ -381,7 +384,8 @@ def test_conversations_are_scored_turn_by_turn_with_history(eval_report, assista
 
     conv = eval_report["conversations"]
     assert conv["n_conversations"] == 8 and conv["n_turns"] == 26
-    assert conv["turn_accuracy"] == pytest.approx(20 / 26)
+    right = [t["right"] for c in conv["conversations"] for t in c["turns"]]
+    assert conv["turn_accuracy"] == pytest.approx(sum(right) / 26) and conv["turn_accuracy"] >= 0.75
     c01 = conv["conversations"][0]["turns"]
     # "What does it cite?" is resolved with the first turn's topic and cites its keys.
     assert c01[1]["resolved"].endswith("LLM chain-of-thought faithfulness and legibility")
