@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from ingest.config import Config
 from ingest.errors import QueryError
+from retriever.query import clean_query
 
 from .extractive import ExtractiveComposer, refusal
 from .followup import condense, history_pairs
@@ -41,8 +42,14 @@ class Assistant:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
         resolved: list[str] = []
         for user, _ in history_pairs(history)[-4:]:
-            resolved.append(condense(user, resolved, self._topic_of, self.retriever.analyse))
-        return condense(question, resolved, self._topic_of, self.retriever.analyse)
+            resolved.append(condense(user, resolved, self._topic_of, self.retriever.analyse, self._covers))
+        return condense(question, resolved, self._topic_of, self.retriever.analyse, self._covers)
+
+    def _covers(self, question: str) -> bool:
+        try:
+            return self.retriever.search(question, k=1).in_scope
+        except QueryError:
+            return False
 
     def _topic_of(self, question: str) -> str | None:
         try:
@@ -61,8 +68,7 @@ class Assistant:
 
     def stream(self, question: str, history=(), *, codes=None, labels=None) -> Iterator[str | Answer]:
         """Yield the answer text as it grows, then the final Answer."""
-        if not isinstance(question, str):
-            raise QueryError(f"The question must be text, not {type(question).__name__}.")
+        question, _ = clean_query(question, limit=None)  # QueryError for nothing usable; the search cuts and notes length
         resolved = self.resolve(question, history) if history else question
         result = self.retriever.search(resolved, k=TOP_K, codes=codes, labels=labels)
         resolved = result.query  # cleaned and, for very long input, truncated

@@ -42,6 +42,11 @@ def handle_errors(fn):
             raise CLIError(str(exc)) from None
         except ValueError as exc:
             raise CLIError(str(exc)) from None
+        except OSError as exc:
+            # The disk said no (full, read-only, permissions): the user can fix that, so no "unexpected".
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise CLIError(f"{exc.strerror or exc}{where}. Check that the path exists, is writable and "
+                           "that the disk has space.") from None
         except KeyboardInterrupt:
             click.echo("Interrupted; the index is unchanged unless the ingest had finished.", err=True)
             sys.exit(130)
@@ -101,10 +106,10 @@ Examples:
 @handle_errors
 def sections(corpus, as_json):
     """Print the sections the parser finds in a document."""
-    from ingest.config import DEFAULT_CORPUS
+    from ingest.config import default_corpus
     from ingest.parser import parse_file
 
-    found = parse_file(corpus or DEFAULT_CORPUS)
+    found = parse_file(corpus or default_corpus())
     if as_json:
         _echo_json([s.to_dict() for s in found])
         return
@@ -139,6 +144,8 @@ def ingest(corpus, index_dir, chroma_host, chroma_port, model, rebuild, quiet, a
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     report = run_ingest(list(corpus) or None, config, rebuild=rebuild, quiet=quiet or as_json)
+    if report.repaired:
+        click.echo(f"Note: the index was rebuilt: {report.repaired}.", err=True)
     if as_json:
         _echo_json({k: report.to_dict()[k] for k in ("sections", "added", "updated", "unchanged", "removed", "seconds")})
         return
@@ -187,6 +194,11 @@ Examples:
 @handle_errors
 def search(query, k, mode, code_prefix, label, kinds, as_json, index_dir, chroma_host, chroma_port, model):
     """Find the research areas that speak to a query. Needs an index: run `consensus-chat ingest` first."""
+    from retriever.query import clean_query
+
+    query, cleaned = clean_query(query, limit=None)  # refuse an unusable query before the model loads
+    for notice in cleaned:
+        click.echo(f"Note: {notice}", err=True)
     config = _config(index_dir, chroma_host, chroma_port, model)
     retriever = _open_retriever(config)
     result = retriever.search(query, k=k, mode=mode, codes=[code_prefix] if code_prefix else None,
@@ -223,7 +235,11 @@ Examples:
 def ask(question, as_json, llm, index_dir, chroma_host, chroma_port, model):
     """Answer a question with inline [n] markers and a numbered source list."""
     from app import open_assistant
+    from retriever.query import clean_query
 
+    question, cleaned = clean_query(question, limit=None)  # refuse an unusable question before the model loads
+    for notice in cleaned:
+        click.echo(f"Note: {notice}", err=True)
     config = _config(index_dir, chroma_host, chroma_port, model, llm=llm)
     assistant = open_assistant(config=config)
     answer = assistant.answer(question)
@@ -254,7 +270,8 @@ Examples:
 def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model):
     """Start the web chat (ingests the default corpus first if there is no index)."""
     from app import open_assistant
-    from app.ui import launch, load_auth_file
+    from app.auth import load_auth_file
+    from app.web import launch
 
     if auth_file:
         load_auth_file(auth_file)  # a bad auth file fails now, not after the model has loaded
@@ -298,6 +315,40 @@ def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no
     config = _config(index_dir, chroma_host, chroma_port, model)
     run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline,
              retrievers=retrievers, trec_out=trec_out, conversations=conversations)
+
+
+
+@main.group(epilog="""\b
+Examples:
+  consensus-chat feedback export > to-label.jsonl     # the disliked answers, one eval line each
+  consensus-chat feedback export --out to-label.jsonl --index-dir ./idx
+""")
+def feedback():
+    """Thumbs up/down from the web chat, stored in the index home (feedback.sqlite3)."""
+
+
+@feedback.command(name="export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the lines to this file instead of standard output.")
+@index_options
+@handle_errors
+def feedback_export(out, index_dir, chroma_host, chroma_port, model):
+    """Write the disliked answers as evals/questions.jsonl lines for a person to label."""
+    from app.feedback import FeedbackStore
+
+    config = _config(index_dir, chroma_host, chroma_port, model)
+    store = FeedbackStore(config.index_dir)
+    lines = [json.dumps(vote.eval_line(), ensure_ascii=False) for vote in store.votes(liked=False)]
+    text = "".join(line + "\n" for line in lines)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CLIError(f"Cannot write {out}: {exc.strerror or exc}. Pick a writable path with --out.") from None
+    click.echo(f"{len(lines)} disliked answer(s) from {store.path}; label each line's kind, relevant_titles and "
+               "relevant_codes, then add them to your question file.", err=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from retriever.types import Hit, SearchResult
 from .types import Answer, Citation
 
 MAX_SENTENCES = 5
-OVERVIEW_CARDS = 20
+OVERVIEW_CARDS = 12
 NEAR_DUPLICATE = 0.9
 LEXICAL_WEIGHT = 0.35
 # Sentences scoring below this share of the best one are dropped: they add length, not answers.
@@ -22,7 +22,9 @@ RELATIVE_FLOOR = 0.8
 # Sentences are drawn from this many top sections; a section that is not the top one must also
 # have been ranked close to it, so answers do not cite a section only for a stray sentence.
 ANSWER_SECTIONS = 3
-SECTION_FLOOR = 0.6  # share of the top hit's fused score a lower section needs to be quoted
+# A sentence from a section other than the top one must score this share of the best sentence:
+# quoting a second section for a weaker sentence lowers citation precision more than it helps recall.
+OTHER_SECTION_FLOOR = 0.9
 CODE_WORDS = frozenset("code codes coded numbered number".split())
 
 
@@ -103,25 +105,20 @@ class ExtractiveComposer:
         return self._answer(question, "\n".join(body_lines), citations, result)
 
     def _overview(self, question: str, result: SearchResult) -> Answer:
-        """A question only about the document ("What does the report say?"): the areas it covers, cited."""
+        """A question only about the document ("What does the report say?"): a short cited overview."""
         sections = self._all_sections() if self._all_sections else result.hits
-        cards = [s for s in sections if s.kind == "card"][:OVERVIEW_CARDS]
-        source = next((s for s in sections if s.kind == "source"), None)
-        citations, lines = [], []
-        for n, card in enumerate(cards, 1):
-            sentences = self._sentences(card)[0]
-            sentence = sentences[0] if sentences else card.title
-            citations.append(Citation.from_section(n, card, sentence))
-            code = f"{card.code} " if card.code else ""
-            lines.append(f"- {code}**{card.heading}** [{n}]")
-        head = f"The document covers {len(cards)} research area{'s' if len(cards) != 1 else ''}"
-        if source is not None:
-            sentences = self._sentences(source)[0]
-            if sentences:
-                n = len(citations) + 1
-                citations.append(Citation.from_section(n, source, sentences[0]))
-                head += f", drawing on *{source.title}* [{n}]"
-        body = head + ":\n\n" + "\n".join(lines) if cards else "The document has no research areas to list."
+        cards = [s for s in sections if s.kind == "card"]
+        about = [s for s in sections if s.kind in ("overview", "source")][:2] or cards[:1]
+        citations, quotes = [], []
+        for n, section in enumerate(about, 1):
+            if not self._sentences(section)[0]:
+                continue
+            sentence = self._best_sentence(question, section)
+            citations.append(Citation.from_section(n, section, sentence))
+            quotes.append(f"{sentence} [{n}]")
+        names = "; ".join(c.title for c in cards[:OVERVIEW_CARDS]) + ("; …" if len(cards) > OVERVIEW_CARDS else "")
+        lead = f"The document covers {len(cards)} research area{'s' if len(cards) != 1 else ''}: {names}."
+        body = lead + ("\n\n" + " ".join(quotes) if quotes else "")
         return self._answer(question, body, citations, result)
 
     def _report(self, question: str, hit: Hit, result: SearchResult) -> Answer:
@@ -176,8 +173,8 @@ class ExtractiveComposer:
         exact = [h for h in hits if h.exact]
         if exact:
             hits = exact + [h for h in hits if not h.exact][:2]
-        top_score = hits[0].score if hits else 0.0
-        hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.exact or h.score >= SECTION_FLOOR * top_score]
+        # Under a research-area card, the page's overview or source record adds context, not an answer.
+        hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.kind == hits[0].kind or h.exact]
         q = self.embedder.encode_one(result.searched or question)
         q_words = set(content_words(question))
         candidates = []
@@ -201,6 +198,8 @@ class ExtractiveComposer:
                 break
             if chosen and cand[0] < best * RELATIVE_FLOOR:
                 break
+            if cand[1] > 0 and cand[0] < best * OTHER_SECTION_FLOOR:
+                continue  # another section is quoted only when its sentence is nearly as good
             if any(float(cand[5] @ c[5]) > NEAR_DUPLICATE for c in chosen):
                 continue
             chosen.append(cand)
@@ -221,7 +220,7 @@ class ExtractiveComposer:
 
 
 def _code_label(hit: Hit) -> str:
-    """'2.2.1 Risk Assessment' (the code alone when the label is missing)."""
+    """'5.2.1 Other' (the code alone when the label is missing)."""
     return f"{hit.code} {hit.label}".strip() if hit.label else (hit.code or "")
 
 

@@ -1,10 +1,10 @@
-"""Resolve follow-up questions ("What does it cite?", "and Hobbhahn?") from earlier turns.
+"""Resolve follow-up questions ("What does it cite?", "and Leveson?") from earlier turns.
 
 Hand-written rules rather than an LLM condenser: the default backend must stay offline and
 deterministic, and these follow-ups have a small, regular shape. What a follow-up is about is read
 by the retriever's topic analysis (retriever/topic.py), so the rules never look for document words:
 - "and X?" keeps the previous question's frame and puts X where the previous question named its
-  entity or topic ("Which sections cite Turpin?" + "and Hobbhahn?" -> "Which sections cite Hobbhahn?"),
+  entity or topic ("Which sections cite Reason?" + "and Leveson?" -> "Which sections cite Leveson?"),
   so a list is recomputed for the new entity, never carried over;
 - a short question that points back ("What does it cite?") and has no topic of its own inherits the
   previous question's topic; a question with a topic of its own stands alone.
@@ -46,28 +46,35 @@ def history_pairs(history) -> list[tuple[str, str]]:
     return pairs
 
 
-def is_follow_up(question: str, analyse) -> bool:
-    """'and ...', or a short question that points back and has at most two topic words."""
+def is_follow_up(question: str, analyse, covers=None) -> bool:
+    """'and ...', or a question that points back ("it", "those") and lacks a topic of its own:
+    no topic words, or topic words the document does not cover on their own (`covers(q)`)."""
     if _CONTINUATION.search(question):
         return True
+    if not _ANAPHORA.search(question):
+        return False
     topic = analyse(question)
-    return bool(_ANAPHORA.search(question)) and not topic.entities and len(topic.words) <= 2
+    if topic.entities:
+        return False
+    return not topic.words or (covers is not None and not covers(question))
 
 
-def condense(question: str, previous_questions: list[str], topic_of, analyse) -> str:
+def condense(question: str, previous_questions: list[str], topic_of, analyse, covers=None) -> str:
     """Rewrite a follow-up into a stand-alone question.
 
     `previous_questions` are the earlier resolved user questions, oldest first; `topic_of(q)`
     returns the title of the section a resolved question is about; `analyse(q)` is the retriever's
-    topic analysis.
+    topic analysis; `covers(q)` says whether the document covers a question on its own.
     """
-    if not previous_questions or not is_follow_up(question, analyse):
+    if not previous_questions or not is_follow_up(question, analyse, covers):
         return question
     previous = previous_questions[-1]
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
         new = analyse(rest)
+        if rest and new.meta and (new.words or new.entities):
+            return rest + "?"  # "and the system safety one, who does it cite?" asks for itself
         if rest and (new.words or new.entities):
             return _substitute(previous, rest, analyse(previous))
     topic = topic_of(previous)

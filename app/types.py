@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.section import heading
+
 from retriever.types import Hit
 
 
@@ -34,10 +36,10 @@ class Citation:
     @property
     def heading(self) -> str:
         """Title with its parent."""
-        return f"{self.parent} › {self.title}" if self.parent else self.title
+        return heading(self.parent, self.title)
 
     def source_line(self) -> str:
-        """'[1] 2.2.1 Risk Assessment — Risk Assessment › System safety assessment (IAISR, ...)'."""
+        """'[1] 5.2.1 Other — Incident Reporting › Near-miss reporting (Leveson)'."""
         code = f"{self.code} {self.label} — " if self.code else ""
         keys = f" ({', '.join(self.citations)})" if self.citations else ""
         return f"[{self.n}] {code}{self.heading}{keys}"

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ingest.text import split_sentences, words
+from retriever.topic import content_words
 from retriever.types import Hit
 
 from .types import Citation
@@ -18,8 +20,8 @@ from .types import Citation
 # Thresholds calibrated on the shipped document with all-MiniLM-L6-v2 (the numbers are from that run):
 # - paraphrases and fragments of a section's own sentences: dense 0.59-0.95, lexical 0.43-1.0, and every
 #   one passes at least one test below;
-# - each sentence of a card against the best sentence of an unrelated card (295 pairs; the Risk Assessment
-#   card and its own sub-areas overlap on purpose and were left out): dense max 0.57, lexical max 0.40;
+# - each sentence of a card against the best sentence of an unrelated card (295 pairs; the parent card
+#   and its own sub-areas overlap on purpose and were left out): dense max 0.57, lexical max 0.40;
 # - hand-written unsupported claims (other sections' facts, off-topic, prompt talk): dense <= 0.46,
 #   lexical <= 0.33.
 DENSE_SUPPORT = 0.6
@@ -36,14 +38,9 @@ ECHO_MIN_WORDS = 4
 _MARKER = re.compile(r"[ \t]*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _MODEL_SOURCE_LIST = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:sources?|references?|citations?)\b\s*(?:\*\*)?\s*:?", re.I)
 _MARKDOWN = re.compile(r"(\*\*|__|`|^\s*(?:[-*+]|\d+[.)])\s+|^\s*#+\s*)", re.M)
-_STOP = set(
-    "a an and are as at be been being but by can could did do does for from had has have how however i if in into "
-    "is it its may might more most much must not of on or our should so such than that the their them then there "
-    "these they this those through to too us very was we were what when where which while who whom why will with "
-    "would also both each other some any many only own same just about above below between up down out over under "
-    "again further once here all few no nor ai system systems model models answer source sources question "
-    "according document section text says say said states state described describe describes".split()
-)
+# Words that appear in nearly every claim about this kind of page and so prove nothing about which
+# section supports it; the rest of the stopword list is the retriever's (retriever/topic.py).
+_EVERYWHERE = frozenset("ai system systems model models answer question however".split())
 
 
 @dataclass(frozen=True)
@@ -56,17 +53,20 @@ class Verified:
     supported_count: int
 
 
-def content_words(text: str) -> list[str]:
-    """Meaningful words of a sentence, lower-cased, with plural 's' folded, for lexical support."""
-    return [_fold(w) for w in words(text) if w not in _STOP and len(w) > 1]
+def claim_words(text: str) -> list[str]:
+    """A claim's topic words (retriever.topic.content_words), stemmed with PyStemmer, for lexical support."""
+    return _stem([w for w in content_words(text) if w not in _EVERYWHERE])
 
 
-def _fold(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _stem(tokens: list[str]) -> list[str]:
+    return _stemmer().stemWords(tokens)
 
 
 def plain(text: str) -> str:
@@ -78,8 +78,8 @@ def plain(text: str) -> str:
 
 def lexical_support(sentence: str, hit: Hit) -> float:
     """Share of the sentence's content words found in the hit's text and heading (0 below LEXICAL_MIN_WORDS)."""
-    claim = content_words(sentence)
-    pool = set(content_words(_hit_pool(hit)))
+    claim = claim_words(sentence)
+    pool = set(claim_words(_hit_pool(hit)))
     shared = sum(w in pool for w in claim)
     return shared / len(claim) if shared >= LEXICAL_MIN_WORDS else 0.0
 
@@ -120,7 +120,7 @@ def dense_support(sentence: str, hit: Hit, embedder, cache: _SentenceCache | Non
 
 def supports(sentence: str, hit: Hit, embedder, cache: _SentenceCache | None = None) -> bool:
     """True if the hit supports the sentence: lexical overlap or dense similarity over its threshold."""
-    if not content_words(sentence):
+    if not claim_words(sentence):
         return False
     if lexical_support(sentence, hit) >= LEXICAL_SUPPORT:
         return True
@@ -199,7 +199,7 @@ def verify(text: str, hits: list[Hit], embedder) -> Verified:
         stripped.append(piece)
         pos = match.end()
         sentence = _sentence_before("".join(stripped))
-        if not content_words(sentence):  # the marker leads its sentence instead of following it
+        if not claim_words(sentence):  # the marker leads its sentence instead of following it
             sentence = _sentence_after(text[pos:])
         kept: list[int] = []
         for raw in dict.fromkeys(int(x) for x in re.split(r"\s*,\s*", match.group(1))):

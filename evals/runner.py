@@ -50,6 +50,7 @@ class Question:
     kind: str
     line: int = 0
     relevant_ids: tuple[str, ...] = ()  # section ids; a BEIR dataset gives these instead of titles
+    slice: str = ""  # optional tag for a slice of the set ("cue_words", "meta_words"), scored apart
 
 
 # -- the question file ---------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def load_questions(path: Path | str | None = None) -> list[Question]:
         if q.id in seen:
             raise QuestionFileError(f"{path.name} line {n}: duplicate id {q.id!r} (first used on line {seen[q.id]}).")
         seen[q.id] = n
-        questions.append(Question(q.id, q.question, q.relevant_titles, q.relevant_codes, q.kind, n))
+        questions.append(Question(q.id, q.question, q.relevant_titles, q.relevant_codes, q.kind, n, slice=q.slice))
     if not questions:
         raise QuestionFileError(f"{path}: holds no questions (one JSON object per line expected).")
     return questions
@@ -106,7 +107,11 @@ def _parse_line(line: str, where: str) -> Question:
         raise QuestionFileError(f"{where}: an in_scope question needs at least one relevant title.")
     if kind == "out_of_scope" and (obj["relevant_titles"] or obj["relevant_codes"]):
         raise QuestionFileError(f"{where}: an out_of_scope question must have empty relevant_titles and relevant_codes.")
-    return Question(obj["id"], obj["question"], tuple(obj["relevant_titles"]), tuple(obj["relevant_codes"]), kind)
+    tag = obj.get("slice", "")
+    if not isinstance(tag, str):
+        raise QuestionFileError(f"{where}: field 'slice' must be a string when given.")
+    return Question(obj["id"], obj["question"], tuple(obj["relevant_titles"]), tuple(obj["relevant_codes"]), kind,
+                    slice=tag)
 
 
 def resolve(questions: list[Question], sections, path: Path) -> list[Question]:
@@ -214,14 +219,23 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
         report["modes"][m] = {k: _r(v) for k, v in retrieval_scores(rankings[m], qrels).items()}
 
     hybrid = results["hybrid"]
-    refused_oos = [not hybrid[q.id].in_scope for q in out_scope]
-    refused_in = [not hybrid[q.id].in_scope for q in in_scope]
+    say("scope, out of sample")
+    from .scope_eval import out_of_sample
+
+    decided = out_of_sample(retriever, questions, questions_path, k=RANK_DEPTH)
+    refused_oos = [not decided.in_scope[q.id] for q in out_scope]
+    refused_in = [not decided.in_scope[q.id] for q in in_scope]
     report["out_of_scope"] = {
         "refusal_rate": _r(mean(refused_oos)),
         "false_refusal_rate": _r(mean(refused_in)),
         "refusal_accuracy": _r(refusal_accuracy(mean(refused_oos), mean(refused_in), len(out_scope), len(in_scope))),
         "n_in": len(in_scope),
         "n_out": len(out_scope),
+        "estimate": decided.estimate,
+        "rule": decided.rule,
+        "in_sample": {"refusal_rate": _r(mean(not hybrid[q.id].in_scope for q in out_scope)),
+                      "false_refusal_rate": _r(mean(not hybrid[q.id].in_scope for q in in_scope))},
+        "slices": _slices(questions, decided.in_scope, rankings["hybrid"]),
     }
 
     # Answers from the assistant.
@@ -244,6 +258,12 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
             answer_rows[q.id] = score_answer(answer, q.relevant_titles, document)
         report["answers"] = answer_scores([answer_rows[q.id] for q in in_scope],
                                           [answer_rows[q.id] for q in out_scope])
+        for tag, row in report["out_of_scope"]["slices"].items():
+            tagged = [q for q in in_scope if q.slice == tag]
+            if tagged:  # the answer's first citation, as a user reads it
+                row["first_citation_relevant"] = _r(mean(
+                    bool(answer_rows[q.id]["cited"]) and answer_rows[q.id]["cited"][0] in q.relevant_titles
+                    for q in tagged))
         if conversations is not False:
             say("conversations")
             from .conversations import load_conversations, score_conversations
@@ -303,6 +323,24 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
         "calibrated": getattr(getattr(retriever, "scope_model", None), "source", None) == "fitted",
     }
     return report
+
+
+def _slices(questions, in_scope: dict, ranking: dict) -> dict:
+    """Out-of-sample scope rates per tagged slice of the question set."""
+    out: dict[str, dict] = {}
+    for tag in sorted({q.slice for q in questions if q.slice}):
+        qs = [q for q in questions if q.slice == tag]
+        outs = [q for q in qs if q.kind == "out_of_scope"]
+        ins = [q for q in qs if q.kind == "in_scope"]
+        row: dict = {"n": len(qs)}
+        if outs:
+            row["refusal_rate"] = _r(mean(not in_scope[q.id] for q in outs))
+        if ins:
+            row["false_refusal_rate"] = _r(mean(not in_scope[q.id] for q in ins))
+            row["first_hit_relevant"] = _r(mean(in_scope[q.id] and first_relevant_rank(ranking[q.id], q.relevant_ids) == 1
+                                                for q in ins))
+        out[tag] = row
+    return out
 
 
 def refusal_accuracy(refusal_rate, false_refusal_rate, n_out: int, n_in: int) -> float | None:

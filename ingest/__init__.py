@@ -5,8 +5,10 @@ from .errors import (
     ConsensusChatError,
     CorpusFormatError,
     IndexCorrupt,
+    IndexLocation,
     IndexLocked,
     IndexNotFound,
+    IndexReadOnly,
     ModelError,
     ModelMismatch,
     QueryError,
@@ -17,7 +19,7 @@ from .section import Section
 
 __all__ = [
     "Config", "Section", "parse_file", "parse_files", "PARSER_VERSION", "ingest", "IngestReport",
-    "ConsensusChatError", "CorpusFormatError", "IndexCorrupt", "IndexLocked", "IndexNotFound",
+    "ConsensusChatError", "CorpusFormatError", "IndexCorrupt", "IndexLocation", "IndexLocked", "IndexNotFound", "IndexReadOnly",
     "ModelError", "ModelMismatch", "QueryError", "StoreUnavailable",
 ]
 

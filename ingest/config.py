@@ -6,7 +6,30 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-DEFAULT_CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "interpretability-singapore-consensus.txt"
+DEFAULT_CORPUS_FILE = "interpretability-singapore-consensus.txt"
+
+
+def default_corpus() -> Path:
+    """The shipped document, found as package data of `corpus` (the same way from a wheel or a checkout)."""
+    from importlib.resources import files
+
+    from .errors import CorpusFormatError
+
+    try:
+        found = files("corpus") / DEFAULT_CORPUS_FILE
+    except ModuleNotFoundError:
+        raise CorpusFormatError(
+            "The shipped document (package `corpus`) is not installed. Reinstall consensus-chat "
+            "(`pip install -e .` in a checkout), or pass a document with --corpus."
+        ) from None
+    return Path(str(found))
+
+
+def __getattr__(name: str):
+    # DEFAULT_CORPUS stays importable by name but is looked up when used, not at import time.
+    if name == "DEFAULT_CORPUS":
+        return default_corpus()
+    raise AttributeError(name)
 
 
 def default_index_dir() -> Path:

@@ -29,6 +29,14 @@ class IndexCorrupt(ConsensusChatError):
     """The index exists but cannot be read consistently."""
 
 
+class IndexLocation(ConsensusChatError):
+    """The index directory is a file, lies under a file, or cannot be created."""
+
+
+class IndexReadOnly(ConsensusChatError):
+    """The index cannot be opened because its directory is not writable (Chroma needs write access)."""
+
+
 class IndexLocked(ConsensusChatError):
     """Another ingest holds the index lock."""
 

@@ -29,18 +29,27 @@ _SENTENCE_END = re.compile(r"[.!?…:;\"”’)]$")
 _PAREN = re.compile(r"\(([^()]*)\)")
 _KEY = re.compile(r"[A-Z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
 _HEDGE = re.compile(r"^(?:e\.g\.|eg\.|cf\.|i\.e\.)\s*,?\s*", re.IGNORECASE)
+# A page in this layout is a few hundred KB; the cap keeps /dev/zero or a disk image from being
+# read until memory runs out.
+MAX_CORPUS_BYTES = 32 * 1024 * 1024
 
 
 def read_lines(path: Path) -> list[tuple[int, str]]:
     """Read a corpus file as (line number, text) pairs, with BOM, CRLF and trailing spaces removed."""
     try:
-        raw = path.read_bytes()
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CORPUS_BYTES + 1)
     except FileNotFoundError:
         raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from None
     except IsADirectoryError:
         raise CorpusFormatError(f"{path}: is a directory, not a corpus file.") from None
     except OSError as exc:
         raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if len(raw) > MAX_CORPUS_BYTES:
+        raise CorpusFormatError(
+            f"{path}: larger than {MAX_CORPUS_BYTES // (1024 * 1024)} MB, the limit for one corpus file. "
+            "Pass a text page in the research-area layout, or split a long document into several files."
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

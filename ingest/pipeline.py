@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .chunker import Chunk, chunk_section
-from .config import DEFAULT_CORPUS, Config
+from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
 from .parser import PARSER_VERSION, parse_files
 from .section import Section
-from .store import MANIFEST_FORMAT, ingest_lock, open_store
+from .store import MANIFEST_FORMAT, ingest_lock, open_store, pages
 
 ADD_BATCH = 512
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class IngestReport:
     seconds: float
     embedded_chunks: int = 0
     index: str = ""
+    repaired: str = ""  # why the reused store was rebuilt (it was unreadable or incomplete), if it was
 
     def to_dict(self) -> dict:
         """The JSON shape of the CLI."""
@@ -115,14 +118,18 @@ def ingest(
     rebuild: bool = False,
     quiet: bool = True,
     sections: list[Section] | None = None,
+    embedder=None,
 ) -> IngestReport:
-    """Bring the index in line with the corpus files, embedding only new or changed sections."""
+    """Bring the index in line with the corpus files, embedding only new or changed sections.
+
+    `embedder` is an already loaded `ingest.embedder.Embedder` (default: the one `config.model` names,
+    loaded only when something has to be embedded)."""
     from .embedder import load_embedder, resolve_model
 
     started = time.perf_counter()
     config = config or Config.from_env()
-    paths = [Path(p) for p in (corpus or [DEFAULT_CORPUS])]
-    spec = resolve_model(config.model)
+    paths = [Path(p) for p in (corpus or [default_corpus()])]
+    spec = embedder.spec if embedder is not None else resolve_model(config.model)
     store = open_store(config)
     explicit_sections = sections is not None
     if not explicit_sections:
@@ -135,9 +142,10 @@ def ingest(
         checkpoint("locked")
         try:
             old = store.read_manifest()
-        except IndexCorrupt:
+        except IndexCorrupt as exc:
             if not rebuild:
                 raise
+            log.info("Replacing a damaged index: %s", exc)
             old = None  # --rebuild replaces a damaged index from scratch
 
         if old and not rebuild and old["model"]["weights_sha256"] != spec.weights_sha256:
@@ -157,7 +165,12 @@ def ingest(
             old is not None and not rebuild and old.get("parser_version") == PARSER_VERSION
             and old.get("format") == MANIFEST_FORMAT
         )
-        if same_build and not (added or updated or removed):
+        # "Unchanged" is only true of a store that still opens and holds every chunk; a deleted or
+        # truncated chroma.sqlite3 is rebuilt here instead of being reported as up to date.
+        repaired = store.verify(old) if old is not None and not rebuild else None
+        if repaired:  # the report carries the reason; the CLI prints it
+            log.info("The index at %s is not usable (%s); rebuilding it.", store.describe(), repaired)
+        if same_build and not repaired and not (added or updated or removed):
             # Nothing changed: no embedding, no new generation. Record the corpus paths only.
             if old.get("corpus") != corpus_info:
                 old["corpus"] = corpus_info
@@ -165,10 +178,11 @@ def ingest(
             return IngestReport(len(sections), 0, 0, len(unchanged), 0,
                                 round(time.perf_counter() - started, 3), 0, store.describe())
 
-        embedder = load_embedder(config.model)
+        embedder = embedder or load_embedder(config.model)
         chunks_by_section = {s.id: chunk_section(s, embedder.count_tokens, embedder.max_tokens) for s in sections}
         all_chunks = [(s, c) for s in sections for c in chunks_by_section[s.id]]
-        reused = _old_embeddings(store, old, {c.sha256 for _, c in all_chunks}) if old and not rebuild else {}
+        reuse = old is not None and not rebuild and not repaired
+        reused = _old_embeddings(store, old, {c.sha256 for _, c in all_chunks}) if reuse else {}
         to_embed = [(s, c) for s, c in all_chunks if c.sha256 not in reused]
 
         from llama_index.core.schema import TextNode
@@ -197,6 +211,7 @@ def ingest(
                 vector_store.add(nodes)
                 progress.advance(task, len(nodes))
                 checkpoint("batch-written")
+            store.close(collection)
 
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -214,29 +229,34 @@ def ingest(
         checkpoint("before-publish")
         store.publish(manifest)
         checkpoint("published")
-        # Keep the previous generation one round, so a server that has it open keeps answering.
-        store.cleanup(keep={name, old["generation"]} if old else {name})
+        # Keep the previous generation one round, so a server that has it open keeps answering
+        # (a broken one is of no use to anyone).
+        store.cleanup(keep={name, old["generation"]} if old and not repaired else {name})
     return IngestReport(
         sections=len(sections), added=len(added), updated=len(updated), unchanged=len(unchanged),
         removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
-        index=store.describe(),
+        index=store.describe(), repaired=repaired or "",
     )
 
 
 def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[float]]:
     """Embeddings of unchanged chunks from the current generation, keyed by chunk-text hash."""
+    from .store import chroma_errors
+
+    out: dict[str, list[float]] = {}
     try:
         collection = store.open_generation(manifest["generation"])
-    except Exception:  # noqa: BLE001 - a broken old index just means everything is re-embedded
+    except IndexCorrupt as exc:
+        log.warning("Re-embedding everything: the previous index cannot be read (%s)", exc)
+        return out
+    try:
+        for got in pages(collection, ["metadatas", "embeddings"]):
+            for meta, emb in zip(got["metadatas"], got["embeddings"]):
+                if meta.get("chunk_hash") in wanted:
+                    out[meta["chunk_hash"]] = list(map(float, emb))
+    except chroma_errors() as exc:
+        log.warning("Re-embedding everything: the previous index failed while being read (%s)", exc)
         return {}
-    out: dict[str, list[float]] = {}
-    offset, page = 0, 5000
-    while True:
-        got = collection.get(include=["metadatas", "embeddings"], limit=page, offset=offset)
-        if not got["ids"]:
-            break
-        for meta, emb in zip(got["metadatas"], got["embeddings"]):
-            if meta.get("chunk_hash") in wanted:
-                out[meta["chunk_hash"]] = list(map(float, emb))
-        offset += len(got["ids"])
+    finally:
+        store.close(collection)
     return out

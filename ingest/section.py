@@ -10,6 +10,11 @@ from functools import cached_property
 KINDS = ("card", "source", "overview", "tags")
 
 
+def heading(parent: str | None, title: str) -> str:
+    """Title with its parent, e.g. 'Incident Reporting › Near-miss reporting' (one rule for every record)."""
+    return f"{parent} › {title}" if parent else title
+
+
 @dataclass(frozen=True)
 class Section:
     """One unit of the document: a research-area card, the source record, the overview or the tags."""
@@ -31,8 +36,8 @@ class Section:
 
     @property
     def heading(self) -> str:
-        """Title with its parent, e.g. 'Risk Assessment › Metrology for AI risk assessment'."""
-        return f"{self.parent} › {self.title}" if self.parent else self.title
+        """Title with its parent."""
+        return heading(self.parent, self.title)
 
     @cached_property
     def content_hash(self) -> str:

@@ -5,28 +5,77 @@ atomically, so a reader or a killed ingest only ever sees a complete index.
 - Embedded: generations are directories `gen-*/` under the index directory, and the pointer
   is `manifest.json` (replaced with os.replace).
 - Server (`chroma run`): generations are collections `consensus_chat_gen_*`, and the pointer is
-  one record in the collection `consensus_chat_manifest` (a single atomic upsert).
+  one record in the collection `consensus_chat_manifest` (a single atomic upsert); see server_store.py.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from .config import Config
 from .faults import checkpoint
-from .errors import IndexCorrupt, IndexLocked, IndexNotFound, StoreUnavailable
+from .errors import IndexCorrupt, IndexLocation, IndexLocked, IndexNotFound, IndexReadOnly
+
+log = logging.getLogger(__name__)
 
 MANIFEST_FORMAT = 1
 COLLECTION = "sections"
-SERVER_PREFIX = "consensus_chat_gen_"
-SERVER_MANIFEST = "consensus_chat_manifest"
 REBUILD_HINT = "Run `consensus-chat ingest --rebuild` to build it again."
+PAGE = 5000
+# The keys every reader relies on; a manifest without one of them is damaged, not "unexpected".
+_MANIFEST_KEYS = {"generation": str, "model": dict, "chunks": int, "sections": dict}
+_MODEL_KEYS = ("name", "weights_sha256")
+
+
+def chroma_errors() -> tuple[type[BaseException], ...]:
+    """What Chroma raises for a store it cannot read (imported late: chromadb is heavy)."""
+    from chromadb.errors import ChromaError
+
+    return (ChromaError,)
+
+
+def pages(collection, include: list[str], page: int = PAGE) -> Iterator[dict]:
+    """Read a Chroma collection page by page: each item is one `collection.get` result with ids."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=page, offset=offset)
+        if not got["ids"]:
+            return
+        yield got
+        offset += len(got["ids"])
+
+
+def check_manifest(manifest, where: str) -> dict:
+    """The manifest if it has every key readers use, else IndexCorrupt naming `where`."""
+    bad = not isinstance(manifest, dict) or any(
+        not isinstance(manifest.get(key), kind) for key, kind in _MANIFEST_KEYS.items()
+    )
+    if not bad:
+        bad = any(not isinstance(manifest["model"].get(key), str) for key in _MODEL_KEYS)
+    if bad:
+        raise IndexCorrupt(f"{where} is damaged (not a valid manifest: a key such as generation, model or "
+                           f"chunks is missing). {REBUILD_HINT}")
+    return manifest
+
+
+def check_index_dir(index_dir: Path) -> None:
+    """Refuse an index location that is a file, or lies under a file, with a message that says so."""
+    for path in (index_dir, *index_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise IndexLocation(
+                    f"The index directory {index_dir} cannot be used: {path} is a file, not a directory. "
+                    "Point --index-dir or CONSENSUS_CHAT_HOME at a directory."
+                )
+            return
 
 
 def _settings():
@@ -51,15 +100,23 @@ def ingest_lock(index_dir: Path, timeout: float | None = None):
 
     if timeout is None:
         timeout = float(os.environ.get("CONSENSUS_CHAT_LOCK_TIMEOUT", "600"))
-    index_dir.mkdir(parents=True, exist_ok=True)
+    check_index_dir(index_dir)
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexLocation(f"The index directory {index_dir} cannot be created ({exc.strerror}). "
+                            "Pass --index-dir or set CONSENSUS_CHAT_HOME to a writable directory.") from None
     lock = FileLock(str(lock_path(index_dir)))
     try:
         lock.acquire(timeout=timeout)
-    except Timeout:
+    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
         raise IndexLocked(
             f"Another ingest is writing {index_dir} (lock {lock_path(index_dir)}); "
             "wait for it to finish, then run the command again."
         ) from None
+    except OSError as exc:
+        raise IndexReadOnly(f"Cannot write the ingest lock {lock_path(index_dir)} ({exc.strerror}). "
+                            "Ingest needs a writable index directory.") from None
     try:
         yield
     finally:
@@ -93,6 +150,15 @@ class Store:
         """Where this store is, for messages."""
         raise NotImplementedError
 
+    def closer(self, collection) -> Callable[[], None]:
+        """A function that releases what opening `collection` holds (files, connections); call it once
+        nobody reads the collection any more. The store forgets the collection either way."""
+        return _nothing
+
+    def close(self, collection) -> None:
+        """Release `collection` now (the ingest pipeline, when it is done with a generation)."""
+        self.closer(collection)()
+
     def open_current(self):
         """(manifest, collection) of the current index; raises IndexNotFound or IndexCorrupt."""
         manifest = self.read_manifest()
@@ -101,19 +167,54 @@ class Store:
                 f"No index at {self.describe()}. Run `consensus-chat ingest` first "
                 "(or `consensus-chat ingest --corpus FILE` for another document)."
             )
-        try:
-            collection = self.open_generation(manifest["generation"])
-            count = collection.count()
-        except (IndexNotFound, StoreUnavailable):
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure to open the store means it is broken
-            raise IndexCorrupt(f"The index at {self.describe()} cannot be opened ({exc}). {REBUILD_HINT}") from exc
-        if count != manifest.get("chunks"):
+        collection = self.open_generation(manifest["generation"])
+        count = self.count(collection)
+        if count != manifest["chunks"]:
+            self.close(collection)
             raise IndexCorrupt(
-                f"The index at {self.describe()} is incomplete: the manifest lists {manifest.get('chunks')} "
+                f"The index at {self.describe()} is incomplete: the manifest lists {manifest['chunks']} "
                 f"chunks but the store holds {count}. {REBUILD_HINT}"
             )
         return manifest, collection
+
+    def count(self, collection) -> int:
+        """How many chunks a collection holds; a store that cannot say is damaged."""
+        try:
+            return collection.count()
+        except chroma_errors() as exc:
+            raise IndexCorrupt(f"The index at {self.describe()} cannot be read ({exc}). {REBUILD_HINT}") from None
+
+    def verify(self, manifest: dict) -> str | None:
+        """Why the generation `manifest` points to is not usable as it stands, or None when it is whole.
+
+        Ingest asks this before it reports "unchanged": the store must open, hold every chunk the
+        manifest lists, and give back every chunk's text and metadata."""
+        try:
+            collection = self.open_generation(manifest["generation"])
+        except IndexCorrupt as exc:
+            return _reason(exc)
+        try:
+            if self.count(collection) != manifest["chunks"]:
+                return f"the store does not hold the {manifest['chunks']} chunks the manifest lists"
+            seen = sum(len(got["ids"]) for got in pages(collection, []))
+            if seen != manifest["chunks"]:
+                return f"only {seen} of {manifest['chunks']} chunks could be read back"
+        except IndexCorrupt as exc:
+            return _reason(exc)
+        except chroma_errors() as exc:
+            return f"the store cannot be read ({exc})"
+        finally:
+            self.close(collection)
+        return None
+
+
+def _nothing() -> None:
+    """The closer of a store with nothing to release."""
+
+
+def _reason(exc: IndexCorrupt) -> str:
+    """An IndexCorrupt message without the rebuild advice, for an ingest that is rebuilding anyway."""
+    return str(exc).replace(" " + REBUILD_HINT, "").rstrip(".")
 
 
 class EmbeddedStore(Store):
@@ -121,6 +222,10 @@ class EmbeddedStore(Store):
 
     def __init__(self, index_dir: Path):
         self.index_dir = Path(index_dir)
+        check_index_dir(self.index_dir)
+        # The PersistentClient behind each open collection (by id), so it can be closed: a client
+        # that is never closed keeps the generation's files open after ingest deletes them.
+        self._clients: dict[int, object] = {}
 
     @property
     def manifest_path(self) -> Path:
@@ -133,32 +238,48 @@ class EmbeddedStore(Store):
 
     def read_manifest(self) -> dict | None:
         """Read manifest.json, if any."""
+        check_index_dir(self.index_dir)
         try:
-            raw = self.manifest_path.read_text(encoding="utf-8")
+            raw = self.manifest_path.read_bytes()
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise IndexCorrupt(f"{self.manifest_path} cannot be read ({exc.strerror}). {REBUILD_HINT}") from None
         try:
-            manifest = json.loads(raw)
-            manifest["generation"]
-        except (ValueError, KeyError, TypeError):
-            raise IndexCorrupt(f"{self.manifest_path} is damaged (not a valid manifest). {REBUILD_HINT}") from None
-        return manifest
+            manifest = json.loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError is a ValueError too: random bytes land here
+            raise IndexCorrupt(f"{self.manifest_path} is damaged (not valid JSON text). {REBUILD_HINT}") from None
+        return check_manifest(manifest, str(self.manifest_path))
 
-    def _client(self, path: Path):
+    def _open(self, path: Path, make):
+        """Run make(client) on a new PersistentClient for `path`, remembering the client of the result."""
         import chromadb
 
-        return chromadb.PersistentClient(path=str(path), settings=_settings())
+        client = None
+        try:
+            client = chromadb.PersistentClient(path=str(path), settings=_settings())
+            collection = make(client)
+        except chroma_errors() as exc:
+            if client is not None:
+                client.close()
+            raise IndexCorrupt(f"The index at {self.index_dir} cannot be opened: {path.name} is damaged "
+                               f"({exc}). {REBUILD_HINT}") from None
+        self._clients[id(collection)] = client
+        return collection
+
+    def closer(self, collection) -> Callable[[], None]:
+        """The close() of the client that opened `collection`."""
+        client = self._clients.pop(id(collection), None)
+        return client.close if client is not None else _nothing
 
     def new_generation(self):
         """A fresh directory with an empty cosine-space collection."""
         name = _new_generation_name()
         path = self.index_dir / name
         path.mkdir(parents=True)
-        collection = self._client(path).create_collection(
+        collection = self._open(path, lambda client: client.create_collection(
             COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
+        ))
         return name, collection
 
     def open_generation(self, name: str):
@@ -166,7 +287,16 @@ class EmbeddedStore(Store):
         path = self.index_dir / name
         if not (path / "chroma.sqlite3").is_file():
             raise IndexCorrupt(f"The index at {self.index_dir} points to {name}, which is missing. {REBUILD_HINT}")
-        return self._client(path).get_collection(COLLECTION, embedding_function=None)
+        # Chroma opens its SQLite file for writing even to search (it has no read-only mode in 1.5:
+        # migrations="validate" still writes), so a read-only index is refused plainly here rather
+        # than reported as damage.
+        if not all(os.access(p, os.W_OK) for p in (path, path / "chroma.sqlite3")):
+            raise IndexReadOnly(
+                f"The index at {self.index_dir} is read-only ({path.name} cannot be written). Chroma needs "
+                "write access to open an index even for searching: make the directory writable, or copy it "
+                "to a writable place and pass that with --index-dir."
+            )
+        return self._open(path, lambda client: client.get_collection(COLLECTION, embedding_function=None))
 
     def publish(self, manifest: dict) -> None:
         """Write manifest.json atomically (write a temp file, fsync, rename)."""
@@ -192,82 +322,10 @@ class EmbeddedStore(Store):
             path.unlink(missing_ok=True)
 
 
-class ServerStore(Store):
-    """Collections on a Chroma server started with `chroma run`."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, int(port)
-        self._client_obj = None
-
-    def describe(self) -> str:
-        """host:port of the server."""
-        return f"chroma://{self.host}:{self.port}"
-
-    @property
-    def client(self):
-        """The HTTP client, connected on first use."""
-        if self._client_obj is None:
-            import chromadb
-
-            try:
-                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=_settings())
-                self._client_obj.heartbeat()
-            except Exception as exc:  # noqa: BLE001 - connection errors come in many types
-                self._client_obj = None
-                raise StoreUnavailable(
-                    f"Cannot reach the Chroma server at {self.host}:{self.port} ({type(exc).__name__}). "
-                    f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host "
-                    "to use the embedded store."
-                ) from None
-        return self._client_obj
-
-    def _manifest_collection(self):
-        return self.client.get_or_create_collection(SERVER_MANIFEST, embedding_function=None)
-
-    def read_manifest(self) -> dict | None:
-        """The manifest record, if any."""
-        got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
-        if not got["ids"]:
-            return None
-        try:
-            return json.loads(got["documents"][0])
-        except ValueError:
-            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
-
-    def new_generation(self):
-        """A new cosine-space collection."""
-        name = SERVER_PREFIX + _new_generation_name().replace("-", "_")
-        collection = self.client.create_collection(
-            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-        )
-        return name, collection
-
-    def open_generation(self, name: str):
-        """Get a generation's collection."""
-        try:
-            return self.client.get_collection(name, embedding_function=None)
-        except StoreUnavailable:
-            raise
-        except Exception:  # noqa: BLE001 - chroma raises NotFoundError or ValueError by version
-            raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
-
-    def publish(self, manifest: dict) -> None:
-        """Upsert the manifest record: one atomic write on the server."""
-        # Chroma requires an embedding per record; the manifest's is a placeholder.
-        self._manifest_collection().upsert(
-            ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[0.0]]
-        )
-
-    def cleanup(self, keep: set[str]) -> None:
-        """Delete generation collections not in keep."""
-        for col in self.client.list_collections():
-            name = getattr(col, "name", col)
-            if name.startswith(SERVER_PREFIX) and name not in keep:
-                self.client.delete_collection(name)
-
-
 def open_store(config: Config) -> Store:
     """The store a Config names: a Chroma server if a host is set, else the embedded directory."""
     if config.chroma_host:
+        from .server_store import ServerStore
+
         return ServerStore(config.chroma_host, config.chroma_port or 8000)
     return EmbeddedStore(config.index_dir)

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import math
 import os
 import re
 import threading
 import time
 import warnings
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import Config
-from ingest.errors import IndexCorrupt, ModelMismatch, QueryError
+from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError
 from ingest.section import KINDS, Section
-from ingest.text import clean_text
 
 from .lookups import TIER_CODE, TIER_KEY, TIER_LABEL, TIER_REPORT, TIER_TITLE, Lookups, normalise
+from .query import MAX_QUERY_CHARS, clean_query
 from .scope import ScopeModel, Vocabulary, coverage, load_scope_model
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
 from .types import Hit, SearchResult
 
+log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
-MAX_QUERY_CHARS = 2000
 RRF_K = 60  # the constant from Cormack et al.; fusion is rank-based, so no score scaling is needed
 _CODE_FILTER = re.compile(r"^\d+(?:\.\d+){0,3}\.?$")
 _SERVER_RECHECK_SECONDS = 5.0
@@ -69,6 +72,10 @@ class Retriever:
         import Stemmer
 
         self._stemmer = Stemmer.Stemmer("english").stemWords
+        # Set when a replaced generation was closed; the next request collects what Chroma left in
+        # reference cycles, so the old generation's files are really closed (see _load).
+        self._released = threading.Event()
+        self._last_warning: str | None = None
         self._lexicon = wordpiece_lexicon(str(spec.path))
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
         self.embedder = load_embedder(config.model)
@@ -76,21 +83,39 @@ class Retriever:
 
     # -- loading ---------------------------------------------------------------------------
     def _stamp(self):
+        """What changes when an ingest publishes: the manifest's mtime, or the server's generation name."""
         path = getattr(self.store, "manifest_path", None)
         if path is not None:
             try:
                 return os.stat(path).st_mtime_ns
             except FileNotFoundError:
+                self._warn(f"{path} has gone; still answering from the loaded index.")
                 return None
         manifest = self.store.read_manifest()
         return manifest and manifest.get("generation")
 
     def _load(self, spec_hash: str, model_name: str) -> _State:
+        stamp = self._stamp()
+        manifest, collection = self.store.open_current()
+        close = self.store.closer(collection)
+        try:
+            state = self._build(manifest, collection, stamp, spec_hash, model_name)
+        except BaseException:
+            close()
+            raise
+        # Close the generation's Chroma client once no request holds this state any more: the swap
+        # in _current only drops the retriever's own reference, and a search still running on the
+        # old generation keeps it (its local variable) until it returns.
+        finalizer = weakref.finalize(state, _release, close, self._released)
+        finalizer.atexit = False  # at exit the process closes its files anyway, and Chroma may be half torn down
+        return state
+
+    def _build(self, manifest, collection, stamp, spec_hash: str, model_name: str) -> _State:
         import bm25s
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        stamp = self._stamp()
-        manifest, collection = self.store.open_current()
+        from ingest.store import pages
+
         built = manifest["model"]
         if built["weights_sha256"] != spec_hash:
             raise ModelMismatch(
@@ -100,15 +125,10 @@ class Retriever:
                 "or search with --model set to the index's model."
             )
         ids, docs, metas = [], [], []
-        offset, page = 0, 5000
-        while True:
-            got = collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
-            if not got["ids"]:
-                break
+        for got in pages(collection, ["documents", "metadatas"]):
             ids += got["ids"]
             docs += got["documents"]
             metas += got["metadatas"]
-            offset += len(got["ids"])
         sections: dict[str, Section] = {}
         for meta in metas:
             if "section_json" in meta:
@@ -125,7 +145,9 @@ class Retriever:
         sections = dict(sorted(sections.items(), key=lambda kv: order.get(kv[0], len(order))))
         bm25 = bm25s.BM25()
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+            # Only numpy's arithmetic warnings raised inside bm25s (idf of a word that every chunk
+            # holds); any other warning still reaches the user.
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bm25s(\.|$)")
             bm25.index(_tokenize(docs, self._stemmer), show_progress=False)
         analyzer, vocabulary = self._topic_tables(list(sections.values()))
         return _State(
@@ -150,9 +172,13 @@ class Retriever:
         if getattr(self.store, "manifest_path", None) is None and now - self._last_check < _SERVER_RECHECK_SECONDS:
             return state
         self._last_check = now
+        if self._released.is_set():
+            self._released.clear()
+            gc.collect()  # Chroma's client leaves cycles; collecting them closes the old files
         try:
             stamp = self._stamp()
-        except Exception:  # noqa: BLE001 - a transient read error: keep answering from what we have
+        except (OSError, ConsensusChatError) as exc:
+            self._warn(f"Cannot check the index for a newer generation ({exc}); still answering from the loaded one.")
             return state
         if stamp == state.stamp or stamp is None:
             return state
@@ -160,10 +186,17 @@ class Retriever:
             if self._state.stamp != stamp:
                 try:
                     self._state = self._load(self.embedder.spec.weights_sha256, self.embedder.name)
-                except (IndexCorrupt, OSError):
-                    # A swap is atomic, so this is a damaged new index: keep serving the old one.
+                except (ConsensusChatError, OSError) as exc:
+                    # A swap is atomic, so this is a damaged or foreign new index: keep serving the old one.
+                    self._warn(f"Not switching to the new index ({exc}); still answering from the loaded one.")
                     return state
             return self._state
+
+    def _warn(self, message: str) -> None:
+        """Log a skipped reload once, not on every request that meets the same problem."""
+        if message != self._last_warning:
+            self._last_warning = message
+            log.warning(message)
 
     # -- public API --------------------------------------------------------------------------
     @property
@@ -439,16 +472,16 @@ def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexica
 
 
 def _clean_query(query) -> tuple[str, list[str]]:
-    if not isinstance(query, str):
-        raise QueryError(f"The query must be text, not {type(query).__name__}.")
-    notices = []
-    cleaned = clean_text(query).replace("\n", " ").replace("\t", " ").strip()
-    if not cleaned:
-        raise QueryError("The query is empty. Type a question about the document.")
-    if len(cleaned) > MAX_QUERY_CHARS:
-        notices.append(f"The query was {len(cleaned)} characters; only the first {MAX_QUERY_CHARS} were used.")
-        cleaned = cleaned[:MAX_QUERY_CHARS]
-    return cleaned, notices
+    return clean_query(query, MAX_QUERY_CHARS)
+
+
+def _release(close, released: threading.Event) -> None:
+    """Close a replaced generation's store client and ask the next request to collect the leftovers."""
+    try:
+        close()
+    except Exception as exc:  # noqa: BLE001 - runs from a finalizer, where an exception is only printed
+        log.warning("Closing a replaced index generation failed: %s", exc)
+    released.set()
 
 
 def _check_k(k) -> int:

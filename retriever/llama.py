@@ -6,7 +6,7 @@ What a node carries
   `SimilarityPostprocessor(similarity_cutoff=...)` means the same thing for every question. (The scope
   decision is separate, on the question's topic: `metadata["scope_score"]`, see retriever/scope.py.) The *order* of the nodes is still the hybrid ranking (dense + BM25 + exact look-ups);
   a cutoff only drops nodes, it never re-orders them. Note that an exact look-up such as a bare code
-  ("3.2.1") or a source key ("Hobbhahn") is found by name, not by meaning, so its cosine is low and a
+  ("3.2.1") or a source key ("Leveson") is found by name, not by meaning, so its cosine is low and a
   cutoff will drop it: read `metadata["exact"]` before filtering if look-ups matter to you.
 - `metadata["rank"]` (1-based hybrid rank), `["exact"]` (why a look-up matched: "code", "source-key",
   "title", "label", "report", or ""), `["fused_score"]` (the hybrid score, whose scale depends on the

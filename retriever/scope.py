@@ -36,6 +36,7 @@ class ScopeModel:
     coverage_weight: float
     threshold: float
     source: str = "default"  # "fitted" (for this model and corpus) or "default"
+    questions_sha256: str = ""  # the question file a fitted rule was fitted on
 
     def score(self, dense: float, coverage: float) -> float:
         """The combined evidence that the document covers the topic."""
@@ -49,7 +50,7 @@ class ScopeModel:
 # Fitted on the shipped page's question set (evals/questions.jsonl) with all-MiniLM-L6-v2; used for
 # any corpus that has no calibration of its own. Both features are corpus-independent in kind (a
 # cosine and a share), so the rule transfers; `consensus-chat eval` says when it is in use.
-DEFAULT = ScopeModel(coverage_weight=0.5, threshold=0.55, source="default")
+DEFAULT = ScopeModel(coverage_weight=0.2, threshold=0.42, source="default")
 
 
 def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeModel:
@@ -68,7 +69,8 @@ def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeMod
         log.info("scope calibration %s is for another model or corpus; using the default", path)
         return DEFAULT
     try:
-        return ScopeModel(float(data["coverage_weight"]), float(data["threshold"]), "fitted")
+        return ScopeModel(float(data["coverage_weight"]), float(data["threshold"]), "fitted",
+                          str(data.get("questions_sha256", "")))
     except (KeyError, TypeError, ValueError):
         raise IndexCorrupt(f"{path} lacks coverage_weight/threshold; regenerate it with "
                            "`python -m evals.calibrate --write`.") from None

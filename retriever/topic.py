@@ -1,10 +1,10 @@
 """What a question is about: its topic words, once meta words, stopwords and named entities are set aside.
 
-"What does the report say about measuring risk repeatably?" is about *measuring risk repeatably*;
+"What does the report say about incident databases?" is about *incident databases*;
 "the report" and "say" only say where to look. Scope and ranking are decided on the topic. Named
 entities (a section code, a source key, a title, a label, an author of the source record) are found
 by the index's own tables, never by a list written for one document, and they only count when they
-are distinctive: a surname that is also a common English word ("Song", "Marks") needs corroboration
+are distinctive: a surname that is also a common English word ("Song", "Reason") needs corroboration
 from the rest of the question, and a label only counts when the question asks about labels.
 
 Which words are "common English" is read off the embedding model's WordPiece vocabulary (a word that
@@ -38,6 +38,7 @@ categorized classified classification filed fall falls tagged taxonomy
 tell summarise summarize summary summaries overview publish published publication year date dated
 anything something everything text come comes came appear appears appeared show shows
 abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
+guide guidebook handbook book books whitepaper
 """.split())
 
 # Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
@@ -167,8 +168,8 @@ class TopicAnalyzer:
                 source_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", s.title))
             elif s.kind == "card":
                 prose_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", f"{s.title} {s.text}"))
-        # Words of the source record's title that no card uses ("Singapore" in "The Singapore
-        # Consensus ..."): written with a capital, they name the document, not a topic.
+        # Words of the source record's title that no card uses (a place or a project name in the
+        # report's title): written with a capital, they name the document, not a topic.
         self.document_name_words = frozenset(source_words - prose_words - stopwords())
 
     def distinctive(self, word: str) -> bool:
@@ -225,9 +226,9 @@ class TopicAnalyzer:
             low = token.lower()
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)
             if key_ids:
-                # A key that is also an everyday word ("Marks", "Khan") needs the question to be
+                # A key that is also an everyday word ("Reason", "King") needs the question to be
                 # about citations to count; so does one written in lower case. A full key with its
-                # suffix ("Casper-B") is distinctive by its form.
+                # suffix ("Smith-B") is distinctive by its form.
                 full = low in lk.keys and "-" in low
                 if (token[0].isupper() and (full or self.distinctive(low.split("-")[0]))) or cites:
                     found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.start() + len(token)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ingest.section import heading
+
 from .topic import Topic
 
 
@@ -32,7 +34,7 @@ class Hit:
     @property
     def heading(self) -> str:
         """Title with its parent."""
-        return f"{self.parent} › {self.title}" if self.parent else self.title
+        return heading(self.parent, self.title)
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""

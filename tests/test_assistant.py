@@ -124,7 +124,7 @@ def test_ask_cli_json_shape(index_dir):
     data = json.loads(proc.stdout)
     assert {"answer", "refused", "backend", "citations", "sources"} <= set(data)
     assert data["backend"] == "extractive" and data["refused"] is False
-    assert set(data["citations"][0]) == {"n", "id", "code", "label", "title", "citations", "sentence"}
+    assert set(data["citations"][0]) == {"n", "id", "code", "label", "title", "parent", "citations", "sentence"}
     assert data["citations"][0]["code"] == "1.1.2"
     assert {"id", "code", "title", "score", "text"} <= set(data["sources"][0])
 

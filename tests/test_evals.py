@@ -245,6 +245,14 @@ def test_calibration_ties_go_to_fewer_false_refusals():
     assert best.false_refusal_rate == 0.0 and 0.1 < best.threshold < 0.35
 
 
+def test_coverage_weight_is_fitted_when_it_separates_better():
+    # Dense alone cannot separate i0 (0.3) from o0 (0.4); i0's topic words are all in the document.
+    samples = [Sample("i0", 0.3, False, True, 1.0), Sample("i1", 0.5, False, True, 0.0),
+               Sample("o0", 0.4, False, False, 0.0), Sample("o1", 0.2, False, False, 0.0)]
+    best = fit(samples)
+    assert best.coverage_weight > 0.1 and best.false_refusal_rate == 0.0 and best.refusal_rate == 1.0
+
+
 def test_exact_lookups_stay_in_scope_and_loo_is_reported():
     samples = [*_samples(), Sample("i9", 0.05, True, True)]  # a code look-up with a low score
     assert rates(samples, fit(samples).threshold).false_refusal_rate == pytest.approx(1 / 6)
@@ -351,7 +359,12 @@ def test_beir_dataset_scores_as_our_jsonl(config, retriever, eval_report, tmp_pa
     assert lines[0] == "query-id\tcorpus-id\tscore" and lines[1].startswith("q01\tllm-chain-of-thought")
     report = run(config, tmp_path / "beir", ("hybrid",), baseline=False, answers=False)
     assert report["modes"]["hybrid"] == eval_report["modes"]["hybrid"]
-    assert report["out_of_scope"] == eval_report["out_of_scope"]  # queries without qrels are the off-topic ones
+    # Queries without qrels are the off-topic ones. A BEIR directory is not the file the scope rule was fitted
+    # on, so its scope rates are the rule's own calls: the JSONL run's in-sample rates.
+    oos, ref = report["out_of_scope"], eval_report["out_of_scope"]
+    assert (oos["n_in"], oos["n_out"]) == (ref["n_in"], ref["n_out"])
+    assert oos["refusal_rate"] == ref["in_sample"]["refusal_rate"]
+    assert oos["false_refusal_rate"] == ref["in_sample"]["false_refusal_rate"]
 
 
 @pytest.mark.parametrize("qrels, fragment", [
@@ -481,5 +494,6 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
                             "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
                             "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}
     assert written["features"] == ["dense", "coverage"] and written["threshold"] == record["threshold"]
+    assert written["corpus_sha256"] == json.loads((index_dir / "manifest.json").read_text())["corpus_sha256"]
     assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))
     assert written["model_weights_sha256"] == json.loads((index_dir / "manifest.json").read_text())["model"]["weights_sha256"]

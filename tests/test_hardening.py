@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -73,3 +77,294 @@ def test_no_telemetry():
     proc = subprocess.run([os.path.join(os.path.dirname(CLI), "python"), "-c", code], capture_output=True, text=True,
                           env=env, timeout=60)
     assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+# -- The fault table (issue 10): each fault a user or the disk can cause gets one clear line and exit 2 ----------
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row: how to break things, the command, the message's key words, and what must hold afterwards."""
+
+    name: str
+    setup: Callable[[Path, Path], dict]  # (index copy, tmp dir) -> extra environment
+    args: tuple  # the command; "{idx}" and "{tmp}" are filled in; bytes are passed through as bytes
+    words: tuple[str, ...]
+    absent: tuple[str, ...] = ()
+    after: str = "answers"  # "answers": the index still answers; "repair": `repair` fixes it; "": nothing to check
+    repair: tuple = ("ingest", "--rebuild", "--quiet", "--index-dir", "{idx}")
+    repair_cli: bool = False  # run `repair` as a command (slow: loads the model), else the same ingest in-process
+
+
+def _generation(idx: Path) -> Path:
+    return idx / json.loads((idx / "manifest.json").read_text())["generation"]
+
+
+def _random_manifest(idx, tmp):
+    (idx / "manifest.json").write_bytes(bytes([0x83, 0xff, 0x00, 0x9c]) + os.urandom(200))
+    return {}
+
+
+def _manifest_without_model(idx, tmp):
+    manifest = json.loads((idx / "manifest.json").read_text())
+    del manifest["model"]
+    (idx / "manifest.json").write_text(json.dumps(manifest))
+    return {}
+
+
+def _delete_sqlite(idx, tmp):
+    (_generation(idx) / "chroma.sqlite3").unlink()
+    return {}
+
+
+def _truncate_sqlite(idx, tmp):
+    os.truncate(_generation(idx) / "chroma.sqlite3", 1000)
+    return {}
+
+
+def _home_is_a_file(idx, tmp):
+    (tmp / "a-file").write_text("not a directory")
+    return {"CONSENSUS_CHAT_HOME": str(tmp / "a-file")}
+
+
+def _home_under_a_file(idx, tmp):
+    (tmp / "a-file").write_text("not a directory")
+    return {"CONSENSUS_CHAT_HOME": str(tmp / "a-file" / "index")}
+
+
+def _huge_sparse_corpus(idx, tmp):
+    with open(tmp / "huge.txt", "wb") as f:
+        f.truncate(200 * 1024 * 1024)  # sparse: 200 MB to read, nothing on disk
+    return {}
+
+
+def _nothing(idx, tmp):
+    return {}
+
+
+FAULTS = [
+    Fault("manifest of random bytes: search", _random_manifest, ("search", "metrology", "--index-dir", "{idx}"),
+          ("manifest.json", "damaged", "ingest --rebuild"), after="repair", repair_cli=True),
+    Fault("manifest of random bytes: ingest", _random_manifest, ("ingest", "--quiet", "--index-dir", "{idx}"),
+          ("manifest.json", "damaged", "ingest --rebuild"), after="repair"),
+    Fault("manifest without model: search", _manifest_without_model, ("search", "metrology", "--index-dir", "{idx}"),
+          ("manifest.json", "damaged", "model"), ("KeyError",), after="repair"),
+    Fault("manifest without model: ingest", _manifest_without_model, ("ingest", "--quiet", "--index-dir", "{idx}"),
+          ("manifest.json", "damaged", "model"), ("KeyError",), after="repair"),
+    Fault("chroma.sqlite3 deleted: search", _delete_sqlite, ("search", "metrology", "--index-dir", "{idx}"),
+          ("missing", "ingest --rebuild"), after="repair", repair=("ingest", "--quiet", "--index-dir", "{idx}")),
+    Fault("chroma.sqlite3 truncated: search", _truncate_sqlite, ("search", "metrology", "--index-dir", "{idx}"),
+          ("damaged", "ingest --rebuild"), after="repair", repair=("ingest", "--quiet", "--index-dir", "{idx}")),
+    Fault("CONSENSUS_CHAT_HOME is a file: search", _home_is_a_file, ("search", "metrology"),
+          ("a-file is a file", "CONSENSUS_CHAT_HOME")),
+    Fault("CONSENSUS_CHAT_HOME is a file: ingest", _home_is_a_file, ("ingest", "--quiet"),
+          ("a-file is a file", "CONSENSUS_CHAT_HOME")),
+    Fault("CONSENSUS_CHAT_HOME under a file: ingest", _home_under_a_file, ("ingest", "--quiet"),
+          ("a-file is a file", "CONSENSUS_CHAT_HOME")),
+    Fault("CONSENSUS_CHAT_HOME under a file: serve", _home_under_a_file, ("serve", "--port", "0"),
+          ("a-file is a file", "CONSENSUS_CHAT_HOME")),
+    Fault("--index-dir under a file: search", _home_is_a_file, ("search", "x", "--index-dir", "{tmp}/a-file/idx"),
+          ("a-file is a file",)),
+    Fault("corpus is /dev/zero", _nothing, ("ingest", "--corpus", "/dev/zero", "--index-dir", "{idx}"),
+          ("/dev/zero", "larger than", "MB")),
+    Fault("corpus is a 200 MB file", _huge_sparse_corpus,
+          ("ingest", "--corpus", "{tmp}/huge.txt", "--index-dir", "{idx}"), ("huge.txt", "larger than", "MB")),
+    Fault("sections of /dev/zero", _nothing, ("sections", "--corpus", "/dev/zero"), ("larger than",), after=""),
+    Fault("question of invalid bytes only", _nothing, (b"ask", b"\xff\xfe", b"--index-dir", b"{idx}"),
+          ("empty",)),
+    Fault("empty question, refused before the index is opened", _nothing,
+          ("ask", "", "--index-dir", "{tmp}/no-index-here"), ("empty",), ("No index",), after=""),
+    Fault("control characters only: search", _nothing, ("search", "\x01\x02\x1b", "--index-dir", "{tmp}/no-index"),
+          ("empty",), ("No index",), after=""),
+]
+
+
+def _fill(arg, idx: Path, tmp: Path):
+    if isinstance(arg, bytes):
+        return arg.replace(b"{idx}", bytes(idx)).replace(b"{tmp}", bytes(tmp))
+    return arg.replace("{idx}", str(idx)).replace("{tmp}", str(tmp))
+
+
+def _copy_index(config, tmp_path) -> Path:
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    return idx
+
+
+def _answers(idx: Path) -> None:
+    from retriever import open_retriever
+
+    assert open_retriever(idx).search("metrology").hits[0].title == "Metrology for AI risk assessment"
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
+def test_fault_table(fault, config, tmp_path, embedder):
+    idx = _copy_index(config, tmp_path)
+    env = {**os.environ, **fault.setup(idx, tmp_path)}
+    proc = subprocess.run([CLI, *(_fill(a, idx, tmp_path) for a in fault.args)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert proc.returncode == 2, (proc.returncode, proc.stderr)
+    assert "unexpected" not in proc.stderr and "Traceback" not in proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    for word in fault.words:
+        assert word in line, (word, line)
+    for word in fault.absent:
+        assert word not in proc.stderr, (word, proc.stderr)
+    if fault.after == "answers":
+        _answers(idx)
+    elif fault.after == "repair" and fault.repair_cli:
+        fixed = subprocess.run([CLI, *(_fill(a, idx, tmp_path) for a in fault.repair)], capture_output=True,
+                               text=True, timeout=300)
+        assert fixed.returncode == 0, fixed.stderr
+        _answers(idx)
+    elif fault.after == "repair":
+        from ingest.pipeline import ingest
+
+        ingest(config=config.with_(index_dir=idx), rebuild="--rebuild" in fault.repair, embedder=embedder)
+        _answers(idx)
+
+
+def test_plain_ingest_repairs_a_store_that_lost_its_database(config, tmp_path):
+    """A deleted chroma.sqlite3 is not "unchanged": plain ingest says so and rebuilds the store."""
+    idx = _copy_index(config, tmp_path)
+    _delete_sqlite(idx, tmp_path)
+    proc = run("ingest", "--index-dir", str(idx))
+    assert proc.returncode == 0, proc.stderr
+    assert "rebuilt" in proc.stderr and "missing" in proc.stderr
+    assert "(18 chunks embedded)" in proc.stdout
+    _answers(idx)
+    again = run("ingest", "--index-dir", str(idx))  # now whole: nothing to do
+    assert "(0 chunks embedded)" in again.stdout and "rebuilt" not in again.stderr
+
+
+def test_plain_ingest_repairs_a_store_that_lost_rows(config, tmp_path):
+    """A store that opens but lost chunks is rebuilt too, not reported as unchanged."""
+    import chromadb
+    from chromadb.config import Settings
+
+    from ingest.pipeline import ingest
+
+    idx = _copy_index(config, tmp_path)
+    client = chromadb.PersistentClient(str(_generation(idx)), settings=Settings(anonymized_telemetry=False))
+    col = client.get_collection("sections")
+    col.delete(ids=col.get(limit=2)["ids"])
+    client.close()
+    report = ingest(config=config.with_(index_dir=idx))
+    assert report.repaired and report.embedded_chunks == 18
+    _answers(idx)
+
+
+@pytest.fixture
+def read_only_index(config, tmp_path):
+    """A valid index seen through a read-only bind mount (needs root; skipped elsewhere)."""
+    idx = _copy_index(config, tmp_path)
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    made = subprocess.run(["mount", "--bind", "-o", "ro", str(idx), str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make a read-only mount here: {made.stderr.decode().strip()}")
+    subprocess.run(["mount", "-o", "remount,ro,bind", str(mount)], check=True)
+    try:
+        assert not os.access(mount, os.W_OK)
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_read_only_index_says_it_must_be_writable(read_only_index):
+    """Chroma 1.5 cannot open a store read-only, so the message says that, not "rebuild"."""
+    proc = run("search", "metrology", "--index-dir", str(read_only_index))
+    assert proc.returncode == 2 and "unexpected" not in proc.stderr
+    assert "read-only" in proc.stderr and "writable" in proc.stderr and "--rebuild" not in proc.stderr
+    proc = run("ingest", "--index-dir", str(read_only_index))
+    assert proc.returncode == 2 and "unexpected" not in proc.stderr and "writable" in proc.stderr
+
+
+def test_non_utf8_bytes_in_a_cli_question_are_stripped(index_dir):
+    proc = subprocess.run([CLI, b"ask", b"what is \xff\xfe metrology?", b"--json", b"--index-dir", bytes(index_dir)],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert "3.2.1" in answer["answer"] and not answer["refused"]
+    assert b"not valid UTF-8" in proc.stderr
+
+
+def test_lone_surrogates_through_the_api(retriever, assistant):
+    assert retriever.search("what is \udcff metrology?").hits[0].title == "Metrology for AI risk assessment"
+    with pytest.raises(QueryError, match="empty"):
+        retriever.search("\udcff\ud800")
+    with pytest.raises(QueryError, match="empty"):
+        assistant.answer("\udcfe \x01")
+    assert "\udcff" not in assistant.answer("metrology \udcff").question
+
+
+def test_clean_query_is_the_one_check():
+    from retriever.query import MAX_QUERY_CHARS, clean_query
+
+    assert clean_query("  a\x00b\tc  ") == ("ab c", [])
+    with pytest.raises(QueryError):
+        clean_query(None)
+    text, notices = clean_query("x" * (MAX_QUERY_CHARS + 5))
+    assert len(text) == MAX_QUERY_CHARS and "only the first" in notices[0]
+    assert clean_query("x" * (MAX_QUERY_CHARS + 5), limit=None) == ("x" * (MAX_QUERY_CHARS + 5), [])
+
+
+def _generation_files(pid: int) -> tuple[int, int, int]:
+    """(all open files, files under a gen-* directory, files already deleted) of a process, from /proc."""
+    total = in_gen = deleted = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue  # closed while we looked
+        total += 1
+        in_gen += "/gen-" in target
+        deleted += "/gen-" in target and target.endswith("(deleted)")
+    return total, in_gen, deleted
+
+
+@pytest.mark.slow
+def test_server_releases_replaced_generations(config, tmp_path, embedder):
+    """10 re-ingests under a running `serve`: its open files stay flat and it keeps answering."""
+    import psutil
+    from gradio_client import Client
+
+    from conftest import CORPUS, free_port, stop_process, wait_for_port
+    from ingest.pipeline import ingest
+
+    idx = _copy_index(config, tmp_path)
+    edited = tmp_path / "edited.txt"
+    edited.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization"),
+                      encoding="utf-8")
+    port = free_port()
+    with open(tmp_path / "serve.log", "wb") as log:
+        proc = subprocess.Popen([CLI, "serve", "--port", str(port), "--index-dir", str(idx)], stdout=log,
+                                stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=180, proc=proc)
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 60})
+
+        def ask() -> str:
+            # Two requests: the first swaps to the new generation, the second finds the old one released.
+            client.predict("metrology", 3, api_name="/search")
+            return client.predict("metrology", 3, api_name="/search")["hits"][0]["title"]
+
+        assert ask() == "Metrology for AI risk assessment"
+        first_files = _generation_files(proc.pid)
+        first_rss = psutil.Process(proc.pid).memory_info().rss
+        seen = []
+        for n in range(10):
+            report = ingest([edited if n % 2 == 0 else CORPUS], config.with_(index_dir=idx), embedder=embedder)
+            assert report.updated == 1  # a new generation each time
+            assert ask() == "Metrology for AI risk assessment"
+            seen.append(_generation_files(proc.pid))
+        total, in_gen, deleted = seen[-1]
+        rss = psutil.Process(proc.pid).memory_info().rss
+        (tmp_path / "figures.txt").write_text(f"first {first_files} {first_rss}\nlast {seen} {rss}\n")
+        assert deleted == 0, seen  # nothing held on a generation ingest has deleted
+        assert in_gen <= first_files[1] + 2, seen  # files of one generation, not one set per re-ingest
+        assert total <= first_files[0] + 10, seen
+        assert rss - first_rss < 150 * 1024 * 1024, (first_rss, rss)
+    finally:
+        stop_process(proc)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()

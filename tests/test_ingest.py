@@ -283,3 +283,114 @@ def test_unreachable_chroma_server_is_one_clear_line(tmp_path):
     assert proc.returncode == 2
     assert "Cannot reach the Chroma server" in proc.stderr and "chroma run" in proc.stderr
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_store_pages_reads_every_chunk_once(config):
+    from ingest.store import open_store, pages
+
+    store = open_store(config)
+    manifest, collection = store.open_current()
+    try:
+        got = list(pages(collection, ["metadatas"], page=5))
+        ids = [i for page in got for i in page["ids"]]
+        assert [len(p["ids"]) for p in got] == [5, 5, 5, 3]
+        assert len(ids) == len(set(ids)) == manifest["chunks"] == 18
+        assert all(m["chunk_hash"] for p in got for m in p["metadatas"])
+    finally:
+        store.close(collection)
+
+
+def test_ingest_takes_an_embedder(tmp_path, embedder, monkeypatch):
+    from ingest import embedder as emb
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("ingest loaded a model although one was passed")
+
+    monkeypatch.setattr(emb, "load_embedder", no_loading)
+    report = ingest([CORPUS], _cfg(tmp_path / "idx"), embedder=embedder)
+    assert report.added == 14 and report.embedded_chunks == 18
+
+
+def test_unreadable_old_index_is_logged_and_re_embedded(tmp_path, config, caplog):
+    """The "read the old index" path names what it skipped instead of swallowing it."""
+    from ingest.pipeline import _old_embeddings
+    from ingest.store import open_store
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    store = open_store(config.with_(index_dir=idx))
+    manifest = store.read_manifest()
+    assert len(_old_embeddings(store, manifest, {"x"} | _chunk_hashes(store, manifest))) == 18
+    (idx / manifest["generation"] / "chroma.sqlite3").unlink()
+    with caplog.at_level("WARNING", logger="ingest.pipeline"):
+        assert _old_embeddings(store, manifest, {"x"}) == {}
+    assert "Re-embedding everything" in caplog.text and "missing" in caplog.text
+
+
+def _chunk_hashes(store, manifest) -> set[str]:
+    from ingest.store import pages
+
+    collection = store.open_generation(manifest["generation"])
+    try:
+        return {m["chunk_hash"] for p in pages(collection, ["metadatas"]) for m in p["metadatas"]}
+    finally:
+        store.close(collection)
+
+
+def test_retriever_keeps_answering_and_logs_when_the_new_index_is_damaged(tmp_path, config, caplog):
+    from retriever import open_retriever
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    r = open_retriever(idx)
+    before = r._current()
+    (idx / "manifest.json").write_bytes(b"\x83\x00 not json")
+    with caplog.at_level("WARNING", logger="retriever.core"):
+        assert r.search("metrology").hits[0].title == "Metrology for AI risk assessment"
+    assert r._current() is before
+    assert "Not switching to the new index" in caplog.text and "manifest.json is damaged" in caplog.text
+
+
+def test_ingest_of_an_unchanged_but_emptied_store_rebuilds(tmp_path, config):
+    """Plain ingest must not call a truncated store "unchanged"."""
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    gen = json.loads((idx / "manifest.json").read_text())["generation"]
+    os.truncate(idx / gen / "chroma.sqlite3", 4096)
+    report = ingest([CORPUS], config.with_(index_dir=idx))
+    assert report.repaired and report.embedded_chunks == 18 and report.unchanged == 14
+    assert not (idx / gen).exists()  # the broken generation is not kept around
+    assert ingest([CORPUS], config.with_(index_dir=idx)).embedded_chunks == 0
+
+
+def test_the_default_corpus_is_package_data(tmp_path):
+    """A built wheel carries corpus/ and finds the document through importlib.resources, like a checkout."""
+    from conftest import ROOT
+    from ingest.config import default_corpus
+
+    assert default_corpus().read_bytes() == CORPUS.read_bytes()
+    # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".*", "build", "dist", "*.egg-info", "__pycache__",
+                                                             "tests", "docs", "test-artifacts"))
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                            "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300,
+                           cwd=tmp_path)
+    assert build.returncode == 0, build.stderr
+    wheel = next((tmp_path / "dist").glob("consensus_chat-*.whl"))
+    import zipfile
+
+    with zipfile.ZipFile(wheel) as zf:
+        assert zf.read("corpus/interpretability-singapore-consensus.txt") == CORPUS.read_bytes()
+        zf.extractall(tmp_path / "site")
+    # Only the unpacked wheel on the path (no checkout, no editable finder for these packages).
+    code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in type(f).__name__ "
+            "and 'editable' not in getattr(f, '__module__', '')]; "
+            f"sys.path.insert(0, {str(tmp_path / 'site')!r}); "
+            "from ingest.config import default_corpus; print(default_corpus())")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env,
+                           cwd=tmp_path)
+    assert found.returncode == 0, found.stderr
+    path = found.stdout.strip()
+    assert path.startswith(str(tmp_path / "site")) and open(path, "rb").read() == CORPUS.read_bytes()

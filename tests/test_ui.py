@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import json
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from app import ui
+from app import api, chat, page, panels, render
+from app.followup import history_pairs
 from conftest import CLI, free_port, stop_process, wait_for_port
 
 CODE_QUESTION = "What is the code of the metrology section?"
@@ -29,15 +32,26 @@ def final(messages_stream) -> list[dict]:
 
 def plain(message: dict) -> str:
     """A chat message's text as a reader sees it (without the display escaping)."""
-    return ui.unescape_text(message["content"])
+    return render.unescape_text(message["content"])
+
+
+_BOX = re.compile(r'<details class="source">\n<summary>(.*?)</summary>\n\n(.*?)\n\n</details>', re.DOTALL)
 
 
 def boxes(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if (m.get("metadata") or {}).get("title")]
+    """The source boxes inside the assistant's messages: {"title": the summary as a reader sees it, "content"}."""
+    return [{"title": html.unescape(title), "content": body} for m in messages if m["role"] == "assistant"
+            for title, body in _BOX.findall(m["content"])]
+
+
+def nearest_links(messages: list[dict]) -> list[str]:
+    """The sections a refusal links to, as a reader sees them."""
+    return [render.unescape_text(name) for m in messages if m["role"] == "assistant"
+            for name in re.findall(r"\[((?:\\.|[^\]])+)\]\(#doc-", m["content"])]
 
 
 def answers(messages: list[dict]) -> list[dict]:
-    return [m for m in messages if m["role"] == "assistant" and not (m.get("metadata") or {}).get("title")]
+    return [m for m in messages if m["role"] == "assistant"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -45,119 +59,128 @@ def answers(messages: list[dict]) -> list[dict]:
 
 
 def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
-    yielded = list(ui.respond(CODE_QUESTION, [], {}, assistant=assistant))
+    yielded = list(chat.respond(CODE_QUESTION, [], {}, assistant=assistant))
     assert len(yielded) >= 2, "the answer should stream (a placeholder first, then the answer)"
     messages = yielded[-1]
-    assert messages[0] == {"role": "user", "content": ui.escape_text(CODE_QUESTION)}
+    assert messages[0] == {"role": "user", "content": render.escape_text(CODE_QUESTION)}
     main = answers(messages)
     assert len(main) == 1
     assert "3.2.1" in plain(main[0]) and "[1]" in plain(main[0])
     source_boxes = boxes(messages)
     assert source_boxes, "every cited section gets a collapsible source box"
-    title = ui.unescape_text(source_boxes[0]["metadata"]["title"])
+    title = source_boxes[0]["title"]
     assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — "
                             "Risk Assessment › Metrology for AI risk assessment")
-    assert source_boxes[0]["metadata"]["status"] == "done"
+    assert boxes(main) == source_boxes, "the boxes are inside the answer's own message"
+    assert "<details open" not in main[0]["content"], "boxes start closed"
     body = plain(source_boxes[0])
     assert "IAISR, Hobbhahn" in body  # the source keys
     assert "<mark>Metrology, the science of measurement" in body  # the supporting sentence, highlighted
 
 
 def test_respond_turpin_names_the_citing_section(assistant):
-    messages = final(ui.respond(TURPIN_QUESTION, [], None, assistant=assistant))
+    messages = final(chat.respond(TURPIN_QUESTION, [], None, assistant=assistant))
     assert "1.1.2" in plain(answers(messages)[0])
-    titles = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    titles = [b["title"] for b in boxes(messages)]
     assert any("1.1.2" in t and "LLM chain-of-thought faithfulness" in t for t in titles)
     assert any("Turpin" in plain(b) for b in boxes(messages))
 
 
 def test_one_box_per_cited_section_even_with_repeated_markers(assistant):
-    messages = final(ui.respond("How can we tell whether a model's stated reasoning is faithful?", [], {},
+    messages = final(chat.respond("How can we tell whether a model's stated reasoning is faithful?", [], {},
                                 assistant=assistant))
-    titles = [b["metadata"]["title"] for b in boxes(messages)]
+    titles = [b["title"] for b in boxes(messages)]
     assert titles and len(titles) == len(set(titles))
 
 
 def test_refusal_looks_different_and_names_nearest_sections(assistant):
-    messages = final(ui.respond(OFF_TOPIC, [], {}, assistant=assistant))
+    messages = final(chat.respond(OFF_TOPIC, [], {}, assistant=assistant))
     main = plain(answers(messages)[0])
     assert main.startswith("### ⚠️ Not covered by the document")
     assert "\n> " in main, "the refusal is a notice-style blockquote"
-    nearest = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
-    assert nearest and all(t.startswith("🔎 Nearest:") for t in nearest)
+    assert boxes(messages) == [], "a refusal has no source boxes"
+    nearest = [line for line in main.splitlines() if line.startswith("🔎 Nearest:")]
+    assert len(nearest) == 1 and 1 <= nearest[0].count("](#doc-") <= 3, "one compact line of links"
 
 
 def test_refusal_rendering_from_the_real_refusal_composer(assistant):
     from app.extractive import refusal
 
     answer = refusal(OFF_TOPIC, assistant.retriever.search(OFF_TOPIC), assistant.backend)
-    messages = ui.answer_messages(answer)
-    main = ui.unescape_text(messages[0]["content"])
+    messages = [render.answer_message(answer)]
+    main = render.unescape_text(messages[0]["content"])
     assert main.startswith("### ⚠️ Not covered by the document\n\n> ")
-    nearest = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
-    assert 1 <= len(nearest) <= 3 and all(t.startswith("🔎 Nearest:") for t in nearest)
-    assert nearest[0].split(" — ", 1)[1] in main, "the nearest sections are named in the text and boxed"
+    assert boxes(messages) == []
+    links = re.findall(r"\[([^\]]+)\]\(#(doc-[\w-]+)\)", main.split("🔎 Nearest:", 1)[1])
+    assert 1 <= len(links) <= 3
+    first = next(h for h in answer.sources if render.anchor(h.id) == links[0][1])
+    assert first.title in main.split("🔎 Nearest:", 1)[0], "the nearest sections are named in the text and linked"
+    assert first.title in links[0][0] or (first.label or "") in links[0][0]
 
 
 @pytest.mark.parametrize("bad", ["", "   \n\t ", None, 12, b"bytes", "\x00\x01\x02"])
 def test_bad_question_gives_a_message_not_an_exception(assistant, bad):
-    messages = final(ui.respond(bad, [], {}, assistant=assistant))
+    messages = final(chat.respond(bad, [], {}, assistant=assistant))
     assert messages[-1]["role"] == "assistant"
-    assert messages[-1]["content"].startswith(ui.ERROR_PREFIX)
+    assert messages[-1]["content"].startswith(render.ERROR_PREFIX)
     assert "Traceback" not in messages[-1]["content"]
 
 
 def test_control_characters_are_dropped_and_long_questions_truncated(assistant):
-    messages = final(ui.respond("\x00Which\x07 sections cite\x1b Turpin?\x7f", [], {}, assistant=assistant))
+    messages = final(chat.respond("\x00Which\x07 sections cite\x1b Turpin?\x7f", [], {}, assistant=assistant))
     assert "1.1.2" in plain(answers(messages)[0])
     long = "metrology " * 10_000  # 100 KB
-    messages = final(ui.respond(long, [], {}, assistant=assistant))
+    messages = final(chat.respond(long, [], {}, assistant=assistant))
     assert len(messages[0]["content"]) < 3000, "the echoed question is cut for display"
     assert "more characters not shown" in messages[0]["content"]
     assert "2000" in plain(answers(messages)[0]), "the retriever's truncation notice is shown"
 
 
 def test_code_filter_is_passed_to_the_assistant(assistant):
-    state = ui.update_filters("3.2", ui.ANY_LABEL)
+    state = chat.update_filters("3.2", chat.ANY_LABEL)
     assert state == {"code": "3.2", "label": ""}
-    messages = final(ui.respond("risk assessment", [], state, assistant=assistant))
-    codes = [ui.unescape_text(b["metadata"]["title"]).split()[2] for b in boxes(messages)]
+    messages = final(chat.respond("risk assessment", [], state, assistant=assistant))
+    codes = [b["title"].split()[2] for b in boxes(messages)]
     assert codes and all(code.startswith("3.2") for code in codes), codes
 
 
 def test_label_filter_is_passed_to_the_assistant(assistant):
-    state = ui.update_filters("", "Learning Objectives")
-    messages = final(ui.respond("What are the risks?", [], state, assistant=assistant))
-    titles = [ui.unescape_text(b["metadata"]["title"]) for b in boxes(messages)]
+    state = chat.update_filters("", "Learning Objectives")
+    messages = final(chat.respond("What are the risks?", [], state, assistant=assistant))
+    titles = [b["title"] for b in boxes(messages)] + nearest_links(messages)
     assert titles and all("Learning Objectives" in t for t in titles), titles
 
 
 def test_unknown_code_filter_gives_a_message(assistant):
-    messages = final(ui.respond("risk", [], {"code": "9.9"}, assistant=assistant))
+    messages = final(chat.respond("risk", [], {"code": "9.9"}, assistant=assistant))
     text = plain(messages[-1])
-    assert messages[-1]["content"].startswith(ui.ERROR_PREFIX)
+    assert messages[-1]["content"].startswith(render.ERROR_PREFIX)
     assert "9.9" in text
 
 
 def test_follow_up_uses_the_conversation(assistant):
-    first = final(ui.respond(CODE_QUESTION, [], {}, assistant=assistant))
-    second = final(ui.respond("What does it cite?", first, {}, assistant=assistant))
+    first = final(chat.respond(CODE_QUESTION, [], {}, assistant=assistant))
+    second = final(chat.respond("What does it cite?", first, {}, assistant=assistant))
     follow = plain(answers(second[len(first):])[0])
     assert "IAISR" in follow or "Hobbhahn" in follow, follow
 
 
 def test_history_pairs_skips_source_boxes_and_unescapes():
     history = [
-        {"role": "user", "content": [{"type": "text", "text": ui.escape_text("Is <b>x</b> [y] covered?")}]},
+        {"role": "user", "content": [{"type": "text", "text": render.escape_text("Is <b>x</b> [y] covered?")}]},
         {"role": "assistant", "content": "Answer **one** [1]"},
         {"role": "assistant", "metadata": {"title": "📄 [1] box"}, "content": "section text"},
         {"role": "user", "content": "empty?"},
-        {"role": "assistant", "content": f"{ui.ERROR_PREFIX} The question is empty"},
+        {"role": "assistant", "content": f"{render.ERROR_PREFIX} The question is empty"},
     ]
-    assert ui.history_pairs(history) == [("Is <b>x</b> [y] covered?", "Answer **one** [1]")]
-    assert ui.history_pairs([["q", "a"], ("q2", "a2")]) == [("q", "a"), ("q2", "a2")]
+    assert history_pairs(render.plain_history(history)) == [("Is <b>x</b> [y] covered?", "Answer **one** [1]")]
+    assert history_pairs(render.plain_history([["q", "a"], ("q2", "a2")])) == [("q", "a"), ("q2", "a2")]
+    boxed = [{"role": "user", "content": "q"},
+             {"role": "assistant", "content": 'A [1]\n\n<details class="source">\n<summary>📄 [1] x</summary>\n\n'
+                                              "section text\n\n</details>"}]
+    assert history_pairs(render.plain_history(boxed)) == [("q", "A [1]")], "source boxes are not part of the answer"
     with pytest.raises(ValueError, match="history"):
-        ui.history_pairs("not a list")
+        render.plain_history("not a list")
 
 
 @pytest.mark.parametrize("text", [
@@ -165,26 +188,26 @@ def test_history_pairs_skips_source_boxes_and_unescapes():
     "1. list\n# heading\n- item", "a_b*c* `code` $$x$$ | pipe & ampersand \\ backslash",
 ])
 def test_escape_text_is_literal_and_reversible(text):
-    escaped = ui.escape_text(text)
+    escaped = render.escape_text(text)
     assert "<" not in escaped and "](" not in escaped.replace("\\](", "")
-    assert ui.unescape_text(escaped) == text
+    assert render.unescape_text(escaped) == text
 
 
 def test_safe_markdown_keeps_formatting_but_not_html_or_script_links():
-    out = ui.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org)")
+    out = render.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org)")
     assert "**bold** [1]" in out and "<script>" not in out and "&lt;script>" in out
     assert "\\](javascript:" in out and "](https://example.org)" in out
 
 
 def test_highlight_marks_each_supporting_sentence_and_escapes_the_rest():
     text = "First <b>one</b>. Second sentence here. Third."
-    out = ui.highlight(text, ["Second sentence here.", "Third."])
+    out = render.highlight(text, ["Second sentence here.", "Third."])
     assert out.count("<mark>") == 2 and "&lt;b&gt;" in out and "<b>" not in out
 
 
 def test_document_lists_every_section_grouped_by_code(assistant):
     sections = assistant.retriever.sections()
-    doc = ui.unescape_text(ui.document_markdown(sections))
+    doc = render.unescape_text(panels.document_markdown(sections))
     assert f"{len(sections)} sections." in doc
     headings = [line[4:] for line in doc.splitlines() if line.startswith("### ")]
     card_codes = [h.split()[0] for h in headings if h[0].isdigit()]
@@ -195,20 +218,20 @@ def test_document_lists_every_section_grouped_by_code(assistant):
 
 def test_document_search_filters_the_list(assistant):
     sections = assistant.retriever.sections()
-    doc = ui.unescape_text(ui.filter_document("Turpin", sections=sections))
+    doc = render.unescape_text(panels.filter_document("Turpin", sections=sections))
     assert f"1 of {len(sections)} sections match" in doc
     assert "1.1.2 Learning Objectives" in doc and "Metrology" not in doc
-    assert "match" in ui.filter_document("no-such-word-anywhere", sections=sections)
+    assert "match" in panels.filter_document("no-such-word-anywhere", sections=sections)
 
 
 def test_about_holds_the_source_record(assistant):
-    about = ui.unescape_text(ui.about_markdown(assistant.retriever.sections(), assistant.backend))
+    about = render.unescape_text(panels.about_markdown(assistant.retriever.sections(), assistant.backend))
     assert "The Singapore Consensus on Global AI Safety Research Priorities" in about
     assert "2025" in about and "Bengio, Yoshua" in about and "International AI Safety Report" in about
 
 
 def test_build_ui_exposes_only_chat_and_search(assistant):
-    demo = ui.build_ui(assistant)
+    demo = page.build_ui(assistant)
     named = demo.get_api_info()["named_endpoints"]
     assert set(named) == {"/chat", "/search"}
     assert [p["parameter_name"] for p in named["/chat"]["parameters"]] == ["question", "history"]
@@ -218,14 +241,14 @@ def test_build_ui_exposes_only_chat_and_search(assistant):
 def test_api_functions_raise_clear_errors(assistant):
     import gradio as gr
 
-    assert ui.chat_api(CODE_QUESTION, [], assistant=assistant)["citations"][0]["code"] == "3.2.1"
+    assert api.chat_api(CODE_QUESTION, [], assistant=assistant)["citations"][0]["code"] == "3.2.1"
     for bad in ("", 5, None):
         with pytest.raises(gr.Error, match="question"):
-            ui.chat_api(bad, [], assistant=assistant)
+            api.chat_api(bad, [], assistant=assistant)
     with pytest.raises(gr.Error, match="k must"):
-        ui.search_api("risk", 0, assistant=assistant)
+        api.search_api("risk", 0, assistant=assistant)
     with pytest.raises(gr.Error) as info:
-        ui.chat_api("risk", "<img src=x>", assistant=assistant)
+        api.chat_api("risk", "<img src=x>", assistant=assistant)
     assert "<img" not in str(info.value)
 
 
@@ -342,24 +365,25 @@ def test_api_handles_long_and_binary_text(client):
     assert "1.1.2" in binary["answer"]
 
 
-async def _mcp_session(url: str):
+async def _mcp_session(url: str, auth: tuple[str, str] | None = None):
     import httpx
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx.AsyncClient(timeout=30) as http, \
+    async with httpx.AsyncClient(timeout=60, auth=auth) as http, \
             streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = {t.name: t for t in (await session.list_tools()).tools}
             found = await session.call_tool("search", {"query": "Turpin", "k": 2})
+            answered = await session.call_tool("chat", {"question": CODE_QUESTION})
             bad = await session.call_tool("chat", {"question": "  "})
-            return tools, found, bad
+            return tools, found, answered, bad
 
 
 @pytest.mark.slow
 def test_mcp_lists_chat_and_search_tools_and_runs_search(server):
-    tools, found, bad = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=60))
+    tools, found, _, bad = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=120))
     assert set(tools) == {"chat", "search"}
     assert tools["chat"].inputSchema["required"] == ["question"]
     assert "code" in tools["chat"].description
@@ -372,6 +396,41 @@ def test_mcp_lists_chat_and_search_tools_and_runs_search(server):
 
 
 @pytest.mark.slow
+def test_mcp_results_are_the_chat_and_search_json_with_an_output_schema(server, client, assistant):
+    tools, found, answered, _ = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=120))
+    expected_answer = assistant.answer(CODE_QUESTION).to_dict()
+    expected_search = assistant.retriever.search("Turpin", k=2).to_dict()
+    for result, expected, api_name, args in ((answered, expected_answer, "/chat", (CODE_QUESTION, [])),
+                                             (found, expected_search, "/search", ("Turpin", 2))):
+        assert not result.isError
+        assert json.loads(result.content[0].text) == expected, "the text item is the JSON object"
+        assert result.structuredContent == expected, "structuredContent is the same object"
+        assert client.predict(*args, api_name=api_name) == expected, f"{api_name} returns the same object"
+    for name, expected in (("chat", expected_answer), ("search", expected_search)):
+        schema = tools[name].outputSchema
+        assert schema and schema["type"] == "object", f"{name} declares an output schema"
+        assert set(schema["properties"]) == set(expected) and set(schema["required"]) == set(expected)
+    chat_schema = tools["chat"].outputSchema
+    citation = chat_schema["$defs"][chat_schema["properties"]["citations"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(citation["properties"]) >= set(expected_answer["citations"][0])
+    hit = chat_schema["$defs"][chat_schema["properties"]["sources"]["items"]["$ref"].rsplit("/", 1)[1]]
+    assert set(hit["properties"]) == set(expected_search["hits"][0])
+
+
+@pytest.mark.slow
+def test_view_api_documents_typed_returns(client, assistant):
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    answer = assistant.answer(CODE_QUESTION).to_dict()
+    search = assistant.retriever.search("Turpin", k=2).to_dict()
+    for endpoint, expected in (("/chat", answer), ("/search", search)):
+        returned = info[endpoint]["returns"][0]["type"]
+        assert returned["type"] == "object" and set(returned["properties"]) == set(expected), endpoint
+    citation = info["/chat"]["returns"][0]["type"]["properties"]["citations"]["items"]
+    assert set(citation["properties"]) >= set(answer["citations"][0])
+    assert "Any" not in info["/chat"]["returns"][0]["python_type"]["type"]
+
+
+@pytest.mark.slow
 def test_openapi_lists_both_endpoints(server):
     import httpx
 
@@ -380,3 +439,39 @@ def test_openapi_lists_both_endpoints(server):
         pytest.skip("this Gradio version serves no openapi.json")
     paths = json.dumps(spec.json()["paths"])
     assert "chat" in paths and "search" in paths
+
+
+def test_examples_come_from_the_index(assistant):
+    from ingest.parser import parse_file
+
+    sections = assistant.retriever.sections()
+    examples = panels.example_questions(sections)
+    assert len(examples) == 4
+    for question in examples:
+        answer = assistant.answer(question)
+        assert not answer.refused and answer.citations, question
+    other = parse_file(Path(__file__).parent / "data" / "second-page.txt")
+    other_examples = panels.example_questions(other)
+    assert other_examples != examples, "another document gets its own examples"
+    keys = {k for s in other for k in s.citations}
+    assert any(k in other_examples[0] for k in keys) if keys else True
+
+
+def test_source_lines_never_repeat_the_label(assistant):
+    for s in assistant.retriever.sections():
+        if s.kind == "card" and s.label:
+            line = render.section_line(s.code, s.label, s.parent, s.title)
+            assert line.count(s.label) == 1 or s.label in s.title, line
+            assert f"{s.label} — {s.label}" not in line
+
+
+def test_the_api_types_name_exactly_the_to_dict_keys(assistant):
+    """/chat, /search and the MCP output schema are typed from app/api.py: they must match `to_dict()`."""
+    from typing import get_type_hints
+
+    answer = assistant.answer(CODE_QUESTION).to_dict()
+    result = assistant.retriever.search("Turpin", k=2).to_dict()
+    assert set(get_type_hints(api.ChatJSON)) == set(answer)
+    assert set(get_type_hints(api.CitationJSON)) == set(answer["citations"][0])
+    assert set(get_type_hints(api.HitJSON)) == set(answer["sources"][0]) == set(result["hits"][0])
+    assert set(get_type_hints(api.SearchJSON)) == set(result)

@@ -1,0 +1,178 @@
+"""The two functions other programs call: answer a question (/chat) and search the sections (/search).
+
+Gradio's HTTP API (`gr.api`) and the MCP server (app/mcp_server.py) both serve them. The returned objects are exactly
+`Answer.to_dict()` and `SearchResult.to_dict()`, the shapes of `ask --json` and `search --json`; the TypedDicts
+below describe them so that Gradio's `view_api()` and the MCP output schema document real types instead of `Any`.
+"""
+
+# No `from __future__ import annotations` here: Gradio and the MCP library read these annotations at run time, and
+# a string annotation shows up as `Any`.
+
+import logging
+import unicodedata
+from typing import Any
+
+from typing_extensions import TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
+
+from ingest.errors import ConsensusChatError
+
+from .render import plain_history
+
+log = logging.getLogger(__name__)
+
+MAX_K = 50
+
+
+class CitationJSON(TypedDict):
+    """One [n] marker of an answer and the sentence it supports (`Citation.to_dict()`)."""
+
+    n: int
+    id: str
+    code: str | None
+    label: str | None
+    title: str
+    parent: str | None
+    citations: list[str]
+    sentence: str
+
+
+class HitJSON(TypedDict):
+    """One section found for a query (`Hit.to_dict()`)."""
+
+    id: str
+    code: str | None
+    label: str | None
+    title: str
+    parent: str | None
+    kind: str
+    score: float
+    citations: list[str]
+    text: str
+
+
+class ChatJSON(TypedDict):
+    """An answer (`Answer.to_dict()`, the `ask --json` object)."""
+
+    question: str
+    resolved_question: str
+    answer: str
+    body: str
+    refused: bool
+    backend: str
+    citations: list[CitationJSON]
+    sources: list[HitJSON]
+    flags: list[str]
+    notices: list[str]
+
+
+class SearchJSON(TypedDict):
+    """Sections for a query (`SearchResult.to_dict()`, the `search --json` object)."""
+
+    query: str
+    in_scope: bool
+    hits: list[HitJSON]
+
+
+def clean_question(question: Any, what: str = "question") -> str:
+    """Return the question without control characters, or raise ValueError with a message for the user."""
+    if isinstance(question, bytes):
+        raise ValueError(f"The {what} must be text, not bytes.")
+    if not isinstance(question, str):
+        raise ValueError(f"The {what} must be text, not {type(question).__name__}.")
+    cleaned = "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question
+    )
+    cleaned = cleaned.strip()
+    if not cleaned:
+        raise ValueError(f"The {what} is empty: type a question about the document, or a section code.")
+    return cleaned
+
+
+def check_k(k: Any) -> int:
+    """`k` as an int in 1..MAX_K, or ValueError."""
+    if isinstance(k, bool) or not isinstance(k, (int, float)) or int(k) != k or not 1 <= int(k) <= MAX_K:
+        raise ValueError(f"k must be a whole number between 1 and {MAX_K}, not {k!r}.")
+    return int(k)
+
+
+def user_message(exc: BaseException) -> str:
+    """One line for a caller; the library's messages already say what to do. Unexpected errors are logged."""
+    if isinstance(exc, (ConsensusChatError, ValueError)):
+        return str(exc) or type(exc).__name__
+    log.error("unexpected error while answering", exc_info=exc)
+    return f"internal error ({type(exc).__name__}); the server log has the details."
+
+
+def answer_json(question: Any, history: Any = None, *, assistant) -> ChatJSON:
+    """Answer one question; raise ValueError or ConsensusChatError on bad input."""
+    return assistant.answer(clean_question(question), plain_history(history)).to_dict()
+
+
+def search_json(query: Any, k: Any = 5, *, assistant) -> SearchJSON:
+    """Search the sections; raise ValueError or ConsensusChatError on bad input."""
+    return assistant.retriever.search(clean_question(query, what="query"), k=check_k(k)).to_dict()
+
+
+def _api_error(exc: BaseException):
+    """A gr.Error for API callers; its message is shown as HTML in the browser, so escape it."""
+    import html
+
+    import gradio as gr
+
+    return gr.Error(html.escape(user_message(exc), quote=False), print_exception=False)
+
+
+def chat_api(question: Any, history: Any = None, *, assistant) -> ChatJSON:
+    """/chat: answer one question; raise gr.Error with a clear message on bad input."""
+    try:
+        return answer_json(question, history, assistant=assistant)
+    except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
+        raise _api_error(exc) from None
+
+
+def search_api(query: Any, k: Any = 5, *, assistant) -> SearchJSON:
+    """/search: search the sections; raise gr.Error with a clear message on bad input."""
+    try:
+        return search_json(query, k, assistant=assistant)
+    except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
+        raise _api_error(exc) from None
+
+
+def document_name(sections) -> str:
+    """How tool descriptions name the indexed document: its source record's title, if it has one."""
+    source = next((s for s in sections if s.kind == "source"), None)
+    return f"the document {source.title!r}" if source is not None and source.title else "the indexed document"
+
+
+CHAT_DOC = """Answer a question about {document}, citing its sections by code.
+
+Args:
+    question: The question in plain text; at most 2000 characters are used.
+    history: Earlier turns for follow-up questions, as [question, answer] pairs or {{"role", "content"}} messages; may be empty.
+Returns:
+    The answer: markdown with [n] markers and a numbered source list, "refused" (true when the document does not cover the question), the backend, the citations (one per [n] marker, with the supporting sentence), the sections used, flags and notices.
+"""
+
+SEARCH_DOC = """Find the sections of {document} that speak to a query.
+
+Args:
+    query: Words, a question, a section code such as 2.2.1, or a cited source key.
+    k: How many sections to return, 1 to 50.
+Returns:
+    The cleaned query, "in_scope" (false when the document may not cover the query) and the hits, best first.
+"""
+
+
+def endpoints(assistant) -> tuple:
+    """(chat, search): functions with real signatures and docstrings that `gr.api` publishes as /chat and /search."""
+    document = document_name(assistant.retriever.sections())
+
+    def chat(question: str, history: list | None = None) -> ChatJSON:
+        return chat_api(question, history, assistant=assistant)
+
+    def search(query: str, k: int = 5) -> SearchJSON:
+        return search_api(query, k, assistant=assistant)
+
+    chat.__doc__ = CHAT_DOC.format(document=document)
+    search.__doc__ = SEARCH_DOC.format(document=document)
+    return chat, search

@@ -1,0 +1,135 @@
+"""The chat tab's callbacks: plain functions that take the assistant as a keyword argument, so tests call them directly.
+
+`app.page.build_ui` binds them with `functools.partial`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any
+
+from .api import clean_question, user_message
+from .feedback import FeedbackStore, Vote
+from .render import (ERROR_PREFIX, REFUSAL_HEADING, answer_message, display_question, error_markdown, message_text,
+                     plain_history, safe_markdown, unescape_text, without_boxes)
+
+ANY_LABEL = "(any label)"
+
+
+def _filters(state: Any) -> tuple[list[str] | None, list[str] | None]:
+    """codes= and labels= for the assistant from the UI's filter state."""
+    state = state if isinstance(state, dict) else {}
+    code = str(state.get("code") or "").strip()
+    label = str(state.get("label") or "").strip()
+    return ([code] if code else None), ([label] if label and label != ANY_LABEL else None)
+
+
+def update_filters(code: str | None, label: str | None) -> dict:
+    """The filter state for the next questions."""
+    return {"code": (code or "").strip(), "label": "" if not label or label == ANY_LABEL else label}
+
+
+class AnswerLog:
+    """The last answers the chat showed, by their message text, so that a vote can store the answer's citations.
+
+    Bounded (shared by every session of the server) and locked (answers finish on several worker threads).
+    """
+
+    def __init__(self, size: int = 2000):
+        self.size = size
+        self._answers: OrderedDict[str, dict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
+
+    def remember(self, text: str, answer: dict) -> None:
+        """Keep `answer` (its `to_dict()`) under the text of its chat message."""
+        with self._lock:
+            self._answers[self._key(text)] = answer
+            self._answers.move_to_end(self._key(text))
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+
+    def get(self, text: str) -> dict | None:
+        """The answer shown as `text`, if the server still remembers it."""
+        with self._lock:
+            return self._answers.get(self._key(text))
+
+
+def respond(message: Any, history: list | None, state: dict | None, *, assistant,
+            answers: AnswerLog | None = None) -> Iterator[list[dict]]:
+    """Stream one answer into the chat: yields the whole message list as it grows; the last holds the source boxes."""
+    history = list(history or [])
+    try:
+        question = clean_question(message)
+    except ValueError as exc:
+        yield history + [{"role": "assistant", "content": error_markdown(str(exc))}]
+        return
+    turn = history + [{"role": "user", "content": display_question(question)}]
+    yield turn + [{"role": "assistant", "content": "*Searching the document…*"}]
+    codes, labels = _filters(state)
+    try:
+        final = None
+        for part in assistant.stream(question, plain_history(history), codes=codes, labels=labels):
+            if isinstance(part, str):
+                yield turn + [{"role": "assistant", "content": safe_markdown(part) + " ▌"}]
+            else:
+                final = part
+        if final is None:
+            raise RuntimeError("the assistant finished without an answer")
+    except Exception as exc:  # noqa: BLE001 - the edge of the UI: the user gets one line, the log gets the rest
+        yield turn + [{"role": "assistant", "content": error_markdown(user_message(exc))}]
+        return
+    shown = answer_message(final)
+    if answers is not None:
+        answers.remember(shown["content"], final.to_dict())
+    yield turn + [shown]
+
+
+def stash_question(message: Any) -> tuple[str, Any]:
+    """Clear the textbox and hand the question on to `respond`."""
+    return "", message
+
+
+def pick_example(question: str) -> str:
+    """An example button's question, handed on to `respond`."""
+    return question
+
+
+def clear_chat() -> list:
+    """A new conversation."""
+    return []
+
+
+def record_vote(history: Any, index: Any, liked: Any, *, store: FeedbackStore, answers: AnswerLog,
+                backend: str) -> str:
+    """Store a thumbs up/down on the answer at `index` of the chat; return a line for the user.
+
+    Raise ValueError when the message is not an answer in this conversation (nothing is stored), and
+    FeedbackError when the file cannot be written (the vote waits in memory).
+    """
+    if isinstance(index, (list, tuple)):
+        index = index[0] if index else None
+    if not isinstance(liked, bool):
+        raise ValueError("Only a thumbs up or a thumbs down is recorded.")
+    messages = history if isinstance(history, list) else []
+    if not isinstance(index, int) or not 0 <= index < len(messages) or not isinstance(messages[index], dict) \
+            or messages[index].get("role") != "assistant":
+        raise ValueError("That answer is no longer in the conversation, so the vote was not recorded.")
+    text = message_text(messages[index].get("content"))
+    if not text.strip() or text.startswith(ERROR_PREFIX) or text.endswith(" ▌"):
+        raise ValueError("Only a finished answer can be rated.")
+    question = next((message_text(m.get("content")) for m in reversed(messages[:index])
+                     if isinstance(m, dict) and m.get("role") == "user"), "")
+    answer = answers.get(text) or {
+        # The server no longer remembers this answer (restarted, or many answers since): keep what the chat shows.
+        "answer": unescape_text(without_boxes(text)), "refused": text.startswith(REFUSAL_HEADING),
+        "backend": backend, "citations": [],
+    }
+    store.record(Vote.for_answer(liked, unescape_text(question), answer))
+    return "Thanks: your thumbs " + ("up" if liked else "down") + " is saved with the answer and its sources."

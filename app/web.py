@@ -1,0 +1,56 @@
+"""Serve the page, the API and the MCP tools: `launch(assistant, ...)` is called only by the CLI (`serve`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .auth import load_auth_file
+from .page import CSS, JS, build_ui, theme
+
+
+def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None, **kw):
+    """Build the app and serve it on host:port (loopback by default) until interrupted; never shares publicly.
+
+    Extra keyword arguments go to `Blocks.launch` (share and allowed_paths are refused).
+    """
+    for forbidden in ("share", "allowed_paths"):
+        if kw.pop(forbidden, None):
+            raise ValueError(f"launch() does not support {forbidden}=; the app serves only its own assets locally.")
+    users = load_auth_file(auth_file) if auth_file else None
+    concurrency = int(kw.pop("concurrency_limit", 4))
+    demo = build_ui(assistant, concurrency_limit=concurrency)
+    demo.queue(max_size=kw.pop("max_queue_size", 512), default_concurrency_limit=concurrency)
+
+    from starlette.middleware import Middleware
+
+    from .login import LoginGuard, LoginLimitMiddleware
+    from .mcp_server import McpMount, build_mcp, lifespan
+
+    guard = LoginGuard(users) if users is not None else None
+    mcp = build_mcp(assistant, concurrency_limit=concurrency, host=host)
+    middleware = [Middleware(McpMount, server=mcp, guard=guard)]
+    options = dict(
+        server_name=host, server_port=port, share=False, show_error=False, quiet=True, ssr_mode=False, pwa=False,
+        enable_monitoring=False, run_history=False, max_file_size="1mb", footer_links=["api", "settings"],
+        prevent_thread_lock=True, css=CSS, js=JS, theme=theme(), auth_message=None,
+        # Our MCP server (app/mcp_server.py) answers at Gradio's MCP URL; Gradio's own stays off.
+        mcp_server=False,
+    )
+    if guard is not None:
+        options["auth"] = guard.check  # a coroutine function: Gradio awaits it instead of blocking its loop
+        options["auth_message"] = "consensus-chat: sign in with an account from the server's auth file."
+        middleware.append(Middleware(LoginLimitMiddleware, guard=guard))
+    options["app_kwargs"] = {"middleware": middleware, "lifespan": lifespan(mcp)}
+    options.update(kw)
+    _, local_url, _ = demo.launch(**options)
+    print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
+    print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    if users is not None:
+        print(f"  Login required: {len(users)} user(s) from {auth_file}; MCP callers send HTTP Basic credentials",
+              flush=True)
+    try:
+        demo.block_thread()
+    finally:
+        demo.close(verbose=False)
+        if guard is not None:
+            guard.close()

@@ -1,0 +1,1 @@
+"""The shipped document, as package data: `ingest.config.default_corpus()` finds it here."""

@@ -1,0 +1,85 @@
+"""The server flavour of the store: generations as collections on a Chroma server (`chroma run`)."""
+
+from __future__ import annotations
+
+import json
+
+from .errors import IndexCorrupt, StoreUnavailable
+from .store import REBUILD_HINT, Store, chroma_errors, _new_generation_name, _settings, check_manifest
+
+SERVER_PREFIX = "consensus_chat_gen_"
+SERVER_MANIFEST = "consensus_chat_manifest"
+
+
+class ServerStore(Store):
+    """Collections on a Chroma server started with `chroma run`."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, int(port)
+        self._client_obj = None
+
+    def describe(self) -> str:
+        """host:port of the server."""
+        return f"chroma://{self.host}:{self.port}"
+
+    @property
+    def client(self):
+        """The HTTP client, connected on first use."""
+        if self._client_obj is None:
+            import chromadb
+
+            try:
+                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=_settings())
+                self._client_obj.heartbeat()
+            except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+                self._client_obj = None
+                raise StoreUnavailable(
+                    f"Cannot reach the Chroma server at {self.host}:{self.port} ({type(exc).__name__}). "
+                    f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host "
+                    "to use the embedded store."
+                ) from None
+        return self._client_obj
+
+    def _manifest_collection(self):
+        return self.client.get_or_create_collection(SERVER_MANIFEST, embedding_function=None)
+
+    def read_manifest(self) -> dict | None:
+        """The manifest record, if any."""
+        got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
+        if not got["ids"]:
+            return None
+        try:
+            manifest = json.loads(got["documents"][0])
+        except ValueError:
+            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
+        return check_manifest(manifest, f"The manifest on {self.describe()}")
+
+    def new_generation(self):
+        """A new cosine-space collection."""
+        name = SERVER_PREFIX + _new_generation_name().replace("-", "_")
+        collection = self.client.create_collection(
+            name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        return name, collection
+
+    def open_generation(self, name: str):
+        """Get a generation's collection."""
+        client = self.client
+        try:
+            return client.get_collection(name, embedding_function=None)
+        except (*chroma_errors(), ValueError):  # chroma raises NotFoundError or ValueError by version
+            raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
+
+    def publish(self, manifest: dict) -> None:
+        """Upsert the manifest record: one atomic write on the server."""
+        # Chroma requires an embedding per record; the manifest's is a placeholder.
+        self._manifest_collection().upsert(
+            ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[0.0]]
+        )
+
+    def cleanup(self, keep: set[str]) -> None:
+        """Delete generation collections not in keep."""
+        for col in self.client.list_collections():
+            name = getattr(col, "name", col)
+            if name.startswith(SERVER_PREFIX) and name not in keep:
+                self.client.delete_collection(name)

@@ -1,0 +1,38 @@
+"""What counts as a usable question: one check that the retriever, the assistant, the CLI and the UI share.
+
+It runs before anything heavy, so an unusable question is refused at once (not after the model loads).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.errors import QueryError
+from ingest.text import clean_text
+
+MAX_QUERY_CHARS = 2000
+# Lone surrogates are what Python makes of bytes that are not UTF-8 (click's surrogateescape on
+# argv, or a broken API caller); no tokenizer can encode them, so they are stripped like control bytes.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_query(query, limit: int | None = MAX_QUERY_CHARS) -> tuple[str, list[str]]:
+    """(the question with control characters and invalid bytes removed, notices); QueryError if nothing usable is left.
+
+    With `limit`, a longer question is cut to that many characters and a notice says so;
+    `limit=None` only cleans (the CLI checks early and leaves the cut, and its notice, to the search).
+    """
+    if not isinstance(query, str):
+        raise QueryError(f"The question must be text, not {type(query).__name__}.")
+    notices: list[str] = []
+    cleaned = _SURROGATES.sub("", query)
+    if len(cleaned) != len(query):
+        notices.append("Bytes that are not valid UTF-8 text were removed from the question.")
+    cleaned = clean_text(cleaned).replace("\n", " ").replace("\t", " ").strip()
+    if not cleaned:
+        raise QueryError("The question is empty (nothing is left once control characters and invalid bytes "
+                         "are removed). Type a question about the document.")
+    if limit is not None and len(cleaned) > limit:
+        notices.append(f"The query was {len(cleaned)} characters; only the first {limit} were used.")
+        cleaned = cleaned[:limit]
+    return cleaned, notices

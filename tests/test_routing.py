@@ -1,0 +1,225 @@
+"""Routing and scope decided by evidence: meta words are not topic, entities only rank, follow-ups recompute.
+
+The first block replays the questions of issue 11 on the shipped page. The second shows the rules
+hold on two other pages in the same layout (tests/data), asked through `ask --json`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import CLI, ROOT
+
+DATA = ROOT / "tests" / "data"
+
+
+def _first(answer) -> str | None:
+    return answer.citations[0].title if answer.citations else None
+
+
+# -- the shipped page ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question", [
+    "Who wrote Pride and Prejudice?",
+    "What other toppings go well on pizza?",
+    "What does the paper say about quantum computing?",
+    "What is new in Linux 2.4.1?",
+    "What does the document say about watermarking AI outputs?",
+    "Who are the authors of the Harry Potter books?",
+    "Which label should go on a jar of homemade jam?",
+])
+def test_cue_words_codes_and_labels_do_not_make_an_off_topic_question_answerable(assistant, question):
+    answer = assistant.answer(question)
+    assert answer.refused, answer.text
+    assert answer.citations == []
+    # A refusal stays useful: it names the nearest sections and suggests a rephrasing.
+    assert "nearest sections" in answer.text and "rephras" in answer.text
+
+
+@pytest.mark.parametrize("question, title", [
+    ("According to the authors, how can auditors evaluate a model without seeing its parameters?",
+     "Secure evaluation infrastructure"),
+    ("What is double-blindness in evaluation?", "Secure evaluation infrastructure"),
+    ("What does the paper say about the science of measurement?", "Metrology for AI risk assessment"),
+    ("According to the report, why do explanation tools often fail?", "Explainability"),
+])
+def test_meta_words_are_not_topic(assistant, question, title):
+    answer = assistant.answer(question)
+    assert not answer.refused
+    assert _first(answer) == title
+
+
+def test_measuring_risk_repeatably_is_answered_from_the_risk_cards_not_the_source_record(assistant):
+    answer = assistant.answer("What does the report say about measuring risk repeatably?")
+    assert not answer.refused
+    cited = {c.title for c in answer.citations}
+    assert cited & {"Metrology for AI risk assessment", "Risk Assessment"}
+    assert all(c.id != "the-singapore-consensus-on-global-ai-safety-research-priorities" for c in answer.citations)
+
+
+def test_an_abbreviated_question_is_expanded_against_the_vocabulary(retriever):
+    result = retriever.search("interp deception; model picks answer B because of a hint", k=3)
+    assert result.in_scope
+    assert "LLM chain-of-thought faithfulness and legibility" in [h.title for h in result.hits[:2]]
+    assert any("interp → interpretability" in n for n in result.notices)
+
+
+def test_questions_about_the_report_itself_are_answered_from_the_source_record(assistant):
+    answer = assistant.answer("Who wrote this report?")
+    assert not answer.refused
+    assert answer.citations[0].code is None and answer.sources[0].kind == "source"
+    assert "2025" in answer.body
+    overview = assistant.answer("What does the report say?")
+    assert not overview.refused and overview.citations
+    assert "research areas" in overview.body
+
+
+def test_a_code_or_key_alone_is_answered_and_only_ranks(retriever):
+    code = retriever.search("3.2.1", k=5)
+    assert code.in_scope and {h.code for h in code.hits[:2]} == {"3.2.1"}
+    key = retriever.search("Which sections cite Turpin?", k=5)
+    assert key.in_scope and key.hits[0].exact == "source-key"
+    # A code inside an off-topic question lifts nothing into scope.
+    assert not retriever.search("What is new in Linux 2.4.1?", k=5).in_scope
+
+
+def test_a_label_matches_only_when_labels_are_asked_about(retriever):
+    assert retriever.search("Which section got the label Other?", k=3).hits[0].exact == "label"
+    other = retriever.search("What other methods help verify unlearning?", k=3)
+    assert all(h.exact != "label" for h in other.hits)
+
+
+def test_a_surname_that_is_a_common_word_needs_corroboration(retriever):
+    topic = retriever.analyse("Is Khan Academy good for learning calculus?")
+    assert not topic.entities
+    assert retriever.analyse("Which sections cite Khan?").kinds() == {"source-key"}
+    assert retriever.analyse("Is Dawn Song one of the authors?").kinds() == {"author"}
+
+
+def test_follow_up_lists_are_recomputed_for_the_new_entity(assistant):
+    first = assistant.answer("Which sections cite Turpin?")
+    history = [{"role": "user", "content": "Which sections cite Turpin?"}, {"role": "assistant", "content": first.text}]
+    second = assistant.answer("and Hobbhahn?", history)
+    assert [c.title for c in second.citations] == ["Metrology for AI risk assessment"]
+    assert all(c.code != "1.1.2" for c in second.citations)
+    third = assistant.answer("and the one on metrology?", history)
+    assert third.body != first.body
+    assert _first(third) == "Metrology for AI risk assessment"
+
+
+def test_a_follow_up_with_its_own_topic_stands_alone(assistant):
+    history = [{"role": "user", "content": "What does the page say about mechanistic interpretability?"},
+               {"role": "assistant", "content": "..."}]
+    answer = assistant.answer("tell me more about the chain-of-thought one it mentions", history)
+    assert answer.resolved_question == "tell me more about the chain-of-thought one it mentions"
+    assert _first(answer) == "LLM chain-of-thought faithfulness and legibility"
+
+
+def test_spelling_never_rewrites_a_document_word_or_its_inflection(retriever):
+    for question in ("Which sections talk about audits?", "Which areas cite sources?", "behaviours of models"):
+        assert not any("Also searched for" in n for n in retriever.search(question, k=3).notices), question
+    fixed = retriever.search("chain of thougt faithfullness", k=3)
+    assert any("thougt → thought" in n for n in fixed.notices)
+
+
+def test_a_partly_covered_question_answers_the_covered_part_and_says_what_is_not(assistant):
+    answer = assistant.answer("What does the document say about metrology and quantum computing?")
+    assert not answer.refused
+    assert _first(answer) == "Metrology for AI risk assessment"
+    assert any("quantum computing" in n for n in answer.notices)
+
+
+def test_the_stored_calibration_is_keyed_to_the_corpus(retriever, tmp_path):
+    from ingest.config import Config
+    from ingest.pipeline import ingest
+    from retriever import open_retriever
+
+    assert retriever.scope_model.source == "fitted"
+    cfg = Config.from_env(index_dir=tmp_path / "idx")
+    ingest([DATA / "second-page.txt"], cfg)
+    other = open_retriever(config=cfg)
+    assert other.scope_model.source == "default"
+
+
+def test_no_document_strings_in_the_code(retriever):
+    """Titles, labels, keys, authors and eval questions of the shipped page appear in no module."""
+    names = set()
+    for s in retriever.sections():
+        if s.kind == "card":
+            names.add(s.title.lower())
+        names.update(k.lower() for k in s.citations if len(k) >= 5)
+        names.update(a.split(",")[0].lower() for a in s.authors if len(a.split(",")[0]) >= 6)
+        if s.kind == "source":
+            names.add(s.title.lower())
+            names.update(w.lower() for w in s.title.split() if w[:1].isupper() and len(w) >= 9)
+    from retriever.topic import META_WORDS
+
+    names -= META_WORDS  # "the consensus", like "the report", says where to look (issue 11)
+    questions = [json.loads(line)["question"].lower() for line in
+                 (ROOT / "evals" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    offenders = []
+    # The CLI's --help examples document the shipped page on purpose; nothing else may name it.
+    for package in ("retriever", "app"):
+        for path in (ROOT / package).glob("*.py"):
+            if path.name == "cli.py":
+                continue
+            text = path.read_text(encoding="utf-8").lower()
+            offenders += [(path.name, n) for n in names if re.search(rf"\b{re.escape(n)}\b", text)]
+            offenders += [(path.name, q) for q in questions if len(q) > 25 and q in text]
+    assert not offenders, offenders
+
+
+# -- other pages, through the CLI ---------------------------------------------------------------
+
+def _ask(index: Path, question: str) -> dict:
+    proc = subprocess.run([CLI, "ask", question, "--json", "--index-dir", str(index)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def page_indexes(tmp_path_factory, embedder):
+    from ingest.config import Config
+    from ingest.pipeline import ingest
+
+    out = {}
+    for name in ("second-page.txt", "third-page.txt"):
+        cfg = Config.from_env(index_dir=tmp_path_factory.mktemp(name.split(".")[0]))
+        ingest([DATA / name], cfg)
+        out[name] = cfg.index_dir
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, question, title", [
+    ("second-page.txt", "Which sections are coded 10.3.12?", "Jailbreak evaluations"),
+    ("second-page.txt", "Which sections cite Ganguli?", "Third-party red teaming"),
+    ("second-page.txt", "Who wrote this guide?", "Red Teaming in Practice: A Field Guide"),
+    ("second-page.txt", "Can language models write attack prompts automatically?", "AI-assisted red teaming"),
+    ("third-page.txt", "Which sections cite Leveson?", "Root cause analysis"),
+    ("third-page.txt", "Who wrote this report?", "Learning from Failure: Incident Reporting for Deployed Systems"),
+    ("third-page.txt", "How can staff be protected when they reveal safety problems?", "Whistleblower protections"),
+    ("third-page.txt", "According to the paper, why record events that almost caused harm?", "Near-miss reporting"),
+])
+def test_other_pages_are_answered_from_the_right_section(page_indexes, page, question, title):
+    answer = _ask(page_indexes[page], question)
+    assert not answer["refused"]
+    assert answer["citations"][0]["title"] == title
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page, question", [
+    ("second-page.txt", "What is new in Django 4.1.2?"),
+    ("second-page.txt", "Who wrote Hamlet?"),
+    ("third-page.txt", "What does Marks and Spencer sell?"),
+    ("third-page.txt", "What is the best pizza topping?"),
+])
+def test_other_pages_refuse_off_topic_questions(page_indexes, page, question):
+    answer = _ask(page_indexes[page], question)
+    assert answer["refused"] and answer["citations"] == []
