@@ -1,10 +1,13 @@
-"""Load the sentence-transformers model offline, after checking its weights' SHA-256."""
+"""Load the sentence-transformers model (the model of record) offline, after checking its weights' SHA-256."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import threading
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,36 +77,30 @@ def resolve_model(model: str | None = None) -> ModelSpec:
     return ModelSpec(str(path.resolve()), path.resolve(), sha256_file(weights))
 
 
-class Embedder:
-    """A loaded sentence-transformers model that encodes normalised vectors."""
+class VectorEncoder:
+    """What the retriever and the answer composers need from a model: unit vectors for texts.
 
-    def __init__(self, spec: ModelSpec):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        # Imported here, not at module level: it takes seconds and `--help` must stay fast.
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
+    Subclasses implement `_encode`; this base adds the small cache of recent query vectors
+    (search and answer embed the same question) and a lock that keeps concurrent callers from
+    oversubscribing the cores, which makes each request slower, not faster.
+    """
 
-        # Counting tokens of long sections on purpose warns "longer than the maximum"; we split them.
-        hf_logging.set_verbosity_error()
-        # The per-load "Loading weights" bar is noise on every command; ingest has its own bar.
-        hf_logging.disable_progress_bar()
+    spec: ModelSpec
+    dim: int
+    max_tokens: int
 
-        self.spec = spec
-        try:
-            self._model = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
-            raise ModelError(f"Could not load the embedding model from {spec.path}: {exc}") from exc
-        self.max_tokens = int(self._model.max_seq_length or 256)
-        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
-                       else self._model.get_sentence_embedding_dimension())
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._recent: dict[str, object] = {}
+        _LIVE.add(self)
 
     @property
     def name(self) -> str:
         """The model's name as recorded in the manifest."""
         return self.spec.name
+
+    def _encode(self, texts: list[str], batch_size: int):
+        raise NotImplementedError
 
     def encode(self, texts: list[str], batch_size: int = 32):
         """Encode texts to an (n, dim) float32 array of unit vectors."""
@@ -111,13 +108,8 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype="float32")
-        # torch releases the GIL inside matmuls; the lock keeps concurrent callers from
-        # oversubscribing the two cores, which makes each request slower, not faster.
         with self._lock:
-            vectors = self._model.encode(
-                list(texts), batch_size=batch_size, normalize_embeddings=True,
-                show_progress_bar=False, convert_to_numpy=True,
-            )
+            vectors = self._encode(list(texts), batch_size)
         return vectors.astype("float32", copy=False)
 
     def encode_one(self, text: str):
@@ -137,28 +129,89 @@ class Embedder:
         with self._lock:
             self._recent.clear()
 
+
+class Embedder(VectorEncoder):
+    """A loaded sentence-transformers model: the model of record, which embeds every document."""
+
+    def __init__(self, spec: ModelSpec):
+        # Imported here, not at module level: it takes seconds and `--help` must stay fast.
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        # Counting tokens of long sections on purpose warns "longer than the maximum"; we split them.
+        hf_logging.set_verbosity_error()
+        # The per-load "Loading weights" bar is noise on every command; ingest has its own bar.
+        hf_logging.disable_progress_bar()
+
+        super().__init__()
+        self.spec = spec
+        try:
+            # A local directory and local_files_only: nothing is looked up on the Hub, without
+            # setting HF_HUB_OFFLINE for the whole process.
+            self._model = SentenceTransformer(str(spec.path), device="cpu", local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear message
+            raise ModelError(f"Could not load the embedding model from {spec.path}: {exc}") from exc
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self.dim = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
+                       else self._model.get_sentence_embedding_dimension())
+
+    @property
+    def model(self):
+        """The underlying SentenceTransformer (the query-encoder export reads its transformer)."""
+        return self._model
+
+    def _encode(self, texts: list[str], batch_size: int):
+        return self._model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True,
+            show_progress_bar=False, convert_to_numpy=True,
+        )
+
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for this text, including [CLS] and [SEP]."""
         return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
 
 
-_CACHE: dict[tuple[str, str], Embedder] = {}
-_CACHE_LOCK = threading.Lock()
+# Every live encoder, so one call can drop all cached query vectors (sentence-transformers and ONNX).
+_LIVE: "weakref.WeakSet[VectorEncoder]" = weakref.WeakSet()
+_LOADED: dict[tuple[str, str], VectorEncoder] = {}
+_LOADED_LOCK = threading.Lock()
 
 
-def load_embedder(model: str | None = None) -> Embedder:
-    """Load (once per process) and return the embedder for a model name or path."""
-    spec = resolve_model(model)
-    key = (str(spec.path), spec.weights_sha256)
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = Embedder(spec)
-        return _CACHE[key]
+def _key(spec: ModelSpec) -> tuple[str, str]:
+    return (str(spec.path), spec.weights_sha256)
+
+
+def load_embedder(model: str | None = None, *, spec: ModelSpec | None = None) -> VectorEncoder:
+    """Load (once per process) and return the embedder for a model name or path (or an already resolved spec)."""
+    spec = spec or resolve_model(model)
+    with _LOADED_LOCK:
+        if _key(spec) not in _LOADED:
+            _LOADED[_key(spec)] = Embedder(spec)
+        return _LOADED[_key(spec)]
+
+
+@contextmanager
+def use_embedder(embedder: VectorEncoder) -> Iterator[VectorEncoder]:
+    """While the block runs, load_embedder() returns `embedder` for its model (spec); restored afterwards.
+
+    For callers that must change how documents are embedded without changing the code that loads
+    the model (the benchmark's stand-in vectors for its 100,000-section index).
+    """
+    key = _key(embedder.spec)
+    with _LOADED_LOCK:
+        previous = _LOADED.get(key)
+        _LOADED[key] = embedder
+    try:
+        yield embedder
+    finally:
+        with _LOADED_LOCK:
+            if previous is None:
+                _LOADED.pop(key, None)
+            else:
+                _LOADED[key] = previous
 
 
 def clear_query_caches() -> None:
-    """Forget cached query vectors in every loaded embedder."""
-    with _CACHE_LOCK:
-        embedders = list(_CACHE.values())
-    for embedder in embedders:
-        embedder.clear_cache()
+    """Forget cached query vectors in every live encoder."""
+    for encoder in list(_LIVE):
+        encoder.clear_cache()

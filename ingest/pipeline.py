@@ -15,6 +15,7 @@ from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
 from .parser import PARSER_VERSION, parse_files
+from .query_encoder import ensure_query_encoder
 from .section import Section
 from .store import MANIFEST_FORMAT, ingest_lock, open_store, pages
 
@@ -155,6 +156,7 @@ def ingest(
                 f"(weights {spec.weights_sha256[:12]}). Run `consensus-chat ingest --rebuild` "
                 "to rebuild it with the new model, or pass the old model with --model."
             )
+        ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import math
 import os
 import re
 import threading
@@ -39,7 +38,6 @@ class _State:
 
     manifest: dict
     collection: object
-    vector_store: object
     chunk_ids: list[str]
     chunk_sections: list[str]
     sections: dict[str, Section]
@@ -61,8 +59,10 @@ class Retriever:
     """Search one index. Build with `open_retriever`; `search` is cheap and thread-safe."""
 
     def __init__(self, config: Config):
-        from ingest.embedder import load_embedder, resolve_model
+        from ingest.embedder import resolve_model
         from ingest.store import open_store
+
+        from .encoder import open_query_encoder
 
         self.config = config
         self.store = open_store(config)
@@ -77,8 +77,8 @@ class Retriever:
         self._released = threading.Event()
         self._last_warning: str | None = None
         self._lexicon = wordpiece_lexicon(str(spec.path))
+        self.embedder = open_query_encoder(config, spec)  # opens in the background while the index loads
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
-        self.embedder = load_embedder(config.model)
         self._sentences = SentenceCache(self.embedder)
 
     # -- loading ---------------------------------------------------------------------------
@@ -112,7 +112,6 @@ class Retriever:
 
     def _build(self, manifest, collection, stamp, spec_hash: str, model_name: str) -> _State:
         import bm25s
-        from llama_index.vector_stores.chroma import ChromaVectorStore
 
         from ingest.store import pages
 
@@ -151,7 +150,7 @@ class Retriever:
             bm25.index(_tokenize(docs, self._stemmer), show_progress=False)
         analyzer, vocabulary = self._topic_tables(list(sections.values()))
         return _State(
-            manifest=manifest, collection=collection, vector_store=ChromaVectorStore(chroma_collection=collection),
+            manifest=manifest, collection=collection,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
             lookups=analyzer.lookups, stamp=stamp, analyzer=analyzer, vocabulary=vocabulary,
             scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
@@ -367,8 +366,6 @@ class Retriever:
         return allowed
 
     def _dense(self, state: _State, vector, n_cand: int, codes, labels, kinds) -> dict[str, float]:
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         clauses = []
         if codes:
             levels = []
@@ -382,14 +379,14 @@ class Retriever:
         if kinds:
             clauses.append({"kind": {"$in": list(kinds)}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        result = state.vector_store.query(
-            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=n_cand), where=where
-        )
+        # Chroma directly, not llama-index's ChromaVectorStore: importing llama-index costs seconds
+        # on every cold search, and a query needs nothing from it.
+        result = state.collection.query(query_embeddings=[vector.tolist()], n_results=n_cand, where=where,
+                                        include=["metadatas", "distances"])
         best: dict[str, float] = {}
-        for node, similarity in zip(result.nodes, result.similarities):
-            # ChromaVectorStore reports exp(-distance); cosine similarity is 1 - distance.
-            cosine = 1.0 + math.log(max(similarity, 1e-12))
-            sid = node.metadata["section_id"]
+        for meta, distance in zip(result["metadatas"][0], result["distances"][0]):
+            cosine = 1.0 - distance  # a cosine-space collection: distance = 1 - cosine similarity
+            sid = meta["section_id"]
             if cosine > best.get(sid, -2.0):
                 best[sid] = cosine
         return best

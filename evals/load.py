@@ -1,0 +1,97 @@
+"""Concurrent `/chat` sessions against a running server: the one load loop for the bench and the tests.
+
+    report = run_sessions("http://127.0.0.1:7860/", questions, sessions=50, per_session=10)
+    assert report.errors == ()
+
+Each session is its own gradio_client Client in its own thread, asking `per_session` questions one
+after another (as people do). Every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+
+
+def answered(result) -> str | None:
+    """The default check of one `/chat` reply: None if it is an answer or a refusal, else what is wrong."""
+    if not isinstance(result, dict) or "answer" not in result:
+        return f"/chat returned {type(result).__name__}, not an answer"
+    if not result["answer"] or not (result.get("refused") or result.get("citations")):
+        return "an empty answer (no text, or neither citations nor a refusal)"
+    return None
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a load run measured; latencies in seconds, in the order requests finished."""
+
+    sessions: int
+    questions_per_session: int
+    seconds: float
+    latencies: tuple[float, ...]
+    errors: tuple[str, ...]
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float | None:
+        import numpy as np
+
+        return float(np.percentile(self.latencies, p)) if self.latencies else None
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no per-request list)."""
+        out = {k: v for k, v in asdict(self).items() if k not in ("latencies", "errors")}
+        p50, p95 = self.percentile(50), self.percentile(95)
+        out.update(requests=self.requests, errors=len(self.errors), seconds=round(self.seconds, 1),
+                   requests_per_second=round(self.requests_per_second, 1),
+                   p50_s=None if p50 is None else round(p50, 3), p95_s=None if p95 is None else round(p95, 3),
+                   max_s=round(max(self.latencies), 3) if self.latencies else None,
+                   first_errors=list(self.errors[:3]))
+        return out
+
+
+def run_sessions(url: str, questions: Sequence[str], sessions: int = 50, per_session: int = 10, *,
+                 check: Callable[[object], str | None] = answered, budget_s: float = 600.0,
+                 timeout_s: float = 120.0) -> LoadReport:
+    """`sessions` concurrent clients × `per_session` `/chat` questions each; nothing raised, errors counted."""
+    from gradio_client import Client
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + budget_s
+
+    def session(n: int) -> None:
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": timeout_s})
+        for i in range(per_session):
+            if time.monotonic() > deadline:
+                with lock:
+                    errors.append("time budget reached before this question was asked")
+                return
+            question = questions[(n + i) % len(questions)]
+            start = time.perf_counter()
+            try:
+                problem = check(client.predict(question, [], api_name="/chat"))
+            except Exception as exc:  # noqa: BLE001 - counted and reported: this is a measurement
+                problem = f"{type(exc).__name__}: {exc}"
+            with lock:
+                latencies.append(time.perf_counter() - start)
+                if problem:
+                    errors.append(f"{question!r}: {problem}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=sessions) as pool:
+        futures = [pool.submit(session, n) for n in range(sessions)]
+        for future in as_completed(futures, timeout=budget_s + timeout_s):
+            future.result()
+    return LoadReport(sessions, per_session, time.perf_counter() - started, tuple(latencies), tuple(errors))

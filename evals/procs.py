@@ -1,0 +1,120 @@
+"""Start, wait for and stop the local servers the benchmark and the tests run (one copy for both).
+
+Everything binds to 127.0.0.1. Process trees and their memory come from psutil rather than /proc,
+so the same code reads them on any platform psutil supports.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until something listens on 127.0.0.1:port, or raise (also when `proc` exits first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+
+
+def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None,
+                  poll: float = 0.1) -> None:
+    """Wait until GET url answers 200, or raise (also when `proc` exits first)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                if resp.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(poll)
+    raise TimeoutError(f"{url} did not answer HTTP 200 within {timeout}s")
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
+    """Stop a process we started, and its children: SIGTERM first, SIGKILL after `timeout` seconds.
+
+    A process started with start_new_session=True is signalled as a group (its children go too);
+    otherwise the process alone, as tests start servers in their own group.
+    """
+    if proc is None or proc.poll() is not None:
+        return
+    own_group = _leads_own_group(proc.pid)
+    try:
+        if own_group:
+            os.killpg(proc.pid, signal.SIGTERM)
+        else:
+            proc.terminate()
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        if own_group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+def _leads_own_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its live descendants."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        return [pid] + [child.pid for child in root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident set size (VmHWM where the OS reports it, else current RSS) summed over a process tree."""
+    import psutil
+
+    total = 0
+    for p in process_tree(pid):
+        try:
+            # Linux's VmHWM is the true peak; psutil exposes only the current RSS, the fallback elsewhere.
+            total += _vm_hwm_bytes(p) or psutil.Process(p).memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total / 1048576
+
+
+def _vm_hwm_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return 0
+    return 0

@@ -1,0 +1,197 @@
+"""Issue 13: the query path runs without torch, and its ONNX encoder is checked against the model of record.
+
+Behaviour only: which modules a cold `search`, `ask` and `serve` import, and that query vectors
+match sentence-transformers. Timings belong in `make bench`, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import free_port, stop_process, wait_for_port
+
+# Heavy libraries a query must not need: the model of record stays at ingest.
+FORBIDDEN = ("torch", "sentence_transformers", "transformers", "sklearn")
+# Needed only where llama-index objects are asked for (the adapter, the eval baseline, ingest).
+LAZY = ("llama_index",)
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    """Module names from `python -X importtime` output ('import time: self | cumulative | name')."""
+    names = set()
+    for line in importtime_stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return names
+
+
+def top_level(names: set[str]) -> set[str]:
+    return {n.split(".")[0] for n in names}
+
+
+def cli(*args: str) -> list[str]:
+    """The CLI under `python -X importtime`, run from this tree (PYTHONPATH is inherited)."""
+    return [sys.executable, "-X", "importtime", "-m", "app.cli", *args]
+
+
+def clean_env() -> dict:
+    env = dict(os.environ)
+    env.pop("CONSENSUS_CHAT_MODEL", None)
+    return env
+
+
+@pytest.mark.parametrize("command", [
+    ("search", "What is metrology?", "-k", "3"),
+    ("ask", "What is metrology?"),
+    ("search", "--json", "evaluation", "--code", "3"),
+])
+def test_search_and_ask_import_neither_torch_nor_llama_index(index_dir, command):
+    run = subprocess.run(cli(*command, "--index-dir", str(index_dir)), capture_output=True, text=True,
+                         timeout=300, env=clean_env())
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip(), "the command printed no result"
+    names = imported_modules(run.stderr)
+    assert "onnxruntime" in names, "queries were not embedded with the ONNX encoder"
+    heavy = top_level(names) & set(FORBIDDEN + LAZY)
+    assert not heavy, f"`{command[0]}` imported {sorted(heavy)} on the query path"
+
+
+def test_serve_imports_no_torch_and_answers(index_dir, tmp_path):
+    from gradio_client import Client
+
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cli("serve", "--port", str(port), "--index-dir", str(index_dir)),
+                                stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env())
+        try:
+            wait_for_port(port, timeout=180, proc=proc)
+            reply = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
+                "What is metrology?", [], api_name="/chat")
+            assert isinstance(reply, dict) and reply.get("answer"), reply
+        finally:
+            stop_process(proc)
+    names = top_level(imported_modules(log_path.read_text()))
+    assert "onnxruntime" in names
+    heavy = names & set(FORBIDDEN)
+    assert not heavy, f"`serve` imported {sorted(heavy)}"
+
+
+def test_onnx_query_vectors_match_sentence_transformers(retriever, embedder):
+    from retriever.encoder import OnnxQueryEncoder
+
+    onnx = retriever.embedder.impl
+    assert isinstance(onnx, OnnxQueryEncoder) and retriever.embedder.kind == "onnx"
+    assert (onnx.dim, onnx.max_tokens, onnx.spec) == (embedder.dim, embedder.max_tokens, embedder.spec)
+    # Mixed lengths in one batch (padding), one past max_tokens (truncation), Unicode, empty-ish.
+    texts = ["What is metrology?", "Who wrote the report, and when?", "word " * 400, "Ünïcödé ∑ → ✓", "?"]
+    a, b = onnx.encode(texts), embedder.encode(texts)
+    assert a.shape == b.shape == (len(texts), embedder.dim)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+    assert float(np.min(np.sum(a * b, axis=1))) >= 0.9999
+    one = onnx.encode_one("What is metrology?")
+    assert float(one @ b[0]) >= 0.9999 and not one.flags.writeable
+
+
+def _copy_index(index_dir, tmp_path):
+    dst = tmp_path / "index"
+    shutil.copytree(index_dir, dst)
+    return dst
+
+
+def test_a_damaged_export_falls_back_to_sentence_transformers_with_a_warning(index_dir, tmp_path, caplog):
+    from ingest.config import Config
+    from ingest.embedder import Embedder, resolve_model
+    from ingest.query_encoder import encoder_dir
+    from retriever.encoder import open_query_encoder
+
+    dst = _copy_index(index_dir, tmp_path)
+    spec = resolve_model()
+    reference = encoder_dir(dst, spec) / "reference.npy"
+    vectors = np.load(reference)
+    np.save(reference, np.roll(vectors, 1, axis=0))  # each text now "should" embed as another one
+    with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
+        encoder = open_query_encoder(Config.from_env(index_dir=dst), spec).impl
+    assert isinstance(encoder, Embedder)
+    assert any("differs from sentence-transformers" in r.getMessage() for r in caplog.records)
+
+
+def test_an_index_without_an_export_gets_one_on_first_open(index_dir, tmp_path, caplog):
+    from ingest.config import Config
+    from ingest.embedder import resolve_model
+    from ingest.query_encoder import encoder_dir, read_meta
+    from retriever import open_retriever
+    from retriever.encoder import OnnxQueryEncoder
+
+    dst = _copy_index(index_dir, tmp_path)
+    spec = resolve_model()
+    shutil.rmtree(dst / "query-encoder")
+    with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
+        retriever = open_retriever(config=Config.from_env(index_dir=dst))
+        encoder = retriever.embedder.impl  # the export runs in the background; wait for it here
+    assert isinstance(encoder, OnnxQueryEncoder)
+    assert read_meta(encoder_dir(dst, spec), spec)["weights_sha256"] == spec.weights_sha256
+    assert any("exporting the query encoder" in r.getMessage() for r in caplog.records)
+    assert retriever.search("metrology", k=1).hits[0].code == "3.2.1"
+
+
+def test_ingest_reuses_the_export(config):
+    from ingest.embedder import resolve_model
+    from ingest.pipeline import ingest
+    from ingest.query_encoder import encoder_dir
+
+    model = encoder_dir(config.index_dir, resolve_model()) / "model.onnx"
+    before = model.stat().st_mtime_ns
+    ingest(None, config)
+    assert model.stat().st_mtime_ns == before
+
+
+def test_the_report_and_the_gate_read_the_same_targets(tmp_path):
+    import json
+
+    from evals.bench_report import _targets
+    from evals.bench_targets import evaluate, load_targets
+
+    ids = {t.id for t in load_targets()}
+    assert {"cold_ask_vs_torch", "no_torch_on_query_path", "serve_peak_rss", "load_p95", "load_errors"} <= ids
+    raw = {"cold": {"ask_s": 2.0, "import_torch_s": 3.0, "heavy_modules": ["torch"]},
+           "load": {"requests_per_second": 40.0, "p95_s": 1.0, "errors": 0}}
+    verdicts = {v.target.id: v.met for v in evaluate(raw)}
+    assert verdicts["cold_ask_vs_torch"] is True and verdicts["no_torch_on_query_path"] is False
+    assert verdicts["load_rps"] is True and verdicts["serve_peak_rss"] is None  # not measured in this run
+    table = "\n".join(_targets(raw))
+    assert "| torch, sentence_transformers" in table and "**missed**" in table and "not measured" in table
+
+    results = tmp_path / "bench.json"
+    results.write_text(json.dumps(raw))
+    gate = [sys.executable, "-m", "evals.bench_gate", str(results)]
+    missed = subprocess.run(gate, capture_output=True, text=True, timeout=120)
+    assert missed.returncode == 1 and "missed" in missed.stdout and "no_torch_on_query_path" in missed.stdout
+    met = subprocess.run(gate + ["--only", "cold_ask_vs_torch", "--only", "load_errors"], capture_output=True,
+                         text=True, timeout=120)
+    assert met.returncode == 0, met.stdout + met.stderr
+    unknown = subprocess.run(gate + ["--only", "no-such-target"], capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 2 and "no-such-target" in unknown.stderr
+
+
+def test_profile_summary_groups_samples_by_part():
+    from evals.bench_measure import summarise_profile
+
+    folded = "\n".join([
+        "_bootstrap (threading.py:1);run (asyncio/runners.py:118) 60",
+        "_bootstrap (threading.py:1);search (/work/x/retriever/core.py:190);_query (chromadb/api/rust.py:560) 30",
+        "_bootstrap (threading.py:1);encode (/work/x/retriever/encoder.py:60);run (onnxruntime/capi/x.py:383) 10",
+    ])
+    prof = summarise_profile(folded)
+    assert prof["samples"] == 100
+    assert prof["own"][0] == ["run (asyncio/runners.py)", 60.0]
+    assert prof["inclusive"][0] == ["_bootstrap (threading.py)", 100.0]
+    assert prof["parts"] == {"HTTP, event loop and Gradio": 60.0, "Chroma query (dense search)": 30.0,
+                             "ONNX query encoder": 10.0}
