@@ -7,11 +7,10 @@ import http.client
 import json
 import shutil
 import socket
-import statistics
 import subprocess
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 import pytest
@@ -307,48 +306,13 @@ def test_serve_binds_loopback_by_default(server):
 
 @pytest.mark.slow
 def test_fifty_sessions_ten_questions_each(server, artifacts):
-    from gradio_client import Client
+    from evals.load import run_sessions
 
-    url = server[0]
-    sessions, per_session = 50, 10
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-
-    def session(n: int) -> None:
-        client = Client(url, verbose=False, httpx_kwargs={"timeout": 120})
-        for i in range(per_session):
-            question = QUESTIONS[(n + i) % len(QUESTIONS)]
-            start = time.perf_counter()
-            try:
-                result = client.predict(question, [], api_name="/chat")
-                ok = bool(result["answer"]) and (result["refused"] or result["citations"])
-                problem = None if ok else f"empty answer to {question!r}"
-            except Exception as exc:  # noqa: BLE001 - counted and reported below
-                problem = f"{type(exc).__name__}: {exc}"
-            with lock:
-                latencies.append(time.perf_counter() - start)
-                if problem:
-                    errors.append(problem)
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=sessions) as pool:
-        futures = [pool.submit(session, n) for n in range(sessions)]
-        for future in as_completed(futures, timeout=300):
-            future.result()
-    seconds = time.perf_counter() - started
-    latencies.sort()
-    report = {
-        "sessions": sessions, "questions_per_session": per_session, "requests": len(latencies),
-        "errors": len(errors), "seconds": round(seconds, 1), "requests_per_second": round(len(latencies) / seconds, 1),
-        "p50_seconds": round(statistics.median(latencies), 3),
-        "p95_seconds": round(latencies[int(0.95 * (len(latencies) - 1))], 3),
-        "max_seconds": round(latencies[-1], 3),
-    }
-    (artifacts / "load.json").write_text(json.dumps(report, indent=2))
-    print("\nload:", json.dumps(report))
-    assert errors == [], errors[:5]
-    assert len(latencies) == sessions * per_session
+    report = run_sessions(server[0], QUESTIONS, sessions=50, per_session=10, budget_s=300)
+    (artifacts / "load.json").write_text(json.dumps(report.to_dict(), indent=2))
+    print("\nload:", json.dumps(report.to_dict()))
+    assert report.errors == (), report.errors[:5]
+    assert report.requests == 50 * 10
 
 
 # ---------------------------------------------------------------------------------------------------------------
