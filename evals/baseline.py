@@ -70,6 +70,12 @@ def section_anchors(sections, corpus_text: str) -> dict[str, list[str]]:
     return anchors
 
 
+def titles_in(chunk_text: str, anchors: dict[str, list[str]]) -> set[str]:
+    """Section titles a chunk holds: those with an anchor snippet inside the whitespace-normalised text."""
+    text = normalise(chunk_text)
+    return {title for title, snippets in anchors.items() if any(s in text for s in snippets)}
+
+
 def _adapter_class():
     # Imported lazily: llama-index takes a second to import.
     from llama_index.core.embeddings import BaseEmbedding
@@ -112,8 +118,7 @@ class Baseline:
 
     def titles_in(self, chunk_text: str) -> set[str]:
         """Section titles a chunk holds, by the anchor rule in the module docstring."""
-        text = normalise(chunk_text)
-        return {title for title, snippets in self.anchors.items() if any(s in text for s in snippets)}
+        return titles_in(chunk_text, self.anchors)
 
     def search(self, query: str, k: int = 10) -> list[set[str]]:
         """Dense top-k chunks for a query, each as the set of titles it holds."""

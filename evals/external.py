@@ -8,7 +8,7 @@ baseline's anchor rule (evals/baseline.py). The nodes then become one section ra
 
 from __future__ import annotations
 
-from .baseline import section_anchors
+from .baseline import section_anchors, titles_in
 from .formats import node_sections
 from .metrics import retrieval_scores, sections_ranking
 
@@ -22,11 +22,7 @@ def score_retrievers(retrievers: dict, questions, qrels, sections, *, corpus_tex
     order = {s.id: n for n, s in enumerate(sections)}
 
     def ids_in_text(text: str) -> list[str]:
-        from .baseline import normalise
-
-        text = normalise(text)
-        held = {title for title, snippets in anchors.items() if any(s in text for s in snippets)}
-        return sorted((id_of[t] for t in held), key=order.get)
+        return sorted((id_of[t] for t in titles_in(text, anchors)), key=order.get)
 
     scores, runs = {}, {}
     for spec, retriever in retrievers.items():

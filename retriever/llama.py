@@ -2,9 +2,9 @@
 
 What a node carries
 - `node.score` is the cosine similarity between the question and the section's best-matching chunk,
-  clipped to [0, 1]: the same scale as llama-index's own vector retrievers and the quantity the scope
-  threshold is set on, so `SimilarityPostprocessor(similarity_cutoff=...)` means the same thing for
-  every question. The *order* of the nodes is still the hybrid ranking (dense + BM25 + exact look-ups);
+  clipped to [0, 1]: the same scale as llama-index's own vector retrievers, so
+  `SimilarityPostprocessor(similarity_cutoff=...)` means the same thing for every question. (The scope
+  decision is separate, on the question's topic: `metadata["scope_score"]`, see retriever/scope.py.) The *order* of the nodes is still the hybrid ranking (dense + BM25 + exact look-ups);
   a cutoff only drops nodes, it never re-orders them. Note that an exact look-up such as a bare code
   ("3.2.1") or a source key ("Leveson") is found by name, not by meaning, so its cosine is low and a
   cutoff will drop it: read `metadata["exact"]` before filtering if look-ups matter to you.

@@ -321,11 +321,14 @@ def test_other_llama_index_retrievers_sit_beside_ours(eval_report):
     # llama-index's default pipeline, its chunks mapped to sections by text, scores exactly as the baseline row.
     base = ext["evals.baseline:default_retriever"]
     assert {k: base[k] for k in RETRIEVAL_KEYS} == {k: eval_report["baseline"][k] for k in RETRIEVAL_KEYS}
-    # Our adapter returns no nodes for questions it judges off-topic, so false refusals cost it hits.
+    # Our adapter ranks as hybrid search but returns no nodes for questions it judges off-topic, so each
+    # false refusal costs it exactly that question's hit.
     ours = ext["retriever.llama:default_retriever"]
     hybrid = eval_report["modes"]["hybrid"]
-    frr = eval_report["out_of_scope"]["false_refusal_rate"]
-    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - frr, abs=0.03) and ours["hit@5"] < hybrid["hit@5"]
+    refused = [q for q in eval_report["questions"] if q["kind"] == "in_scope" and not q["in_scope"]]
+    lost = sum(1 for q in refused if q["first_relevant_rank"] is not None and q["first_relevant_rank"] <= 5)
+    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-4)
+    assert all(ours[k] <= hybrid[k] for k in RETRIEVAL_KEYS)
     assert ours["pipeline"] == "retriever.llama.LlamaIndexRetriever"
 
 
@@ -356,7 +359,12 @@ def test_beir_dataset_scores_as_our_jsonl(config, retriever, eval_report, tmp_pa
     assert lines[0] == "query-id\tcorpus-id\tscore" and lines[1].startswith("q01\tllm-chain-of-thought")
     report = run(config, tmp_path / "beir", ("hybrid",), baseline=False, answers=False)
     assert report["modes"]["hybrid"] == eval_report["modes"]["hybrid"]
-    assert report["out_of_scope"] == eval_report["out_of_scope"]  # queries without qrels are the off-topic ones
+    # Queries without qrels are the off-topic ones. A BEIR directory is not the file the scope rule was fitted
+    # on, so its scope rates are the rule's own calls: the JSONL run's in-sample rates.
+    oos, ref = report["out_of_scope"], eval_report["out_of_scope"]
+    assert (oos["n_in"], oos["n_out"]) == (ref["n_in"], ref["n_out"])
+    assert oos["refusal_rate"] == ref["in_sample"]["refusal_rate"]
+    assert oos["false_refusal_rate"] == ref["in_sample"]["false_refusal_rate"]
 
 
 @pytest.mark.parametrize("qrels, fragment", [
@@ -389,7 +397,8 @@ def test_conversations_are_scored_turn_by_turn_with_history(eval_report, assista
 
     conv = eval_report["conversations"]
     assert conv["n_conversations"] == 8 and conv["n_turns"] == 26
-    assert conv["turn_accuracy"] == pytest.approx(20 / 26)
+    right = [t["right"] for c in conv["conversations"] for t in c["turns"]]
+    assert conv["turn_accuracy"] == pytest.approx(sum(right) / 26) and conv["turn_accuracy"] >= 0.75
     c01 = conv["conversations"][0]["turns"]
     # "What does it cite?" is resolved with the first turn's topic and cites its keys.
     assert c01[1]["resolved"].endswith("LLM chain-of-thought faithfulness and legibility")
@@ -480,6 +489,7 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
     proc = subprocess.run([*cmd, "--write"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     written = json.loads(target.read_text())
+    # The format agreed with retriever/scope.py (issue 11: two features, cross-validated, keyed to model and corpus).
     assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "threshold",
                             "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
                             "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}

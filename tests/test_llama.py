@@ -16,6 +16,7 @@ from evals.runner import DEFAULT_QUESTIONS, load_questions
 
 OFF_TOPIC = "sourdough bread recipe"
 PARAPHRASE = "How can we tell whether a model's stated reasoning matches what it really did?"
+CUTOFF = 0.3  # a cosine cutoff of the kind used with llama-index vector retrievers
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_off_topic_returns_no_nodes_and_says_why(retriever):
     li = retriever.as_llama_index(k=5, on_result=seen.append)
     assert li.retrieve(OFF_TOPIC) == []
     assert li.last_result is not None and li.last_result.in_scope is False
-    assert li.last_result.scope_score < retriever.calibration["threshold"]
+    assert li.last_result.scope_score < retriever.scope_model.threshold
     assert len(seen) == 1 and seen[0] is li.last_result
     assert li.retrieve(PARAPHRASE) and li.last_result.in_scope is True
 
@@ -69,7 +70,7 @@ def test_keep_out_of_scope_marks_the_nodes(retriever):
     nodes = retriever.as_llama_index(k=3, keep_out_of_scope=True).retrieve(OFF_TOPIC)
     assert len(nodes) == 3
     assert all(n.node.metadata["in_scope"] is False for n in nodes)
-    assert all(n.score < retriever.calibration["threshold"] for n in nodes)
+    assert all(n.score < CUTOFF for n in nodes)  # unrelated sections: low cosines
 
 
 def test_nodes_carry_ref_doc_id_and_stable_ids(config, retriever, li):
@@ -127,7 +128,7 @@ def test_retriever_evaluator_agrees_with_our_hit_rate(retriever, in_scope_questi
 
 
 def test_similarity_cutoff_trims_by_cosine_and_keeps_the_answer(retriever, in_scope_questions):
-    cutoff = retriever.calibration["threshold"]
+    cutoff = CUTOFF
     li = retriever.as_llama_index(k=5)
     post = SimilarityPostprocessor(similarity_cutoff=cutoff)
     nodes = li.retrieve(PARAPHRASE)
