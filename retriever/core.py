@@ -308,7 +308,10 @@ class Retriever:
             words = content_words(part)
             dense = self._dense(state, self.embedder.encode_one(part), min(len(state.chunk_ids), 30), None, None, None)
             best = max(dense.values()) if dense else 0.0
-            (covered if rule.covers(best, coverage(words, state.vocabulary)[0]) else missing).append(part)
+            share = coverage(words, state.vocabulary)[0]
+            # A part counts as covered only when the document uses every one of its topic words and
+            # the rule accepts it: a short part passes the rule too easily on one shared word.
+            (covered if share == 1.0 and rule.covers(best, share) else missing).append(part)
         return (covered, missing) if covered and missing else ([], [])
 
     def _scope(self, state: _State, topic: Topic, dense: dict, rule: ScopeModel):
