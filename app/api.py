@@ -9,12 +9,12 @@ below describe them so that Gradio's `view_api()` and the MCP output schema docu
 # a string annotation shows up as `Any`.
 
 import logging
-import unicodedata
 from typing import Any
 
 from typing_extensions import TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
 
 from ingest.errors import ConsensusChatError
+from retriever.query import clean_query
 
 from .render import plain_history
 
@@ -74,18 +74,10 @@ class SearchJSON(TypedDict):
 
 
 def clean_question(question: Any, what: str = "question") -> str:
-    """Return the question without control characters, or raise ValueError with a message for the user."""
+    """The question as the shared check leaves it (retriever.query.clean_query); QueryError, a ValueError, if unusable."""
     if isinstance(question, bytes):
         raise ValueError(f"The {what} must be text, not bytes.")
-    if not isinstance(question, str):
-        raise ValueError(f"The {what} must be text, not {type(question).__name__}.")
-    cleaned = "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question
-    )
-    cleaned = cleaned.strip()
-    if not cleaned:
-        raise ValueError(f"The {what} is empty: type a question about the document, or a section code.")
-    return cleaned
+    return clean_query(question, limit=None)[0]
 
 
 def check_k(k: Any) -> int:
