@@ -18,7 +18,7 @@ from ingest.config import Config
 from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError
 from ingest.section import KINDS, Section
 
-from .lookups import TIER_CODE, TIER_KEY, TIER_LABEL, TIER_REPORT, TIER_TITLE, Lookups, normalise
+from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .query import MAX_QUERY_CHARS, clean_query
 from .scope import ScopeModel, Vocabulary, coverage, load_scope_model
 from .sentences import SentenceCache
@@ -420,7 +420,6 @@ class Retriever:
 
 
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
-_TIERS = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL}
 
 
 def _rewrite(topic: Topic, vocabulary: Vocabulary) -> tuple[str, list[tuple[str, str]]]:
@@ -454,7 +453,7 @@ def _exact(state: _State, topic: Topic) -> dict[str, tuple[float, str]]:
         if entity.kind == "author":
             add(entity.ids, TIER_REPORT, "report")
         else:
-            add(entity.ids, _TIERS[entity.kind], entity.kind)
+            add(entity.ids, TIER_BY_REASON[entity.kind], entity.kind)
     if topic.about_document:
         # "Who wrote this report?" or "What does the document say?": the source record and overview.
         wanted = ("source",) if topic.asks_authorship else ("source", "overview")

@@ -9,7 +9,7 @@ What a node carries
   ("3.2.1") or a source key ("Leveson") is found by name, not by meaning, so its cosine is low and a
   cutoff will drop it: read `metadata["exact"]` before filtering if look-ups matter to you.
 - `metadata["rank"]` (1-based hybrid rank), `["exact"]` (why a look-up matched: "code", "source-key",
-  "title", "label", "report", or ""), `["fused_score"]` (the hybrid score, whose scale depends on the
+  "title", "label", "report", or ""), `["tier"]` (the tier that look-up adds, 0.0 for none), `["fused_score"]` (the hybrid score, whose scale depends on the
   exact-match tier and is *not* comparable with `score`), `["dense_score"]`, `["lexical_score"]`,
   `["in_scope"]` and `["scope_score"]`. None of these reach the LLM prompt or an embedding.
 - `node.node_id` is the section id (a slug of parent and title, stable across runs and re-ingests), and
@@ -32,12 +32,13 @@ from collections.abc import Callable
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
+from .lookups import TIER_BY_REASON
 from .types import Hit, SearchResult
 
 log = logging.getLogger(__name__)
 
 # Retrieval diagnostics: useful to a program, noise to an LLM prompt or an embedding.
-_SCORING_KEYS = ["rank", "exact", "fused_score", "dense_score", "lexical_score", "in_scope", "scope_score"]
+_SCORING_KEYS = ["rank", "exact", "tier", "fused_score", "dense_score", "lexical_score", "in_scope", "scope_score"]
 _LOCATION_KEYS = ["section_id", "source_file", "line_start", "line_end", "kind"]
 
 
@@ -53,7 +54,8 @@ def hit_to_node(hit: Hit, *, score: float, rank: int, result: SearchResult | Non
         "parent": hit.parent or "", "kind": hit.kind, "citations": list(hit.citations),
         "heading": hit.heading, "source_file": hit.source_file, "line_start": hit.line_start,
         "line_end": hit.line_end,
-        "rank": rank, "exact": hit.exact or "", "fused_score": float(hit.score),
+        "rank": rank, "exact": hit.exact or "", "tier": TIER_BY_REASON.get(hit.exact or "", 0.0),
+        "fused_score": float(hit.score),
         "dense_score": hit.dense_score, "lexical_score": hit.lexical_score,
         "in_scope": bool(result.in_scope) if result is not None else True,
         "scope_score": result.scope_score if result is not None else None,

@@ -53,6 +53,7 @@ def test_exact_reasons_go_to_metadata_not_the_score(li):
     top = nodes[0]
     assert top.node.metadata["exact"] == "source-key" and top.node.metadata["title"] == "Metrology for AI risk assessment"
     assert top.node.metadata["fused_score"] > 1.0  # the tier lives in the fused score...
+    assert top.node.metadata["tier"] == 4.0 and all(n.node.metadata["tier"] == 0.0 for n in nodes if not n.node.metadata["exact"])
     assert top.score < 0.5  # ...while the node score stays a cosine: found by name, not by meaning
 
 
