@@ -298,9 +298,14 @@ def measure_serve(index_dir: Path, questions: list[str], *, sessions: int = 50, 
                       "chat_p95_ms": round(pct(times, 95), 1), "peak_rss_mib": round(peak_rss_mib(proc.pid), 1),
                       "processes": len(process_tree(proc.pid))})
         spy = _start_py_spy(proc.pid, Path(index_dir).parent / "serve-profile.txt") if profile else None
-        report = run_sessions(url, questions, sessions=sessions, per_session=per_session)
-        load = report.to_dict()
+        # The target is the server's rate, so the load uses the light HTTP client (evals/load.py says why);
+        # the same load through gradio_client follows, for integrators' numbers.
+        report = run_sessions(url, questions, sessions=sessions, per_session=per_session, transport="http")
+        load = report.to_dict() | {"transport": "http"}
         prof = _stop_py_spy(spy) if spy else None
+        via = run_sessions(url, questions, sessions=sessions, per_session=per_session).to_dict()
+        load["gradio_client"] = {k: via[k] for k in ("seconds", "requests", "errors", "requests_per_second",
+                                                     "p50_s", "p95_s", "max_s")}
     finally:
         stop_process(proc)
         logf.close()
