@@ -315,6 +315,27 @@ def test_fifty_sessions_ten_questions_each(server, artifacts):
     assert report.requests == 50 * 10
 
 
+@pytest.mark.slow
+def test_fifty_sessions_over_plain_http(server):
+    """The bench's load client: Gradio's two-step HTTP API returns the same answer objects as gradio_client."""
+    from evals.load import answered, run_sessions
+
+    seen = []
+
+    def check(result):
+        seen.append(result)
+        return answered(result)
+
+    report = run_sessions(server[0], QUESTIONS, sessions=50, per_session=2, budget_s=300, transport="http",
+                          check=check)
+    assert report.errors == (), report.errors[:5]
+    assert report.requests == 50 * 2
+    assert all(set(r) >= {"question", "answer", "refused", "citations", "sources"} for r in seen)
+    # An error event from the server is counted, not lost: an empty question is refused by /chat.
+    bad = run_sessions(server[0], [""], sessions=1, per_session=1, transport="http")
+    assert len(bad.errors) == 1 and "error" in bad.errors[0], bad.errors
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Ingest while serving
 
