@@ -173,7 +173,9 @@ def ingest(
         if repaired:  # the report carries the reason; the CLI prints it
             log.info("The index at %s is not usable (%s); rebuilding it.", store.describe(), repaired)
         if same_build and not repaired and not (added or updated or removed):
-            # Nothing changed: no embedding, no new generation. Record the corpus paths only.
+            # Nothing changed: no embedding, no new generation. Record the corpus paths only, and save
+            # the search parts of a generation built before they existed (or whose parts were damaged).
+            _ensure_search_parts(store, old)
             if old.get("corpus") != corpus_info:
                 old["corpus"] = corpus_info
                 store.publish(old)
@@ -214,6 +216,10 @@ def ingest(
                 progress.advance(task, len(nodes))
                 checkpoint("batch-written")
             store.close(collection)
+            checkpoint("chunks-written")
+            # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
+            _save_search_parts(store, name, all_chunks, sections)
+            checkpoint("parts-saved")
 
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -239,6 +245,39 @@ def ingest(
         removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
         index=store.describe(), repaired=repaired or "",
     )
+
+
+def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section]) -> None:
+    """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files."""
+    gen_dir = store.generation_dir(name)
+    if gen_dir is None:
+        return  # the Chroma-server store has no local files; its readers build these from Chroma
+    # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
+    from retriever.saved_parts import save_parts, stemmer
+    from retriever.scope import document_vocabulary
+
+    with_chunks = {s.id for s, _ in all_chunks}
+    kept = [s for s in sections if s.id in with_chunks]
+    save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
+               [c.text for _, c in all_chunks], document_vocabulary(kept, stemmer()).to_dict())
+
+
+def _ensure_search_parts(store, manifest: dict) -> None:
+    """Save the current generation's search parts if they are missing or damaged (ingest holds the lock)."""
+    name = manifest["generation"]
+    gen_dir = store.generation_dir(name)
+    if gen_dir is None:
+        return
+    from retriever.saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
+
+    try:
+        load_parts(gen_dir, name, manifest["chunks"])
+        return
+    except PartsMissing:
+        log.info("Saving the search parts of %s (it was built before they existed).", name)
+    except PartsDamaged as exc:
+        log.warning("Rewriting the damaged search parts of %s (%s).", name, exc)
+    save_from_collection(store, manifest)
 
 
 def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[float]]:

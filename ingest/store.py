@@ -150,6 +150,10 @@ class Store:
         """Where this store is, for messages."""
         raise NotImplementedError
 
+    def generation_dir(self, name: str) -> Path | None:
+        """A local directory that belongs to generation `name` (for its saved search parts), if the store has one."""
+        return None
+
     def closer(self, collection) -> Callable[[], None]:
         """A function that releases what opening `collection` holds (files, connections); call it once
         nobody reads the collection any more. The store forgets the collection either way."""
@@ -235,6 +239,10 @@ class EmbeddedStore(Store):
     def describe(self) -> str:
         """The index directory."""
         return str(self.index_dir)
+
+    def generation_dir(self, name: str) -> Path | None:
+        """The generation's directory: its Chroma files and its saved search parts, removed together."""
+        return self.index_dir / name
 
     def read_manifest(self) -> dict | None:
         """Read manifest.json, if any."""

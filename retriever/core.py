@@ -20,7 +20,7 @@ from ingest.section import KINDS, Section
 
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .query import MAX_QUERY_CHARS, clean_query
-from .scope import ScopeModel, Vocabulary, coverage, load_scope_model
+from .scope import ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
 from .types import Hit, SearchResult
@@ -111,10 +111,6 @@ class Retriever:
         return state
 
     def _build(self, manifest, collection, stamp, spec_hash: str, model_name: str) -> _State:
-        import bm25s
-
-        from ingest.store import pages
-
         built = manifest["model"]
         if built["weights_sha256"] != spec_hash:
             raise ModelMismatch(
@@ -123,32 +119,23 @@ class Retriever:
                 f"(weights {spec_hash[:12]}). Run `consensus-chat ingest --rebuild` with the model you want, "
                 "or search with --model set to the index's model."
             )
-        ids, docs, metas = [], [], []
-        for got in pages(collection, ["documents", "metadatas"]):
-            ids += got["ids"]
-            docs += got["documents"]
-            metas += got["metadatas"]
-        sections: dict[str, Section] = {}
-        for meta in metas:
-            if "section_json" in meta:
-                s = Section.from_dict(json.loads(meta["section_json"]))
-                sections[s.id] = s
-        chunk_sections = [m["section_id"] for m in metas]
-        if len(ids) != manifest["chunks"] or set(chunk_sections) != set(sections):
-            raise IndexCorrupt(
-                f"The index at {self.store.describe()} is inconsistent ({len(ids)} chunks, "
-                f"{len(sections)} sections). Run `consensus-chat ingest --rebuild`."
-            )
+        saved = self._saved_parts(manifest)
+        if saved is not None:
+            ids, chunk_sections, bm25 = saved.chunk_ids, saved.chunk_sections, saved.bm25
+            sections = {s.id: s for s in saved.sections}
+        else:
+            ids, chunk_sections, sections, bm25 = self._from_chroma(manifest, collection)
         # Keep the manifest's section order (the document's order) for listings.
         order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
         sections = dict(sorted(sections.items(), key=lambda kv: order.get(kv[0], len(order))))
-        bm25 = bm25s.BM25()
-        with warnings.catch_warnings():
-            # Only numpy's arithmetic warnings raised inside bm25s (idf of a word that every chunk
-            # holds); any other warning still reaches the user.
-            warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bm25s(\.|$)")
-            bm25.index(_tokenize(docs, self._stemmer), show_progress=False)
-        analyzer, vocabulary = self._topic_tables(list(sections.values()))
+        vocabulary = None
+        if saved is not None and saved.vocabulary is not None:
+            try:
+                vocabulary = Vocabulary.from_dict(saved.vocabulary, self._stemmer, self._lexicon)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("The saved vocabulary of %s is unusable (%s); rebuilding it from the sections.",
+                            manifest["generation"], exc)
+        analyzer, vocabulary = self._topic_tables(list(sections.values()), vocabulary)
         return _State(
             manifest=manifest, collection=collection,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
@@ -156,13 +143,41 @@ class Retriever:
             scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
         )
 
-    def _topic_tables(self, sections: list[Section]) -> tuple[TopicAnalyzer, Vocabulary]:
+    def _saved_parts(self, manifest):
+        """The generation's saved search parts (retriever/saved_parts.py), or None to build from Chroma."""
+        from .saved_parts import PartsDamaged, PartsMissing, load_parts
+
+        name = manifest["generation"]
+        gen_dir = self.store.generation_dir(name)
+        if gen_dir is None:
+            return None  # the Chroma-server store: no local files, load from Chroma
+        try:
+            return load_parts(gen_dir, name, manifest["chunks"])
+        except PartsMissing:
+            log.info("The index generation %s has no saved search parts (built before they existed); reading it "
+                     "from Chroma. The next `consensus-chat ingest` saves them.", name)
+        except PartsDamaged as exc:
+            log.warning("The saved search parts of index generation %s are damaged (%s); rebuilding them from "
+                        "Chroma. The next `consensus-chat ingest` writes them again.", name, exc)
+        return None
+
+    def _from_chroma(self, manifest, collection):
+        """(chunk ids, their section ids, sections by id, BM25) read back from the generation's Chroma collection."""
+        from .saved_parts import build_bm25, read_chunks
+
+        ids, docs, chunk_sections, sections = read_chunks(collection)
+        if len(ids) != manifest["chunks"] or set(chunk_sections) != set(sections):
+            raise IndexCorrupt(
+                f"The index at {self.store.describe()} is inconsistent ({len(ids)} chunks, "
+                f"{len(sections)} sections). Run `consensus-chat ingest --rebuild`."
+            )
+        return ids, chunk_sections, sections, build_bm25(docs, self._stemmer)
+
+    def _topic_tables(self, sections: list[Section], vocabulary: Vocabulary | None = None,
+                      ) -> tuple[TopicAnalyzer, Vocabulary]:
         """The entity tables and the document vocabulary (without source keys and author names)."""
         analyzer = TopicAnalyzer(sections, self._lexicon)
-        names = {k.lower() for s in sections for c in s.citations for k in c.split("-")}
-        names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", a)}
-        texts = [f"{s.title}\n{s.parent or ''}\n{s.text}" for s in sections]
-        return analyzer, Vocabulary(texts, names, self._stemmer, self._lexicon)
+        return analyzer, vocabulary or document_vocabulary(sections, self._stemmer, self._lexicon)
 
     def _current(self) -> _State:
         """The loaded state, reloaded first if another ingest swapped in a new generation."""

@@ -76,6 +76,14 @@ def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeMod
                            "`python -m evals.calibrate --write`.") from None
 
 
+def document_vocabulary(sections, stem, lexicon: frozenset[str] = frozenset()) -> Vocabulary:
+    """The vocabulary of an index's sections, without source keys and author names."""
+    names = {k.lower() for s in sections for c in s.citations for k in c.split("-")}
+    names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", a)}
+    texts = [f"{s.title}\n{s.parent or ''}\n{s.text}" for s in sections]
+    return Vocabulary(texts, names, stem, lexicon)
+
+
 class Vocabulary:
     """The document's words, stemmed, for topic coverage and spelling correction."""
 
@@ -98,6 +106,22 @@ class Vocabulary:
         self.ubiquitous = frozenset(st for st, n in df.items() if len(texts) >= 5 and n / len(texts) >= UBIQUITOUS)
         self.lexicon = lexicon
         self._by_prefix: dict[str, str] = {}
+
+    def to_dict(self) -> dict:
+        """What `from_dict` needs to rebuild this vocabulary without reading the texts again (saved parts)."""
+        return {"words": self.words, "stems": sorted(self.stems), "ubiquitous": sorted(self.ubiquitous)}
+
+    @classmethod
+    def from_dict(cls, data: dict, stem, lexicon: frozenset[str]) -> Vocabulary:
+        """The vocabulary `to_dict` described; KeyError or TypeError if `data` is not such a dict."""
+        vocabulary = cls.__new__(cls)
+        vocabulary.words = {str(w): int(n) for w, n in data["words"].items()}
+        vocabulary.stem = stem
+        vocabulary.stems = frozenset(data["stems"])
+        vocabulary.ubiquitous = frozenset(data["ubiquitous"])
+        vocabulary.lexicon = lexicon
+        vocabulary._by_prefix = {}
+        return vocabulary
 
     def covers(self, word: str) -> bool:
         """The document uses this word or an inflection of it."""

@@ -1,0 +1,204 @@
+"""Search parts saved with each generation, so a retriever opens without reading every chunk back from Chroma.
+
+Opening an index used to read all chunk texts and metadata from Chroma and rebuild the BM25 index and
+the vocabulary in memory (most of the 21.8 s at 100,000 sections). Ingest now writes them next to the
+generation's Chroma files, before the manifest points at it:
+
+    gen-*/search-parts/bm25/           bm25s `save`, loaded memory-mapped
+    gen-*/search-parts/tables.json     chunk ids, each chunk's section id, the sections, the vocabulary
+    gen-*/search-parts/checksums.json  written last: format, generation, chunk count, sha256 of each file
+
+The directory is written under a temporary name and renamed into place, so it is either whole or absent.
+`load_parts` checks every file against checksums.json; anything missing or different raises
+`PartsMissing`/`PartsDamaged` and the retriever rebuilds from Chroma as before. Only the embedded store has
+a generation directory; the Chroma-server store keeps loading from Chroma.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.errors import ConsensusChatError
+from ingest.section import Section
+
+FORMAT = 1
+DIRNAME = "search-parts"
+_CHECKSUMS = "checksums.json"
+_TABLES = "tables.json"
+_BM25 = "bm25"
+
+
+class PartsMissing(ConsensusChatError):
+    """The generation has no saved search parts (built before they existed, or by the server store)."""
+
+
+class PartsDamaged(ConsensusChatError):
+    """The saved search parts are incomplete, altered or from another build; rebuild them from Chroma."""
+
+
+@dataclass(frozen=True)
+class SavedParts:
+    """What `load_parts` returns: the same values the retriever would otherwise build from Chroma."""
+
+    chunk_ids: list[str]
+    chunk_sections: list[str]
+    sections: list[Section]
+    bm25: object
+    vocabulary: dict | None  # scope.Vocabulary.to_dict(), or None when it was not saved
+
+
+def parts_dir(generation_dir: Path) -> Path:
+    """Where a generation's saved parts live."""
+    return Path(generation_dir) / DIRNAME
+
+
+def stemmer():
+    """The English stemmer the lexical index and the vocabulary use (PyStemmer, as bm25s recommends)."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWords
+
+
+def build_bm25(docs: list[str], stem):
+    """The lexical index of the chunk texts: the one build shared by ingest and the retriever."""
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    tokens = bm25s.tokenize(docs, stopwords="en", stemmer=stem, show_progress=False)
+    with warnings.catch_warnings():
+        # Only numpy's arithmetic warnings raised inside bm25s (idf of a word that every chunk
+        # holds); any other warning still reaches the user.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bm25s(\.|$)")
+        bm25.index(tokens, show_progress=False)
+    return bm25
+
+
+def read_chunks(collection) -> tuple[list[str], list[str], list[str], dict[str, Section]]:
+    """(chunk ids, chunk texts, each chunk's section id, sections by id) read back from a generation's collection."""
+    from ingest.store import pages
+
+    ids, docs, metas = [], [], []
+    for got in pages(collection, ["documents", "metadatas"]):
+        ids += got["ids"]
+        docs += got["documents"]
+        metas += got["metadatas"]
+    sections: dict[str, Section] = {}
+    for meta in metas:
+        if "section_json" in meta:
+            s = Section.from_dict(json.loads(meta["section_json"]))
+            sections[s.id] = s
+    return ids, docs, [m["section_id"] for m in metas], sections
+
+
+def save_from_collection(store, manifest: dict) -> Path | None:
+    """Save the search parts of the generation `manifest` points to, read from its Chroma collection.
+
+    For generations ingested before parts were saved, or whose parts were damaged: `consensus-chat ingest`
+    calls this when nothing else changed. Returns the directory, or None for a store without local files.
+    """
+    from retriever.scope import document_vocabulary
+
+    name = manifest["generation"]
+    gen_dir = store.generation_dir(name)
+    if gen_dir is None:
+        return None
+    collection = store.open_generation(name)
+    try:
+        ids, docs, chunk_sections, by_id = read_chunks(collection)
+    finally:
+        store.close(collection)
+    order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
+    sections = sorted(by_id.values(), key=lambda s: order.get(s.id, len(order)))
+    return save_parts(gen_dir, name, ids, chunk_sections, sections, docs,
+                      document_vocabulary(sections, stemmer()).to_dict())
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != _CHECKSUMS)
+
+
+def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chunk_sections: list[str],
+               sections: list[Section], docs: list[str], vocabulary: dict | None = None, bm25=None) -> Path:
+    """Write the generation's search parts (replacing any) and return their directory.
+
+    `docs` are the chunk texts in `chunk_ids` order, exactly as stored in Chroma; `bm25`, if given, is
+    the index already built from them.
+    """
+    if not (len(chunk_ids) == len(chunk_sections) == len(docs)):
+        raise ValueError("chunk_ids, chunk_sections and docs must have one entry per chunk")
+    final = parts_dir(generation_dir)
+    tmp = final.with_name(f"{DIRNAME}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        bm25 = bm25 if bm25 is not None else build_bm25(docs, stemmer())
+        bm25.save(str(tmp / _BM25), show_progress=False)
+        tables = {"chunk_ids": chunk_ids, "chunk_sections": chunk_sections,
+                  "sections": [s.to_dict() for s in sections], "vocabulary": vocabulary}
+        (tmp / _TABLES).write_text(json.dumps(tables, ensure_ascii=False), encoding="utf-8")
+        checksums = {"format": FORMAT, "generation": generation, "chunks": len(chunk_ids),
+                     "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
+        (tmp / _CHECKSUMS).write_text(json.dumps(checksums, indent=1), encoding="utf-8")
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def load_parts(generation_dir: Path, generation: str, chunks: int) -> SavedParts:
+    """The saved parts of `generation`; PartsMissing or PartsDamaged when they cannot be used as they are."""
+    root = parts_dir(generation_dir)
+    try:
+        raw = (root / _CHECKSUMS).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PartsMissing(f"{root} does not exist") from None
+    except OSError as exc:
+        raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from None
+    try:
+        checksums = json.loads(raw)
+        expected = (FORMAT, generation, chunks)
+        found = (checksums.get("format"), checksums.get("generation"), checksums.get("chunks"))
+        files = dict(checksums["files"])
+    except (ValueError, TypeError, AttributeError, KeyError):
+        raise PartsDamaged(f"{root / _CHECKSUMS} is not a valid checksum list") from None
+    if found != expected:
+        raise PartsDamaged(f"{root} is for format/generation/chunks {found}, not {expected}")
+    present = {str(p.relative_to(root)) for p in _files(root)}
+    if present != set(files):
+        raise PartsDamaged(f"{root} holds other files than its checksum list names "
+                           f"(missing: {sorted(set(files) - present)[:3]}, extra: {sorted(present - set(files))[:3]})")
+    for name, digest in files.items():
+        if _sha256(root / name) != digest:
+            raise PartsDamaged(f"{root / name} does not match its checksum")
+    import bm25s
+
+    try:
+        tables = json.loads((root / _TABLES).read_text(encoding="utf-8"))
+        sections = [Section.from_dict(d) for d in tables["sections"]]
+        # mmap: the score arrays stay in the page cache, shared by every serve process on this index.
+        bm25 = bm25s.BM25.load(str(root / _BM25), mmap=True, show_progress=False)
+        parts = SavedParts(list(tables["chunk_ids"]), list(tables["chunk_sections"]), sections, bm25,
+                           tables.get("vocabulary"))
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from None
+    if not (len(parts.chunk_ids) == len(parts.chunk_sections) == chunks) or \
+            set(parts.chunk_sections) != {s.id for s in sections}:
+        raise PartsDamaged(f"{root} does not match the manifest ({len(parts.chunk_ids)} chunks, "
+                           f"{len(sections)} sections)")
+    return parts
