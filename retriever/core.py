@@ -9,7 +9,6 @@ import os
 import re
 import threading
 import time
-import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path

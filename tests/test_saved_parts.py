@@ -1,0 +1,149 @@
+"""Saved search parts (retriever/saved_parts.py): same results as rebuilding from Chroma; damaged or missing parts
+are rebuilt with a logged message, and the next ingest writes them again."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import pytest
+
+from conftest import CORPUS
+
+QUERIES = ["What is metrology?", "evaluation of model robustness", "2.2.1", "interpretability methods",
+           "who wrote the report", "standardisation and repeatability of evaluations", "xyzzy plugh"]
+
+
+def _copy(index_dir, tmp_path):
+    dst = tmp_path / "index"
+    shutil.copytree(index_dir, dst, ignore=shutil.ignore_patterns("*.lock"))
+    return dst
+
+
+def _parts(index):
+    from retriever.saved_parts import DIRNAME
+
+    found = list(index.glob(f"gen-*/{DIRNAME}"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def _results(index) -> dict:
+    """Everything a caller sees, for every query and mode, plus the tables built at open."""
+    from retriever import open_retriever
+
+    r = open_retriever(index)
+    state = r._current()
+    out = {"sections": [s.to_dict() for s in r.sections()], "vocabulary": state.vocabulary.to_dict(),
+           "chunks": sorted(zip(state.chunk_ids, state.chunk_sections))}
+    for q in QUERIES:
+        for mode in ("hybrid", "lexical", "dense"):
+            out[f"{mode}:{q}"] = r.search(q, k=8, mode=mode).to_dict()
+    return out
+
+
+@pytest.fixture(scope="module")
+def from_chroma(index_dir, tmp_path_factory):
+    """Results from a copy of the session index whose saved parts were deleted (the pre-parts behaviour)."""
+    index = _copy(index_dir, tmp_path_factory.mktemp("noparts"))
+    shutil.rmtree(_parts(index))
+    return _results(index)
+
+
+def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, monkeypatch, from_chroma):
+    from retriever import saved_parts
+
+    parts = _parts(index_dir)
+    checksums = json.loads((parts / "checksums.json").read_text())
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    assert checksums["generation"] == manifest["generation"] == parts.parent.name
+    assert checksums["chunks"] == manifest["chunks"]
+    assert any(name.startswith("bm25/") for name in checksums["files"])
+
+    def no_chroma_read(collection):
+        raise AssertionError("opened from Chroma although the saved parts are whole")
+
+    monkeypatch.setattr(saved_parts, "read_chunks", no_chroma_read)
+    assert _results(_copy(index_dir, tmp_path)) == from_chroma
+
+
+def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):
+    index = _copy(index_dir, tmp_path)
+    shutil.rmtree(_parts(index))
+    with caplog.at_level(logging.INFO, logger="retriever.core"):
+        got = _results(index)
+    assert got == from_chroma
+    assert "has no saved search parts" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["flip a byte of the BM25 scores", "truncate the tables", "garbage checksums",
+                                    "remove a BM25 file", "add a file", "other generation"])
+def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from_chroma, damage):
+    index = _copy(index_dir, tmp_path)
+    parts = _parts(index)
+    if damage == "flip a byte of the BM25 scores":
+        path = parts / "bm25" / "data.csc.index.npy"
+        raw = bytearray(path.read_bytes())
+        raw[-3] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    elif damage == "truncate the tables":
+        path = parts / "tables.json"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage checksums":
+        (parts / "checksums.json").write_text("{not json")
+    elif damage == "remove a BM25 file":
+        (parts / "bm25" / "vocab.index.json").unlink()
+    elif damage == "add a file":
+        (parts / "bm25" / "stray.npy").write_bytes(b"\0")
+    else:
+        checksums = json.loads((parts / "checksums.json").read_text())
+        checksums["generation"] = "gen-elsewhere"
+        (parts / "checksums.json").write_text(json.dumps(checksums))
+    with caplog.at_level(logging.WARNING, logger="retriever.core"):
+        got = _results(index)
+    assert got == from_chroma
+    assert "saved search parts" in caplog.text and "damaged" in caplog.text, caplog.text
+
+
+def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_path, from_chroma):
+    from ingest.config import Config
+    from ingest.pipeline import ingest
+    from retriever.saved_parts import load_parts
+
+    index = _copy(index_dir, tmp_path)
+    manifest = json.loads((index / "manifest.json").read_text())
+    shutil.rmtree(_parts(index))
+    report = ingest([CORPUS], Config.from_env(index_dir=index))
+    assert report.added == report.updated == report.removed == 0  # nothing changed: same generation
+    assert json.loads((index / "manifest.json").read_text())["generation"] == manifest["generation"]
+    load_parts(index / manifest["generation"], manifest["generation"], manifest["chunks"])
+
+    (_parts(index) / "tables.json").write_text("[]")
+    ingest([CORPUS], Config.from_env(index_dir=index))
+    load_parts(index / manifest["generation"], manifest["generation"], manifest["chunks"])
+    assert _results(index) == from_chroma
+
+
+def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
+    """Killed right after the new generation's parts are written: the manifest still names the old generation,
+    whose parts are whole."""
+    import os
+    import subprocess
+    import sys
+
+    from retriever.saved_parts import load_parts
+
+    index = _copy(index_dir, tmp_path)
+    before = json.loads((index / "manifest.json").read_text())
+    changed = tmp_path / "corpus.txt"
+    changed.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization", 1),
+                       encoding="utf-8")
+    code = ("from ingest.config import Config; from ingest.pipeline import ingest; import sys; "
+            "ingest([sys.argv[1]], Config.from_env(index_dir=sys.argv[2]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(changed), str(index)], capture_output=True,
+                          env={**os.environ, "CONSENSUS_CHAT_CRASH_AT": "parts-saved"}, timeout=300)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    after = json.loads((index / "manifest.json").read_text())
+    assert after["generation"] == before["generation"]
+    load_parts(index / before["generation"], before["generation"], before["chunks"])
