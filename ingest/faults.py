@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import signal
 
-STAGES = ("locked", "embedded", "generation-created", "batch-written", "before-publish",
-          "manifest-temp-written", "published")
+STAGES = ("locked", "embedded", "generation-created", "batch-written", "chunks-written", "parts-saved",
+          "before-publish", "manifest-temp-written", "published")
 
 
 def checkpoint(stage: str) -> None:

@@ -163,9 +163,10 @@ def _search_titles(r):
     return [[h.id for h in r.search(q, k=5).hits] for q in QUESTIONS]
 
 
-# Five moments across the write path: after embedding, with an empty new store, half-written,
-# with the new manifest written but not yet swapped in, and just after the swap.
-CRASH_STAGES = ("embedded", "generation-created", "batch-written", "manifest-temp-written", "published")
+# Six moments across the write path: after embedding, with an empty new store, half-written, whole with its
+# search parts saved, with the new manifest written but not yet swapped in, and just after the swap.
+CRASH_STAGES = ("embedded", "generation-created", "batch-written", "parts-saved", "manifest-temp-written",
+                "published")
 assert set(CRASH_STAGES) <= set(STAGES)
 
 
