@@ -253,13 +253,12 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
     # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from retriever.saved_parts import save_parts, stemmer
-    from retriever.scope import document_vocabulary
+    from retriever.saved_parts import derived_tables, save_parts
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
     save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
-               [c.text for _, c in all_chunks], document_vocabulary(kept, stemmer()).to_dict())
+               [c.text for _, c in all_chunks], *derived_tables(kept))
 
 
 def _ensure_search_parts(store, manifest: dict) -> None:

@@ -127,14 +127,17 @@ class Retriever:
         # Keep the manifest's section order (the document's order) for listings.
         order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
         sections = dict(sorted(sections.items(), key=lambda kv: order.get(kv[0], len(order))))
-        vocabulary = None
-        if saved is not None and saved.vocabulary is not None:
+        vocabulary = analyzer = None
+        if saved is not None and saved.vocabulary is not None and saved.analyzer is not None:
             try:
                 vocabulary = Vocabulary.from_dict(saved.vocabulary, self._stemmer, self._lexicon)
+                analyzer = TopicAnalyzer.from_dict(saved.analyzer, self._lexicon)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                log.warning("The saved vocabulary of %s is unusable (%s); rebuilding it from the sections.",
+                vocabulary = analyzer = None
+                log.warning("The saved look-up tables of %s are unusable (%s); rebuilding them from the sections.",
                             manifest["generation"], exc)
-        analyzer, vocabulary = self._topic_tables(list(sections.values()), vocabulary)
+        if analyzer is None or vocabulary is None:
+            analyzer, vocabulary = self._topic_tables(list(sections.values()))
         return _State(
             manifest=manifest, collection=collection,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
@@ -172,11 +175,9 @@ class Retriever:
             )
         return ids, chunk_sections, sections, build_bm25(docs, self._stemmer)
 
-    def _topic_tables(self, sections: list[Section], vocabulary: Vocabulary | None = None,
-                      ) -> tuple[TopicAnalyzer, Vocabulary]:
+    def _topic_tables(self, sections: list[Section]) -> tuple[TopicAnalyzer, Vocabulary]:
         """The entity tables and the document vocabulary (without source keys and author names)."""
-        analyzer = TopicAnalyzer(sections, self._lexicon)
-        return analyzer, vocabulary or document_vocabulary(sections, self._stemmer, self._lexicon)
+        return TopicAnalyzer(sections, self._lexicon), document_vocabulary(sections, self._stemmer, self._lexicon)
 
     def _current(self) -> _State:
         """The loaded state, reloaded first if another ingest swapped in a new generation."""

@@ -86,6 +86,25 @@ class Lookups:
                             ids.append(s.id)
                         names.update(n for n in re.findall(r"[A-Za-z][A-Za-z'-]+", given) if len(n) > 1)
 
+    _TABLES = ("codes", "keys", "key_bases", "titles", "labels", "label_names")
+
+    def to_dict(self) -> dict:
+        """The tables as JSON-ready data, for the saved search parts (retriever/saved_parts.py)."""
+        out = {name: getattr(self, name) for name in self._TABLES}
+        out["authors"] = {surname: [ids, sorted(names)] for surname, (ids, names) in self.authors.items()}
+        out["report_ids"] = self.report_ids
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Lookups:
+        """The tables `to_dict` wrote; KeyError, TypeError or ValueError if `data` is not such a dict."""
+        lookups = cls.__new__(cls)
+        for name in cls._TABLES:
+            setattr(lookups, name, dict(data[name]))
+        lookups.authors = {surname: (list(ids), set(names)) for surname, (ids, names) in data["authors"].items()}
+        lookups.report_ids = list(data["report_ids"])
+        return lookups
+
     def code_matches(self, prefix: str) -> list[str]:
         """Section ids whose code equals or starts with a dotted prefix."""
         prefix = prefix.strip().rstrip(".")

@@ -4,8 +4,9 @@ Opening an index used to read all chunk texts and metadata from Chroma and rebui
 the vocabulary in memory (most of the 21.8 s at 100,000 sections). Ingest now writes them next to the
 generation's Chroma files, before the manifest points at it:
 
-    gen-*/search-parts/bm25/           bm25s `save`, loaded memory-mapped
-    gen-*/search-parts/tables.json     chunk ids, each chunk's section id, the sections, the vocabulary
+    gen-*/search-parts/bm25/           bm25s `save`
+    gen-*/search-parts/tables.json     chunk ids, each chunk's section id, the sections, the vocabulary,
+                                       the look-up tables
     gen-*/search-parts/checksums.json  written last: format, generation, chunk count, sha256 of each file
 
 The directory is written under a temporary name and renamed into place, so it is either whole or absent.
@@ -51,6 +52,7 @@ class SavedParts:
     sections: list[Section]
     bm25: object
     vocabulary: dict | None  # scope.Vocabulary.to_dict(), or None when it was not saved
+    analyzer: dict | None = None  # topic.TopicAnalyzer.to_dict(), or None when it was not saved
 
 
 def parts_dir(generation_dir: Path) -> Path:
@@ -102,8 +104,6 @@ def save_from_collection(store, manifest: dict) -> Path | None:
     For generations ingested before parts were saved, or whose parts were damaged: `consensus-chat ingest`
     calls this when nothing else changed. Returns the directory, or None for a store without local files.
     """
-    from retriever.scope import document_vocabulary
-
     name = manifest["generation"]
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
@@ -115,8 +115,15 @@ def save_from_collection(store, manifest: dict) -> Path | None:
         store.close(collection)
     order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
     sections = sorted(by_id.values(), key=lambda s: order.get(s.id, len(order)))
-    return save_parts(gen_dir, name, ids, chunk_sections, sections, docs,
-                      document_vocabulary(sections, stemmer()).to_dict())
+    return save_parts(gen_dir, name, ids, chunk_sections, sections, docs, *derived_tables(sections))
+
+
+def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
+    """(vocabulary, analyzer tables) of the sections in document order, as the retriever would build them on open."""
+    from .scope import document_vocabulary
+    from .topic import TopicAnalyzer
+
+    return document_vocabulary(sections, stemmer()).to_dict(), TopicAnalyzer(sections).to_dict()
 
 
 def _sha256(path: Path) -> str:
@@ -132,7 +139,8 @@ def _files(root: Path) -> list[Path]:
 
 
 def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chunk_sections: list[str],
-               sections: list[Section], docs: list[str], vocabulary: dict | None = None, bm25=None) -> Path:
+               sections: list[Section], docs: list[str], vocabulary: dict | None = None,
+               analyzer: dict | None = None, bm25=None) -> Path:
     """Write the generation's search parts (replacing any) and return their directory.
 
     `docs` are the chunk texts in `chunk_ids` order, exactly as stored in Chroma; `bm25`, if given, is
@@ -148,7 +156,7 @@ def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chun
         bm25 = bm25 if bm25 is not None else build_bm25(docs, stemmer())
         bm25.save(str(tmp / _BM25), show_progress=False)
         tables = {"chunk_ids": chunk_ids, "chunk_sections": chunk_sections,
-                  "sections": [s.to_dict() for s in sections], "vocabulary": vocabulary}
+                  "sections": [s.to_dict() for s in sections], "vocabulary": vocabulary, "analyzer": analyzer}
         (tmp / _TABLES).write_text(json.dumps(tables, ensure_ascii=False), encoding="utf-8")
         checksums = {"format": FORMAT, "generation": generation, "chunks": len(chunk_ids),
                      "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
@@ -191,10 +199,13 @@ def load_parts(generation_dir: Path, generation: str, chunks: int) -> SavedParts
     try:
         tables = json.loads((root / _TABLES).read_text(encoding="utf-8"))
         sections = [Section.from_dict(d) for d in tables["sections"]]
-        # mmap: the score arrays stay in the page cache, shared by every serve process on this index.
-        bm25 = bm25s.BM25.load(str(root / _BM25), mmap=True, show_progress=False)
+        # Read into memory, not memory-mapped: each mapped array holds a file descriptor until the replaced
+        # generation's state is collected, and a serve process must not pile up descriptors on deleted
+        # generations (tests/test_hardening.py). The arrays take about 1 MB per 1,000 chunks and load in
+        # well under a second at 100,000.
+        bm25 = bm25s.BM25.load(str(root / _BM25), mmap=False, show_progress=False)
         parts = SavedParts(list(tables["chunk_ids"]), list(tables["chunk_sections"]), sections, bm25,
-                           tables.get("vocabulary"))
+                           tables.get("vocabulary"), tables.get("analyzer"))
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from None
     if not (len(parts.chunk_ids) == len(parts.chunk_sections) == chunks) or \

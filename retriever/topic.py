@@ -172,6 +172,19 @@ class TopicAnalyzer:
         # report's title): written with a capital, they name the document, not a topic.
         self.document_name_words = frozenset(source_words - prose_words - stopwords())
 
+    def to_dict(self) -> dict:
+        """What `from_dict` needs to rebuild this analyzer without reading the sections again (saved parts)."""
+        return {"lookups": self.lookups.to_dict(), "document_name_words": sorted(self.document_name_words)}
+
+    @classmethod
+    def from_dict(cls, data: dict, lexicon: frozenset[str] = frozenset()) -> TopicAnalyzer:
+        """The analyzer `to_dict` described; KeyError, TypeError or ValueError if `data` is not such a dict."""
+        analyzer = cls.__new__(cls)
+        analyzer.lookups = Lookups.from_dict(data["lookups"])
+        analyzer.lexicon = lexicon
+        analyzer.document_name_words = frozenset(data["document_name_words"])
+        return analyzer
+
     def distinctive(self, word: str) -> bool:
         """Not an everyday English word or common name (so an exact match on it means something)."""
         return word.lower() not in self.lexicon

@@ -36,6 +36,7 @@ def _results(index) -> dict:
     r = open_retriever(index)
     state = r._current()
     out = {"sections": [s.to_dict() for s in r.sections()], "vocabulary": state.vocabulary.to_dict(),
+           "analyzer": state.analyzer.to_dict(), "lexicon": state.analyzer.lexicon == r._lexicon,
            "chunks": sorted(zip(state.chunk_ids, state.chunk_sections))}
     for q in QUERIES:
         for mode in ("hybrid", "lexical", "dense"):
