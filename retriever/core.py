@@ -118,6 +118,12 @@ class Retriever:
                 f"(weights {spec_hash[:12]}). Run `consensus-chat ingest --rebuild` with the model you want, "
                 "or search with --model set to the index's model."
             )
+        from .saved_parts import gc_paused
+
+        with gc_paused():
+            return self._build_tables(manifest, collection, stamp, built)
+
+    def _build_tables(self, manifest, collection, stamp, built) -> _State:
         saved = self._saved_parts(manifest)
         if saved is not None:
             ids, chunk_sections, bm25 = saved.chunk_ids, saved.chunk_sections, saved.bm25
