@@ -18,7 +18,6 @@ a generation directory; the Chroma-server store keeps loading from Chroma.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
 import shutil
@@ -145,11 +144,9 @@ def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    from ingest.embedder import sha256_file
+
+    return sha256_file(path)
 
 
 def _files(root: Path) -> list[Path]:
