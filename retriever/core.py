@@ -285,7 +285,7 @@ class Retriever:
             for sid in ordered
         ]
         rule = scope or state.scope
-        in_scope, scope_score, uncovered = self._scope(state, topic, dense, rule)
+        in_scope, scope_score = self._scope(state, topic, dense, rule)
         if not in_scope:
             covered, missing = self._covered_parts(state, topic, rule)
             if covered:
@@ -320,31 +320,33 @@ class Retriever:
     def _covered_parts(self, state: _State, topic: Topic, rule: ScopeModel) -> tuple[list[str], list[str]]:
         """For a question of several parts ("metrology and quantum computing"), the parts the
         document covers and those it does not; nothing when it covers all or none of them."""
-        parts = [p.strip(" ?.!") for p in _PARTS.split(topic.text)]
-        parts = [p for p in parts if content_words(p)]
+        parts = [(p, content_words(p)) for p in (p.strip(" ?.!") for p in _PARTS.split(topic.text))]
+        parts = [(p, words) for p, words in parts if words]
         if len(parts) < 2:
             return [], []
         covered, missing = [], []
-        for part in parts:
-            words = content_words(part)
-            dense = self._dense(state, self.embedder.encode_one(part), min(len(state.chunk_ids), 30), None, None, None)
-            best = max(dense.values()) if dense else 0.0
-            share = coverage(words, state.vocabulary)[0]
+        for part, words in parts:
+            best, share = self._features(state, part, words)
             # A part counts as covered only when the document uses every one of its topic words and
             # the rule accepts it: a short part passes the rule too easily on one shared word.
             (covered if share == 1.0 and rule.covers(best, share) else missing).append(part)
         return (covered, missing) if covered and missing else ([], [])
 
-    def _scope(self, state: _State, topic: Topic, dense: dict, rule: ScopeModel):
-        """(in scope, score, uncovered topic words): decided on the topic's own evidence."""
+    def _scope(self, state: _State, topic: Topic, dense: dict, rule: ScopeModel) -> tuple[bool, float | None]:
+        """(in scope, score): decided on the topic's own evidence."""
         if topic.empty:
             # Only entities or words about the document: what it names is in the document.
-            return True, None, []
+            return True, None
         # The best chunk cosine of the topic. Reading the top sections' sentences too was tried and
         # separated no better out of sample (docs/scope.md), so the cheaper feature is kept.
         best = max(dense.values()) if dense else 0.0
-        share, missing = coverage(topic.words, state.vocabulary)
-        return rule.covers(best, share), rule.score(best, share), missing
+        share = coverage(topic.words, state.vocabulary)
+        return rule.covers(best, share), rule.score(best, share)
+
+    def _features(self, state: _State, text: str, words) -> tuple[float, float]:
+        """(best chunk cosine of `text`, share of `words` the document uses): the scope features."""
+        dense = self._dense(state, self.embedder.encode_one(text), min(len(state.chunk_ids), 30), None, None, None)
+        return (max(dense.values()) if dense else 0.0), coverage(words, state.vocabulary)
 
     def features(self, query: str) -> tuple[float, float] | None:
         """The scope features (dense, coverage) of a question, or None when it has no topic words."""
@@ -353,9 +355,7 @@ class Retriever:
         topic = state.analyzer.analyse(query)
         if topic.empty:
             return None
-        text, _ = _rewrite(topic, state.vocabulary)
-        dense = self._dense(state, self.embedder.encode_one(text), min(len(state.chunk_ids), 30), None, None, None)
-        return (max(dense.values()) if dense else 0.0), coverage(topic.words, state.vocabulary)[0]
+        return self._features(state, _rewrite(topic, state.vocabulary)[0], topic.words)
 
     def _allowed(self, state: _State, codes, labels, kinds) -> set[str] | None:
         if not (codes or labels or kinds):

@@ -156,11 +156,11 @@ class Vocabulary:
         return close[0] if close else None
 
 
-def coverage(words, vocabulary: Vocabulary) -> tuple[float, list[str]]:
-    """Share of topic words the document covers (ubiquitous words aside), and the words it does not."""
+def coverage(words, vocabulary: Vocabulary) -> float:
+    """Share of topic words the document covers (ubiquitous words aside)."""
     if not words:
-        return 1.0, []
+        return 1.0
     specific = [w for w in words if vocabulary.stem([w])[0] not in vocabulary.ubiquitous]
     words = specific or list(words)
     missing = [w for w in words if not (vocabulary.covers(w) or vocabulary.expand(w) or vocabulary.correct(w))]
-    return 1.0 - len(missing) / len(words), missing
+    return 1.0 - len(missing) / len(words)
