@@ -142,16 +142,16 @@ def _bare(word: str) -> str:
     return low[:-2] if low.endswith("'s") else low
 
 
+def _content_parts(word: str) -> list[str]:
+    """The parts of one bare word that carry meaning (hyphenated parts split; stop, meta and number parts dropped)."""
+    stop = stopwords()
+    parts = (part.strip("'") for part in word.split("-"))
+    return [p for p in parts if len(p) > 1 and p not in stop and p not in META_WORDS and not p.isdigit()]
+
+
 def content_words(text: str) -> list[str]:
     """Lower-case words that carry meaning: hyphenated parts split, stopwords and meta words dropped."""
-    stop = stopwords()
-    out = []
-    for m in tokens(text):
-        for part in _bare(m.group(0)).split("-"):
-            part = part.strip("'")
-            if len(part) > 1 and part not in stop and part not in META_WORDS and not part.isdigit():
-                out.append(part)
-    return out
+    return [part for m in tokens(text) for part in _content_parts(_bare(m.group(0)))]
 
 
 class TopicAnalyzer:
@@ -193,8 +193,7 @@ class TopicAnalyzer:
         """Split a question into meta words, entities and topic words."""
         entities = self._entities(question)
         covered = [(e.start, e.end) for e in entities]
-        meta, kept, words = [], [], []
-        stop = stopwords()
+        meta, words = [], []
         last = 0
         pieces = []
         for m in tokens(question):
@@ -208,13 +207,8 @@ class TopicAnalyzer:
                 pieces.append(question[last:m.start()])
                 last = m.end()
                 continue
-            if inside:
-                continue
-            for part in word.split("-"):
-                part = part.strip("'")
-                if len(part) > 1 and part not in stop and part not in META_WORDS and not part.isdigit():
-                    words.append(part)
-            kept.append(word)
+            if not inside:
+                words.extend(_content_parts(word))
         pieces.append(question[last:])
         text = re.sub(r"\s+", " ", "".join(pieces)).strip()
         text = re.sub(r"\s+([?.!,;:])", r"\1", text)
