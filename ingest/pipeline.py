@@ -218,7 +218,7 @@ def ingest(
             store.close(collection)
             checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
-            _save_search_parts(store, name, all_chunks, sections)
+            _save_search_parts(store, name, all_chunks, sections, embedder)
             checkpoint("parts-saved")
 
         manifest = {
@@ -247,18 +247,19 @@ def ingest(
     )
 
 
-def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section]) -> None:
+def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], embedder) -> None:
     """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files."""
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
     # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from retriever.saved_parts import derived_tables, save_parts
+    from retriever.saved_parts import derived_tables, save_parts, word_vectors
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
     save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
-               [c.text for _, c in all_chunks], *derived_tables(kept))
+               [c.text for _, c in all_chunks], *derived_tables(kept),
+               word_vectors=word_vectors(kept, embedder.encode))
 
 
 def _ensure_search_parts(store, manifest: dict) -> None:

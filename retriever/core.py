@@ -23,10 +23,10 @@ from .scope import ScopeModel, Vocabulary, coverage, document_vocabulary, load_s
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
 from .types import Hit, SearchResult
+from .wordmatch import WordMatcher, WordVectors
 
 log = logging.getLogger(__name__)
 MODES = ("hybrid", "dense", "lexical")
-RRF_K = 60  # the constant from Cormack et al.; fusion is rank-based, so no score scaling is needed
 _CODE_FILTER = re.compile(r"^\d+(?:\.\d+){0,3}\.?$")
 _SERVER_RECHECK_SECONDS = 5.0
 
@@ -46,6 +46,7 @@ class _State:
     analyzer: TopicAnalyzer | None = None
     vocabulary: Vocabulary | None = None
     scope: ScopeModel | None = None
+    matcher: WordMatcher | None = None
 
 
 def _tokenize(texts, stemmer):
@@ -144,11 +145,14 @@ class Retriever:
                             manifest["generation"], exc)
         if analyzer is None or vocabulary is None:
             analyzer, vocabulary = self._topic_tables(list(sections.values()))
+        saved_vectors = saved.word_vectors if saved is not None else None
+        vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)))
         return _State(
             manifest=manifest, collection=collection,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
             lookups=analyzer.lookups, stamp=stamp, analyzer=analyzer, vocabulary=vocabulary,
             scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
+            matcher=WordMatcher(vectors, vocabulary.word_df, vocabulary.n_texts, self._stemmer),
         )
 
     def _saved_parts(self, manifest):
@@ -272,11 +276,7 @@ class Retriever:
         elif mode == "lexical":
             scored = {sid: lexical[sid] for sid in lexical}
         else:
-            best = 2.0 / (RRF_K + 1)
-            scored = {}
-            for sid in set(dense_rank) | set(lex_rank) | set(exact):
-                rrf = sum(1.0 / (RRF_K + ranks[sid]) for ranks in (dense_rank, lex_rank) if sid in ranks)
-                scored[sid] = (exact[sid][0] if sid in exact else 0.0) + rrf / best
+            scored = self._fuse(state, topic, text, dense, lexical, exact)
 
         ordered = sorted(scored, key=lambda sid: (-scored[sid], sid))[: min(k, n_sections)]
         hits = [
@@ -317,6 +317,18 @@ class Retriever:
         return LlamaIndexRetriever(self, k=k, **search_options)
 
     # -- internals ---------------------------------------------------------------------------
+    def _fuse(self, state: _State, topic: Topic, text: str, dense: dict, lexical: dict, exact: dict) -> dict:
+        """Hybrid scores of the candidates dense and BM25 recalled: an exact look-up's tier, plus the mean
+        of three signals, each min-max scaled over the candidates (CombSUM, Fox and Shaw 1994): the chunk
+        cosine, the soft word match and the phrase match (retriever/wordmatch.py). Equal weights, nothing
+        fitted: with one signal per kind of evidence there is nothing to tune on the eval set."""
+        candidates = [state.sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
+        words = content_words(text) if topic.words else []
+        soft, phrase = state.matcher.scores(words, candidates)
+        signals = [_min_max(dense), _min_max(soft), _min_max(phrase)]
+        return {s.id: (exact[s.id][0] if s.id in exact else 0.0) + sum(sig.get(s.id, 0.0) for sig in signals) / 3
+                for s in candidates}
+
     def _covered_parts(self, state: _State, topic: Topic, rule: ScopeModel) -> tuple[list[str], list[str]]:
         """For a question of several parts ("metrology and quantum computing"), the parts the
         document covers and those it does not; nothing when it covers all or none of them."""
@@ -459,6 +471,14 @@ def _rewrite(topic: Topic, vocabulary: Vocabulary) -> tuple[str, list[tuple[str,
             last = m.end()
     pieces.append(topic.text[last:])
     return "".join(pieces), rewrites
+
+
+def _min_max(scores: dict[str, float]) -> dict[str, float]:
+    """Scores scaled to [0, 1] over the candidates (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    return {k: (v - low) / (high - low) if high > low else 1.0 for k, v in scores.items()}
 
 
 def _exact(state: _State, topic: Topic) -> dict[str, tuple[float, str]]:

@@ -6,7 +6,9 @@ generation's Chroma files, before the manifest points at it:
 
     gen-*/search-parts/bm25/           bm25s `save`
     gen-*/search-parts/tables.json     chunk ids, each chunk's section id, the sections, the vocabulary,
-                                       the look-up tables
+                                       the look-up tables, the words of word-vectors.npy
+    gen-*/search-parts/word-vectors.npy  the document's words embedded one by one (float16), for the
+                                       soft word match (retriever/wordmatch.py); optional
     gen-*/search-parts/checksums.json  written last: format, generation, chunk count, sha256 of each file
 
 The directory is written under a temporary name and renamed into place, so it is either whole or absent.
@@ -34,6 +36,7 @@ DIRNAME = "search-parts"
 _CHECKSUMS = "checksums.json"
 _TABLES = "tables.json"
 _BM25 = "bm25"
+_WORD_VECTORS = "word-vectors.npy"
 
 
 class PartsMissing(ConsensusChatError):
@@ -54,6 +57,7 @@ class SavedParts:
     bm25: object
     vocabulary: dict | None  # scope.Vocabulary.to_dict(), or None when it was not saved
     analyzer: dict | None = None  # topic.TopicAnalyzer.to_dict(), or None when it was not saved
+    word_vectors: tuple[list[str], object] | None = None  # (words, float32 unit vectors), when saved
 
 
 @contextmanager
@@ -135,6 +139,14 @@ def save_from_collection(store, manifest: dict) -> Path | None:
     return save_parts(gen_dir, name, ids, chunk_sections, sections, docs, *derived_tables(sections))
 
 
+def word_vectors(sections: list[Section], encode) -> tuple[list[str], object]:
+    """(the sections' content words, their unit vectors from `encode`): the optional word-vectors part."""
+    from .wordmatch import document_words
+
+    words = document_words(sections)
+    return words, encode(words)
+
+
 def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
     """(vocabulary, analyzer tables) of the sections in document order, as the retriever would build them on open."""
     from .scope import document_vocabulary
@@ -155,11 +167,11 @@ def _files(root: Path) -> list[Path]:
 
 def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chunk_sections: list[str],
                sections: list[Section], docs: list[str], vocabulary: dict | None = None,
-               analyzer: dict | None = None, bm25=None) -> Path:
+               analyzer: dict | None = None, bm25=None, word_vectors=None) -> Path:
     """Write the generation's search parts (replacing any) and return their directory.
 
     `docs` are the chunk texts in `chunk_ids` order, exactly as stored in Chroma; `bm25`, if given, is
-    the index already built from them.
+    the index already built from them; `word_vectors`, if given, is (words, their unit vectors).
     """
     if not (len(chunk_ids) == len(chunk_sections) == len(docs)):
         raise ValueError("chunk_ids, chunk_sections and docs must have one entry per chunk")
@@ -172,6 +184,12 @@ def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chun
         bm25.save(str(tmp / _BM25), show_progress=False)
         tables = {"chunk_ids": chunk_ids, "chunk_sections": chunk_sections,
                   "sections": [s.to_dict() for s in sections], "vocabulary": vocabulary, "analyzer": analyzer}
+        if word_vectors is not None:
+            import numpy as np
+
+            words, matrix = word_vectors
+            np.save(tmp / _WORD_VECTORS, np.asarray(matrix, dtype="float16"), allow_pickle=False)
+            tables["vector_words"] = list(words)
         (tmp / _TABLES).write_text(json.dumps(tables, ensure_ascii=False), encoding="utf-8")
         checksums = {"format": FORMAT, "generation": generation, "chunks": len(chunk_ids),
                      "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
@@ -219,8 +237,16 @@ def load_parts(generation_dir: Path, generation: str, chunks: int) -> SavedParts
         # generations (tests/test_hardening.py). The arrays take about 1 MB per 1,000 chunks and load in
         # well under a second at 100,000.
         bm25 = bm25s.BM25.load(str(root / _BM25), mmap=False, show_progress=False)
+        word_vectors = None
+        if "vector_words" in tables:
+            import numpy as np
+
+            matrix = np.load(root / _WORD_VECTORS, allow_pickle=False).astype("float32")
+            if matrix.ndim != 2 or len(matrix) != len(tables["vector_words"]):
+                raise ValueError(f"{_WORD_VECTORS} does not hold one vector per saved word")
+            word_vectors = (list(tables["vector_words"]), matrix)
         parts = SavedParts(list(tables["chunk_ids"]), list(tables["chunk_sections"]), sections, bm25,
-                           tables.get("vocabulary"), tables.get("analyzer"))
+                           tables.get("vocabulary"), tables.get("analyzer"), word_vectors)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from None
     if not (len(parts.chunk_ids) == len(parts.chunk_sections) == chunks) or \

@@ -89,9 +89,13 @@ class Vocabulary:
 
     def __init__(self, texts: list[str], exclude: set[str], stem, lexicon: frozenset[str]):
         words: dict[str, int] = {}
+        word_df: dict[str, int] = {}
         df: dict[str, int] = {}
         for text in texts:
             seen = set()
+            every = set(re.findall(r"[a-z]+", text.lower()))
+            for w in every:  # names too: a source key is a rare word of the sections that cite it
+                word_df[w] = word_df.get(w, 0) + 1
             for w in re.findall(r"[a-z]+", text.lower()):
                 if w not in exclude:
                     words[w] = words.get(w, 0) + 1
@@ -99,6 +103,8 @@ class Vocabulary:
             for st in set(stem(list(seen))):
                 df[st] = df.get(st, 0) + 1
         self.words = words  # word -> count
+        self.word_df = word_df  # word -> number of sections that use it (for idf weights in ranking)
+        self.n_texts = len(texts)
         self.stem = stem
         self.stems = frozenset(df)
         # Stems in most sections ("ai", "model" on a page about AI models) say nothing about whether
@@ -109,13 +115,16 @@ class Vocabulary:
 
     def to_dict(self) -> dict:
         """What `from_dict` needs to rebuild this vocabulary without reading the texts again (saved parts)."""
-        return {"words": self.words, "stems": sorted(self.stems), "ubiquitous": sorted(self.ubiquitous)}
+        return {"words": self.words, "stems": sorted(self.stems), "ubiquitous": sorted(self.ubiquitous),
+                "word_df": self.word_df, "n_texts": self.n_texts}
 
     @classmethod
     def from_dict(cls, data: dict, stem, lexicon: frozenset[str]) -> Vocabulary:
         """The vocabulary `to_dict` described; KeyError or TypeError if `data` is not such a dict."""
         vocabulary = cls.__new__(cls)
         vocabulary.words = {str(w): int(n) for w, n in data["words"].items()}
+        vocabulary.word_df = {str(w): int(n) for w, n in data["word_df"].items()}
+        vocabulary.n_texts = int(data["n_texts"])
         vocabulary.stem = stem
         vocabulary.stems = frozenset(data["stems"])
         vocabulary.ubiquitous = frozenset(data["ubiquitous"])

@@ -66,7 +66,41 @@ def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, mon
         raise AssertionError("opened from Chroma although the saved parts are whole")
 
     monkeypatch.setattr(saved_parts, "read_chunks", no_chroma_read)
-    assert _results(_copy(index_dir, tmp_path)) == from_chroma
+    # The saved word vectors come from sentence-transformers at ingest (stored as float16); without them the
+    # retriever encodes the words with its ONNX query encoder. Same order, scores equal to 1e-3.
+    assert "word-vectors.npy" in checksums["files"]
+    _assert_close(_results(_copy(index_dir, tmp_path)), from_chroma)
+
+
+def _assert_close(got, want, path="results"):
+    """Equal, except floats, which may differ by 1e-3."""
+    if isinstance(want, float) and isinstance(got, float):
+        assert got == pytest.approx(want, abs=1e-3), path
+    elif isinstance(want, dict) and isinstance(got, dict):
+        assert got.keys() == want.keys(), path
+        for key in want:
+            _assert_close(got[key], want[key], f"{path}[{key!r}]")
+    elif isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
+        assert len(got) == len(want), path
+        for n, (a, b) in enumerate(zip(got, want)):
+            _assert_close(a, b, f"{path}[{n}]")
+    else:
+        assert got == want, path
+
+
+def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tmp_path):
+    from retriever import open_retriever
+
+    r = open_retriever(_copy(index_dir, tmp_path))
+    matcher = r._current().matcher
+    before = matcher.vectors.matrix.shape[0]
+    assert before > 100  # the document's words, loaded from word-vectors.npy
+    encoded = []
+    real = matcher.vectors.encoder.encode
+    matcher.vectors.encoder = type("Spy", (), {"encode": lambda self, words: encoded.append(list(words)) or real(words)})()
+    hits = r.search("Who answers for a failure of an AI system?", k=3).hits
+    assert hits and matcher.vectors.matrix.shape[0] == before
+    assert all(w not in matcher.vectors._rows for batch in encoded for w in batch)  # only question words
 
 
 def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):

@@ -1,0 +1,196 @@
+"""Word-level evidence for ranking: does a section use the question's words, or words that mean the same?
+
+Dense retrieval compares one vector per question with one per chunk, and a paraphrase that shares the
+meaning but not the words ("who is responsible" for "accountability") often lands second. BM25 only
+counts identical stems. Between the two sits a soft word match: every topic word of the question is
+paired with its nearest word in the section (cosine of the two words' own embeddings from the same
+model), weighted by how rare that section word is in the document, and the pairings are averaged.
+A phrase signal adds the question's adjacent word pairs that the section also uses side by side
+("safety cases"), the sequential-dependence idea of Metzler and Croft (2005).
+
+Both are computed for the candidate sections only (what dense and BM25 recalled), so the cost does not
+grow with the index. Word vectors come from the index's saved parts (ingest encodes the document's words
+once) or, for an index without them, are encoded on first use and cached.
+
+Written by hand: llama-index and rerankers offer cross-encoders and ColBERT models, none of which this
+project can load offline; this reuses the one model it has.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .topic import content_words
+
+MAX_WORDS = 100_000  # words encoded on demand and kept (about 150 MB at 384 float32 dimensions), least recent dropped
+MAX_SECTIONS = 8192  # sections whose word lists are kept
+
+
+def section_words(title: str, text: str) -> list[str]:
+    """A section's distinct content words, in first-use order (what the soft match pairs with)."""
+    return list(dict.fromkeys(content_words(f"{title}\n{text}")))
+
+
+def document_words(sections) -> list[str]:
+    """Every content word of the sections, sorted: the words ingest encodes and saves."""
+    return sorted({w for s in sections for w in section_words(s.title, s.text)})
+
+
+class WordVectors:
+    """Unit vectors of single words from the query encoder; thread-safe.
+
+    The document's words live in one growing matrix (seeded from the saved parts, else encoded the first
+    time a section is scored): sections keep row numbers into it. Other words (a question's words the
+    document does not use) are encoded on demand and kept in a bounded LRU.
+    """
+
+    def __init__(self, encoder, words: list[str] | None = None, matrix=None, max_words: int = MAX_WORDS):
+        import numpy as np
+
+        self.encoder = encoder
+        self.max_words = max_words
+        self._lock = threading.Lock()
+        self._rows: dict[str, int] = {}
+        self._matrix = np.zeros((0, 0), dtype="float32")
+        self._used = 0
+        if words is not None and matrix is not None and len(words) == len(matrix):
+            self._rows = {w: i for i, w in enumerate(words)}
+            self._matrix = np.ascontiguousarray(matrix, dtype="float32")
+            self._used = len(words)
+        self._extra: OrderedDict[str, object] = OrderedDict()
+
+    @property
+    def matrix(self):
+        """The document words' vectors (rows numbered by `rows`)."""
+        return self._matrix[: self._used]
+
+    def rows(self, words) -> list[int]:
+        """Row numbers of document words, encoding (once) the ones not in the matrix yet."""
+        import numpy as np
+
+        missing = [w for w in dict.fromkeys(words) if w not in self._rows]
+        if missing:
+            vectors = self.encoder.encode(missing)
+            with self._lock:
+                fresh = [(w, v) for w, v in zip(missing, vectors) if w not in self._rows]
+                need = self._used + len(fresh)
+                if need > len(self._matrix):  # grow by doubling, so adding words costs O(1) each on average
+                    grown = np.zeros((max(need, 2 * len(self._matrix), 256), vectors.shape[1]), dtype="float32")
+                    if self._used:
+                        grown[: self._used] = self._matrix[: self._used]
+                    self._matrix = grown
+                for w, v in fresh:
+                    self._matrix[self._used] = v
+                    self._rows[w] = self._used
+                    self._used += 1
+        return [self._rows[w] for w in words]
+
+    def lookup(self, words: list[str]):
+        """An (n, dim) array of any words' unit vectors (document words from the matrix, others encoded and cached)."""
+        import numpy as np
+
+        out: list = [None] * len(words)
+        others: dict[str, list[int]] = {}
+        for i, w in enumerate(words):
+            row = self._rows.get(w)
+            if row is None:
+                others.setdefault(w, []).append(i)
+            else:
+                out[i] = self._matrix[row]
+        if others:
+            with self._lock:
+                found = {w: self._extra.get(w) for w in others}
+                for w, v in found.items():
+                    if v is not None:
+                        self._extra.move_to_end(w)
+            missing = [w for w, v in found.items() if v is None]
+            if missing:
+                found.update(zip(missing, self.encoder.encode(missing)))
+                with self._lock:
+                    self._extra.update((w, found[w]) for w in missing)
+                    while len(self._extra) > self.max_words:
+                        self._extra.popitem(last=False)
+            for w, positions in others.items():
+                for i in positions:
+                    out[i] = found[w]
+        return np.stack(out).astype("float32", copy=False)
+
+
+@dataclass(frozen=True)
+class _Terms:
+    rows: object  # numpy int array: the section's distinct content words, as rows of WordVectors.matrix
+    weights: object  # numpy float array: each word's idf over the document, scaled so the rarest is 1
+    bigrams: frozenset[tuple[str, str]]  # adjacent content words, stemmed
+
+
+class WordMatcher:
+    """Soft word match and phrase match of a question's topic words against candidate sections."""
+
+    def __init__(self, vectors: WordVectors, word_df: dict[str, int], n_texts: int, stem):
+        self.vectors = vectors
+        self.word_df = word_df
+        self.n_texts = max(n_texts, 1)
+        self.stem = stem  # PyStemmer's stemWords: a list in, a list out
+        self._terms: OrderedDict[tuple[str, str], _Terms] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def idf(self, word: str) -> float:
+        """BM25's idf of a word over the document's sections (a word it never uses gets the highest)."""
+        df = self.word_df.get(word, 0)
+        return math.log(1.0 + (self.n_texts - df + 0.5) / (df + 0.5))
+
+    def _section_terms(self, section) -> _Terms:
+        import numpy as np
+
+        key = (section.id, section.text)
+        with self._lock:
+            terms = self._terms.get(key)
+            if terms is not None:
+                self._terms.move_to_end(key)
+                return terms
+        every = content_words(f"{section.title}\n{section.text}")
+        words = list(dict.fromkeys(every))
+        rarity = np.array([self.idf(w) for w in words], dtype="float32")
+        stems = self.stem(every)
+        terms = _Terms(np.array(self.vectors.rows(words), dtype=np.int64),
+                       rarity / rarity.max() if len(words) else rarity, frozenset(zip(stems, stems[1:])))
+        with self._lock:
+            self._terms[key] = terms
+            while len(self._terms) > MAX_SECTIONS:
+                self._terms.popitem(last=False)
+        return terms
+
+    def scores(self, words: list[str], sections) -> tuple[dict[str, float], dict[str, float]]:
+        """({section id: soft word match}, {section id: phrase match}) for the question's topic words."""
+        import numpy as np
+
+        words = list(dict.fromkeys(words))
+        if not words or not sections:
+            return {}, {}
+        terms = [(s.id, self._section_terms(s)) for s in sections]
+        terms = [(sid, t) for sid, t in terms if len(t.rows)]
+        if not terms:
+            return {}, {}
+        rows = np.concatenate([t.rows for _, t in terms])
+        weights = np.concatenate([t.weights for _, t in terms])
+        starts = np.cumsum([0] + [len(t.rows) for _, t in terms[:-1]])
+        # Topic words x every candidate word in one product; each section's best match per topic word is
+        # a max over its own run of columns (reduceat), averaged over the topic words.
+        # (Candidate words x topic words: this orientation stays on OpenBLAS's single-threaded path, where
+        # the transposed product wakes its thread pool and costs milliseconds on a busy machine.)
+        sims = np.dot(self.vectors.matrix[rows], self.vectors.lookup(words).T) * weights[:, None]
+        best = np.maximum.reduceat(sims, starts, axis=0).mean(axis=1)
+        soft = {sid: float(v) for (sid, _), v in zip(terms, best)}
+        stems = self.stem(words)
+        pairs = {(a, b): (self.idf(x) + self.idf(y)) / 2
+                 for (a, b), (x, y) in zip(zip(stems, stems[1:]), zip(words, words[1:]))}
+        phrase = {}
+        if pairs:
+            for sid, t in terms:
+                matched = sum(v for pair, v in pairs.items() if pair in t.bigrams)
+                if matched:
+                    phrase[sid] = matched
+        return soft, phrase
