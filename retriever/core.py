@@ -19,7 +19,7 @@ from ingest.section import KINDS, Section
 
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .query import MAX_QUERY_CHARS, clean_query
-from .scope import ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model
+from .scope import ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model, unknown_names
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
 from .types import Hit, SearchResult
@@ -286,6 +286,10 @@ class Retriever:
         ]
         rule = scope or state.scope
         in_scope, scope_score = self._scope(state, topic, dense, rule)
+        names = unknown_names(topic, state.vocabulary, state.analyzer) if in_scope and not topic.empty else []
+        if names:
+            in_scope = False
+            notices.append(f"The document never mentions {' or '.join(names)}.")
         if not in_scope:
             covered, missing = self._covered_parts(state, topic, rule)
             if covered:

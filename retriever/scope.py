@@ -165,6 +165,44 @@ class Vocabulary:
         return close[0] if close else None
 
 
+def unknown_names(topic, vocabulary: Vocabulary, analyzer) -> list[str]:
+    """Names the question uses that the document never does ("the EU AI Act", "Kubernetes").
+
+    A name is a run of capitalised words that is not at the start of a sentence and is not one of the
+    document's own entities (a source key, an author, a title, a label). A question about something the
+    document never names is not covered by it, however close its other words come; the refusal can
+    then say exactly what is missing.
+    """
+    from .topic import _bare, _content_parts, tokens
+
+    question = topic.question
+    spans = [(e.start, e.end) for e in topic.entities]
+    runs: list[list] = []
+    last_end = None
+    for m in tokens(question):
+        word = m.group(0)
+        before = question[: m.start()].rstrip()
+        initial = not before or before[-1] in ".?!:;\"“("
+        inside = any(a <= m.start() and m.end() <= b for a, b in spans)
+        if len(word) < 2 or not word[0].isupper() or initial or inside:
+            last_end = None
+            continue
+        if last_end is not None and not question[last_end:m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+        last_end = m.end()
+    def unknown(piece: str) -> bool:
+        # Only the capitalised pieces of a word name something ("generated" in "AI-generated" does not).
+        if not piece[:1].isupper() or analyzer.is_document_name(piece):
+            return False
+        parts = _content_parts(_bare(piece))
+        return any(not (vocabulary.covers(p) or vocabulary.expand(p) or vocabulary.correct(p)) for p in parts)
+
+    return [question[run[0].start(): run[-1].end()] for run in runs
+            if any(unknown(piece) for m in run for piece in m.group(0).split("-"))]
+
+
 def coverage(words, vocabulary: Vocabulary) -> float:
     """Share of topic words the document covers (ubiquitous words aside)."""
     if not words:

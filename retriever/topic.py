@@ -185,6 +185,13 @@ class TopicAnalyzer:
         analyzer.document_name_words = frozenset(data["document_name_words"])
         return analyzer
 
+    def is_document_name(self, word: str) -> bool:
+        """A source key, an author's surname or given name, or a word of the document's own name."""
+        lk = self.lookups
+        low = word.lower()
+        return (low in lk.keys or low in lk.key_bases or word in lk.authors or low in self.document_name_words
+                or any(word in given for _, given in lk.authors.values()))
+
     def distinctive(self, word: str) -> bool:
         """Not an everyday English word or common name (so an exact match on it means something)."""
         return word.lower() not in self.lexicon
