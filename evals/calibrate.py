@@ -35,6 +35,7 @@ class Sample:
     forced: bool  # no topic words: the retriever says in scope whatever the features
     in_scope: bool
     coverage: float = 0.0
+    vetoed: bool = False  # names something the document never does: refused whatever the features
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def combined(sample: Sample, weight: float) -> float:
 
 def predict(sample: Sample, threshold: float, weight: float = 0.0) -> bool:
     """The retriever's in-scope call for a sample under this rule."""
-    return sample.forced or combined(sample, weight) >= threshold
+    return sample.forced or (not sample.vetoed and combined(sample, weight) >= threshold)
 
 
 def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
@@ -70,7 +71,7 @@ def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
 
 def candidates(samples: list[Sample], weight: float = 0.0) -> list[float]:
     """Midpoints between neighbouring distinct scores, plus one below the lowest (refuse nothing)."""
-    scores = sorted({combined(s, weight) for s in samples if not s.forced})
+    scores = sorted({combined(s, weight) for s in samples if not (s.forced or s.vetoed)})
     if not scores:
         return [0.0]
     mids = [(a + b) / 2.0 for a, b in zip(scores, scores[1:])]
@@ -120,11 +121,11 @@ def collect(retriever, questions) -> list[Sample]:
     """Run every question through the retriever's scope features."""
     out = []
     for q in questions:
-        features = retriever.features(q.question)
-        if features is None:
+        f = retriever.features(q.question)
+        if f is None:
             out.append(Sample(q.id, 0.0, True, q.kind == "in_scope", 0.0))
         else:
-            out.append(Sample(q.id, float(features[0]), False, q.kind == "in_scope", float(features[1])))
+            out.append(Sample(q.id, float(f.dense), False, q.kind == "in_scope", float(f.coverage), bool(f.unknown_names)))
     return out
 
 
@@ -154,6 +155,65 @@ def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
         "created": _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat(),
     }
     return record, samples
+
+
+def fit_pages(groups: list[list[Sample]], weights=WEIGHTS) -> Fit:
+    """The rule with the best balanced accuracy averaged over pages (each page weighs the same, however
+    many questions it has); ties as in `fit`. Its rates are those of the pooled samples."""
+    pooled = [s for g in groups for s in g]
+    best = None
+    for w in weights:
+        for t in candidates(pooled, w):
+            ba = sum(rates(g, t, w).balanced_accuracy for g in groups) / len(groups)
+            key = (-round(ba, 12), rates(pooled, t, w).false_refusal_rate or 0.0, w, t)
+            if best is None or key < best[0]:
+                best = (key, t, w)
+    return rates(pooled, best[1], best[2])
+
+
+def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS) -> dict[str, dict]:
+    """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen)."""
+    out = {}
+    for name, held in groups.items():
+        rule = fit_pages([g for n, g in groups.items() if n != name], weights)
+        judged = rates(held, rule.threshold, rule.coverage_weight)
+        out[name] = {"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6),
+                     "refusal_rate": _r(judged.refusal_rate), "false_refusal_rate": _r(judged.false_refusal_rate)}
+    return out
+
+
+def default_rule(pages_file: Path) -> dict:
+    """Fit the rule for corpora without a calibration of their own on several pages at once.
+
+    `pages_file` lists {"corpus": ..., "questions": ...} pairs (paths relative to the repository). Each
+    corpus is ingested into a temporary index; the report gives the pooled rule and, as its out-of-sample
+    estimate, leave-one-page-out rates (each page judged by the rule fitted on the others).
+    """
+    import tempfile
+
+    from ingest.config import Config
+    from ingest.embedder import load_embedder
+    from ingest.pipeline import ingest
+    from retriever import open_retriever
+
+    from .runner import load_questions
+
+    root = Path(__file__).resolve().parent.parent
+    pages = json.loads(pages_file.read_text(encoding="utf-8"))
+    embedder = load_embedder(None)
+    groups: dict[str, list[Sample]] = {}
+    with tempfile.TemporaryDirectory(prefix="consensus-chat-calibrate-") as tmp:
+        for n, page in enumerate(pages):
+            config = Config.from_env(index_dir=Path(tmp) / str(n))
+            ingest([root / page["corpus"]], config, embedder=embedder, quiet=True)
+            retriever = open_retriever(config=config)
+            groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
+    rule = fit_pages(list(groups.values()))
+    return {"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6),
+            "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
+            "leave_one_page_out": leave_one_page_out(groups),
+            "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
+                      for name, g in groups.items()}}
 
 
 def _r(x):
@@ -187,6 +247,7 @@ Examples:
   python -m evals.calibrate                       # fit and show; writes nothing
   python -m evals.calibrate --write               # save retriever/calibration.json
   python -m evals.calibrate --index-dir /tmp/idx --json
+  python -m evals.calibrate --default evals/pages/pages.json   # the rule for other corpora
 """)
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL question file (default: evals/questions.jsonl).")
@@ -197,7 +258,10 @@ Examples:
 @click.option("--model", default=None, metavar="PATH", help="Local sentence-transformers model directory.")
 @click.option("--write", is_flag=True, help="Write retriever/calibration.json (otherwise only report).")
 @click.option("--json", "as_json", is_flag=True, help="Print the calibration record as JSON.")
-def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json):
+@click.option("--default", "pages", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Fit the default rule (for corpora without a calibration) on the pages this JSON file lists, "
+                   "e.g. evals/pages/pages.json; prints it with leave-one-page-out rates.")
+def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
@@ -207,6 +271,14 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json):
     from ingest.errors import ConsensusChatError
 
     from .runner import DEFAULT_QUESTIONS
+
+    if pages is not None:
+        try:
+            click.echo(json.dumps(default_rule(pages), indent=2))
+        except ConsensusChatError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(2)
+        return
 
     try:
         from retriever import open_retriever

@@ -19,7 +19,7 @@ from ingest.section import KINDS, Section
 
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .query import MAX_QUERY_CHARS, clean_query
-from .scope import ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model, unknown_names
+from .scope import ScopeFeatures, ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model, unknown_names
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
 from .types import Hit, SearchResult
@@ -287,9 +287,7 @@ class Retriever:
         rule = scope or state.scope
         in_scope, scope_score = self._scope(state, topic, dense, rule)
         names = unknown_names(topic, state.vocabulary, state.analyzer) if in_scope and not topic.empty else []
-        if names:
-            in_scope = False
-            notices.append(f"The document never mentions {' or '.join(names)}.")
+        in_scope = in_scope and not names
         if not in_scope:
             covered, missing = self._covered_parts(state, topic, rule)
             if covered:
@@ -297,6 +295,8 @@ class Retriever:
                 in_scope = True
                 notices.append(f"The document does not cover {' or '.join(repr(m) for m in missing)}; "
                                "the answer covers the rest of the question.")
+            elif names:
+                notices.append(f"The document never mentions {' or '.join(names)}.")
         return SearchResult(query=query, hits=hits, in_scope=in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if scope_score is None else round(float(scope_score), 6),
                             topic=topic, searched=text)
@@ -364,14 +364,15 @@ class Retriever:
         dense = self._dense(state, self.embedder.encode_one(text), min(len(state.chunk_ids), 30), None, None, None)
         return (max(dense.values()) if dense else 0.0), coverage(words, state.vocabulary)
 
-    def features(self, query: str) -> tuple[float, float] | None:
-        """The scope features (dense, coverage) of a question, or None when it has no topic words."""
+    def features(self, query: str) -> ScopeFeatures | None:
+        """The scope evidence of a question, or None when it has no topic words (then it is in scope)."""
         state = self._current()
         query, _ = _clean_query(query)
         topic = state.analyzer.analyse(query)
         if topic.empty:
             return None
-        return self._features(state, _rewrite(topic, state.vocabulary)[0], topic.words)
+        dense, share = self._features(state, _rewrite(topic, state.vocabulary)[0], topic.words)
+        return ScopeFeatures(dense, share, tuple(unknown_names(topic, state.vocabulary, state.analyzer)))
 
     def _allowed(self, state: _State, codes, labels, kinds) -> set[str] | None:
         if not (codes or labels or kinds):

@@ -203,11 +203,14 @@ class TopicAnalyzer:
         meta, words = [], []
         last = 0
         pieces = []
+        # A word of the document's own name ("field" of "A Field Guide") says which document, not what
+        # about, when it is written as a name or beside words about the document ("the field guide").
+        about_document = any(_bare(m.group(0)) in META_WORDS for m in tokens(question))
         for m in tokens(question):
             word = _bare(m.group(0))
             inside = any(a <= m.start() and m.end() <= b for a, b in covered)
             is_meta = word in META_WORDS or (
-                word in self.document_name_words and m.group(0)[0].isupper()
+                word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
             )
             if is_meta:
                 meta.append(word)
