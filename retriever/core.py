@@ -286,12 +286,15 @@ class Retriever:
         ]
         rule = scope or state.scope
         in_scope, scope_score = self._scope(state, topic, dense, rule)
-        names = unknown_names(topic, state.vocabulary, state.analyzer) if in_scope and not topic.empty else []
+        names = [] if topic.empty else unknown_names(topic, state.vocabulary, state.analyzer)
         in_scope = in_scope and not names
         if not in_scope:
             covered, missing = self._covered_parts(state, topic, rule)
             if covered:
-                # Part of the question is covered: answer that part and say what is not covered.
+                # Part of the question is covered: rank for that part, answer it and say what is not covered.
+                part = self.search(" and ".join(covered), k, codes=codes, labels=labels, kinds=kinds, mode=mode,
+                                   scope=scope)
+                hits, text = part.hits, part.searched
                 in_scope = True
                 notices.append(f"The document does not cover {' or '.join(repr(m) for m in missing)}; "
                                "the answer covers the rest of the question.")
