@@ -20,6 +20,7 @@ from ingest.section import KINDS, Section
 from .dense import DenseSearch
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .query import MAX_QUERY_CHARS, clean_query
+from .saved_parts import query_terms
 from .scope import ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
@@ -48,12 +49,6 @@ class _State:
     analyzer: TopicAnalyzer | None = None
     vocabulary: Vocabulary | None = None
     scope: ScopeModel | None = None
-
-
-def _tokenize(texts, stemmer):
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
 
 
 class Retriever:
@@ -401,10 +396,7 @@ class Retriever:
     def _lexical(self, state: _State, query: str, n_cand: int, allowed) -> dict[str, float]:
         import numpy as np
 
-        tokens = _tokenize([query], self._stemmer)
-        vocab_inv = {v: key for key, v in tokens.vocab.items()}
-        words = [vocab_inv[i] for i in tokens.ids[0]]
-        words = [w for w in words if w in state.bm25.vocab_dict]
+        words = [w for w in query_terms(query, self._stemmer) if w in state.bm25.vocab_dict]
         if not words:
             return {}
         scores = state.bm25.get_scores(words)
