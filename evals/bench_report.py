@@ -140,7 +140,28 @@ def _serve(raw: dict) -> list[str]:
                       f"p95 {_num(gc['p95_s'])} s. On 2 cores that client spends about four times the server's CPU "
                       "per call (a polling thread and 50 ms poll sleeps per request), so it measures itself "
                       "more than the server.", ""]
-    return lines
+    return lines + _shared_serve(raw)
+
+
+def _shared_serve(raw: dict) -> list[str]:
+    sh = raw.get("shared_serve")
+    if not sh:
+        return []
+    ld, n = sh["load"], sh["processes"]
+    pickup = [f"{p:.1f} s" if p is not None else f"not within {sh['pickup_timeout_s']:.0f} s" for p in sh["pickup_s"]]
+    return ["## Two `serve` processes sharing one `chroma run`", "",
+            f"{n} `consensus-chat serve --chroma-host` processes on one Chroma server holding the shipped document "
+            f"(all answering {sh['all_first_200_s']:.1f} s after start; peak RSS "
+            f"{', '.join(f'{r:.0f}' for r in sh['peak_rss_mib'])} MiB). The same load as above, "
+            f"{ld['sessions']} sessions x {ld['questions_per_session']} `/chat` over the HTTP API, session n on "
+            f"process n mod {n}: {ld['requests']} requests in {ld['seconds']:.1f} s = "
+            f"{ld['requests_per_second']:.1f} req/s, {ld['errors']} errors; latency p50 {_num(ld['p50_s'])} s, "
+            f"p95 {_num(ld['p95_s'])} s, max {_num(ld['max_s'])} s.", "",
+            f"Then one more card was ingested into the same server; each process answered from the new generation "
+            f"{' and '.join(pickup)} after that ingest returned (each re-reads the server's manifest record at most "
+            "every 5 s). Both processes, the Chroma server and the load generator share the machine's "
+            f"{raw['machine'].get('cores', '?')} cores, so compare the rate with the one-process load above, not with "
+            "twice it.", ""]
 
 
 def _profile(raw: dict) -> list[str]:
