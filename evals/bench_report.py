@@ -186,8 +186,9 @@ PROFILE_FIXES = """\
 **Reading it, and what to change.** Half of the busy samples sit in the uvicorn/Gradio event loop
 (`Runner.run`, `RequestResponseCycle.send`, `gradio_client` traversal, pydantic dumps): every
 `/chat` call from gradio_client is a queue join plus a server-sent-event stream with its own JSON
-processing, which costs more than the answer. Inside the answer, Chroma's query (`RustBindingsAPI._query`)
-outweighs the ONNX query embedding about three to one even at 14 sections; BM25 and composition are small.
+processing, which costs more than the answer. Inside the answer the ONNX query embedding is now the largest
+part: Chroma's query (`RustBindingsAPI._query`), which outweighed it three to one at 14 sections, is gone
+from the profile since small indexes are scored in memory (fix 2); BM25 and composition are small.
 Fixes, in order of effect:
 
 1. Measured since (issue 13 part 3): during the 50-session gradio_client load the server used 8.4 s of CPU
@@ -195,7 +196,8 @@ Fixes, in order of effect:
    set the rate. The load now goes through Gradio's HTTP API (same queue, same `/chat` endpoint);
    separate API concurrency groups of 4 and 16 made no difference within the noise, so the server keeps
    one `concurrency_limit` (about the core count) for the page and the API.
-2. `retriever/core.py` `_dense`: for indexes up to tens of thousands of chunks, score the query
-   against the generation's vectors held as one float32 matrix (one matmul, exact) instead of a Chroma
-   round trip per search; keep Chroma for larger indexes and the server store. This pairs with the
-   saved per-generation parts of issue 13 part 2 (load the matrix with the BM25 index)."""
+2. Done (issue 13, search vs embedding): `retriever/dense.py` scores indexes of up to 10,000 chunks with
+   one float32 matrix-vector product over the chunk vectors, read from the generation's collection at
+   open (embedded or server store), instead of a Chroma round trip per search; larger indexes keep
+   Chroma's HNSW query. Spelling corrections are memoised per word and BM25 query terms are split
+   without bm25s.tokenize's per-call progress bars (retriever/scope.py, retriever/saved_parts.py)."""

@@ -6,10 +6,12 @@ Two ways to the same numbers:
 - above that, Chroma's HNSW query, as before (the vectors stay on disk or on the `chroma run` server).
 
 Why the threshold: at the shipped document a Chroma query cost ~4 ms of fixed overhead per search (request
-validation, the Rust bindings, building result dicts) for 18 vectors, more than the query embedding itself,
-while the product over 10,000 x 384 float32 takes about a millisecond. Above ~10,000 chunks the product
-grows linearly and the vectors cost 1.5 KB per chunk in every serving process, plus seconds of reading at
-open (100,000 chunks must open in under 3 s), so large indexes keep the HNSW index that Chroma maintains.
+validation, the Rust bindings, building result dicts) for 18 vectors, more than embedding the query, while
+the product over 18 vectors costs microseconds. Measured on this 2-core machine at 10,000 random 384-d
+chunks: product 0.4 ms against Chroma's 2.0 ms, and reading the vectors at open 0.4 s (1.5 KB per chunk in
+every serving process). Both grow linearly, so at 100,000 chunks reading them would take most of the 3 s an
+open may cost: large indexes keep the HNSW index Chroma maintains. The in-memory path is exact, HNSW is
+approximate, so between 1,000 and 10,000 chunks a rank near the cut-off can differ from what Chroma returned.
 """
 
 from __future__ import annotations
