@@ -26,7 +26,7 @@ import click
 
 from .bench_measure import (
     OFFLINE_ENV, ChromaServer, Heartbeat, copy_to_server, ensure_index, log, machine_info, measure_cold, measure_help,
-    measure_search, measure_serve, raw_encode_seconds, summary, time_calls, timed_ingest,
+    measure_search, measure_serve, measure_shared_serve, raw_encode_seconds, summary, time_calls, timed_ingest,
 )
 from .bench_workload import GENERATED_SEED, BlendedEmbedder, bench_queries, chunk_texts, generate_sections, pool_from_index
 
@@ -144,6 +144,13 @@ def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) 
     raw["serve"], raw["load"], raw["profile"] = measure_serve(cfg_doc.index_dir, queries, sessions=sessions,
                                                              per_session=per_session)
     log(f"  serve {raw['serve']}; load {raw['load']}")
+    # 7. Two serve processes sharing one Chroma server: the same load split across them, then a new ingest.
+    log(f"two `serve` processes on one `chroma run`: {sessions} sessions x {per_session} split across them")
+    with ChromaServer(work / "chroma-shared") as server:
+        shared_cfg = Config.from_env(index_dir=work / "shared-client", chroma_host="127.0.0.1", chroma_port=server.port)
+        timed_ingest(shared_cfg, corpus=[DEFAULT_CORPUS])
+        raw["shared_serve"] = measure_shared_serve(shared_cfg, real, queries, sessions=sessions, per_session=per_session)
+    log(f"  {raw['shared_serve']}")
     log("consensus-chat --help x10")
     raw["help"] = measure_help(10)
     return raw

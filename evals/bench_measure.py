@@ -18,11 +18,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from .procs import free_port, peak_rss_mib, process_tree, stop_process, wait_for_http
+from .procs import ChromaServer, free_port, peak_rss_mib, process_tree, stop_process, wait_for_http  # noqa: F401 - ChromaServer re-exported for the bench
 
 VENV_BIN = Path(sys.executable).parent
 CLI = VENV_BIN / "consensus-chat"
-CHROMA = VENV_BIN / "chroma"
 SEARCH_BUDGET_S = 180.0  # per latency measurement
 HEAVY = ("torch", "sentence_transformers", "transformers", "sklearn")
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
@@ -165,33 +164,6 @@ def ensure_index(config, sections, what: str, estimate_s: float | None = None) -
 
 # -- the Chroma server ---------------------------------------------------------------------------------
 
-class ChromaServer:
-    """`chroma run --path DIR --port N` on 127.0.0.1, started and stopped by us."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.port = free_port()
-        self.proc: subprocess.Popen | None = None
-
-    def __enter__(self):
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.path.parent / "chroma-server.log", "wb")
-        self.proc = subprocess.Popen(
-            [str(CHROMA), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        try:
-            wait_for_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=60, proc=self.proc, poll=0.2)
-        except (RuntimeError, TimeoutError):
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        stop_process(self.proc)
-        self._log.close()
-
-
 def copy_to_server(src_config, dst_config) -> None:
     """Publish an embedded index on the server as-is (same ids, vectors, metadata and manifest); no re-embedding.
 
@@ -310,6 +282,64 @@ def measure_serve(index_dir: Path, questions: list[str], *, sessions: int = 50, 
         stop_process(proc)
         logf.close()
     return serve, load, prof
+
+
+def measure_shared_serve(server_cfg, sections, questions: list[str], *, processes: int = 2, sessions: int = 50,
+                         per_session: int = 10, pickup_timeout_s: float = 120.0) -> dict:
+    """`processes` `serve` processes on one `chroma run` (server_cfg's): the load split across them, then a new ingest.
+
+    The load is `sessions` x `per_session` `/chat` requests, session n on process n % processes. Then
+    `sections` plus one extra card are ingested into the same server, and each process is polled with
+    `/search` until it answers from the new generation: seconds from the end of that ingest to each pickup.
+    """
+    import dataclasses
+
+    from gradio_client import Client
+
+    from ingest.pipeline import ingest
+
+    from .load import run_sessions
+
+    index_dir = Path(server_cfg.index_dir)
+    ports = [free_port() for _ in range(processes)]
+    urls = [f"http://127.0.0.1:{port}/" for port in ports]
+    procs = []
+    start = time.perf_counter()
+    try:
+        for n, port in enumerate(ports):
+            with open(index_dir.parent / f"serve-shared-{n}.log", "wb") as logf:
+                procs.append(subprocess.Popen(
+                    [str(CLI), "serve", "--port", str(port), "--index-dir", str(index_dir),
+                     "--chroma-host", server_cfg.chroma_host, "--chroma-port", str(server_cfg.chroma_port)],
+                    stdout=logf, stderr=subprocess.STDOUT, env=child_env(), start_new_session=True))
+        for url, proc in zip(urls, procs):
+            wait_for_http(url, timeout=180, proc=proc)
+        out: dict = {"processes": processes, "all_first_200_s": round(time.perf_counter() - start, 2)}
+        clients = [Client(url, verbose=False, httpx_kwargs={"timeout": 60}) for url in urls]
+        for client in clients:  # one untimed question each, as the single-process load has the 20 RSS questions
+            client.predict(questions[0], [], api_name="/chat")
+        report = run_sessions(urls, questions, sessions=sessions, per_session=per_session, transport="http")
+        out["load"] = report.to_dict() | {"transport": "http"}
+        out["peak_rss_mib"] = [round(peak_rss_mib(p.pid), 1) for p in procs]
+
+        card = next(s for s in sections if s.kind == "card")
+        extra = dataclasses.replace(card, id=f"{card.id}-bench-extra", title="Zebra finch song telemetry",
+                                    text="Zebra finch song telemetry records birdsong with tiny radio tags.")
+        probe = "zebra finch song telemetry"
+        ingest(None, server_cfg, quiet=True, sections=[*sections, extra])
+        published = time.perf_counter()
+        pickup: list[float | None] = [None] * processes
+        while None in pickup and time.perf_counter() - published < pickup_timeout_s:
+            for n, client in enumerate(clients):
+                if pickup[n] is None and client.predict(probe, 1, api_name="/search")["hits"][0]["title"] == extra.title:
+                    pickup[n] = round(time.perf_counter() - published, 2)
+            time.sleep(0.2)
+        out["pickup_s"] = pickup
+        out["pickup_timeout_s"] = pickup_timeout_s
+    finally:
+        for proc in procs:
+            stop_process(proc)
+    return out
 
 
 def _start_py_spy(pid: int, out: Path):

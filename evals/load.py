@@ -67,11 +67,18 @@ class LoadReport:
         return out
 
 
-def run_sessions(url: str, questions: Sequence[str], sessions: int = 50, per_session: int = 10, *,
+def run_sessions(url: str | Sequence[str], questions: Sequence[str], sessions: int = 50, per_session: int = 10, *,
                  check: Callable[[object], str | None] = answered, budget_s: float = 600.0,
                  timeout_s: float = 120.0,
                  transport: Literal["gradio_client", "http"] = "gradio_client") -> LoadReport:
-    """`sessions` concurrent clients × `per_session` `/chat` questions each; nothing raised, errors counted."""
+    """`sessions` concurrent clients × `per_session` `/chat` questions each; nothing raised, errors counted.
+
+    With several URLs (servers sharing one index), session n talks to url[n % len(url)], so the clients are split
+    evenly across them.
+    """
+    urls = [url] if isinstance(url, str) else list(url)
+    if not urls:
+        raise ValueError("run_sessions needs at least one server URL")
     if transport not in ("gradio_client", "http"):
         raise ValueError(f"transport must be 'gradio_client' or 'http', not {transport!r}")
     latencies: list[float] = []
@@ -80,7 +87,7 @@ def run_sessions(url: str, questions: Sequence[str], sessions: int = 50, per_ses
     deadline = time.monotonic() + budget_s
 
     def session(n: int) -> None:
-        client = _client(url, timeout_s, transport)
+        client = _client(urls[n % len(urls)], timeout_s, transport)
         for i in range(per_session):
             if time.monotonic() > deadline:
                 with lock:

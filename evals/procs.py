@@ -10,9 +10,11 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -118,3 +120,37 @@ def _vm_hwm_bytes(pid: int) -> int:
     except OSError:
         return 0
     return 0
+
+
+class ChromaServer:
+    """`chroma run --path DIR --port N` on 127.0.0.1, started and stopped by us (`with ChromaServer(dir) as s: s.port`).
+
+    Its output goes to `chroma-server.log` beside DIR.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    def __enter__(self):
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.path.parent / "chroma-server.log", "wb")
+        chroma = Path(sys.executable).parent / "chroma"
+        self.proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=dict(os.environ, ANONYMIZED_TELEMETRY="False"),
+        )
+        try:
+            wait_for_http(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=60, proc=self.proc, poll=0.2)
+        except (RuntimeError, TimeoutError):
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        stop_process(self.proc)
+        if self._log is not None:
+            self._log.close()

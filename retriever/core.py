@@ -17,8 +17,10 @@ from ingest.config import Config
 from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError
 from ingest.section import KINDS, Section
 
+from .dense import DenseSearch
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .query import MAX_QUERY_CHARS, clean_query
+from .saved_parts import query_terms
 from .scope import ScopeFeatures, ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model, unknown_names
 from .sentences import SentenceCache
 from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
@@ -37,6 +39,7 @@ class _State:
 
     manifest: dict
     collection: object
+    dense: DenseSearch
     chunk_ids: list[str]
     chunk_sections: list[str]
     sections: dict[str, Section]
@@ -47,12 +50,6 @@ class _State:
     vocabulary: Vocabulary | None = None
     scope: ScopeModel | None = None
     matcher: WordMatcher | None = None
-
-
-def _tokenize(texts, stemmer):
-    import bm25s
-
-    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False)
 
 
 class Retriever:
@@ -147,8 +144,9 @@ class Retriever:
             analyzer, vocabulary = self._topic_tables(list(sections.values()))
         saved_vectors = saved.word_vectors if saved is not None else None
         vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)))
+        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe())
         return _State(
-            manifest=manifest, collection=collection,
+            manifest=manifest, collection=collection, dense=dense,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
             lookups=analyzer.lookups, stamp=stamp, analyzer=analyzer, vocabulary=vocabulary,
             scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
@@ -263,7 +261,7 @@ class Retriever:
         if rewrites:
             notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in rewrites) + ".")
         query_vector = self.embedder.encode_one(text)
-        dense = self._dense(state, query_vector, n_cand, codes, labels, kinds)
+        dense = self._dense(state, query_vector, n_cand, codes, labels, kinds, allowed)
         lexical = self._lexical(state, text, n_cand, allowed) if mode != "dense" else {}
         exact = _exact(state, topic) if mode == "hybrid" else {}
         if allowed is not None:
@@ -409,39 +407,16 @@ class Retriever:
             allowed &= {i for i, s in state.sections.items() if s.kind in kinds}
         return allowed
 
-    def _dense(self, state: _State, vector, n_cand: int, codes, labels, kinds) -> dict[str, float]:
-        clauses = []
-        if codes:
-            levels = []
-            for prefix in codes:
-                prefix = prefix.strip().rstrip(".")
-                levels.append({f"code_{prefix.count('.') + 1}": prefix})
-            clauses.append(levels[0] if len(levels) == 1 else {"$or": levels})
-        if labels:
-            names = [state.lookups.label_names[normalise(label)] for label in labels]
-            clauses.append({"label": {"$in": names}})
-        if kinds:
-            clauses.append({"kind": {"$in": list(kinds)}})
-        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        # Chroma directly, not llama-index's ChromaVectorStore: importing llama-index costs seconds
-        # on every cold search, and a query needs nothing from it.
-        result = state.collection.query(query_embeddings=[vector.tolist()], n_results=n_cand, where=where,
-                                        include=["metadatas", "distances"])
-        best: dict[str, float] = {}
-        for meta, distance in zip(result["metadatas"][0], result["distances"][0]):
-            cosine = 1.0 - distance  # a cosine-space collection: distance = 1 - cosine similarity
-            sid = meta["section_id"]
-            if cosine > best.get(sid, -2.0):
-                best[sid] = cosine
-        return best
+    def _dense(self, state: _State, vector, n_cand: int, codes, labels, kinds, allowed=None) -> dict[str, float]:
+        """Section id -> best chunk cosine; `allowed` (from `_allowed`) and the Chroma clause are the same filter."""
+        if not state.dense.in_memory:
+            return state.dense.best(vector, n_cand, where=_where(state, codes, labels, kinds))
+        return state.dense.best(vector, n_cand, allowed=allowed)
 
     def _lexical(self, state: _State, query: str, n_cand: int, allowed) -> dict[str, float]:
         import numpy as np
 
-        tokens = _tokenize([query], self._stemmer)
-        vocab_inv = {v: key for key, v in tokens.vocab.items()}
-        words = [vocab_inv[i] for i in tokens.ids[0]]
-        words = [w for w in words if w in state.bm25.vocab_dict]
+        words = [w for w in query_terms(query, self._stemmer) if w in state.bm25.vocab_dict]
         if not words:
             return {}
         scores = state.bm25.get_scores(words)
@@ -458,6 +433,23 @@ class Retriever:
             if score > best.get(sid, 0.0):
                 best[sid] = score
         return best
+
+
+def _where(state: _State, codes, labels, kinds) -> dict | None:
+    """The Chroma metadata clause for the code, label and kind filters (the HNSW path of dense search)."""
+    clauses = []
+    if codes:
+        levels = []
+        for prefix in codes:
+            prefix = prefix.strip().rstrip(".")
+            levels.append({f"code_{prefix.count('.') + 1}": prefix})
+        clauses.append(levels[0] if len(levels) == 1 else {"$or": levels})
+    if labels:
+        names = [state.lookups.label_names[normalise(label)] for label in labels]
+        clauses.append({"label": {"$in": names}})
+    if kinds:
+        clauses.append({"kind": {"$in": list(kinds)}})
+    return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)

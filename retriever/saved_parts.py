@@ -22,10 +22,12 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import shutil
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
@@ -100,6 +102,30 @@ def build_bm25(docs: list[str], stem):
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bm25s(\.|$)")
         bm25.index(tokens, show_progress=False)
     return bm25
+
+
+_TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default, which build_bm25 uses
+
+
+@lru_cache(maxsize=1)
+def _stopwords_en() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+def query_terms(text: str, stem) -> list[str]:
+    """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
+
+    The same rule (lower case, the token pattern, bm25s' English stopwords, then the stemmer) without
+    bm25s.tokenize's vocabulary building and progress bars, which cost more than the rest of a lexical
+    search at the shipped document.
+    """
+    stop = _stopwords_en()
+    words = [w for w in _TOKEN_PATTERN.findall(text.lower()) if w not in stop]
+    unique = list(dict.fromkeys(words))
+    stems = dict(zip(unique, stem(unique)))
+    return [stems[w] for w in words]
 
 
 def read_chunks(collection) -> tuple[list[str], list[str], list[str], dict[str, Section]]:

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 UBIQUITOUS = 0.4  # share of sections a stem must appear in to count as ubiquitous
+_MEMO_MAX = 50_000  # words remembered per vocabulary (expansions, corrections) before the memo starts over
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class Vocabulary:
         # a question's topic is covered, so coverage leaves them out when the topic has other words.
         self.ubiquitous = frozenset(st for st, n in df.items() if len(texts) >= 5 and n / len(texts) >= UBIQUITOUS)
         self.lexicon = lexicon
-        self._by_prefix: dict[str, str] = {}
+        self._memo()
 
     def to_dict(self) -> dict:
         """What `from_dict` needs to rebuild this vocabulary without reading the texts again (saved parts)."""
@@ -141,8 +142,15 @@ class Vocabulary:
         vocabulary.stems = frozenset(data["stems"])
         vocabulary.ubiquitous = frozenset(data["ubiquitous"])
         vocabulary.lexicon = lexicon
-        vocabulary._by_prefix = {}
+        vocabulary._memo()
         return vocabulary
+
+    def _memo(self) -> None:
+        # Every question's words are expanded and corrected twice (the search text, then coverage), and a
+        # serving process meets the same words again and again; difflib over the vocabulary is the cost.
+        self._by_prefix: dict[str, str] = {}
+        self._corrected: dict[str, str] = {}
+        self._by_length: dict[int, list[str]] | None = None
 
     def covers(self, word: str) -> bool:
         """The document uses this word or an inflection of it."""
@@ -156,10 +164,12 @@ class Vocabulary:
         """
         if len(word) < 4 or word in self.lexicon or self.covers(word):
             return None
-        if word not in self._by_prefix:
+        found = self._by_prefix.get(word)
+        if found is None:
             longer = [w for w in self.words if w.startswith(word) and len(w) >= len(word) + 2]
-            self._by_prefix[word] = max(longer, key=lambda w: (self.words[w], -len(w))) if longer else ""
-        return self._by_prefix[word] or None
+            found = max(longer, key=lambda w: (self.words[w], -len(w))) if longer else ""
+            _remember(self._by_prefix, word, found)
+        return found or None
 
     def correct(self, word: str) -> str | None:
         """The document word a misspelt word was meant to be ("thougt" -> "thought"), if any.
@@ -172,9 +182,25 @@ class Vocabulary:
 
         if len(word) < 5 or word in self.lexicon or self.covers(word):
             return None
-        pool = [w for w in self.words if abs(len(w) - len(word)) <= 2]
-        close = difflib.get_close_matches(word, pool, n=1, cutoff=0.84)
-        return close[0] if close else None
+        found = self._corrected.get(word)
+        if found is None:
+            if self._by_length is None:
+                by_length: dict[int, list[str]] = {}
+                for w in self.words:
+                    by_length.setdefault(len(w), []).append(w)
+                self._by_length = by_length
+            pool = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
+            close = difflib.get_close_matches(word, pool, n=1, cutoff=0.84)
+            found = close[0] if close else ""
+            _remember(self._corrected, word, found)
+        return found or None
+
+
+def _remember(memo: dict[str, str], word: str, value: str) -> None:
+    """Store one memo entry; a memo that reached _MEMO_MAX starts over (a bound against endless new words)."""
+    if len(memo) >= _MEMO_MAX:
+        memo.clear()
+    memo[word] = value
 
 
 def unknown_names(topic, vocabulary: Vocabulary, analyzer) -> list[str]:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import CLI, CORPUS, free_port, stop_process, wait_for_port
+from conftest import CLI, CORPUS, free_port
 from ingest.config import Config
 from ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
 from ingest.faults import STAGES
@@ -243,17 +243,10 @@ def test_a_held_lock_makes_the_second_ingest_refuse(tmp_path, config):
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """A real `chroma run` server on a free loopback port."""
-    port = free_port()
-    path = tmp_path_factory.mktemp("chroma-server")
-    chroma = os.path.join(os.path.dirname(sys.executable), "chroma")
-    proc = subprocess.Popen([chroma, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
-    try:
-        wait_for_port(port, timeout=60, proc=proc)
-        yield port
-    finally:
-        stop_process(proc)
+    from evals.procs import ChromaServer
+
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data") as server:
+        yield server.port
 
 
 def test_server_mode_gives_the_same_results_as_embedded(tmp_path, config, chroma_server, retriever):

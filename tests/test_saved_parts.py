@@ -182,3 +182,17 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     after = json.loads((index / "manifest.json").read_text())
     assert after["generation"] == before["generation"]
     load_parts(index / before["generation"], before["generation"], before["chunks"])
+
+
+def test_query_terms_split_as_bm25s_tokenize_does():
+    import bm25s
+
+    from retriever.saved_parts import query_terms, stemmer
+
+    stem = stemmer()
+    texts = QUERIES + ["The AI's chain-of-thought: 2.2.1, GPT-4 and the the THE models' modelling?", "", "a an",
+                       "Ünïcode wörds and 42 numbers", "repeated repeated words words"]
+    for text in texts:
+        tokens = bm25s.tokenize([text], stopwords="en", stemmer=stem, show_progress=False)
+        inverse = {v: k for k, v in tokens.vocab.items()}
+        assert query_terms(text, stem) == [inverse[i] for i in tokens.ids[0]], text

@@ -1,0 +1,86 @@
+"""Dense search has two paths to the same numbers: the chunk vectors in memory (small indexes) and Chroma's query."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+QUESTIONS = ["What is metrology?", "evaluation of model robustness", "interpretability methods",
+             "chain-of-thought faithfulness", "who wrote the report", "quantum computing recipes",
+             "How do we audit frontier models before deployment?", "2.2.1"]
+FILTERS = [{}, {"codes": ["2.2"]}, {"codes": ["3", "1.1"]}, {"kinds": ["card"]},
+           {"labels": ["Benchmarks & Evaluation"]}, {"codes": ["2"], "kinds": ["card"]}]
+
+
+@pytest.fixture
+def paths(retriever):
+    """(the state the retriever loaded, a copy of it whose dense search asks Chroma)."""
+    from retriever.dense import DenseSearch
+
+    state = retriever._current()
+    return state, dataclasses.replace(state, dense=DenseSearch(state.collection, state.chunk_sections))
+
+
+def test_the_shipped_document_is_scored_in_memory(paths):
+    state, chroma = paths
+    assert state.dense.in_memory and state.dense.vectors.shape == (len(state.chunk_ids), 384)
+    assert not chroma.dense.in_memory
+
+
+@pytest.mark.parametrize("n_cand", [3, 30])
+def test_in_memory_and_chroma_give_the_same_sections_and_cosines(retriever, paths, n_cand):
+    from retriever.core import _where
+
+    state, chroma = paths
+    for q in QUESTIONS:
+        vector = retriever.embedder.encode_one(q)
+        for f in FILTERS:
+            codes, labels, kinds = f.get("codes"), f.get("labels"), f.get("kinds")
+            allowed = retriever._allowed(state, codes, labels, kinds)
+            mine = state.dense.best(vector, n_cand, allowed=allowed)
+            theirs = chroma.dense.best(vector, n_cand, where=_where(state, codes, labels, kinds))
+            assert mine.keys() == theirs.keys(), (q, f)
+            assert sorted(mine, key=mine.get) == sorted(theirs, key=theirs.get), (q, f)
+            assert all(abs(mine[s] - theirs[s]) < 1e-5 for s in mine), (q, f)
+            if allowed is not None:
+                assert set(mine) <= allowed
+
+
+def test_search_ranks_and_scopes_the_same_through_either_path(retriever, paths, monkeypatch):
+    state, chroma = paths
+    for q in QUESTIONS + ["metrology and quantum computing"]:
+        for f in FILTERS[:2]:
+            for mode in ("hybrid", "dense"):
+                mine = retriever.search(q, k=8, mode=mode, **f)
+                monkeypatch.setattr(retriever, "_state", chroma)
+                theirs = retriever.search(q, k=8, mode=mode, **f)
+                monkeypatch.setattr(retriever, "_state", state)
+                assert [h.id for h in mine.hits] == [h.id for h in theirs.hits], (q, f, mode)
+                assert [h.score for h in mine.hits] == pytest.approx([h.score for h in theirs.hits], abs=1e-5)
+                assert (mine.in_scope, mine.notices) == (theirs.in_scope, theirs.notices)
+                assert mine.scope_score == pytest.approx(theirs.scope_score, abs=1e-5)
+
+
+def test_an_index_above_the_threshold_keeps_the_chroma_query(paths):
+    from retriever.dense import DenseSearch
+
+    state, _ = paths
+    big = DenseSearch.open(state.collection, state.chunk_ids, state.chunk_sections, "here",
+                           max_in_memory=len(state.chunk_ids) - 1)
+    assert not big.in_memory
+    small = DenseSearch.open(state.collection, state.chunk_ids, state.chunk_sections, "here")
+    assert small.in_memory and (small.vectors == state.dense.vectors).all()
+
+
+def test_vectors_read_back_in_the_tables_chunk_order(paths):
+    from retriever.dense import read_vectors
+    from ingest.errors import IndexCorrupt
+
+    state, _ = paths
+    got = state.collection.get(ids=state.chunk_ids[:3], include=["embeddings"])
+    by_id = dict(zip(got["ids"], got["embeddings"]))
+    for row, cid in enumerate(state.chunk_ids[:3]):
+        assert state.dense.vectors[row] == pytest.approx(by_id[cid])
+    with pytest.raises(IndexCorrupt, match="ingest --rebuild"):
+        read_vectors(state.collection, state.chunk_ids[:-1], "here")
