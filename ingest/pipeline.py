@@ -157,6 +157,7 @@ def ingest(
                 "to rebuild it with the new model, or pass the old model with --model."
             )
         ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
+        _ensure_word_table(config, spec, quiet)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -245,6 +246,24 @@ def ingest(
         removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
         index=store.describe(), repaired=repaired or "",
     )
+
+
+def _ensure_word_table(config: Config, spec, quiet: bool) -> None:
+    """Encode the model's everyday words once per model (retriever/wordtable.py), with the ONNX query encoder."""
+    # Lazy: the retriever owns the table's format and reads it; nothing is imported when it exists.
+    from retriever.topic import wordpiece_lexicon
+    from retriever.wordtable import ensure_table, load_table, table_words
+
+    lexicon = wordpiece_lexicon(str(spec.path))
+    if not lexicon or load_table(spec.weights_sha256, lexicon, None) is not None:
+        return
+    from retriever.encoder import open_query_encoder
+
+    encoder = open_query_encoder(config, spec)
+    with _Progress(not quiet) as progress:
+        task = progress.task("Encoding everyday words (once per model)", len(table_words(lexicon)))
+        ensure_table(spec.weights_sha256, lexicon, lambda words: encoder.encode(words, batch_size=512),
+                     lambda n: progress.advance(task, n))
 
 
 def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], embedder) -> None:

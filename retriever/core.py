@@ -143,7 +143,7 @@ class Retriever:
         if analyzer is None or vocabulary is None:
             analyzer, vocabulary = self._topic_tables(list(sections.values()))
         saved_vectors = saved.word_vectors if saved is not None else None
-        vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)))
+        vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)), table=self._word_table(built))
         dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe())
         return _State(
             manifest=manifest, collection=collection, dense=dense,
@@ -152,6 +152,12 @@ class Retriever:
             scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
             matcher=WordMatcher(vectors, vocabulary.word_df, vocabulary.n_texts, self._stemmer),
         )
+
+    def _word_table(self, built: dict):
+        """The model's table of everyday word vectors (retriever/wordtable.py), if the cache holds one."""
+        from .wordtable import load_table
+
+        return load_table(built["weights_sha256"], self._lexicon, int(built.get("dim") or 0))
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (retriever/saved_parts.py), or None to build from Chroma."""

@@ -42,6 +42,8 @@ class OnnxQueryEncoder(VectorEncoder):
         options.log_severity_level = 3  # errors only: its shape-inference notes are not the user's business
         # One request at a time holds the lock (see VectorEncoder), so let it use the cores.
         options.intra_op_num_threads = max(1, min(4, os.cpu_count() or 1))
+        # No spin-waiting after a run: its threads would hold the cores the rest of the search needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(str(path / "model.onnx"), options,
                                                      providers=["CPUExecutionProvider"])
         self._inputs = [i.name for i in self._session.get_inputs()]

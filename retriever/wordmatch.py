@@ -43,14 +43,17 @@ class WordVectors:
     """Unit vectors of single words from the query encoder; thread-safe.
 
     The document's words live in one growing matrix (seeded from the saved parts, else encoded the first
-    time a section is scored): sections keep row numbers into it. Other words (a question's words the
-    document does not use) are encoded on demand and kept in a bounded LRU.
+    time a section is scored): sections keep row numbers into it. A question's other words come from the
+    model's table of everyday words (retriever/wordtable.py) or are encoded on demand and kept in a
+    bounded LRU.
     """
 
-    def __init__(self, encoder, words: list[str] | None = None, matrix=None, max_words: int = MAX_WORDS):
+    def __init__(self, encoder, words: list[str] | None = None, matrix=None, max_words: int = MAX_WORDS,
+                 table: tuple[dict[str, int], object] | None = None):
         import numpy as np
 
         self.encoder = encoder
+        self.table = table  # everyday English words ({word: row}, matrix), retriever/wordtable.py
         self.max_words = max_words
         self._lock = threading.Lock()
         self._rows: dict[str, int] = {}
@@ -94,12 +97,15 @@ class WordVectors:
 
         out: list = [None] * len(words)
         others: dict[str, list[int]] = {}
+        table_rows, table = self.table if self.table is not None else ({}, None)
         for i, w in enumerate(words):
             row = self._rows.get(w)
-            if row is None:
-                others.setdefault(w, []).append(i)
-            else:
+            if row is not None:
                 out[i] = self._matrix[row]
+            elif w in table_rows:
+                out[i] = table[table_rows[w]]
+            else:
+                others.setdefault(w, []).append(i)
         if others:
             with self._lock:
                 found = {w: self._extra.get(w) for w in others}
@@ -136,6 +142,7 @@ class WordMatcher:
         self.stem = stem  # PyStemmer's stemWords: a list in, a list out
         self._terms: OrderedDict[tuple[str, str], _Terms] = OrderedDict()
         self._lock = threading.Lock()
+        self._last_layout = None
 
     def idf(self, word: str) -> float:
         """BM25's idf of a word over the document's sections (a word it never uses gets the highest)."""
@@ -163,6 +170,24 @@ class WordMatcher:
                 self._terms.popitem(last=False)
         return terms
 
+    def _layout(self, sections):
+        """(section terms, their word rows end to end, the rows' weights, where each section starts); the
+        last layout is kept, since a small index offers the same candidates to every question."""
+        import numpy as np
+
+        key = tuple((s.id, id(s)) for s in sections)
+        cached = self._last_layout
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        terms = [(s.id, self._section_terms(s)) for s in sections]
+        terms = [(sid, t) for sid, t in terms if len(t.rows)]
+        layout = (terms, None, None, None)
+        if terms:
+            layout = (terms, np.concatenate([t.rows for _, t in terms]), np.concatenate([t.weights for _, t in terms]),
+                      np.cumsum([0] + [len(t.rows) for _, t in terms[:-1]]))
+        self._last_layout = (key, layout)
+        return layout
+
     def scores(self, words: list[str], sections) -> tuple[dict[str, float], dict[str, float]]:
         """({section id: soft word match}, {section id: phrase match}) for the question's topic words."""
         import numpy as np
@@ -170,19 +195,20 @@ class WordMatcher:
         words = list(dict.fromkeys(words))
         if not words or not sections:
             return {}, {}
-        terms = [(s.id, self._section_terms(s)) for s in sections]
-        terms = [(sid, t) for sid, t in terms if len(t.rows)]
+        terms, rows, weights, starts = self._layout(sections)
         if not terms:
             return {}, {}
-        rows = np.concatenate([t.rows for _, t in terms])
-        weights = np.concatenate([t.weights for _, t in terms])
-        starts = np.cumsum([0] + [len(t.rows) for _, t in terms[:-1]])
-        # Topic words x every candidate word in one product; each section's best match per topic word is
-        # a max over its own run of columns (reduceat), averaged over the topic words.
-        # (Candidate words x topic words: this orientation stays on OpenBLAS's single-threaded path, where
-        # the transposed product wakes its thread pool and costs milliseconds on a busy machine.)
-        sims = np.dot(self.vectors.matrix[rows], self.vectors.lookup(words).T) * weights[:, None]
-        best = np.maximum.reduceat(sims, starts, axis=0).mean(axis=1)
+        # Every candidate word x topic word in one product; each section's best match per topic word is a
+        # max over its own run of rows (reduceat), averaged over the topic words. When the candidates use
+        # most of the document's words, the product over the whole (contiguous) matrix is cheaper than
+        # gathering their rows first. (Words x topic words: this orientation stays on OpenBLAS's
+        # single-threaded path; the transposed product wakes its thread pool, milliseconds on a busy machine.)
+        matrix, query = self.vectors.matrix, self.vectors.lookup(words).T
+        if 2 * len(rows) >= len(matrix):
+            sims = np.dot(matrix, query)[rows]
+        else:
+            sims = np.dot(matrix[rows], query)
+        best = np.maximum.reduceat(sims * weights[:, None], starts, axis=0).mean(axis=1)
         soft = {sid: float(v) for (sid, _), v in zip(terms, best)}
         stems = self.stem(words)
         pairs = {(a, b): (self.idf(x) + self.idf(y)) / 2

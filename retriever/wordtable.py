@@ -1,0 +1,106 @@
+"""Vectors of everyday English words, computed once per model and kept in the user's cache.
+
+The soft word match (retriever/wordmatch.py) needs a vector for each topic word of a question. The
+document's own words come with the index; a question's other words would each cost an encoder call
+(about as much as embedding the question itself). Most of them are everyday words, and those are the
+whole-word entries of the model's WordPiece vocabulary (`topic.wordpiece_lexicon`, about 22,000 words):
+encoding them once per model (about 8 s on 2 cores) turns those calls into table look-ups.
+
+    <cache dir>/word-vectors/<weights_sha256[:16]>.npy    float16, one row per word of `table_words`
+
+The cache dir is $CONSENSUS_CHAT_CACHE, else the per-user cache dir. `consensus-chat ingest` writes the
+table when it is missing; a missing, unreadable or damaged table only means words are encoded on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_LOADED: dict[tuple[str, int, int], tuple[dict[str, int], object]] = {}
+_LOCK = threading.Lock()
+
+
+def cache_dir() -> Path:
+    """Where per-model caches live: $CONSENSUS_CHAT_CACHE, else the user's cache directory."""
+    env = os.environ.get("CONSENSUS_CHAT_CACHE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("consensus-chat", appauthor=False))
+
+
+def table_path(weights_sha256: str) -> Path:
+    """The table file of one model's weights."""
+    return cache_dir() / "word-vectors" / f"{weights_sha256[:16]}.npy"
+
+
+def table_words(lexicon) -> list[str]:
+    """The table's words, in row order."""
+    return sorted(w for w in lexicon if len(w) > 1)
+
+
+def load_table(weights_sha256: str, lexicon, dim: int | None) -> tuple[dict[str, int], object] | None:
+    """({word: row}, read-only float16 matrix) for this model, or None when there is no usable table.
+
+    Memory-mapped and shared by every retriever of the process (one file, opened once).
+    """
+    import numpy as np
+
+    path = table_path(weights_sha256)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _LOCK:
+        if key in _LOADED:
+            return _LOADED[key]
+        words = table_words(lexicon)
+        try:
+            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+            if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.dtype != np.float16 or \
+                    (dim is not None and matrix.shape[1] != dim):
+                raise ValueError(f"shape {matrix.shape} {matrix.dtype}, expected ({len(words)}, {dim}) float16")
+        except (OSError, ValueError) as exc:
+            log.warning("Ignoring the word-vector cache %s (%s); `consensus-chat ingest` writes it again.", path, exc)
+            return None
+        _LOADED[key] = ({w: i for i, w in enumerate(words)}, matrix)
+        return _LOADED[key]
+
+
+def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | None:
+    """Write this model's table unless a usable one exists; None when the cache cannot be written.
+
+    `encode` takes a list of words and returns their unit vectors; `progress(n)` is told of each batch.
+    """
+    import numpy as np
+
+    path = table_path(weights_sha256)
+    words = table_words(lexicon)
+    if not words or load_table(weights_sha256, lexicon, None) is not None:
+        return path if words else None
+    try:
+        probe = encode(words[:1])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(words), probe.shape[1]))
+        for start in range(0, len(words), 512):
+            batch = words[start : start + 512]
+            out[start : start + len(batch)] = encode(batch)
+            if progress is not None:
+                progress(len(batch))
+        out.flush()
+        del out
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(locals().get("tmp", path.with_suffix(".none"))).unlink(missing_ok=True)
+        log.warning("Cannot write the word-vector cache %s (%s); question words will be encoded on demand. "
+                    "Set CONSENSUS_CHAT_CACHE to a writable directory to keep it.", path, exc)
+        return None
+    return path
