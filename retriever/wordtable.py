@@ -14,6 +14,7 @@ table when it is missing; a missing, unreadable or damaged table only means word
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -85,10 +86,10 @@ def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | 
     words = table_words(lexicon)
     if not words or load_table(weights_sha256, lexicon, None) is not None:
         return path if words else None
+    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
     try:
         probe = encode(words[:1])
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(words), probe.shape[1]))
         for start in range(0, len(words), 512):
             batch = words[start : start + 512]
@@ -99,7 +100,8 @@ def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | 
         del out
         os.replace(tmp, path)
     except OSError as exc:
-        Path(locals().get("tmp", path.with_suffix(".none"))).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         log.warning("Cannot write the word-vector cache %s (%s); question words will be encoded on demand. "
                     "Set CONSENSUS_CHAT_CACHE to a writable directory to keep it.", path, exc)
         return None

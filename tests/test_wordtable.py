@@ -1,0 +1,96 @@
+"""The cache of everyday word vectors (retriever/wordtable.py): written by ingest once per model, read by
+search; missing, damaged or unwritable, it only means words are encoded on demand, never an error."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import CLI, CORPUS
+
+
+def _run(*args, env):
+    return subprocess.run([CLI, *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def cached(tmp_path_factory):
+    """An index and a fresh cache dir, filled by one ingest."""
+    root = tmp_path_factory.mktemp("wordtable")
+    env = {**os.environ, "CONSENSUS_CHAT_CACHE": str(root / "cache")}
+    proc = _run("ingest", "-q", "--index-dir", str(root / "index"), "--corpus", str(CORPUS), env=env)
+    assert proc.returncode == 0, proc.stderr
+    return root, env
+
+
+def _table(root):
+    found = list((root / "cache" / "word-vectors").glob("*.npy"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+def test_ingest_writes_the_table_once_and_search_reads_it(cached):
+    import numpy as np
+
+    from ingest.embedder import resolve_model
+    from retriever.topic import wordpiece_lexicon
+    from retriever.wordtable import table_words
+
+    root, env = cached
+    path = _table(root)
+    spec = resolve_model(None)
+    words = table_words(wordpiece_lexicon(str(spec.path)))
+    matrix = np.load(path, mmap_mode="r")
+    assert matrix.shape == (len(words), 384) and matrix.dtype == np.float16
+    # A row is the word's own vector from the query encoder (float16-rounded).
+    at = words.index("responsible")
+    from retriever import open_retriever
+
+    r = open_retriever(root / "index")
+    assert float(np.dot(matrix[at].astype("float32"), r.embedder.encode(["responsible"])[0])) > 0.999
+    mtime = path.stat().st_mtime_ns
+    proc = _run("ingest", "-q", "--index-dir", str(root / "index"), "--corpus", str(CORPUS), env=env)
+    assert proc.returncode == 0 and path.stat().st_mtime_ns == mtime  # not rebuilt
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong shape"])
+def test_a_damaged_table_is_ignored_with_a_warning_and_rewritten_by_ingest(cached, tmp_path, damage):
+    import numpy as np
+
+    root, env = cached
+    cache = tmp_path / "cache"
+    shutil.copytree(root / "cache", cache)
+    env = {**env, "CONSENSUS_CHAT_CACHE": str(cache)}
+    path = _table(tmp_path)
+    good = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(good[: len(good) // 3])
+    elif damage == "garbage":
+        path.write_bytes(b"\x00not a numpy file" * 100)
+    else:
+        np.save(path, np.zeros((3, 384), dtype=np.float16))
+    proc = _run("search", "who answers for a failure?", "--json", "--index-dir", str(root / "index"), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["hits"]
+    assert "Ignoring the word-vector cache" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _run("ingest", "-q", "--index-dir", str(root / "index"), "--corpus", str(CORPUS), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(path).shape[1] == 384 and path.stat().st_size == len(good)
+
+
+def test_an_unwritable_cache_dir_is_not_an_error(cached, tmp_path):
+    root, env = cached
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = {**env, "CONSENSUS_CHAT_CACHE": str(blocker / "cache")}
+    index = tmp_path / "index"
+    proc = _run("ingest", "--index-dir", str(index), "--corpus", str(CORPUS), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Cannot write the word-vector cache" in proc.stderr and "Traceback" not in proc.stderr
+    proc = _run("ask", "Who answers for a failure of an AI system?", "--json", "--index-dir", str(index), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert not json.loads(proc.stdout)["refused"]
