@@ -222,7 +222,7 @@ def test_refusal_links_the_nearest_sections_in_one_line(page, artifacts):
     page.wait_for_timeout(300)
     assert page.locator("#document").is_visible(), "the Document tab opened"
     box = rect(landed)
-    assert 0 <= box["top"] <= 900, box
+    assert -1 <= box["top"] <= 900, box  # scrolled to the top edge, give or take sub-pixel rounding
 
 
 def test_hostile_question_is_shown_as_text_and_never_runs(page):
