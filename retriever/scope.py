@@ -214,6 +214,9 @@ def unknown_names(topic, vocabulary: Vocabulary, analyzer) -> list[str]:
     from .topic import _bare, _content_parts, tokens
 
     question = topic.question
+    words = [m.group(0) for m in tokens(question)]
+    if sum(w[0].isupper() for w in words) * 2 > len(words):
+        return []  # Title Case or SHOUTED: capitals say nothing about names here
     spans = [(e.start, e.end) for e in topic.entities]
     runs: list[list] = []
     last_end = None

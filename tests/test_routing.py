@@ -149,6 +149,8 @@ def test_a_question_naming_what_the_document_never_names_is_refused_and_says_so(
     "What does Marks say about how systems represent goals?",  # a source key that is an everyday word
     "Why does the AI Safety report care about chain-of-thought faithfulness?",  # "AI": a two-letter acronym
     "Which sections cite Casper-B?",
+    "WHY DOES THE PAGE SAY EXPLANATION TOOLS ARE UNRELIABLE?",  # shouted: capitals name nothing
+    "What Is The Point Of Chain-Of-Thought Monitoring For Safety?",  # Title Case
 ])
 def test_the_documents_own_names_are_not_unknown_names(assistant, question):
     answer = assistant.answer(question)
