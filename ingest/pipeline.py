@@ -219,7 +219,7 @@ def ingest(
             store.close(collection)
             checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
-            _save_search_parts(store, name, all_chunks, sections, embedder)
+            _save_search_parts(store, config, name, all_chunks, sections, embedder)
             checkpoint("parts-saved")
 
         manifest = {
@@ -266,19 +266,28 @@ def _ensure_word_table(config: Config, spec, quiet: bool) -> None:
                      lambda n: progress.advance(task, n))
 
 
-def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], embedder) -> None:
+def _save_search_parts(store, config: Config, name: str, all_chunks: list, sections: list[Section], embedder) -> None:
     """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files."""
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
     # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
+    from retriever.encoder import open_query_encoder
     from retriever.saved_parts import derived_tables, save_parts, word_vectors
+    from retriever.topic import wordpiece_lexicon
+    from retriever.wordtable import load_table, table_words
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
+    # The document's words, embedded one by one as searches will: with the query encoder (checked against
+    # the model) in large batches, leaving out the everyday words the model's word table already holds.
+    spec = embedder.spec
+    lexicon = wordpiece_lexicon(str(spec.path))
+    skip = frozenset(table_words(lexicon)) if load_table(spec.weights_sha256, lexicon, None) is not None else frozenset()
+    encoder = open_query_encoder(config, spec)
     save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
                [c.text for _, c in all_chunks], *derived_tables(kept),
-               word_vectors=word_vectors(kept, embedder.encode))
+               word_vectors=word_vectors(kept, lambda words: encoder.encode(words, batch_size=512), skip))
 
 
 def _ensure_search_parts(store, manifest: dict) -> None:

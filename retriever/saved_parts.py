@@ -165,11 +165,12 @@ def save_from_collection(store, manifest: dict) -> Path | None:
     return save_parts(gen_dir, name, ids, chunk_sections, sections, docs, *derived_tables(sections))
 
 
-def word_vectors(sections: list[Section], encode) -> tuple[list[str], object]:
-    """(the sections' content words, their unit vectors from `encode`): the optional word-vectors part."""
+def word_vectors(sections: list[Section], encode, skip=frozenset()) -> tuple[list[str], object]:
+    """(the sections' content words but those in `skip`, their unit vectors from `encode`): the optional
+    word-vectors part. `skip` is the words of the model's everyday-word table, read from there instead."""
     from .wordmatch import document_words
 
-    words = document_words(sections)
+    words = [w for w in document_words(sections) if w not in skip]
     return words, encode(words)
 
 

@@ -76,7 +76,14 @@ class WordVectors:
 
         missing = [w for w in dict.fromkeys(words) if w not in self._rows]
         if missing:
-            vectors = self.encoder.encode(missing)
+            # Everyday words come from the model's table; only the others cost an encoder call.
+            table_rows, table = self.table if self.table is not None else ({}, None)
+            known = [w for w in missing if w in table_rows]
+            unknown = [w for w in missing if w not in table_rows]
+            found = dict(zip(known, np.asarray(table[[table_rows[w] for w in known]], dtype="float32"))) if known else {}
+            if unknown:
+                found.update(zip(unknown, self.encoder.encode(unknown)))
+            vectors = np.stack([found[w] for w in missing])
             with self._lock:
                 fresh = [(w, v) for w, v in zip(missing, vectors) if w not in self._rows]
                 need = self._used + len(fresh)
