@@ -349,10 +349,11 @@ class Retriever:
             return [], []
         covered, missing = [], []
         for part, words in parts:
-            best, share = self._features(state, part, words)
             # A part counts as covered only when the document uses every one of its topic words and
-            # the rule accepts it: a short part passes the rule too easily on one shared word.
-            (covered if share == 1.0 and rule.covers(best, share) else missing).append(part)
+            # the rule accepts it: a short part passes the rule too easily on one shared word. (The
+            # word check comes first: it needs no embedding.)
+            ok = coverage(words, state.vocabulary) == 1.0 and rule.covers(*self._features(state, part, words))
+            (covered if ok else missing).append(part)
         return (covered, missing) if covered and missing else ([], [])
 
     def _scope(self, state: _State, topic: Topic, dense: dict, rule: ScopeModel) -> tuple[bool, float | None]:

@@ -98,6 +98,13 @@ class WordVectors:
                     self._used += 1
         return [self._rows[w] for w in words]
 
+    def knows(self, word: str) -> bool:
+        """A document word, or an everyday word (or an inflection of one) in the model's table."""
+        if word in self._rows:
+            return True
+        table_rows = self.table[0] if self.table is not None else {}
+        return any(b in table_rows for b in (word, *_bases(word)))
+
     def lookup(self, words: list[str]):
         """An (n, dim) array of any words' unit vectors (document words from the matrix, others encoded and cached)."""
         import numpy as np
@@ -109,8 +116,10 @@ class WordVectors:
             row = self._rows.get(w)
             if row is not None:
                 out[i] = self._matrix[row]
-            elif w in table_rows:
-                out[i] = table[table_rows[w]]
+                continue
+            base = next((b for b in (w, *_bases(w)) if b in table_rows), None)
+            if base is not None:
+                out[i] = table[table_rows[base]]
             else:
                 others.setdefault(w, []).append(i)
         if others:
@@ -132,6 +141,25 @@ class WordVectors:
         return np.stack(out).astype("float32", copy=False)
 
 
+def _bases(word: str) -> list[str]:
+    """Plain English base forms a question word may be an inflection of ("toppings" -> "topping",
+    "estimating" -> "estimate"): the table holds base forms, and an inflection means the same here."""
+    if len(word) < 5:
+        return []
+    out = []
+    if word.endswith("ies"):
+        out.append(word[:-3] + "y")
+    if word.endswith("es"):
+        out.append(word[:-2])
+    if word.endswith("s") and not word.endswith("ss"):
+        out.append(word[:-1])
+    for suffix in ("ing", "ed"):
+        if word.endswith(suffix):
+            stem = word[: -len(suffix)]
+            out += [stem, stem + "e"] + ([stem[:-1]] if len(stem) > 2 and stem[-1] == stem[-2] else [])
+    return out
+
+
 @dataclass(frozen=True)
 class _Terms:
     rows: object  # numpy int array: the section's distinct content words, as rows of WordVectors.matrix
@@ -150,6 +178,7 @@ class WordMatcher:
         self._terms: OrderedDict[tuple[str, str], _Terms] = OrderedDict()
         self._lock = threading.Lock()
         self._last_layout = None
+        self._by_stem: dict[str, str] | None = None  # stem -> a document word with it, made on first need
 
     def idf(self, word: str) -> float:
         """BM25's idf of a word over the document's sections (a word it never uses gets the highest)."""
@@ -177,6 +206,26 @@ class WordMatcher:
                 self._terms.popitem(last=False)
         return terms
 
+    def _known(self, words: list[str]) -> list[str]:
+        """The topic words with a vector at hand: a rare word the document writes in another form
+        ("repeatably") stands as the document's word of the same stem ("repeatable"); a rare word it
+        never uses ("sourdough") is left out, since no section word can be near it."""
+        if all(self.vectors.knows(w) for w in words):
+            return words
+        if self._by_stem is None:
+            by_stem: dict[str, str] = {}
+            doc_words = list(self.word_df)
+            for st, w in zip(self.stem(doc_words), doc_words):
+                by_stem.setdefault(st, w)
+            self._by_stem = by_stem
+        out = []
+        for w in words:
+            if self.vectors.knows(w):
+                out.append(w)
+            elif (doc := self._by_stem.get(self.stem([w])[0])) is not None:
+                out.append(doc)
+        return out or words
+
     def _layout(self, sections):
         """(section terms, their word rows end to end, the rows' weights, where each section starts); the
         last layout is kept, since a small index offers the same candidates to every question."""
@@ -202,6 +251,7 @@ class WordMatcher:
         words = list(dict.fromkeys(words))
         if not words or not sections:
             return {}, {}
+        words = self._known(words)
         terms, rows, weights, starts = self._layout(sections)
         if not terms:
             return {}, {}
