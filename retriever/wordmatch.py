@@ -210,8 +210,8 @@ class WordMatcher:
         """The topic words with a vector at hand: a rare word the document writes in another form
         ("repeatably") stands as the document's word of the same stem ("repeatable"); a rare word it
         never uses ("sourdough") is left out, since no section word can be near it."""
-        if all(self.vectors.knows(w) for w in words):
-            return words
+        if self.vectors.table is None or all(self.vectors.knows(w) for w in words):
+            return words  # without the table, "rare" cannot be told: every word is encoded
         if self._by_stem is None:
             by_stem: dict[str, str] = {}
             doc_words = list(self.word_df)
