@@ -102,3 +102,98 @@ def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tm
     hits = r.search("Who answers for a failure of an AI system?", k=3).hits
     assert hits
     assert not {w for batch in encoded for w in batch} & set(document_words(r.sections()))  # only question words
+
+
+def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):
+    index = _copy(index_dir, tmp_path)
+    shutil.rmtree(_parts(index))
+    with caplog.at_level(logging.INFO, logger="retriever.core"):
+        got = _results(index)
+    assert got == from_chroma
+    assert "has no saved search parts" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["flip a byte of the BM25 scores", "truncate the tables", "garbage checksums",
+                                    "remove a BM25 file", "add a file", "other generation"])
+def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from_chroma, damage):
+    index = _copy(index_dir, tmp_path)
+    parts = _parts(index)
+    if damage == "flip a byte of the BM25 scores":
+        path = parts / "bm25" / "data.csc.index.npy"
+        raw = bytearray(path.read_bytes())
+        raw[-3] ^= 0xFF
+        path.write_bytes(bytes(raw))
+    elif damage == "truncate the tables":
+        path = parts / "tables.json"
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    elif damage == "garbage checksums":
+        (parts / "checksums.json").write_text("{not json")
+    elif damage == "remove a BM25 file":
+        (parts / "bm25" / "vocab.index.json").unlink()
+    elif damage == "add a file":
+        (parts / "bm25" / "stray.npy").write_bytes(b"\0")
+    else:
+        checksums = json.loads((parts / "checksums.json").read_text())
+        checksums["generation"] = "gen-elsewhere"
+        (parts / "checksums.json").write_text(json.dumps(checksums))
+    with caplog.at_level(logging.WARNING, logger="retriever.core"):
+        got = _results(index)
+    assert got == from_chroma
+    assert "saved search parts" in caplog.text and "damaged" in caplog.text, caplog.text
+
+
+def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_path, from_chroma):
+    from ingest.config import Config
+    from ingest.pipeline import ingest
+    from retriever.saved_parts import load_parts
+
+    index = _copy(index_dir, tmp_path)
+    manifest = json.loads((index / "manifest.json").read_text())
+    shutil.rmtree(_parts(index))
+    report = ingest([CORPUS], Config.from_env(index_dir=index))
+    assert report.added == report.updated == report.removed == 0  # nothing changed: same generation
+    assert json.loads((index / "manifest.json").read_text())["generation"] == manifest["generation"]
+    load_parts(index / manifest["generation"], manifest["generation"], manifest["chunks"])
+
+    (_parts(index) / "tables.json").write_text("[]")
+    ingest([CORPUS], Config.from_env(index_dir=index))
+    load_parts(index / manifest["generation"], manifest["generation"], manifest["chunks"])
+    assert _results(index) == from_chroma
+
+
+def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
+    """Killed right after the new generation's parts are written: the manifest still names the old generation,
+    whose parts are whole."""
+    import os
+    import subprocess
+    import sys
+
+    from retriever.saved_parts import load_parts
+
+    index = _copy(index_dir, tmp_path)
+    before = json.loads((index / "manifest.json").read_text())
+    changed = tmp_path / "corpus.txt"
+    changed.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization", 1),
+                       encoding="utf-8")
+    code = ("from ingest.config import Config; from ingest.pipeline import ingest; import sys; "
+            "ingest([sys.argv[1]], Config.from_env(index_dir=sys.argv[2]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(changed), str(index)], capture_output=True,
+                          env={**os.environ, "CONSENSUS_CHAT_CRASH_AT": "parts-saved"}, timeout=300)
+    assert proc.returncode == -9, proc.stderr.decode()[-2000:]
+    after = json.loads((index / "manifest.json").read_text())
+    assert after["generation"] == before["generation"]
+    load_parts(index / before["generation"], before["generation"], before["chunks"])
+
+
+def test_query_terms_split_as_bm25s_tokenize_does():
+    import bm25s
+
+    from retriever.saved_parts import query_terms, stemmer
+
+    stem = stemmer()
+    texts = QUERIES + ["The AI's chain-of-thought: 2.2.1, GPT-4 and the the THE models' modelling?", "", "a an",
+                       "Ünïcode wörds and 42 numbers", "repeated repeated words words"]
+    for text in texts:
+        tokens = bm25s.tokenize([text], stopwords="en", stemmer=stem, show_progress=False)
+        inverse = {v: k for k, v in tokens.vocab.items()}
+        assert query_terms(text, stem) == [inverse[i] for i in tokens.ids[0]], text
