@@ -9,8 +9,9 @@ A phrase signal adds the question's adjacent word pairs that the section also us
 ("safety cases"), the sequential-dependence idea of Metzler and Croft (2005).
 
 Both are computed for the candidate sections only (what dense and BM25 recalled), so the cost does not
-grow with the index. Word vectors come from the index's saved parts (ingest encodes the document's words
-once) or, for an index without them, are encoded on first use and cached.
+grow with the index. Word vectors come from the model's table of everyday words (retriever/wordtable.py)
+and the index's saved parts (ingest encodes the document's other words once); an index without them
+encodes words on first use and caches them.
 
 Written by hand: llama-index and rerankers offer cross-encoders and ColBERT models, none of which this
 project can load offline; this reuses the one model it has.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 from .topic import content_words
 
-MAX_WORDS = 100_000  # words encoded on demand and kept (about 150 MB at 384 float32 dimensions), least recent dropped
+MAX_WORDS = 100_000  # question words encoded on demand and kept (at most about 150 MB), least recent dropped
 MAX_SECTIONS = 8192  # sections whose word lists are kept
 
 
