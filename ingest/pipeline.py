@@ -157,7 +157,7 @@ def ingest(
                 "to rebuild it with the new model, or pass the old model with --model."
             )
         ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
-        _ensure_word_table(config, spec, quiet)
+        everyday = _ensure_word_table(config, spec, quiet)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -219,7 +219,7 @@ def ingest(
             store.close(collection)
             checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
-            _save_search_parts(store, config, name, all_chunks, sections, embedder)
+            _save_search_parts(store, config, name, all_chunks, sections, embedder, everyday)
             checkpoint("parts-saved")
 
         manifest = {
@@ -248,46 +248,52 @@ def ingest(
     )
 
 
-def _ensure_word_table(config: Config, spec, quiet: bool) -> None:
-    """Encode the model's everyday words once per model (retriever/wordtable.py), with the ONNX query encoder."""
-    # Lazy: the retriever owns the table's format and reads it; nothing is imported when it exists.
+def _word_encoder(config: Config, spec):
+    """Single words to unit vectors as searches embed them: the query encoder (checked against the model),
+    in large batches."""
+    from retriever.encoder import open_query_encoder
+
+    encoder = open_query_encoder(config, spec)
+    return lambda words: encoder.encode(words, batch_size=512)
+
+
+def _ensure_word_table(config: Config, spec, quiet: bool) -> frozenset[str]:
+    """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
+    or none when there is no usable table."""
+    # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
     from retriever.topic import wordpiece_lexicon
     from retriever.wordtable import ensure_table, load_table, table_words
 
     lexicon = wordpiece_lexicon(str(spec.path))
-    if not lexicon or load_table(spec.weights_sha256, lexicon, None) is not None:
-        return
-    from retriever.encoder import open_query_encoder
+    if not lexicon:
+        return frozenset()
+    if load_table(spec.weights_sha256, lexicon, None) is None:
+        encode = _word_encoder(config, spec)
+        with _Progress(not quiet) as progress:
+            task = progress.task("Encoding everyday words (once per model)", len(table_words(lexicon)))
+            if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
+                return frozenset()
+    return frozenset(table_words(lexicon))
 
-    encoder = open_query_encoder(config, spec)
-    with _Progress(not quiet) as progress:
-        task = progress.task("Encoding everyday words (once per model)", len(table_words(lexicon)))
-        ensure_table(spec.weights_sha256, lexicon, lambda words: encoder.encode(words, batch_size=512),
-                     lambda n: progress.advance(task, n))
 
+def _save_search_parts(store, config: Config, name: str, all_chunks: list, sections: list[Section], embedder,
+                       everyday: frozenset[str]) -> None:
+    """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files.
 
-def _save_search_parts(store, config: Config, name: str, all_chunks: list, sections: list[Section], embedder) -> None:
-    """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files."""
+    The document's words are embedded as searches will embed them, leaving out `everyday`, the
+    words the model's word table already holds.
+    """
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
     # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from retriever.encoder import open_query_encoder
     from retriever.saved_parts import derived_tables, save_parts, word_vectors
-    from retriever.topic import wordpiece_lexicon
-    from retriever.wordtable import load_table, table_words
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
-    # The document's words, embedded one by one as searches will: with the query encoder (checked against
-    # the model) in large batches, leaving out the everyday words the model's word table already holds.
-    spec = embedder.spec
-    lexicon = wordpiece_lexicon(str(spec.path))
-    skip = frozenset(table_words(lexicon)) if load_table(spec.weights_sha256, lexicon, None) is not None else frozenset()
-    encoder = open_query_encoder(config, spec)
     save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
                [c.text for _, c in all_chunks], *derived_tables(kept),
-               word_vectors=word_vectors(kept, lambda words: encoder.encode(words, batch_size=512), skip))
+               word_vectors=word_vectors(kept, _word_encoder(config, embedder.spec), everyday))
 
 
 def _ensure_search_parts(store, manifest: dict) -> None:

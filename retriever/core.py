@@ -157,7 +157,7 @@ class Retriever:
         """The model's table of everyday word vectors (retriever/wordtable.py), if the cache holds one."""
         from .wordtable import load_table
 
-        return load_table(built["weights_sha256"], self._lexicon, int(built.get("dim") or 0))
+        return load_table(built["weights_sha256"], self._lexicon, built.get("dim"))
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (retriever/saved_parts.py), or None to build from Chroma."""

@@ -19,6 +19,7 @@ project can load offline; this reuses the one model it has.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -99,12 +100,14 @@ class WordVectors:
                     self._used += 1
         return [self._rows[w] for w in words]
 
+    def _table_row(self, word: str) -> int | None:
+        """The table row of an everyday word, or of the base form an inflection stands for."""
+        table_rows = self.table[0] if self.table is not None else {}
+        return next((table_rows[b] for b in (word, *_bases(word)) if b in table_rows), None)
+
     def knows(self, word: str) -> bool:
         """A document word, or an everyday word (or an inflection of one) in the model's table."""
-        if word in self._rows:
-            return True
-        table_rows = self.table[0] if self.table is not None else {}
-        return any(b in table_rows for b in (word, *_bases(word)))
+        return word in self._rows or self._table_row(word) is not None
 
     def lookup(self, words: list[str]):
         """An (n, dim) array of any words' unit vectors (document words from the matrix, others encoded and cached)."""
@@ -112,15 +115,12 @@ class WordVectors:
 
         out: list = [None] * len(words)
         others: dict[str, list[int]] = {}
-        table_rows, table = self.table if self.table is not None else ({}, None)
         for i, w in enumerate(words):
             row = self._rows.get(w)
             if row is not None:
                 out[i] = self._matrix[row]
-                continue
-            base = next((b for b in (w, *_bases(w)) if b in table_rows), None)
-            if base is not None:
-                out[i] = table[table_rows[base]]
+            elif (row := self._table_row(w)) is not None:
+                out[i] = self.table[1][row]
             else:
                 others.setdefault(w, []).append(i)
         if others:
@@ -176,8 +176,7 @@ class WordMatcher:
         self.word_df = word_df
         self.n_texts = max(n_texts, 1)
         self.stem = stem  # PyStemmer's stemWords: a list in, a list out
-        self._terms: OrderedDict[tuple[str, str], _Terms] = OrderedDict()
-        self._lock = threading.Lock()
+        self._terms_of = functools.lru_cache(maxsize=MAX_SECTIONS)(self._compute_terms)  # by (title, text)
         self._last_layout = None
         self._by_stem: dict[str, str] | None = None  # stem -> a document word with it, made on first need
 
@@ -187,25 +186,17 @@ class WordMatcher:
         return math.log(1.0 + (self.n_texts - df + 0.5) / (df + 0.5))
 
     def _section_terms(self, section) -> _Terms:
+        return self._terms_of(section.title, section.text)
+
+    def _compute_terms(self, title: str, text: str) -> _Terms:
         import numpy as np
 
-        key = (section.id, section.text)
-        with self._lock:
-            terms = self._terms.get(key)
-            if terms is not None:
-                self._terms.move_to_end(key)
-                return terms
-        every = content_words(f"{section.title}\n{section.text}")
+        every = content_words(f"{title}\n{text}")
         words = list(dict.fromkeys(every))
         rarity = np.array([self.idf(w) for w in words], dtype="float32")
         stems = self.stem(every)
-        terms = _Terms(np.array(self.vectors.rows(words), dtype=np.int64),
-                       rarity / rarity.max() if len(words) else rarity, frozenset(zip(stems, stems[1:])))
-        with self._lock:
-            self._terms[key] = terms
-            while len(self._terms) > MAX_SECTIONS:
-                self._terms.popitem(last=False)
-        return terms
+        return _Terms(np.array(self.vectors.rows(words), dtype=np.int64),
+                      rarity / rarity.max() if len(words) else rarity, frozenset(zip(stems, stems[1:])))
 
     def _known(self, words: list[str]) -> list[str]:
         """The topic words with a vector at hand: a rare word the document writes in another form
@@ -219,13 +210,9 @@ class WordMatcher:
             for st, w in zip(self.stem(doc_words), doc_words):
                 by_stem.setdefault(st, w)
             self._by_stem = by_stem
-        out = []
-        for w in words:
-            if self.vectors.knows(w):
-                out.append(w)
-            elif (doc := self._by_stem.get(self.stem([w])[0])) is not None:
-                out.append(doc)
-        return out or words
+        stems = self.stem(words)
+        out = [w if self.vectors.knows(w) else self._by_stem.get(st) for w, st in zip(words, stems)]
+        return [w for w in out if w is not None] or words
 
     def _layout(self, sections):
         """(section terms, their word rows end to end, the rows' weights, where each section starts); the
