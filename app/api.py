@@ -51,8 +51,9 @@ class HitJSON(TypedDict):
 
 
 class ChatJSON(TypedDict):
-    """An answer (`Answer.to_dict()`, the `ask --json` object)."""
+    """An answer (`Answer.to_dict()`, the `ask --json` object); `id` names it when rating it (/feedback)."""
 
+    id: str
     question: str
     resolved_question: str
     answer: str
@@ -71,6 +72,14 @@ class SearchJSON(TypedDict):
     query: str
     in_scope: bool
     hits: list[HitJSON]
+
+
+class FeedbackJSON(TypedDict):
+    """A stored vote: the answer's id, thumbs up (true) or down (false)."""
+
+    id: str
+    liked: bool
+    stored: bool
 
 
 def clean_question(question: Any, what: str = "question") -> str:
@@ -100,9 +109,37 @@ def answer_json(question: Any, history: Any = None, *, assistant) -> ChatJSON:
     return assistant.answer(clean_question(question), plain_history(history)).to_dict()
 
 
-def search_json(query: Any, k: Any = 5, *, assistant) -> SearchJSON:
-    """Search the sections; raise ValueError or ConsensusChatError on bad input."""
-    return assistant.retriever.search(clean_question(query, what="query"), k=check_k(k)).to_dict()
+def _text_filter(value: Any, what: str) -> list[str] | None:
+    """A code prefix or label filter: None when empty, else a one-item list; ValueError when it is not short text."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise ValueError(f"{what} must be text of at most 200 characters, or empty for no filter.")
+    return [value.strip()] if value.strip() else None
+
+
+def _kinds(kind: Any) -> list[str] | None:
+    if kind is None or kind == "" or kind == []:
+        return None
+    kinds = [kind] if isinstance(kind, str) else kind
+    if not isinstance(kinds, list) or not all(isinstance(x, str) for x in kinds):
+        raise ValueError("kind must be a section kind (card, source, overview, tags) or a list of them.")
+    return kinds
+
+
+def search_json(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", label: Any = "", kind: Any = None, *,
+                assistant) -> SearchJSON:
+    """Search the sections with the CLI's filters; raise ValueError or ConsensusChatError on bad input."""
+    if not isinstance(mode, str):
+        raise ValueError("mode must be one of hybrid, dense, lexical.")
+    return assistant.retriever.search(clean_question(query, what="query"), k=check_k(k), mode=mode,
+                                      codes=_text_filter(code, "code"), labels=_text_filter(label, "label"),
+                                      kinds=_kinds(kind)).to_dict()
+
+
+def feedback_json(answer_id: Any, liked: Any, comment: Any = "", *, assistant, client: str | None) -> FeedbackJSON:
+    """Rate an answer the server gave; raise ValueError (unknown id, bad value, too many votes) or FeedbackError."""
+    return assistant.feedback(answer_id, liked, comment or "", client=client)
 
 
 def _api_error(exc: BaseException):
@@ -122,10 +159,19 @@ def chat_api(question: Any, history: Any = None, *, assistant) -> ChatJSON:
         raise _api_error(exc) from None
 
 
-def search_api(query: Any, k: Any = 5, *, assistant) -> SearchJSON:
+def search_api(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", label: Any = "", kind: Any = None, *,
+               assistant) -> SearchJSON:
     """/search: search the sections; raise gr.Error with a clear message on bad input."""
     try:
-        return search_json(query, k, assistant=assistant)
+        return search_json(query, k, mode, code, label, kind, assistant=assistant)
+    except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
+        raise _api_error(exc) from None
+
+
+def feedback_api(answer_id: Any, liked: Any, comment: Any = "", *, assistant, client: str | None) -> FeedbackJSON:
+    """/feedback: rate an answer; raise gr.Error with a clear message when the vote is refused."""
+    try:
+        return feedback_json(answer_id, liked, comment, assistant=assistant, client=client)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
         raise _api_error(exc) from None
 
@@ -142,7 +188,7 @@ Args:
     question: The question in plain text; at most 2000 characters are used.
     history: Earlier turns for follow-up questions, as [question, answer] pairs or {{"role", "content"}} messages; may be empty.
 Returns:
-    The answer: markdown with [n] markers and a numbered source list, "refused" (true when the document does not cover the question), the backend, the citations (one per [n] marker, with the supporting sentence), the sections used, flags and notices.
+    The answer: its "id" (pass it to the feedback tool to rate the answer), markdown with [n] markers and a numbered source list, "refused" (true when the document does not cover the question), the backend, the citations (one per [n] marker, with the supporting sentence), the sections used, flags and notices.
 """
 
 SEARCH_DOC = """Find the sections of {document} that speak to a query.
@@ -150,21 +196,49 @@ SEARCH_DOC = """Find the sections of {document} that speak to a query.
 Args:
     query: Words, a question, a section code such as 2.2.1, or a cited source key.
     k: How many sections to return, 1 to 50.
+    mode: "hybrid" (the default), "dense" or "lexical".
+    code: Only sections whose code starts with this, e.g. 2.2; empty for all.
+    label: Only sections with this label; empty for all.
+    kind: Only sections of these kinds (card, source, overview, tags); empty for all.
 Returns:
     The cleaned query, "in_scope" (false when the document may not cover the query) and the hits, best first.
 """
 
 
+FEEDBACK_DOC = """Rate an answer this server gave: thumbs up or down, stored with its question, answer and sources.
+
+Args:
+    answer_id: The "id" of the answer, as the chat call returned it.
+    liked: true for a thumbs up, false for a thumbs down.
+    comment: What was wrong or right, in a few words (optional; at most 1000 characters are kept).
+Returns:
+    The answer's id, the vote, and "stored": true. A vote on an id the server never gave (or has forgotten) is refused.
+"""
+
+
 def endpoints(assistant) -> tuple:
-    """(chat, search): functions with real signatures and docstrings that `gr.api` publishes as /chat and /search."""
+    """(chat, search, feedback): functions with real signatures and docstrings that `gr.api` publishes."""
+    import gradio as gr
+
     document = document_name(assistant.retriever.sections())
 
     def chat(question: str, history: list | None = None) -> ChatJSON:
         return chat_api(question, history, assistant=assistant)
 
-    def search(query: str, k: int = 5) -> SearchJSON:
-        return search_api(query, k, assistant=assistant)
+    def search(query: str, k: int = 5, mode: str = "hybrid", code: str = "", label: str = "",
+               kind: list[str] | None = None) -> SearchJSON:
+        return search_api(query, k, mode, code, label, kind, assistant=assistant)
+
+    def feedback(answer_id: str, liked: bool, comment: str = "", request: gr.Request = None) -> FeedbackJSON:
+        return feedback_api(answer_id, liked, comment, assistant=assistant, client=peer(request))
 
     chat.__doc__ = CHAT_DOC.format(document=document)
     search.__doc__ = SEARCH_DOC.format(document=document)
-    return chat, search
+    feedback.__doc__ = FEEDBACK_DOC
+    return chat, search, feedback
+
+
+def peer(request) -> str:
+    """The caller's address as the server's socket saw it, for per-client limits."""
+    client = getattr(request, "client", None)
+    return str(getattr(client, "host", None) or "unknown")

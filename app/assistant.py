@@ -9,6 +9,7 @@ from ingest.errors import QueryError
 from retriever.query import clean_query
 
 from .extractive import ExtractiveComposer, refusal
+from .feedback import Ratings
 from .followup import condense, history_pairs
 from .types import Answer, Citation
 
@@ -28,6 +29,7 @@ class Assistant:
         self.config = config
         self.extractive = ExtractiveComposer(retriever.embedder, retriever.sentences, retriever.sections)
         self._llm = None
+        self.ratings = Ratings(config.index_dir)  # votes on this assistant's answers, stored in the index home
         if config.llm == "openai":
             from .llm import OpenAIBackend
 
@@ -79,8 +81,15 @@ class Assistant:
         else:
             final = self.extractive.compose(resolved, result)
         final = _with(final, question=question, resolved_question=resolved)
+        self.ratings.issued.remember(final)  # a vote on it is accepted only while the assistant remembers it
         yield final.text
         yield final
+
+    def feedback(self, answer, liked: bool, comment: str = "", *, client: str | None = None) -> dict:
+        """Rate an answer this assistant gave (an Answer or its id): thumbs up (liked=True) or down, stored with the
+        question, the answer and the sources it showed; `consensus-chat feedback export` writes the disliked ones."""
+        answer_id = answer.id if isinstance(answer, Answer) else answer
+        return self.ratings.rate(answer_id, liked, comment, client=client)
 
     def _stream_llm(self, question, resolved, result, history):
         from .llm import LLMUnavailable

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from .api import clean_question, user_message
-from .feedback import FeedbackStore, Vote
-from .render import (ERROR_PREFIX, REFUSAL_HEADING, answer_message, display_question, error_markdown, message_text,
-                     plain_history, safe_markdown, unescape_text, without_boxes)
+from .feedback import Ratings
+from .render import (ERROR_PREFIX, answer_message, display_question, error_markdown, message_text, plain_history,
+                     safe_markdown)
 
 ANY_LABEL = "(any label)"
 
@@ -33,30 +33,30 @@ def update_filters(code: str | None, label: str | None) -> dict:
 
 
 class AnswerLog:
-    """The last answers the chat showed, by their message text, so that a vote can store the answer's citations.
+    """The ids of the last answers the chat showed, by their message text, so that a thumbs up/down names its answer.
 
     Bounded (shared by every session of the server) and locked (answers finish on several worker threads).
     """
 
     def __init__(self, size: int = 2000):
         self.size = size
-        self._answers: OrderedDict[str, dict] = OrderedDict()
+        self._answers: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
 
     @staticmethod
     def _key(text: str) -> str:
         return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()
 
-    def remember(self, text: str, answer: dict) -> None:
-        """Keep `answer` (its `to_dict()`) under the text of its chat message."""
+    def remember(self, text: str, answer_id: str) -> None:
+        """Keep the id of the answer shown as the chat message `text`."""
         with self._lock:
-            self._answers[self._key(text)] = answer
+            self._answers[self._key(text)] = answer_id
             self._answers.move_to_end(self._key(text))
             while len(self._answers) > self.size:
                 self._answers.popitem(last=False)
 
-    def get(self, text: str) -> dict | None:
-        """The answer shown as `text`, if the server still remembers it."""
+    def get(self, text: str) -> str | None:
+        """The id of the answer shown as `text`, if the server still remembers it."""
         with self._lock:
             return self._answers.get(self._key(text))
 
@@ -65,6 +65,9 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
             answers: AnswerLog | None = None) -> Iterator[list[dict]]:
     """Stream one answer into the chat: yields the whole message list as it grows; the last holds the source boxes."""
     history = list(history or [])
+    if message is None or isinstance(message, str) and not message.strip():
+        yield history  # an empty input is ignored quietly
+        return
     try:
         question = clean_question(message)
     except ValueError as exc:
@@ -87,7 +90,7 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
         return
     shown = answer_message(final)
     if answers is not None:
-        answers.remember(shown["content"], final.to_dict())
+        answers.remember(shown["content"], final.id)
     yield turn + [shown]
 
 
@@ -106,12 +109,13 @@ def clear_chat() -> list:
     return []
 
 
-def record_vote(history: Any, index: Any, liked: Any, *, store: FeedbackStore, answers: AnswerLog,
-                backend: str) -> str:
+def record_vote(history: Any, index: Any, liked: Any, *, ratings: Ratings, answers: AnswerLog,
+                client: str | None = None) -> str:
     """Store a thumbs up/down on the answer at `index` of the chat; return a line for the user.
 
-    Raise ValueError when the message is not an answer in this conversation (nothing is stored), and
-    FeedbackError when the file cannot be written (the vote waits in memory).
+    The vote stores the server's own copy of the answer (`ratings`), never the text the browser sent. Raise ValueError
+    when the message is not an answer this server gave in this conversation, or `client` voted too often (nothing is
+    stored), and FeedbackError when the file cannot be written.
     """
     if isinstance(index, (list, tuple)):
         index = index[0] if index else None
@@ -124,12 +128,9 @@ def record_vote(history: Any, index: Any, liked: Any, *, store: FeedbackStore, a
     text = message_text(messages[index].get("content"))
     if not text.strip() or text.startswith(ERROR_PREFIX) or text.endswith(" ▌"):
         raise ValueError("Only a finished answer can be rated.")
-    question = next((message_text(m.get("content")) for m in reversed(messages[:index])
-                     if isinstance(m, dict) and m.get("role") == "user"), "")
-    answer = answers.get(text) or {
-        # The server no longer remembers this answer (restarted, or many answers since): keep what the chat shows.
-        "answer": unescape_text(without_boxes(text)), "refused": text.startswith(REFUSAL_HEADING),
-        "backend": backend, "citations": [],
-    }
-    store.record(Vote.for_answer(liked, unescape_text(question), answer))
+    answer_id = answers.get(text)
+    if answer_id is None:
+        raise ValueError("The server no longer remembers this answer (it has restarted, or answered many questions "
+                         "since), so the vote was not recorded. Ask again to rate the new answer.")
+    ratings.rate(answer_id, liked, client=client)
     return "Thanks: your thumbs " + ("up" if liked else "down") + " is saved with the answer and its sources."

@@ -1,4 +1,4 @@
-"""The MCP tools `chat` and `search`: the /chat and /search JSON as structured content, with an output schema.
+"""The MCP tools `chat`, `search` and `feedback`: the /chat, /search and /feedback JSON as structured content, with an output schema.
 
 Gradio's own MCP server (6.31) sends a tool's result as the Python repr of the returned dict, declares no output
 schema, fills `structuredContent` only as `{"result": [text items]}`, and cannot check a login. The MCP library's
@@ -14,12 +14,13 @@ import base64
 import binascii
 import contextlib
 import functools
-from typing import Annotated
+from typing import Annotated, Literal
 
 import anyio
 from pydantic import Field
 
-from .api import CHAT_DOC, SEARCH_DOC, ChatJSON, SearchJSON, answer_json, document_name, search_json, user_message
+from .api import (CHAT_DOC, FEEDBACK_DOC, SEARCH_DOC, ChatJSON, FeedbackJSON, SearchJSON, answer_json, document_name,
+                  feedback_json, peer, search_json, user_message)
 from .login import LoginGuard, TooManyAttempts, client_address, send_json, send_too_many
 
 MCP_PATH = "/gradio_api/mcp"
@@ -28,7 +29,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1"):
     """A FastMCP server with the `chat` and `search` tools over `assistant` (not started)."""
-    from mcp.server.fastmcp import FastMCP
+    from mcp.server.fastmcp import Context, FastMCP
     from mcp.server.transport_security import TransportSecuritySettings
 
     # DNS-rebinding protection matters for a loopback server (a web page could reach it through a rebound name);
@@ -66,8 +67,27 @@ def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1")
         query: Annotated[str, Field(description=(
             "Words, a question, a section code such as 2.2.1, or a cited source key."))],
         k: Annotated[int, Field(description="How many sections to return, 1 to 50.")] = 5,
+        mode: Annotated[Literal["hybrid", "dense", "lexical"], Field(description="How to rank.")] = "hybrid",
+        code: Annotated[str, Field(description="Only sections whose code starts with this; empty for all.")] = "",
+        label: Annotated[str, Field(description="Only sections with this label; empty for all.")] = "",
+        kind: Annotated[list[Literal["card", "source", "overview", "tags"]] | None, Field(
+            description="Only sections of these kinds; empty for all.")] = None,
     ) -> SearchJSON:
-        return await run(search_json, query, k)
+        return await run(search_json, query, k, mode, code, label, kind)
+
+    @server.tool(name="feedback", description=FEEDBACK_DOC, structured_output=True)
+    async def feedback(
+        answer_id: Annotated[str, Field(description='The "id" of an answer the chat tool returned.')],
+        liked: Annotated[bool, Field(description="true for a thumbs up, false for a thumbs down.")],
+        ctx: Context,
+        comment: Annotated[str, Field(description="What was wrong or right (optional; 1000 characters kept).")] = "",
+    ) -> FeedbackJSON:
+        client = peer(getattr(ctx.request_context, "request", None))
+        try:
+            return await anyio.to_thread.run_sync(functools.partial(
+                feedback_json, answer_id, liked, comment, assistant=assistant, client=client))
+        except Exception as exc:  # noqa: BLE001 - the tool's edge: the caller gets one clear line (isError)
+            raise ValueError(user_message(exc)) from None
 
     server.streamable_http_app()  # creates the session manager that McpMount hands requests to
     return server

@@ -6,10 +6,10 @@ import functools
 
 import gradio as gr
 
-from .api import endpoints
+from .api import endpoints, peer
 from .chat import (ANY_LABEL, AnswerLog, clear_chat, pick_example, record_vote, respond, stash_question,
                    update_filters)
-from .feedback import FeedbackError, FeedbackStore
+from .feedback import FeedbackError
 from .panels import about_markdown, document_markdown, example_questions, filter_document, section_labels
 from .render import escape_text
 
@@ -72,14 +72,13 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
     labels = section_labels(sections)
     examples = example_questions(sections)
     answers = AnswerLog()
-    store = FeedbackStore(assistant.config.index_dir)
     run = functools.partial(respond, assistant=assistant, answers=answers)
 
-    def on_like(history: list, data: gr.LikeData) -> None:
+    def on_like(history: list, data: gr.LikeData, request: gr.Request) -> None:
         """A thumbs up/down: saved in the index home; the user sees a line either way."""
         try:
-            gr.Info(record_vote(history, data.index, data.liked, store=store, answers=answers,
-                                backend=assistant.backend))
+            gr.Info(record_vote(history, data.index, data.liked, ratings=assistant.ratings, answers=answers,
+                                client=peer(request)))
         except (ValueError, FeedbackError) as exc:
             gr.Warning(str(exc))
 
@@ -134,7 +133,8 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
         doc_query.change(functools.partial(filter_document, sections=sections), [doc_query], [doc],
                          api_visibility="private", queue=False)
 
-        chat, search = endpoints(assistant)
+        chat, search, feedback = endpoints(assistant)
         gr.api(chat, api_name="chat", concurrency_id="assistant", concurrency_limit=concurrency_limit)
         gr.api(search, api_name="search", concurrency_id="assistant", concurrency_limit=concurrency_limit)
+        gr.api(feedback, api_name="feedback", concurrency_id="feedback", concurrency_limit=2)
     return demo

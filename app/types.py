@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field
 
 from ingest.section import heading
@@ -50,6 +51,11 @@ class Citation:
                 "parent": self.parent, "citations": list(self.citations), "sentence": self.sentence}
 
 
+def new_answer_id() -> str:
+    """A fresh, unguessable answer id: a client rates an answer by it (`Assistant.feedback`, /feedback, MCP)."""
+    return "a-" + secrets.token_urlsafe(12)
+
+
 @dataclass(frozen=True)
 class Answer:
     """An answer in markdown, its numbered citations and the hits it drew on."""
@@ -64,6 +70,7 @@ class Answer:
     notices: tuple[str, ...] = field(default=())
     flags: tuple[str, ...] = field(default=())  # from LLM verification, see app/verify.py
     resolved_question: str = ""  # the question after condensing it with the history
+    id: str = field(default_factory=new_answer_id)  # what a vote names; only ids a server issued are accepted
 
     def to_dict(self) -> dict:
         """The JSON shape of `ask --json`, `/chat` and MCP: every field, with `text` under the key "answer".
@@ -71,10 +78,10 @@ class Answer:
         `sources` use the `search --json` hit shape (Hit.to_dict). `flags` record what app/verify.py removed
         from an LLM answer ("removed-marker-unsupported:[2]", "removed-marker-no-source:[3]",
         "removed-system-prompt-echo"; always empty for the extractive backend); `notices` are remarks for
-        the user, such as a shortened question or a spelling correction.
+        the user, such as a shortened question or a spelling correction. `id` names the answer when rating it.
         """
         return {
-            "question": self.question, "resolved_question": self.resolved_question or self.question,
+            "id": self.id, "question": self.question, "resolved_question": self.resolved_question or self.question,
             "answer": self.text, "body": self.body, "refused": self.refused, "backend": self.backend,
             "citations": [c.to_dict() for c in self.citations], "sources": [h.to_dict() for h in self.sources],
             "flags": list(self.flags), "notices": list(self.notices),

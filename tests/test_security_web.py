@@ -160,7 +160,7 @@ def test_auth_file_turns_on_login(index_dir, tmp_path):
             assert mcp.status_code == 401 and "Basic" in mcp.headers["WWW-Authenticate"], (credentials, mcp.status_code)
         tools, found, answered, _ = asyncio.run(asyncio.wait_for(
             _mcp_session(url, auth=("alice", "s3cret pass")), timeout=120))
-        assert set(tools) == {"chat", "search"} and found.structuredContent["hits"][0]["code"] == "1.1.2"
+        assert set(tools) == {"chat", "search", "feedback"} and found.structuredContent["hits"][0]["code"] == "1.1.2"
         assert answered.structuredContent["citations"][0]["code"] == "3.2.1"
         refused = httpx.post(url + "login", data={"username": "alice", "password": "wrong"}, timeout=30)
         assert refused.status_code in (400, 401)

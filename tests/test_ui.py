@@ -118,7 +118,14 @@ def test_refusal_rendering_from_the_real_refusal_composer(assistant):
     assert first.title in links[0][0] or (first.label or "") in links[0][0]
 
 
-@pytest.mark.parametrize("bad", ["", "   \n\t ", None, 12, b"bytes", "\x00\x01\x02"])
+@pytest.mark.parametrize("empty", ["", "   \n\t ", None])
+def test_an_empty_input_is_ignored_quietly(assistant, empty):
+    earlier = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert final(chat.respond(empty, earlier, {}, assistant=assistant)) == earlier
+    assert final(chat.respond(empty, [], {}, assistant=assistant)) == []
+
+
+@pytest.mark.parametrize("bad", [12, b"bytes", "\x00\x01\x02"])
 def test_bad_question_gives_a_message_not_an_exception(assistant, bad):
     messages = final(chat.respond(bad, [], {}, assistant=assistant))
     assert messages[-1]["role"] == "assistant"
@@ -230,12 +237,14 @@ def test_about_holds_the_source_record(assistant):
     assert "2025" in about and "Bengio, Yoshua" in about and "International AI Safety Report" in about
 
 
-def test_build_ui_exposes_only_chat_and_search(assistant):
+def test_build_ui_exposes_only_chat_search_and_feedback(assistant):
     demo = page.build_ui(assistant)
     named = demo.get_api_info()["named_endpoints"]
-    assert set(named) == {"/chat", "/search"}
-    assert [p["parameter_name"] for p in named["/chat"]["parameters"]] == ["question", "history"]
-    assert [p["parameter_name"] for p in named["/search"]["parameters"]] == ["query", "k"]
+    assert set(named) == {"/chat", "/search", "/feedback"}
+    assert [p["parameter_name"] for p in named["/chat"]["parameters"]][:2] == ["question", "history"]
+    assert [p["parameter_name"] for p in named["/search"]["parameters"]] == ["query", "k", "mode", "code", "label",
+                                                                              "kind"]
+    assert [p["parameter_name"] for p in named["/feedback"]["parameters"]] == ["answer_id", "liked", "comment"]
 
 
 def test_api_functions_raise_clear_errors(assistant):
@@ -322,6 +331,54 @@ def test_api_chat_follows_up_with_history(client):
 
 
 @pytest.mark.slow
+def test_api_and_mcp_search_take_the_clis_filters(server, client, assistant):
+    retriever = assistant.retriever
+    cases = [
+        (dict(mode="lexical"), dict(mode="lexical")),
+        (dict(code="3.2"), dict(codes=["3.2"])),
+        (dict(label="Risk Assessment"), dict(labels=["Risk Assessment"])),
+        (dict(kind=["source", "overview"]), dict(kinds=["source", "overview"])),
+    ]
+    for api_args, search_args in cases:
+        expected = retriever.search("risk", k=3, **search_args).to_dict()
+        assert client.predict("risk", 3, *_search_args(api_args), api_name="/search") == expected, api_args
+    assert {h["code"][:3] for h in client.predict("risk", 5, "hybrid", "3.2", api_name="/search")["hits"]} == {"3.2"}
+    from gradio_client.exceptions import AppError
+
+    for bad, message in ((("risk", 3, "fuzzy"), "mode must be"), (("risk", 3, "hybrid", "9.9"), "No section has a code"),
+                         (("risk", 3, "hybrid", "", "Nope"), "Unknown label"),
+                         (("risk", 3, "hybrid", "", "", ["chapter"]), "Unknown kind")):
+        with pytest.raises(AppError, match=message):
+            client.predict(*bad, api_name="/search")
+    found, refused = asyncio.run(asyncio.wait_for(_mcp_search(server[0]), timeout=120))
+    assert found.structuredContent == retriever.search("risk", k=3, codes=["3.2"], kinds=["card"],
+                                                       mode="dense").to_dict()
+    assert refused.isError and "Unknown label" in refused.content[0].text
+
+
+def _search_args(named: dict) -> list:
+    """/search's positional arguments after query and k."""
+    order = dict(mode="hybrid", code="", label="", kind=None)
+    order.update(named)
+    return list(order.values())
+
+
+async def _mcp_search(url: str):
+    import httpx
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx.AsyncClient(timeout=60) as http, \
+            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            found = await session.call_tool("search", {"query": "risk", "k": 3, "mode": "dense", "code": "3.2",
+                                                       "kind": ["card"]})
+            refused = await session.call_tool("search", {"query": "risk", "label": "Nope"})
+            return found, refused
+
+
+@pytest.mark.slow
 def test_api_search_has_the_search_json_shape(client):
     result = client.predict("Turpin", 3, api_name="/search")
     assert set(result) == {"query", "in_scope", "hits"}
@@ -384,7 +441,7 @@ async def _mcp_session(url: str, auth: tuple[str, str] | None = None):
 @pytest.mark.slow
 def test_mcp_lists_chat_and_search_tools_and_runs_search(server):
     tools, found, _, bad = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=120))
-    assert set(tools) == {"chat", "search"}
+    assert set(tools) == {"chat", "search", "feedback"}
     assert tools["chat"].inputSchema["required"] == ["question"]
     assert "code" in tools["chat"].description
     assert tools["search"].inputSchema["properties"]["k"]["type"] == "integer"
@@ -400,12 +457,18 @@ def test_mcp_results_are_the_chat_and_search_json_with_an_output_schema(server, 
     tools, found, answered, _ = asyncio.run(asyncio.wait_for(_mcp_session(server[0]), timeout=120))
     expected_answer = assistant.answer(CODE_QUESTION).to_dict()
     expected_search = assistant.retriever.search("Turpin", k=2).to_dict()
+
+    def same(value: dict) -> dict:
+        """The object without its answer id, which is new for every answer."""
+        assert "id" not in value or value["id"].startswith("a-")
+        return {k: v for k, v in value.items() if k != "id" or "hits" in value}
+
     for result, expected, api_name, args in ((answered, expected_answer, "/chat", (CODE_QUESTION, [])),
                                              (found, expected_search, "/search", ("Turpin", 2))):
         assert not result.isError
-        assert json.loads(result.content[0].text) == expected, "the text item is the JSON object"
-        assert result.structuredContent == expected, "structuredContent is the same object"
-        assert client.predict(*args, api_name=api_name) == expected, f"{api_name} returns the same object"
+        assert same(json.loads(result.content[0].text)) == same(expected), "the text item is the JSON object"
+        assert same(result.structuredContent) == same(expected), "structuredContent is the same object"
+        assert same(client.predict(*args, api_name=api_name)) == same(expected), f"{api_name} returns the same object"
     for name, expected in (("chat", expected_answer), ("search", expected_search)):
         schema = tools[name].outputSchema
         assert schema and schema["type"] == "object", f"{name} declares an output schema"
