@@ -23,13 +23,23 @@ MAX_HISTORY_TURNS = 20
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]~$|])")
 _MD_LINE_START = re.compile(r"^([ \t]*)([#+\-=]|\d+[.)](?=\s|$))", re.MULTILINE)
-_MD_UNESCAPE = re.compile(r"\\([\\`*_\[\]~$|#+\-=.)])")
-_UNSAFE_LINK = re.compile(r"\]\(\s*(?!https?://|#)")
+_MD_UNESCAPE = re.compile(r"\\([\\`*_\[\]~$|#+\-=.):@])")
+_LINK_SYNTAX = re.compile(r"([\\\[\]])")  # backslashes too, or "\\[x](url)" would still be a link
+# What GFM turns into a link by itself: "http://…", "www.…" and "name@host". A backslash before the ":", "." or "@"
+# (markdown escapes, shown as the bare character) keeps them text.
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![\w.])(www)(\.)|(?<=[\w.+-])(@)(?=[\w-]+\.)")
+
+
+def _no_autolinks(text: str) -> str:
+    return _AUTOLINK.sub(lambda m: "\\:" if m.group(1) else ("www\\." if m.group(2) else "\\@"), text)
 
 
 def escape_text(text: str) -> str:
-    """Make any text render literally in markdown: HTML entities for & < >, backslashes where markdown would act."""
-    text = _MD_INLINE.sub(r"\\\1", html.escape(text, quote=False))
+    """Make any text render literally in markdown: HTML entities for & < >, backslashes where markdown would act.
+
+    No link or image survives: brackets are escaped and bare URLs and addresses are kept from becoming links.
+    """
+    text = _no_autolinks(_MD_INLINE.sub(r"\\\1", html.escape(text, quote=False)))
     # Block syntax only acts at the start of a line: headings, lists, setext underlines.
     return _MD_LINE_START.sub(lambda m: m.group(1) + m.group(2)[:-1] + "\\" + m.group(2)[-1], text)
 
@@ -40,10 +50,14 @@ def unescape_text(text: str) -> str:
 
 
 def safe_markdown(markdown: str) -> str:
-    """Keep the markdown of an answer but turn raw HTML into text and defuse links that are not http(s)."""
+    """Keep the formatting of an answer (bold, lists, quotes) but show raw HTML, links and images as text.
+
+    An answer quotes document text and, with an LLM backend, text a prompt injection may have shaped: an image or a
+    link in it would make the browser fetch (or the reader follow) an outside URL, possibly carrying data in it.
+    """
     # Not html.escape: a ">" at the start of a line is a markdown blockquote and must stay one.
     markdown = markdown.replace("&", "&amp;").replace("<", "&lt;")
-    return _UNSAFE_LINK.sub("\\](", markdown)
+    return _no_autolinks(_LINK_SYNTAX.sub(r"\\\1", markdown))
 
 
 def display_question(question: str) -> str:

@@ -2,10 +2,56 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .auth import load_auth_file
 from .page import CSS, JS, build_ui, theme
+
+
+_API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
+
+
+class LoginPageOnly:
+    """ASGI middleware: a page served to a visitor who has not signed in (Gradio's login page) loses the API schema.
+
+    Gradio embeds `window.gradio_api_info` (every endpoint and its types) in each page, the login page included; the
+    login page does not need it. Its JSON escapes "<", so it cannot contain the "</script>" the pattern stops at.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "GET":
+            await self.app(scope, receive, send)
+            return
+        start: dict = {}
+        body: list[bytes] = []
+
+        async def hold(message):
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                if not headers.get(b"content-type", b"").startswith(b"text/html"):
+                    await send(message)
+                    return
+                start.update(message)
+                return
+            if not start:
+                await send(message)
+                return
+            body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            page = b"".join(body)
+            if b'"auth_required":true' in page:
+                page = _API_INFO.sub(b"window.gradio_api_info = null;</script>", page)
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            headers.append((b"content-length", str(len(page)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": page})
+
+        await self.app(scope, receive, hold)
 
 
 def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None, **kw):
@@ -40,6 +86,7 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
         options["auth"] = guard.check  # a coroutine function: Gradio awaits it instead of blocking its loop
         options["auth_message"] = "consensus-chat: sign in with an account from the server's auth file."
         middleware.append(Middleware(LoginLimitMiddleware, guard=guard))
+        middleware.append(Middleware(LoginPageOnly))
     options["app_kwargs"] = {"middleware": middleware, "lifespan": lifespan(mcp)}
     options.update(kw)
     _, local_url, _ = demo.launch(**options)

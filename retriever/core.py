@@ -79,20 +79,21 @@ class Retriever:
         self._sentences = SentenceCache(self.embedder)
 
     # -- loading ---------------------------------------------------------------------------
-    def _stamp(self):
+    def _stamp(self, loaded: bool = True):
         """What changes when an ingest publishes: the manifest's mtime, or the server's generation name."""
         path = getattr(self.store, "manifest_path", None)
         if path is not None:
             try:
                 return os.stat(path).st_mtime_ns
             except FileNotFoundError:
-                self._warn(f"{path} has gone; still answering from the loaded index.")
+                if loaded:  # before the first load there is nothing to answer from: open_current says what to do
+                    self._warn(f"{path} has gone; still answering from the loaded index.")
                 return None
         manifest = self.store.read_manifest()
         return manifest and manifest.get("generation")
 
     def _load(self, spec_hash: str, model_name: str) -> _State:
-        stamp = self._stamp()
+        stamp = self._stamp(loaded=hasattr(self, "_state"))
         manifest, collection = self.store.open_current()
         close = self.store.closer(collection)
         try:

