@@ -136,22 +136,27 @@ class ExtractiveComposer:
         return self._answer(question, body, [Citation.from_hit(1, hit, sentence)], result)
 
     def _list(self, question: str, hits: list[Hit], result: SearchResult, keys: list[str] | None = None) -> Answer:
-        """Every named section, in document order, each with one quoted sentence."""
+        """Every named section, in document order, each with one quoted sentence: for a cited source, the sentence
+        that cites it; otherwise the section's first, defining sentence."""
         wanted = {k.lower() for k in keys or ()}
         citations, lines = [], []
         hits = sorted(hits, key=lambda h: (h.source_file, h.line_start))  # document order
         for n, hit in enumerate(hits, 1):
+            sentences = self._sentences(hit)[0]
             sentence = None
             if wanted:
-                sentence = next((s for s in self._sentences(hit)[0]
+                sentence = next((s for s in sentences
                                  if any(c.lower() in wanted or c.split("-")[0].lower() in wanted
                                         for c in hit.citations if c in s)), None)
+            elif sentences:
+                sentence = sentences[0]
             sentence = sentence or self._best_sentence(question, hit)
             code = f"{_code_label(hit)} — " if hit.code else ""
-            lines.append(f"- {code}**{hit.heading}** [{n}]: {sentence} [{n}]")
+            lines.append(f"- {code}**{hit.heading}**: {sentence} [{n}]")
             citations.append(Citation.from_hit(n, hit, sentence))
         plural = len(hits) != 1
-        what = ("cite" if plural else "cites") + " this source" if wanted else ("match" if plural else "matches")
+        named = " and ".join(dict.fromkeys(keys or ()))
+        what = ("cite" if plural else "cites") + f" {named}" if wanted else ("match" if plural else "matches")
         body = f"{len(hits)} section{'s' if plural else ''} {what}:\n\n" + "\n".join(lines)
         return self._answer(question, body, citations, result)
 

@@ -11,10 +11,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-SOURCE_ICON = "📄"
-NEAREST_ICON = "🔎"
-ERROR_PREFIX = "⚠️ **Can't answer that:**"
-REFUSAL_HEADING = "### ⚠️ Not covered by the document"
+# No emoji: a machine without a colour-emoji font shows them as empty boxes.
+ERROR_PREFIX = "**Can't answer that:**"
+REFUSAL_LINE = "**Not covered by the document.** Nothing in it answers this question, so there is nothing to cite."
 DISPLAY_LIMIT = 2000  # characters of a question echoed back into the chat; the retriever also uses at most 2000
 MAX_HISTORY_TURNS = 20
 
@@ -131,9 +130,9 @@ def anchor(section_id: str) -> str:
 
 
 def source_title(citation) -> str:
-    """'📄 [1] 5.2.1 Other — Incident Reporting › Near-miss reporting', as HTML text for a <summary>."""
+    """'[1] 5.2.1 Other — Incident Reporting › Near-miss reporting', as HTML text for a <summary>."""
     line = section_line(citation.code, citation.label, citation.parent, citation.title)
-    return html.escape(f"{SOURCE_ICON} [{citation.n}] {line}", quote=False)
+    return html.escape(f"[{citation.n}] {line}", quote=False)
 
 
 def _box_body(code, label, title_line, keys, text, sentences: Sequence[str] = ()) -> str:
@@ -174,16 +173,16 @@ def nearest_line(answer, limit: int = 3) -> str:
     for hit in hits:
         name = section_line(hit.code, hit.label, hit.parent, hit.title) if hit.code else hit.heading
         links.append(f"[{escape_text(name)}](#{anchor(hit.id)})")
-    return f"{NEAREST_ICON} Nearest: " + " · ".join(links) if links else ""
+    return "Nearest sections: " + " · ".join(links) if links else ""
 
 
 def answer_markdown(answer) -> str:
-    """The answer as chat markdown: the body with [n] markers, or a notice-style refusal."""
-    notices = "".join(f"\n\n> ℹ️ {escape_text(n)}" for n in answer.notices)
+    """The answer as chat markdown: the body with [n] markers, or a refusal: one line, then one line of the nearest
+    sections (the refusal's own text names them too, so it is not shown again)."""
+    notices = "".join(f"\n\n> **Note:** {escape_text(n)}" for n in answer.notices)
     if answer.refused:
-        quoted = "\n".join("> " + line if line.strip() else ">" for line in safe_markdown(answer.text).splitlines())
         nearest = nearest_line(answer)
-        return f"{REFUSAL_HEADING}\n\n{quoted}{notices}" + (f"\n\n{nearest}" if nearest else "")
+        return f"{REFUSAL_LINE}{notices}" + (f"\n\n{nearest}" if nearest else "")
     body = safe_markdown(answer.body or answer.text)
     if answer.citations:
         firsts = {c.n: c for c in reversed(answer.citations)}

@@ -69,7 +69,7 @@ def test_respond_streams_an_answer_with_code_and_a_source_box(assistant):
     source_boxes = boxes(messages)
     assert source_boxes, "every cited section gets a collapsible source box"
     title = source_boxes[0]["title"]
-    assert title.startswith("📄 [1] 3.2.1 Benchmarks & Evaluation — "
+    assert title.startswith("[1] 3.2.1 Benchmarks & Evaluation — "
                             "Risk Assessment › Metrology for AI risk assessment")
     assert boxes(main) == source_boxes, "the boxes are inside the answer's own message"
     assert "<details open" not in main[0]["content"], "boxes start closed"
@@ -93,13 +93,13 @@ def test_one_box_per_cited_section_even_with_repeated_markers(assistant):
     assert titles and len(titles) == len(set(titles))
 
 
-def test_refusal_looks_different_and_names_nearest_sections(assistant):
+def test_refusal_is_one_line_and_one_list_of_nearest_sections(assistant):
     messages = final(chat.respond(OFF_TOPIC, [], {}, assistant=assistant))
     main = plain(answers(messages)[0])
-    assert main.startswith("### ⚠️ Not covered by the document")
-    assert "\n> " in main, "the refusal is a notice-style blockquote"
+    assert main.startswith(render.REFUSAL_LINE)
+    assert main.count("Not covered") == 1, "said once"
     assert boxes(messages) == [], "a refusal has no source boxes"
-    nearest = [line for line in main.splitlines() if line.startswith("🔎 Nearest:")]
+    nearest = [line for line in main.splitlines() if line.startswith("Nearest sections:")]
     assert len(nearest) == 1 and 1 <= nearest[0].count("](#doc-") <= 3, "one compact line of links"
 
 
@@ -109,13 +109,14 @@ def test_refusal_rendering_from_the_real_refusal_composer(assistant):
     answer = refusal(OFF_TOPIC, assistant.retriever.search(OFF_TOPIC), assistant.backend)
     messages = [render.answer_message(answer)]
     main = render.unescape_text(messages[0]["content"])
-    assert main.startswith("### ⚠️ Not covered by the document\n\n> ")
     assert boxes(messages) == []
-    links = re.findall(r"\[([^\]]+)\]\(#(doc-[\w-]+)\)", main.split("🔎 Nearest:", 1)[1])
+    head, links_line = main.split("Nearest sections:", 1)
+    links = re.findall(r"\[([^\]]+)\]\(#(doc-[\w-]+)\)", links_line)
     assert 1 <= len(links) <= 3
     first = next(h for h in answer.sources if render.anchor(h.id) == links[0][1])
-    assert first.title in main.split("🔎 Nearest:", 1)[0], "the nearest sections are named in the text and linked"
+    assert first.title not in head, "the nearest sections are listed once"
     assert first.title in links[0][0] or (first.label or "") in links[0][0]
+    assert not re.search("[\U0001F300-\U0001FAFF\u2600-\u27BF]", main), "no emoji"
 
 
 @pytest.mark.parametrize("empty", ["", "   \n\t ", None])
@@ -147,7 +148,7 @@ def test_code_filter_is_passed_to_the_assistant(assistant):
     state = chat.update_filters("3.2", chat.ANY_LABEL)
     assert state == {"code": "3.2", "label": ""}
     messages = final(chat.respond("risk assessment", [], state, assistant=assistant))
-    codes = [b["title"].split()[2] for b in boxes(messages)]
+    codes = [b["title"].split()[1] for b in boxes(messages)]
     assert codes and all(code.startswith("3.2") for code in codes), codes
 
 
@@ -176,7 +177,7 @@ def test_history_pairs_skips_source_boxes_and_unescapes():
     history = [
         {"role": "user", "content": [{"type": "text", "text": render.escape_text("Is <b>x</b> [y] covered?")}]},
         {"role": "assistant", "content": "Answer **one** [1]"},
-        {"role": "assistant", "metadata": {"title": "📄 [1] box"}, "content": "section text"},
+        {"role": "assistant", "metadata": {"title": "[1] box"}, "content": "section text"},
         {"role": "user", "content": "empty?"},
         {"role": "assistant", "content": f"{render.ERROR_PREFIX} The question is empty"},
     ]
