@@ -16,7 +16,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install install-dev browser eval bench audit lock clean help
+.PHONY: run test install install-dev browser chromium eval bench audit lock clean help
 
 help:
 	@echo "make run     - set up .venv, ingest the document if needed, start the web chat on $(HOST):$(PORT)"
@@ -42,8 +42,18 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.dev-installed browser
 
-# Debian's Chromium and ChromeDriver for the browser test (never a browser that downloads itself).
-browser:
+# Debian's Chromium and ChromeDriver for the browser test (never a browser that downloads itself), and axe-core from
+# the npm registry at the version tests/browser/package-lock.json pins (the accessibility test injects it; no CDN).
+browser: tests/browser/node_modules/axe-core/axe.min.js
+
+tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility test: apt-get install -y npm" >&2; exit 1; }
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+browser: chromium
+
+chromium:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		echo "Installing Debian's chromium and chromium-driver..."; \

@@ -17,6 +17,7 @@ from .render import (ERROR_PREFIX, answer_message, display_question, error_markd
                      safe_markdown)
 
 ANY_LABEL = "(any label)"
+PENDING = "*Searching the document…*"
 
 
 def _filters(state: Any) -> tuple[list[str] | None, list[str] | None]:
@@ -74,7 +75,7 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
         yield history + [{"role": "assistant", "content": error_markdown(str(exc))}]
         return
     turn = history + [{"role": "user", "content": display_question(question)}]
-    yield turn + [{"role": "assistant", "content": "*Searching the document…*"}]
+    yield turn + [{"role": "assistant", "content": PENDING}]
     codes, labels = _filters(state)
     try:
         final = None
@@ -92,11 +93,6 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
     if answers is not None:
         answers.remember(shown["content"], final.id)
     yield turn + [shown]
-
-
-def stash_question(message: Any) -> tuple[str, Any]:
-    """Clear the textbox and hand the question on to `respond`."""
-    return "", message
 
 
 def pick_example(question: str) -> str:
@@ -134,3 +130,11 @@ def record_vote(history: Any, index: Any, liked: Any, *, ratings: Ratings, answe
                          "since), so the vote was not recorded. Ask again to rate the new answer.")
     ratings.rate(answer_id, liked, client=client)
     return "Thanks: your thumbs " + ("up" if liked else "down") + " is saved with the answer and its sources."
+
+
+def pending_turn(message: Any, history: list | None) -> list[dict] | None:
+    """The chat as shown the moment a question is sent: the question and a pending answer; None for an empty input."""
+    if not isinstance(message, str) or not message.strip():
+        return None
+    return list(history or []) + [{"role": "user", "content": display_question(message)},
+                                  {"role": "assistant", "content": PENDING}]

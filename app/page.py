@@ -1,4 +1,5 @@
-"""The Blocks page: the chat with examples and filters, the Document tab, About, and the /chat and /search API."""
+"""The Blocks page: the chat with examples and filters, the Document tab, About, and the /chat, /search and /feedback
+API. How it looks is in app/style.py."""
 
 from __future__ import annotations
 
@@ -7,67 +8,42 @@ import functools
 import gradio as gr
 
 from .api import endpoints, peer
-from .chat import (ANY_LABEL, AnswerLog, clear_chat, pick_example, record_vote, respond, stash_question,
-                   update_filters)
+from .chat import (ANY_LABEL, AnswerLog, clear_chat, pending_turn, pick_example, record_vote, respond, update_filters)
 from .feedback import FeedbackError
 from .panels import about_markdown, document_markdown, example_questions, filter_document, section_labels
 from .render import escape_text
+from .style import CSS, JS, theme
 
-# System font stacks: the default theme's web font cannot load offline, and its fallback mixed typefaces.
-FONT = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "DejaVu Sans", "Helvetica Neue", "Arial",
-        "sans-serif")
-FONT_MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "Liberation Mono",
-             "monospace")
-
-CSS = """
-#chatbot mark { background: #fde68a; color: inherit; padding: 0 .1em; }
-#chatbot details.source { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: .5em 0;
-  padding: .35em .75em; scroll-margin-top: .5em; }
-#chatbot details.source > summary { cursor: pointer; font-weight: 600; }
-#chatbot .top-panel { display: none !important; }  /* its floating toolbar covered the top message */
-#examples button { flex: 0 1 auto; }
-.backend-note { font-size: .9em; opacity: .85; }
-@media (max-width: 640px) {
-  #chatbot { height: 46vh !important; min-height: 0 !important; }
-  #intro p { display: none; }
-}
-"""
-
-# Opening a source box brings it into view; a "Nearest" link in a refusal opens the Document tab at that section.
-JS = """
-() => {
-  document.addEventListener("toggle", (event) => {
-    const box = event.target;
-    if (box instanceof HTMLDetailsElement && box.open && box.closest("#chatbot")) {
-      box.scrollIntoView({block: "nearest", behavior: "instant"});
-    }
-  }, true);
-  document.addEventListener("click", (event) => {
-    const link = event.target.closest && event.target.closest('#chatbot a[href^="#doc-"]');
-    if (!link) return;
-    event.preventDefault();
-    const id = link.getAttribute("href").slice(1);
-    const tab = [...document.querySelectorAll('button[role="tab"]')].find((b) => b.textContent.trim() === "Document");
-    if (tab) tab.click();
-    let tries = 0;
-    const land = () => {
-      const target = document.getElementById(id);
-      if (target) target.scrollIntoView({block: "start", behavior: "instant"});
-      else if (tries++ < 40) setTimeout(land, 50);
-    };
-    land();
-  }, true);
-}
-"""
+__all__ = ["CSS", "JS", "build_ui", "theme"]
 
 
-def theme() -> gr.themes.Base:
-    """The default theme with system fonts only, so nothing asks for a web font."""
-    return gr.themes.Default(font=list(FONT), font_mono=list(FONT_MONO))
+class _Idle(gr.Error):
+    """Nothing to send (an empty input, or a question is still being answered): the chain stops, nothing is shown."""
+
+    def __init__(self):
+        super().__init__("nothing to send", visible=False, print_exception=False)
+
+
+def start_turn(message, history, busy: bool):
+    """The question and a pending answer at once, the input cleared and Ask turned into Stop."""
+    shown = pending_turn(message, history)
+    if busy or shown is None:
+        raise _Idle()
+    return "", message, list(history or []), shown, gr.update(visible=False), gr.update(visible=True), True
+
+
+def end_turn():
+    """After the answer: Stop turns back into Ask."""
+    return gr.update(visible=True), gr.update(visible=False), False
+
+
+def stop_turn(prior, question):
+    """Stop: the conversation as it was, the question back in the input, Ask again."""
+    return list(prior or []), question or "", gr.update(visible=True), gr.update(visible=False), False
 
 
 def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
-    """The whole app: chat with examples and filters, the Document tab, About, and the /chat and /search API."""
+    """The whole app: chat with examples and filters, the Document tab, About, and the API endpoints."""
     sections = list(assistant.retriever.sections())
     labels = section_labels(sections)
     examples = example_questions(sections)
@@ -83,30 +59,39 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
             gr.Warning(str(exc))
 
     events = dict(api_visibility="private", concurrency_id="assistant", concurrency_limit=concurrency_limit)
+    local = dict(api_visibility="private", queue=False)
 
     with gr.Blocks(title="consensus-chat", fill_height=True) as demo:
         filters = gr.State(update_filters("", ANY_LABEL))
         pending = gr.State("")
-        gr.Markdown("## consensus-chat\nAsk the document. Answers cite sections by code; open a source to see the "
-                    "supporting sentence highlighted.", elem_id="intro")
+        prior = gr.State([])  # the conversation before the question being answered
+        busy = gr.State(False)
+        with gr.Row(elem_id="header"):
+            gr.Markdown("# consensus-chat", elem_id="title")
+            gr.Markdown("Ask the document. Answers cite sections by code; open a source to see the supporting "
+                        "sentence highlighted.", elem_id="intro")
+            new = gr.Button("New conversation", size="sm", scale=0, min_width=150, elem_id="new")
         with gr.Tabs():
             with gr.Tab("Chat", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
                         # No label and no toolbar: a floating header covered the top of the conversation.
-                        chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", height=560, buttons=["copy"],
+                        chatbot = gr.Chatbot(show_label=False, elem_id="chatbot", buttons=["copy"],
                                              sanitize_html=True, allow_tags=False, render_markdown=True,
+                                             latex_delimiters=[],  # KaTeX would act on document text
                                              feedback_options=("Like", "Dislike"),
                                              group_consecutive_messages=False,
                                              placeholder="Ask a question about the document, or pick an example "
                                                          "below.")
-                        with gr.Row():
+                        with gr.Row(elem_id="ask-row", equal_height=True):
                             box = gr.Textbox(show_label=False, placeholder="Ask a question…", lines=1,
-                                             max_lines=6, scale=5, elem_id="question", autofocus=True)
-                            ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="ask")
+                                             max_lines=6, scale=5, elem_id="question", autofocus=True,
+                                             container=False, label="Question")
+                            ask = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="ask")
+                            stop = gr.Button("Stop", variant="stop", scale=0, min_width=80, elem_id="stop",
+                                             visible=False)
                         with gr.Row(elem_id="examples"):
                             example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in examples]
-                        new = gr.Button("New conversation", size="sm")
                     with gr.Column(scale=1, min_width=260):
                         with gr.Accordion("Filters for the next questions", open=True):
                             code = gr.Textbox(label="Code starts with", placeholder="e.g. 2.2", max_lines=1)
@@ -120,18 +105,23 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
             with gr.Tab("About", id="about"):
                 gr.Markdown(about_markdown(sections, assistant.backend), elem_id="about")
 
+        turn_outputs = [box, pending, prior, chatbot, ask, stop, busy]
+        answering = []
         for trigger in (box.submit, ask.click):
-            trigger(stash_question, [box], [box, pending], api_visibility="private", queue=False).then(
-                run, [pending, chatbot, filters], [chatbot], **events)
+            started = trigger(start_turn, [box, chatbot, busy], turn_outputs, **local)
+            answering.append(started.success(run, [pending, prior, filters], [chatbot], **events))
         for button, question in zip(example_buttons, examples):
-            button.click(functools.partial(pick_example, question), None, [pending], api_visibility="private",
-                         queue=False).then(run, [pending, chatbot, filters], [chatbot], **events)
-        new.click(clear_chat, None, [chatbot], api_visibility="private", queue=False)
+            picked = button.click(functools.partial(pick_example, question), None, [box], **local)
+            started = picked.then(start_turn, [box, chatbot, busy], turn_outputs, **local)
+            answering.append(started.success(run, [pending, prior, filters], [chatbot], **events))
+        for event in answering:
+            event.then(end_turn, None, [ask, stop, busy], **local)
+        stop.click(stop_turn, [prior, pending], [chatbot, box, ask, stop, busy], cancels=answering, **local)
+        new.click(clear_chat, None, [chatbot], **local)
         chatbot.like(on_like, [chatbot], None, api_visibility="private")  # queued: toasts need it
-        code.change(update_filters, [code, label], [filters], api_visibility="private", queue=False)
-        label.change(update_filters, [code, label], [filters], api_visibility="private", queue=False)
-        doc_query.change(functools.partial(filter_document, sections=sections), [doc_query], [doc],
-                         api_visibility="private", queue=False)
+        code.change(update_filters, [code, label], [filters], **local)
+        label.change(update_filters, [code, label], [filters], **local)
+        doc_query.change(functools.partial(filter_document, sections=sections), [doc_query], [doc], **local)
 
         chat, search, feedback = endpoints(assistant)
         gr.api(chat, api_name="chat", concurrency_id="assistant", concurrency_limit=concurrency_limit)

@@ -1,0 +1,77 @@
+"""How the page looks and behaves in the browser: the theme, the CSS and the page script. Nothing here runs Python work.
+
+Measured in Chromium at 1280x900 and 390x844, light and dark (tests/test_browser.py): everything sits on the first
+screen, the chat pane takes the height that is left, and all text keeps a contrast of at least 4.5:1 (axe-core).
+"""
+
+from __future__ import annotations
+
+import gradio as gr
+
+# System font stacks: the default theme's web font cannot load offline, and its fallback mixed typefaces.
+FONT = ("system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans", "DejaVu Sans", "Helvetica Neue", "Arial",
+        "sans-serif")
+FONT_MONO = ("ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", "Liberation Mono",
+             "monospace")
+
+CSS = """
+/* The chat pane takes the height the header, the input and the examples leave (both widths measured). */
+#chatbot { height: calc(100dvh - 300px) !important; min-height: 240px !important; max-height: none !important; }
+#chatbot .prose.chatbot.md { opacity: 1 !important; }  /* Gradio dims answers to 0.8: too little contrast */
+#chatbot mark { background: #fde68a; color: #1f2937; padding: 0 .1em; }
+.dark #chatbot mark { background: #facc15; color: #111827; }
+#chatbot details.source { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: .5em 0;
+  padding: .35em .75em; scroll-margin-top: .5em; scroll-margin-bottom: .5em; }
+#chatbot details.source > summary { cursor: pointer; font-weight: 600; }
+#chatbot details.source > summary:focus-visible { outline: 2px solid var(--color-accent); outline-offset: 2px; }
+#chatbot .top-panel { display: none !important; }  /* its floating toolbar covered the top message */
+#chatbot .scroll-down-button-container { display: none !important; }  /* it covered the highlighted sentence */
+#chatbot a { color: var(--link-text-color); }
+#header { align-items: center; gap: .5em; flex-wrap: nowrap; }
+#header h1 { font-size: 1.35em; margin: 0; }
+#intro p { margin: 0; }
+#ask-row { align-items: stretch; gap: .5em; flex-wrap: nowrap; }
+#ask-row > div { margin: 0; }
+#ask, #stop { min-width: 80px; max-width: 120px; align-self: stretch; }
+#examples { gap: .4em; }
+#examples button { flex: 0 1 auto; }
+.backend-note { font-size: .9em; }
+@media (max-width: 640px) {
+  #chatbot { height: calc(100dvh - 330px) !important; min-height: 200px !important; }
+  #intro { display: none; }
+  #examples button { font-size: .8em; padding: .25em .5em; }
+}
+"""
+
+# Opening a source box (by click, or Enter on its title) brings it into view; a "Nearest sections" link in a refusal
+# opens the Document tab at that section. (Gradio itself follows the system's dark mode.)
+JS = """
+() => {
+  document.addEventListener("toggle", (event) => {
+    const box = event.target;
+    if (box instanceof HTMLDetailsElement && box.open && box.closest("#chatbot")) {
+      box.scrollIntoView({block: "nearest", behavior: "instant"});
+    }
+  }, true);
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('#chatbot a[href^="#doc-"]');
+    if (!link) return;
+    event.preventDefault();
+    const id = link.getAttribute("href").slice(1);
+    const tab = [...document.querySelectorAll('button[role="tab"]')].find((b) => b.textContent.trim() === "Document");
+    if (tab) tab.click();
+    let tries = 0;
+    const land = () => {
+      const target = document.getElementById(id);
+      if (target) target.scrollIntoView({block: "start", behavior: "instant"});
+      else if (tries++ < 40) setTimeout(land, 50);
+    };
+    land();
+  }, true);
+}
+"""
+
+
+def theme() -> gr.themes.Base:
+    """The default theme with system fonts only, so nothing asks for a web font."""
+    return gr.themes.Default(font=list(FONT), font_mono=list(FONT_MONO))
