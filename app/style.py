@@ -18,8 +18,11 @@ CSS = """
 /* The chat pane takes the height the header, the input and the examples leave (both widths measured). */
 #chatbot { height: calc(100dvh - 300px) !important; min-height: 240px !important; max-height: none !important; }
 #chatbot .prose.chatbot.md { opacity: 1 !important; }  /* Gradio dims answers to 0.8: too little contrast */
-#chatbot mark { background: #fde68a; color: #1f2937; padding: 0 .1em; }
-.dark #chatbot mark { background: #facc15; color: #111827; }
+/* Dark text on yellow in both schemes: light text on pale yellow had a contrast of 1.13:1. */
+#chatbot mark, #chatbot mark * { background: #fde68a !important; color: #1f2937 !important; padding: 0 .1em; }
+/* Text the theme draws in its accent or a pale grey falls under 4.5:1; the body colour keeps it readable. */
+button[role="tab"][aria-selected="true"], footer, footer a, footer button, footer span {
+  color: var(--body-text-color) !important; opacity: 1 !important; }
 #chatbot details.source { border: 1px solid var(--border-color-primary); border-radius: 8px; margin: .5em 0;
   padding: .35em .75em; scroll-margin-top: .5em; scroll-margin-bottom: .5em; }
 #chatbot details.source > summary { cursor: pointer; font-weight: 600; }
@@ -74,4 +77,8 @@ JS = """
 
 def theme() -> gr.themes.Base:
     """The default theme with system fonts only, so nothing asks for a web font."""
-    return gr.themes.Default(font=list(FONT), font_mono=list(FONT_MONO))
+    # Blue-700 buttons: white text on the default orange had a contrast of 2.8:1.
+    return gr.themes.Default(primary_hue=gr.themes.colors.blue, font=list(FONT), font_mono=list(FONT_MONO)).set(
+        button_primary_background_fill="*primary_700", button_primary_background_fill_dark="*primary_700",
+        button_primary_background_fill_hover="*primary_800", button_primary_background_fill_hover_dark="*primary_800",
+        button_primary_text_color="white", button_primary_text_color_dark="white")

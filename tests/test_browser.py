@@ -208,7 +208,7 @@ def test_phone_layout_puts_the_input_and_examples_on_the_first_screen(page, arti
 def test_refusal_links_the_nearest_sections_in_one_line(page, artifacts):
     ask(page, "Who won the 2022 World Cup?", "Not covered by the document")
     chat = page.locator("#chatbot")
-    chat.get_by_text("Nearest:").first.wait_for()
+    chat.get_by_text("Nearest sections:").first.wait_for()
     assert chat.locator("details").count() == 0, "no boxes for a refusal"
     links = chat.locator('a[href^="#doc-"]')
     assert 1 <= links.count() <= 3
