@@ -91,7 +91,8 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     options.update(kw)
     _, local_url, _ = demo.launch(**options)
     print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
-    print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    print(f"  API: /chat, /search and /feedback; MCP (streamable HTTP only, not SSE): "
+          f"{local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
     if users is not None:
         print(f"  Login required: {len(users)} user(s) from {auth_file}; MCP callers send HTTP Basic credentials",
               flush=True)
