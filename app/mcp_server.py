@@ -1,4 +1,5 @@
-"""The MCP tools `chat`, `search` and `feedback`: the /chat, /search and /feedback JSON as structured content, with an output schema.
+"""The MCP tools `chat`, `search` and `feedback`: the /chat, /search and /feedback JSON as structured content,
+with an output schema.
 
 Gradio's own MCP server (6.31) sends a tool's result as the Python repr of the returned dict, declares no output
 schema, fills `structuredContent` only as `{"result": [text items]}`, and cannot check a login. The MCP library's

