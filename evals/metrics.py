@@ -80,6 +80,11 @@ def mean(values: Iterable[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+def rounded(x, digits: int = 4) -> float | None:
+    """A figure rounded for the report (the one place figures are rounded); None stays None."""
+    return None if x is None else round(float(x), digits)
+
+
 def percentile(values: Iterable[float], p: float) -> float | None:
     """The p-th percentile (0-100), numpy's linear interpolation; None for no values."""
     import numpy as np

@@ -12,7 +12,7 @@ import pytest
 import reference_metrics as reference
 from evals import metrics
 from evals.baseline import section_anchors
-from evals.calibrate import Sample, fit, leave_one_out, rates
+from evals.scope_fit import Sample, fit, leave_one_out, rates
 from evals.runner import (
     DEFAULT_QUESTIONS,
     REQUIRED_KEYS,
