@@ -2,13 +2,9 @@
 
     python -m evals.calibrate [--questions F] [--index-dir D] [--write] [--json]
 
-The retriever calls a question in scope when it has no topic words (only a code, a source key, a
-title or words about the document), or when `dense + coverage_weight * coverage >= threshold`
-(retriever/scope.py). The fit mirrors that: it tries each weight on a small grid and, for each, the
-threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
-the lower false-refusal rate, then to the lower threshold. The rates that matter are out of sample:
-stratified k-fold cross-validation refits weight and threshold without each fold and judges that
-fold, so no question is scored by a rule fitted on it.
+The fit (a weight and a threshold on the two scope features, chosen for balanced accuracy) lives in
+evals/scope_fit.py. The rates that matter are out of sample: stratified k-fold cross-validation refits
+weight and threshold without each fold and judges that fold, so no question is scored by a rule fitted on it.
 """
 
 from __future__ import annotations
@@ -16,12 +12,13 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 import click
 
+from .metrics import rounded
 from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
-from .metrics import rounded as _r
 from .scope_fit import (
     FEATURES,
     Sample,
@@ -34,6 +31,8 @@ from .scope_fit import (
     leave_one_page_out,
     predict,
 )
+
+_r = partial(rounded, digits=4)  # the calibration record's rates keep four digits
 
 
 def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:

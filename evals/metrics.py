@@ -80,8 +80,11 @@ def mean(values: Iterable[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def rounded(x, digits: int = 4) -> float | None:
-    """A figure rounded for the report (the one place figures are rounded); None stays None."""
+DIGITS = 3  # every rate and score of the eval report; tables and the chart print them as they are
+
+
+def rounded(x, digits: int = DIGITS) -> float | None:
+    """A figure rounded once, for the report (tables and chart show it unrounded again); None stays None."""
     return None if x is None else round(float(x), digits)
 
 

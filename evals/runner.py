@@ -1,6 +1,6 @@
 """Score retrieval, out-of-scope refusals and extractive answers on one question set.
 
-`consensus-chat eval` calls `main()`; tests and scripts call `run()` and get one dict back.
+`consensus-chat eval` reaches `run()` through evals/suite.py; tests and scripts call `run()` and get one dict back.
 Retrieval metrics use in-scope questions only; each mode ranks the top RANK_DEPTH sections
 (MRR is therefore MRR@10) and is scored by ir-measures over section ids (evals/metrics.py).
 `report.NOTES` spells out every definition; `report.py` renders. The question set is our JSONL
@@ -10,7 +10,6 @@ Each phase lives in the module named for its job; `run` only orders them.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
@@ -31,7 +30,7 @@ from .questions import (  # noqa: F401 - part of this module's API
 )
 from .searches import MODES, RANK_DEPTH, check_modes, search_all
 
-__all__ = ["run", "main", "load_questions", "check_titles", "gate", "answer_scores", "answer_sentences",
+__all__ = ["run", "load_questions", "check_titles", "gate", "answer_scores", "answer_sentences",
            "is_verbatim", "normalise"]
 
 
@@ -126,19 +125,22 @@ def _answers(report: dict, assistant, config, retriever, sections, questions) ->
 
     in_scope = [q for q in questions if q.kind == "in_scope"]
     rows, times = answer_all(assistant, retriever, questions, document_text(config, retriever, sections))
-    report["answers"] = answer_scores([rows[q.id] for q in in_scope],
-                                      [rows[q.id] for q in questions if q.kind == "out_of_scope"])
+    live_kind = report["out_of_scope"]["in_sample"]["kind"]  # answers use the index's own rule
+    report["answers"] = {**answer_scores([rows[q.id] for q in in_scope],
+                                         [rows[q.id] for q in questions if q.kind == "out_of_scope"]),
+                         "refusal_kind": live_kind}
     for tag, row in report["out_of_scope"]["slices"].items():
         tagged = [q for q in in_scope if q.slice == tag]
         if tagged:  # the answer's first citation, as a user reads it
             row["first_citation_relevant"] = rounded(first_citation_relevant(rows, tagged))
+            row["first_citation_kind"] = live_kind
     return rows, times
 
 
 def _latency(search_ms: list[float], answer_ms: list[float]) -> dict:
     return {
-        "search_p50": rounded(percentile(search_ms, 50), 2), "search_p95": rounded(percentile(search_ms, 95), 2),
-        "answer_p50": rounded(percentile(answer_ms, 50), 2), "answer_p95": rounded(percentile(answer_ms, 95), 2),
+        "search_p50": rounded(percentile(search_ms, 50), 1), "search_p95": rounded(percentile(search_ms, 95), 1),
+        "answer_p50": rounded(percentile(answer_ms, 50), 1), "answer_p95": rounded(percentile(answer_ms, 95), 1),
         "search_k": RANK_DEPTH, "n_search": len(search_ms), "n_answer": len(answer_ms),
     }
 
@@ -182,38 +184,3 @@ def failures(report: dict) -> list[dict]:
 
 
 REQUIRED_KEYS = ("n", "modes", "out_of_scope", "answers", "latency_ms", "questions")
-
-
-def main(config, questions: Path | None = None, mode: str = "all", as_json: bool = False,
-         out: Path | None = None, baseline: bool = True, retrievers=(), trec_out: Path | None = None,
-         conversations: Path | None = None) -> dict:
-    """Run the eval for `consensus-chat eval`: print JSON or tables, optionally write report.md + modes.png."""
-    import sys
-
-    modes = MODES if mode == "all" else (mode,)
-    progress = None
-    if not as_json and sys.stderr.isatty():
-        from rich.console import Console
-
-        err = Console(stderr=True)
-        progress = lambda msg: err.print(f"[dim]{msg}...[/dim]")  # noqa: E731
-    report = run(config, questions, modes, baseline=baseline, progress=progress, retrievers=retrievers,
-                 trec_out=trec_out, conversations=conversations)
-    if out is not None:
-        from .report import write_chart, write_markdown
-
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        write_markdown(report, out / "report.md")
-        write_chart(report, out / "modes.png")
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        from .report import print_tables
-
-        print_tables(report)
-        if out is not None:
-            print(f"Wrote {out / 'report.md'} and {out / 'modes.png'}")
-        if trec_out is not None:
-            print(f"Wrote TREC qrels and runs to {trec_out}")
-    return report

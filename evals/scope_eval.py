@@ -23,13 +23,23 @@ from .scope_fit import collect, fit, folds
 SAME_RULE = 1e-6
 
 
+# What a scope figure is, named beside it in every table and in --json.
+IN_SAMPLE = "in sample"  # judged by a rule fitted on these very questions
+CROSS_VALIDATED = "cross-validated"  # each question judged by a rule refitted without its fold
+OTHER_PAGES = "other pages"  # judged by a rule fitted on other pages only
+OTHER_QUESTIONS = "other questions"  # judged by a rule fitted on other questions of this page
+BLIND_TEST = "blind test"  # questions no rule or choice was ever fitted on
+
+
 @dataclass(frozen=True)
 class ScopeDecisions:
-    """Each question's in-scope call, and how the call was kept out of sample."""
+    """Each question's in-scope call, how the call was kept out of sample, and the kinds of the figures."""
 
     in_scope: dict[str, bool]
     estimate: str
     rule: dict
+    kind: str = CROSS_VALIDATED  # of these calls
+    live_kind: str = IN_SAMPLE  # of the index's own calls (the search results and answers)
 
 
 def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: int = 10) -> ScopeDecisions:
@@ -45,9 +55,9 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
     fitted_here = (model.source == "fitted" and Path(questions_path).is_file()
                    and model.questions_sha256 == file_sha256(Path(questions_path)))
     if not (fitted_here and has_both):
-        estimate = ("default rule (this corpus has no calibration of its own)" if model.source == "default"
-                    else "rule fitted on other questions")
-        return ScopeDecisions({q.id: results[q.id].in_scope for q in questions}, estimate, rule)
+        live = {q.id: results[q.id].in_scope for q in questions}
+        kind, estimate = _live_kind(model, questions, fitted_here)
+        return ScopeDecisions(live, estimate, rule, kind, kind)
     samples = collect(retriever, questions)
     decided: dict[str, bool] = {}
     parts = folds(samples)
@@ -60,7 +70,43 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
         for i in held:
             q = questions[i]
             decided[q.id] = (results[q.id] if same else retriever.search(q.question, k=k, scope=fold_rule)).in_scope
-    return ScopeDecisions(decided, f"{len(parts)}-fold cross-validation (rule refitted without each fold)", rule)
+    return ScopeDecisions(decided, f"{len(parts)}-fold cross-validation (rule refitted without each fold)", rule,
+                          CROSS_VALIDATED, IN_SAMPLE)
+
+
+def _live_kind(model, questions, fitted_here: bool) -> tuple[str, str]:
+    """(kind, how it was decided) of the index's own calls on these questions, by the questions the rule saw."""
+    source = ("default rule (this corpus has no calibration of its own), fitted on the development pages"
+              if model.source == "default" else "rule fitted for this corpus")
+    if fitted_here:
+        return IN_SAMPLE, f"{source}, on this very question file"
+    other = OTHER_PAGES if model.source == "default" else OTHER_QUESTIONS
+    seen = _fitted_questions(model)
+    if seen is None:
+        return other, f"{source}, on a question file not at hand"
+    overlap = sum(_norm(q.question) in seen for q in questions)
+    if overlap:
+        return IN_SAMPLE, f"{source}; it was fitted on {overlap} of these {len(questions)} questions"
+    return other, f"{source}, on other questions"
+
+
+def _fitted_questions(model) -> set[str] | None:
+    """The (normalised) questions a rule was fitted on, when their files are at hand."""
+    from .questions import DEFAULT_QUESTIONS, load_questions
+
+    if model.source == "fitted":
+        if not DEFAULT_QUESTIONS.is_file() or file_sha256(DEFAULT_QUESTIONS) != model.questions_sha256:
+            return None
+        return {_norm(q.question) for q in load_questions(DEFAULT_QUESTIONS)}
+    from .pages import DEV_PAGES, ROOT, load_pages
+
+    if not DEV_PAGES.is_file():
+        return None
+    return {_norm(q.question) for page in load_pages(DEV_PAGES) for q in load_questions(ROOT / page["questions"])}
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def scope_report(decided: ScopeDecisions, questions, hybrid: dict, ranking: dict) -> dict:
@@ -75,11 +121,13 @@ def scope_report(decided: ScopeDecisions, questions, hybrid: dict, ranking: dict
         "refusal_accuracy": _r(refusal_accuracy(mean(refused_oos), mean(refused_in), len(out_scope), len(in_scope))),
         "n_in": len(in_scope),
         "n_out": len(out_scope),
+        "kind": decided.kind,
         "estimate": decided.estimate,
         "rule": decided.rule,
         "in_sample": {"refusal_rate": _r(mean(not hybrid[q.id].in_scope for q in out_scope)),
-                      "false_refusal_rate": _r(mean(not hybrid[q.id].in_scope for q in in_scope))},
-        "slices": slices(questions, decided.in_scope, ranking),
+                      "false_refusal_rate": _r(mean(not hybrid[q.id].in_scope for q in in_scope)),
+                      "kind": decided.live_kind},
+        "slices": {tag: {**row, "kind": decided.kind} for tag, row in slices(questions, decided.in_scope, ranking).items()},
     }
 
 
