@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .pages import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, search_questions, summary
+from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, search_questions, summary
 
 BLIND_DIR = ROOT / "evals" / "blind"
 KIND = "blind test"

@@ -98,7 +98,7 @@ def _fitted_questions(model) -> set[str] | None:
         if not DEFAULT_QUESTIONS.is_file() or file_sha256(DEFAULT_QUESTIONS) != model.questions_sha256:
             return None
         return {_norm(q.question) for q in load_questions(DEFAULT_QUESTIONS)}
-    from .pages import DEV_PAGES, ROOT, load_pages
+    from .page_sets import DEV_PAGES, ROOT, load_pages
 
     if not DEV_PAGES.is_file():
         return None

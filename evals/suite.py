@@ -35,7 +35,7 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
                       trec_out=trec_out, conversations=conversations)
     development["set"] = "development"
     if shipped and pages:
-        from .pages import score_dev_pages
+        from .page_sets import score_dev_pages
 
         development["pages"] = score_dev_pages(config, progress=progress)
     report = {"development": development, "blind_test": None}

@@ -634,7 +634,7 @@ def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, 
 
 def test_blind_pages_file_errors_say_what_is_wrong(config, tmp_path):
     from evals.blind import score_blind
-    from evals.pages import PagesFileError
+    from evals.page_sets import PagesFileError
 
     (tmp_path / "pages.json").write_text('[{"corpus": "tests/data/no-such-page.txt", "questions": "x.jsonl"}]')
     with pytest.raises(PagesFileError, match="entry 1: corpus file 'tests/data/no-such-page.txt' does not exist"):
@@ -645,7 +645,7 @@ def test_blind_pages_file_errors_say_what_is_wrong(config, tmp_path):
 
 
 def test_other_pages_are_judged_by_a_rule_fitted_on_the_other_pages(config, tmp_path):
-    from evals.pages import score_dev_pages
+    from evals.page_sets import score_dev_pages
 
     pages = [{"corpus": "tests/data/second-page.txt", "questions": "evals/pages/second-page.jsonl"},
              {"corpus": "tests/data/third-page.txt", "questions": "evals/pages/third-page.jsonl"}]
