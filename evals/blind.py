@@ -30,7 +30,6 @@ def available(blind_dir: Path = BLIND_DIR) -> bool:
 def score_blind(config, blind_dir: Path | str = BLIND_DIR, root: Path = ROOT, progress=None) -> dict:
     """Per-page, per-slice and overall figures of the blind set, and its conversations, each index built apart."""
     from .conversations import load_conversations, score_conversations
-    from .questions import load_questions, resolve
 
     blind_dir = Path(blind_dir)
     pages = load_pages(blind_dir / "pages.json", root)
@@ -38,9 +37,7 @@ def score_blind(config, blind_dir: Path | str = BLIND_DIR, root: Path = ROOT, pr
     per_page, every = {}, []
     with PageIndexes(config, root, progress) as indexes:
         for page in pages:
-            retriever = indexes.retriever(page["corpus"])
-            path = root / page["questions"]
-            questions = resolve(load_questions(path), retriever.sections(), path)
+            retriever, questions = indexes.questions(page)
             say(f"blind test: {page['questions']}")
             rows = search_questions(retriever, questions, assistant=indexes.assistant(page["corpus"]))
             per_page[page["corpus"]] = {"questions": page["questions"], **_figures(rows), "kind": KIND}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .report_sets import fmt
+from .report_sets import fmt, retrieval_rows
 
 CHART_METRICS = ("hit@1", "mrr", "ndcg@5", "recall@5")
 
@@ -16,10 +16,7 @@ def chart(report: dict):
     matplotlib.use("Agg")  # no display here; must come before pyplot
     import matplotlib.pyplot as plt
 
-    rows = list(report["modes"].items())
-    if "baseline" in report:
-        rows.append(("baseline", report["baseline"]))
-    rows += list(report.get("external", {}).items())
+    rows = retrieval_rows(report, baseline="baseline")
     fig, ax = plt.subplots(figsize=(10, 4.5), dpi=100)
     width = 0.8 / len(rows)
     for i, (name, vals) in enumerate(rows):

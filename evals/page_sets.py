@@ -88,6 +88,14 @@ class PageIndexes:
             self._retrievers[corpus] = open_retriever(config=self.config(corpus))
         return self._retrievers[corpus]
 
+    def questions(self, page: dict):
+        """(retriever, questions) of a pages-file entry, the questions checked against the page's own index."""
+        from .questions import load_questions, resolve
+
+        retriever = self.retriever(page["corpus"])
+        path = self.root / page["questions"]
+        return retriever, resolve(load_questions(path), retriever.sections(), path)
+
     def assistant(self, corpus: str):
         """The corpus's assistant (over the same retriever)."""
         if corpus not in self._assistants:
@@ -138,16 +146,13 @@ def by_slice(rows: list[dict]) -> dict[str, dict]:
 def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROOT, progress=None) -> dict:
     """The development pages: hit@1/MRR per page, and scope rates from the rule fitted on the other pages."""
     from .metrics import rounded
-    from .questions import load_questions, resolve
     from .scope_fit import collect, fit_pages, rates
 
     pages = load_pages(pages_file, root)
     groups, rows = {}, {}
     with PageIndexes(config, root, progress) as indexes:
         for page in pages:
-            retriever = indexes.retriever(page["corpus"])
-            path = root / page["questions"]
-            questions = resolve(load_questions(path), retriever.sections(), path)
+            retriever, questions = indexes.questions(page)
             rows[page["corpus"]] = search_questions(retriever, questions)
             groups[page["corpus"]] = collect(retriever, questions)
     out = {}

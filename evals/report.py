@@ -7,7 +7,7 @@ import platform
 from pathlib import Path
 
 from .metrics import RETRIEVAL_METRICS
-from .report_sets import Table, blind_tables, conversation_table, pages_table
+from .report_sets import Table, blind_tables, conversation_table, pages_table, retrieval_rows
 from .report_sets import fmt as _fmt
 
 
@@ -39,14 +39,6 @@ def machine() -> str:
     ram_s = f", {ram:.1f} GiB RAM" if ram else ""
     return (f"{cpu_model()}, {os.cpu_count()} cores{ram_s}, {platform.system()} {platform.release()}, "
             f"Python {platform.python_version()}")
-
-
-def _rows(report: dict) -> list[tuple[str, dict]]:
-    rows = list(report["modes"].items())
-    if "baseline" in report:
-        rows.append(("baseline (llama-index default)", report["baseline"]))
-    rows += list(report.get("external", {}).items())
-    return rows
 
 
 def _short(text: str, n: int) -> str:
@@ -90,7 +82,7 @@ def _sections(report: dict, compact: bool = False) -> list[Table]:
     tables = [
         (f"Retrieval over {n_in} in-scope questions (top {report.get('meta', {}).get('rank_depth', 10)})",
          ["mode", *RETRIEVAL_METRICS],
-         [[name, *(_fmt(vals.get(m)) for m in RETRIEVAL_METRICS)] for name, vals in _rows(report)]),
+         [[name, *(_fmt(vals.get(m)) for m in RETRIEVAL_METRICS)] for name, vals in retrieval_rows(report)]),
         *_scope_tables(oos, ans),
         ("Extractive answers (scored on in-scope questions)",
          ["metric", "value"],

@@ -14,6 +14,14 @@ def fmt(value, digits: int = DIGITS) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def retrieval_rows(report: dict, baseline: str = "baseline (llama-index default)") -> list[tuple[str, dict]]:
+    """(name, scores) of every ranking of the development set: our modes, the baseline, each `--retriever`."""
+    rows = list(report["modes"].items())
+    if "baseline" in report:
+        rows.append((baseline, report["baseline"]))
+    return rows + list(report.get("external", {}).items())
+
+
 def conversation_table(conv: dict, how: str) -> Table:
     """The conversation rates of one set."""
     rows = [["turns right (first citation relevant; ordinal, refusal and text checks where given)",
