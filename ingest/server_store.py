@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .errors import IndexCorrupt, StoreUnavailable
-from .store import REBUILD_HINT, Store, chroma_errors, _new_generation_name, _settings, check_manifest
+from .store_base import REBUILD_HINT, Store, check_manifest, chroma_errors, chroma_settings, new_generation_name
 
 SERVER_PREFIX = "consensus_chat_gen_"
 SERVER_MANIFEST = "consensus_chat_manifest"
@@ -29,7 +29,7 @@ class ServerStore(Store):
             import chromadb
 
             try:
-                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=_settings())
+                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=chroma_settings())
                 self._client_obj.heartbeat()
             except Exception as exc:  # noqa: BLE001 - connection errors come in many types
                 self._client_obj = None
@@ -52,11 +52,15 @@ class ServerStore(Store):
             manifest = json.loads(got["documents"][0])
         except ValueError:
             raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
-        return check_manifest(manifest, f"The manifest on {self.describe()}")
+        manifest = check_manifest(manifest, f"The manifest on {self.describe()}")
+        if not manifest["generation"].startswith(SERVER_PREFIX):
+            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged (its generation "
+                               f"{manifest['generation']!r} is not one of ours). {REBUILD_HINT}")
+        return manifest
 
     def new_generation(self):
         """A new cosine-space collection."""
-        name = SERVER_PREFIX + _new_generation_name().replace("-", "_")
+        name = SERVER_PREFIX + new_generation_name().replace("-", "_")
         collection = self.client.create_collection(
             name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
@@ -77,9 +81,13 @@ class ServerStore(Store):
             ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[0.0]]
         )
 
+    def generations(self) -> list[str]:
+        """The generation collections on the server."""
+        names = (getattr(col, "name", col) for col in self.client.list_collections())
+        return sorted(name for name in names if name.startswith(SERVER_PREFIX))
+
     def cleanup(self, keep: set[str]) -> None:
         """Delete generation collections not in keep."""
-        for col in self.client.list_collections():
-            name = getattr(col, "name", col)
-            if name.startswith(SERVER_PREFIX) and name not in keep:
+        for name in self.generations():
+            if name not in keep:
                 self.client.delete_collection(name)

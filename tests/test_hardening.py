@@ -68,7 +68,7 @@ def test_help_has_examples_for_every_command():
 
 
 def test_no_telemetry():
-    from ingest.store import _settings
+    from ingest.store_base import chroma_settings as _settings
 
     assert _settings().anonymized_telemetry is False
     env = {k: v for k, v in os.environ.items() if k not in ("GRADIO_ANALYTICS_ENABLED", "ANONYMIZED_TELEMETRY")}
