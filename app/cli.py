@@ -335,10 +335,11 @@ def feedback():
 def feedback_export(out, index_dir, chroma_host, chroma_port, model):
     """Write the disliked answers as evals/questions.jsonl lines for a person to label."""
     from app.feedback import FeedbackStore
+    from ingest.jsonl import dumps_line
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     store = FeedbackStore(config.index_dir)
-    lines = [json.dumps(vote.eval_line(), ensure_ascii=False) for vote in store.votes(liked=False)]
+    lines = [dumps_line(vote.eval_line()) for vote in store.votes(liked=False)]
     text = "".join(line + "\n" for line in lines)
     if out is None:
         click.echo(text, nl=False)
