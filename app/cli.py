@@ -89,9 +89,10 @@ def _echo_json(data) -> None:
 @click.version_option(package_name="consensus-chat")
 def main():
     """Ask a research-priorities document questions; get answers with section codes and verified citations."""
-    # Chroma and Gradio phone home unless told not to; this tool never does.
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ingest.telemetry import disable_telemetry
+
+    # Chroma, Gradio and onnxruntime phone home unless told not to; this tool never does.
+    disable_telemetry()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
