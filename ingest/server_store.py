@@ -23,6 +23,23 @@ class ServerStore(Store):
         return f"chroma://{self.host}:{self.port}"
 
     @property
+    def address(self) -> str:
+        """host:port, for messages about reaching the server."""
+        return f"{self.host}:{self.port}"
+
+    def connection_errors(self) -> tuple[type[BaseException], ...]:
+        """What Chroma's HTTP client raises when the server does not answer (imported late: httpx is heavy)."""
+        import httpx
+
+        return (httpx.TransportError,)
+
+    def _unreachable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"Cannot reach the Chroma server at {self.address} ({type(exc).__name__}). "
+            f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host to use the embedded store."
+        )
+
+    @property
     def client(self):
         """The HTTP client, connected on first use."""
         if self._client_obj is None:
@@ -33,11 +50,7 @@ class ServerStore(Store):
                 self._client_obj.heartbeat()
             except Exception as exc:  # noqa: BLE001 - connection errors come in many types
                 self._client_obj = None
-                raise StoreUnavailable(
-                    f"Cannot reach the Chroma server at {self.host}:{self.port} ({type(exc).__name__}). "
-                    f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host "
-                    "to use the embedded store."
-                ) from None
+                raise self._unreachable(exc) from None
         return self._client_obj
 
     def _manifest_collection(self):
@@ -45,7 +58,10 @@ class ServerStore(Store):
 
     def read_manifest(self) -> dict | None:
         """The manifest record, if any."""
-        got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
+        try:
+            got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
+        except self.connection_errors() as exc:  # the server went away after the first connection
+            raise self._unreachable(exc) from None
         if not got["ids"]:
             return None
         try:
@@ -71,6 +87,8 @@ class ServerStore(Store):
         client = self.client
         try:
             return client.get_collection(name, embedding_function=None)
+        except self.connection_errors() as exc:
+            raise self._unreachable(exc) from None
         except (*chroma_errors(), ValueError):  # chroma raises NotFoundError or ValueError by version
             raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
 

@@ -25,7 +25,7 @@ from .faults import checkpoint
 from .server_store import ServerStore
 from .store_base import (  # noqa: F401 - MANIFEST_FORMAT, pages and chroma_errors are re-exported for callers
     COLLECTION, MANIFEST_FORMAT, REBUILD_HINT, Store, _nothing, check_index_dir, check_manifest, chroma_errors,
-    chroma_settings, new_generation_name, pages,
+    chroma_settings, new_generation_name, pages, unreadable,
 )
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,8 @@ class EmbeddedStore(Store):
             raw = self.manifest_path.read_bytes()
         except FileNotFoundError:
             return None
+        except PermissionError:
+            raise unreadable(self.manifest_path, self.index_dir) from None
         except OSError as exc:
             raise IndexCorrupt(f"{self.manifest_path} cannot be read ({exc.strerror}). {REBUILD_HINT}") from None
         try:

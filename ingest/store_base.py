@@ -6,6 +6,7 @@ collections on a Chroma server) both build on this module, and `ingest.store.ope
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -54,7 +55,7 @@ def check_manifest(manifest, where: str) -> dict:
 
 
 def check_index_dir(index_dir: Path) -> None:
-    """Refuse an index location that is a file, or lies under a file, with a message that says so."""
+    """Refuse an index location that is a file, lies under a file, or cannot be read, with a message that says so."""
     for path in (index_dir, *index_dir.parents):
         if path.exists():
             if not path.is_dir():
@@ -62,7 +63,18 @@ def check_index_dir(index_dir: Path) -> None:
                     f"The index directory {index_dir} cannot be used: {path} is a file, not a directory. "
                     "Point --index-dir or CONSENSUS_CHAT_HOME at a directory."
                 )
+            if path == index_dir and not os.access(path, os.R_OK | os.X_OK):
+                raise unreadable(index_dir, index_dir)
             return
+
+
+def unreadable(path: Path, index_dir: Path) -> IndexLocation:
+    """The error for an index this user may not read: a permission problem, not damage, so no rebuild advice."""
+    where = "" if Path(path) == Path(index_dir) else f" ({path})"
+    return IndexLocation(
+        f"The index folder {index_dir} cannot be read{where}: permission denied. Give this user read and write "
+        "access to it (Chroma writes even to search), or point --index-dir or CONSENSUS_CHAT_HOME at a folder it can use."
+    )
 
 
 def chroma_settings():
@@ -107,6 +119,10 @@ class Store:
     def describe(self) -> str:
         """Where this store is, for messages."""
         raise NotImplementedError
+
+    def connection_errors(self) -> tuple[type[BaseException], ...]:
+        """What a call raises when the store did not answer (a server that is down); none for local files."""
+        return ()
 
     def generation_dir(self, name: str) -> Path | None:
         """A local directory that belongs to generation `name` (for its saved search parts), if the store has one."""
