@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from pathlib import Path
 
 from .auth import load_auth_file
 from .page import CSS, JS, build_ui, theme
+
+log = logging.getLogger(__name__)
+# How often an idle server checks for a new generation (a request checks anyway).
+REFRESH_SECONDS = 5.0
 
 
 def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None,
@@ -61,9 +67,23 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     if users is not None:
         print(f"  Login required: {len(users)} user(s) from {auth_file}; MCP callers send HTTP Basic credentials",
               flush=True)
+    stop = threading.Event()
+    threading.Thread(target=_refresh_while_serving, args=(assistant.retriever, stop), daemon=True,
+                     name="index-refresh").start()
     try:
         demo.block_thread()
     finally:
+        stop.set()
         demo.close(verbose=False)
         if guard is not None:
             guard.close()
+
+
+def _refresh_while_serving(retriever, stop: threading.Event, every: float = REFRESH_SECONDS) -> None:
+    """Let the retriever pick up a new generation and release replaced ones even when no request comes."""
+    while not stop.wait(every):
+        try:
+            retriever.refresh()
+        except Exception as exc:  # noqa: BLE001 - a background thread: requests still report errors themselves
+            log.warning("Checking the index for a newer generation failed (%s: %s); trying again in %.0f s.",
+                        type(exc).__name__, exc, every)

@@ -233,6 +233,13 @@ class Retriever:
             log.warning(message)
 
     # -- public API --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Switch to a newer generation if an ingest published one, and close the files of replaced ones.
+
+        Every request does this first; `serve` also calls it on a timer, so that an idle server does not keep
+        the files of a generation ingest has deleted."""
+        self._current()
+
     @property
     def manifest(self) -> dict:
         """The manifest of the index being searched."""
