@@ -440,7 +440,8 @@ def test_lone_surrogates_through_the_api(retriever, assistant):
 def test_clean_query_is_the_one_check():
     from retriever.query import MAX_QUERY_CHARS, clean_query
 
-    assert clean_query("  a\x00b\tc  ") == ("ab c", [])
+    assert clean_query("  a\x00b\tc  ") == ("ab c", ["Control characters were removed from the question."])
+    assert clean_query("  a b\tc  ") == ("a b c", [])
     with pytest.raises(QueryError):
         clean_query(None)
     text, notices = clean_query("x" * (MAX_QUERY_CHARS + 5))
