@@ -20,6 +20,7 @@ import json
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
+from ingest.jsonl import split_lines
 
 from .metrics import mean, rounded
 
@@ -38,7 +39,7 @@ def load_conversations(path: Path | str | None = None) -> list[dict]:
     except (FileNotFoundError, IsADirectoryError):
         raise ConversationFileError(f"{path}: not a file. Pass a JSONL conversation file with --conversations.") from None
     conversations = []
-    for n, line in enumerate(raw.splitlines(), 1):
+    for n, line in enumerate(split_lines(raw), 1):
         if not line.strip():
             continue
         where = f"{path.name} line {n}"

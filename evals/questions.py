@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
+from ingest.jsonl import split_lines
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 KINDS = ("in_scope", "out_of_scope")
@@ -52,7 +53,7 @@ def load_questions(path: Path | str | None = None) -> list[Question]:
         raise QuestionFileError(f"{path}: not valid UTF-8. Save the question file as UTF-8.") from None
     questions: list[Question] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(raw.splitlines(), 1):
+    for n, line in enumerate(split_lines(raw), 1):
         if not line.strip():
             continue
         q = _parse_line(line, f"{path.name} line {n}")

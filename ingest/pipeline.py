@@ -180,6 +180,7 @@ def ingest(
             if old.get("corpus") != corpus_info:
                 old["corpus"] = corpus_info
                 store.publish(old)
+            _clean_leftovers(store, old)
             return IngestReport(len(sections), 0, 0, len(unchanged), 0,
                                 round(time.perf_counter() - started, 3), 0, store.describe())
 
@@ -234,13 +235,15 @@ def ingest(
                          for s in sections},
             "chunks": len(all_chunks),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            # Kept one round (below); a later ingest with nothing to do must know it is not a leftover.
+            "previous": old["generation"] if old and not repaired else None,
         }
         checkpoint("before-publish")
         store.publish(manifest)
         checkpoint("published")
         # Keep the previous generation one round, so a server that has it open keeps answering
         # (a broken one is of no use to anyone).
-        store.cleanup(keep={name, old["generation"]} if old and not repaired else {name})
+        store.cleanup(keep={name, manifest["previous"]} - {None})
     return IngestReport(
         sections=len(sections), added=len(added), updated=len(updated), unchanged=len(unchanged),
         removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
@@ -312,6 +315,17 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     except PartsDamaged as exc:
         log.warning("Rewriting the damaged search parts of %s (%s).", name, exc)
     save_from_collection(store, manifest)
+
+
+def _clean_leftovers(store, manifest: dict) -> None:
+    """Remove what a killed ingest left behind (a generation never published, a temp manifest), keeping the
+    current generation and the previous one a running server may still read. Ingest holds the lock."""
+    current, previous = manifest["generation"], manifest.get("previous")
+    if isinstance(previous, str):
+        keep = {current, previous}
+    else:  # a manifest from before "previous" was recorded: only what is newer than it can be a leftover
+        keep = {name for name in store.generations() if name <= current}
+    store.cleanup(keep)
 
 
 def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[float]]:

@@ -52,6 +52,10 @@ def read_meta(path: Path, spec: ModelSpec) -> dict | None:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except PermissionError:  # not damage: "exported again" or "--rebuild" would not help
+        from .store_base import unreadable
+
+        raise unreadable(path, path.parent.parent) from None
     except (OSError, ValueError) as exc:
         log.warning("Ignoring the damaged query encoder at %s (%s); it will be exported again.", path, exc)
         return None

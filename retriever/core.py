@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import Config
-from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError
+from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError, StoreUnavailable
 from ingest.section import KINDS, Section
 
 from .dense import DenseSearch
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
+from .outage import Outage
 from .query import MAX_QUERY_CHARS, clean_query
 from .saved_parts import query_terms
 from .scope import ScopeFeatures, ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model, unknown_names
@@ -73,6 +74,7 @@ class Retriever:
         # reference cycles, so the old generation's files are really closed (see _load).
         self._released = threading.Event()
         self._last_warning: str | None = None
+        self._outage = Outage(getattr(self.store, "address", self.store.describe()))
         self._lexicon = wordpiece_lexicon(str(spec.path))
         self.embedder = open_query_encoder(config, spec)  # opens in the background while the index loads
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
@@ -205,9 +207,13 @@ class Retriever:
             gc.collect()  # Chroma's client leaves cycles; collecting them closes the old files
         try:
             stamp = self._stamp()
+        except StoreUnavailable:
+            self._outage.went_down()  # logged once per outage; each answer carries the notice
+            return state
         except (OSError, ConsensusChatError) as exc:
             self._warn(f"Cannot check the index for a newer generation ({exc}); still answering from the loaded one.")
             return state
+        self._outage.came_back()
         if stamp == state.stamp or stamp is None:
             return state
         with self._lock:
@@ -227,6 +233,13 @@ class Retriever:
             log.warning(message)
 
     # -- public API --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Switch to a newer generation if an ingest published one, and close the files of replaced ones.
+
+        Every request does this first; `serve` also calls it on a timer, so that an idle server does not keep
+        the files of a generation ingest has deleted."""
+        self._current()
+
     @property
     def manifest(self) -> dict:
         """The manifest of the index being searched."""
@@ -267,7 +280,13 @@ class Retriever:
         if rewrites:
             notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in rewrites) + ".")
         query_vector = self.embedder.encode_one(text)
-        dense = self._dense(state, query_vector, n_cand, codes, labels, kinds, allowed)
+        try:
+            dense = self._dense(state, query_vector, n_cand, codes, labels, kinds, allowed)
+        except self.store.connection_errors():  # a large index asks the server on each search
+            self._outage.went_down()
+            raise self._outage.error() from None
+        if self._outage.down:
+            notices.append(self._outage.notice())
         lexical = self._lexical(state, text, n_cand, allowed) if mode != "dense" else {}
         exact = _exact(state, topic) if mode == "hybrid" else {}
         if allowed is not None:

@@ -26,8 +26,11 @@ class OnnxQueryEncoder(VectorEncoder):
     """all-MiniLM-style sentence embeddings: transformer (ONNX) → mean pooling → L2 normalisation."""
 
     def __init__(self, spec: ModelSpec, path: Path, meta: dict):
-        import onnxruntime
         from tokenizers import Tokenizer
+
+        from ingest.telemetry import import_onnxruntime
+
+        onnxruntime = import_onnxruntime()
 
         super().__init__()
         self.spec = spec
@@ -216,8 +219,11 @@ def _export_and_open(spec: ModelSpec, path: Path, index_dir: Path) -> tuple[Futu
 def _import_runtime() -> None:
     # On the calling thread: the opener thread must not import (see QueryEncoder).
     import numpy  # noqa: F401
-    import onnxruntime  # noqa: F401
     import tokenizers  # noqa: F401
+
+    from ingest.telemetry import import_onnxruntime
+
+    import_onnxruntime()
 
 
 def _open_onnx(spec: ModelSpec, path: Path, meta: dict) -> tuple[OnnxQueryEncoder, float]:

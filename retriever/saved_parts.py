@@ -233,13 +233,13 @@ def load_parts(generation_dir: Path, generation: str, chunks: int) -> SavedParts
     """The saved parts of `generation`; PartsMissing or PartsDamaged when they cannot be used as they are."""
     root = parts_dir(generation_dir)
     try:
-        raw = (root / _CHECKSUMS).read_text(encoding="utf-8")
+        raw = (root / _CHECKSUMS).read_bytes()
     except FileNotFoundError:
         raise PartsMissing(f"{root} does not exist") from None
     except OSError as exc:
         raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from None
     try:
-        checksums = json.loads(raw)
+        checksums = json.loads(raw.decode("utf-8"))  # random bytes fail here too (UnicodeDecodeError)
         expected = (FORMAT, generation, chunks)
         found = (checksums.get("format"), checksums.get("generation"), checksums.get("chunks"))
         files = dict(checksums["files"])
