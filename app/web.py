@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .auth import load_auth_file
+from .idle import sleep_when_idle
 from .page import CSS, JS, build_ui, theme
 
 
@@ -43,6 +44,7 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     options["app_kwargs"] = {"middleware": middleware, "lifespan": lifespan(mcp)}
     options.update(kw)
     _, local_url, _ = demo.launch(**options)
+    idle = sleep_when_idle(demo)  # an idle server must not poll every millisecond (app/idle.py)
     print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
     print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
     if users is not None:
@@ -51,6 +53,8 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     try:
         demo.block_thread()
     finally:
+        if idle is not None:
+            idle.stop()
         demo.close(verbose=False)
         if guard is not None:
             guard.close()

@@ -15,7 +15,8 @@ from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
 from .parser import PARSER_VERSION, parse_files
-from .query_encoder import ensure_query_encoder
+from .embedder import overridden
+from .query_encoder import ensure_query_encoder, open_document_encoder
 from .section import Section
 from .store import MANIFEST_FORMAT, ingest_lock, open_store, pages
 
@@ -123,9 +124,10 @@ def ingest(
 ) -> IngestReport:
     """Bring the index in line with the corpus files, embedding only new or changed sections.
 
-    `embedder` is an already loaded `ingest.embedder.Embedder` (default: the one `config.model` names,
-    loaded only when something has to be embedded)."""
-    from .embedder import load_embedder, resolve_model
+    `embedder` embeds the chunks if given (an `ingest.embedder.Embedder` or a stand-in); by default the
+    model's checked ONNX export does (no torch), opened only when something has to be embedded, with
+    sentence-transformers as the fallback."""
+    from .embedder import resolve_model
 
     started = time.perf_counter()
     config = config or Config.from_env()
@@ -156,8 +158,11 @@ def ingest(
                 f"(weights {spec.weights_sha256[:12]}). Run `consensus-chat ingest --rebuild` "
                 "to rebuild it with the new model, or pass the old model with --model."
             )
-        ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
-        everyday = _ensure_word_table(config, spec, quiet)
+        note = _note if not quiet else None
+        # Before any early return: an index built before the per-model cache hands its export over.
+        ensure_query_encoder(spec, config.index_dir, note)
+        models = _Encoders(spec, config.index_dir, embedder, note)
+        everyday = _ensure_word_table(models, spec, quiet)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -183,15 +188,12 @@ def ingest(
             return IngestReport(len(sections), 0, 0, len(unchanged), 0,
                                 round(time.perf_counter() - started, 3), 0, store.describe())
 
-        embedder = embedder or load_embedder(config.model)
+        embedder = models.documents
         chunks_by_section = {s.id: chunk_section(s, embedder.count_tokens, embedder.max_tokens) for s in sections}
         all_chunks = [(s, c) for s in sections for c in chunks_by_section[s.id]]
         reuse = old is not None and not rebuild and not repaired
         reused = _old_embeddings(store, old, {c.sha256 for _, c in all_chunks}) if reuse else {}
         to_embed = [(s, c) for s, c in all_chunks if c.sha256 not in reused]
-
-        from llama_index.core.schema import TextNode
-        from llama_index.vector_stores.chroma import ChromaVectorStore
 
         with _Progress(not quiet) as progress:
             task = progress.task("Embedding sections", len(to_embed))
@@ -206,20 +208,22 @@ def ingest(
 
             name, collection = store.new_generation()
             checkpoint("generation-created")
-            vector_store = ChromaVectorStore(chroma_collection=collection)
             task = progress.task("Writing the index", len(all_chunks))
             for start in range(0, len(all_chunks), ADD_BATCH):
-                nodes = []
-                for s, c in all_chunks[start : start + ADD_BATCH]:
-                    nodes.append(TextNode(id_=c.id, text=c.text, metadata=chunk_metadata(s, c),
-                                          embedding=fresh.get(c.sha256) or reused[c.sha256]))
-                vector_store.add(nodes)
-                progress.advance(task, len(nodes))
+                batch = all_chunks[start : start + ADD_BATCH]
+                # Chroma's own add, not llama-index's ChromaVectorStore: importing llama-index cost more
+                # than the rest of an ingest of the shipped page. The records are what the retriever
+                # reads (text, flat metadata, vector); ChromaVectorStore still reads them as plain nodes.
+                collection.add(ids=[c.id for _, c in batch], documents=[c.text for _, c in batch],
+                               metadatas=[chunk_metadata(s, c) for s, c in batch],
+                               embeddings=[fresh.get(c.sha256) or reused[c.sha256] for _, c in batch])
+                progress.advance(task, len(batch))
                 checkpoint("batch-written")
+            vectors = _stored_vectors(store, name, collection, [c.id for _, c in all_chunks])
             store.close(collection)
             checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
-            _save_search_parts(store, config, name, all_chunks, sections, embedder, everyday)
+            _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
             checkpoint("parts-saved")
 
         manifest = {
@@ -248,16 +252,35 @@ def ingest(
     )
 
 
-def _word_encoder(config: Config, spec):
-    """Single words to unit vectors as searches embed them: the query encoder (checked against the model),
-    in large batches."""
-    from retriever.encoder import open_query_encoder
-
-    encoder = open_query_encoder(config, spec)
-    return lambda words: encoder.encode(words, batch_size=512)
+def _note(message: str) -> None:
+    """A one-time step, said on stderr (ingest's own output, not a log record: users should see it)."""
+    print(message, file=sys.stderr, flush=True)
 
 
-def _ensure_word_table(config: Config, spec, quiet: bool) -> frozenset[str]:
+class _Encoders:
+    """The encoders of one ingest, each opened on first use: `documents` embeds the chunks (the caller's
+    embedder or a `use_embedder` stand-in if any, else `words`); `words` is the model as searches embed
+    with it (the checked ONNX export, else sentence-transformers), for the word table and word vectors."""
+
+    def __init__(self, spec, index_dir: Path, embedder, note):
+        self._spec, self._index_dir, self._given, self._note = spec, index_dir, embedder, note
+        self._words = self._documents = None
+
+    @property
+    def words(self):
+        if self._words is None:
+            self._words = open_document_encoder(self._spec, self._index_dir, self._note, stand_ins=False)
+        return self._words
+
+    @property
+    def documents(self):
+        if self._documents is None:
+            # One ONNX session for both: a second would hold the model twice.
+            self._documents = self._given or overridden(self._spec) or self.words
+        return self._documents
+
+
+def _ensure_word_table(models: _Encoders, spec, quiet: bool) -> frozenset[str]:
     """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
     or none when there is no usable table."""
     # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
@@ -268,20 +291,28 @@ def _ensure_word_table(config: Config, spec, quiet: bool) -> frozenset[str]:
     if not lexicon:
         return frozenset()
     if load_table(spec.weights_sha256, lexicon, None) is None:
-        encode = _word_encoder(config, spec)
+        words = table_words(lexicon)
+        encoder = models.words
+
+        def encode(batch):
+            return encoder.encode(batch, batch_size=512)
+
+        if not quiet and not sys.stderr.isatty():
+            _note(f"Encoding {len(words):,} everyday words (once per model)...")
         with _Progress(not quiet) as progress:
-            task = progress.task("Encoding everyday words (once per model)", len(table_words(lexicon)))
+            task = progress.task(f"Encoding {len(words):,} everyday words (once per model)", len(words))
             if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
                 return frozenset()
     return frozenset(table_words(lexicon))
 
 
-def _save_search_parts(store, config: Config, name: str, all_chunks: list, sections: list[Section], embedder,
-                       everyday: frozenset[str]) -> None:
+def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], words_encoder,
+                       everyday: frozenset[str], vectors) -> None:
     """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files.
 
     The document's words are embedded as searches will embed them, leaving out `everyday`, the
-    words the model's word table already holds.
+    words the model's word table already holds. `vectors` are the chunk vectors as Chroma holds them,
+    if the index is small enough to be scored in memory (see _stored_vectors).
     """
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
@@ -293,7 +324,20 @@ def _save_search_parts(store, config: Config, name: str, all_chunks: list, secti
     kept = [s for s in sections if s.id in with_chunks]
     save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
                [c.text for _, c in all_chunks], *derived_tables(kept),
-               word_vectors=word_vectors(kept, _word_encoder(config, embedder.spec), everyday))
+               word_vectors=word_vectors(kept, lambda words: words_encoder.encode(words, batch_size=512), everyday),
+               chunk_vectors=vectors)
+
+
+def _stored_vectors(store, name: str, collection, chunk_ids: list[str]):
+    """The chunk vectors read back from the new collection, when the index is small enough to be scored in
+    memory (retriever/dense.py); else None. Read back rather than taken from the encoder: in cosine space
+    Chroma normalises what it stores, which changes the last bit of some values, and a search from the
+    saved parts must score exactly as one through Chroma."""
+    from retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+
+    if store.generation_dir(name) is None or len(chunk_ids) > IN_MEMORY_MAX_CHUNKS:
+        return None  # the Chroma-server store saves no parts; large indexes are searched through Chroma
+    return read_vectors(collection, chunk_ids, store.describe())
 
 
 def _ensure_search_parts(store, manifest: dict) -> None:
