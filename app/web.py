@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from .auth import load_auth_file
@@ -47,6 +49,7 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     idle = sleep_when_idle(demo)  # an idle server must not poll every millisecond (app/idle.py)
     print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
     print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    _time_to_first_answer(assistant)
     if users is not None:
         print(f"  Login required: {len(users)} user(s) from {auth_file}; MCP callers send HTTP Basic credentials",
               flush=True)
@@ -58,3 +61,16 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
         demo.close(verbose=False)
         if guard is not None:
             guard.close()
+
+
+def _time_to_first_answer(assistant) -> None:
+    """Under `make run` (which sets CONSENSUS_CHAT_RUN_STARTED to its start time): answer a first question
+    and print how long after `make run` started it was answered."""
+    started = os.environ.get("CONSENSUS_CHAT_RUN_STARTED", "")
+    try:
+        started_at = float(started)
+    except ValueError:
+        return
+    answer = assistant.answer("What does this document cover?")
+    print(f"  First answer {time.time() - started_at:.1f}s after `make run` started "
+          f"({len(answer.citations)} sources cited)", flush=True)

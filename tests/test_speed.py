@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,11 +68,15 @@ def test_search_and_ask_import_neither_torch_nor_llama_index_nor_chromadb(index_
 def test_serve_imports_no_torch_and_answers(index_dir, tmp_path):
     from gradio_client import Client
 
+    import time
+
     port = free_port()
     log_path = tmp_path / "serve.log"
+    # As `make run` starts it: serve then reports the time to a first answer.
+    env = clean_env() | {"CONSENSUS_CHAT_RUN_STARTED": f"{time.time():.3f}"}
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cli("serve", "--port", str(port), "--index-dir", str(index_dir)),
-                                stdout=log, stderr=subprocess.STDOUT, text=True, env=clean_env())
+                                stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
         try:
             wait_for_port(port, timeout=180, proc=proc)
             reply = Client(f"http://127.0.0.1:{port}/", verbose=False).predict(
@@ -79,7 +84,9 @@ def test_serve_imports_no_torch_and_answers(index_dir, tmp_path):
             assert isinstance(reply, dict) and reply.get("answer"), reply
         finally:
             stop_process(proc)
-    names = top_level(imported_modules(log_path.read_text()))
+    output = log_path.read_text()
+    assert re.search(r"First answer \d+\.\ds after `make run` started", output), output[-2000:]
+    names = top_level(imported_modules(output))
     assert "onnxruntime" in names
     heavy = names & set(FORBIDDEN)
     assert not heavy, f"`serve` imported {sorted(heavy)}"
