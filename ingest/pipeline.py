@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,9 +13,10 @@ from .chunker import Chunk, chunk_section
 from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
+from .encoders import Encoders, ensure_word_table
 from .parser import PARSER_VERSION, parse_files
-from .embedder import overridden
-from .query_encoder import ensure_query_encoder, open_document_encoder
+from .progress import Progress, note
+from .query_encoder import ensure_query_encoder
 from .section import Section
 from .store import MANIFEST_FORMAT, ingest_lock, open_store, pages
 
@@ -81,38 +81,6 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-class _Progress:
-    """A rich progress bar on stderr, silent when quiet or not a terminal."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
-        self._bar = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                transient=True,
-            )
-            self._bar.__enter__()
-        return self
-
-    def task(self, description: str, total: int):
-        if self._bar is None:
-            return None
-        return self._bar.add_task(description, total=total)
-
-    def advance(self, task, n: int):
-        if self._bar is not None and task is not None:
-            self._bar.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-
-
 def ingest(
     corpus: list[str | Path] | None = None,
     config: Config | None = None,
@@ -158,11 +126,10 @@ def ingest(
                 f"(weights {spec.weights_sha256[:12]}). Run `consensus-chat ingest --rebuild` "
                 "to rebuild it with the new model, or pass the old model with --model."
             )
-        note = _note if not quiet else None
         # Before any early return: an index built before the per-model cache hands its export over.
-        ensure_query_encoder(spec, config.index_dir, note)
-        models = _Encoders(spec, config.index_dir, embedder, note)
-        everyday = _ensure_word_table(models, spec, quiet)
+        exported = ensure_query_encoder(spec, config.index_dir, None if quiet else note)
+        models = Encoders(spec, exported, embedder)
+        everyday = ensure_word_table(models, spec, quiet)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -195,7 +162,7 @@ def ingest(
         reused = _old_embeddings(store, old, {c.sha256 for _, c in all_chunks}) if reuse else {}
         to_embed = [(s, c) for s, c in all_chunks if c.sha256 not in reused]
 
-        with _Progress(not quiet) as progress:
+        with Progress(not quiet) as progress:
             task = progress.task("Embedding sections", len(to_embed))
             fresh: dict[str, list[float]] = {}
             for start in range(0, len(to_embed), ADD_BATCH):
@@ -250,60 +217,6 @@ def ingest(
         removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
         index=store.describe(), repaired=repaired or "",
     )
-
-
-def _note(message: str) -> None:
-    """A one-time step, said on stderr (ingest's own output, not a log record: users should see it)."""
-    print(message, file=sys.stderr, flush=True)
-
-
-class _Encoders:
-    """The encoders of one ingest, each opened on first use: `documents` embeds the chunks (the caller's
-    embedder or a `use_embedder` stand-in if any, else `words`); `words` is the model as searches embed
-    with it (the checked ONNX export, else sentence-transformers), for the word table and word vectors."""
-
-    def __init__(self, spec, index_dir: Path, embedder, note):
-        self._spec, self._index_dir, self._given, self._note = spec, index_dir, embedder, note
-        self._words = self._documents = None
-
-    @property
-    def words(self):
-        if self._words is None:
-            self._words = open_document_encoder(self._spec, self._index_dir, self._note, stand_ins=False)
-        return self._words
-
-    @property
-    def documents(self):
-        if self._documents is None:
-            # One ONNX session for both: a second would hold the model twice.
-            self._documents = self._given or overridden(self._spec) or self.words
-        return self._documents
-
-
-def _ensure_word_table(models: _Encoders, spec, quiet: bool) -> frozenset[str]:
-    """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
-    or none when there is no usable table."""
-    # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
-    from retriever.topic import wordpiece_lexicon
-    from retriever.wordtable import ensure_table, load_table, table_words
-
-    lexicon = wordpiece_lexicon(str(spec.path))
-    if not lexicon:
-        return frozenset()
-    if load_table(spec.weights_sha256, lexicon, None) is None:
-        words = table_words(lexicon)
-        encoder = models.words
-
-        def encode(batch):
-            return encoder.encode(batch, batch_size=512)
-
-        if not quiet and not sys.stderr.isatty():
-            _note(f"Encoding {len(words):,} everyday words (once per model)...")
-        with _Progress(not quiet) as progress:
-            task = progress.task(f"Encoding {len(words):,} everyday words (once per model)", len(words))
-            if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
-                return frozenset()
-    return frozenset(table_words(lexicon))
 
 
 def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], words_encoder,

@@ -61,6 +61,8 @@ class LazyCollection:
 def open_current(store, max_in_memory: int = IN_MEMORY_MAX_CHUNKS):
     """(manifest, collection) of the current generation: a LazyCollection when the shortcut applies,
     else the store's own `open_current` (which raises IndexNotFound or IndexCorrupt)."""
+    if getattr(store, "manifest_path", None) is None:
+        return store.open_current()  # a Chroma server: no local files, and its manifest is a Chroma record
     manifest = store.read_manifest()
     if manifest is not None and manifest["chunks"] <= max_in_memory:
         gen_dir = store.generation_dir(manifest["generation"])
