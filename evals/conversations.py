@@ -3,7 +3,7 @@
 `evals/conversations.jsonl` holds one conversation per line:
 `{"id": "c01", "turns": [{"question": ..., "relevant_titles": [...], "relevant_codes": [...],
 "expect_citations": [...], "expect_code": "..."}, ...]}`; the last two keys are optional. Each turn
-is asked through the Assistant with the earlier turns (and its own earlier answers) as history.
+is asked through the Assistant with its earlier answers (each carrying its Turn) as history.
 """
 
 from __future__ import annotations
@@ -55,11 +55,11 @@ def score_conversations(assistant, conversations: list[dict]) -> dict:
     """Turn and conversation accuracy of the first citation, and the expected keys and codes found."""
     rows = []
     for conv in conversations:
-        history: list[tuple[str, str]] = []
+        history: list = []
         turns = []
         for turn in conv["turns"]:
             answer = assistant.answer(turn["question"], history)
-            history.append((turn["question"], answer.text))
+            history.append(answer)  # the answer carries its Turn, as the web chat, /chat and MCP do
             first = answer.citations[0] if answer.citations else None
             keys = {k for c in answer.citations for k in c.citations}
             codes = {c.code for c in answer.citations}
