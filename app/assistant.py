@@ -11,7 +11,7 @@ from retriever.query import clean_query
 from retriever.types import SearchResult
 
 from .extractive import ExtractiveComposer, follow_up_refusal, refusal
-from .followup import Resolution, resolve
+from .followup import Resolution, resolve_follow_up
 from .memory import exchanges, history_pairs, turn_from_text
 from .types import Answer, Citation, Turn
 
@@ -46,7 +46,10 @@ class Assistant:
         return self._resolution(question, history).question
 
     def _resolution(self, question: str, history) -> Resolution:
-        return resolve(question, self._previous(history), analyse=self.retriever.analyse, covers=self._covers,
+        return self._after(question, self._previous(history))
+
+    def _after(self, question: str, previous: Turn | None) -> Resolution:
+        return resolve_follow_up(question, previous, analyse=self.retriever.analyse, covers=self._covers,
                        section_of=self._section, topic_of=self._topic_of)
 
     def _previous(self, history) -> Turn | None:
@@ -61,8 +64,7 @@ class Assistant:
             if exchange.turn is not None:
                 previous = exchange.turn
                 continue
-            resolved = resolve(exchange.question, previous, analyse=self.retriever.analyse, covers=self._covers,
-                               section_of=self._section, topic_of=self._topic_of).question
+            resolved = self._after(exchange.question, previous).question
             previous = turn_from_text(exchange.question, resolved, exchange.answer, self.retriever.sections())
         return previous
 

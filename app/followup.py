@@ -59,7 +59,8 @@ def is_follow_up(question: str, analyse, covers=None) -> bool:
     return not topic.words or (covers is not None and not covers(question))
 
 
-def resolve(question: str, previous: Turn | None, *, analyse, covers, section_of, topic_of) -> Resolution:
+def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, section_of,
+                      topic_of) -> Resolution:
     """The question made stand-alone from the previous turn (None: the conversation starts here).
 
     `analyse(q)` is the retriever's topic analysis; `covers(q)` says whether the document covers a question on its

@@ -101,8 +101,9 @@ def turn_from_text(question: str, resolved: str, text: str, sections: Iterable) 
     """What an answer did, read back from its text: a refusal, the cited sections, a list's sections or keys."""
     if _REFUSAL.match(text):
         return Turn(question, resolved, refused=True)
-    sections = list(sections)
-    by_line = {Citation.from_section(0, s, "").source_line()[len("[0] "):]: s.id for s in sections}
+    # Only sections whose title the text holds can be named in it: one cheap pass, even over a large index.
+    named = [s for s in sections if s.title and s.title in text]
+    by_line = {Citation.from_section(0, s, "").source_line()[len("[0] "):]: s.id for s in named}
     numbered = {int(n): by_line[line] for n, line in _SOURCE_LINE.findall(text) if line in by_line}
     cited = tuple(dict.fromkeys(numbered[n] for n in sorted(numbered)))
     body = text.split("**Sources**")[0]
@@ -112,7 +113,7 @@ def turn_from_text(question: str, resolved: str, text: str, sections: Iterable) 
                     listed_keys=tuple(k.strip() for k in keys.group(1).split(",")))
     listed = tuple(dict.fromkeys(numbered[int(n)] for n in _LIST_LINE.findall(body) if int(n) in numbered))
     if not listed and (areas := _AREAS.search(body)):
-        cards = {s.title: s.id for s in sections if s.kind == "card"}
+        cards = {s.title: s.id for s in named if s.kind == "card"}
         listed = tuple(cards[t] for t in areas.group(1).split("; ") if t in cards)
     return Turn(question, resolved, refused=False, cited=cited, listed=listed)
 
