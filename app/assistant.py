@@ -106,7 +106,7 @@ class Assistant:
             return
         result = self.retriever.search(resolution.question, k=TOP_K, codes=codes, labels=labels)
         if resolution.section is not None:
-            result = _pinned(result, resolution.section)
+            result = _pinned(result, resolution.section, picked=resolution.picked)
         resolved = result.query  # cleaned and, for very long input, truncated
         if not result.in_scope:
             final = refusal(question, result, self.backend)
@@ -115,7 +115,7 @@ class Assistant:
         else:
             final = self.extractive.compose(resolved, result)
         final = _with(final, question=question, resolved_question=resolved)
-        if resolution.section is not None and not final.listed:
+        if resolution.section is not None and not final.listed and not final.refused:
             final = _with(final, listed=resolution.listed)  # the list stays to pick from ("and the first one?")
         yield final.text
         yield final
@@ -137,12 +137,13 @@ class Assistant:
         return _with(fallback, notices=tuple(notices))
 
 
-def _pinned(result: SearchResult, section_id: str) -> SearchResult:
-    """The result answered from the one section a follow-up picked ("the second one"): that section first and in
-    scope, and no code or label look-up that would turn the answer into a list of its neighbours."""
+def _pinned(result: SearchResult, section_id: str, *, picked: bool) -> SearchResult:
+    """The result answered from the one section a follow-up is about: that section first, and no code or label
+    look-up that would turn the answer into a list of its neighbours. Only a section the user picked ("the second
+    one") is in scope whatever the search says; an inherited topic keeps the search's scope decision."""
     hits = [h for h in result.hits if h.id == section_id]
-    if not hits or result.topic is None:
-        return result  # not found by the search of its own title: answer what the search found
+    if not hits or result.topic is None or not (picked or result.in_scope):
+        return result  # not found by the search of its own title, or out of scope: answer what the search found
     entities = tuple(replace(e, ids=(section_id,)) for e in result.topic.entities
                      if section_id in e.ids and e.kind not in ("code", "label"))
     others = [h for h in result.hits if h.id != section_id and not h.exact]

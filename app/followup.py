@@ -8,6 +8,7 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
 - a question with no content of its own ("When?", "Why?") continues the previous question;
+- a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic;
 - pointing back at a refusal gives nothing to build on, so it is refused again, never answered from a section.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
@@ -17,7 +18,9 @@ A question with a topic of its own stands alone. What a question is about is rea
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from retriever.topic import META_WORDS
 
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
@@ -34,6 +37,9 @@ _THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
 _ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
                       r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
+# Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
+DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
+guide guidebook handbook book books whitepaper text abstract introduction conclusion conclusions appendix""".split())
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class Resolution:
     """A follow-up made stand-alone: the question to search, the one section it points to, or why to refuse."""
 
     question: str
-    section: str | None = None  # the id of a section the question picked from the previous answer
+    section: str | None = None  # the id of the section the question is about: answered from it first
+    picked: bool = False  # the user picked that section ("the second one"), so it is in scope whatever the search says
     listed: tuple[str, ...] = ()  # the list it was picked from, kept so that "and the first one?" can follow
     refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
 
@@ -71,6 +78,11 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
         return Resolution(question)
     picked = _pick(question, previous, section_of)
     if picked is not None:
+        continuation = _CONTINUATION.search(picked.question)
+        if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
+            rest = picked.question[continuation.end():].strip(" ?.!")
+            return replace(picked, question=_substitute(previous.resolved_question, rest,
+                                                        analyse(previous.resolved_question)))
         return picked
     continuation = _CONTINUATION.search(question)
     if continuation:
@@ -82,7 +94,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             return Resolution(_substitute(previous.resolved_question, rest, analyse(previous.resolved_question)))
     own = analyse(question)
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
-    if not bare and not is_follow_up(question, analyse, covers):
+    # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
+    # (as "What does the report say?" does), so it asks about what the conversation is on.
+    unnamed = not own.words and not own.entities and not any(_names_document(m) for m in own.meta)
+    if not unnamed and not is_follow_up(question, analyse, covers):
         return Resolution(question)
     if previous.refused:
         return Resolution(question, refuse=(
@@ -91,8 +106,16 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     if bare:
         return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
     first = section_of(previous.cited[0]) if previous.cited else None
-    topic = first.title if first is not None else topic_of(previous.resolved_question)
+    if first is not None:  # the last answer's section, known from its turn: no search has to find it again
+        return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
+    topic = topic_of(previous.resolved_question)
     return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
+
+
+def _names_document(meta_word: str) -> bool:
+    """A word for a document ("report", "paper") or of the document's own name (a capitalised word of its title),
+    not a word for what is asked of it ("cite", "code", "tell")."""
+    return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS
 
 
 def _pick(question: str, previous: Turn, section_of) -> Resolution | None:
@@ -112,14 +135,14 @@ def _pick(question: str, previous: Turn, section_of) -> Resolution | None:
         rewritten = f"{question[:match.start()]}{name}{question[match.end():]}"
         if isinstance(item, str):
             return Resolution(rewritten)  # a source key: the question now names it
-        return Resolution(rewritten, section=item.id, listed=tuple(s.id for s in listed))
+        return Resolution(rewritten, section=item.id, picked=True, listed=tuple(s.id for s in listed))
     match = _THAT_ONE.search(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
     candidates = next((c for c in (cited, listed) if len(c) == 1), [])
     if match and candidates:
         only = candidates[0]
         return Resolution(f"{question[:match.start()]}{only.title}{question[match.end():]}", section=only.id,
-                          listed=previous.listed)
+                          picked=True, listed=previous.listed)
     return None
 
 

@@ -102,6 +102,32 @@ def test_an_ordinal_without_a_listed_answer_is_an_ordinary_word(assistant, quest
         assert assistant.answer(question, [listed]).resolved_question == question
 
 
+def test_and_an_ordinal_asks_the_last_question_again_for_the_picked_section(assistant):
+    first = assistant.answer(CODED)
+    second = assistant.answer("Tell me more about the second one", [first])
+    cites = assistant.answer("Who does it cite?", [first, second])
+    assert cites.resolved_question == "Who does it cite? — Downstream impact assessment and forecasting"
+    last = assistant.answer("and the last one?", [first, second, cites])
+    assert last.resolved_question == "Who does it cite? — System safety assessment"
+    assert "cites IAISR, Hendrycks-B, AISES, Alaga" in last.body
+
+
+@pytest.mark.parametrize("follow_up, expected", [("Who is cited?", "IAISR, Hobbhahn"), ("What code?", "3.2.1"),
+                                                 ("Which label?", "Benchmarks & Evaluation")])
+def test_a_question_with_no_topic_that_does_not_name_the_document_stays_on_the_last_section(assistant, follow_up,
+                                                                                           expected):
+    first = assistant.answer("Tell me about metrology")
+    answer = assistant.answer(follow_up, [first])
+    assert {c.title for c in answer.citations} == {"Metrology for AI risk assessment"} and expected in answer.text
+
+
+@pytest.mark.parametrize("question, first_cited", [("What does the report say?", "overview"),
+                                                   ("Who wrote the report?", SOURCE), ("Is Bengio an author?", SOURCE)])
+def test_a_question_about_the_document_itself_starts_fresh(assistant, question, first_cited):
+    answer = assistant.answer(question, [assistant.answer("Tell me about metrology")])
+    assert answer.resolved_question == question and _first(answer) == first_cited
+
+
 def test_a_place_past_the_end_of_the_list_asks_which_is_meant(assistant):
     answer = assistant.answer("What is the fifth one?", [assistant.answer(CODED)])
     assert answer.refused and answer.citations == [] and answer.sources == []
