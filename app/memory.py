@@ -131,8 +131,8 @@ def remember(memory: dict, text: str, turn: Turn) -> None:
     """Keep `turn` under the plain text of the chat message that showed it (at most MEMORY_SIZE turns)."""
     memory.pop(_key(text), None)
     memory[_key(text)] = turn
-    while len(memory) > MEMORY_SIZE:
-        memory.pop(next(iter(memory)))
+    for old in list(memory)[:-MEMORY_SIZE]:  # a copy of the keys: two answers of one session may finish at once
+        memory.pop(old, None)
 
 
 def recall(memory, text: str) -> Turn | None:

@@ -305,3 +305,15 @@ def test_mcp_chat_carries_the_turn_between_calls(served):
     assert "turn" in tools["chat"].inputSchema["properties"]["history"]["description"]
     assert first.structuredContent["turn"]["listed"] == LISTED
     assert not second.isError and second.structuredContent["citations"][0]["id"] == LISTED[1]
+
+
+def test_the_session_memory_is_bounded_and_ignores_re_spacing():
+    from app.memory import MEMORY_SIZE, recall, remember
+
+    memory: dict = {}
+    for i in range(MEMORY_SIZE + 10):
+        remember(memory, f"Answer {i} [1]", Turn(f"q{i}", f"q{i}", False))
+    assert len(memory) == MEMORY_SIZE
+    assert recall(memory, "Answer 0 [1]") is None, "the oldest turns are dropped"
+    assert recall(memory, f"  Answer {MEMORY_SIZE + 9}\n[1] ") == Turn(f"q{MEMORY_SIZE + 9}", f"q{MEMORY_SIZE + 9}", False)
+    assert recall(None, "Answer 1 [1]") is None
