@@ -159,6 +159,10 @@ def _substitute(previous: str, fragment: str, topic) -> str:
         return f"{fragment}?"
     start, end = min(a for a, _ in spans), max(b for _, b in spans)
     end = max(end, _word_end(previous, end))
+    before = previous[:start].split()
+    words = fragment.split()
+    if before and len(words) > 1 and words[0].lower() == before[-1].lower():
+        fragment = fragment.split(None, 1)[1]  # "the code for explainability" + "for metrology": one "for"
     return f"{previous[:start]}{fragment}{previous[end:]}".strip()
 
 

@@ -128,6 +128,12 @@ def test_a_question_about_the_document_itself_starts_fresh(assistant, question, 
     assert answer.resolved_question == question and _first(answer) == first_cited
 
 
+def test_and_x_puts_x_in_the_last_question_once(assistant):
+    first = assistant.answer("What is the code for explainability?")
+    answer = assistant.answer("And for metrology?", [first])
+    assert answer.resolved_question == "What is the code for metrology?" and "3.2.1" in answer.body
+
+
 def test_a_place_past_the_end_of_the_list_asks_which_is_meant(assistant):
     answer = assistant.answer("What is the fifth one?", [assistant.answer(CODED)])
     assert answer.refused and answer.citations == [] and answer.sources == []
