@@ -96,7 +96,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
     # (as "What does the report say?" does), so it asks about what the conversation is on.
-    unnamed = not own.words and not own.entities and not any(_names_document(m) for m in own.meta)
+    # Authorship is the document's own ("Who are the authors?"), so it names the document too.
+    unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
+        _names_document(m) for m in own.meta)
     if not unnamed and not is_follow_up(question, analyse, covers):
         return Resolution(question)
     if previous.refused:
@@ -106,6 +108,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     if bare:
         return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
     first = section_of(previous.cited[0]) if previous.cited else None
+    if first is not None and own.asks_authorship and not (first.authors or first.year):
+        return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
     if first is not None:  # the last answer's section, known from its turn: no search has to find it again
         return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
     topic = topic_of(previous.resolved_question)
@@ -162,7 +166,7 @@ def _substitute(previous: str, fragment: str, topic) -> str:
     before = previous[:start].split()
     words = fragment.split()
     if before and len(words) > 1 and words[0].lower() == before[-1].lower():
-        fragment = fragment.split(None, 1)[1]  # "the code for explainability" + "for metrology": one "for"
+        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for"
     return f"{previous[:start]}{fragment}{previous[end:]}".strip()
 
 
