@@ -108,8 +108,11 @@ class Assistant:
         if resolution.section is not None:
             result = _pinned(result, resolution.section, picked=resolution.picked)
         resolved = result.query  # cleaned and, for very long input, truncated
+        together = [h for i in resolution.together for h in result.hits if h.id == i]
         if not result.in_scope:
             final = refusal(question, result, self.backend)
+        elif together and len(together) == len(resolution.together) and self._llm is None:
+            final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
         elif self._llm is not None:
             final = yield from self._stream_llm(question, resolved, result, history)
         else:

@@ -136,6 +136,10 @@ class ExtractiveComposer:
                 f"authors: {shown} [1].\n\n{sentence} [1]")
         return self._answer(question, body, [Citation.from_hit(1, hit, sentence)], result)
 
+    def each(self, question: str, hits: list[Hit], result: SearchResult) -> Answer:
+        """Each of several sections, in document order, with its sentence that best answers the question."""
+        return self._list(question, hits, result)
+
     def _list(self, question: str, hits: list[Hit], result: SearchResult, keys: list[str] | None = None) -> Answer:
         """Every named section, in document order, each with one quoted sentence."""
         wanted = {k.lower() for k in keys or ()}

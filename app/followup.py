@@ -9,7 +9,8 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
 - a question with no content of its own ("When?", "Why?") continues the previous question;
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
-- a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic;
+- a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
+  plural ("What do they say?") after a short list, each listed section answers;
 - pointing back at a refusal gives nothing to build on, so it is refused again, never answered from a section.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
@@ -37,6 +38,8 @@ _THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
 _ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
                       r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
+_PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
+MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
 DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
 guide guidebook handbook book books whitepaper text abstract introduction conclusion conclusions appendix""".split())
@@ -50,6 +53,7 @@ class Resolution:
     section: str | None = None  # the id of the section the question is about: answered from it first
     picked: bool = False  # the user picked that section ("the second one"), so it is in scope whatever the search says
     listed: tuple[str, ...] = ()  # the list it was picked from, kept so that "and the first one?" can follow
+    together: tuple[str, ...] = ()  # the listed sections a plural ("they", "both") points back to, answered each
     refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
 
 
@@ -110,6 +114,11 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     first = section_of(previous.cited[0]) if previous.cited else None
     if first is not None and own.asks_authorship and not (first.authors or first.year):
         return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
+    listed = [x for x in map(section_of, previous.listed) if x is not None]
+    if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question):  # "What do they say?" after a list: all of it
+        names = "; ".join(x.title for x in listed)
+        return Resolution(f"{question.rstrip()} — {names}", together=tuple(x.id for x in listed),
+                          listed=previous.listed)
     if first is not None:  # the last answer's section, known from its turn: no search has to find it again
         return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
     topic = topic_of(previous.resolved_question)

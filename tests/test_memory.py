@@ -130,6 +130,17 @@ def test_a_question_about_the_document_itself_starts_fresh(assistant, question, 
     assert answer.resolved_question == question and _first(answer) == first_cited, "a section has no authors"
 
 
+def test_a_plural_after_a_short_list_answers_from_each_listed_section(assistant):
+    first = assistant.answer("Which sections cite Casper-B?")
+    answer = assistant.answer("What do they say?", [first])
+    assert [c.title for c in answer.citations] == ["Explainability", "Secure evaluation infrastructure"]
+    assert answer.turn.listed == first.turn.listed
+    overview = assistant.answer("What does the report say?")
+    assert len(overview.turn.listed) > 5
+    assert len({c.id for c in assistant.answer("What do they say?", [overview]).citations}) <= 2, \
+        "a long list is not quoted whole"
+
+
 def test_and_x_puts_x_in_the_last_question_once(assistant):
     first = assistant.answer("What is the code for explainability?")
     answer = assistant.answer("And for metrology?", [first])
