@@ -88,6 +88,7 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
     with gr.Blocks(title="consensus-chat", fill_height=True) as demo:
         filters = gr.State(update_filters("", ANY_LABEL))
         pending = gr.State("")
+        memory = gr.State({})  # this session's answer turns, for follow-ups (app/memory.py)
         gr.Markdown("## consensus-chat\nAsk the document. Answers cite sections by code; open a source to see the "
                     "supporting sentence highlighted.", elem_id="intro")
         with gr.Tabs():
@@ -123,10 +124,10 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
 
         for trigger in (box.submit, ask.click):
             trigger(stash_question, [box], [box, pending], api_visibility="private", queue=False).then(
-                run, [pending, chatbot, filters], [chatbot], **events)
+                run, [pending, chatbot, filters, memory], [chatbot], **events)
         for button, question in zip(example_buttons, examples):
             button.click(functools.partial(pick_example, question), None, [pending], api_visibility="private",
-                         queue=False).then(run, [pending, chatbot, filters], [chatbot], **events)
+                         queue=False).then(run, [pending, chatbot, filters, memory], [chatbot], **events)
         new.click(clear_chat, None, [chatbot], api_visibility="private", queue=False)
         chatbot.like(on_like, [chatbot], None, api_visibility="private")  # queued: toasts need it
         code.change(update_filters, [code, label], [filters], api_visibility="private", queue=False)

@@ -11,7 +11,7 @@
 - `"expect_citations"` and `"expect_code"`: source keys and a code the answer must cite (reported apart,
   and counted in the strict rate).
 Otherwise a turn is right when its first citation's title is one of its relevant titles. Each turn is asked
-through the Assistant with the earlier turns (and its own earlier answers) as history (`ask_turn`).
+through the Assistant with its earlier answers (each carrying its Turn) as history (`ask_turn`).
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _turn_problem(turn, first: bool) -> str | None:
 def ask_turn(assistant, question: str, history: list):
     """Ask one turn with the conversation so far and add it to the history (the one place that carries history)."""
     answer = assistant.answer(question, history)
-    history.append((question, answer.text))
+    history.append(answer)  # the answer carries its Turn, as the web chat, /chat and MCP do
     return answer
 
 
