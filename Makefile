@@ -55,9 +55,10 @@ browser:
 		echo "Run as root once: apt-get update && apt-get install -y chromium chromium-driver strace" >&2; exit 1; \
 	fi
 
+# serve prints how long after this target started it answered a first question.
 run: $(VENV)/.installed
-	$(CLI) ingest
-	$(CLI) serve --host $(HOST) --port $(PORT)
+	export CONSENSUS_CHAT_RUN_STARTED=$$(date +%s.%N); \
+	$(CLI) ingest && $(CLI) serve --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(PY) -m pytest -q

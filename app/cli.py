@@ -307,6 +307,7 @@ Examples:
   consensus-chat eval --json > scores.json
   consensus-chat eval --questions my-questions.jsonl --mode hybrid
   consensus-chat eval --out reports/            # Markdown report + PNG chart
+  consensus-chat eval --no-blind --no-pages     # the development question set and conversations only
   consensus-chat eval --questions beir-dir/ --trec-out runs/   # BEIR-style in, TREC run + qrels out
   consensus-chat eval --retriever mypkg.rag:make_retriever     # any llama-index BaseRetriever beside ours
 """)
@@ -325,16 +326,21 @@ Examples:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write report.md and modes.png here.")
 @click.option("--no-baseline", is_flag=True, help="Skip the llama-index SentenceSplitter baseline.")
+@click.option("--no-pages", is_flag=True, help="Skip the development set's other pages (evals/pages/).")
+@click.option("--no-blind", is_flag=True, help="Skip the blind test set (evals/blind/).")
 @index_options
 @handle_errors
-def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no_baseline, index_dir, chroma_host,
-          chroma_port, model):
-    """Score retrieval, refusals, answers and conversations on a question set."""
-    from evals.runner import main as run_eval
+def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no_baseline, no_pages, no_blind,
+          index_dir, chroma_host, chroma_port, model):
+    """Score the development set and the blind test set apart: retrieval, refusals, answers, conversations.
+
+    The other pages and the blind test set are scored only with the shipped question set (no --questions)."""
+    from evals.suite import main as run_eval
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline,
-             retrievers=retrievers, trec_out=trec_out, conversations=conversations)
+             retrievers=retrievers, trec_out=trec_out, conversations=conversations, blind=not no_blind,
+             pages=not no_pages)
 
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 
 from .auth import load_auth_file
+from .idle import sleep_when_idle
 from .page import CSS, JS, build_ui, theme
 
 log = logging.getLogger(__name__)
@@ -60,10 +62,12 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     # Gradio builds uvicorn's Config without this setting, so uvicorn reads it from the environment.
     os.environ["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips or ""
     _, local_url, _ = demo.launch(**options)
+    idle = sleep_when_idle(demo)  # an idle server must not poll every millisecond (app/idle.py)
     print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
     print(f"  API: /chat and /search; MCP (streamable HTTP): {local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
     if forwarded_allow_ips:
         print(f"  X-Forwarded-For is believed only from {forwarded_allow_ips}", flush=True)
+    _time_to_first_answer(assistant)
     if users is not None:
         print(f"  Login required: {len(users)} user(s) from {auth_file}; MCP callers send HTTP Basic credentials",
               flush=True)
@@ -74,6 +78,8 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
         demo.block_thread()
     finally:
         stop.set()
+        if idle is not None:
+            idle.stop()
         demo.close(verbose=False)
         if guard is not None:
             guard.close()
@@ -87,3 +93,16 @@ def _refresh_while_serving(retriever, stop: threading.Event, every: float = REFR
         except Exception as exc:  # noqa: BLE001 - a background thread: requests still report errors themselves
             log.warning("Checking the index for a newer generation failed (%s: %s); trying again in %.0f s.",
                         type(exc).__name__, exc, every)
+
+
+def _time_to_first_answer(assistant) -> None:
+    """Under `make run` (which sets CONSENSUS_CHAT_RUN_STARTED to its start time): answer a first question
+    and print how long after `make run` started it was answered."""
+    started = os.environ.get("CONSENSUS_CHAT_RUN_STARTED", "")
+    try:
+        started_at = float(started)
+    except ValueError:
+        return
+    answer = assistant.answer("What does this document cover?")
+    print(f"  First answer {time.time() - started_at:.1f}s after `make run` started "
+          f"({len(answer.citations)} sources cited)", flush=True)

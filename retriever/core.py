@@ -18,6 +18,7 @@ from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, Query
 from ingest.section import KINDS, Section
 
 from .dense import DenseSearch
+from .generation import closer, open_current
 from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
 from .outage import Outage
 from .query import MAX_QUERY_CHARS, clean_query
@@ -95,8 +96,9 @@ class Retriever:
 
     def _load(self, spec_hash: str, model_name: str) -> _State:
         stamp = self._stamp()
-        manifest, collection = self.store.open_current()
-        close = self.store.closer(collection)
+        # Without Chroma when the saved parts can answer alone (retriever/generation.py).
+        manifest, collection = open_current(self.store)
+        close = closer(self.store, collection)
         try:
             state = self._build(manifest, collection, stamp, spec_hash, model_name)
         except BaseException:
@@ -146,7 +148,8 @@ class Retriever:
             analyzer, vocabulary = self._topic_tables(list(sections.values()))
         saved_vectors = saved.word_vectors if saved is not None else None
         vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)), table=self._word_table(built))
-        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe())
+        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe(),
+                                 saved=saved.chunk_vectors if saved is not None else None)
         return _State(
             manifest=manifest, collection=collection, dense=dense,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
@@ -170,7 +173,7 @@ class Retriever:
         if gen_dir is None:
             return None  # the Chroma-server store: no local files, load from Chroma
         try:
-            return load_parts(gen_dir, name, manifest["chunks"])
+            return load_parts(gen_dir, name, manifest["chunks"], manifest["model"].get("dim"))
         except PartsMissing:
             log.info("The index generation %s has no saved search parts (built before they existed); reading it "
                      "from Chroma. The next `consensus-chat ingest` saves them.", name)

@@ -23,6 +23,8 @@ import os
 import threading
 from pathlib import Path
 
+from ingest.config import default_cache_dir
+
 log = logging.getLogger(__name__)
 
 _LOADED: dict[tuple[str, int, int], tuple[dict[str, int], object]] = {}
@@ -32,12 +34,7 @@ _WARNED: set[tuple[str, int, int]] = set()  # damaged tables already reported (i
 
 def cache_dir() -> Path:
     """Where per-model caches live: $CONSENSUS_CHAT_CACHE, else the user's cache directory."""
-    env = os.environ.get("CONSENSUS_CHAT_CACHE")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("consensus-chat", appauthor=False))
+    return default_cache_dir()
 
 
 def table_path(weights_sha256: str) -> Path:

@@ -19,12 +19,24 @@ def _run(*args, env):
 
 @pytest.fixture(scope="module")
 def cached(tmp_path_factory):
-    """An index and a fresh cache dir, filled by one ingest."""
+    """An index and a fresh cache dir, filled by one ingest (its stderr kept in first-run.txt)."""
     root = tmp_path_factory.mktemp("wordtable")
     env = {**os.environ, "CONSENSUS_CHAT_CACHE": str(root / "cache")}
-    proc = _run("ingest", "-q", "--index-dir", str(root / "index"), "--corpus", str(CORPUS), env=env)
+    proc = _run("ingest", "--index-dir", str(root / "index"), "--corpus", str(CORPUS), env=env)
     assert proc.returncode == 0, proc.stderr
+    (root / "first-run.txt").write_text(proc.stderr)
     return root, env
+
+
+def test_the_first_run_says_what_it_does_once(cached):
+    """The one-time steps of a new model cache (export, check, word table) each say what they are."""
+    root, _ = cached
+    said = (root / "first-run.txt").read_text()
+    for step in ("Exporting the ONNX encoder", "Checking the export against sentence-transformers",
+                 "everyday words"):
+        line = next((line for line in said.splitlines() if step in line), None)
+        assert line is not None and "once per model" in line, (step, said[-2000:])
+    assert "Exported and checked in" in said
 
 
 def _table(root):
