@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .config import default_cache_dir
 from .embedder import Embedder, ModelSpec, VectorEncoder, load_embedder, overridden
+from .errors import ModelError
 from .onnx_encoder import CHECK_TEXTS, MIN_COSINE, OnnxQueryEncoder
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,8 @@ def read_meta(path: Path, spec: ModelSpec) -> dict | None:
     except FileNotFoundError:
         return None
     except PermissionError:  # not damage: "exported again" or "--rebuild" would not help
-        from .store_base import unreadable
-
-        raise unreadable(path, path.parent.parent) from None
+        raise ModelError(f"The query encoder at {path} cannot be read: permission denied. Give this user read access "
+                         "to it, or set CONSENSUS_CHAT_CACHE to a folder it can use.") from None
     except (OSError, ValueError) as exc:
         log.warning("Ignoring the damaged query encoder at %s (%s); it will be exported again.", path, exc)
         return None

@@ -109,19 +109,22 @@ def _as_other_user(cmd: list[str]) -> list[str]:
     return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
 
 
-@pytest.mark.parametrize("blocked", ["the folder", "its query encoder"])
+@pytest.mark.parametrize("blocked", ["the index folder", "the query encoder in the cache"])
 def test_an_unreadable_index_folder_says_so(config, blocked):
     """Permission denied is not damage: no 'damaged query encoder', no advice to rebuild."""
+    from ingest.config import default_cache_dir
+
     root = Path(tempfile.mkdtemp(prefix="consensus-chat-perm-"))
     try:
-        root.chmod(0o755)  # nobody may reach the index folder, and then not read it
-        idx = root / "idx"
+        root.chmod(0o755)  # nobody may reach the folders, and then not read the blocked one
+        idx, cache = root / "idx", root / "cache"
         shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
-        for path in [idx, *idx.rglob("*")]:
+        shutil.copytree(default_cache_dir(), cache)
+        for path in [idx, cache, *idx.rglob("*"), *cache.rglob("*")]:
             path.chmod(0o777 if path.is_dir() else 0o666)
-        target = idx if blocked == "the folder" else next((idx / "query-encoder").iterdir())
+        target = idx if blocked == "the index folder" else next((cache / "query-encoder").iterdir())
         target.chmod(0o700 if os.geteuid() == 0 else 0o000)
-        env = {**os.environ, "CONSENSUS_CHAT_HOME": str(idx), "HOME": str(root)}
+        env = {**os.environ, "CONSENSUS_CHAT_HOME": str(idx), "CONSENSUS_CHAT_CACHE": str(cache), "HOME": str(root)}
         for command in (["search", "metrology"], ["serve", "--port", "0"]):
             proc = subprocess.run(_as_other_user([CLI, *command]), capture_output=True, text=True, timeout=180,
                                   env=env, cwd=root)
