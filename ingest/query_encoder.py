@@ -103,6 +103,8 @@ def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = N
 
 
 def _publish(tmp: Path, target: Path, spec: ModelSpec) -> None:
+    if read_meta(target, spec) is not None:
+        return  # another process published the same export meanwhile; theirs is as good as ours
     if target.exists():
         shutil.rmtree(target)  # an incomplete or outdated export
     try:

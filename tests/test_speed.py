@@ -275,3 +275,28 @@ def test_profile_summary_groups_samples_by_part():
     assert prof["inclusive"][0] == ["_bootstrap (threading.py)", 100.0]
     assert prof["parts"] == {"HTTP, event loop and Gradio": 60.0, "Chroma query (dense search)": 30.0,
                              "ONNX query encoder": 10.0}
+
+
+def test_the_weights_digest_is_remembered_and_a_changed_file_is_hashed_again(tmp_path, monkeypatch):
+    """resolve_model hashes the 90 MB weights once per file version, not on every command; a file changed in
+    place (same path, new ctime) is hashed again and refused."""
+    from ingest import embedder as emb
+    from ingest.errors import ModelError
+
+    monkeypatch.setenv("CONSENSUS_CHAT_CACHE", str(tmp_path / "cache"))
+    fake = tmp_path / "model"
+    shutil.copytree(emb.default_model_path(), fake)
+    monkeypatch.setattr(emb, "default_model_path", lambda: fake)
+    os.utime(fake / "model.safetensors", (1_700_000_000, 1_700_000_000))  # not modified just now (see "racy")
+    hashed = []
+    real = emb.sha256_file
+    monkeypatch.setattr(emb, "sha256_file", lambda path: hashed.append(path) or real(path))
+    assert emb.resolve_model(None).weights_sha256 == emb.DEFAULT_WEIGHTS_SHA256
+    assert emb.resolve_model(None).weights_sha256 == emb.DEFAULT_WEIGHTS_SHA256
+    assert len(hashed) == 1
+    with open(fake / "model.safetensors", "r+b") as f:  # same size, same inode: only the bytes and ctime change
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(ModelError, match="SHA-256"):
+        emb.resolve_model(None)
+    assert len(hashed) == 2
