@@ -580,10 +580,10 @@ def test_a_refused_turn_and_its_follow_up_are_scored_with_the_real_assistant(ass
     first, second = scored["conversations"][0]["turns"]
     assert first["refused"] and first["right"] and second["after_refusal"] and second["right"]
     assert scored["n_after_refusal"] == 1 and scored["after_refusal_right"] == 1.0
-    # History is carried as (question, answer text) pairs, grown by each turn.
+    # History is carried as the earlier answers themselves (each with its turn), grown by each turn.
     history: list = []
     answer = ask_turn(assistant, "What does the document say about explainability?", history)
-    assert history == [("What does the document say about explainability?", answer.text)]
+    assert history == [answer] and answer.turn.cited == ("explainability",)
     with pytest.raises(Exception, match="names a corpus"):
         score_conversations(assistant, [{"id": "x", "corpus": "tests/data/second-page.txt", "turns": conv[0]["turns"]}])
 
