@@ -202,6 +202,18 @@ def _fifo_corpus(idx, tmp):
     return {}
 
 
+def _crash_leftovers(idx, tmp):
+    """What a kill after `manifest-temp-written` leaves: a newer generation nothing points to, and a temp manifest."""
+    shutil.copytree(_generation(idx), idx / "gen-99991231-235959-dead00")
+    shutil.copy(idx / "manifest.json", idx / "manifest.tmp-4242")
+    return {}
+
+
+def _no_leftovers(idx, tmp):
+    assert not (idx / "gen-99991231-235959-dead00").exists() and not list(idx.glob("manifest.tmp-*"))
+    assert _generation(idx).is_dir()
+
+
 def _word_table_with_nan(idx, tmp):
     """The user's word-vector cache, copied, with NaN rows written in place (same shape, same size)."""
     import numpy as np
@@ -283,6 +295,8 @@ FAULTS = [
     Fault("checksums.json of random bytes: ingest rewrites it", _random_checksums,
           ("ingest", "--quiet", "--index-dir", "{idx}"), ("checksums.json", "Rewriting"), ("codec",), code=0,
           check=_parts_whole_again),
+    Fault("crash leftovers: ingest with nothing to do removes them", _crash_leftovers,
+          ("ingest", "--quiet", "--index-dir", "{idx}"), (), code=0, check=_no_leftovers),
     Fault("corpus is a named pipe: sections", _fifo_corpus, ("sections", "--corpus", "{tmp}/pipe.txt"),
           ("pipe.txt", "named pipe", "not a regular file"), after=""),
     Fault("corpus is a named pipe: ingest", _fifo_corpus,
