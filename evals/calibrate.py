@@ -28,14 +28,18 @@ FOLDS = 10
 
 @dataclass(frozen=True)
 class Sample:
-    """One question's scope features and its label."""
+    """One question's evidence record (retriever/evidence.py) and its label."""
 
     id: str
-    score: float  # the dense feature
-    forced: bool  # no topic words: the retriever says in scope whatever the features
     in_scope: bool
-    coverage: float = 0.0
-    vetoed: bool = False  # names something the document never does: refused whatever the features
+    evidence: object
+
+    @property
+    def features(self) -> tuple[float, float] | bool:
+        """(dense, coverage) for the rule, or the decision when no rule is needed (retriever/decision.py)."""
+        from retriever.decision import judged
+
+        return judged(self.evidence)
 
 
 @dataclass(frozen=True)
@@ -49,14 +53,18 @@ class Fit:
     coverage_weight: float = 0.0
 
 
-def combined(sample: Sample, weight: float) -> float:
-    """The scope score of a sample under a coverage weight."""
-    return sample.score + weight * sample.coverage
+def combined(sample: Sample, weight: float) -> float | None:
+    """The scope score of a sample under a coverage weight (None when no rule is needed)."""
+    f = sample.features
+    return None if isinstance(f, bool) else f[0] + weight * f[1]
 
 
 def predict(sample: Sample, threshold: float, weight: float = 0.0) -> bool:
-    """The retriever's in-scope call for a sample under this rule."""
-    return sample.forced or (not sample.vetoed and combined(sample, weight) >= threshold)
+    """The retriever's in-scope call for a sample under this rule: the one decision, retriever.decision.decide."""
+    from retriever.decision import decide
+    from retriever.scope import ScopeModel
+
+    return decide(sample.evidence, ScopeModel(weight, threshold, "fold")).in_scope
 
 
 def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
@@ -71,7 +79,7 @@ def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
 
 def candidates(samples: list[Sample], weight: float = 0.0) -> list[float]:
     """Midpoints between neighbouring distinct scores, plus one below the lowest (refuse nothing)."""
-    scores = sorted({combined(s, weight) for s in samples if not (s.forced or s.vetoed)})
+    scores = sorted({c for s in samples if (c := combined(s, weight)) is not None})
     if not scores:
         return [0.0]
     mids = [(a + b) / 2.0 for a, b in zip(scores, scores[1:])]
@@ -118,15 +126,8 @@ def leave_one_out(samples: list[Sample], weights=WEIGHTS) -> tuple[float | None,
 
 
 def collect(retriever, questions) -> list[Sample]:
-    """Run every question through the retriever's scope features."""
-    out = []
-    for q in questions:
-        f = retriever.features(q.question)
-        if f is None:
-            out.append(Sample(q.id, 0.0, True, q.kind == "in_scope", 0.0))
-        else:
-            out.append(Sample(q.id, float(f.dense), False, q.kind == "in_scope", float(f.coverage), bool(f.unknown_names)))
-    return out
+    """Each question's evidence record, gathered once through the retriever."""
+    return [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question)) for q in questions]
 
 
 def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
@@ -226,14 +227,16 @@ def _print(record: dict, samples: list[Sample]) -> None:
 
     console = Console()
     t, w = record["threshold"], record["coverage_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = no topic words, always in scope)")
+    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = decided without the rule)")
     for col in ("id", "kind", "dense", "coverage", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: combined(s, w)):
+    for s in sorted(samples, key=lambda s: combined(s, w) if combined(s, w) is not None else -1.0):
         call = "in" if predict(s, t, w) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
-        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", f"{s.score:.4f}", f"{s.coverage:.2f}",
-                      f"{combined(s, w):.4f}{'*' if s.forced else ''}", f"[red]{call}[/red]" if wrong else call)
+        f = s.features
+        dense, cov, score = ("*", "*", "*") if isinstance(f, bool) else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{combined(s, w):.4f}")
+        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", dense, cov, score,
+                      f"[red]{call}[/red]" if wrong else call)
     console.print(table)
     console.print(
         f"out of sample ({record['cv_folds']}-fold): refusal rate {record['cv_refusal_rate']:.3f}, false-refusal rate "

@@ -22,7 +22,12 @@ class ScopeDecisions:
 
 
 def out_of_sample(retriever, questions, questions_path: Path, k: int = 10) -> ScopeDecisions:
-    """In-scope calls for every question, none made by a rule fitted on that question."""
+    """In-scope calls for every question, none made by a rule fitted on that question.
+
+    Each question's evidence is gathered once; every call is the retriever's own decision
+    (retriever.decision.decide) under the index's rule, or under the rule refitted without the question's fold.
+    """
+    from retriever.decision import decide
     from retriever.scope import ScopeModel
 
     from .calibrate import collect, fit, folds
@@ -33,11 +38,11 @@ def out_of_sample(retriever, questions, questions_path: Path, k: int = 10) -> Sc
     has_both = {q.kind for q in questions} == {"in_scope", "out_of_scope"}
     fitted_here = (model.source == "fitted" and Path(questions_path).is_file()
                    and model.questions_sha256 == file_sha256(Path(questions_path)))
+    samples = collect(retriever, questions)
     if not (fitted_here and has_both):
         estimate = ("default rule (this corpus has no calibration of its own)" if model.source == "default"
                     else "rule fitted on other questions")
-        return ScopeDecisions({q.id: retriever.search(q.question, k=k).in_scope for q in questions}, estimate, rule)
-    samples = collect(retriever, questions)
+        return ScopeDecisions({s.id: decide(s.evidence, model).in_scope for s in samples}, estimate, rule)
     decided: dict[str, bool] = {}
     parts = folds(samples)
     for held in parts:
@@ -45,6 +50,5 @@ def out_of_sample(retriever, questions, questions_path: Path, k: int = 10) -> Sc
         fold_fit = fit([s for i, s in enumerate(samples) if i not in held_set])
         fold_rule = ScopeModel(fold_fit.coverage_weight, fold_fit.threshold, "fold")
         for i in held:
-            q = questions[i]
-            decided[q.id] = retriever.search(q.question, k=k, scope=fold_rule).in_scope
+            decided[samples[i].id] = decide(samples[i].evidence, fold_rule).in_scope
     return ScopeDecisions(decided, f"{len(parts)}-fold cross-validation (rule refitted without each fold)", rule)

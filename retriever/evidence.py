@@ -48,10 +48,11 @@ class WordEvidence:
 class Reading:
     """One way to read the question's topic: its text, its words and its dense support."""
 
-    text: str
+    text: str  # as searched (abbreviations expanded, misspellings corrected)
     words: tuple[WordEvidence, ...]
     dense: dict = field(default_factory=dict, compare=False)  # section id -> best chunk cosine (candidates)
     vector: object = field(default=None, compare=False, repr=False)
+    wording: str = ""  # as the question writes it (for notices)
 
     @property
     def best(self) -> float:
@@ -107,7 +108,9 @@ class Evidence:
 
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
-        return self.reader(rewritten(text, self.rewrites), words)
+        from dataclasses import replace
+
+        return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
 
 
 def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, ...], tuple[str, ...], list]:
