@@ -12,9 +12,9 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in tw
 
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
-answered for the rest, with a note; when it is the topic ("What does the EU AI Act require?") little
-else is left and the question is refused. A question whose only informative words are names the
-document knows (a source key, a code, a title: "What does Grosse's work show?") is about them. A
+answered for the rest, with a note; when it is the topic ("What does the Digital Services Act
+require?") little else is left and the question is refused. A question whose only informative words are names the
+document knows (a source key, a code, a title: "What does Smith's work say?") is about them. A
 question of several parts that is not covered as a whole is answered for the parts that are.
 """
 
@@ -85,7 +85,7 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         if evidence.names:
             return False  # the unknown name is the topic: nothing informative is left
         if evidence.topic.entities:
-            return True  # "What does Grosse's work show?": the named entity is the topic
+            return True  # "What does Smith's work say?": the named entity is the topic
     reading = evidence.rest if evidence.names else evidence.full
     return reading.best, coverage(evidence.words)
 

@@ -182,7 +182,7 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     A name is a run of capitalised words that is not at the start of a sentence and is not one of the
     document's own entities (a source key, an author, a title, a label, a word of its own name), one of
     whose capitalised pieces the document does not use ("the EU AI Act", "Kubernetes", "Meta"). A
-    two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Grosse's") and plurals are read
+    two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and plurals are read
     as the name itself.
     """
     question = topic.question

@@ -187,7 +187,7 @@ class TopicAnalyzer:
 
     def is_document_name(self, word: str) -> bool:
         """A source key, an author's surname or given name, or a word of the document's own name, written
-        in any case, with a possessive ("Grosse's") or as a plural ("the Turpins")."""
+        in any case, with a possessive ("Smith's") or as a plural ("the Smiths")."""
         names = self.__dict__.get("_names")
         if names is None:
             lk = self.lookups
@@ -244,7 +244,7 @@ class TopicAnalyzer:
                 found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
         toks = tokens(question)
         for i, m in enumerate(toks):
-            token = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)  # "Grosse's" -> "Grosse"
+            token = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)  # "Smith's" -> "Smith"
             low = token.lower()
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)
             if key_ids:
@@ -253,7 +253,7 @@ class TopicAnalyzer:
                 # suffix ("Smith-B") is distinctive by its form.
                 full = low in lk.keys and "-" in low
                 if (token[0].isupper() and (full or self.distinctive(low.split("-")[0]))) or cites:
-                    # The span covers a possessive too, so "Grosse's" leaves no topic word behind.
+                    # The span covers a possessive too, so "Smith's" leaves no topic word behind.
                     found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.end()))
                     continue
             if token in lk.authors:  # surnames match case-sensitively
