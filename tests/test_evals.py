@@ -12,7 +12,7 @@ import pytest
 import reference_metrics as reference
 from evals import metrics
 from evals.baseline import section_anchors
-from evals.calibrate import Sample, fit, leave_one_out, rates
+from evals.calibrate import fit, leave_one_out, rates
 from evals.runner import (
     DEFAULT_QUESTIONS,
     REQUIRED_KEYS,
@@ -220,6 +220,18 @@ def test_baseline_chunk_holds_a_section_by_its_text_not_its_title(retriever):
 
 
 # -- calibration -----------------------------------------------------------------------------------
+
+def Sample(id_, dense, forced, in_scope, coverage=0.0):  # noqa: N802 - reads like the record it builds
+    """A calibration sample whose evidence has these features: one topic word (covered or not) and one
+    chunk cosine, or (forced) no topic words at all, so every call goes through the real decision."""
+    from evals.calibrate import Sample as Record
+    from retriever.evidence import Evidence, Reading, WordEvidence
+    from retriever.topic import Topic
+
+    words = () if forced else (WordEvidence("alpha", coverage >= 1.0, None, 3.0),)
+    topic = Topic("q", "q", tuple(w.word for w in words), (), ())
+    return Record(id_, in_scope, Evidence("q", topic, words, (), Reading("q", words, {"s": dense})))
+
 
 def _samples():
     ins = [Sample(f"i{i}", s, False, True) for i, s in enumerate([0.5, 0.55, 0.6, 0.35, 0.7])]
