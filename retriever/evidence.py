@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
-from .topic import Topic, _bare, _content_parts, tokens
+from .topic import Topic, _bare, _content_parts, content_words, tokens
 
 # Parts of a question of several parts ("metrology and quantum computing").
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
@@ -94,8 +94,6 @@ class Evidence:
     @cached_property
     def parts(self) -> tuple[Reading, ...]:
         """Each part of a question of several parts ("metrology and quantum computing"); () for one part."""
-        from .topic import content_words
-
         if self.empty:
             return ()
         by_word = {w.word: w for w in self.words}
@@ -108,8 +106,6 @@ class Evidence:
 
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
-        from dataclasses import replace
-
         return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
 
 
@@ -169,8 +165,6 @@ def without(text: str, names) -> str:
 
 def split_parts(text: str) -> list[str]:
     """The parts of a question of several parts (none when it has one)."""
-    from .topic import content_words
-
     parts = [p.strip(" ?.!") for p in _PARTS.split(text)]
     parts = [p for p in parts if content_words(p)]
     return parts if len(parts) >= 2 else []
