@@ -171,6 +171,7 @@ class Embedder(VectorEncoder):
 # Every live encoder, so one call can drop all cached query vectors (sentence-transformers and ONNX).
 _LIVE: "weakref.WeakSet[VectorEncoder]" = weakref.WeakSet()
 _LOADED: dict[tuple[str, str], VectorEncoder] = {}
+_OVERRIDES: dict[tuple[str, str], VectorEncoder] = {}  # the stand-ins use_embedder installed
 _LOADED_LOCK = threading.Lock()
 
 
@@ -189,23 +190,30 @@ def load_embedder(model: str | None = None, *, spec: ModelSpec | None = None) ->
 
 @contextmanager
 def use_embedder(embedder: VectorEncoder) -> Iterator[VectorEncoder]:
-    """While the block runs, load_embedder() returns `embedder` for its model (spec); restored afterwards.
+    """While the block runs, load_embedder() and ingest embed with `embedder` for its model (spec); restored afterwards.
 
     For callers that must change how documents are embedded without changing the code that loads
     the model (the benchmark's stand-in vectors for its 100,000-section index).
     """
     key = _key(embedder.spec)
     with _LOADED_LOCK:
-        previous = _LOADED.get(key)
-        _LOADED[key] = embedder
+        previous = _LOADED.get(key), _OVERRIDES.get(key)
+        _LOADED[key] = _OVERRIDES[key] = embedder
     try:
         yield embedder
     finally:
         with _LOADED_LOCK:
-            if previous is None:
-                _LOADED.pop(key, None)
-            else:
-                _LOADED[key] = previous
+            for table, old in zip((_LOADED, _OVERRIDES), previous):
+                if old is None:
+                    table.pop(key, None)
+                else:
+                    table[key] = old
+
+
+def overridden(spec: ModelSpec) -> VectorEncoder | None:
+    """The stand-in `use_embedder` installed for this model, if a block of it is running."""
+    with _LOADED_LOCK:
+        return _OVERRIDES.get(_key(spec))
 
 
 def clear_query_caches() -> None:

@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.config import Config
-from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError
+from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError, StoreUnavailable
 from ingest.section import KINDS, Section
 
 from .dense import DenseSearch
 from .decision import decide
 from .evidence import Evidence, Reading, read_words, rewritten
+from .generation import closer, open_current
 from .lookups import Lookups, normalise
+from .outage import Outage
 from .query import MAX_QUERY_CHARS, clean_query
 from .saved_parts import query_terms
 from .ranking import exact_matches, fuse, ranked_hits
@@ -76,6 +78,7 @@ class Retriever:
         # reference cycles, so the old generation's files are really closed (see _load).
         self._released = threading.Event()
         self._last_warning: str | None = None
+        self._outage = Outage(getattr(self.store, "address", self.store.describe()))
         self._lexicon = wordpiece_lexicon(str(spec.path))
         self.embedder = open_query_encoder(config, spec)  # opens in the background while the index loads
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
@@ -96,8 +99,9 @@ class Retriever:
 
     def _load(self, spec_hash: str, model_name: str) -> _State:
         stamp = self._stamp()
-        manifest, collection = self.store.open_current()
-        close = self.store.closer(collection)
+        # Without Chroma when the saved parts can answer alone (retriever/generation.py).
+        manifest, collection = open_current(self.store)
+        close = closer(self.store, collection)
         try:
             state = self._build(manifest, collection, stamp, spec_hash, model_name)
         except BaseException:
@@ -147,7 +151,8 @@ class Retriever:
             analyzer, vocabulary = self._topic_tables(list(sections.values()))
         saved_vectors = saved.word_vectors if saved is not None else None
         vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)), table=self._word_table(built))
-        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe())
+        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe(),
+                                 saved=saved.chunk_vectors if saved is not None else None)
         return _State(
             manifest=manifest, collection=collection, dense=dense,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
@@ -171,7 +176,7 @@ class Retriever:
         if gen_dir is None:
             return None  # the Chroma-server store: no local files, load from Chroma
         try:
-            return load_parts(gen_dir, name, manifest["chunks"])
+            return load_parts(gen_dir, name, manifest["chunks"], manifest["model"].get("dim"))
         except PartsMissing:
             log.info("The index generation %s has no saved search parts (built before they existed); reading it "
                      "from Chroma. The next `consensus-chat ingest` saves them.", name)
@@ -208,9 +213,13 @@ class Retriever:
             gc.collect()  # Chroma's client leaves cycles; collecting them closes the old files
         try:
             stamp = self._stamp()
+        except StoreUnavailable:
+            self._outage.went_down()  # logged once per outage; each answer carries the notice
+            return state
         except (OSError, ConsensusChatError) as exc:
             self._warn(f"Cannot check the index for a newer generation ({exc}); still answering from the loaded one.")
             return state
+        self._outage.came_back()
         if stamp == state.stamp or stamp is None:
             return state
         with self._lock:
@@ -230,6 +239,13 @@ class Retriever:
             log.warning(message)
 
     # -- public API --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Switch to a newer generation if an ingest published one, and close the files of replaced ones.
+
+        Every request does this first; `serve` also calls it on a timer, so that an idle server does not keep
+        the files of a generation ingest has deleted."""
+        self._current()
+
     @property
     def manifest(self) -> dict:
         """The manifest of the index being searched."""
@@ -269,6 +285,8 @@ class Retriever:
         if evidence.rewrites:
             notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in evidence.rewrites) + ".")
         notices += decision.notices
+        if self._outage.down:
+            notices.append(self._outage.notice())
         hits = self._rank(state, evidence.topic, decision.reading, min(k, n_sections), n_cand, mode, allowed)
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
@@ -287,7 +305,12 @@ class Retriever:
 
         def reader(text: str, some_words) -> Reading:
             vector = self.embedder.encode_one(text)
-            return Reading(text, tuple(some_words), self._dense(state, vector, n_cand, *filters), vector)
+            try:
+                dense = self._dense(state, vector, n_cand, *filters)
+            except self.store.connection_errors():  # a large index asks the server on each search
+                self._outage.went_down()
+                raise self._outage.error() from None
+            return Reading(text, tuple(some_words), dense, vector)
 
         return Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),
                         tuple(rewrites), reader)
