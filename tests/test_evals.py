@@ -339,7 +339,8 @@ def test_other_llama_index_retrievers_sit_beside_ours(eval_report):
     hybrid = eval_report["modes"]["hybrid"]
     refused = [q for q in eval_report["questions"] if q["kind"] == "in_scope" and not q["in_scope"]]
     lost = sum(1 for q in refused if q["first_relevant_rank"] is not None and q["first_relevant_rank"] <= 5)
-    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-4)
+    # The report rounds to three digits, so the two sides may differ by half of the last one.
+    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=5e-4)
     assert all(ours[k] <= hybrid[k] for k in RETRIEVAL_KEYS)
     assert ours["pipeline"] == "retriever.llama.LlamaIndexRetriever"
 
@@ -380,7 +381,7 @@ def test_beir_dataset_scores_as_our_jsonl(config, retriever, eval_report, tmp_pa
     # ... and they say so: the rule was fitted on these very questions, so the figures are in sample.
     assert ref["kind"] == "cross-validated" and ref["in_sample"]["kind"] == "in sample"
     assert oos["kind"] == oos["in_sample"]["kind"] == "in sample"
-    assert "fitted on 147 of these 147 questions" in oos["estimate"]
+    assert f"fitted on {len(questions)} of these {len(questions)} questions" in oos["estimate"]
 
 
 @pytest.mark.parametrize("qrels, fragment", [
