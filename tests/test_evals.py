@@ -339,8 +339,8 @@ def test_other_llama_index_retrievers_sit_beside_ours(eval_report):
     hybrid = eval_report["modes"]["hybrid"]
     refused = [q for q in eval_report["questions"] if q["kind"] == "in_scope" and not q["in_scope"]]
     lost = sum(1 for q in refused if q["first_relevant_rank"] is not None and q["first_relevant_rank"] <= 5)
-    # The report rounds to three digits, so the two sides may differ by half of the last one.
-    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=5e-4)
+    # The report rounds both to three digits, so they may differ by up to one unit of the last digit.
+    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-3)
     assert all(ours[k] <= hybrid[k] for k in RETRIEVAL_KEYS)
     assert ours["pipeline"] == "retriever.llama.LlamaIndexRetriever"
 
