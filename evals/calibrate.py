@@ -99,14 +99,16 @@ def _print(record: dict, samples: list[Sample]) -> None:
 
     console = Console()
     t, w = record["threshold"], record["coverage_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = no topic words, always in scope)")
+    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = decided without the rule)")
     for col in ("id", "kind", "dense", "coverage", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: combined(s, w)):
+    for s in sorted(samples, key=lambda s: combined(s, w) if combined(s, w) is not None else -1.0):
         call = "in" if predict(s, t, w) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
-        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", f"{s.score:.4f}", f"{s.coverage:.2f}",
-                      f"{combined(s, w):.4f}{'*' if s.forced else ''}", f"[red]{call}[/red]" if wrong else call)
+        f = s.features
+        dense, cov, score = ("*", "*", "*") if isinstance(f, bool) else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{combined(s, w):.4f}")
+        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", dense, cov, score,
+                      f"[red]{call}[/red]" if wrong else call)
     console.print(table)
     console.print(
         f"out of sample ({record['cv_folds']}-fold): refusal rate {record['cv_refusal_rate']:.3f}, false-refusal rate "

@@ -47,6 +47,7 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
 
     `results` are the hybrid search results by question id (searched with the index's rule, depth `k`).
     """
+    from retriever.decision import decide
     from retriever.scope import ScopeModel
 
     model = retriever.scope_model
@@ -68,8 +69,9 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
                 and abs(fold_fit.threshold - model.threshold) < SAME_RULE)
         fold_rule = ScopeModel(fold_fit.coverage_weight, fold_fit.threshold, "fold")
         for i in held:
+            # The one decision on the evidence already gathered: no search is re-run for a fold's rule.
             q = questions[i]
-            decided[q.id] = (results[q.id] if same else retriever.search(q.question, k=k, scope=fold_rule)).in_scope
+            decided[q.id] = (results[q.id].in_scope if same else decide(samples[i].evidence, fold_rule).in_scope)
     return ScopeDecisions(decided, f"{len(parts)}-fold cross-validation (rule refitted without each fold)", rule,
                           CROSS_VALIDATED, IN_SAMPLE)
 

@@ -1,8 +1,8 @@
 """The scope fit: a linear rule on the scope features, fitted for balanced accuracy and cross-validated.
 
-The retriever calls a question in scope when it has no topic words (only a code, a source key, a
-title or words about the document), or when `dense + coverage_weight * coverage >= threshold`
-(retriever/scope.py). The fit mirrors that: it tries each weight on a small grid and, for each, the
+Every candidate rule is judged through the retriever's one decision (`retriever.decision.decide`) on
+each question's evidence record, gathered once; the rule is `dense + coverage_weight * coverage >=
+threshold` (retriever/scope.py). The fit it tries each weight on a small grid and, for each, the
 threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
 the lower false-refusal rate, then to the lower threshold. Stratified k-fold cross-validation refits
 weight and threshold without each fold and judges that fold; across pages, each page is judged by the
@@ -27,14 +27,18 @@ FOLDS = 10
 
 @dataclass(frozen=True)
 class Sample:
-    """One question's scope features and its label."""
+    """One question's evidence record (retriever/evidence.py) and its label."""
 
     id: str
-    score: float  # the dense feature
-    forced: bool  # no topic words: the retriever says in scope whatever the features
     in_scope: bool
-    coverage: float = 0.0
-    vetoed: bool = False  # names something the document never does: refused whatever the features
+    evidence: object
+
+    @property
+    def features(self) -> tuple[float, float] | bool:
+        """(dense, coverage) for the rule, or the decision when no rule is needed (retriever/decision.py)."""
+        from retriever.decision import judged
+
+        return judged(self.evidence)
 
 
 @dataclass(frozen=True)
@@ -48,14 +52,18 @@ class Fit:
     coverage_weight: float = 0.0
 
 
-def combined(sample: Sample, weight: float) -> float:
-    """The scope score of a sample under a coverage weight."""
-    return sample.score + weight * sample.coverage
+def combined(sample: Sample, weight: float) -> float | None:
+    """The scope score of a sample under a coverage weight (None when no rule is needed)."""
+    f = sample.features
+    return None if isinstance(f, bool) else f[0] + weight * f[1]
 
 
 def predict(sample: Sample, threshold: float, weight: float = 0.0) -> bool:
-    """The retriever's in-scope call for a sample under this rule."""
-    return sample.forced or (not sample.vetoed and combined(sample, weight) >= threshold)
+    """The retriever's in-scope call for a sample under this rule: the one decision, retriever.decision.decide."""
+    from retriever.decision import decide
+    from retriever.scope import ScopeModel
+
+    return decide(sample.evidence, ScopeModel(weight, threshold, "fold")).in_scope
 
 
 def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
@@ -70,7 +78,7 @@ def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
 
 def candidates(samples: list[Sample], weight: float = 0.0) -> list[float]:
     """Midpoints between neighbouring distinct scores, plus one below the lowest (refuse nothing)."""
-    scores = sorted({combined(s, weight) for s in samples if not (s.forced or s.vetoed)})
+    scores = sorted({c for s in samples if (c := combined(s, weight)) is not None})
     if not scores:
         return [0.0]
     mids = [(a + b) / 2.0 for a, b in zip(scores, scores[1:])]
@@ -117,15 +125,8 @@ def leave_one_out(samples: list[Sample], weights=WEIGHTS) -> tuple[float | None,
 
 
 def collect(retriever, questions) -> list[Sample]:
-    """Run every question through the retriever's scope features."""
-    out = []
-    for q in questions:
-        f = retriever.features(q.question)
-        if f is None:
-            out.append(Sample(q.id, 0.0, True, q.kind == "in_scope", 0.0))
-        else:
-            out.append(Sample(q.id, float(f.dense), False, q.kind == "in_scope", float(f.coverage), bool(f.unknown_names)))
-    return out
+    """Each question's evidence record, gathered once through the retriever."""
+    return [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question)) for q in questions]
 
 
 def fit_pages(groups: list[list[Sample]], weights=WEIGHTS) -> Fit:

@@ -12,7 +12,7 @@ import pytest
 import reference_metrics as reference
 from evals import metrics
 from evals.baseline import section_anchors
-from evals.scope_fit import Sample, fit, leave_one_out, rates
+from evals.scope_fit import fit, leave_one_out, rates
 from evals.runner import (
     DEFAULT_QUESTIONS,
     REQUIRED_KEYS,
@@ -221,6 +221,18 @@ def test_baseline_chunk_holds_a_section_by_its_text_not_its_title(retriever):
 
 # -- calibration -----------------------------------------------------------------------------------
 
+def Sample(id_, dense, forced, in_scope, coverage=0.0):  # noqa: N802 - reads like the record it builds
+    """A calibration sample whose evidence has these features: one topic word (covered or not) and one
+    chunk cosine, or (forced) no topic words at all, so every call goes through the real decision."""
+    from evals.scope_fit import Sample as Record
+    from retriever.evidence import Evidence, Reading, WordEvidence
+    from retriever.topic import Topic
+
+    words = () if forced else (WordEvidence("alpha", coverage >= 1.0, None, 3.0),)
+    topic = Topic("q", "q", tuple(w.word for w in words), (), ())
+    return Record(id_, in_scope, Evidence("q", topic, words, (), Reading("q", words, {"s": dense})))
+
+
 def _samples():
     ins = [Sample(f"i{i}", s, False, True) for i, s in enumerate([0.5, 0.55, 0.6, 0.35, 0.7])]
     outs = [Sample(f"o{i}", s, False, False) for i, s in enumerate([0.1, 0.2, 0.3, 0.4])]
@@ -327,7 +339,8 @@ def test_other_llama_index_retrievers_sit_beside_ours(eval_report):
     hybrid = eval_report["modes"]["hybrid"]
     refused = [q for q in eval_report["questions"] if q["kind"] == "in_scope" and not q["in_scope"]]
     lost = sum(1 for q in refused if q["first_relevant_rank"] is not None and q["first_relevant_rank"] <= 5)
-    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-4)
+    # The report rounds both to three digits, so they may differ by up to one unit of the last digit.
+    assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-3)
     assert all(ours[k] <= hybrid[k] for k in RETRIEVAL_KEYS)
     assert ours["pipeline"] == "retriever.llama.LlamaIndexRetriever"
 
@@ -368,7 +381,7 @@ def test_beir_dataset_scores_as_our_jsonl(config, retriever, eval_report, tmp_pa
     # ... and they say so: the rule was fitted on these very questions, so the figures are in sample.
     assert ref["kind"] == "cross-validated" and ref["in_sample"]["kind"] == "in sample"
     assert oos["kind"] == oos["in_sample"]["kind"] == "in sample"
-    assert "fitted on 147 of these 147 questions" in oos["estimate"]
+    assert f"fitted on {len(questions)} of these {len(questions)} questions" in oos["estimate"]
 
 
 @pytest.mark.parametrize("qrels, fragment", [
