@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import re
@@ -11,7 +10,6 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
 from ingest.config import Config
 from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError, StoreUnavailable

@@ -482,23 +482,14 @@ def _generation_files(pid: int) -> tuple[int, int, int]:
 def test_server_releases_replaced_generations(config, tmp_path, embedder):
     """10 re-ingests under a running `serve`: its open files stay flat and it keeps answering."""
     import psutil
-    from gradio_client import Client
-
-    from conftest import CORPUS, free_port, stop_process, wait_for_port
+    from conftest import CORPUS, serving
     from ingest.pipeline import ingest
 
     idx = _copy_index(config, tmp_path)
     edited = tmp_path / "edited.txt"
     edited.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization"),
                       encoding="utf-8")
-    port = free_port()
-    with open(tmp_path / "serve.log", "wb") as log:
-        proc = subprocess.Popen([CLI, "serve", "--port", str(port), "--index-dir", str(idx)], stdout=log,
-                                stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=180, proc=proc)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 60})
-
+    with serving(idx, tmp_path / "serve.log") as (client, proc):
         def ask() -> str:
             # Two requests: the first swaps to the new generation, the second finds the old one released.
             client.predict("metrology", 3, api_name="/search")
@@ -529,6 +520,4 @@ def test_server_releases_replaced_generations(config, tmp_path, embedder):
         assert in_gen <= first_files[1] + 2, seen  # files of one generation, not one set per re-ingest
         assert total <= first_files[0] + 10, seen
         assert rss - first_rss < 150 * 1024 * 1024, (first_rss, rss)
-    finally:
-        stop_process(proc)
     assert "Traceback" not in (tmp_path / "serve.log").read_text()

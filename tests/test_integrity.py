@@ -153,18 +153,11 @@ def _deleted_generation_files(pid: int) -> list[str]:
 @pytest.mark.slow
 def test_an_idle_server_releases_a_deleted_generation(config, tmp_path, embedder):
     """Two re-ingests while nobody asks anything: the server lets go of the deleted generation on its own."""
-    from gradio_client import Client
-
+    from conftest import serving
     from ingest.pipeline import ingest
 
     idx = _copy(config, tmp_path)
-    port = free_port()
-    with open(tmp_path / "serve.log", "wb") as log:
-        proc = subprocess.Popen([CLI, "serve", "--port", str(port), "--index-dir", str(idx)], stdout=log,
-                                stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, timeout=180, proc=proc)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 60})
+    with serving(idx, tmp_path / "serve.log") as (client, proc):
         assert client.predict("metrology", 3, api_name="/search")["hits"][0]["title"] == "Metrology for AI risk assessment"
         first = json.loads((idx / "manifest.json").read_text())["generation"]
         ingest([_edited(tmp_path)], config.with_(index_dir=idx), embedder=embedder)
@@ -174,8 +167,6 @@ def test_an_idle_server_releases_a_deleted_generation(config, tmp_path, embedder
         while _deleted_generation_files(proc.pid) and time.monotonic() < deadline:
             time.sleep(1)
         assert _deleted_generation_files(proc.pid) == []
-    finally:
-        stop_process(proc)
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
 
 
