@@ -8,11 +8,13 @@ CLI       := $(VENV)/bin/consensus-chat
 PORT      ?= 7860
 HOST      ?= 127.0.0.1
 
-# Offline at run time; no telemetry; llama-cpp-python must not use -march=native on these CPUs.
+# Offline at run time; no telemetry (the library switches it off too); llama-cpp-python must not use
+# -march=native on these CPUs.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
+export ORT_DISABLE_TELEMETRY := 1
 export CMAKE_ARGS := -DGGML_NATIVE=OFF
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -42,7 +44,7 @@ install: $(VENV)/.installed
 
 install-dev: $(VENV)/.dev-installed browser
 
-# Debian's Chromium and ChromeDriver for the browser test (never a browser that downloads itself), and axe-core from
+# Debian's Chromium and ChromeDriver (never a browser that downloads itself), strace, and axe-core from
 # the npm registry at the version tests/browser/package-lock.json pins (the accessibility test injects it; no CDN).
 browser: tests/browser/node_modules/axe-core/axe.min.js
 
@@ -53,18 +55,21 @@ tests/browser/node_modules/axe-core/axe.min.js: tests/browser/package-lock.json
 
 browser: chromium
 
+# Debian's Chromium and ChromeDriver for the browser test, and strace for the test that no command looks up or
+# connects to anything outside the machine.
 chromium:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && [ -x /usr/bin/strace ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing Debian's chromium and chromium-driver..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji fonts-dejavu-core >/dev/null; \
+		echo "Installing Debian's chromium, chromium-driver and strace..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-noto-color-emoji fonts-dejavu-core strace >/dev/null; \
 	else \
-		echo "Run as root once: apt-get update && apt-get install -y chromium chromium-driver" >&2; exit 1; \
+		echo "Run as root once: apt-get update && apt-get install -y chromium chromium-driver strace" >&2; exit 1; \
 	fi
 
+# serve prints how long after this target started it answered a first question.
 run: $(VENV)/.installed
-	$(CLI) ingest
-	$(CLI) serve --host $(HOST) --port $(PORT)
+	export CONSENSUS_CHAT_RUN_STARTED=$$(date +%s.%N); \
+	$(CLI) ingest && $(CLI) serve --host $(HOST) --port $(PORT)
 
 test: install-dev
 	$(PY) -m pytest -q

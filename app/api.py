@@ -16,6 +16,7 @@ from typing_extensions import TypedDict  # pydantic (MCP output schema) needs th
 from ingest.errors import ConsensusChatError
 from retriever.query import clean_query
 
+from .memory import as_messages
 from .render import plain_history
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,17 @@ class HitJSON(TypedDict):
     text: str
 
 
+class TurnJSON(TypedDict):
+    """What an answer did, for the next question's follow-ups (`Turn.to_dict()`): send it back in `history`."""
+
+    question: str
+    resolved_question: str
+    refused: bool
+    cited: list[str]
+    listed: list[str]
+    listed_keys: list[str]
+
+
 class ChatJSON(TypedDict):
     """An answer (`Answer.to_dict()`, the `ask --json` object); `id` names it when rating it (/feedback)."""
 
@@ -64,6 +76,7 @@ class ChatJSON(TypedDict):
     sources: list[HitJSON]
     flags: list[str]
     notices: list[str]
+    turn: TurnJSON
 
 
 class SearchJSON(TypedDict):
@@ -106,7 +119,7 @@ def user_message(exc: BaseException) -> str:
 
 def answer_json(question: Any, history: Any = None, *, assistant) -> ChatJSON:
     """Answer one question; raise ValueError or ConsensusChatError on bad input."""
-    return assistant.answer(clean_question(question), plain_history(history)).to_dict()
+    return assistant.answer(clean_question(question), plain_history(as_messages(history))).to_dict()
 
 
 def _text_filter(value: Any, what: str) -> list[str] | None:
@@ -186,9 +199,9 @@ CHAT_DOC = """Answer a question about {document}, citing its sections by code.
 
 Args:
     question: The question in plain text; at most 2000 characters are used.
-    history: Earlier turns for follow-up questions, as [question, answer] pairs or {{"role", "content"}} messages; may be empty.
+    history: Earlier turns for follow-up questions: the earlier answers this tool returned (best: each carries its "turn"), [question, answer] pairs, or {{"role", "content"}} messages; may be empty.
 Returns:
-    The answer: its "id" (pass it to the feedback tool to rate the answer), markdown with [n] markers and a numbered source list, "refused" (true when the document does not cover the question), the backend, the citations (one per [n] marker, with the supporting sentence), the sections used, flags and notices.
+    The answer: its "id" (pass it to the feedback tool to rate the answer), markdown with [n] markers and a numbered source list, "refused" (true when the document does not cover the question), the backend, the citations (one per [n] marker, with the supporting sentence), the sections used, flags, notices, and the "turn" (what this answer did) to send back in the next history.
 """
 
 SEARCH_DOC = """Find the sections of {document} that speak to a query.

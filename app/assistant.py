@@ -1,19 +1,22 @@
-"""The Assistant: condense the question, retrieve, then answer with verified [n] citations."""
+"""The Assistant: resolve a follow-up from the previous turn, retrieve, then answer with verified [n] citations."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from ingest.config import Config
 from ingest.errors import QueryError
 from retriever.query import clean_query
+from retriever.types import SearchResult
 
-from .extractive import ExtractiveComposer, refusal
+from .extractive import ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
-from .followup import condense, history_pairs
-from .types import Answer, Citation
+from .followup import Resolution, resolve_follow_up
+from .memory import exchanges, history_pairs, turn_from_text
+from .types import Answer, Citation, Turn
 
-__all__ = ["Assistant", "Answer", "Citation", "open_assistant"]
+__all__ = ["Assistant", "Answer", "Citation", "Turn", "open_assistant"]
 
 BACKENDS = ("extractive", "openai")
 TOP_K = 5
@@ -42,10 +45,36 @@ class Assistant:
 
     def resolve(self, question: str, history=()) -> str:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
-        resolved: list[str] = []
-        for user, _ in history_pairs(history)[-4:]:
-            resolved.append(condense(user, resolved, self._topic_of, self.retriever.analyse, self._covers))
-        return condense(question, resolved, self._topic_of, self.retriever.analyse, self._covers)
+        return self._resolution(question, history).question
+
+    def _resolution(self, question: str, history) -> Resolution:
+        return self._after(question, self._previous(history))
+
+    def _after(self, question: str, previous: Turn | None) -> Resolution:
+        return resolve_follow_up(question, previous, analyse=self.retriever.analyse, covers=self._covers,
+                       section_of=self._section, topic_of=self._topic_of)
+
+    def _previous(self, history) -> Turn | None:
+        """The last answer's Turn: as the caller sent it, or else rebuilt from the text of up to four turns."""
+        earlier = exchanges(history)
+        if not earlier:
+            return None
+        if earlier[-1].turn is not None:
+            return earlier[-1].turn  # its resolved question already stands alone: nothing earlier is re-read
+        previous = None
+        for exchange in earlier[-4:]:
+            if exchange.turn is not None:
+                previous = exchange.turn
+                continue
+            resolved = self._after(exchange.question, previous).question
+            previous = turn_from_text(exchange.question, resolved, exchange.answer, self.retriever.sections())
+        return previous
+
+    def _section(self, section_id: str):
+        try:
+            return self.retriever.section(section_id)
+        except QueryError:
+            return None  # an id from an older index or a caller's typo: the turn just names nothing
 
     def _covers(self, question: str) -> bool:
         try:
@@ -71,16 +100,28 @@ class Assistant:
     def stream(self, question: str, history=(), *, codes=None, labels=None) -> Iterator[str | Answer]:
         """Yield the answer text as it grows, then the final Answer."""
         question, _ = clean_query(question, limit=None)  # QueryError for nothing usable; the search cuts and notes length
-        resolved = self.resolve(question, history) if history else question
-        result = self.retriever.search(resolved, k=TOP_K, codes=codes, labels=labels)
+        resolution = self._resolution(question, history) if history else Resolution(question)
+        if resolution.refuse:
+            final = _with(follow_up_refusal(question, resolution.refuse, self.backend), resolved_question=question)
+            yield final.text
+            yield final
+            return
+        result = self.retriever.search(resolution.question, k=TOP_K, codes=codes, labels=labels)
+        if resolution.section is not None:
+            result = _pinned(result, resolution.section, picked=resolution.picked)
         resolved = result.query  # cleaned and, for very long input, truncated
+        together = [h for i in resolution.together for h in result.hits if h.id == i]
         if not result.in_scope:
             final = refusal(question, result, self.backend)
+        elif together and len(together) == len(resolution.together) and self._llm is None:
+            final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
         elif self._llm is not None:
             final = yield from self._stream_llm(question, resolved, result, history)
         else:
             final = self.extractive.compose(resolved, result)
         final = _with(final, question=question, resolved_question=resolved)
+        if resolution.section is not None and not final.listed and not final.refused:
+            final = _with(final, listed=resolution.listed)  # the list stays to pick from ("and the first one?")
         self.ratings.issued.remember(final)  # a vote on it is accepted only while the assistant remembers it
         yield final.text
         yield final
@@ -108,9 +149,20 @@ class Assistant:
         return _with(fallback, notices=tuple(notices))
 
 
-def _with(answer: Answer, **changes) -> Answer:
-    from dataclasses import replace
+def _pinned(result: SearchResult, section_id: str, *, picked: bool) -> SearchResult:
+    """The result answered from the one section a follow-up is about: that section first, and no code or label
+    look-up that would turn the answer into a list of its neighbours. Only a section the user picked ("the second
+    one") is in scope whatever the search says; an inherited topic keeps the search's scope decision."""
+    hits = [h for h in result.hits if h.id == section_id]
+    if not hits or result.topic is None or not (picked or result.in_scope):
+        return result  # not found by the search of its own title, or out of scope: answer what the search found
+    entities = tuple(replace(e, ids=(section_id,)) for e in result.topic.entities
+                     if section_id in e.ids and e.kind not in ("code", "label"))
+    others = [h for h in result.hits if h.id != section_id and not h.exact]
+    return replace(result, hits=hits + others, in_scope=True, topic=replace(result.topic, entities=entities))
 
+
+def _with(answer: Answer, **changes) -> Answer:
     return replace(answer, **changes)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from .api import clean_question, user_message
 from .feedback import Ratings
+from .memory import recall, remember
 from .render import (ERROR_PREFIX, answer_message, display_question, error_markdown, message_text, plain_history,
                      safe_markdown)
 
@@ -62,9 +63,22 @@ class AnswerLog:
             return self._answers.get(self._key(text))
 
 
-def respond(message: Any, history: list | None, state: dict | None, *, assistant,
+def with_turns(history: Any, memory: dict | None) -> list[dict]:
+    """The chat as plain messages for the assistant, each answer with the Turn this session remembers for it."""
+    messages = plain_history(history)
+    for message in messages:
+        if message["role"] == "assistant" and (turn := recall(memory, message["content"])) is not None:
+            message["turn"] = turn
+    return messages
+
+
+def respond(message: Any, history: list | None, state: dict | None, memory: dict | None = None, *, assistant,
             answers: AnswerLog | None = None) -> Iterator[list[dict]]:
-    """Stream one answer into the chat: yields the whole message list as it grows; the last holds the source boxes."""
+    """Stream one answer into the chat: yields the whole message list as it grows; the last holds the source boxes.
+
+    `memory` is the session's gr.State of turns (app/memory.py). Gradio hands a callback the session's own State
+    object, so the new answer's turn is remembered in place and the callback's outputs stay the chat alone.
+    """
     history = list(history or [])
     if message is None or isinstance(message, str) and not message.strip():
         yield history  # an empty input is ignored quietly
@@ -79,7 +93,7 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
     codes, labels = _filters(state)
     try:
         final = None
-        for part in assistant.stream(question, plain_history(history), codes=codes, labels=labels):
+        for part in assistant.stream(question, with_turns(history, memory), codes=codes, labels=labels):
             if isinstance(part, str):
                 yield turn + [{"role": "assistant", "content": safe_markdown(part) + " ▌"}]
             else:
@@ -92,6 +106,10 @@ def respond(message: Any, history: list | None, state: dict | None, *, assistant
     shown = answer_message(final)
     if answers is not None:
         answers.remember(shown["content"], final.id)
+    if isinstance(memory, dict):
+        plain = plain_history([turn[-1], shown])  # the message as the next call will read it back
+        if plain:
+            remember(memory, plain[-1]["content"], final.turn)
     yield turn + [shown]
 
 

@@ -89,9 +89,10 @@ def _echo_json(data) -> None:
 @click.version_option(package_name="consensus-chat")
 def main():
     """Ask a research-priorities document questions; get answers with section codes and verified citations."""
-    # Chroma and Gradio phone home unless told not to; this tool never does.
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from ingest.telemetry import disable_telemetry
+
+    # Chroma, Gradio and onnxruntime phone home unless told not to; this tool never does.
+    disable_telemetry()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -254,20 +255,39 @@ def ask(question, as_json, llm, index_dir, chroma_host, chroma_port, model):
     Console().print(Markdown(answer.text))
 
 
+def _forwarded_ips(ctx, param, value):
+    """Check --forwarded-allow-ips: IP addresses or networks (uvicorn would take a typo as a host name)."""
+    if value is None:
+        return None
+    import ipaddress
+
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    for item in items:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not an IP address or network (e.g. 10.0.0.5 or 10.0.0.0/24).")
+    return ",".join(items)
+
+
 @main.command(epilog="""\b
 Examples:
   consensus-chat serve                       # http://127.0.0.1:7860
   consensus-chat serve --port 8080 --llm openai
   consensus-chat serve --host 0.0.0.0 --auth-file users.txt
+  consensus-chat serve --auth-file users.txt --forwarded-allow-ips 127.0.0.1   # behind nginx on this host
 """)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address; 0.0.0.0 must be asked for.")
 @click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True)
 @click.option("--llm", type=click.Choice(["extractive", "openai"]), default=None, help="Answer backend.")
 @click.option("--auth-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Lines of user:password-hash; turns on the login page.")
+@click.option("--forwarded-allow-ips", default=None, metavar="IPS", callback=_forwarded_ips,
+              help="Your reverse proxy's addresses or networks, comma-separated: only requests from them may set "
+                   "X-Forwarded-For (used for the per-address login limit). Default: trust no forwarded header.")
 @index_options
 @handle_errors
-def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model):
+def serve(host, port, llm, auth_file, forwarded_allow_ips, index_dir, chroma_host, chroma_port, model):
     """Start the web chat (ingests the default corpus first if there is no index)."""
     from app import open_assistant
     from app.auth import load_auth_file
@@ -278,7 +298,7 @@ def serve(host, port, llm, auth_file, index_dir, chroma_host, chroma_port, model
     config = _config(index_dir, chroma_host, chroma_port, model, llm=llm)
     _ensure_index(config, quiet=False)
     assistant = open_assistant(config=config)
-    launch(assistant, host=host, port=port, auth_file=auth_file)
+    launch(assistant, host=host, port=port, auth_file=auth_file, forwarded_allow_ips=forwarded_allow_ips)
 
 
 @main.command(name="eval", epilog="""\b
@@ -287,6 +307,7 @@ Examples:
   consensus-chat eval --json > scores.json
   consensus-chat eval --questions my-questions.jsonl --mode hybrid
   consensus-chat eval --out reports/            # Markdown report + PNG chart
+  consensus-chat eval --no-blind --no-pages     # the development question set and conversations only
   consensus-chat eval --questions beir-dir/ --trec-out runs/   # BEIR-style in, TREC run + qrels out
   consensus-chat eval --retriever mypkg.rag:make_retriever     # any llama-index BaseRetriever beside ours
 """)
@@ -305,16 +326,21 @@ Examples:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write report.md and modes.png here.")
 @click.option("--no-baseline", is_flag=True, help="Skip the llama-index SentenceSplitter baseline.")
+@click.option("--no-pages", is_flag=True, help="Skip the development set's other pages (evals/pages/).")
+@click.option("--no-blind", is_flag=True, help="Skip the blind test set (evals/blind/).")
 @index_options
 @handle_errors
-def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no_baseline, index_dir, chroma_host,
-          chroma_port, model):
-    """Score retrieval, refusals, answers and conversations on a question set."""
-    from evals.runner import main as run_eval
+def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no_baseline, no_pages, no_blind,
+          index_dir, chroma_host, chroma_port, model):
+    """Score the development set and the blind test set apart: retrieval, refusals, answers, conversations.
+
+    The other pages and the blind test set are scored only with the shipped question set (no --questions)."""
+    from evals.suite import main as run_eval
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline,
-             retrievers=retrievers, trec_out=trec_out, conversations=conversations)
+             retrievers=retrievers, trec_out=trec_out, conversations=conversations, blind=not no_blind,
+             pages=not no_pages)
 
 
 
@@ -335,10 +361,11 @@ def feedback():
 def feedback_export(out, index_dir, chroma_host, chroma_port, model):
     """Write the disliked answers as evals/questions.jsonl lines for a person to label."""
     from app.feedback import FeedbackStore
+    from ingest.jsonl import dumps_line
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     store = FeedbackStore(config.index_dir)
-    lines = [json.dumps(vote.eval_line(), ensure_ascii=False) for vote in store.votes(liked=False)]
+    lines = [dumps_line(vote.eval_line()) for vote in store.votes(liked=False)]
     text = "".join(line + "\n" for line in lines)
     if out is None:
         click.echo(text, nl=False)

@@ -26,6 +26,7 @@ ANSWER_SECTIONS = 3
 # quoting a second section for a weaker sentence lowers citation precision more than it helps recall.
 OTHER_SECTION_FLOOR = 0.9
 CODE_WORDS = frozenset("code codes coded numbered number".split())
+NOT_COVERED = "**Not covered.**"  # how every refusal begins (app/memory.py recognises a refusal in plain history)
 
 
 def render_sources(citations: list[Citation]) -> str:
@@ -102,7 +103,7 @@ class ExtractiveComposer:
         body_lines += [f"- {s} [1]" for s in cites]
         citations = [Citation.from_hit(1, top, s) for s in cites] or [
             Citation.from_hit(1, top, self._best_sentence(question, top))]
-        return self._answer(question, "\n".join(body_lines), citations, result)
+        return self._answer(question, "\n".join(body_lines), citations, result, listed_keys=tuple(top.citations))
 
     def _overview(self, question: str, result: SearchResult) -> Answer:
         """A question only about the document ("What does the report say?"): a short cited overview."""
@@ -119,7 +120,7 @@ class ExtractiveComposer:
         names = "; ".join(c.title for c in cards[:OVERVIEW_CARDS]) + ("; …" if len(cards) > OVERVIEW_CARDS else "")
         lead = f"The document covers {len(cards)} research area{'s' if len(cards) != 1 else ''}: {names}."
         body = lead + ("\n\n" + " ".join(quotes) if quotes else "")
-        return self._answer(question, body, citations, result)
+        return self._answer(question, body, citations, result, listed=tuple(c.id for c in cards[:OVERVIEW_CARDS]))
 
     def _report(self, question: str, hit: Hit, result: SearchResult) -> Answer:
         authors = [line for line in hit.text.split("\n") if line.startswith("Authors:")]
@@ -134,6 +135,10 @@ class ExtractiveComposer:
         body = lead + (f"**{hit.title}** was published in **{year[1] if year else 'an unknown year'}** by {len(people)} "
                 f"authors: {shown} [1].\n\n{sentence} [1]")
         return self._answer(question, body, [Citation.from_hit(1, hit, sentence)], result)
+
+    def each(self, question: str, hits: list[Hit], result: SearchResult) -> Answer:
+        """Each of several sections, in document order, with its sentence that best answers the question."""
+        return self._list(question, hits, result)
 
     def _list(self, question: str, hits: list[Hit], result: SearchResult, keys: list[str] | None = None) -> Answer:
         """Every named section, in document order, each with one quoted sentence: for a cited source, the sentence
@@ -158,7 +163,7 @@ class ExtractiveComposer:
         named = " and ".join(dict.fromkeys(keys or ()))
         what = ("cite" if plural else "cites") + f" {named}" if wanted else ("match" if plural else "matches")
         body = f"{len(hits)} section{'s' if plural else ''} {what}:\n\n" + "\n".join(lines)
-        return self._answer(question, body, citations, result)
+        return self._answer(question, body, citations, result, listed=tuple(h.id for h in hits))
 
     def _best_sentence(self, question: str, hit: Hit) -> str:
         sentences, vectors = self._sentences(hit)
@@ -218,10 +223,11 @@ class ExtractiveComposer:
             parts.append(f"{sentence} [{n}]")
         return self._answer(question, " ".join(parts), citations, result)
 
-    def _answer(self, question: str, body: str, citations: list[Citation], result: SearchResult) -> Answer:
+    def _answer(self, question: str, body: str, citations: list[Citation], result: SearchResult, *,
+                listed: tuple[str, ...] = (), listed_keys: tuple[str, ...] = ()) -> Answer:
         return Answer(question=question, text=render_answer(body, citations), citations=citations,
                       sources=list(result.hits), refused=False, backend=self.name, body=body,
-                      notices=result.notices)
+                      notices=result.notices, listed=listed, listed_keys=listed_keys)
 
 
 def _code_label(hit: Hit) -> str:
@@ -234,8 +240,15 @@ def refusal(question: str, result: SearchResult, backend: str) -> Answer:
     nearest = [h for h in result.hits if h.kind in ("card", "source")][:3] or result.hits[:3]
     names = "; ".join(f"{h.code + ' ' if h.code else ''}{h.heading}" for h in nearest)
     body = (
-        "**Not covered.** The document does not appear to cover this question, so there is no answer to cite."
+        f"{NOT_COVERED} The document does not appear to cover this question, so there is no answer to cite."
         + (f" The nearest sections are: {names}. Try rephrasing with the words of one of them." if names else "")
     )
     return Answer(question=question, text=body, citations=[], sources=list(result.hits), refused=True,
                   backend=backend, body=body, notices=result.notices)
+
+
+def follow_up_refusal(question: str, reason: str, backend: str) -> Answer:
+    """A follow-up with nothing to build on (it points back at a refusal, or past the end of a list): say why and
+    ask what is meant; no section is quoted or offered as nearest."""
+    body = f"{NOT_COVERED} {reason}"
+    return Answer(question=question, text=body, citations=[], sources=[], refused=True, backend=backend, body=body)

@@ -1,49 +1,60 @@
-"""Resolve follow-up questions ("What does it cite?", "and Leveson?") from earlier turns.
+"""Resolve a follow-up question from the previous answer's Turn (what it asked, cited, listed, and whether it refused).
 
-Hand-written rules rather than an LLM condenser: the default backend must stay offline and
-deterministic, and these follow-ups have a small, regular shape. What a follow-up is about is read
-by the retriever's topic analysis (retriever/topic.py), so the rules never look for document words:
-- "and X?" keeps the previous question's frame and puts X where the previous question named its
-  entity or topic ("Which sections cite Reason?" + "and Leveson?" -> "Which sections cite Leveson?"),
-  so a list is recomputed for the new entity, never carried over;
-- a short question that points back ("What does it cite?") and has no topic of its own inherits the
-  previous question's topic; a question with a topic of its own stands alone.
+Hand-written rules rather than an LLM condenser: the default backend must stay offline and deterministic, and
+follow-ups have a small, regular shape. Each rule fires only when the previous turn holds what it refers to:
+- "the second one", "the last of those", "the first section" pick from the sections (or else the source keys) the
+  previous answer listed, in its order; with nothing listed there, an ordinal is an ordinary word;
+- "that one" is the previous answer's section when it cited (or listed) exactly one;
+- "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
+  Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
+- a question with no content of its own ("When?", "Why?") continues the previous question;
+- a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
+- a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
+  plural ("What do they say?") after a short list, each listed section answers;
+- pointing back at a refusal gives nothing to build on, so it is refused again, never answered from a section.
+A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
+(retriever/topic.py), so the rules never look for document words.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
+
+from retriever.topic import META_WORDS
+
+from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
+from .types import Turn
 
 _ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|the one|that one|same)\b", re.I)
 _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
+_PLACES = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
+           "ninth": 8, "tenth": 9, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "former": 0,
+           "last": -1, "final": -1, "latter": -1}
+_THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
+# "the second one", "the last of those", "the first section", "the latter": an ordinal used as a noun phrase, so
+# "the first step of an audit" is not one.
+_ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
+                      r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
+_THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
+_PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
+MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
+# Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
+DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
+guide guidebook handbook book books whitepaper text abstract introduction conclusion conclusions appendix""".split())
 
 
-def history_pairs(history) -> list[tuple[str, str]]:
-    """Accept [(user, assistant)], [[user, assistant]] or [{"role", "content"}] and return pairs."""
-    pairs: list[tuple[str, str]] = []
-    pending_user = None
-    for item in history or ():
-        if isinstance(item, dict):
-            role, content = item.get("role"), item.get("content")
-            if not isinstance(content, str):
-                continue
-            if role == "user":
-                if pending_user is not None:
-                    pairs.append((pending_user, ""))
-                pending_user = content
-            elif role == "assistant" and pending_user is not None:
-                if (item.get("metadata") or {}).get("title"):
-                    continue  # a source box, not the answer
-                pairs.append((pending_user, content))
-                pending_user = None
-        elif isinstance(item, (list, tuple)) and len(item) == 2:
-            user, bot = item
-            if isinstance(user, str):
-                pairs.append((user, bot if isinstance(bot, str) else ""))
-    if pending_user is not None:
-        pairs.append((pending_user, ""))
-    return pairs
+@dataclass(frozen=True)
+class Resolution:
+    """A follow-up made stand-alone: the question to search, the one section it points to, or why to refuse."""
+
+    question: str
+    section: str | None = None  # the id of the section the question is about: answered from it first
+    picked: bool = False  # the user picked that section ("the second one"), so it is in scope whatever the search says
+    listed: tuple[str, ...] = ()  # the list it was picked from, kept so that "and the first one?" can follow
+    together: tuple[str, ...] = ()  # the listed sections a plural ("they", "both") points back to, answered each
+    refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
 
 
 def is_follow_up(question: str, analyse, covers=None) -> bool:
@@ -59,26 +70,93 @@ def is_follow_up(question: str, analyse, covers=None) -> bool:
     return not topic.words or (covers is not None and not covers(question))
 
 
-def condense(question: str, previous_questions: list[str], topic_of, analyse, covers=None) -> str:
-    """Rewrite a follow-up into a stand-alone question.
+def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, section_of,
+                      topic_of) -> Resolution:
+    """The question made stand-alone from the previous turn (None: the conversation starts here).
 
-    `previous_questions` are the earlier resolved user questions, oldest first; `topic_of(q)`
-    returns the title of the section a resolved question is about; `analyse(q)` is the retriever's
-    topic analysis; `covers(q)` says whether the document covers a question on its own.
+    `analyse(q)` is the retriever's topic analysis; `covers(q)` says whether the document covers a question on its
+    own; `section_of(id)` returns a section of the index or None; `topic_of(q)` returns the title of the section a
+    question is about (used only when the previous turn cited nothing).
     """
-    if not previous_questions or not is_follow_up(question, analyse, covers):
-        return question
-    previous = previous_questions[-1]
+    if previous is None:
+        return Resolution(question)
+    picked = _pick(question, previous, section_of)
+    if picked is not None:
+        continuation = _CONTINUATION.search(picked.question)
+        if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
+            rest = picked.question[continuation.end():].strip(" ?.!")
+            return replace(picked, question=_substitute(previous.resolved_question, rest,
+                                                        analyse(previous.resolved_question)))
+        return picked
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities):
-            return rest + "?"  # "and the system safety one, who does it cite?" asks for itself
+            return Resolution(rest + "?")  # "and the system safety one, who does it cite?" asks for itself
         if rest and (new.words or new.entities):
-            return _substitute(previous, rest, analyse(previous))
-    topic = topic_of(previous)
-    return f"{question.rstrip()} — {topic}" if topic else question
+            return Resolution(_substitute(previous.resolved_question, rest, analyse(previous.resolved_question)))
+    own = analyse(question)
+    bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
+    # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
+    # (as "What does the report say?" does), so it asks about what the conversation is on.
+    # Authorship is the document's own ("Who are the authors?"), so it names the document too.
+    unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
+        _names_document(m) for m in own.meta)
+    if not unnamed and not is_follow_up(question, analyse, covers):
+        return Resolution(question)
+    if previous.refused:
+        return Resolution(question, refuse=(
+            "This follows up on a question the document does not cover, so there is nothing to build on. "
+            "What would you like to know about the document?"))
+    if bare:
+        return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
+    first = section_of(previous.cited[0]) if previous.cited else None
+    if first is not None and own.asks_authorship and not (first.authors or first.year):
+        return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
+    listed = [x for x in map(section_of, previous.listed) if x is not None]
+    if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question):  # "What do they say?" after a list: all of it
+        names = "; ".join(x.title for x in listed)
+        return Resolution(f"{question.rstrip()} — {names}", together=tuple(x.id for x in listed),
+                          listed=previous.listed)
+    if first is not None:  # the last answer's section, known from its turn: no search has to find it again
+        return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
+    topic = topic_of(previous.resolved_question)
+    return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
+
+
+def _names_document(meta_word: str) -> bool:
+    """A word for a document ("report", "paper") or of the document's own name (a capitalised word of its title),
+    not a word for what is asked of it ("cite", "code", "tell")."""
+    return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS
+
+
+def _pick(question: str, previous: Turn, section_of) -> Resolution | None:
+    """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
+    listed = [s for s in map(section_of, previous.listed) if s is not None]
+    match = _ORDINAL.search(question)
+    if match and (listed or previous.listed_keys):
+        items = listed or list(previous.listed_keys)
+        place = _PLACES[match.group(1).lower()]
+        if place >= len(items):
+            what = "sections" if listed else "sources"
+            return Resolution(question, refuse=(
+                f"The last answer listed {len(items)} {what}, so there is no {match.group(1).lower()} one. "
+                "Which do you mean?"))
+        item = items[place]
+        name = item if isinstance(item, str) else item.title
+        rewritten = f"{question[:match.start()]}{name}{question[match.end():]}"
+        if isinstance(item, str):
+            return Resolution(rewritten)  # a source key: the question now names it
+        return Resolution(rewritten, section=item.id, picked=True, listed=tuple(s.id for s in listed))
+    match = _THAT_ONE.search(question)
+    cited = [s for s in map(section_of, previous.cited) if s is not None]
+    candidates = next((c for c in (cited, listed) if len(c) == 1), [])
+    if match and candidates:
+        only = candidates[0]
+        return Resolution(f"{question[:match.start()]}{only.title}{question[match.end():]}", section=only.id,
+                          picked=True, listed=previous.listed)
+    return None
 
 
 def _substitute(previous: str, fragment: str, topic) -> str:
@@ -94,6 +172,10 @@ def _substitute(previous: str, fragment: str, topic) -> str:
         return f"{fragment}?"
     start, end = min(a for a, _ in spans), max(b for _, b in spans)
     end = max(end, _word_end(previous, end))
+    before = previous[:start].split()
+    words = fragment.split()
+    if before and len(words) > 1 and words[0].lower() == before[-1].lower():
+        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for"
     return f"{previous[:start]}{fragment}{previous[end:]}".strip()
 
 

@@ -124,7 +124,8 @@ class LoginGuard:
 
 
 def client_address(scope: dict) -> str:
-    """The peer address of an ASGI request (behind a proxy every client shares the proxy's address)."""
+    """The peer address of an ASGI request: the connection's own, unless `serve --forwarded-allow-ips` names the
+    proxy it came through (then uvicorn has put the forwarded client address here)."""
     client = scope.get("client")
     return str(client[0]) if client else "unknown"
 

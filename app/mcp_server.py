@@ -58,8 +58,8 @@ def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1")
     async def chat(
         question: Annotated[str, Field(description="The question in plain text; at most 2000 characters are used.")],
         history: Annotated[list | None, Field(description=(
-            'Earlier turns for follow-up questions, as [question, answer] pairs or {"role", "content"} messages; '
-            "may be empty."))] = None,
+            "Earlier turns for follow-up questions: the earlier answers this tool returned (best: each carries its "
+            '"turn"), [question, answer] pairs, or {"role", "content"} messages; may be empty.'))] = None,
     ) -> ChatJSON:
         return await run(answer_json, question, history)
 

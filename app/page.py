@@ -64,6 +64,7 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
     with gr.Blocks(title="consensus-chat", fill_height=True) as demo:
         filters = gr.State(update_filters("", ANY_LABEL))
         pending = gr.State("")
+        memory = gr.State({})  # this session's answer turns, for follow-ups (app/memory.py)
         prior = gr.State([])  # the conversation before the question being answered
         busy = gr.State(False)
         with gr.Row(elem_id="header"):
@@ -109,11 +110,11 @@ def build_ui(assistant, *, concurrency_limit: int = 4) -> gr.Blocks:
         answering = []
         for trigger in (box.submit, ask.click):
             started = trigger(start_turn, [box, chatbot, busy], turn_outputs, **local)
-            answering.append(started.success(run, [pending, prior, filters], [chatbot], **events))
+            answering.append(started.success(run, [pending, prior, filters, memory], [chatbot], **events))
         for button, question in zip(example_buttons, examples):
             picked = button.click(functools.partial(pick_example, question), None, [box], **local)
             started = picked.then(start_turn, [box, chatbot, busy], turn_outputs, **local)
-            answering.append(started.success(run, [pending, prior, filters], [chatbot], **events))
+            answering.append(started.success(run, [pending, prior, filters, memory], [chatbot], **events))
         for event in answering:
             event.then(end_turn, None, [ask, stop, busy], **local)
         stop.click(stop_turn, [prior, pending], [chatbot, box, ask, stop, busy], cancels=answering, **local)

@@ -225,7 +225,8 @@ def plain_history(history: Any) -> list[dict]:
 
     Accepts Gradio messages or [question, answer] pairs. Source boxes (a message with a metadata title, or a
     <details class="source"> block inside an answer) and turns that ended in an error are dropped,
-    the display escaping is undone, and only the last MAX_HISTORY_TURNS turns are kept. Raises ValueError (with a
+    the display escaping is undone, and only the last MAX_HISTORY_TURNS turns are kept. An assistant message's "turn"
+    (what that answer did, see app/memory.py) is kept. Raises ValueError (with a
     message for API callers) when `history` has the wrong shape.
     """
     if history is None:
@@ -233,6 +234,7 @@ def plain_history(history: Any) -> list[dict]:
     if not isinstance(history, (list, tuple)):
         raise ValueError('history must be a list of {"role", "content"} messages or [question, answer] pairs.')
     turns: list[list[str]] = []  # [question, answer parts...]
+    states: dict[int, Any] = {}  # turn index -> the answer's "turn" (app/memory.py), when a message carried one
     for item in history:
         if isinstance(item, (list, tuple)):
             if len(item) != 2 or not all(isinstance(x, (str, type(None))) for x in item):
@@ -250,8 +252,11 @@ def plain_history(history: Any) -> list[dict]:
             turns.append([unescape_text(text)])
         elif item["role"] == "assistant" and turns and text:
             turns[-1].append(unescape_text(_BOXES.sub("", text)))
-    answered = [t for t in turns if len(t) > 1 and not t[1].startswith(ERROR_PREFIX)]
+            if item.get("turn") is not None:
+                states[len(turns) - 1] = item["turn"]
+    answered = [(t, states.get(i)) for i, t in enumerate(turns) if len(t) > 1 and not t[1].startswith(ERROR_PREFIX)]
     messages: list[dict] = []
-    for question, *answer in answered[-MAX_HISTORY_TURNS:]:
-        messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "\n\n".join(answer)}]
+    for (question, *answer), state in answered[-MAX_HISTORY_TURNS:]:
+        reply = {"role": "assistant", "content": "\n\n".join(answer)}
+        messages += [{"role": "user", "content": question}, reply | ({"turn": state} if state is not None else {})]
     return messages

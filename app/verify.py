@@ -25,8 +25,9 @@ from .types import Citation
 # - hand-written unsupported claims (other sections' facts, off-topic, prompt talk): dense <= 0.46,
 #   lexical <= 0.33.
 DENSE_SUPPORT = 0.6
-# Share of the sentence's content words found in the section; the stopwords drop the document's
-# everywhere-words ("AI", "systems", "models") so a wrong section rarely shares half of what is left.
+# Share of the sentence's content words found in the section, each word weighted by how informative it
+# is in general English (retriever/decision.py): sharing "system" or "answer" proves less than sharing
+# "metrology", so a wrong section rarely holds half of a claim's weight.
 LEXICAL_SUPPORT = 0.5
 # A lexical match also needs this many shared words, so a two-word sentence can't pass on one word.
 LEXICAL_MIN_WORDS = 2
@@ -38,11 +39,6 @@ ECHO_MIN_WORDS = 4
 _MARKER = re.compile(r"[ \t]*\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 _MODEL_SOURCE_LIST = re.compile(r"^\s*(?:#+\s*|\*\*)?(?:sources?|references?|citations?)\b\s*(?:\*\*)?\s*:?", re.I)
 _MARKDOWN = re.compile(r"(\*\*|__|`|^\s*(?:[-*+]|\d+[.)])\s+|^\s*#+\s*)", re.M)
-# Words that appear in nearly every claim about this kind of page and so prove nothing about which
-# section supports it; the rest of the stopword list is the retriever's (retriever/topic.py).
-_EVERYWHERE = frozenset("ai system systems model models answer question however".split())
-
-
 @dataclass(frozen=True)
 class Verified:
     """An LLM answer after verification: the cleaned body and the citations that survived."""
@@ -53,9 +49,18 @@ class Verified:
     supported_count: int
 
 
-def claim_words(text: str) -> list[str]:
-    """A claim's topic words (retriever.topic.content_words), stemmed with PyStemmer, for lexical support."""
-    return _stem([w for w in content_words(text) if w not in _EVERYWHERE])
+def claim_words(text: str) -> list[tuple[str, float]]:
+    """A claim's topic words (retriever.topic.content_words), stemmed with PyStemmer, each with its
+    general-English informativeness, for lexical support."""
+    words = content_words(text)
+    return list(zip(_stem(words), (_weight(w) for w in words)))
+
+
+def _weight(word: str) -> float:
+    from retriever.decision import ZIPF_TOP
+    from retriever.evidence import zipf
+
+    return max(0.0, ZIPF_TOP - zipf(word))
 
 
 @lru_cache(maxsize=1)
@@ -77,11 +82,15 @@ def plain(text: str) -> str:
 
 
 def lexical_support(sentence: str, hit: Hit) -> float:
-    """Share of the sentence's content words found in the hit's text and heading (0 below LEXICAL_MIN_WORDS)."""
+    """Informativeness-weighted share of the sentence's content words found in the hit's text and heading
+    (0 below LEXICAL_MIN_WORDS shared words)."""
     claim = claim_words(sentence)
-    pool = set(claim_words(_hit_pool(hit)))
-    shared = sum(w in pool for w in claim)
-    return shared / len(claim) if shared >= LEXICAL_MIN_WORDS else 0.0
+    pool = {stem for stem, _ in claim_words(_hit_pool(hit))}
+    shared = sum(stem in pool for stem, _ in claim)
+    total = sum(weight for _, weight in claim)
+    if shared < LEXICAL_MIN_WORDS or total <= 0:
+        return 0.0
+    return sum(weight for stem, weight in claim if stem in pool) / total
 
 
 def _hit_pool(hit: Hit) -> str:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import threading
+import time
 from pathlib import Path
 
 from .auth import load_auth_file
+from .idle import sleep_when_idle
 from .page import CSS, JS, build_ui, theme
 
+log = logging.getLogger(__name__)
+# How often an idle server checks for a new generation (a request checks anyway).
+REFRESH_SECONDS = 5.0
 
 _API_INFO = re.compile(rb"window\.gradio_api_info = .*?;</script>", re.DOTALL)
 
@@ -54,14 +62,20 @@ class LoginPageOnly:
         await self.app(scope, receive, hold)
 
 
-def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None, **kw):
+def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str | Path | None = None,
+           forwarded_allow_ips: str | None = None, **kw):
     """Build the app and serve it on host:port (loopback by default) until interrupted; never shares publicly.
 
-    Extra keyword arguments go to `Blocks.launch` (share and allowed_paths are refused).
+    `forwarded_allow_ips` names the reverse proxies (comma-separated addresses or networks) whose
+    X-Forwarded-For header is believed; by default none is. Extra keyword arguments go to `Blocks.launch`
+    (share and allowed_paths are refused).
     """
     for forbidden in ("share", "allowed_paths"):
         if kw.pop(forbidden, None):
             raise ValueError(f"launch() does not support {forbidden}=; the app serves only its own assets locally.")
+    from ingest.telemetry import disable_telemetry
+
+    disable_telemetry()  # also for callers of launch() that did not come through the CLI
     users = load_auth_file(auth_file) if auth_file else None
     concurrency = int(kw.pop("concurrency_limit", 4))
     demo = build_ui(assistant, concurrency_limit=concurrency)
@@ -89,16 +103,53 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
         middleware.append(Middleware(LoginPageOnly))
     options["app_kwargs"] = {"middleware": middleware, "lifespan": lifespan(mcp)}
     options.update(kw)
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise, so any local client (or one behind
+    # a proxy on this host) could pick a new address per request and escape the per-address login limit.
+    # Gradio builds uvicorn's Config without this setting, so uvicorn reads it from the environment.
+    os.environ["FORWARDED_ALLOW_IPS"] = forwarded_allow_ips or ""
     _, local_url, _ = demo.launch(**options)
+    idle = sleep_when_idle(demo)  # an idle server must not poll every millisecond (app/idle.py)
     print(f"consensus-chat is serving on {local_url} (bound to {host}:{demo.server_port})", flush=True)
     print(f"  API: /chat, /search and /feedback; MCP (streamable HTTP only, not SSE): "
           f"{local_url.rstrip('/')}/gradio_api/mcp/", flush=True)
+    if forwarded_allow_ips:
+        print(f"  X-Forwarded-For is believed only from {forwarded_allow_ips}", flush=True)
+    _time_to_first_answer(assistant)
     if users is not None:
         print(f"  Login required: {len(users)} user(s) from {auth_file}; MCP callers send HTTP Basic credentials",
               flush=True)
+    stop = threading.Event()
+    threading.Thread(target=_refresh_while_serving, args=(assistant.retriever, stop), daemon=True,
+                     name="index-refresh").start()
     try:
         demo.block_thread()
     finally:
+        stop.set()
+        if idle is not None:
+            idle.stop()
         demo.close(verbose=False)
         if guard is not None:
             guard.close()
+
+
+def _refresh_while_serving(retriever, stop: threading.Event, every: float = REFRESH_SECONDS) -> None:
+    """Let the retriever pick up a new generation and release replaced ones even when no request comes."""
+    while not stop.wait(every):
+        try:
+            retriever.refresh()
+        except Exception as exc:  # noqa: BLE001 - a background thread: requests still report errors themselves
+            log.warning("Checking the index for a newer generation failed (%s: %s); trying again in %.0f s.",
+                        type(exc).__name__, exc, every)
+
+
+def _time_to_first_answer(assistant) -> None:
+    """Under `make run` (which sets CONSENSUS_CHAT_RUN_STARTED to its start time): answer a first question
+    and print how long after `make run` started it was answered."""
+    started = os.environ.get("CONSENSUS_CHAT_RUN_STARTED", "")
+    try:
+        started_at = float(started)
+    except ValueError:
+        return
+    answer = assistant.answer("What does this document cover?")
+    print(f"  First answer {time.time() - started_at:.1f}s after `make run` started "
+          f"({len(answer.citations)} sources cited)", flush=True)

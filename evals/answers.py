@@ -8,12 +8,9 @@ from ingest.errors import ConsensusChatError
 
 from .baseline import corpus_paths, normalise
 from .metrics import mean
+from .metrics import rounded as _r
 
 _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
-
-
-def _r(x, digits: int = 4):
-    return None if x is None else round(float(x), digits)
 
 
 def answer_sentences(answer) -> list[str]:
@@ -85,3 +82,24 @@ def answer_scores(in_rows: list[dict], out_rows: list[dict] = ()) -> dict:
     }
 
 
+
+
+def answer_all(assistant, retriever, questions, document: str) -> tuple[dict[str, dict], list[float]]:
+    """Ask every question once, as a new question each time: ({id: scored row}, answer times in ms)."""
+    import time
+
+    assistant.answer(questions[0].question)  # warm-up
+    rows: dict[str, dict] = {}
+    times: list[float] = []
+    for q in questions:
+        retriever.embedder.clear_cache()  # time the answer as a new question, not a cached one
+        start = time.perf_counter()
+        answer = assistant.answer(q.question)
+        times.append((time.perf_counter() - start) * 1000.0)
+        rows[q.id] = score_answer(answer, q.relevant_titles, document)
+    return rows, times
+
+
+def first_citation_relevant(rows: dict[str, dict], questions) -> float | None:
+    """Share of the questions whose answer's first citation is one of their relevant sections."""
+    return mean(bool(rows[q.id]["cited"]) and rows[q.id]["cited"][0] in q.relevant_titles for q in questions)

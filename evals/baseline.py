@@ -149,6 +149,26 @@ def build_baseline(paths: list[Path], embedder, sections) -> Baseline:
     )
 
 
+def baseline_report(config, retriever, sections, questions, qrels, depth: int) -> tuple[dict, dict[str, list[str]]]:
+    """The baseline row of the report and its section ranking per question (for the trace and TREC files)."""
+    from .metrics import retrieval_scores, rounded, sections_ranking
+
+    manifest = getattr(retriever, "manifest", None)
+    b = build_baseline(corpus_paths(manifest, getattr(config, "index_dir", None)), retriever.embedder, sections)
+    id_of = {s.title: s.id for s in sections}
+    order = {s.id: n for n, s in enumerate(sections)}
+    ranking = {q.id: sections_ranking(sorted((id_of[t] for t in chunk), key=order.get)
+                                      for chunk in b.search(q.question, k=depth))[:depth]
+               for q in questions}
+    row = {
+        **{k: rounded(v) for k, v in retrieval_scores(ranking, qrels).items()},
+        "pipeline": f"SimpleDirectoryReader + SentenceSplitter(chunk_size={b.chunk_size}, "
+                    f"chunk_overlap={b.chunk_overlap}) + VectorStoreIndex(SimpleVectorStore), dense top-{depth}",
+        "chunks": b.n_chunks,
+    }
+    return row, ranking
+
+
 def default_retriever(k: int = 10):
     """llama-index's default pipeline over the shipped document as a plain BaseRetriever (nodes know no sections).
 

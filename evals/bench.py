@@ -2,13 +2,16 @@
 
     python -m evals.bench --out docs/benchmarks.md [--quick] [--queries 200] [--work-dir DIR]
 
-The run, in order (this file): ingest throughput against raw `SentenceTransformer.encode`; query
-embedding and warm search at the shipped document, 10,000 and 100,000 generated sections (embedded
-store and `chroma run`); extractive answers; cold `ask` against `import torch`; `serve` first HTTP
-200, peak RSS after 20 questions and 50 concurrent sessions under a py-spy profile; `--help`.
-The pieces: bench_workload.py (what is measured on), bench_measure.py (how), bench_report.py (the
-Markdown), bench_targets.json (the targets, also read by the CI gate `python -m evals.bench_gate`),
-procs.py and load.py (shared with the tests). `--quick` ingests and searches 1,000 generated
+The run, in order (this file): the first run as a new user meets it (the first-ever `ingest` with an
+empty model cache, then ingests into new folders with the cache it filled, against `import torch`);
+ingest throughput against raw `SentenceTransformer.encode`; query embedding and warm search at the
+shipped document, 10,000 and 100,000 generated sections (embedded store and `chroma run`);
+extractive answers; cold `ask` against `import torch`; `serve` first HTTP 200, peak RSS after 20
+questions and 50 concurrent sessions under a py-spy profile; `serve`'s CPU at idle over 60 s; `--help`.
+The pieces: bench_workload.py (what is measured on); how, one module per kind of measurement:
+bench_common.py (shared helpers), bench_ingest.py, bench_search.py, bench_cold.py, bench_serve.py,
+bench_profile.py (py-spy); bench_report.py (the Markdown), bench_targets.json (the targets, also read
+by the CI gate `python -m evals.bench_gate`), procs.py and load.py (shared with the tests). `--quick` ingests and searches 1,000 generated
 sections instead of 2,000, 10,000 and 100,000 and uses 60 queries per series, to finish in minutes.
 """
 
@@ -24,11 +27,13 @@ from pathlib import Path
 
 import click
 
-from .bench_measure import (
-    OFFLINE_ENV, ChromaServer, Heartbeat, copy_to_server, ensure_index, log, machine_info, measure_cold, measure_help,
-    measure_search, measure_serve, measure_shared_serve, raw_encode_seconds, summary, time_calls, timed_ingest,
-)
+from .bench_cold import measure_cold, measure_help
+from .bench_common import OFFLINE_ENV, Heartbeat, log, machine_info, summary, time_calls
+from .bench_ingest import ensure_index, measure_first_run, raw_encode_seconds, timed_ingest
+from .bench_search import copy_to_server, measure_search
+from .bench_serve import measure_idle_serve, measure_serve, measure_shared_serve
 from .bench_workload import GENERATED_SEED, BlendedEmbedder, bench_queries, chunk_texts, generate_sections, pool_from_index
+from .procs import ChromaServer
 
 
 def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) -> dict:
@@ -45,6 +50,9 @@ def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) 
     queries = bench_queries(n_queries, real)
     raw_model = embedder.model  # the SentenceTransformer itself, for the raw-encode baseline
     raw["machine"]["torch_threads"] = _torch_threads()
+    # 0. The first run, in processes of its own (a fresh model cache, then new index folders).
+    log("first run: the first-ever `ingest` (empty model cache), then ingests into new folders")
+    raw["first_run"] = measure_first_run(work, runs=2 if quick else 3)
     # 1. Ingest throughput.
     log("ingest: the shipped document")
     cfg_doc = Config.from_env(index_dir=work / "idx-doc")
@@ -144,6 +152,9 @@ def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) 
     raw["serve"], raw["load"], raw["profile"] = measure_serve(cfg_doc.index_dir, queries, sessions=sessions,
                                                              per_session=per_session)
     log(f"  serve {raw['serve']}; load {raw['load']}")
+    log("serve at idle: CPU over 60 s with no client")
+    raw["idle_serve"] = measure_idle_serve(cfg_doc.index_dir, seconds=60.0)
+    log(f"  {raw['idle_serve']}")
     # 7. Two serve processes sharing one Chroma server: the same load split across them, then a new ingest.
     log(f"two `serve` processes on one `chroma run`: {sessions} sessions x {per_session} split across them")
     with ChromaServer(work / "chroma-shared") as server:

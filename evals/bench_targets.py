@@ -83,6 +83,14 @@ MEASURES: dict[str, Callable[[dict], float | None]] = {
     "cold_ask_over_import_torch": lambda r: _ratio(_get(r, "cold", "ask_s"), _get(r, "cold", "import_torch_s")),
     "heavy_modules_on_query_path": lambda r: (None if _get(r, "cold", "heavy_modules") is None
                                               else len(r["cold"]["heavy_modules"])),
+    "chromadb_on_query_path": lambda r: (None if _get(r, "cold", "chromadb_imported") is None
+                                         else int(r["cold"]["chromadb_imported"])),
+    "first_ingest_over_import_torch": lambda r: _ratio(_get(r, "first_run", "first_ingest_s"),
+                                                       _get(r, "first_run", "import_torch_s")),
+    "warm_ingest_over_import_torch": lambda r: _ratio(_get(r, "first_run", "warm_ingest_s"),
+                                                      _get(r, "first_run", "import_torch_s")),
+    "warm_ingest_peak_rss_mib": lambda r: _get(r, "first_run", "warm_ingest_peak_rss_mib"),
+    "idle_serve_core_percent": lambda r: _get(r, "idle_serve", "core_percent"),
     "search_p50_over_embed_p50": lambda r: _ratio((_search_row(r, "doc") or {}).get("p50"),
                                                   _get(r, "embed_query", "p50")),
     "search_p95_100k_ms": lambda r: (_search_row(r, 100_000) or {}).get("p95"),

@@ -2,13 +2,9 @@
 
     python -m evals.calibrate [--questions F] [--index-dir D] [--write] [--json]
 
-The retriever calls a question in scope when it has no topic words (only a code, a source key, a
-title or words about the document), or when `dense + coverage_weight * coverage >= threshold`
-(retriever/scope.py). The fit mirrors that: it tries each weight on a small grid and, for each, the
-threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
-the lower false-refusal rate, then to the lower threshold. The rates that matter are out of sample:
-stratified k-fold cross-validation refits weight and threshold without each fold and judges that
-fold, so no question is scored by a rule fitted on it.
+The fit (a weight and a threshold on the two scope features, chosen for balanced accuracy) lives in
+evals/scope_fit.py. The rates that matter are out of sample: stratified k-fold cross-validation refits
+weight and threshold without each fold and judges that fold, so no question is scored by a rule fitted on it.
 """
 
 from __future__ import annotations
@@ -16,123 +12,31 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import click
 
-FEATURES = ("dense", "coverage")
-WEIGHTS = tuple(round(0.1 * i, 1) for i in range(0, 11))
-FOLDS = 10
+from .metrics import rounded
+from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
+from .scope_fit import (
+    FEATURES,
+    Sample,
+    collect,
+    combined,
+    cross_validate,
+    fit,
+    fit_pages,
+    folds,
+    leave_one_page_out,
+    predict,
+)
 
-
-@dataclass(frozen=True)
-class Sample:
-    """One question's scope features and its label."""
-
-    id: str
-    score: float  # the dense feature
-    forced: bool  # no topic words: the retriever says in scope whatever the features
-    in_scope: bool
-    coverage: float = 0.0
-    vetoed: bool = False  # names something the document never does: refused whatever the features
-
-
-@dataclass(frozen=True)
-class Fit:
-    """A rule and its rates on the samples it was judged on."""
-
-    threshold: float
-    refusal_rate: float | None
-    false_refusal_rate: float | None
-    balanced_accuracy: float
-    coverage_weight: float = 0.0
-
-
-def combined(sample: Sample, weight: float) -> float:
-    """The scope score of a sample under a coverage weight."""
-    return sample.score + weight * sample.coverage
-
-
-def predict(sample: Sample, threshold: float, weight: float = 0.0) -> bool:
-    """The retriever's in-scope call for a sample under this rule."""
-    return sample.forced or (not sample.vetoed and combined(sample, weight) >= threshold)
-
-
-def rates(samples: list[Sample], threshold: float, weight: float = 0.0) -> Fit:
-    """Refusal rate (out-of-scope refused), false-refusal rate (in-scope refused) and balanced accuracy."""
-    ins = [s for s in samples if s.in_scope]
-    outs = [s for s in samples if not s.in_scope]
-    rr = sum(not predict(s, threshold, weight) for s in outs) / len(outs) if outs else None
-    frr = sum(not predict(s, threshold, weight) for s in ins) / len(ins) if ins else None
-    ba = ((1.0 - (frr or 0.0)) + (rr or 0.0)) / 2.0
-    return Fit(threshold, rr, frr, ba, weight)
-
-
-def candidates(samples: list[Sample], weight: float = 0.0) -> list[float]:
-    """Midpoints between neighbouring distinct scores, plus one below the lowest (refuse nothing)."""
-    scores = sorted({combined(s, weight) for s in samples if not (s.forced or s.vetoed)})
-    if not scores:
-        return [0.0]
-    mids = [(a + b) / 2.0 for a, b in zip(scores, scores[1:])]
-    return [scores[0] - 1e-6, *mids, scores[-1] + 1e-6]
-
-
-def fit(samples: list[Sample], weights=WEIGHTS) -> Fit:
-    """The rule that maximises balanced accuracy; ties -> lower false-refusal rate -> lower weight and threshold."""
-    if not any(s.in_scope for s in samples) or all(s.in_scope for s in samples):
-        raise click.UsageError("calibration needs both in_scope and out_of_scope questions.")
-    fits = [rates(samples, t, w) for w in weights for t in candidates(samples, w)]
-    return min(fits, key=lambda f: (-round(f.balanced_accuracy, 12), f.false_refusal_rate or 0.0,
-                                    f.coverage_weight, f.threshold))
-
-
-def folds(samples: list[Sample], k: int = FOLDS) -> list[list[int]]:
-    """Stratified, deterministic folds: each class dealt round-robin in id order."""
-    k = max(2, min(k, len(samples)))
-    out: list[list[int]] = [[] for _ in range(k)]
-    for label in (True, False):
-        members = sorted((i for i, s in enumerate(samples) if s.in_scope == label), key=lambda i: samples[i].id)
-        for n, i in enumerate(members):
-            out[n % k].append(i)
-    return [f for f in out if f]
-
-
-def cross_validate(samples: list[Sample], k: int = FOLDS, weights=WEIGHTS) -> tuple[float | None, float | None]:
-    """(refusal rate, false-refusal rate) when each fold is judged by a rule fitted on the other folds."""
-    refused_out, refused_in = [], []
-    for held in folds(samples, k):
-        held_set = set(held)
-        rest = [s for i, s in enumerate(samples) if i not in held_set]
-        rule = fit(rest, weights)
-        for i in held:
-            s = samples[i]
-            (refused_in if s.in_scope else refused_out).append(not predict(s, rule.threshold, rule.coverage_weight))
-    mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
-    return mean(refused_out), mean(refused_in)
-
-
-def leave_one_out(samples: list[Sample], weights=WEIGHTS) -> tuple[float | None, float | None]:
-    """Cross-validation with one question per fold."""
-    return cross_validate(samples, len(samples), weights)
-
-
-def collect(retriever, questions) -> list[Sample]:
-    """Run every question through the retriever's scope features."""
-    out = []
-    for q in questions:
-        f = retriever.features(q.question)
-        if f is None:
-            out.append(Sample(q.id, 0.0, True, q.kind == "in_scope", 0.0))
-        else:
-            out.append(Sample(q.id, float(f.dense), False, q.kind == "in_scope", float(f.coverage), bool(f.unknown_names)))
-    return out
+_r = partial(rounded, digits=4)  # the calibration record's rates keep four digits
 
 
 def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
     """Fit on every question of the file; return the calibration record and the samples."""
-    from .runner import file_sha256, load_questions
-
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
     best = fit(samples)
@@ -157,31 +61,6 @@ def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
     return record, samples
 
 
-def fit_pages(groups: list[list[Sample]], weights=WEIGHTS) -> Fit:
-    """The rule with the best balanced accuracy averaged over pages (each page weighs the same, however
-    many questions it has); ties as in `fit`. Its rates are those of the pooled samples."""
-    pooled = [s for g in groups for s in g]
-    best = None
-    for w in weights:
-        for t in candidates(pooled, w):
-            ba = sum(rates(g, t, w).balanced_accuracy for g in groups) / len(groups)
-            key = (-round(ba, 12), rates(pooled, t, w).false_refusal_rate or 0.0, w, t)
-            if best is None or key < best[0]:
-                best = (key, t, w)
-    return rates(pooled, best[1], best[2])
-
-
-def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS) -> dict[str, dict]:
-    """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen)."""
-    out = {}
-    for name, held in groups.items():
-        rule = fit_pages([g for n, g in groups.items() if n != name], weights)
-        judged = rates(held, rule.threshold, rule.coverage_weight)
-        out[name] = {"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6),
-                     "refusal_rate": _r(judged.refusal_rate), "false_refusal_rate": _r(judged.false_refusal_rate)}
-    return out
-
-
 def default_rule(pages_file: Path) -> dict:
     """Fit the rule for corpora without a calibration of their own on several pages at once.
 
@@ -195,8 +74,6 @@ def default_rule(pages_file: Path) -> dict:
     from ingest.embedder import load_embedder
     from ingest.pipeline import ingest
     from retriever import open_retriever
-
-    from .runner import load_questions
 
     root = Path(__file__).resolve().parent.parent
     pages = json.loads(pages_file.read_text(encoding="utf-8"))
@@ -216,24 +93,22 @@ def default_rule(pages_file: Path) -> dict:
                       for name, g in groups.items()}}
 
 
-def _r(x):
-    return None if x is None else round(float(x), 4)
-
-
 def _print(record: dict, samples: list[Sample]) -> None:
     from rich.console import Console
     from rich.table import Table
 
     console = Console()
     t, w = record["threshold"], record["coverage_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = no topic words, always in scope)")
+    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = decided without the rule)")
     for col in ("id", "kind", "dense", "coverage", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: combined(s, w)):
+    for s in sorted(samples, key=lambda s: combined(s, w) if combined(s, w) is not None else -1.0):
         call = "in" if predict(s, t, w) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
-        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", f"{s.score:.4f}", f"{s.coverage:.2f}",
-                      f"{combined(s, w):.4f}{'*' if s.forced else ''}", f"[red]{call}[/red]" if wrong else call)
+        f = s.features
+        dense, cov, score = ("*", "*", "*") if isinstance(f, bool) else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{combined(s, w):.4f}")
+        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", dense, cov, score,
+                      f"[red]{call}[/red]" if wrong else call)
     console.print(table)
     console.print(
         f"out of sample ({record['cv_folds']}-fold): refusal rate {record['cv_refusal_rate']:.3f}, false-refusal rate "
@@ -269,8 +144,6 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     from ingest.config import Config
     from ingest.errors import ConsensusChatError
-
-    from .runner import DEFAULT_QUESTIONS
 
     if pages is not None:
         try:

@@ -8,9 +8,11 @@ baseline's anchor rule (evals/baseline.py). The nodes then become one section ra
 
 from __future__ import annotations
 
-from .baseline import section_anchors, titles_in
+from pathlib import Path
+
+from .baseline import corpus_paths, section_anchors, titles_in
 from .formats import node_sections
-from .metrics import retrieval_scores, sections_ranking
+from .metrics import retrieval_scores, rounded, sections_ranking
 
 
 def score_retrievers(retrievers: dict, questions, qrels, sections, *, corpus_text: str, depth: int, progress=None):
@@ -32,6 +34,12 @@ def score_retrievers(retrievers: dict, questions, qrels, sections, *, corpus_tex
             nodes = retriever.retrieve(q.question)
             run[q.id] = sections_ranking(node_sections(n.node, ids, ids_in_text) for n in nodes)[:depth]
         runs[spec] = run
-        scores[spec] = {k: None if v is None else round(v, 4) for k, v in retrieval_scores(run, qrels).items()}
+        scores[spec] = {k: rounded(v) for k, v in retrieval_scores(run, qrels).items()}
         scores[spec]["pipeline"] = f"{type(retriever).__module__}.{type(retriever).__name__}"
     return scores, runs
+
+
+def corpus_text(config, retriever) -> str:
+    """The raw corpus text, for telling which sections another retriever's chunks hold."""
+    paths = corpus_paths(getattr(retriever, "manifest", None), getattr(config, "index_dir", None))
+    return "\n".join(Path(p).read_text(encoding="utf-8-sig") for p in paths)

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from ingest.errors import ConsensusChatError
+from ingest.jsonl import split_lines
 
 
 class DatasetError(ConsensusChatError):
@@ -52,7 +53,7 @@ def load_beir(path: Path) -> list[dict]:
         if score > 0:
             relevant.setdefault(cells[0], []).append(cells[1])
     rows, seen = [], set()
-    for n, line in enumerate(queries_file.read_text(encoding="utf-8-sig").splitlines(), 1):
+    for n, line in enumerate(split_lines(queries_file.read_text(encoding="utf-8-sig")), 1):
         if not line.strip():
             continue
         try:

@@ -80,6 +80,14 @@ def mean(values: Iterable[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
+DIGITS = 3  # every rate and score of the eval report; tables and the chart print them as they are
+
+
+def rounded(x, digits: int = DIGITS) -> float | None:
+    """A figure rounded once, for the report (tables and chart show it unrounded again); None stays None."""
+    return None if x is None else round(float(x), digits)
+
+
 def percentile(values: Iterable[float], p: float) -> float | None:
     """The p-th percentile (0-100), numpy's linear interpolation; None for no values."""
     import numpy as np

@@ -1,4 +1,4 @@
-"""Render an eval report: rich tables for the terminal, Markdown and a PNG chart for --out."""
+"""Render an eval report: rich tables for the terminal and Markdown for --out (the chart: evals/chart.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import platform
 from pathlib import Path
 
 from .metrics import RETRIEVAL_METRICS
-
-CHART_METRICS = ("hit@1", "mrr", "ndcg@5", "recall@5")
+from .report_sets import Table, blind_tables, conversation_table, pages_table, retrieval_rows
+from .report_sets import fmt as _fmt
 
 
 def cpu_model() -> str:
@@ -41,32 +41,39 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def _fmt(value) -> str:
-    if value is None:
-        return "n/a"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
-
-
-def _ms(value) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
-def _rows(report: dict) -> list[tuple[str, dict]]:
-    rows = list(report["modes"].items())
-    if "baseline" in report:
-        rows.append(("baseline (llama-index default)", report["baseline"]))
-    rows += list(report.get("external", {}).items())
-    return rows
-
-
 def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) for every table, shared by the terminal (compact) and Markdown output."""
+def _scope_tables(oos: dict, ans: dict) -> list[Table]:
+    """The scope figures, each with its kind (in sample, cross-validated, other pages, blind test)."""
+    live = oos.get("in_sample", {})
+    rows = [["refusal rate (out-of-scope questions refused)", _fmt(oos["refusal_rate"]), oos.get("kind", "")],
+            ["false refusal rate (in-scope questions refused)", _fmt(oos["false_refusal_rate"]), oos.get("kind", "")],
+            ["refusal accuracy (all questions)", _fmt(oos.get("refusal_accuracy")), oos.get("kind", "")]]
+    if live and live.get("kind") != oos.get("kind"):
+        rows += [["refusal rate, the index's own rule", _fmt(live.get("refusal_rate")), live.get("kind", "")],
+                 ["false refusal rate, the index's own rule", _fmt(live.get("false_refusal_rate")), live.get("kind", "")]]
+    for key in ("answer_refusal_rate_in_scope", "answer_refusal_rate_out_of_scope"):
+        if ans.get(key) is not None:
+            rows.append([key.replace("_", " "), _fmt(ans[key]), ans.get("refusal_kind", "")])
+    rows.append(["questions in / out of scope", f"{oos.get('n_in', '?')} / {oos.get('n_out', '?')}", ""])
+    tables = [(f"Out of scope (hybrid search's in_scope flag; {oos.get('estimate', '')})",
+               ["metric", "value", "kind"], rows)]
+    slices = oos.get("slices") or {}
+    if slices:
+        tables.append(("Out of scope by slice", ["slice", "n", "refused (out)", "refused (in)", "first hit relevant",
+                                                 "first citation relevant", "kind"],
+                       [[tag, str(r["n"]), _fmt(r.get("refusal_rate")), _fmt(r.get("false_refusal_rate")),
+                         _fmt(r.get("first_hit_relevant")), _fmt(r.get("first_citation_relevant")),
+                         r.get("kind", "") + (f"; citations: {r['first_citation_kind']}"
+                                              if r.get("first_citation_kind") else "")]
+                        for tag, r in slices.items()]))
+    return tables
+
+
+def _sections(report: dict, compact: bool = False) -> list[Table]:
+    """(title, header, rows) for every table of one question set, shared by the terminal (compact) and Markdown."""
     cut = (lambda t, n: _short(t, n)) if compact else (lambda t, n: t)  # noqa: E731
     oos = report["out_of_scope"]
     ans = report["answers"]
@@ -75,31 +82,19 @@ def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str],
     tables = [
         (f"Retrieval over {n_in} in-scope questions (top {report.get('meta', {}).get('rank_depth', 10)})",
          ["mode", *RETRIEVAL_METRICS],
-         [[name, *(_fmt(vals.get(m)) for m in RETRIEVAL_METRICS)] for name, vals in _rows(report)]),
-        ("Out of scope (hybrid search's in_scope flag)",
-         ["metric", "value"],
-         [["refusal rate (out-of-scope questions refused)", _fmt(oos["refusal_rate"])],
-          ["false refusal rate (in-scope questions refused)", _fmt(oos["false_refusal_rate"])],
-          ["refusal accuracy (all questions)", _fmt(oos.get("refusal_accuracy"))],
-          ["questions in / out of scope", f"{oos.get('n_in', '?')} / {oos.get('n_out', '?')}"]]),
+         [[name, *(_fmt(vals.get(m)) for m in RETRIEVAL_METRICS)] for name, vals in retrieval_rows(report)]),
+        *_scope_tables(oos, ans),
         ("Extractive answers (scored on in-scope questions)",
          ["metric", "value"],
-         [[k.replace("_", " "), _fmt(v)] for k, v in ans.items()]),
+         [[k.replace("_", " "), _fmt(v)] for k, v in ans.items() if k != "refusal_kind" and "refusal_rate" not in k]),
         ("Latency, warm (ms)",
          ["call", "p50", "p95"],
-         [["hybrid search", _ms(lat["search_p50"]), _ms(lat["search_p95"])],
-          ["answer", _ms(lat["answer_p50"]), _ms(lat["answer_p95"])]]),
+         [["hybrid search", _fmt(lat["search_p50"], 1), _fmt(lat["search_p95"], 1)],
+          ["answer", _fmt(lat["answer_p50"], 1), _fmt(lat["answer_p95"], 1)]]),
     ]
     conv = report.get("conversations")
     if conv:
-        tables.append((
-            f"Conversations: {conv['n_turns']} turns in {conv['n_conversations']} conversations, asked with history",
-            ["metric", "value"],
-            [["turns whose first citation is relevant", _fmt(conv["turn_accuracy"])],
-             ["follow-up turns (2nd and later) right", _fmt(conv["follow_up_accuracy"])],
-             ["conversations with every turn right", _fmt(conv["conversation_accuracy"])],
-             ["turns citing every expected source key", _fmt(conv["expected_keys_rate"])],
-             ["turns citing the expected code", _fmt(conv["expected_code_rate"])]]))
+        tables.append(conversation_table(conv, "asked with history"))
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((
@@ -113,28 +108,46 @@ def _sections(report: dict, compact: bool = False) -> list[tuple[str, list[str],
     oos_fails = [q for q in report["questions"]
                  if (q["kind"] == "out_of_scope") == q["in_scope"]]
     tables.append((
-        f"Scope mistakes: {len(oos_fails)} questions with the wrong in/out-of-scope call",
+        f"Scope mistakes ({oos.get('in_sample', {}).get('kind', 'in sample')}, the index's own rule): "
+        f"{len(oos_fails)} questions with the wrong in/out-of-scope call",
         ["id", "kind", "question", "scope score", "top hit"],
-        [[q["id"], q["kind"], cut(q["question"], 48), _fmt(q.get("scope_score")), cut((q["top3"] or [""])[0], 32)]
+        [[q["id"], q["kind"], cut(q["question"], 48), _fmt(q.get("scope_score"), 6), cut((q["top3"] or [""])[0], 32)]
          for q in oos_fails],
     ))
     return tables
 
 
+def full_tables(report: dict, compact: bool = False) -> list[tuple[str, list[Table]]]:
+    """(part heading, tables) for the development set and the blind test set of a full report."""
+    full = report if "development" in report else {"development": report, "blind_test": None}
+    dev = full["development"]
+    parts = [("Development set (the questions every choice was made on; the CI thresholds gate it)",
+              _sections(dev, compact) + ([pages_table(dev["pages"])] if dev.get("pages") else []))]
+    blind = full.get("blind_test")
+    parts.append(("Blind test set (written before the changes it measures; scored, never read)" if blind else
+                  "Blind test set: not scored (--no-blind, a question file of your own, or no evals/blind/pages.json)",
+                  blind_tables(blind)))
+    return parts
+
+
 def print_tables(report: dict, console=None) -> None:
-    """Print the report as rich tables."""
+    """Print a report (full, or one question set's) as rich tables, each set under its own heading."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.table import Table as RichTable
 
     console = console or Console()
-    console.print(f"[bold]{report['n']} questions[/bold]")
-    for title, header, rows in _sections(report, compact=True):
-        table = Table(title=title, title_justify="left")
-        for i, col in enumerate(header):
-            table.add_column(col, justify="left" if i == 0 or not rows or not _numeric(rows, i) else "right")
-        for row in rows:
-            table.add_row(*row)
-        console.print(table)
+    for heading, tables in full_tables(report, compact=True):
+        console.print(f"\n[bold underline]{heading}[/bold underline]")
+        if "development" in heading.lower():
+            dev = report.get("development", report)
+            console.print(f"[bold]{dev['n']} questions[/bold]")
+        for title, header, rows in tables:
+            table = RichTable(title=title, title_justify="left")
+            for i, col in enumerate(header):
+                table.add_column(col, justify="left" if i == 0 or not rows or not _numeric(rows, i) else "right")
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
 
 
 def _numeric(rows, i) -> bool:
@@ -150,31 +163,37 @@ def _md_cell(text: str) -> str:
 
 
 def markdown(report: dict) -> str:
-    """The report as Markdown."""
-    meta = report.get("meta", {})
+    """A report (full, or one question set's) as Markdown, the development and blind test sets apart."""
+    dev = report.get("development", report)
+    meta = dev.get("meta", {})
     lines = [
         "# consensus-chat eval",
         "",
         f"- Machine: {machine()}",
-        f"- Questions: {report['n']} ({meta.get('questions_file', '')}, sha256 {str(meta.get('questions_sha256', ''))[:12]})",
+        f"- Questions: {dev['n']} ({meta.get('questions_file', '')}, sha256 {str(meta.get('questions_sha256', ''))[:12]})",
         f"- Index: {meta.get('index', '')} ({meta.get('sections', '?')} sections); "
         f"out-of-scope calibration {'loaded' if meta.get('calibrated') else 'absent'}",
+        "- Every scope figure names its kind: *in sample* (a rule fitted on these questions), *cross-validated* "
+        "(each question judged by a rule refitted without its fold), *other pages* (a rule fitted on other pages "
+        "only), *other questions* (a rule fitted on other questions of this page), *blind test*.",
     ]
-    if "baseline" in report:
-        lines.append(f"- Baseline: {report['baseline'].get('pipeline', '')}; {report['baseline'].get('chunks')} chunks. "
+    if "baseline" in dev:
+        lines.append(f"- Baseline: {dev['baseline'].get('pipeline', '')}; {dev['baseline'].get('chunks')} chunks. "
                      "A chunk counts for every section whose body-line opening or closing it contains.")
-    for spec, scores in report.get("external", {}).items():
+    for spec, scores in dev.get("external", {}).items():
         lines.append(f"- `--retriever {spec}`: {scores.get('pipeline', '')}.")
     lines += ["", "![metrics by mode](modes.png)", ""]
-    for title, header, rows in _sections(report):
-        lines += [f"## {title}", ""]
-        if not rows:
-            lines += ["None.", ""]
-            continue
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join("---" for _ in header) + "|")
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-        lines.append("")
+    for heading, tables in full_tables(report):
+        lines += [f"# {heading}", ""]
+        for title, header, rows in tables:
+            lines += [f"## {title}", ""]
+            if not rows:
+                lines += ["None.", ""]
+                continue
+            lines.append("| " + " | ".join(header) + " |")
+            lines.append("|" + "|".join("---" for _ in header) + "|")
+            lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+            lines.append("")
     lines += ["## How the numbers are computed", "", *NOTES, ""]
     return "\n".join(lines)
 
@@ -189,7 +208,14 @@ NOTES = [
     "- The baseline and `--retriever` rankings are chunks; each chunk stands for the sections it holds (in document "
     "order) and a section takes the rank of the first chunk holding it (MaxP), so all rows rank sections.",
     "- Conversations: each turn is asked with the earlier turns as history; a turn is right when its first "
-    "citation's title is one of the turn's relevant titles.",
+    "citation's title is one of the turn's relevant titles, or, for an `ordinal` turn, the N-th section the "
+    "previous answer cited; an out-of-scope turn is right when it is refused or answered with a question back "
+    "(no citation); `expect_text` must occur in the answer. The strict rate also needs every expected source "
+    "key and code.",
+    "- Blind test set: every page ingested into its own index; hit@1 and MRR over its in-scope questions, the "
+    "refusal rates from hybrid search's in_scope flag with the rule the index uses (fitted on other questions), "
+    "first citation relevant from the extractive answer. Only aggregates are shown: the set is scored, not read.",
+    "- Other pages (development): the scope rates of a page come from the rule fitted on the other pages only.",
     "- Refusal rate: share of out-of-scope questions that hybrid search flags `in_scope=False`. False refusal "
     "rate: share of in-scope questions flagged so. Refusal accuracy: share of all questions called right.",
     "- Citation precision: cited sections (distinct per answer) whose title is relevant, micro-averaged. "
@@ -206,31 +232,3 @@ NOTES = [
 def write_markdown(report: dict, path: Path) -> None:
     """Write report.md."""
     Path(path).write_text(markdown(report), encoding="utf-8")
-
-
-def write_chart(report: dict, path: Path) -> None:
-    """A grouped bar chart of hit@1, MRR, nDCG@5 and recall@5 per mode (and the baseline)."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display here; must come before pyplot
-    import matplotlib.pyplot as plt
-
-    rows = list(report["modes"].items())
-    if "baseline" in report:
-        rows.append(("baseline", report["baseline"]))
-    rows += list(report.get("external", {}).items())
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    width = 0.8 / len(rows)
-    for i, (name, vals) in enumerate(rows):
-        xs = [j + (i - (len(rows) - 1) / 2) * width for j in range(len(CHART_METRICS))]
-        ys = [vals.get(m) or 0.0 for m in CHART_METRICS]
-        bars = ax.bar(xs, ys, width, label=name)
-        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)
-    ax.set_xticks(range(len(CHART_METRICS)), CHART_METRICS)
-    ax.set_ylim(0, 1.1)
-    ax.set_ylabel("score")
-    ax.set_title(f"Retrieval on {report['out_of_scope'].get('n_in', '')} in-scope questions")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)

@@ -42,6 +42,17 @@ def default_index_dir() -> Path:
     return Path(platformdirs.user_data_dir("consensus-chat", appauthor=False))
 
 
+def default_cache_dir() -> Path:
+    """Where per-model caches live (the query encoder's export, the everyday-word table):
+    $CONSENSUS_CHAT_CACHE, else the per-user cache directory."""
+    env = os.environ.get("CONSENSUS_CHAT_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs  # lazy, as above
+
+    return Path(platformdirs.user_cache_dir("consensus-chat", appauthor=False))
+
+
 @dataclass(frozen=True)
 class Config:
     """Where the index lives, which model embeds, and which LLM backend answers."""

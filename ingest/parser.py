@@ -8,7 +8,9 @@ The rules below depend only on that layout, never on this file's titles.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +38,7 @@ MAX_CORPUS_BYTES = 32 * 1024 * 1024
 
 def read_lines(path: Path) -> list[tuple[int, str]]:
     """Read a corpus file as (line number, text) pairs, with BOM, CRLF and trailing spaces removed."""
+    _check_regular_file(Path(path))
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_CORPUS_BYTES + 1)
@@ -64,6 +67,25 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     if not lines:
         raise CorpusFormatError(f"{path}: the file is empty.")
     return lines
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
+
+
+def _check_regular_file(path: Path) -> None:
+    """Refuse anything but a regular file before opening it: opening a named pipe waits for a writer forever."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from None
+    except OSError as exc:
+        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if stat.S_ISDIR(mode):
+        raise CorpusFormatError(f"{path}: is a directory, not a corpus file.")
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "a special file")
+        raise CorpusFormatError(f"{path}: is {kind}, not a regular file. Pass a text page saved as a file.")
 
 
 def parse_file(path: str | Path) -> list[Section]:

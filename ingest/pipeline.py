@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,7 +13,9 @@ from .chunker import Chunk, chunk_section
 from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
+from .encoders import Encoders, ensure_word_table
 from .parser import PARSER_VERSION, parse_files
+from .progress import Progress, note
 from .query_encoder import ensure_query_encoder
 from .section import Section
 from .store import MANIFEST_FORMAT, ingest_lock, open_store, pages
@@ -80,38 +81,6 @@ def _file_sha(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-class _Progress:
-    """A rich progress bar on stderr, silent when quiet or not a terminal."""
-
-    def __init__(self, enabled: bool):
-        self.enabled = enabled and sys.stderr.isatty()
-        self._bar = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                transient=True,
-            )
-            self._bar.__enter__()
-        return self
-
-    def task(self, description: str, total: int):
-        if self._bar is None:
-            return None
-        return self._bar.add_task(description, total=total)
-
-    def advance(self, task, n: int):
-        if self._bar is not None and task is not None:
-            self._bar.advance(task, n)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
-
-
 def ingest(
     corpus: list[str | Path] | None = None,
     config: Config | None = None,
@@ -123,9 +92,10 @@ def ingest(
 ) -> IngestReport:
     """Bring the index in line with the corpus files, embedding only new or changed sections.
 
-    `embedder` is an already loaded `ingest.embedder.Embedder` (default: the one `config.model` names,
-    loaded only when something has to be embedded)."""
-    from .embedder import load_embedder, resolve_model
+    `embedder` embeds the chunks if given (an `ingest.embedder.Embedder` or a stand-in); by default the
+    model's checked ONNX export does (no torch), opened only when something has to be embedded, with
+    sentence-transformers as the fallback."""
+    from .embedder import resolve_model
 
     started = time.perf_counter()
     config = config or Config.from_env()
@@ -156,8 +126,10 @@ def ingest(
                 f"(weights {spec.weights_sha256[:12]}). Run `consensus-chat ingest --rebuild` "
                 "to rebuild it with the new model, or pass the old model with --model."
             )
-        ensure_query_encoder(spec, config.index_dir)  # before any early return: old indexes get one too
-        everyday = _ensure_word_table(config, spec, quiet)
+        # Before any early return: an index built before the per-model cache hands its export over.
+        exported = ensure_query_encoder(spec, config.index_dir, None if quiet else note)
+        models = Encoders(spec, exported, embedder)
+        everyday = ensure_word_table(models, spec, quiet)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -180,20 +152,18 @@ def ingest(
             if old.get("corpus") != corpus_info:
                 old["corpus"] = corpus_info
                 store.publish(old)
+            _clean_leftovers(store, old)
             return IngestReport(len(sections), 0, 0, len(unchanged), 0,
                                 round(time.perf_counter() - started, 3), 0, store.describe())
 
-        embedder = embedder or load_embedder(config.model)
+        embedder = models.documents
         chunks_by_section = {s.id: chunk_section(s, embedder.count_tokens, embedder.max_tokens) for s in sections}
         all_chunks = [(s, c) for s in sections for c in chunks_by_section[s.id]]
         reuse = old is not None and not rebuild and not repaired
         reused = _old_embeddings(store, old, {c.sha256 for _, c in all_chunks}) if reuse else {}
         to_embed = [(s, c) for s, c in all_chunks if c.sha256 not in reused]
 
-        from llama_index.core.schema import TextNode
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        with _Progress(not quiet) as progress:
+        with Progress(not quiet) as progress:
             task = progress.task("Embedding sections", len(to_embed))
             fresh: dict[str, list[float]] = {}
             for start in range(0, len(to_embed), ADD_BATCH):
@@ -206,20 +176,22 @@ def ingest(
 
             name, collection = store.new_generation()
             checkpoint("generation-created")
-            vector_store = ChromaVectorStore(chroma_collection=collection)
             task = progress.task("Writing the index", len(all_chunks))
             for start in range(0, len(all_chunks), ADD_BATCH):
-                nodes = []
-                for s, c in all_chunks[start : start + ADD_BATCH]:
-                    nodes.append(TextNode(id_=c.id, text=c.text, metadata=chunk_metadata(s, c),
-                                          embedding=fresh.get(c.sha256) or reused[c.sha256]))
-                vector_store.add(nodes)
-                progress.advance(task, len(nodes))
+                batch = all_chunks[start : start + ADD_BATCH]
+                # Chroma's own add, not llama-index's ChromaVectorStore: importing llama-index cost more
+                # than the rest of an ingest of the shipped page. The records are what the retriever
+                # reads (text, flat metadata, vector); ChromaVectorStore still reads them as plain nodes.
+                collection.add(ids=[c.id for _, c in batch], documents=[c.text for _, c in batch],
+                               metadatas=[chunk_metadata(s, c) for s, c in batch],
+                               embeddings=[fresh.get(c.sha256) or reused[c.sha256] for _, c in batch])
+                progress.advance(task, len(batch))
                 checkpoint("batch-written")
+            vectors = _stored_vectors(store, name, collection, [c.id for _, c in all_chunks])
             store.close(collection)
             checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
-            _save_search_parts(store, config, name, all_chunks, sections, embedder, everyday)
+            _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
             checkpoint("parts-saved")
 
         manifest = {
@@ -234,13 +206,15 @@ def ingest(
                          for s in sections},
             "chunks": len(all_chunks),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            # Kept one round (below); a later ingest with nothing to do must know it is not a leftover.
+            "previous": old["generation"] if old and not repaired else None,
         }
         checkpoint("before-publish")
         store.publish(manifest)
         checkpoint("published")
         # Keep the previous generation one round, so a server that has it open keeps answering
         # (a broken one is of no use to anyone).
-        store.cleanup(keep={name, old["generation"]} if old and not repaired else {name})
+        store.cleanup(keep={name, manifest["previous"]} - {None})
     return IngestReport(
         sections=len(sections), added=len(added), updated=len(updated), unchanged=len(unchanged),
         removed=len(removed), seconds=round(time.perf_counter() - started, 3), embedded_chunks=len(to_embed),
@@ -248,40 +222,13 @@ def ingest(
     )
 
 
-def _word_encoder(config: Config, spec):
-    """Single words to unit vectors as searches embed them: the query encoder (checked against the model),
-    in large batches."""
-    from retriever.encoder import open_query_encoder
-
-    encoder = open_query_encoder(config, spec)
-    return lambda words: encoder.encode(words, batch_size=512)
-
-
-def _ensure_word_table(config: Config, spec, quiet: bool) -> frozenset[str]:
-    """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
-    or none when there is no usable table."""
-    # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
-    from retriever.topic import wordpiece_lexicon
-    from retriever.wordtable import ensure_table, load_table, table_words
-
-    lexicon = wordpiece_lexicon(str(spec.path))
-    if not lexicon:
-        return frozenset()
-    if load_table(spec.weights_sha256, lexicon, None) is None:
-        encode = _word_encoder(config, spec)
-        with _Progress(not quiet) as progress:
-            task = progress.task("Encoding everyday words (once per model)", len(table_words(lexicon)))
-            if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
-                return frozenset()
-    return frozenset(table_words(lexicon))
-
-
-def _save_search_parts(store, config: Config, name: str, all_chunks: list, sections: list[Section], embedder,
-                       everyday: frozenset[str]) -> None:
+def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], words_encoder,
+                       everyday: frozenset[str], vectors) -> None:
     """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files.
 
     The document's words are embedded as searches will embed them, leaving out `everyday`, the
-    words the model's word table already holds.
+    words the model's word table already holds. `vectors` are the chunk vectors as Chroma holds them,
+    if the index is small enough to be scored in memory (see _stored_vectors).
     """
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
@@ -293,7 +240,20 @@ def _save_search_parts(store, config: Config, name: str, all_chunks: list, secti
     kept = [s for s in sections if s.id in with_chunks]
     save_parts(gen_dir, name, [c.id for _, c in all_chunks], [s.id for s, _ in all_chunks], kept,
                [c.text for _, c in all_chunks], *derived_tables(kept),
-               word_vectors=word_vectors(kept, _word_encoder(config, embedder.spec), everyday))
+               word_vectors=word_vectors(kept, lambda words: words_encoder.encode(words, batch_size=512), everyday),
+               chunk_vectors=vectors)
+
+
+def _stored_vectors(store, name: str, collection, chunk_ids: list[str]):
+    """The chunk vectors read back from the new collection, when the index is small enough to be scored in
+    memory (retriever/dense.py); else None. Read back rather than taken from the encoder: in cosine space
+    Chroma normalises what it stores, which changes the last bit of some values, and a search from the
+    saved parts must score exactly as one through Chroma."""
+    from retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+
+    if store.generation_dir(name) is None or len(chunk_ids) > IN_MEMORY_MAX_CHUNKS:
+        return None  # the Chroma-server store saves no parts; large indexes are searched through Chroma
+    return read_vectors(collection, chunk_ids, store.describe())
 
 
 def _ensure_search_parts(store, manifest: dict) -> None:
@@ -312,6 +272,17 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     except PartsDamaged as exc:
         log.warning("Rewriting the damaged search parts of %s (%s).", name, exc)
     save_from_collection(store, manifest)
+
+
+def _clean_leftovers(store, manifest: dict) -> None:
+    """Remove what a killed ingest left behind (a generation never published, a temp manifest), keeping the
+    current generation and the previous one a running server may still read. Ingest holds the lock."""
+    current, previous = manifest["generation"], manifest.get("previous")
+    if isinstance(previous, str):
+        keep = {current, previous}
+    else:  # a manifest from before "previous" was recorded: only what is newer than it can be a leftover
+        keep = {name for name in store.generations() if name <= current}
+    store.cleanup(keep)
 
 
 def _old_embeddings(store, manifest: dict, wanted: set[str]) -> dict[str, list[float]]:

@@ -1,18 +1,20 @@
-"""Export the model of record to an ONNX query encoder, so searching never needs torch.
+"""Export the model of record to ONNX once per model, so queries (and, once checked, documents) need no torch.
 
-sentence-transformers embeds every document at ingest; queries only need the same transformer,
-mean pooling and L2 normalisation, which onnxruntime + `tokenizers` do without torch,
-transformers or scikit-learn. Ingest writes the export once per model weights:
+sentence-transformers is the reference: it exports the transformer and embeds the check texts. The runtime
+(ingest/onnx_encoder.py) is mean pooling and L2 normalisation over onnxruntime + `tokenizers`, without
+torch, transformers or scikit-learn. The export lives in the per-model cache, keyed by the weights' hash,
+so every index of the same model shares it:
 
-    <index dir>/query-encoder/<weights_sha256[:16]>/
+    <cache dir>/query-encoder/<weights_sha256[:16]>/
         model.onnx       the transformer (last_hidden_state), dynamic batch and sequence axes
         tokenizer.json   the model's fast tokenizer, exactly as sentence-transformers uses it
         reference.npy    sentence-transformers vectors of the check texts (CHECK_TEXTS when exported)
         meta.json        format, model name, full weights hash, dim, max_tokens, pooling
 
-The runtime (retriever/encoder.py) encodes the check texts on every open and uses the export only if
-each vector's cosine to the reference is at least MIN_COSINE; otherwise it falls back to
-sentence-transformers with a warning.
+An export is published only after the runtime reproduces the reference vectors (cosine >= MIN_COSINE), and
+every open checks again; an export that fails is not used and sentence-transformers takes over, with a
+warning. Indexes built before the cache kept their own copy under `<index dir>/query-encoder/`: that copy
+is still used, and ingest moves it into the cache instead of exporting again.
 """
 
 from __future__ import annotations
@@ -22,28 +24,33 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
-from .embedder import Embedder, ModelSpec, load_embedder
+from .config import default_cache_dir
+from .embedder import Embedder, ModelSpec, VectorEncoder, load_embedder, overridden
+from .errors import ModelError
+from .onnx_encoder import CHECK_TEXTS, MIN_COSINE, OnnxQueryEncoder
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-MIN_COSINE = 0.9999
-# Fixed, document-independent texts of different lengths, so the check covers padding in a batch.
-CHECK_TEXTS = (
-    "What is this about?",
-    "How are the results measured, and who checks them?",
-    "A longer sentence with commas, numbers such as 3.2.1 and 2025, hyphenated-words and (brackets).",
-    "résumé, naïve café — Unicode and punctuation!",
-)
+DIRNAME = "query-encoder"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+__all__ = ["CHECK_TEXTS", "MIN_COSINE", "encoder_dir", "legacy_encoder_dir", "read_meta", "export_query_encoder",
+           "ensure_query_encoder", "open_document_encoder"]
 
 
-def encoder_dir(index_dir: Path, spec: ModelSpec) -> Path:
-    """Where the export for this model's weights lives under an index directory."""
-    return Path(index_dir) / "query-encoder" / spec.weights_sha256[:16]
+def encoder_dir(spec: ModelSpec) -> Path:
+    """Where the export of this model's weights lives in the per-model cache."""
+    return default_cache_dir() / DIRNAME / spec.weights_sha256[:16]
+
+
+def legacy_encoder_dir(index_dir: Path, spec: ModelSpec) -> Path:
+    """Where an index built before the per-model cache kept its own export."""
+    return Path(index_dir) / DIRNAME / spec.weights_sha256[:16]
 
 
 def read_meta(path: Path, spec: ModelSpec) -> dict | None:
@@ -52,6 +59,9 @@ def read_meta(path: Path, spec: ModelSpec) -> dict | None:
         meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
+    except PermissionError:  # not damage: "exported again" or "--rebuild" would not help
+        raise ModelError(f"The query encoder at {path} cannot be read: permission denied. Give this user read access "
+                         "to it, or set CONSENSUS_CHAT_CACHE to a folder it can use.") from None
     except (OSError, ValueError) as exc:
         log.warning("Ignoring the damaged query encoder at %s (%s); it will be exported again.", path, exc)
         return None
@@ -62,15 +72,17 @@ def read_meta(path: Path, spec: ModelSpec) -> dict | None:
     return meta
 
 
-def export_query_encoder(spec: ModelSpec, index_dir: Path) -> Path:
-    """Write the ONNX query encoder for `spec` under `index_dir` unless it is already there; its directory.
+def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = None) -> Path:
+    """Write and check the ONNX export for `spec` in the per-model cache unless it is there; its directory.
 
-    Imports torch (through sentence-transformers) and `onnx`: call it from ingest, or once from a
-    retriever that opens an index built before exports existed.
+    Imports torch (through sentence-transformers) and `onnx`. `note` is told what happens (once per model).
+    Raises RuntimeError when the fresh export does not reproduce sentence-transformers.
     """
-    target = encoder_dir(index_dir, spec)
+    target = encoder_dir(spec)
     if read_meta(target, spec) is not None:
         return target
+    started = time.perf_counter()
+    (note or log.info)(f"Exporting the ONNX encoder of {Path(spec.name).name} (once per model, kept in {target.parent})...")
     embedder = load_embedder(spec=spec)
     if not isinstance(embedder, Embedder):
         # A stand-in embedder (benchmarks) has no transformer to export; load the real one.
@@ -79,28 +91,88 @@ def export_query_encoder(spec: ModelSpec, index_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
         _write(embedder, spec, tmp)
-        if target.exists():
-            shutil.rmtree(target)  # an incomplete or outdated export
-        try:
-            os.replace(tmp, target)
-        except OSError:
-            # Another process published the same export first; theirs is as good as ours.
-            if read_meta(target, spec) is None:
-                raise
+        (note or log.info)("Checking the export against sentence-transformers (once per model)...")
+        cosine = OnnxQueryEncoder(spec, tmp, read_meta(tmp, spec)).check()
+        if cosine < MIN_COSINE:
+            raise RuntimeError(f"the ONNX export differs from sentence-transformers (cosine {cosine:.6f} < {MIN_COSINE})")
+        _publish(tmp, target, spec)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    (note or log.info)(f"Exported and checked in {time.perf_counter() - started:.1f}s.")
     return target
 
 
-def ensure_query_encoder(spec: ModelSpec, index_dir: Path) -> Path | None:
-    """Ingest's call: write (or reuse) the export; on failure warn and go on, since search falls back."""
+def _publish(tmp: Path, target: Path, spec: ModelSpec) -> None:
+    if read_meta(target, spec) is not None:
+        return  # another process published the same export meanwhile; theirs is as good as ours
+    if target.exists():
+        shutil.rmtree(target)  # an incomplete or outdated export
     try:
-        return export_query_encoder(spec, index_dir)
+        os.replace(tmp, target)
+    except OSError:
+        # Another process published the same export first; theirs is as good as ours.
+        if read_meta(target, spec) is None:
+            raise
+
+
+def _adopt_legacy(spec: ModelSpec, index_dir: Path | None) -> Path | None:
+    """Copy an index's own export (built before the cache) into the cache: no torch, no re-export."""
+    if index_dir is None:
+        return None
+    source = legacy_encoder_dir(index_dir, spec)
+    if read_meta(source, spec) is None:
+        return None
+    target = encoder_dir(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+        _publish(tmp, target, spec)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("Moved the query encoder of %s into the per-model cache %s.", index_dir, target)
+    return target
+
+
+def ensure_query_encoder(spec: ModelSpec, index_dir: Path | None = None,
+                         note: Callable[[str], None] | None = None) -> Path | None:
+    """Ingest's call: the cached export (reused, taken over from an older index, or exported now); on failure
+    warn and return None, since sentence-transformers embeds instead."""
+    try:
+        if read_meta(encoder_dir(spec), spec) is not None:
+            return encoder_dir(spec)
+        return _adopt_legacy(spec, index_dir) or export_query_encoder(spec, note)
     except (ImportError, OSError, RuntimeError) as exc:
         lines = str(exc).strip().splitlines()
-        log.warning("Warning: could not export the ONNX query encoder (%s); searches will embed queries "
-                    "with sentence-transformers.", lines[0] if lines else type(exc).__name__)
+        log.warning("Warning: could not export the ONNX query encoder (%s); sentence-transformers will embed "
+                    "documents and queries.", lines[0] if lines else type(exc).__name__)
         return None
+
+
+def open_document_encoder(spec: ModelSpec, index_dir: Path | None = None,
+                          note: Callable[[str], None] | None = None, *, stand_ins: bool = True) -> VectorEncoder:
+    """What ingest embeds with: the checked ONNX export (no torch), else sentence-transformers with a warning.
+
+    With `stand_ins`, a stand-in installed with `use_embedder` (benchmarks) wins over both.
+    """
+    stand_in = overridden(spec) if stand_ins else None
+    if stand_in is not None:
+        return stand_in
+    path = ensure_query_encoder(spec, index_dir, note)
+    if path is None:
+        return load_embedder(spec=spec)
+    try:
+        encoder = OnnxQueryEncoder(spec, path, read_meta(path, spec))
+        cosine = encoder.check()
+    except (OSError, ValueError, RuntimeError, TypeError) as exc:
+        reason = f"it cannot be opened ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})"
+    else:
+        if cosine >= MIN_COSINE:
+            return encoder
+        reason = f"it differs from sentence-transformers (cosine {cosine:.6f} < {MIN_COSINE})"
+    log.warning("Warning: not embedding with the ONNX encoder at %s: %s. Delete that folder to export it again; "
+                "embedding with sentence-transformers instead.", path, reason)
+    return load_embedder(spec=spec)
 
 
 def _write(embedder: Embedder, spec: ModelSpec, out: Path) -> None:
@@ -128,7 +200,7 @@ def _write(embedder: Embedder, spec: ModelSpec, out: Path) -> None:
     with warnings.catch_warnings(), torch.no_grad():
         # The TorchScript exporter is deprecated in favour of the dynamo one, which needs
         # onnxscript; its trace warnings are about shapes the dynamic axes already cover, and the
-        # reference check below catches an export that computes something else.
+        # reference check catches an export that computes something else.
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")

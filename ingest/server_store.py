@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from .errors import IndexCorrupt, StoreUnavailable
-from .store import REBUILD_HINT, Store, chroma_errors, _new_generation_name, _settings, check_manifest
+from .store_base import REBUILD_HINT, Store, check_manifest, chroma_errors, chroma_settings, new_generation_name
 
 SERVER_PREFIX = "consensus_chat_gen_"
 SERVER_MANIFEST = "consensus_chat_manifest"
@@ -23,21 +23,34 @@ class ServerStore(Store):
         return f"chroma://{self.host}:{self.port}"
 
     @property
+    def address(self) -> str:
+        """host:port, for messages about reaching the server."""
+        return f"{self.host}:{self.port}"
+
+    def connection_errors(self) -> tuple[type[BaseException], ...]:
+        """What Chroma's HTTP client raises when the server does not answer (imported late: httpx is heavy)."""
+        import httpx
+
+        return (httpx.TransportError,)
+
+    def _unreachable(self, exc: BaseException) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"Cannot reach the Chroma server at {self.address} ({type(exc).__name__}). "
+            f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host to use the embedded store."
+        )
+
+    @property
     def client(self):
         """The HTTP client, connected on first use."""
         if self._client_obj is None:
             import chromadb
 
             try:
-                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=_settings())
+                self._client_obj = chromadb.HttpClient(host=self.host, port=self.port, settings=chroma_settings())
                 self._client_obj.heartbeat()
             except Exception as exc:  # noqa: BLE001 - connection errors come in many types
                 self._client_obj = None
-                raise StoreUnavailable(
-                    f"Cannot reach the Chroma server at {self.host}:{self.port} ({type(exc).__name__}). "
-                    f"Start one with `chroma run --path DIR --port {self.port}`, or drop --chroma-host "
-                    "to use the embedded store."
-                ) from None
+                raise self._unreachable(exc) from None
         return self._client_obj
 
     def _manifest_collection(self):
@@ -45,18 +58,25 @@ class ServerStore(Store):
 
     def read_manifest(self) -> dict | None:
         """The manifest record, if any."""
-        got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
+        try:
+            got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
+        except self.connection_errors() as exc:  # the server went away after the first connection
+            raise self._unreachable(exc) from None
         if not got["ids"]:
             return None
         try:
             manifest = json.loads(got["documents"][0])
         except ValueError:
             raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
-        return check_manifest(manifest, f"The manifest on {self.describe()}")
+        manifest = check_manifest(manifest, f"The manifest on {self.describe()}")
+        if not manifest["generation"].startswith(SERVER_PREFIX):
+            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged (its generation "
+                               f"{manifest['generation']!r} is not one of ours). {REBUILD_HINT}")
+        return manifest
 
     def new_generation(self):
         """A new cosine-space collection."""
-        name = SERVER_PREFIX + _new_generation_name().replace("-", "_")
+        name = SERVER_PREFIX + new_generation_name().replace("-", "_")
         collection = self.client.create_collection(
             name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
@@ -67,6 +87,8 @@ class ServerStore(Store):
         client = self.client
         try:
             return client.get_collection(name, embedding_function=None)
+        except self.connection_errors() as exc:
+            raise self._unreachable(exc) from None
         except (*chroma_errors(), ValueError):  # chroma raises NotFoundError or ValueError by version
             raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
 
@@ -77,9 +99,13 @@ class ServerStore(Store):
             ids=["manifest"], documents=[json.dumps(manifest, ensure_ascii=False)], embeddings=[[0.0]]
         )
 
+    def generations(self) -> list[str]:
+        """The generation collections on the server."""
+        names = (getattr(col, "name", col) for col in self.client.list_collections())
+        return sorted(name for name in names if name.startswith(SERVER_PREFIX))
+
     def cleanup(self, keep: set[str]) -> None:
         """Delete generation collections not in keep."""
-        for col in self.client.list_collections():
-            name = getattr(col, "name", col)
-            if name.startswith(SERVER_PREFIX) and name not in keep:
+        for name in self.generations():
+            if name not in keep:
                 self.client.delete_collection(name)

@@ -42,6 +42,11 @@ def _inside_parentheses(text: str) -> bool:
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def has_control_characters(text: str) -> bool:
+    """Whether `clean_text` would remove control characters from `text`."""
+    return _CONTROL.search(text) is not None
+
+
 def clean_text(text: str) -> str:
     """Strip control characters (keeping newlines and tabs) and normalise Unicode to NFC."""
     return unicodedata.normalize("NFC", _CONTROL.sub("", text))

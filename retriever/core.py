@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import re
@@ -11,19 +10,23 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
 from ingest.config import Config
-from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError
+from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError, StoreUnavailable
 from ingest.section import KINDS, Section
 
 from .dense import DenseSearch
-from .lookups import TIER_BY_REASON, TIER_REPORT, Lookups, normalise
+from .decision import decide
+from .evidence import Evidence, Reading, read_words, rewritten
+from .generation import closer, open_current
+from .lookups import Lookups, normalise
+from .outage import Outage
 from .query import MAX_QUERY_CHARS, clean_query
 from .saved_parts import query_terms
-from .scope import ScopeFeatures, ScopeModel, Vocabulary, coverage, document_vocabulary, load_scope_model, unknown_names
+from .ranking import exact_matches, fuse, ranked_hits
+from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
 from .sentences import SentenceCache
-from .topic import Topic, TopicAnalyzer, content_words, tokens, wordpiece_lexicon
+from .topic import Topic, TopicAnalyzer, wordpiece_lexicon
 from .types import Hit, SearchResult
 from .wordmatch import WordMatcher, WordVectors
 
@@ -73,6 +76,7 @@ class Retriever:
         # reference cycles, so the old generation's files are really closed (see _load).
         self._released = threading.Event()
         self._last_warning: str | None = None
+        self._outage = Outage(getattr(self.store, "address", self.store.describe()))
         self._lexicon = wordpiece_lexicon(str(spec.path))
         self.embedder = open_query_encoder(config, spec)  # opens in the background while the index loads
         self._state = self._load(spec_hash=spec.weights_sha256, model_name=spec.name)
@@ -94,8 +98,9 @@ class Retriever:
 
     def _load(self, spec_hash: str, model_name: str) -> _State:
         stamp = self._stamp(loaded=hasattr(self, "_state"))
-        manifest, collection = self.store.open_current()
-        close = self.store.closer(collection)
+        # Without Chroma when the saved parts can answer alone (retriever/generation.py).
+        manifest, collection = open_current(self.store)
+        close = closer(self.store, collection)
         try:
             state = self._build(manifest, collection, stamp, spec_hash, model_name)
         except BaseException:
@@ -145,7 +150,8 @@ class Retriever:
             analyzer, vocabulary = self._topic_tables(list(sections.values()))
         saved_vectors = saved.word_vectors if saved is not None else None
         vectors = WordVectors(self.embedder, *(saved_vectors or (None, None)), table=self._word_table(built))
-        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe())
+        dense = DenseSearch.open(collection, ids, chunk_sections, self.store.describe(),
+                                 saved=saved.chunk_vectors if saved is not None else None)
         return _State(
             manifest=manifest, collection=collection, dense=dense,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
@@ -169,7 +175,7 @@ class Retriever:
         if gen_dir is None:
             return None  # the Chroma-server store: no local files, load from Chroma
         try:
-            return load_parts(gen_dir, name, manifest["chunks"])
+            return load_parts(gen_dir, name, manifest["chunks"], manifest["model"].get("dim"))
         except PartsMissing:
             log.info("The index generation %s has no saved search parts (built before they existed); reading it "
                      "from Chroma. The next `consensus-chat ingest` saves them.", name)
@@ -206,9 +212,13 @@ class Retriever:
             gc.collect()  # Chroma's client leaves cycles; collecting them closes the old files
         try:
             stamp = self._stamp()
+        except StoreUnavailable:
+            self._outage.went_down()  # logged once per outage; each answer carries the notice
+            return state
         except (OSError, ConsensusChatError) as exc:
             self._warn(f"Cannot check the index for a newer generation ({exc}); still answering from the loaded one.")
             return state
+        self._outage.came_back()
         if stamp == state.stamp or stamp is None:
             return state
         with self._lock:
@@ -228,6 +238,13 @@ class Retriever:
             log.warning(message)
 
     # -- public API --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Switch to a newer generation if an ingest published one, and close the files of replaced ones.
+
+        Every request does this first; `serve` also calls it on a timer, so that an idle server does not keep
+        the files of a generation ingest has deleted."""
+        self._current()
+
     @property
     def manifest(self) -> dict:
         """The manifest of the index being searched."""
@@ -262,52 +279,56 @@ class Retriever:
         allowed = self._allowed(state, codes, labels, kinds)
         n_sections = len(state.sections) if allowed is None else len(allowed)
         n_cand = min(len(state.chunk_ids), max(30, 6 * k))
+        evidence = self._gather(state, query, n_cand, (codes, labels, kinds, allowed))
+        decision = decide(evidence, scope or state.scope)
+        if evidence.rewrites:
+            notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in evidence.rewrites) + ".")
+        notices += decision.notices
+        if self._outage.down:
+            notices.append(self._outage.notice())
+        hits = self._rank(state, evidence.topic, decision.reading, min(k, n_sections), n_cand, mode, allowed)
+        return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
+                            scope_score=None if decision.score is None else round(float(decision.score), 6),
+                            topic=evidence.topic, searched=decision.reading.text)
 
+    def evidence(self, query: str) -> Evidence:
+        """The evidence record scope and ranking are decided on (retriever/evidence.py), without filters."""
+        state = self._current()
+        query, _ = _clean_query(query)
+        return self._gather(state, query, min(len(state.chunk_ids), 30), (None, None, None, None))
+
+    def _gather(self, state: _State, query: str, n_cand: int, filters) -> Evidence:
+        """The question's evidence: each topic word read once, and the dense support of the topic."""
         topic = state.analyzer.analyse(query)
-        text, rewrites = _rewrite(topic, state.vocabulary)
-        if rewrites:
-            notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in rewrites) + ".")
-        query_vector = self.embedder.encode_one(text)
-        dense = self._dense(state, query_vector, n_cand, codes, labels, kinds, allowed)
-        lexical = self._lexical(state, text, n_cand, allowed) if mode != "dense" else {}
-        exact = _exact(state, topic) if mode == "hybrid" else {}
+        words, names, rewrites = read_words(topic, state.vocabulary, state.analyzer)
+
+        def reader(text: str, some_words) -> Reading:
+            vector = self.embedder.encode_one(text)
+            try:
+                dense = self._dense(state, vector, n_cand, *filters)
+            except self.store.connection_errors():  # a large index asks the server on each search
+                self._outage.went_down()
+                raise self._outage.error() from None
+            return Reading(text, tuple(some_words), dense, vector)
+
+        return Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),
+                        tuple(rewrites), reader)
+
+    def _rank(self, state: _State, topic: Topic, reading: Reading, k: int, n_cand: int, mode: str,
+              allowed) -> list[Hit]:
+        """The top k sections for a reading of the question, in the order the mode gives."""
+        dense = reading.dense
+        lexical = self._lexical(state, reading.text, n_cand, allowed) if mode != "dense" else {}
+        exact = exact_matches(topic, state.sections) if mode == "hybrid" else {}
         if allowed is not None:
             exact = {i: m for i, m in exact.items() if i in allowed}
-
-        dense_rank = {sid: r for r, sid in enumerate(sorted(dense, key=dense.get, reverse=True), 1)}
-        lex_rank = {sid: r for r, sid in enumerate(sorted(lexical, key=lexical.get, reverse=True), 1)}
         if mode == "dense":
-            scored = {sid: dense[sid] for sid in dense}
+            scored = dict(dense)
         elif mode == "lexical":
-            scored = {sid: lexical[sid] for sid in lexical}
+            scored = dict(lexical)
         else:
-            scored = self._fuse(state, topic, text, dense, lexical, exact)
-
-        ordered = sorted(scored, key=lambda sid: (-scored[sid], sid))[: min(k, n_sections)]
-        hits = [
-            _hit(state.sections[sid], scored[sid], dense.get(sid), dense_rank.get(sid), lexical.get(sid),
-                 lex_rank.get(sid), exact[sid][1] if sid in exact else None)
-            for sid in ordered
-        ]
-        rule = scope or state.scope
-        in_scope, scope_score = self._scope(state, topic, dense, rule)
-        names = [] if topic.empty else unknown_names(topic, state.vocabulary, state.analyzer)
-        in_scope = in_scope and not names
-        if not in_scope:
-            covered, missing = self._covered_parts(state, topic, rule)
-            if covered:
-                # Part of the question is covered: rank for that part, answer it and say what is not covered.
-                part = self.search(" and ".join(covered), k, codes=codes, labels=labels, kinds=kinds, mode=mode,
-                                   scope=scope)
-                hits, text = part.hits, part.searched
-                in_scope = True
-                notices.append(f"The document does not cover {' or '.join(repr(m) for m in missing)}; "
-                               "the answer covers the rest of the question.")
-            elif names:
-                notices.append(f"The document never mentions {' or '.join(names)}.")
-        return SearchResult(query=query, hits=hits, in_scope=in_scope, mode=mode, notices=tuple(notices),
-                            scope_score=None if scope_score is None else round(float(scope_score), 6),
-                            topic=topic, searched=text)
+            scored = fuse(state.sections, state.matcher, topic, reading.text, dense, lexical, exact)
+        return ranked_hits(state.sections, scored, dense, lexical, exact, k)
 
     def analyse(self, question: str) -> Topic:
         """The question split into meta words, named entities and topic words (for follow-ups)."""
@@ -329,60 +350,6 @@ class Retriever:
         return LlamaIndexRetriever(self, k=k, **search_options)
 
     # -- internals ---------------------------------------------------------------------------
-    def _fuse(self, state: _State, topic: Topic, text: str, dense: dict, lexical: dict, exact: dict) -> dict:
-        """Hybrid scores of the candidates dense and BM25 recalled: an exact look-up's tier, plus the mean
-        of three signals, each min-max scaled over the candidates (CombSUM, Fox and Shaw 1994): the chunk
-        cosine, the soft word match and the phrase match (retriever/wordmatch.py). Equal weights, nothing
-        fitted: with one signal per kind of evidence there is nothing to tune on the eval set."""
-        candidates = [state.sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
-        words = content_words(text) if topic.words else []
-        soft, phrase = state.matcher.scores(words, candidates)
-        signals = [_min_max(dense), _min_max(soft), _min_max(phrase)]
-        return {s.id: (exact[s.id][0] if s.id in exact else 0.0) + sum(sig.get(s.id, 0.0) for sig in signals) / 3
-                for s in candidates}
-
-    def _covered_parts(self, state: _State, topic: Topic, rule: ScopeModel) -> tuple[list[str], list[str]]:
-        """For a question of several parts ("metrology and quantum computing"), the parts the
-        document covers and those it does not; nothing when it covers all or none of them."""
-        parts = [(p, content_words(p)) for p in (p.strip(" ?.!") for p in _PARTS.split(topic.text))]
-        parts = [(p, words) for p, words in parts if words]
-        if len(parts) < 2:
-            return [], []
-        covered, missing = [], []
-        for part, words in parts:
-            # A part counts as covered only when the document uses every one of its topic words and
-            # the rule accepts it: a short part passes the rule too easily on one shared word. (The
-            # word check comes first: it needs no embedding.)
-            ok = coverage(words, state.vocabulary) == 1.0 and rule.covers(*self._features(state, part, words))
-            (covered if ok else missing).append(part)
-        return (covered, missing) if covered and missing else ([], [])
-
-    def _scope(self, state: _State, topic: Topic, dense: dict, rule: ScopeModel) -> tuple[bool, float | None]:
-        """(in scope, score): decided on the topic's own evidence."""
-        if topic.empty:
-            # Only entities or words about the document: what it names is in the document.
-            return True, None
-        # The best chunk cosine of the topic. Reading the top sections' sentences too was tried and
-        # separated no better out of sample (docs/scope.md), so the cheaper feature is kept.
-        best = max(dense.values()) if dense else 0.0
-        share = coverage(topic.words, state.vocabulary)
-        return rule.covers(best, share), rule.score(best, share)
-
-    def _features(self, state: _State, text: str, words) -> tuple[float, float]:
-        """(best chunk cosine of `text`, share of `words` the document uses): the scope features."""
-        dense = self._dense(state, self.embedder.encode_one(text), min(len(state.chunk_ids), 30), None, None, None)
-        return (max(dense.values()) if dense else 0.0), coverage(words, state.vocabulary)
-
-    def features(self, query: str) -> ScopeFeatures | None:
-        """The scope evidence of a question, or None when it has no topic words (then it is in scope)."""
-        state = self._current()
-        query, _ = _clean_query(query)
-        topic = state.analyzer.analyse(query)
-        if topic.empty:
-            return None
-        dense, share = self._features(state, _rewrite(topic, state.vocabulary)[0], topic.words)
-        return ScopeFeatures(dense, share, tuple(unknown_names(topic, state.vocabulary, state.analyzer)))
-
     def _allowed(self, state: _State, codes, labels, kinds) -> set[str] | None:
         if not (codes or labels or kinds):
             return None
@@ -458,65 +425,6 @@ def _where(state: _State, codes, labels, kinds) -> dict | None:
     if kinds:
         clauses.append({"kind": {"$in": list(kinds)}})
     return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-_PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
-
-
-def _rewrite(topic: Topic, vocabulary: Vocabulary) -> tuple[str, list[tuple[str, str]]]:
-    """The search text with abbreviations expanded and misspellings corrected against the document."""
-    rewrites: list[tuple[str, str]] = []
-    words = set(topic.words)
-    pieces, last = [], 0
-    for m in tokens(topic.text):
-        low = m.group(0).lower()
-        if low not in words:
-            continue
-        new = vocabulary.expand(low) or vocabulary.correct(low)
-        if new:
-            rewrites.append((m.group(0), new))
-            pieces += [topic.text[last:m.start()], new]
-            last = m.end()
-    pieces.append(topic.text[last:])
-    return "".join(pieces), rewrites
-
-
-def _min_max(scores: dict[str, float]) -> dict[str, float]:
-    """Scores scaled to [0, 1] over the candidates (all 1.0 when they are equal)."""
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    return {k: (v - low) / (high - low) if high > low else 1.0 for k, v in scores.items()}
-
-
-def _exact(state: _State, topic: Topic) -> dict[str, tuple[float, str]]:
-    """Sections the question names exactly, with the tier that lifts them and why."""
-    found: dict[str, tuple[float, str]] = {}
-
-    def add(ids, tier, reason):
-        for i in ids:
-            if i not in found or found[i][0] < tier:
-                found[i] = (tier, reason)
-
-    for entity in topic.entities:
-        if entity.kind == "author":
-            add(entity.ids, TIER_REPORT, "report")
-        else:
-            add(entity.ids, TIER_BY_REASON[entity.kind], entity.kind)
-    if topic.about_document:
-        # "Who wrote this report?" or "What does the document say?": the source record and overview.
-        wanted = ("source",) if topic.asks_authorship else ("source", "overview")
-        add([i for i, s in state.sections.items() if s.kind in wanted], TIER_REPORT, "report")
-    return found
-
-
-def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, exact) -> Hit:
-    return Hit(
-        id=section.id, code=section.code, label=section.label, title=section.title, parent=section.parent,
-        kind=section.kind, text=section.text, citations=section.citations, score=float(score),
-        dense_score=dense_score, dense_rank=dense_rank, lexical_score=lexical_score, lexical_rank=lexical_rank,
-        exact=exact, source_file=section.source_file, line_start=section.line_start, line_end=section.line_end,
-    )
 
 
 def _clean_query(query) -> tuple[str, list[str]]:

@@ -1,8 +1,9 @@
 """Dense scoring: each section's best chunk cosine for a query vector.
 
 Two ways to the same numbers:
-- up to `IN_MEMORY_MAX_CHUNKS` chunks, the chunk vectors are read from the generation's collection once
-  when the index opens and a query is one matrix-vector product over them (exact cosines);
+- up to `IN_MEMORY_MAX_CHUNKS` chunks, the chunk vectors are loaded once when the index opens (from the
+  generation's saved search parts, else read from its collection) and a query is one matrix-vector
+  product over them (exact cosines);
 - above that, Chroma's HNSW query, as before (the vectors stay on disk or on the `chroma run` server).
 
 Why the threshold: at the shipped document a Chroma query cost ~4 ms of fixed overhead per search (request
@@ -36,13 +37,17 @@ class DenseSearch:
 
     @classmethod
     def open(cls, collection, chunk_ids: list[str], chunk_sections: list[str], where: str,
-             max_in_memory: int = IN_MEMORY_MAX_CHUNKS) -> DenseSearch:
-        """Read the chunk vectors when there are at most `max_in_memory` chunks; else query Chroma per search.
+             max_in_memory: int = IN_MEMORY_MAX_CHUNKS, saved=None) -> DenseSearch:
+        """Use the chunk vectors when there are at most `max_in_memory` chunks; else query Chroma per search.
 
-        `where` names the store in the error raised when the collection lacks a chunk the tables list.
+        `saved` is the vectors the generation's search parts hold (retriever/saved_parts.py), the same
+        numbers as Chroma's; without them they are read from the collection. `where` names the store in
+        the error raised when the collection lacks a chunk the tables list.
         """
         if len(chunk_ids) > max_in_memory:
             return cls(collection, chunk_sections)
+        if saved is not None:
+            return cls(collection, chunk_sections, saved)
         return cls(collection, chunk_sections, read_vectors(collection, chunk_ids, where))
 
     def best(self, vector, n_cand: int, *, where: dict | None = None, allowed: set[str] | None = None) -> dict[str, float]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from ingest.errors import QueryError
-from ingest.text import clean_text
+from ingest.text import clean_text, has_control_characters
 
 MAX_QUERY_CHARS = 2000
 # Lone surrogates are what Python makes of bytes that are not UTF-8 (click's surrogateescape on
@@ -28,10 +28,15 @@ def clean_query(query, limit: int | None = MAX_QUERY_CHARS) -> tuple[str, list[s
     cleaned = _SURROGATES.sub("", query)
     if len(cleaned) != len(query):
         notices.append("Bytes that are not valid UTF-8 text were removed from the question.")
+    if has_control_characters(cleaned):
+        notices.append("Control characters were removed from the question.")
     cleaned = clean_text(cleaned).replace("\n", " ").replace("\t", " ").strip()
     if not cleaned:
         raise QueryError("The question is empty (nothing is left once control characters and invalid bytes "
                          "are removed). Type a question about the document.")
+    if not any(ch.isalnum() for ch in cleaned):  # "?!.,;:...---" has nothing to search for
+        raise QueryError("The question is empty (it has no letters or digits, only punctuation or symbols). "
+                         "Type a question about the document.")
     if limit is not None and len(cleaned) > limit:
         notices.append(f"The query was {len(cleaned)} characters; only the first {limit} were used.")
         cleaned = cleaned[:limit]

@@ -9,6 +9,9 @@ generation's Chroma files, before the manifest points at it:
                                        the look-up tables, the words of word-vectors.npy
     gen-*/search-parts/word-vectors.npy  the document's words embedded one by one (float16), for the
                                        soft word match (retriever/wordmatch.py); optional
+    gen-*/search-parts/chunk-vectors.npy  the chunk vectors exactly as stored in Chroma (float32, rows in
+                                       chunk order), for indexes small enough to score in memory
+                                       (retriever/dense.py): a search then never imports chromadb; optional
     gen-*/search-parts/checksums.json  written last: format, generation, chunk count, sha256 of each file
 
 The directory is written under a temporary name and renamed into place, so it is either whole or absent.
@@ -39,6 +42,7 @@ _CHECKSUMS = "checksums.json"
 _TABLES = "tables.json"
 _BM25 = "bm25"
 _WORD_VECTORS = "word-vectors.npy"
+_CHUNK_VECTORS = "chunk-vectors.npy"
 
 
 class PartsMissing(ConsensusChatError):
@@ -60,6 +64,7 @@ class SavedParts:
     vocabulary: dict | None  # scope.Vocabulary.to_dict(), or None when it was not saved
     analyzer: dict | None = None  # topic.TopicAnalyzer.to_dict(), or None when it was not saved
     word_vectors: tuple[list[str], object] | None = None  # (words, float32 unit vectors), when saved
+    chunk_vectors: object | None = None  # (chunks, dim) float32, rows in chunk_ids order, when saved
 
 
 @contextmanager
@@ -155,14 +160,18 @@ def save_from_collection(store, manifest: dict) -> Path | None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return None
+    from .dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+
     collection = store.open_generation(name)
     try:
         ids, docs, chunk_sections, by_id = read_chunks(collection)
+        vectors = read_vectors(collection, ids, store.describe()) if len(ids) <= IN_MEMORY_MAX_CHUNKS else None
     finally:
         store.close(collection)
     order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
     sections = sorted(by_id.values(), key=lambda s: order.get(s.id, len(order)))
-    return save_parts(gen_dir, name, ids, chunk_sections, sections, docs, *derived_tables(sections))
+    return save_parts(gen_dir, name, ids, chunk_sections, sections, docs, *derived_tables(sections),
+                      chunk_vectors=vectors)
 
 
 def word_vectors(sections: list[Section], encode, skip=frozenset()) -> tuple[list[str], object]:
@@ -194,11 +203,12 @@ def _files(root: Path) -> list[Path]:
 
 def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chunk_sections: list[str],
                sections: list[Section], docs: list[str], vocabulary: dict | None = None,
-               analyzer: dict | None = None, bm25=None, word_vectors=None) -> Path:
+               analyzer: dict | None = None, bm25=None, word_vectors=None, chunk_vectors=None) -> Path:
     """Write the generation's search parts (replacing any) and return their directory.
 
     `docs` are the chunk texts in `chunk_ids` order, exactly as stored in Chroma; `bm25`, if given, is
-    the index already built from them; `word_vectors`, if given, is (words, their unit vectors).
+    the index already built from them; `word_vectors`, if given, is (words, their unit vectors);
+    `chunk_vectors`, if given, is the chunks' vectors as stored in Chroma, one row per chunk.
     """
     if not (len(chunk_ids) == len(chunk_sections) == len(docs)):
         raise ValueError("chunk_ids, chunk_sections and docs must have one entry per chunk")
@@ -217,6 +227,13 @@ def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chun
             words, matrix = word_vectors
             np.save(tmp / _WORD_VECTORS, np.asarray(matrix, dtype="float16"), allow_pickle=False)
             tables["vector_words"] = list(words)
+        if chunk_vectors is not None:
+            import numpy as np
+
+            matrix = np.asarray(chunk_vectors, dtype="float32")
+            if matrix.ndim != 2 or len(matrix) != len(chunk_ids):
+                raise ValueError("chunk_vectors must have one row per chunk")
+            np.save(tmp / _CHUNK_VECTORS, matrix, allow_pickle=False)
         (tmp / _TABLES).write_text(json.dumps(tables, ensure_ascii=False), encoding="utf-8")
         checksums = {"format": FORMAT, "generation": generation, "chunks": len(chunk_ids),
                      "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)}}
@@ -229,17 +246,20 @@ def save_parts(generation_dir: Path, generation: str, chunk_ids: list[str], chun
     return final
 
 
-def load_parts(generation_dir: Path, generation: str, chunks: int) -> SavedParts:
-    """The saved parts of `generation`; PartsMissing or PartsDamaged when they cannot be used as they are."""
+def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | None = None) -> SavedParts:
+    """The saved parts of `generation`; PartsMissing or PartsDamaged when they cannot be used as they are.
+
+    `chunks` and `dim` come from the manifest: the parts must hold that many chunks, and saved chunk
+    vectors that many rows of `dim` (when the manifest records it) values."""
     root = parts_dir(generation_dir)
     try:
-        raw = (root / _CHECKSUMS).read_text(encoding="utf-8")
+        raw = (root / _CHECKSUMS).read_bytes()
     except FileNotFoundError:
         raise PartsMissing(f"{root} does not exist") from None
     except OSError as exc:
         raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from None
     try:
-        checksums = json.loads(raw)
+        checksums = json.loads(raw.decode("utf-8"))  # random bytes fail here too (UnicodeDecodeError)
         expected = (FORMAT, generation, chunks)
         found = (checksums.get("format"), checksums.get("generation"), checksums.get("chunks"))
         files = dict(checksums["files"])
@@ -272,8 +292,17 @@ def load_parts(generation_dir: Path, generation: str, chunks: int) -> SavedParts
             if matrix.ndim != 2 or len(matrix) != len(tables["vector_words"]):
                 raise ValueError(f"{_WORD_VECTORS} does not hold one vector per saved word")
             word_vectors = (list(tables["vector_words"]), matrix)
+        chunk_vectors = None
+        if _CHUNK_VECTORS in files:
+            import numpy as np
+
+            chunk_vectors = np.load(root / _CHUNK_VECTORS, allow_pickle=False)
+            if chunk_vectors.dtype != np.float32 or chunk_vectors.ndim != 2 or len(chunk_vectors) != chunks or \
+                    (dim is not None and chunk_vectors.shape[1] != dim):
+                raise ValueError(f"{_CHUNK_VECTORS} has shape {chunk_vectors.shape} {chunk_vectors.dtype}, not "
+                                 f"({chunks}, {dim}) float32 as the manifest says")
         parts = SavedParts(list(tables["chunk_ids"]), list(tables["chunk_sections"]), sections, bm25,
-                           tables.get("vocabulary"), tables.get("analyzer"), word_vectors)
+                           tables.get("vocabulary"), tables.get("analyzer"), word_vectors, chunk_vectors)
     except (OSError, ValueError, TypeError, KeyError) as exc:
         raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from None
     if not (len(parts.chunk_ids) == len(parts.chunk_sections) == chunks) or \

@@ -186,11 +186,16 @@ class TopicAnalyzer:
         return analyzer
 
     def is_document_name(self, word: str) -> bool:
-        """A source key, an author's surname or given name, or a word of the document's own name."""
-        lk = self.lookups
-        low = word.lower()
-        return (low in lk.keys or low in lk.key_bases or word in lk.authors or low in self.document_name_words
-                or any(word in given for _, given in lk.authors.values()))
+        """A source key, an author's surname or given name, or a word of the document's own name, written
+        in any case, with a possessive ("Smith's") or as a plural ("the Smiths")."""
+        names = self.__dict__.get("_names")
+        if names is None:
+            lk = self.lookups
+            names = {*lk.keys, *lk.key_bases, *self.document_name_words,
+                     *(n.lower() for surname, (_, given) in lk.authors.items() for n in (surname, *given))}
+            self.__dict__["_names"] = names
+        low = _bare(word)
+        return low in names or (low.endswith("s") and low[:-1] in names)
 
     def distinctive(self, word: str) -> bool:
         """Not an everyday English word or common name (so an exact match on it means something)."""
@@ -239,7 +244,7 @@ class TopicAnalyzer:
                 found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
         toks = tokens(question)
         for i, m in enumerate(toks):
-            token = m.group(0).rstrip("'’s") if m.group(0).endswith(("'s", "’s")) else m.group(0)
+            token = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)  # "Smith's" -> "Smith"
             low = token.lower()
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)
             if key_ids:
@@ -248,7 +253,8 @@ class TopicAnalyzer:
                 # suffix ("Smith-B") is distinctive by its form.
                 full = low in lk.keys and "-" in low
                 if (token[0].isupper() and (full or self.distinctive(low.split("-")[0]))) or cites:
-                    found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.start() + len(token)))
+                    # The span covers a possessive too, so "Smith's" leaves no topic word behind.
+                    found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.end()))
                     continue
             if token in lk.authors:  # surnames match case-sensitively
                 ids, given = lk.authors[token]

@@ -7,9 +7,12 @@ whole-word entries of the model's WordPiece vocabulary (`topic.wordpiece_lexicon
 encoding them once per model (about 8 s on 2 cores) turns those calls into table look-ups.
 
     <cache dir>/word-vectors/<weights_sha256[:16]>.npy    float16, one row per word of `table_words`
+    <cache dir>/word-vectors/<weights_sha256[:16]>.sha256 the SHA-256 of the .npy file, written after it
 
 The cache dir is $CONSENSUS_CHAT_CACHE, else the per-user cache dir. `consensus-chat ingest` writes the
 table when it is missing; a missing, unreadable or damaged table only means words are encoded on demand.
+A table of the right shape can still be wrong (NaN or zero rows lower ranking quality without an error),
+so a table is used only when its content matches its checksum and every row is a finite, non-zero vector.
 """
 
 from __future__ import annotations
@@ -20,25 +23,48 @@ import os
 import threading
 from pathlib import Path
 
+from ingest.config import default_cache_dir
+
 log = logging.getLogger(__name__)
 
 _LOADED: dict[tuple[str, int, int], tuple[dict[str, int], object]] = {}
 _LOCK = threading.Lock()
+_WARNED: set[tuple[str, int, int]] = set()  # damaged tables already reported (ingest looks twice)
 
 
 def cache_dir() -> Path:
     """Where per-model caches live: $CONSENSUS_CHAT_CACHE, else the user's cache directory."""
-    env = os.environ.get("CONSENSUS_CHAT_CACHE")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("consensus-chat", appauthor=False))
+    return default_cache_dir()
 
 
 def table_path(weights_sha256: str) -> Path:
     """The table file of one model's weights."""
     return cache_dir() / "word-vectors" / f"{weights_sha256[:16]}.npy"
+
+
+def checksum_path(weights_sha256: str) -> Path:
+    """The file holding the SHA-256 of a model's table."""
+    return table_path(weights_sha256).with_suffix(".sha256")
+
+
+def _check_content(path: Path, matrix) -> None:
+    """Raise ValueError unless the file matches its checksum and every row is a finite, non-zero vector."""
+    import numpy as np
+
+    from ingest.embedder import sha256_file
+
+    try:
+        expected = path.with_suffix(".sha256").read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        raise ValueError("its checksum file is missing or unreadable") from None
+    if sha256_file(path) != expected:
+        raise ValueError("its content does not match its checksum")
+    for start in range(0, len(matrix), 4096):  # in blocks: a float32 copy of the whole table is 34 MB
+        block = np.asarray(matrix[start : start + 4096], dtype=np.float32)
+        if not np.isfinite(block).all():
+            raise ValueError("it holds values that are not finite (NaN or infinity)")
+        if not (np.linalg.norm(block, axis=1) > 0.5).all():  # rows are unit vectors
+            raise ValueError("it holds rows that are not unit vectors (zeros)")
 
 
 def table_words(lexicon) -> list[str]:
@@ -68,7 +94,11 @@ def load_table(weights_sha256: str, lexicon, dim: int | None) -> tuple[dict[str,
             if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.dtype != np.float16 or \
                     (dim is not None and matrix.shape[1] != dim):
                 raise ValueError(f"shape {matrix.shape} {matrix.dtype}, expected ({len(words)}, {dim}) float16")
+            _check_content(path, matrix)
         except (OSError, ValueError) as exc:
+            if key in _WARNED:
+                return None
+            _WARNED.add(key)
             log.warning("Ignoring the word-vector cache %s (%s); `consensus-chat ingest` writes it again.", path, exc)
             return None
         _LOADED[key] = ({w: i for i, w in enumerate(words)}, matrix)
@@ -98,7 +128,12 @@ def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | 
                 progress(len(batch))
         out.flush()
         del out
+        from ingest.embedder import sha256_file
+
+        # The table first, then its checksum: a crash in between leaves a mismatch, which means "rebuild".
+        digest = sha256_file(tmp)
         os.replace(tmp, path)
+        checksum_path(weights_sha256).write_text(digest + "\n", encoding="ascii")
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,3 +71,19 @@ def artifacts() -> Path:
     """A folder for screenshots and reports the tests leave behind."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@contextlib.contextmanager
+def serving(index_dir: Path, log_path: Path, *args: str):
+    """Run `consensus-chat serve` on index_dir on a free port; yield (gradio Client, process); always stop it."""
+    from gradio_client import Client
+
+    port = free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([CLI, "serve", "--port", str(port), "--index-dir", str(index_dir), *args],
+                                stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, timeout=180, proc=proc)
+        yield Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 60}), proc
+    finally:
+        stop_process(proc)

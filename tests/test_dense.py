@@ -84,3 +84,48 @@ def test_vectors_read_back_in_the_tables_chunk_order(paths):
         assert state.dense.vectors[row] == pytest.approx(by_id[cid])
     with pytest.raises(IndexCorrupt, match="ingest --rebuild"):
         read_vectors(state.collection, state.chunk_ids[:-1], "here")
+
+
+def test_saved_vectors_answer_without_chroma_and_give_identical_hits(config):
+    """A small index is scored from the vectors its saved parts hold: Chroma is not opened (nor chromadb
+    imported; tests/test_speed.py checks that), and every hit is exactly the one Chroma's vectors give."""
+    from retriever import open_retriever
+    from retriever.dense import DenseSearch
+    from retriever.generation import LazyCollection
+
+    r = open_retriever(config.index_dir)
+    state = r._current()
+    assert isinstance(state.collection, LazyCollection) and state.dense.in_memory
+    saved = [r.search(q, k=8, **f) for q in QUESTIONS for f in FILTERS[:3]]
+    assert not state.collection.opened
+    from_chroma = DenseSearch.open(state.collection, state.chunk_ids, state.chunk_sections, "here")
+    assert state.collection.opened
+    assert (from_chroma.vectors == state.dense.vectors).all()
+    r._state = dataclasses.replace(state, dense=from_chroma)
+    assert [r.search(q, k=8, **f) for q in QUESTIONS for f in FILTERS[:3]] == saved
+
+
+def test_a_store_that_lost_rows_is_not_answered_from_the_saved_parts(config, tmp_path):
+    """The shortcut counts Chroma's records against the manifest first; a short store takes Chroma's path,
+    which refuses it as before."""
+    import shutil
+
+    import chromadb
+    from chromadb.config import Settings
+
+    from ingest.errors import IndexCorrupt
+    from retriever import open_retriever
+    from retriever.generation import stored_records
+
+    idx = tmp_path / "idx"
+    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+    manifest = __import__("json").loads((idx / "manifest.json").read_text())
+    gen = idx / manifest["generation"]
+    assert stored_records(gen) == manifest["chunks"]
+    client = chromadb.PersistentClient(str(gen), settings=Settings(anonymized_telemetry=False))
+    col = client.get_collection("sections")
+    col.delete(ids=col.get(limit=2)["ids"])
+    client.close()
+    assert stored_records(gen) == manifest["chunks"] - 2
+    with pytest.raises(IndexCorrupt, match="incomplete"):
+        open_retriever(idx)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 from llama_index.core.evaluation import RetrieverEvaluator
@@ -163,3 +164,28 @@ def test_query_engine_over_mock_llm(retriever):
     off = engine.query(OFF_TOPIC)
     assert off.source_nodes == [] and str(off) == "Empty Response"
     assert li.last_result.in_scope is False
+
+
+def test_llama_index_chroma_vector_store_reads_the_index_ingest_wrote(config, retriever):
+    """Ingest writes Chroma records directly (no llama-index import); llama-index's ChromaVectorStore still reads
+    them: nodes with our ids, texts and metadata, ranked as our dense search ranks them."""
+    from llama_index.core.vector_stores.types import VectorStoreQuery
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from ingest.store import open_store
+
+    store = open_store(config)
+    _, collection = store.open_current()
+    try:
+        vector = retriever.embedder.encode_one("What is metrology?")
+        found = ChromaVectorStore(chroma_collection=collection).query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=3))
+    finally:
+        store.close(collection)
+    top = found.nodes[0]
+    assert top.node_id == "risk-assessment--metrology-for-ai-risk-assessment#0"
+    assert top.metadata["title"] == "Metrology for AI risk assessment" and top.text.startswith("Metrology")
+    ours = retriever._current().dense.best(vector, 3)  # section id -> best chunk cosine
+    assert max(ours, key=ours.get) == top.metadata["section_id"]
+    # llama-index reports exp(-distance) for Chroma results; distance is 1 - cosine in our cosine space.
+    assert found.similarities[0] == pytest.approx(math.exp(ours[top.metadata["section_id"]] - 1.0), abs=1e-5)

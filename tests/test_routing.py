@@ -132,18 +132,44 @@ def test_a_partly_covered_question_answers_the_covered_part_and_says_what_is_not
     answer = assistant.answer(f"What does the document say about metrology and {uncovered}?")
     assert not answer.refused
     assert _first(answer) == "Metrology for AI risk assessment"
-    assert any(uncovered in n for n in answer.notices)
+    assert any(uncovered.removeprefix("the ") in n for n in answer.notices)
 
 
 @pytest.mark.parametrize("question, name", [
-    ("What obligations does the EU AI Act place on providers of high-risk systems?", "EU AI Act"),
+    ("What does the EU AI Act require?", "EU AI Act"),  # the name is the whole topic
     ("Which section of the GDPR covers the right to be forgotten?", "GDPR"),
-    ("How does RLHF relate to chain-of-thought faithfulness?", "RLHF"),
+    ("What is new in Linux 2.4.1?", "Linux"),  # an existing code and a common word beside the name
 ])
-def test_a_question_naming_what_the_document_never_names_is_refused_and_says_so(assistant, question, name):
+def test_a_question_about_what_the_document_never_names_is_refused_and_says_so(assistant, question, name):
     answer = assistant.answer(question)
     assert answer.refused and answer.citations == []
     assert any(name in n and "never mentions" in n for n in answer.notices), answer.notices
+
+
+@pytest.mark.parametrize("question, names, title", [
+    ("How could Meta detect that Llama is hiding its true reasoning in its chain of thought?", ["Meta", "Llama"],
+     "LLM chain-of-thought faithfulness and legibility"),
+    ("How does RLHF relate to chain-of-thought faithfulness?", ["RLHF"],
+     "LLM chain-of-thought faithfulness and legibility"),
+])
+def test_an_unknown_name_beside_a_covered_topic_is_answered_with_a_note(assistant, question, names, title):
+    """A name the document does not know is evidence about that name only (issue 18)."""
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    assert _first(answer) == title
+    assert any("never mentions" in n and all(name in n for name in names) for n in answer.notices), answer.notices
+
+
+@pytest.mark.parametrize("question, title", [
+    ("What does Grosse's work show?", "Attributing model behaviours to training data"),  # a possessive key
+    ("Which sections cite casper-b?", "Explainability"),  # lower case, hyphenated
+    ("What do the Turpins say about faithful reasoning?", "LLM chain-of-thought faithfulness and legibility"),
+])
+def test_entities_match_the_way_people_write_them(assistant, question, title):
+    answer = assistant.answer(question)
+    assert not answer.refused, answer.text
+    assert not any("never mentions" in n for n in answer.notices), answer.notices
+    assert title in [c.title for c in answer.citations]
 
 
 @pytest.mark.parametrize("question", [

@@ -40,9 +40,10 @@ def test_ask_json_has_the_python_shape(index_dir, assistant):
 
 
 def test_to_dict_carries_every_dataclass_field():
-    renamed = {"text": "answer"}  # Answer.text is the "answer" key
-    assert {renamed.get(f.name, f.name) for f in dataclasses.fields(Answer)} == set(
-        Answer("q", "t", [], [], False, "extractive").to_dict())
+    renamed = {"text": "answer", "listed": "turn", "listed_keys": "turn"}  # the lists travel inside "turn"
+    answer = Answer("q", "t", [], [], False, "extractive", listed=("a",), listed_keys=("K",))
+    assert {renamed.get(f.name, f.name) for f in dataclasses.fields(Answer)} == set(answer.to_dict())
+    assert answer.to_dict()["turn"]["listed"] == ["a"] and answer.to_dict()["turn"]["listed_keys"] == ["K"]
     citation = Citation(1, "id", "1.1", "Label", "Title", "Parent", ("Key",), "A sentence.")
     assert {f.name for f in dataclasses.fields(Citation)} == set(citation.to_dict())
     hit = Hit("id", None, None, "T", None, "card", "text", (), 1.0)

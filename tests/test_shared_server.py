@@ -11,7 +11,6 @@ import os
 import subprocess
 import time
 
-import pytest
 
 from conftest import CLI, CORPUS, free_port, stop_process
 from evals.procs import ChromaServer, wait_for_http

@@ -1,0 +1,76 @@
+"""Ingest measurements: throughput against raw encoding, and the first run as a new user meets it."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from .bench_common import CLI, Heartbeat, child_env, log, run_measured, wall_seconds
+
+def raw_encode_seconds(model, texts: list[str]) -> float:
+    """Wall time of SentenceTransformer.encode on the texts (batch 32, normalised)."""
+    start = time.perf_counter()
+    model.encode(texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True)
+    return time.perf_counter() - start
+
+
+def timed_ingest(config, *, corpus=None, sections=None) -> float:
+    """Seconds for a fresh ingest into config.index_dir (removed first)."""
+    from ingest.pipeline import ingest
+
+    if config.chroma_host is None and Path(config.index_dir).exists():
+        shutil.rmtree(config.index_dir)
+    start = time.perf_counter()
+    ingest(corpus, config, quiet=True, sections=sections)
+    return time.perf_counter() - start
+
+
+def ensure_index(config, sections, what: str, estimate_s: float | None = None) -> float | None:
+    """Ingest generated sections unless the same set is already there (re-ingest is a no-op); seconds or None."""
+    from ingest.pipeline import ingest
+
+    start = time.perf_counter()
+    with Heartbeat(f"ingesting {what}", estimate_s=estimate_s):
+        report = ingest(None, config, quiet=True, sections=sections)
+    seconds = time.perf_counter() - start
+    if report.embedded_chunks == 0:
+        log(f"  {what}: reused the cached index in {config.index_dir}")
+        return None
+    return seconds
+
+
+def measure_first_run(work: Path, runs: int = 3) -> dict:
+    """What a new user meets: the first-ever `consensus-chat ingest` (an empty per-model cache: export, check,
+    word table), then `runs` ingests into new folders with the cache it filled; each beside `import torch`
+    in the same run (medians). Wall seconds and peak RSS (MiB) of the `ingest` process."""
+    cache = work / "first-run-cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    env = child_env() | {"CONSENSUS_CHAT_CACHE": str(cache)}
+    torch_cmd = [sys.executable, "-c", "import torch"]
+    wall_seconds(torch_cmd, 1)  # its files in the page cache, as ours are after the first run
+
+    def ingest(n: int) -> tuple[float, float]:
+        folder = work / f"first-run-index-{n}"
+        shutil.rmtree(folder, ignore_errors=True)
+        return run_measured([str(CLI), "ingest", "--quiet", "--index-dir", str(folder)], env)
+
+    first_s, first_rss = ingest(0)
+    torch_s = wall_seconds(torch_cmd, 1)
+    warm_s, warm_rss = [], []
+    for n in range(1, runs + 1):
+        seconds, rss = ingest(n)
+        warm_s.append(seconds)
+        warm_rss.append(rss)
+        torch_s += wall_seconds(torch_cmd, 1)
+    out = {"first_ingest_s": round(first_s, 2), "first_ingest_peak_rss_mib": round(first_rss, 1),
+           "warm_ingest_s": round(statistics.median(warm_s), 2), "warm_ingest_peak_rss_mib": round(max(warm_rss), 1),
+           "import_torch_s": round(statistics.median(torch_s), 2), "runs": runs}
+    shutil.rmtree(cache, ignore_errors=True)
+    for n in range(runs + 1):
+        shutil.rmtree(work / f"first-run-index-{n}", ignore_errors=True)
+    log(f"  first ingest {out['first_ingest_s']}s, warm-cache ingest {out['warm_ingest_s']}s "
+        f"({out['warm_ingest_peak_rss_mib']} MiB peak), import torch {out['import_torch_s']}s")
+    return out

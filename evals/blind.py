@@ -1,0 +1,88 @@
+"""The blind test set, scored apart from the development set and never read for ideas.
+
+`evals/blind/` (format: pages.json, one question file per page, conversations.jsonl) was written
+before the changes it measures. Each page is ingested into its own temporary index and its questions
+asked there; no scope rule was ever fitted on them, so every scope figure here is of the kind
+"blind test". The report gives aggregates only (per page, per slice, overall), never the questions.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, search_questions, summary
+
+BLIND_DIR = ROOT / "evals" / "blind"
+KIND = "blind test"
+# Issue 18's targets: (metric, at least / at most, value).
+TARGETS = (
+    ("refusal_rate", ">=", 0.95), ("near_domain_refusal_rate", ">=", 0.90), ("false_refusal_rate", "<=", 0.03),
+    ("hit@1", ">=", 0.92), ("mrr", ">=", 0.95), ("unknown_org_first_citation_relevant", ">=", 0.90),
+    ("conversation_turns_right", ">=", 0.95), ("after_refusal_right", ">=", 1.0),
+)
+
+
+def available(blind_dir: Path = BLIND_DIR) -> bool:
+    """Is there a blind test set to score?"""
+    return (Path(blind_dir) / "pages.json").is_file()
+
+
+def score_blind(config, blind_dir: Path | str = BLIND_DIR, root: Path = ROOT, progress=None) -> dict:
+    """Per-page, per-slice and overall figures of the blind set, and its conversations, each index built apart."""
+    from .conversations import load_conversations, score_conversations
+
+    blind_dir = Path(blind_dir)
+    pages = load_pages(blind_dir / "pages.json", root)
+    say = progress or (lambda msg: None)
+    per_page, every = {}, []
+    with PageIndexes(config, root, progress) as indexes:
+        for page in pages:
+            retriever, questions = indexes.questions(page)
+            say(f"blind test: {page['questions']}")
+            rows = search_questions(retriever, questions, assistant=indexes.assistant(page["corpus"]))
+            per_page[page["corpus"]] = {"questions": page["questions"], **_figures(rows), "kind": KIND}
+            every += rows
+        conversations = None
+        if (blind_dir / "conversations.jsonl").is_file():
+            say("blind test: conversations")
+            convs = [{"corpus": SHIPPED_CORPUS, **c} for c in load_conversations(blind_dir / "conversations.jsonl")]
+            conversations = score_conversations(None, convs, assistant_for=indexes.assistant)
+            conversations["kind"] = KIND
+    overall = _figures(every)
+    if conversations is not None:
+        overall["conversation_turns_right"] = conversations["turn_accuracy_all_checks"]
+        overall["after_refusal_right"] = conversations["after_refusal_right"]
+    overall["kind"] = KIND
+    return {"set": "blind test", "dir": str(blind_dir), "kind": KIND, "overall": overall,
+            "targets": _targets(overall), "pages": per_page,
+            "slices": {tag: {**row, "kind": KIND} for tag, row in by_slice(every).items()},
+            "conversations": _without_questions(conversations)}
+
+
+def _figures(rows: list[dict]) -> dict:
+    """`summary` plus the near-domain refusal rate and the unknown-organisation first-citation rate."""
+    out = summary(rows)
+    near = summary([r for r in rows if r["slice"] == "near_domain"])
+    unknown = summary([r for r in rows if r["slice"] == "unknown_org"])
+    out["near_domain_refusal_rate"] = near["refusal_rate"]
+    out["unknown_org_first_citation_relevant"] = unknown.get("first_citation_relevant")
+    return out
+
+
+def _targets(overall: dict) -> list[dict]:
+    """Each target with the measured figure and whether it is met (None when the set lacks the figure)."""
+    out = []
+    for name, op, value in TARGETS:
+        got = overall.get(name)
+        met = None if got is None else (got >= value if op == ">=" else got <= value)
+        out.append({"metric": name, "target": f"{op} {value}", "value": got, "met": met})
+    return out
+
+
+def _without_questions(conversations: dict | None) -> dict | None:
+    """The conversation scores without their turns' text: the blind set is scored, not read."""
+    if conversations is None:
+        return None
+    rows = [{"id": c["id"], "turns_right": [t["right_all_checks"] for t in c["turns"]]}
+            for c in conversations["conversations"]]
+    return {**{k: v for k, v in conversations.items() if k != "conversations"}, "conversations": rows}

@@ -1,0 +1,169 @@
+"""Pages scored apart: each page of a pages file ingested into its own temporary index and asked its questions there.
+
+A pages file (`evals/pages/pages.json`, `evals/blind/pages.json`) is a JSON list of
+`{"corpus": ..., "questions": ...}` pairs, paths from the repository root. `PageIndexes` builds one
+index per corpus (one embedder shared) and opens its retriever and assistant on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from ingest.errors import ConsensusChatError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_PAGES = ROOT / "evals" / "pages" / "pages.json"
+SHIPPED_CORPUS = "corpus/interpretability-singapore-consensus.txt"
+
+
+class PagesFileError(ConsensusChatError):
+    """A pages file is missing, malformed, or names a file that does not exist."""
+
+
+def load_pages(path: Path | str, root: Path = ROOT) -> list[dict]:
+    """The {"corpus", "questions"} entries of a pages file, both paths checked to exist under `root`."""
+    path = Path(path)
+    try:
+        pages = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise PagesFileError(f"{path}: not found.") from None
+    except ValueError as exc:
+        raise PagesFileError(f"{path}: not valid JSON ({exc}).") from None
+    if not isinstance(pages, list) or not pages:
+        raise PagesFileError(f"{path}: expected a non-empty JSON list of {{\"corpus\", \"questions\"}} objects.")
+    for n, page in enumerate(pages, 1):
+        if not isinstance(page, dict) or not all(isinstance(page.get(k), str) for k in ("corpus", "questions")):
+            raise PagesFileError(f"{path.name} entry {n}: needs string 'corpus' and 'questions' paths.")
+        for key in ("corpus", "questions"):
+            if not (root / page[key]).is_file():
+                raise PagesFileError(f"{path.name} entry {n}: {key} file {page[key]!r} does not exist.")
+    return pages
+
+
+class PageIndexes:
+    """One temporary index per corpus, built when first asked for; a context manager that removes them all."""
+
+    def __init__(self, config, root: Path = ROOT, progress=None):
+        self.base = config
+        self.root = root
+        self.say = progress or (lambda msg: None)
+        self._tmp = tempfile.TemporaryDirectory(prefix="consensus-chat-pages-")
+        self._configs: dict[str, object] = {}
+        self._retrievers: dict[str, object] = {}
+        self._assistants: dict[str, object] = {}
+        self._embedder = None
+
+    def __enter__(self) -> PageIndexes:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._tmp.cleanup()
+
+    def config(self, corpus: str):
+        """The Config of the corpus's own index (ingested on first use); same model and backend as the eval's."""
+        if corpus not in self._configs:
+            from ingest.embedder import load_embedder
+            from ingest.pipeline import ingest
+
+            path = self.root / corpus
+            if not path.is_file():
+                raise PagesFileError(f"corpus {corpus!r} does not exist (paths are from the repository root).")
+            self.say(f"ingesting {corpus}")
+            # A local index per page, whatever Chroma server the eval's own index uses.
+            config = self.base.with_(index_dir=Path(self._tmp.name) / str(len(self._configs)),
+                                     chroma_host=None, chroma_port=None)
+            if self._embedder is None:
+                self._embedder = load_embedder(config.model)
+            ingest([path], config, embedder=self._embedder, quiet=True)
+            self._configs[corpus] = config
+        return self._configs[corpus]
+
+    def retriever(self, corpus: str):
+        """The corpus's retriever."""
+        if corpus not in self._retrievers:
+            from retriever import open_retriever
+
+            self._retrievers[corpus] = open_retriever(config=self.config(corpus))
+        return self._retrievers[corpus]
+
+    def questions(self, page: dict):
+        """(retriever, questions) of a pages-file entry, the questions checked against the page's own index."""
+        from .questions import load_questions, resolve
+
+        retriever = self.retriever(page["corpus"])
+        path = self.root / page["questions"]
+        return retriever, resolve(load_questions(path), retriever.sections(), path)
+
+    def assistant(self, corpus: str):
+        """The corpus's assistant (over the same retriever)."""
+        if corpus not in self._assistants:
+            from app.assistant import Assistant
+
+            self._assistants[corpus] = Assistant(self.retriever(corpus), self.config(corpus))
+        return self._assistants[corpus]
+
+
+def search_questions(retriever, questions, depth: int = 10, assistant=None) -> list[dict]:
+    """Each question searched (and, with an assistant, each in-scope question answered): one row per question."""
+    rows = []
+    for q in questions:
+        result = retriever.search(q.question, k=depth)
+        row = {"id": q.id, "kind": q.kind, "slice": q.slice, "in_scope": bool(result.in_scope),
+               "ranking": [h.id for h in result.hits], "relevant_ids": list(q.relevant_ids),
+               "relevant_titles": list(q.relevant_titles)}
+        if assistant is not None and q.kind == "in_scope":
+            answer = assistant.answer(q.question)
+            row["first_cited"] = answer.citations[0].title if answer.citations else None
+        rows.append(row)
+    return rows
+
+
+def summary(rows: list[dict]) -> dict:
+    """hit@1 and MRR over the in-scope rows, and the share of each kind the search refused."""
+    from .metrics import mean, retrieval_scores, rounded
+
+    ins = [r for r in rows if r["kind"] == "in_scope"]
+    outs = [r for r in rows if r["kind"] == "out_of_scope"]
+    # Keys by position: two pages may reuse an id.
+    scores = retrieval_scores({str(n): r["ranking"] for n, r in enumerate(rows) if r["kind"] == "in_scope"},
+                              {str(n): r["relevant_ids"] for n, r in enumerate(rows) if r["kind"] == "in_scope"})
+    out = {"n_in": len(ins), "n_out": len(outs), "hit@1": rounded(scores["hit@1"]), "mrr": rounded(scores["mrr"]),
+           "refusal_rate": rounded(mean(not r["in_scope"] for r in outs)),
+           "false_refusal_rate": rounded(mean(not r["in_scope"] for r in ins))}
+    answered = [r for r in ins if "first_cited" in r]
+    if answered:
+        out["first_citation_relevant"] = rounded(mean(r["first_cited"] in r["relevant_titles"] for r in answered))
+    return out
+
+
+def by_slice(rows: list[dict]) -> dict[str, dict]:
+    """`summary` of each tagged slice."""
+    return {tag: summary([r for r in rows if r["slice"] == tag]) for tag in sorted({r["slice"] for r in rows} - {""})}
+
+
+def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROOT, progress=None) -> dict:
+    """The development pages: hit@1/MRR per page, and scope rates from the rule fitted on the other pages."""
+    from .metrics import rounded
+    from .scope_fit import collect, fit_pages, rates
+
+    pages = load_pages(pages_file, root)
+    groups, rows = {}, {}
+    with PageIndexes(config, root, progress) as indexes:
+        for page in pages:
+            retriever, questions = indexes.questions(page)
+            rows[page["corpus"]] = search_questions(retriever, questions)
+            groups[page["corpus"]] = collect(retriever, questions)
+    out = {}
+    for corpus, held in groups.items():
+        others = [g for name, g in groups.items() if name != corpus]
+        row = summary(rows[corpus])
+        if others:  # leave one page out: a rule fitted on the other pages judges this one
+            rule = fit_pages(others)
+            judged = rates(held, rule.threshold, rule.coverage_weight)
+            row.update(refusal_rate=rounded(judged.refusal_rate), false_refusal_rate=rounded(judged.false_refusal_rate),
+                       rule={"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6)})
+        row["kind"] = "other pages" if others else "in sample"
+        out[corpus] = row
+    return {"pages_file": str(pages_file), "pages": out}

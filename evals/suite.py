@@ -1,0 +1,64 @@
+"""`consensus-chat eval`: the development set and the blind test set, scored and reported apart.
+
+The development set is the question file (evals/questions.jsonl unless --questions), the other pages
+of evals/pages/ and evals/conversations.jsonl; the CI thresholds gate it alone. The blind test set
+(evals/blind/) is scored after it when the development set is the shipped one. `--json` prints
+`{"development": {...}, "blind_test": {...}}`; the tables and report.md head each part with its name.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .questions import DEFAULT_QUESTIONS
+from .searches import MODES
+
+
+def main(config, questions: Path | None = None, mode: str = "all", as_json: bool = False,
+         out: Path | None = None, baseline: bool = True, retrievers=(), trec_out: Path | None = None,
+         conversations: Path | None = None, blind: bool = True, pages: bool = True) -> dict:
+    """Run the eval: print JSON or tables, optionally write report.md + modes.png; return the full report."""
+    import sys
+
+    from .runner import run
+
+    progress = None
+    if not as_json and sys.stderr.isatty():
+        from rich.console import Console
+
+        err = Console(stderr=True)
+        progress = lambda msg: err.print(f"[dim]{msg}...[/dim]")  # noqa: E731
+    modes = MODES if mode == "all" else (mode,)
+    shipped = questions is None or Path(questions).resolve() == DEFAULT_QUESTIONS
+    development = run(config, questions, modes, baseline=baseline, progress=progress, retrievers=retrievers,
+                      trec_out=trec_out, conversations=conversations)
+    development["set"] = "development"
+    if shipped and pages:
+        from .page_sets import score_dev_pages
+
+        development["pages"] = score_dev_pages(config, progress=progress)
+    report = {"development": development, "blind_test": None}
+    from . import blind as blind_set
+
+    if shipped and blind and blind_set.available():
+        report["blind_test"] = blind_set.score_blind(config, progress=progress)
+    if out is not None:
+        from .chart import write_chart
+        from .report import write_markdown
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_markdown(report, out / "report.md")
+        write_chart(development, out / "modes.png")
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        from .report import print_tables
+
+        print_tables(report)
+        if out is not None:
+            print(f"Wrote {out / 'report.md'} and {out / 'modes.png'}")
+        if trec_out is not None:
+            print(f"Wrote TREC qrels and runs to {trec_out}")
+    return report

@@ -1,0 +1,63 @@
+"""The encoders of one ingest, and the one-time everyday-word table they fill."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .embedder import load_embedder, overridden
+from .progress import Progress, note
+from .query_encoder import open_document_encoder
+
+
+class Encoders:
+    """The encoders of one ingest, each opened on first use: `documents` embeds the chunks (the caller's
+    embedder or a `use_embedder` stand-in if any, else `words`); `words` is the model as searches embed
+    with it (the checked ONNX export, else sentence-transformers), for the word table and word vectors."""
+
+    def __init__(self, spec, exported: Path | None, embedder):
+        self._spec, self._exported, self._given = spec, exported, embedder
+        self._words = self._documents = None
+
+    @property
+    def words(self):
+        """The model as searches embed with it."""
+        if self._words is None:
+            # No export (it failed, with a warning already): sentence-transformers, without trying again.
+            self._words = (open_document_encoder(self._spec, stand_ins=False) if self._exported is not None
+                           else load_embedder(spec=self._spec))
+        return self._words
+
+    @property
+    def documents(self):
+        """What embeds the chunks."""
+        if self._documents is None:
+            # One ONNX session for both: a second would hold the model twice.
+            self._documents = self._given or overridden(self._spec) or self.words
+        return self._documents
+
+
+def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
+    """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
+    or none when there is no usable table."""
+    # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
+    from retriever.topic import wordpiece_lexicon
+    from retriever.wordtable import ensure_table, load_table, table_words
+
+    lexicon = wordpiece_lexicon(str(spec.path))
+    if not lexicon:
+        return frozenset()
+    if load_table(spec.weights_sha256, lexicon, None) is None:
+        words = table_words(lexicon)
+        encoder = models.words
+
+        def encode(batch):
+            return encoder.encode(batch, batch_size=512)
+
+        if not quiet and not sys.stderr.isatty():
+            note(f"Encoding {len(words):,} everyday words (once per model)...")
+        with Progress(not quiet) as progress:
+            task = progress.task(f"Encoding {len(words):,} everyday words (once per model)", len(words))
+            if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
+                return frozenset()
+    return frozenset(table_words(lexicon))

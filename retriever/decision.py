@@ -1,0 +1,112 @@
+"""One decision per question, from its evidence record: in scope or not, which part is covered, what to rank for.
+
+Search, `eval`, calibration and the llama-index adapter all call `decide`; nothing else refuses a
+question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in two features:
+- `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
+  document does not know, when it has any: a name the model has never linked to the page says nothing
+  about the rest of the question);
+- `coverage`: the share of the topic words the document uses, each word weighted by how informative it
+  is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
+  evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
+  as what it is, an uncovered word of its informativeness, and nothing more.
+
+So a name the document does not know is evidence about that name only: beside a covered topic
+("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
+answered for the rest, with a note; when it is the topic ("What does the Digital Services Act
+require?") little else is left and the question is refused. A question whose only informative words are names the
+document knows (a source key, a code, a title: "What does Smith's work say?") is about them. A
+question of several parts that is not covered as a whole is answered for the parts that are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .evidence import Evidence, Reading, WordEvidence
+
+# Zipf frequency of the most common English words ("the" 7.7): a word's informativeness is how far
+# below it the word sits (log10 of how many times rarer it is: its information content, in decimal digits).
+ZIPF_TOP = 8.0
+# A word used about once in 3,000 words or more often ("set" 5.6, "way" 6.0, "new" 6.3, "work" 6.0) cannot
+# carry a topic by itself: a question whose other words are all this common is about its names.
+ZIPF_COMMON = 5.5
+
+
+def informativeness(word: WordEvidence) -> float:
+    """How much a word says about a topic: log10 of how much rarer it is than the commonest English words."""
+    return max(0.0, ZIPF_TOP - word.zipf)
+
+
+@lru_cache(maxsize=4096)
+def coverage(words: tuple[WordEvidence, ...]) -> float:
+    """Share of the words' informativeness that the document covers (1.0 for no words).
+
+    Words in most of the document's sections ("ai", "model" on a page about AI models) say nothing about
+    whether a topic is covered, so they are left out when the topic has other words.
+    """
+    words = [w for w in words if not w.ubiquitous] or list(words)
+    total = sum(informativeness(w) for w in words)
+    if total <= 0:
+        return 1.0
+    return sum(informativeness(w) for w in words if w.covered) / total
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with a question: answer it (for which reading of it) or refuse, and what to tell the user."""
+
+    in_scope: bool
+    reading: Reading  # what ranking reads: the whole topic, or the covered part of it
+    score: float | None  # the rule's score of the reading judged; None when the question has no topic words
+    missing: tuple[str, ...] = ()  # parts of the question the document does not cover
+    names: tuple[str, ...] = ()  # names the document never mentions
+
+    @property
+    def notices(self) -> list[str]:
+        """What the user is told about the parts of the question that were not answered."""
+        out = []
+        if self.names:
+            out.append(f"The document never mentions {' or '.join(self.names)}"
+                       + ("; the answer covers the rest of the question." if self.in_scope else "."))
+        if self.missing and self.in_scope:
+            out.append(f"The document does not cover {' or '.join(repr(m) for m in self.missing)}; "
+                       "the answer covers the rest of the question.")
+        return out
+
+
+def judged(evidence: Evidence) -> tuple[float, float] | bool:
+    """The rule's two features for a question, or the decision itself when no rule is needed (True: about
+    what it names exactly; False: about a name the document never mentions)."""
+    if evidence.empty:
+        return True  # only entities or words about the document: what it names is in the document
+    rest = [w for w in evidence.words if w.name is None]
+    if all(w.zipf >= ZIPF_COMMON for w in rest):
+        if evidence.names:
+            return False  # the unknown name is the topic: nothing informative is left
+        if evidence.topic.entities:
+            return True  # "What does Smith's work say?": the named entity is the topic
+    reading = evidence.rest if evidence.names else evidence.full
+    return reading.best, coverage(evidence.words)
+
+
+def decide(evidence: Evidence, rule) -> Decision:
+    """Scope, partial coverage and the reading to rank for, from one question's evidence and a rule."""
+    names = evidence.names
+    found = judged(evidence)
+    if found is True or found is False:
+        return Decision(found, evidence.full, None, names=names)
+    reading = evidence.rest if names else evidence.full
+    score = rule.score(*found)
+    if score >= rule.threshold:
+        return Decision(True, reading, score, names=names)
+    covered, missing = [], []
+    for part in evidence.parts:
+        # A part counts only when the document uses every one of its topic words and the rule accepts it:
+        # a short part passes the rule too easily on one shared word.
+        ok = all(w.covered for w in part.words) and rule.covers(part.best, coverage(part.words))
+        (covered if ok else missing).append(part)
+    if covered and missing:
+        joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))
+        return Decision(True, joined, score, missing=tuple(p.wording for p in missing), names=names)
+    return Decision(False, evidence.full, score, names=names)

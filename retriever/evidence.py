@@ -1,0 +1,221 @@
+"""The evidence a question's scope and ranking are decided on, gathered once into one record.
+
+Each topic word is read once: is it a document word (stemmed), an abbreviation or a misspelling of one
+(expanded or corrected against the document's vocabulary), a name the document itself uses (a source
+key, an author), and how informative it is in general English (`wordfreq`'s Zipf frequency). Names the
+question uses that the document never does ("the EU AI Act", "Meta") are found from the same reading.
+The dense support of each way the question can be read (the whole topic; the topic without the unknown
+names; each part of a question of several parts) is the best chunk cosine, from one batch of encodings.
+
+`retriever/decision.py` decides scope, partial coverage and what to rank for from this record alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
+
+from .topic import Topic, _bare, _content_parts, content_words, tokens
+
+# Parts of a question of several parts ("metrology and quantum computing").
+_PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
+
+
+@lru_cache(maxsize=65536)
+def zipf(word: str) -> float:
+    """How common a word is in general English: wordfreq's Zipf scale (log10 of uses per billion words;
+    "the" 7.7, "kitchen" 4.7, "renovation" 3.7, 0 for a word it never saw)."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+@dataclass(frozen=True)
+class WordEvidence:
+    """One topic word: what the document makes of it, and how much it says in general English."""
+
+    word: str  # lower-case, as the question writes it
+    covered: bool  # the document uses it, an inflection of it, or (rewritten) the word it stands for
+    rewrite: str | None  # the document word an abbreviation or misspelling stands for
+    zipf: float  # general-English frequency (wordfreq); high = common, says little
+    ubiquitous: bool = False  # in most of the document's sections ("ai" on a page about AI): says nothing
+    name: str | None = None  # the unknown name it is part of ("EU AI Act"), if any
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One way to read the question's topic: its text, its words and its dense support."""
+
+    text: str  # as searched (abbreviations expanded, misspellings corrected)
+    words: tuple[WordEvidence, ...]
+    dense: dict = field(default_factory=dict, compare=False)  # section id -> best chunk cosine (candidates)
+    vector: object = field(default=None, compare=False, repr=False)
+    wording: str = ""  # as the question writes it (for notices)
+
+    @property
+    def best(self) -> float:
+        """The best chunk cosine of this reading (0 when nothing was recalled)."""
+        return max(self.dense.values()) if self.dense else 0.0
+
+
+@dataclass
+class Evidence:
+    """Everything the scope and ranking decision reads, for one question.
+
+    The whole topic's reading is always there; the reading without unknown names, and the readings of
+    a question's parts, are made (one encoding each) only when the decision asks for them.
+    """
+
+    question: str
+    topic: Topic
+    words: tuple[WordEvidence, ...]
+    names: tuple[str, ...]  # names the question uses and the document never does
+    full: Reading  # the whole topic (abbreviations expanded, misspellings corrected)
+    rewrites: tuple[tuple[str, str], ...] = ()
+    reader: Callable[[str, tuple], Reading] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def empty(self) -> bool:
+        """No topic words: only entities or words about the document."""
+        return self.topic.empty
+
+    @cached_property
+    def rest(self) -> Reading | None:
+        """The topic without the unknown names (None when it names nothing unknown)."""
+        if not self.names:
+            return None
+        words = tuple(w for w in self.words if w.name is None)
+        if not words:
+            return Reading("", (), {})
+        return self.read(without(self.topic.text, self.names), words)
+
+    @cached_property
+    def parts(self) -> tuple[Reading, ...]:
+        """Each part of a question of several parts ("metrology and quantum computing"); () for one part."""
+        if self.empty:
+            return ()
+        by_word = {w.word: w for w in self.words}
+        out = []
+        for part in split_parts(self.topic.text):
+            words = tuple(by_word[w] for w in content_words(part) if w in by_word)
+            if words:
+                out.append(self.read(part, words))
+        return tuple(out) if len(out) >= 2 else ()
+
+    def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
+        """A reading of some of the topic: the text (rewritten), its words and its dense support."""
+        return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
+
+
+def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, ...], tuple[str, ...], list]:
+    """(each topic word's evidence, the unknown names, the rewrites (original, document word)).
+
+    Every word is expanded and corrected once here; nothing downstream asks the vocabulary again.
+    """
+    seen: dict[str, WordEvidence] = {}
+
+    def evidence(word: str) -> WordEvidence:
+        if word not in seen:
+            covered = vocabulary.covers(word) or analyzer.is_document_name(word)
+            rewrite = None if covered else (vocabulary.expand(word) or vocabulary.correct(word))
+            seen[word] = WordEvidence(word, covered or rewrite is not None, rewrite, zipf(word),
+                                      vocabulary.stem([word])[0] in vocabulary.ubiquitous)
+        return seen[word]
+
+    names = unknown_names(topic, evidence, analyzer)
+    in_name = {p: name for name, parts in names for p in parts}
+    words = tuple(_named(evidence(w), in_name.get(w)) for w in topic.words)
+    rewrites = []
+    for m in tokens(topic.text):
+        low = m.group(0).lower()
+        ev = seen.get(low)
+        if ev is not None and ev.rewrite and low in topic.words:
+            rewrites.append((m.group(0), ev.rewrite))
+    return words, tuple(name for name, _ in names), rewrites
+
+
+def _named(ev: WordEvidence, name: str | None) -> WordEvidence:
+    return ev if name is None else WordEvidence(ev.word, ev.covered, ev.rewrite, ev.zipf, ev.ubiquitous, name)
+
+
+def rewritten(text: str, rewrites) -> str:
+    """`text` with each rewritten word replaced by the document word it stands for."""
+    table = dict(rewrites)
+    if not table:
+        return text
+    pieces, last = [], 0
+    for m in tokens(text):
+        new = table.get(m.group(0))
+        if new:
+            pieces += [text[last:m.start()], new]
+            last = m.end()
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+def without(text: str, names) -> str:
+    """The topic text with the unknown names cut out (what the rest of the question asks)."""
+    for name in names:
+        text = text.replace(name, " ")
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"\s+([?.!,;:'’])", r"\1", text)
+
+
+def split_parts(text: str) -> list[str]:
+    """The parts of a question of several parts (none when it has one)."""
+    parts = [p.strip(" ?.!") for p in _PARTS.split(text)]
+    parts = [p for p in parts if content_words(p)]
+    return parts if len(parts) >= 2 else []
+
+
+def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:
+    """Names the question uses that the document never does, each with its topic-word parts.
+
+    A name is a run of capitalised words that is not at the start of a sentence and is not one of the
+    document's own entities (a source key, an author, a title, a label, a word of its own name), one of
+    whose capitalised pieces the document does not use ("the EU AI Act", "Kubernetes", "Meta"). A
+    two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and plurals are read
+    as the name itself.
+    """
+    question = topic.question
+    found = tokens(question)
+    words = [m.group(0) for m in found]
+    # Title Case or SHOUTED: capitals say nothing about names here. Short acronyms ("EU", "AI") are
+    # capitalised in any sentence, so they do not count towards it.
+    long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
+    if sum(w[0].isupper() for w in long_words) * 2 > len(long_words):
+        return []
+    spans = [(e.start, e.end) for e in topic.entities]
+    runs: list[list] = []
+    last_end = None
+    for m in found:
+        word = m.group(0)
+        before = question[: m.start()].rstrip()
+        initial = not before or before[-1] in ".?!:;\"“("
+        inside = any(a <= m.start() and m.end() <= b for a, b in spans)
+        if len(word) < 2 or not word[0].isupper() or initial or inside:
+            last_end = None
+            continue
+        if last_end is not None and not question[last_end:m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+        last_end = m.end()
+
+    def unknown(piece: str) -> bool:
+        # Only the capitalised pieces of a word name something ("generated" in "AI-generated" does not),
+        # and a two-letter acronym ("AI", "EU") is too ambiguous to name anything by itself.
+        bare = _bare(piece)
+        if not piece[:1].isupper() or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(bare):
+            return False
+        return any(not evidence(p).covered for p in _content_parts(bare))
+
+    out = []
+    for run in runs:
+        if any(unknown(piece) for m in run for piece in m.group(0).split("-")):
+            name = question[run[0].start(): run[-1].end()]
+            parts = [p for m in run for p in _content_parts(_bare(m.group(0)))]
+            out.append((re.sub(r"['’]s$", "", name), parts))
+    return out

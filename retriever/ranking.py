@@ -1,0 +1,71 @@
+"""Ranking: exact look-ups on top, then the mean of the dense, soft-word and phrase signals (CombSUM)."""
+
+from __future__ import annotations
+
+from ingest.section import Section
+
+from .lookups import TIER_BY_REASON, TIER_REPORT
+from .topic import Topic, content_words
+from .types import Hit
+
+
+def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple[float, str]]:
+    """Sections the question names exactly, with the tier that lifts them and why."""
+    found: dict[str, tuple[float, str]] = {}
+
+    def add(ids, tier, reason):
+        for i in ids:
+            if i not in found or found[i][0] < tier:
+                found[i] = (tier, reason)
+
+    for entity in topic.entities:
+        if entity.kind == "author":
+            add(entity.ids, TIER_REPORT, "report")
+        else:
+            add(entity.ids, TIER_BY_REASON[entity.kind], entity.kind)
+    if topic.about_document:
+        # "Who wrote this report?" or "What does the document say?": the source record and overview.
+        wanted = ("source",) if topic.asks_authorship else ("source", "overview")
+        add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")
+    return found
+
+
+def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: dict, lexical: dict,
+         exact: dict) -> dict[str, float]:
+    """Hybrid scores of the candidates dense and BM25 recalled: an exact look-up's tier, plus the mean
+    of three signals, each min-max scaled over the candidates (CombSUM, Fox and Shaw 1994): the chunk
+    cosine, the soft word match and the phrase match (retriever/wordmatch.py). Equal weights, nothing
+    fitted: with one signal per kind of evidence there is nothing to tune on the eval set."""
+    candidates = [sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
+    words = content_words(text) if topic.words else []
+    soft, phrase = matcher.scores(words, candidates)
+    signals = [min_max(dense), min_max(soft), min_max(phrase)]
+    return {s.id: (exact[s.id][0] if s.id in exact else 0.0) + sum(sig.get(s.id, 0.0) for sig in signals) / 3
+            for s in candidates}
+
+
+def min_max(scores: dict[str, float]) -> dict[str, float]:
+    """Scores scaled to [0, 1] over the candidates (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    return {k: (v - low) / (high - low) if high > low else 1.0 for k, v in scores.items()}
+
+
+def ranked_hits(sections: dict[str, Section], scored: dict[str, float], dense: dict, lexical: dict, exact: dict,
+                k: int) -> list[Hit]:
+    """The top k sections as Hits, each with every signal's own score and rank."""
+    dense_rank = {sid: r for r, sid in enumerate(sorted(dense, key=dense.get, reverse=True), 1)}
+    lex_rank = {sid: r for r, sid in enumerate(sorted(lexical, key=lexical.get, reverse=True), 1)}
+    ordered = sorted(scored, key=lambda sid: (-scored[sid], sid))[:k]
+    return [_hit(sections[sid], scored[sid], dense.get(sid), dense_rank.get(sid), lexical.get(sid),
+                 lex_rank.get(sid), exact[sid][1] if sid in exact else None) for sid in ordered]
+
+
+def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, exact) -> Hit:
+    return Hit(
+        id=section.id, code=section.code, label=section.label, title=section.title, parent=section.parent,
+        kind=section.kind, text=section.text, citations=section.citations, score=float(score),
+        dense_score=dense_score, dense_rank=dense_rank, lexical_score=lexical_score, lexical_rank=lexical_rank,
+        exact=exact, source_file=section.source_file, line_start=section.line_start, line_end=section.line_end,
+    )
