@@ -195,6 +195,27 @@ def document_name(sections) -> str:
     return f"the document {source.title!r}" if source is not None and source.title else "the indexed document"
 
 
+def doc_examples(sections) -> dict[str, str]:
+    """Examples for the API and MCP descriptions, taken from the index itself: another page has other codes."""
+    code = next((s.code for s in sections if s.kind == "card" and s.code), "")
+    key = next((k for s in sections if s.kind == "card" for k in s.citations), "")
+    prefix = code.rsplit(".", 1)[0] if code.count(".") else ""
+    return {"code_example": f" such as {code}" if code else "",
+            "prefix_example": f", e.g. {prefix}" if prefix else "",
+            "key_example": f" such as {key}" if key else ""}
+
+
+def query_doc(sections) -> str:
+    """The description of a search query, with this index's own code and source key as examples."""
+    return "Words, a question, a section code{code_example}, or a cited source key{key_example}.".format(
+        **doc_examples(sections))
+
+
+def search_doc(sections) -> str:
+    """The /search and MCP search description for this index."""
+    return SEARCH_DOC.format(document=document_name(sections), query=query_doc(sections), **doc_examples(sections))
+
+
 CHAT_DOC = """Answer a question about {document}, citing its sections by code.
 
 Args:
@@ -207,10 +228,10 @@ Returns:
 SEARCH_DOC = """Find the sections of {document} that speak to a query.
 
 Args:
-    query: Words, a question, a section code such as 2.2.1, or a cited source key.
+    query: {query}
     k: How many sections to return, 1 to 50.
     mode: "hybrid" (the default), "dense" or "lexical".
-    code: Only sections whose code starts with this, e.g. 2.2; empty for all.
+    code: Only sections whose code starts with this{prefix_example}; empty for all.
     label: Only sections with this label; empty for all.
     kind: Only sections of these kinds (card, source, overview, tags); empty for all.
 Returns:
@@ -246,7 +267,7 @@ def endpoints(assistant) -> tuple:
         return feedback_api(answer_id, liked, comment, assistant=assistant, client=peer(request))
 
     chat.__doc__ = CHAT_DOC.format(document=document)
-    search.__doc__ = SEARCH_DOC.format(document=document)
+    search.__doc__ = search_doc(assistant.retriever.sections())
     feedback.__doc__ = FEEDBACK_DOC
     return chat, search, feedback
 

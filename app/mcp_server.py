@@ -20,8 +20,8 @@ from typing import Annotated, Literal
 import anyio
 from pydantic import Field
 
-from .api import (CHAT_DOC, FEEDBACK_DOC, SEARCH_DOC, ChatJSON, FeedbackJSON, SearchJSON, answer_json, document_name,
-                  feedback_json, peer, search_json, user_message)
+from .api import (CHAT_DOC, FEEDBACK_DOC, ChatJSON, FeedbackJSON, SearchJSON, answer_json, document_name,
+                  feedback_json, peer, query_doc, search_doc, search_json, user_message)
 from .login import LoginGuard, TooManyAttempts, client_address, send_json, send_too_many
 
 MCP_PATH = "/gradio_api/mcp"
@@ -41,7 +41,8 @@ def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1")
                                                                                    "http://localhost:*"])
     server = FastMCP(name="consensus-chat", stateless_http=True, streamable_http_path=MCP_PATH,
                      transport_security=security, log_level="WARNING")
-    document = document_name(assistant.retriever.sections())
+    sections = assistant.retriever.sections()
+    document = document_name(sections)
     # The assistant is shared with the page; at most `concurrency_limit` MCP calls use it at once, off the loop.
     limiter: list[anyio.CapacityLimiter] = []
 
@@ -63,10 +64,9 @@ def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1")
     ) -> ChatJSON:
         return await run(answer_json, question, history)
 
-    @server.tool(name="search", description=SEARCH_DOC.format(document=document), structured_output=True)
+    @server.tool(name="search", description=search_doc(sections), structured_output=True)
     async def search(
-        query: Annotated[str, Field(description=(
-            "Words, a question, a section code such as 2.2.1, or a cited source key."))],
+        query: Annotated[str, Field(description=query_doc(sections))],
         k: Annotated[int, Field(description="How many sections to return, 1 to 50.")] = 5,
         mode: Annotated[Literal["hybrid", "dense", "lexical"], Field(description="How to rank.")] = "hybrid",
         code: Annotated[str, Field(description="Only sections whose code starts with this; empty for all.")] = "",

@@ -533,6 +533,23 @@ def test_examples_come_from_the_index(assistant):
     assert any(k in other_examples[0] for k in keys) if keys else True
 
 
+def test_api_descriptions_take_their_examples_from_the_index(assistant):
+    """The /search and MCP descriptions show this index's own code and key; another page shows its own."""
+    from app.api import query_doc, search_doc
+    from ingest.parser import parse_file
+
+    shipped = assistant.retriever.sections()
+    assert "such as 2.4.1" in query_doc(shipped) and "e.g. 2.4;" in search_doc(shipped)
+    other = parse_file(Path(__file__).parent / "data" / "second-page.txt")
+    codes = {s.code for s in other if s.code}
+    doc = search_doc(other)
+    assert "2.2.1" not in codes and "2.2.1" not in doc
+    first = next(s for s in other if s.kind == "card" and s.code)
+    assert f"such as {first.code}" in doc and f"such as {first.citations[0]}" in query_doc(other)
+    no_codes = [s for s in other if not s.code]
+    assert "such as" not in query_doc(no_codes).split("key")[0]
+
+
 def test_source_lines_never_repeat_the_label(assistant):
     for s in assistant.retriever.sections():
         if s.kind == "card" and s.label:
