@@ -79,7 +79,7 @@ eval: $(VENV)/.installed
 	$(CLI) eval --out evals/report
 
 bench: install-dev
-	$(PY) -m evals.bench --out docs/benchmarks.md
+	$(PY) -m consensus_chat.evals.bench --out docs/benchmarks.md
 
 audit: $(VENV)/.dev-installed
 	$(VENV)/bin/pip-audit -r requirements.lock --no-deps --disable-pip

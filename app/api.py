@@ -13,8 +13,8 @@ from typing import Any
 
 from typing_extensions import TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
 
-from ingest.errors import ConsensusChatError
-from retriever.query import clean_query
+from consensus_chat.ingest.errors import ConsensusChatError
+from consensus_chat.retriever.query import clean_query
 
 from .memory import as_messages
 from .render import plain_history

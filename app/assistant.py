@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from ingest.config import Config
-from ingest.errors import QueryError
-from retriever.query import clean_query
-from retriever.types import SearchResult
+from consensus_chat.ingest.config import Config
+from consensus_chat.ingest.errors import QueryError
+from consensus_chat.retriever.query import clean_query
+from consensus_chat.retriever.types import SearchResult
 
 from .extractive import ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
@@ -168,7 +168,7 @@ def _with(answer: Answer, **changes) -> Answer:
 
 def open_assistant(index_dir=None, *, llm: str | None = None, config: Config | None = None, **retriever_options) -> Assistant:
     """Open the index and return an Assistant (`llm="extractive"` by default, or "openai")."""
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     if config is None:
         config = Config.from_env(index_dir=index_dir, llm=llm, **retriever_options)

@@ -2,12 +2,12 @@
 
 Each line of the file is `user:password-hash`; make one with
 
-    python -c "from app.auth import hash_password; print('alice:' + hash_password('secret'))"
+    python -c "from consensus_chat.app.auth import hash_password; print('alice:' + hash_password('secret'))"
 
 Hashes are `pbkdf2_sha256$<iterations>$<salt_b64>$<hash_b64>` (what `hash_password` writes). The unsalted
 `sha256$<hex>` form is refused: a leaked file of those is cracked in minutes.
 
-A PBKDF2 check costs ~0.4 s of CPU on purpose; `app.login` runs it off the server's event loop and limits attempts.
+A PBKDF2 check costs ~0.4 s of CPU on purpose; `consensus_chat.app.login` runs it off the server's event loop and limits attempts.
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import hmac
 import secrets
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 PBKDF2_ITERATIONS = 600_000
-MAKE_HASH = ("make a salted pbkdf2_sha256 hash with: python -c \"from app.auth import hash_password; "
+MAKE_HASH = ("make a salted pbkdf2_sha256 hash with: python -c \"from consensus_chat.app.auth import hash_password; "
              "print('alice:' + hash_password('secret'))\"")
 
 
@@ -41,7 +41,7 @@ def _b64decode(text: str) -> bytes:
 def hash_password(password: str, *, iterations: int = PBKDF2_ITERATIONS, salt: bytes | None = None) -> str:
     """A `pbkdf2_sha256$<iterations>$<salt_b64>$<hash_b64>` hash for an --auth-file line.
 
-    Make a line with:  python -c "from app.auth import hash_password; print('alice:' + hash_password('secret'))"
+    Make a line with:  python -c "from consensus_chat.app.auth import hash_password; print('alice:' + hash_password('secret'))"
     """
     if not isinstance(password, str) or not password:
         raise ValueError("The password must be a non-empty string.")
@@ -88,7 +88,7 @@ def load_auth_file(path: str | Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise AuthFileError(f"The auth file {path} does not exist. Create it with lines of user:password-hash "
-                            "(see `python -c \"from app.auth import hash_password; print('alice:' + "
+                            "(see `python -c \"from consensus_chat.app.auth import hash_password; print('alice:' + "
                             "hash_password('secret'))\"`).") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise AuthFileError(f"Cannot read the auth file {path}: {exc}.") from None

@@ -1,6 +1,6 @@
 """The chat tab's callbacks: plain functions that take the assistant as a keyword argument, so tests call them directly.
 
-`app.page.build_ui` binds them with `functools.partial`.
+`consensus_chat.app.page.build_ui` binds them with `functools.partial`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from ingest.errors import ConsensusChatError
+        from consensus_chat.ingest.errors import ConsensusChatError
 
         try:
             return fn(*args, **kwargs)
@@ -63,7 +63,7 @@ def handle_errors(fn):
 
 
 def _config(index_dir=None, chroma_host=None, chroma_port=None, model=None, **extra):
-    from ingest.config import Config
+    from consensus_chat.ingest.config import Config
 
     return Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model, **extra)
 
@@ -89,7 +89,7 @@ def _echo_json(data) -> None:
 @click.version_option(package_name="consensus-chat")
 def main():
     """Ask a research-priorities document questions; get answers with section codes and verified citations."""
-    from ingest.telemetry import disable_telemetry
+    from consensus_chat.ingest.telemetry import disable_telemetry
 
     # Chroma, Gradio and onnxruntime phone home unless told not to; this tool never does.
     disable_telemetry()
@@ -107,8 +107,8 @@ Examples:
 @handle_errors
 def sections(corpus, as_json):
     """Print the sections the parser finds in a document."""
-    from ingest.config import default_corpus
-    from ingest.parser import parse_file
+    from consensus_chat.ingest.config import default_corpus
+    from consensus_chat.ingest.parser import parse_file
 
     found = parse_file(corpus or default_corpus())
     if as_json:
@@ -141,7 +141,7 @@ Examples:
 @handle_errors
 def ingest(corpus, index_dir, chroma_host, chroma_port, model, rebuild, quiet, as_json):
     """Index a document; re-running on unchanged input embeds nothing."""
-    from ingest.pipeline import ingest as run_ingest
+    from consensus_chat.ingest.pipeline import ingest as run_ingest
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     report = run_ingest(list(corpus) or None, config, rebuild=rebuild, quiet=quiet or as_json)
@@ -158,7 +158,7 @@ def ingest(corpus, index_dir, chroma_host, chroma_port, model, rebuild, quiet, a
 
 
 def _open_retriever(config, ensure_index: bool = False, quiet: bool = True):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     if ensure_index:
         _ensure_index(config, quiet=quiet)
@@ -168,10 +168,10 @@ def _open_retriever(config, ensure_index: bool = False, quiet: bool = True):
 
 def _ensure_index(config, quiet: bool = True) -> None:
     """Ingest the default corpus when no index exists yet (serve does this)."""
-    from ingest.store import open_store
+    from consensus_chat.ingest.store import open_store
 
     if open_store(config).read_manifest() is None:
-        from ingest.pipeline import ingest as run_ingest
+        from consensus_chat.ingest.pipeline import ingest as run_ingest
 
         click.echo(f"No index at {config.index_dir}; ingesting the default corpus first...", err=True)
         run_ingest(None, config, quiet=quiet)
@@ -195,7 +195,7 @@ Examples:
 @handle_errors
 def search(query, k, mode, code_prefix, label, kinds, as_json, index_dir, chroma_host, chroma_port, model):
     """Find the research areas that speak to a query. Needs an index: run `consensus-chat ingest` first."""
-    from retriever.query import clean_query
+    from consensus_chat.retriever.query import clean_query
 
     query, cleaned = clean_query(query, limit=None)  # refuse an unusable query before the model loads
     for notice in cleaned:
@@ -235,8 +235,8 @@ Examples:
 @handle_errors
 def ask(question, as_json, llm, index_dir, chroma_host, chroma_port, model):
     """Answer a question with inline [n] markers and a numbered source list."""
-    from app import open_assistant
-    from retriever.query import clean_query
+    from consensus_chat.app import open_assistant
+    from consensus_chat.retriever.query import clean_query
 
     question, cleaned = clean_query(question, limit=None)  # refuse an unusable question before the model loads
     for notice in cleaned:
@@ -289,9 +289,9 @@ Examples:
 @handle_errors
 def serve(host, port, llm, auth_file, forwarded_allow_ips, index_dir, chroma_host, chroma_port, model):
     """Start the web chat (ingests the default corpus first if there is no index)."""
-    from app import open_assistant
-    from app.auth import load_auth_file
-    from app.web import launch
+    from consensus_chat.app import open_assistant
+    from consensus_chat.app.auth import load_auth_file
+    from consensus_chat.app.web import launch
 
     if auth_file:
         load_auth_file(auth_file)  # a bad auth file fails now, not after the model has loaded
@@ -335,7 +335,7 @@ def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no
     """Score the development set and the blind test set apart: retrieval, refusals, answers, conversations.
 
     The other pages and the blind test set are scored only with the shipped question set (no --questions)."""
-    from evals.suite import main as run_eval
+    from consensus_chat.evals.suite import main as run_eval
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     run_eval(config, questions=questions, mode=mode or "all", as_json=as_json, out=out, baseline=not no_baseline,
@@ -360,8 +360,8 @@ def feedback():
 @handle_errors
 def feedback_export(out, index_dir, chroma_host, chroma_port, model):
     """Write the disliked answers as evals/questions.jsonl lines for a person to label."""
-    from app.feedback import FeedbackStore
-    from ingest.jsonl import dumps_line
+    from consensus_chat.app.feedback import FeedbackStore
+    from consensus_chat.ingest.jsonl import dumps_line
 
     config = _config(index_dir, chroma_host, chroma_port, model)
     store = FeedbackStore(config.index_dir)

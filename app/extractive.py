@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from retriever.topic import content_words
-from retriever.types import Hit, SearchResult
+from consensus_chat.retriever.topic import content_words
+from consensus_chat.retriever.types import Hit, SearchResult
 
 from .types import Answer, Citation
 

@@ -20,7 +20,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ingest.config import Config
-from ingest.errors import ConsensusChatError
-from retriever.types import Hit
+from consensus_chat.ingest.config import Config
+from consensus_chat.ingest.errors import ConsensusChatError
+from consensus_chat.retriever.types import Hit
 
 from .extractive import render_answer
 from .types import Answer

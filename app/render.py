@@ -221,7 +221,7 @@ def without_boxes(text: str) -> str:
 
 
 def plain_history(history: Any) -> list[dict]:
-    """The chat as plain {"role", "content"} messages, one answer per question, for `app.followup.history_pairs`.
+    """The chat as plain {"role", "content"} messages, one answer per question, for `consensus_chat.app.followup.history_pairs`.
 
     Accepts Gradio messages or [question, answer] pairs. Source boxes (a message with a metadata title, or a
     <details class="source"> block inside an answer) and turns that ended in an error are dropped,

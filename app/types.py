@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from ingest.section import heading
+from consensus_chat.ingest.section import heading
 
-from retriever.types import Hit
+from consensus_chat.retriever.types import Hit
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ingest.text import split_sentences, words
-from retriever.topic import content_words
-from retriever.types import Hit
+from consensus_chat.ingest.text import split_sentences, words
+from consensus_chat.retriever.topic import content_words
+from consensus_chat.retriever.types import Hit
 
 from .types import Citation
 
@@ -57,8 +57,8 @@ def claim_words(text: str) -> list[tuple[str, float]]:
 
 
 def _weight(word: str) -> float:
-    from retriever.decision import ZIPF_TOP
-    from retriever.evidence import zipf
+    from consensus_chat.retriever.decision import ZIPF_TOP
+    from consensus_chat.retriever.evidence import zipf
 
     return max(0.0, ZIPF_TOP - zipf(word))
 

@@ -73,7 +73,7 @@ def launch(assistant, host: str = "127.0.0.1", port: int = 7860, auth_file: str 
     for forbidden in ("share", "allowed_paths"):
         if kw.pop(forbidden, None):
             raise ValueError(f"launch() does not support {forbidden}=; the app serves only its own assets locally.")
-    from ingest.telemetry import disable_telemetry
+    from consensus_chat.ingest.telemetry import disable_telemetry
 
     disable_telemetry()  # also for callers of launch() that did not come through the CLI
     users = load_auth_file(auth_file) if auth_file else None

@@ -1,1 +1,1 @@
-"""The shipped document, as package data: `ingest.config.default_corpus()` finds it here."""
+"""The shipped document, as package data: `consensus_chat.ingest.config.default_corpus()` finds it here."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 from .baseline import corpus_paths, normalise
 from .metrics import mean
@@ -15,7 +15,7 @@ _MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 def answer_sentences(answer) -> list[str]:
     """The sentences an answer asserts: each cited sentence, and the body's sentences without [n] markers."""
-    from ingest.text import split_sentences
+    from consensus_chat.ingest.text import split_sentences
 
     out = [c.sentence for c in answer.citations if c.sentence and c.sentence.strip()]
     body = _MARKER.sub("", answer.body or "")

@@ -21,8 +21,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.config import DEFAULT_CORPUS
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.config import DEFAULT_CORPUS
+from consensus_chat.ingest.errors import ConsensusChatError
 
 ANCHOR_CHARS = 80
 _WS = re.compile(r"\s+")
@@ -175,7 +175,7 @@ def default_retriever(k: int = 10):
     For `consensus-chat eval --retriever evals.baseline:default_retriever`: it must score exactly as the
     baseline row, which shows how `--retriever` maps foreign chunks to sections.
     """
-    from ingest.embedder import load_embedder
+    from consensus_chat.ingest.embedder import load_embedder
 
     b = build_baseline([DEFAULT_CORPUS], load_embedder(), sections=[])
     return b.index.as_retriever(similarity_top_k=k, embed_model=b.embed_model)

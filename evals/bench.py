@@ -38,9 +38,9 @@ from .procs import ChromaServer
 
 def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) -> dict:
     """Every measurement, in order; returns the raw results the report and the gate read."""
-    from ingest.config import DEFAULT_CORPUS, Config
-    from ingest.embedder import load_embedder, use_embedder
-    from ingest.parser import parse_file
+    from consensus_chat.ingest.config import DEFAULT_CORPUS, Config
+    from consensus_chat.ingest.embedder import load_embedder, use_embedder
+    from consensus_chat.ingest.parser import parse_file
 
     raw: dict = {"machine": machine_info(), "quick": quick, "n_queries": n_queries}
     log(f"machine: {raw['machine']['cpu']}, {raw['machine']['cores']} cores; work dir {work}")
@@ -77,7 +77,7 @@ def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) 
     log(f"  doc: {doc_s:.2f}s ingest vs {doc_raw:.2f}s raw; 2k: {ing2k:.1f}s ingest vs {raw2k:.1f}s raw")
 
     # 2. Query-embedding time (with the encoder searches use), and search at the shipped document.
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     query_encoder = open_retriever(config=cfg_doc).embedder
     log(f"query embedding alone ({query_encoder.kind})")
@@ -89,7 +89,7 @@ def run_bench(quick: bool, n_queries: int, work: Path, embed_all: bool = False) 
 
     # 3. Answers at the shipped document.
     log("answers: extractive")
-    from app import open_assistant
+    from consensus_chat.app import open_assistant
 
     assistant = open_assistant(config=cfg_doc)
     answer_ms = time_calls(assistant.answer, queries)
@@ -193,7 +193,7 @@ def main(out, quick, n_queries, embed_all, work_dir):
     # A program's entry point (not library code) may set its own process's environment: offline, no telemetry.
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
-    from ingest.errors import ConsensusChatError
+    from consensus_chat.ingest.errors import ConsensusChatError
 
     from .bench_report import markdown
 

@@ -28,7 +28,7 @@ def measure_cold(index_dir: Path, runs: int = 3) -> dict:
     for _ in range(runs):
         ask_s += wall_seconds(ask, 1)
         torch_s += wall_seconds(torch_cmd, 1)
-    modules = imported_modules(["-m", "app.cli", "ask", question, "--index-dir", str(index_dir)])
+    modules = imported_modules(["-m", "consensus_chat.app.cli", "ask", question, "--index-dir", str(index_dir)])
     return {
         "runs": runs, "ask_s": round(statistics.median(ask_s), 2), "import_torch_s": round(statistics.median(torch_s), 2),
         "import_sentence_transformers_s": round(statistics.median(wall_seconds(st_cmd, 1)), 2),

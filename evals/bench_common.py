@@ -68,7 +68,7 @@ def machine_info() -> dict:
 
 def time_calls(fn, items, budget_s: float = SEARCH_BUDGET_S, warmup: int = 2) -> list[float]:
     """Milliseconds per call for each item (after `warmup` untimed calls), stopping at the time budget."""
-    from ingest.embedder import clear_query_caches
+    from consensus_chat.ingest.embedder import clear_query_caches
 
     for item in items[:warmup]:
         fn(item)

@@ -19,7 +19,7 @@ def raw_encode_seconds(model, texts: list[str]) -> float:
 
 def timed_ingest(config, *, corpus=None, sections=None) -> float:
     """Seconds for a fresh ingest into config.index_dir (removed first)."""
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     if config.chroma_host is None and Path(config.index_dir).exists():
         shutil.rmtree(config.index_dir)
@@ -30,7 +30,7 @@ def timed_ingest(config, *, corpus=None, sections=None) -> float:
 
 def ensure_index(config, sections, what: str, estimate_s: float | None = None) -> float | None:
     """Ingest generated sections unless the same set is already there (re-ingest is a no-op); seconds or None."""
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     start = time.perf_counter()
     with Heartbeat(f"ingesting {what}", estimate_s=estimate_s):

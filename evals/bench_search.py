@@ -12,7 +12,7 @@ def copy_to_server(src_config, dst_config) -> None:
     This is what `consensus-chat ingest --chroma-host` writes, minus the embedding time, which the
     ingest measurements already cover.
     """
-    from ingest.store import open_store, pages
+    from consensus_chat.ingest.store import open_store, pages
 
     manifest, src = open_store(src_config).open_current()
     dst = open_store(dst_config)
@@ -27,7 +27,7 @@ def copy_to_server(src_config, dst_config) -> None:
 
 def measure_search(config, queries, label: str) -> dict:
     """Open a retriever on config, then time warm hybrid searches (k=5)."""
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     start = time.perf_counter()
     retriever = open_retriever(config=config)

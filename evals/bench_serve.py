@@ -72,7 +72,7 @@ def measure_shared_serve(server_cfg, sections, questions: list[str], *, processe
 
     from gradio_client import Client
 
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     from .load import run_sessions
 

@@ -10,8 +10,8 @@ GENERATED_SEED = 20250501
 
 def generate_sections(n: int, real, seed: int = GENERATED_SEED):
     """n plausible card Sections: 40-60 words recombined from the real cards' clauses, random codes/titles."""
-    from ingest.section import Section
-    from ingest.text import split_sentences, words
+    from consensus_chat.ingest.section import Section
+    from consensus_chat.ingest.text import split_sentences, words
 
     rng = random.Random(seed)
     cards = [s for s in real if s.kind == "card"]
@@ -47,7 +47,7 @@ def generate_sections(n: int, real, seed: int = GENERATED_SEED):
 
 def bench_queries(n: int, real, seed: int = 7) -> list[str]:
     """The eval questions, then short phrases cut from the document, up to n queries."""
-    from ingest.text import split_sentences
+    from consensus_chat.ingest.text import split_sentences
 
     from .runner import DEFAULT_QUESTIONS, load_questions
 
@@ -63,7 +63,7 @@ def bench_queries(n: int, real, seed: int = 7) -> list[str]:
 
 def chunk_texts(sections, embedder) -> list[str]:
     """The exact texts ingest embeds for these sections."""
-    from ingest.chunker import chunk_section
+    from consensus_chat.ingest.chunker import chunk_section
 
     return [c.text for s in sections for c in chunk_section(s, embedder.count_tokens, embedder.max_tokens)]
 
@@ -114,7 +114,7 @@ def pool_from_index(config):
     """(text -> vector, matrix of vectors) of every chunk in an existing embedded index."""
     import numpy as np
 
-    from ingest.store import open_store, pages
+    from consensus_chat.ingest.store import open_store, pages
 
     _, col = open_store(config).open_current()
     known, vectors = {}, []

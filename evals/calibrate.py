@@ -70,10 +70,10 @@ def default_rule(pages_file: Path) -> dict:
     """
     import tempfile
 
-    from ingest.config import Config
-    from ingest.embedder import load_embedder
-    from ingest.pipeline import ingest
-    from retriever import open_retriever
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.embedder import load_embedder
+    from consensus_chat.ingest.pipeline import ingest
+    from consensus_chat.retriever import open_retriever
 
     root = Path(__file__).resolve().parent.parent
     pages = json.loads(pages_file.read_text(encoding="utf-8"))
@@ -142,8 +142,8 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    from ingest.config import Config
-    from ingest.errors import ConsensusChatError
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.errors import ConsensusChatError
 
     if pages is not None:
         try:
@@ -154,8 +154,8 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
         return
 
     try:
-        from retriever import open_retriever
-        from retriever.scope import CALIBRATION_FILE
+        from consensus_chat.retriever import open_retriever
+        from consensus_chat.retriever.scope import CALIBRATION_FILE
 
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
         retriever = open_retriever(config=config)

@@ -19,8 +19,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
-from ingest.jsonl import split_lines
+from consensus_chat.ingest.errors import ConsensusChatError
+from consensus_chat.ingest.jsonl import split_lines
 
 from .metrics import mean, rounded
 

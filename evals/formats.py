@@ -13,8 +13,8 @@ import inspect
 import json
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
-from ingest.jsonl import split_lines
+from consensus_chat.ingest.errors import ConsensusChatError
+from consensus_chat.ingest.jsonl import split_lines
 
 
 class DatasetError(ConsensusChatError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 

@@ -11,7 +11,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_PAGES = ROOT / "evals" / "pages" / "pages.json"
@@ -64,8 +64,8 @@ class PageIndexes:
     def config(self, corpus: str):
         """The Config of the corpus's own index (ingested on first use); same model and backend as the eval's."""
         if corpus not in self._configs:
-            from ingest.embedder import load_embedder
-            from ingest.pipeline import ingest
+            from consensus_chat.ingest.embedder import load_embedder
+            from consensus_chat.ingest.pipeline import ingest
 
             path = self.root / corpus
             if not path.is_file():
@@ -83,7 +83,7 @@ class PageIndexes:
     def retriever(self, corpus: str):
         """The corpus's retriever."""
         if corpus not in self._retrievers:
-            from retriever import open_retriever
+            from consensus_chat.retriever import open_retriever
 
             self._retrievers[corpus] = open_retriever(config=self.config(corpus))
         return self._retrievers[corpus]
@@ -99,7 +99,7 @@ class PageIndexes:
     def assistant(self, corpus: str):
         """The corpus's assistant (over the same retriever)."""
         if corpus not in self._assistants:
-            from app.assistant import Assistant
+            from consensus_chat.app.assistant import Assistant
 
             self._assistants[corpus] = Assistant(self.retriever(corpus), self.config(corpus))
         return self._assistants[corpus]

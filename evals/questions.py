@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
-from ingest.jsonl import split_lines
+from consensus_chat.ingest.errors import ConsensusChatError
+from consensus_chat.ingest.jsonl import split_lines
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 KINDS = ("in_scope", "out_of_scope")

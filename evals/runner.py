@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 from .answers import answer_scores, answer_sentences, is_verbatim  # noqa: F401 - part of this module's API
 from .baseline import normalise  # noqa: F401 - part of this module's API
@@ -36,10 +36,10 @@ __all__ = ["run", "load_questions", "check_titles", "gate", "answer_scores", "an
 
 def _open(target):
     """(config, retriever) from a Config or an open Retriever."""
-    from ingest.config import Config
+    from consensus_chat.ingest.config import Config
 
     if isinstance(target, Config):
-        from retriever import open_retriever
+        from consensus_chat.retriever import open_retriever
 
         return target, open_retriever(config=target)
     return getattr(target, "config", None), target
@@ -112,7 +112,7 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
 
 def _assistant(config):
     """The extractive assistant over the index the eval scores."""
-    from app import open_assistant
+    from consensus_chat.app import open_assistant
 
     if config is None:
         raise ConsensusChatError("Scoring answers needs a Config (pass one to run(), not a bare Retriever).")

@@ -47,8 +47,8 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
 
     `results` are the hybrid search results by question id (searched with the index's rule, depth `k`).
     """
-    from retriever.decision import decide
-    from retriever.scope import ScopeModel
+    from consensus_chat.retriever.decision import decide
+    from consensus_chat.retriever.scope import ScopeModel
 
     model = retriever.scope_model
     rule = {"source": model.source, "coverage_weight": model.coverage_weight, "threshold": model.threshold}

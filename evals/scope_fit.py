@@ -1,6 +1,6 @@
 """The scope fit: a linear rule on the scope features, fitted for balanced accuracy and cross-validated.
 
-Every candidate rule is judged through the retriever's one decision (`retriever.decision.decide`) on
+Every candidate rule is judged through the retriever's one decision (`consensus_chat.retriever.decision.decide`) on
 each question's evidence record, gathered once; the rule is `dense + coverage_weight * coverage >=
 threshold` (retriever/scope.py). The fit it tries each weight on a small grid and, for each, the
 threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
@@ -36,7 +36,7 @@ class Sample:
     @property
     def features(self) -> tuple[float, float] | bool:
         """(dense, coverage) for the rule, or the decision when no rule is needed (retriever/decision.py)."""
-        from retriever.decision import judged
+        from consensus_chat.retriever.decision import judged
 
         return judged(self.evidence)
 
@@ -60,8 +60,8 @@ def combined(sample: Sample, weight: float) -> float | None:
 
 def predict(sample: Sample, threshold: float, weight: float = 0.0) -> bool:
     """The retriever's in-scope call for a sample under this rule: the one decision, retriever.decision.decide."""
-    from retriever.decision import decide
-    from retriever.scope import ScopeModel
+    from consensus_chat.retriever.decision import decide
+    from consensus_chat.retriever.scope import ScopeModel
 
     return decide(sample.evidence, ScopeModel(weight, threshold, "fold")).in_scope
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 
 from .metrics import retrieval_scores, rounded
 

@@ -16,7 +16,7 @@ def default_corpus() -> Path:
     from .errors import CorpusFormatError
 
     try:
-        found = files("corpus") / DEFAULT_CORPUS_FILE
+        found = files("consensus_chat.corpus") / DEFAULT_CORPUS_FILE
     except ModuleNotFoundError:
         raise CorpusFormatError(
             "The shipped document (package `corpus`) is not installed. Reinstall consensus-chat "

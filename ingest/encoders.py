@@ -41,8 +41,8 @@ def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
     """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
     or none when there is no usable table."""
     # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
-    from retriever.topic import wordpiece_lexicon
-    from retriever.wordtable import ensure_table, load_table, table_words
+    from consensus_chat.retriever.topic import wordpiece_lexicon
+    from consensus_chat.retriever.wordtable import ensure_table, load_table, table_words
 
     lexicon = wordpiece_lexicon(str(spec.path))
     if not lexicon:

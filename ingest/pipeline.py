@@ -92,7 +92,7 @@ def ingest(
 ) -> IngestReport:
     """Bring the index in line with the corpus files, embedding only new or changed sections.
 
-    `embedder` embeds the chunks if given (an `ingest.embedder.Embedder` or a stand-in); by default the
+    `embedder` embeds the chunks if given (an `consensus_chat.ingest.embedder.Embedder` or a stand-in); by default the
     model's checked ONNX export does (no torch), opened only when something has to be embedded, with
     sentence-transformers as the fallback."""
     from .embedder import resolve_model
@@ -234,7 +234,7 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
     # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from retriever.saved_parts import derived_tables, save_parts, word_vectors
+    from consensus_chat.retriever.saved_parts import derived_tables, save_parts, word_vectors
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
@@ -249,7 +249,7 @@ def _stored_vectors(store, name: str, collection, chunk_ids: list[str]):
     memory (retriever/dense.py); else None. Read back rather than taken from the encoder: in cosine space
     Chroma normalises what it stores, which changes the last bit of some values, and a search from the
     saved parts must score exactly as one through Chroma."""
-    from retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+    from consensus_chat.retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
 
     if store.generation_dir(name) is None or len(chunk_ids) > IN_MEMORY_MAX_CHUNKS:
         return None  # the Chroma-server store saves no parts; large indexes are searched through Chroma
@@ -262,7 +262,7 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return
-    from retriever.saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
+    from consensus_chat.retriever.saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
 
     try:
         load_parts(gen_dir, name, manifest["chunks"])

@@ -1,7 +1,7 @@
 """What every store shares: the Store interface, the manifest checks and small Chroma helpers.
 
 The two stores (ingest/store.py: generations as directories; ingest/server_store.py: generations as
-collections on a Chroma server) both build on this module, and `ingest.store.open_store` picks one.
+collections on a Chroma server) both build on this module, and `consensus_chat.ingest.store.open_store` picks one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Open an index and search it: `from retriever import open_retriever`."""
+"""Open an index and search it: `from consensus_chat import open_retriever`."""
 
 from .types import Hit, SearchResult
 

@@ -11,9 +11,9 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from ingest.config import Config
-from ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError, StoreUnavailable
-from ingest.section import KINDS, Section
+from consensus_chat.ingest.config import Config
+from consensus_chat.ingest.errors import ConsensusChatError, IndexCorrupt, ModelMismatch, QueryError, StoreUnavailable
+from consensus_chat.ingest.section import KINDS, Section
 
 from .dense import DenseSearch
 from .decision import decide
@@ -59,8 +59,8 @@ class Retriever:
     """Search one index. Build with `open_retriever`; `search` is cheap and thread-safe."""
 
     def __init__(self, config: Config):
-        from ingest.embedder import resolve_model
-        from ingest.store import open_store
+        from consensus_chat.ingest.embedder import resolve_model
+        from consensus_chat.ingest.store import open_store
 
         from .encoder import open_query_encoder
 

@@ -17,7 +17,7 @@ approximate, so between 1,000 and 10,000 chunks a rank near the cut-off can diff
 
 from __future__ import annotations
 
-from ingest.errors import IndexCorrupt
+from consensus_chat.ingest.errors import IndexCorrupt
 
 IN_MEMORY_MAX_CHUNKS = 10_000
 
@@ -93,7 +93,7 @@ def read_vectors(collection, chunk_ids: list[str], where: str):
     """The collection's chunk vectors as one (chunks, dim) float32 array, rows in `chunk_ids` order."""
     import numpy as np
 
-    from ingest.store import pages
+    from consensus_chat.ingest.store import pages
 
     row = {cid: n for n, cid in enumerate(chunk_ids)}
     out = None

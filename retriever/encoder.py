@@ -16,10 +16,10 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from ingest.config import Config
-from ingest.embedder import ModelSpec, VectorEncoder, load_embedder
-from ingest.onnx_encoder import MIN_COSINE, OnnxQueryEncoder
-from ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
+from consensus_chat.ingest.config import Config
+from consensus_chat.ingest.embedder import ModelSpec, VectorEncoder, load_embedder
+from consensus_chat.ingest.onnx_encoder import MIN_COSINE, OnnxQueryEncoder
+from consensus_chat.ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
 
 __all__ = ["OnnxQueryEncoder", "QueryEncoder", "open_query_encoder"]
 
@@ -151,7 +151,7 @@ def _export_and_open(spec: ModelSpec, path: Path) -> tuple[Future | None, str | 
         return None, (f"there is no exported query encoder in {path.parent} and it cannot be written; set "
                       "CONSENSUS_CHAT_CACHE to a writable directory and run `consensus-chat ingest` once")
     log.warning("Note: exporting the query encoder for this model once (the per-model cache %s has none).", path.parent)
-    from ingest.query_encoder import export_query_encoder
+    from consensus_chat.ingest.query_encoder import export_query_encoder
 
     try:
         export_query_encoder(spec)
@@ -174,7 +174,7 @@ def _import_runtime() -> None:
     import numpy  # noqa: F401
     import tokenizers  # noqa: F401
 
-    from ingest.telemetry import import_onnxruntime
+    from consensus_chat.ingest.telemetry import import_onnxruntime
 
     import_onnxruntime()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.section import Section
+from consensus_chat.ingest.section import Section
 
 # Tiers: a higher tier always ranks above a lower one and above any fused score (< 1). Entities only
 # lift a section's rank; whether the document covers a question is decided by its topic (scope.py).

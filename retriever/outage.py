@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 
-from ingest.errors import StoreUnavailable
+from consensus_chat.ingest.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
-from ingest.errors import QueryError
-from ingest.text import clean_text, has_control_characters
+from consensus_chat.ingest.errors import QueryError
+from consensus_chat.ingest.text import clean_text, has_control_characters
 
 MAX_QUERY_CHARS = 2000
 # Lone surrogates are what Python makes of bytes that are not UTF-8 (click's surrogateescape on

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest.section import Section
+from consensus_chat.ingest.section import Section
 
 from .lookups import TIER_BY_REASON, TIER_REPORT
 from .topic import Topic, content_words

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.errors import ConsensusChatError
-from ingest.section import Section
+from consensus_chat.ingest.errors import ConsensusChatError
+from consensus_chat.ingest.section import Section
 
 FORMAT = 1
 DIRNAME = "search-parts"
@@ -135,7 +135,7 @@ def query_terms(text: str, stem) -> list[str]:
 
 def read_chunks(collection) -> tuple[list[str], list[str], list[str], dict[str, Section]]:
     """(chunk ids, chunk texts, each chunk's section id, sections by id) read back from a generation's collection."""
-    from ingest.store import pages
+    from consensus_chat.ingest.store import pages
 
     ids, docs, metas = [], [], []
     for got in pages(collection, ["documents", "metadatas"]):
@@ -192,7 +192,7 @@ def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
 
 
 def _sha256(path: Path) -> str:
-    from ingest.embedder import sha256_file
+    from consensus_chat.ingest.embedder import sha256_file
 
     return sha256_file(path)
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import IndexCorrupt
+from consensus_chat.ingest.errors import IndexCorrupt
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from ingest.text import split_sentences
+from consensus_chat.ingest.text import split_sentences
 
 MAX_SECTIONS = 4096  # bounded: a server that re-ingests often must not grow without end
 

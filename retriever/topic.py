@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ingest.section import Section
+from consensus_chat.ingest.section import Section
 
 from .lookups import Lookups, normalise_with_offsets
 

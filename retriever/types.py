@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ingest.section import heading
+from consensus_chat.ingest.section import heading
 
 from .topic import Topic
 

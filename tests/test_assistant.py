@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from conftest import CLI, CORPUS
-from ingest.errors import QueryError
+from consensus_chat.ingest.errors import QueryError
 
 DOCUMENT = " ".join(CORPUS.read_text(encoding="utf-8").split())
 
@@ -103,7 +103,7 @@ def test_gradio_style_history_is_accepted(assistant):
 
 
 def test_stream_yields_growing_text_then_the_answer(assistant):
-    from app.types import Answer
+    from consensus_chat.app.types import Answer
 
     items = list(assistant.stream("metrology"))
     assert isinstance(items[-1], Answer) and all(isinstance(i, str) for i in items[:-1])

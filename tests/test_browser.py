@@ -183,7 +183,7 @@ def test_opening_a_source_box_brings_it_into_view(page):
 
 
 def test_phone_layout_puts_the_input_and_examples_on_the_first_screen(page, artifacts, retriever):
-    from app.panels import example_questions
+    from consensus_chat.app.panels import example_questions
 
     page.set_viewport_size({"width": 390, "height": 844})
     page.reload(wait_until="domcontentloaded")
@@ -242,7 +242,7 @@ def test_hostile_question_is_shown_as_text_and_never_runs(page):
 
 
 def test_example_button_asks_and_filters_apply(page, retriever):
-    from app.panels import example_questions
+    from consensus_chat.app.panels import example_questions
 
     sections = retriever.sections()
     first = example_questions(sections)[0]

@@ -48,8 +48,8 @@ def hostile_server(tmp_path_factory):
     """`serve --llm openai` on an index of the page with a hostile image in a card, the LLM a hostile stub."""
     if CHROMIUM is None or not CHROMIUM.exists():
         pytest.skip("needs Debian's chromium (make browser)")
-    from ingest.config import Config
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
 
     root = tmp_path_factory.mktemp("hostile")
     corpus = root / "hostile.txt"

@@ -16,7 +16,7 @@ FILTERS = [{}, {"codes": ["2.2"]}, {"codes": ["3", "1.1"]}, {"kinds": ["card"]},
 @pytest.fixture
 def paths(retriever):
     """(the state the retriever loaded, a copy of it whose dense search asks Chroma)."""
-    from retriever.dense import DenseSearch
+    from consensus_chat.retriever.dense import DenseSearch
 
     state = retriever._current()
     return state, dataclasses.replace(state, dense=DenseSearch(state.collection, state.chunk_sections))
@@ -30,7 +30,7 @@ def test_the_shipped_document_is_scored_in_memory(paths):
 
 @pytest.mark.parametrize("n_cand", [3, 30])
 def test_in_memory_and_chroma_give_the_same_sections_and_cosines(retriever, paths, n_cand):
-    from retriever.core import _where
+    from consensus_chat.retriever.core import _where
 
     state, chroma = paths
     for q in QUESTIONS:
@@ -63,7 +63,7 @@ def test_search_ranks_and_scopes_the_same_through_either_path(retriever, paths, 
 
 
 def test_an_index_above_the_threshold_keeps_the_chroma_query(paths):
-    from retriever.dense import DenseSearch
+    from consensus_chat.retriever.dense import DenseSearch
 
     state, _ = paths
     big = DenseSearch.open(state.collection, state.chunk_ids, state.chunk_sections, "here",
@@ -74,8 +74,8 @@ def test_an_index_above_the_threshold_keeps_the_chroma_query(paths):
 
 
 def test_vectors_read_back_in_the_tables_chunk_order(paths):
-    from retriever.dense import read_vectors
-    from ingest.errors import IndexCorrupt
+    from consensus_chat.retriever.dense import read_vectors
+    from consensus_chat.ingest.errors import IndexCorrupt
 
     state, _ = paths
     got = state.collection.get(ids=state.chunk_ids[:3], include=["embeddings"])
@@ -89,9 +89,9 @@ def test_vectors_read_back_in_the_tables_chunk_order(paths):
 def test_saved_vectors_answer_without_chroma_and_give_identical_hits(config):
     """A small index is scored from the vectors its saved parts hold: Chroma is not opened (nor chromadb
     imported; tests/test_speed.py checks that), and every hit is exactly the one Chroma's vectors give."""
-    from retriever import open_retriever
-    from retriever.dense import DenseSearch
-    from retriever.generation import LazyCollection
+    from consensus_chat.retriever import open_retriever
+    from consensus_chat.retriever.dense import DenseSearch
+    from consensus_chat.retriever.generation import LazyCollection
 
     r = open_retriever(config.index_dir)
     state = r._current()
@@ -113,9 +113,9 @@ def test_a_store_that_lost_rows_is_not_answered_from_the_saved_parts(config, tmp
     import chromadb
     from chromadb.config import Settings
 
-    from ingest.errors import IndexCorrupt
-    from retriever import open_retriever
-    from retriever.generation import stored_records
+    from consensus_chat.ingest.errors import IndexCorrupt
+    from consensus_chat.retriever import open_retriever
+    from consensus_chat.retriever.generation import stored_records
 
     idx = tmp_path / "idx"
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))

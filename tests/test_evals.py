@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import reference_metrics as reference
-from evals import metrics
-from evals.baseline import section_anchors
-from evals.scope_fit import fit, leave_one_out, rates
-from evals.runner import (
+from consensus_chat.evals import metrics
+from consensus_chat.evals.baseline import section_anchors
+from consensus_chat.evals.scope_fit import fit, leave_one_out, rates
+from consensus_chat.evals.runner import (
     DEFAULT_QUESTIONS,
     REQUIRED_KEYS,
     QuestionFileError,
@@ -100,7 +100,7 @@ def test_library_scores_an_empty_ranking_zero_and_keeps_our_order():
 @pytest.fixture(scope="session")
 def rankings(retriever):
     """Per mode, each in-scope question's ranked section ids, and the qrels (relevant ids)."""
-    from evals.runner import resolve
+    from consensus_chat.evals.runner import resolve
 
     questions = [q for q in resolve(load_questions(DEFAULT_QUESTIONS), retriever.sections(), DEFAULT_QUESTIONS)
                  if q.kind == "in_scope"]
@@ -208,7 +208,7 @@ def test_answer_scores_micro_precision_macro_recall():
 
 
 def test_baseline_chunk_holds_a_section_by_its_text_not_its_title(retriever):
-    from evals.baseline import Baseline
+    from consensus_chat.evals.baseline import Baseline
 
     corpus = "\n".join(s.text for s in retriever.sections())
     b = Baseline(index=None, embed_model=None, anchors=section_anchors(retriever.sections(), corpus),
@@ -224,9 +224,9 @@ def test_baseline_chunk_holds_a_section_by_its_text_not_its_title(retriever):
 def Sample(id_, dense, forced, in_scope, coverage=0.0):  # noqa: N802 - reads like the record it builds
     """A calibration sample whose evidence has these features: one topic word (covered or not) and one
     chunk cosine, or (forced) no topic words at all, so every call goes through the real decision."""
-    from evals.scope_fit import Sample as Record
-    from retriever.evidence import Evidence, Reading, WordEvidence
-    from retriever.topic import Topic
+    from consensus_chat.evals.scope_fit import Sample as Record
+    from consensus_chat.retriever.evidence import Evidence, Reading, WordEvidence
+    from consensus_chat.retriever.topic import Topic
 
     words = () if forced else (WordEvidence("alpha", coverage >= 1.0, None, 3.0),)
     topic = Topic("q", "q", tuple(w.word for w in words), (), ())
@@ -277,7 +277,7 @@ def test_exact_lookups_stay_in_scope_and_loo_is_reported():
 
 # -- the whole eval and its CI gate ----------------------------------------------------------------
 
-EXTERNAL = ("retriever.llama:default_retriever", "evals.baseline:default_retriever")
+EXTERNAL = ("consensus_chat.retriever.llama:default_retriever", "consensus_chat.evals.baseline:default_retriever")
 
 
 @pytest.fixture(scope="session")
@@ -331,18 +331,18 @@ def test_other_llama_index_retrievers_sit_beside_ours(eval_report):
     ext = eval_report["external"]
     assert set(ext) == set(EXTERNAL)
     # llama-index's default pipeline, its chunks mapped to sections by text, scores exactly as the baseline row.
-    base = ext["evals.baseline:default_retriever"]
+    base = ext["consensus_chat.evals.baseline:default_retriever"]
     assert {k: base[k] for k in RETRIEVAL_KEYS} == {k: eval_report["baseline"][k] for k in RETRIEVAL_KEYS}
     # Our adapter ranks as hybrid search but returns no nodes for questions it judges off-topic, so each
     # false refusal costs it exactly that question's hit.
-    ours = ext["retriever.llama:default_retriever"]
+    ours = ext["consensus_chat.retriever.llama:default_retriever"]
     hybrid = eval_report["modes"]["hybrid"]
     refused = [q for q in eval_report["questions"] if q["kind"] == "in_scope" and not q["in_scope"]]
     lost = sum(1 for q in refused if q["first_relevant_rank"] is not None and q["first_relevant_rank"] <= 5)
     # The report rounds both to three digits, so they may differ by up to one unit of the last digit.
     assert ours["hit@5"] == pytest.approx(hybrid["hit@5"] - lost / eval_report["out_of_scope"]["n_in"], abs=1e-3)
     assert all(ours[k] <= hybrid[k] for k in RETRIEVAL_KEYS)
-    assert ours["pipeline"] == "retriever.llama.LlamaIndexRetriever"
+    assert ours["pipeline"] == "consensus_chat.retriever.llama.LlamaIndexRetriever"
 
 
 def test_trec_files_score_the_same_with_trec_tools(eval_report, trec_dir):
@@ -364,7 +364,7 @@ def test_trec_files_score_the_same_with_trec_tools(eval_report, trec_dir):
 
 
 def test_beir_dataset_scores_as_our_jsonl(config, retriever, eval_report, tmp_path):
-    from evals.formats import write_beir
+    from consensus_chat.evals.formats import write_beir
 
     questions = load_questions(DEFAULT_QUESTIONS)
     write_beir(tmp_path / "beir", questions, retriever.sections())
@@ -391,7 +391,7 @@ def test_beir_dataset_scores_as_our_jsonl(config, retriever, eval_report, tmp_pa
     ("q9\texplainability\t1\n", "query 'q9'"),
 ])
 def test_beir_errors_say_where(config, tmp_path, qrels, fragment):
-    from ingest.errors import ConsensusChatError
+    from consensus_chat.ingest.errors import ConsensusChatError
 
     (tmp_path / "qrels").mkdir()
     (tmp_path / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "What is explainability?"}) + "\n")
@@ -401,16 +401,16 @@ def test_beir_errors_say_where(config, tmp_path, qrels, fragment):
 
 
 def test_a_bad_retriever_spec_fails_before_the_run(config):
-    from evals.formats import RetrieverFactoryError
+    from consensus_chat.evals.formats import RetrieverFactoryError
 
-    for spec, fragment in (("nomodule_xyz:f", "cannot import"), ("evals.metrics:nothing", "no attribute"),
-                           ("evals.metrics:mean", "no arguments"), ("evals.runner:MODES", "not a llama_index BaseRetriever"), ("justamodule", "module:factory")):
+    for spec, fragment in (("nomodule_xyz:f", "cannot import"), ("consensus_chat.evals.metrics:nothing", "no attribute"),
+                           ("consensus_chat.evals.metrics:mean", "no arguments"), ("consensus_chat.evals.runner:MODES", "not a llama_index BaseRetriever"), ("justamodule", "module:factory")):
         with pytest.raises(RetrieverFactoryError, match=fragment):
             run(config, DEFAULT_QUESTIONS, ("hybrid",), baseline=False, answers=False, retrievers=[spec])
 
 
 def test_conversations_are_scored_turn_by_turn_with_history(eval_report, assistant, tmp_path):
-    from evals.conversations import ConversationFileError, load_conversations, score_conversations
+    from consensus_chat.evals.conversations import ConversationFileError, load_conversations, score_conversations
 
     conv = eval_report["conversations"]
     assert conv["n_conversations"] == 8 and conv["n_turns"] == 26
@@ -507,7 +507,7 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
 
     target = tmp_path / "calibration.json"
     env = dict(os.environ, CONSENSUS_CHAT_CALIBRATION=str(target))
-    cmd = [sys.executable, "-m", "evals.calibrate", "--index-dir", str(index_dir), "--json"]
+    cmd = [sys.executable, "-m", "consensus_chat.evals.calibrate", "--index-dir", str(index_dir), "--json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     assert not target.exists()  # no --write, no file
@@ -554,7 +554,7 @@ class _Ans:
     ({"question": "When?", "relevant_titles": ["S"]}, _Ans(["T"]), None, False),
 ])
 def test_each_turn_kind_is_scored_by_its_own_check(turn, answer, previous, right):
-    from evals.conversations import score_turn
+    from consensus_chat.evals.conversations import score_turn
 
     row = score_turn(turn, answer, previous)
     assert row["right"] is right
@@ -570,7 +570,7 @@ def test_each_turn_kind_is_scored_by_its_own_check(turn, answer, previous, right
     ({"question": "x", "relevant_titles": ["A"], "expect_text": ""}, "expect_text"),
 ])
 def test_conversation_file_checks_the_new_turn_keys(tmp_path, turn, fragment):
-    from evals.conversations import ConversationFileError, load_conversations
+    from consensus_chat.evals.conversations import ConversationFileError, load_conversations
 
     first = {"question": "What is metrology?", "relevant_titles": ["Metrology for AI risk assessment"]}
     path = tmp_path / "c.jsonl"
@@ -583,7 +583,7 @@ def test_conversation_file_checks_the_new_turn_keys(tmp_path, turn, fragment):
 
 
 def test_a_refused_turn_and_its_follow_up_are_scored_with_the_real_assistant(assistant):
-    from evals.conversations import ask_turn, score_conversations
+    from consensus_chat.evals.conversations import ask_turn, score_conversations
 
     conv = [{"id": "r", "turns": [
         {"question": "Who wrote Pride and Prejudice?", "relevant_titles": [], "kind": "out_of_scope"},
@@ -609,17 +609,17 @@ BLIND_FIXTURE = ROOT / "tests" / "data" / "blind-fixture"
 @pytest.fixture(scope="session")
 def blind_report(config):
     """The blind scorer run on a small fixture set of our own (one page, five questions, one conversation)."""
-    from evals.blind import score_blind
+    from consensus_chat.evals.blind import score_blind
 
     return score_blind(config, blind_dir=BLIND_FIXTURE)
 
 
 def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, tmp_path):
-    from evals.blind import KIND
-    from evals.questions import load_questions, resolve
-    from ingest.config import Config
-    from ingest.pipeline import ingest
-    from retriever import open_retriever
+    from consensus_chat.evals.blind import KIND
+    from consensus_chat.evals.questions import load_questions, resolve
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+    from consensus_chat.retriever import open_retriever
 
     b = blind_report
     page = b["pages"]["tests/data/second-page.txt"]
@@ -646,8 +646,8 @@ def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, 
 
 
 def test_blind_pages_file_errors_say_what_is_wrong(config, tmp_path):
-    from evals.blind import score_blind
-    from evals.page_sets import PagesFileError
+    from consensus_chat.evals.blind import score_blind
+    from consensus_chat.evals.page_sets import PagesFileError
 
     (tmp_path / "pages.json").write_text('[{"corpus": "tests/data/no-such-page.txt", "questions": "x.jsonl"}]')
     with pytest.raises(PagesFileError, match="entry 1: corpus file 'tests/data/no-such-page.txt' does not exist"):
@@ -658,7 +658,7 @@ def test_blind_pages_file_errors_say_what_is_wrong(config, tmp_path):
 
 
 def test_other_pages_are_judged_by_a_rule_fitted_on_the_other_pages(config, tmp_path):
-    from evals.page_sets import score_dev_pages
+    from consensus_chat.evals.page_sets import score_dev_pages
 
     pages = [{"corpus": "tests/data/second-page.txt", "questions": "evals/pages/second-page.jsonl"},
              {"corpus": "tests/data/third-page.txt", "questions": "evals/pages/third-page.jsonl"}]
@@ -684,7 +684,7 @@ def test_a_question_file_of_ones_own_gets_scope_figures_of_kind_other_questions(
 
 
 def test_figures_are_rounded_once_and_printed_as_they_are(eval_report, blind_report):
-    from evals.report import markdown
+    from consensus_chat.evals.report import markdown
 
     for scores in (*eval_report["modes"].values(), eval_report["baseline"]):
         assert all(round(scores[k], 3) == scores[k] for k in RETRIEVAL_KEYS)
@@ -701,7 +701,7 @@ def test_figures_are_rounded_once_and_printed_as_they_are(eval_report, blind_rep
 
 
 def test_chart_legend_covers_no_bar_and_labels_are_the_report_figures(eval_report):
-    from evals.chart import chart
+    from consensus_chat.evals.chart import chart
 
     fig = chart(eval_report)
     fig.canvas.draw()

@@ -10,11 +10,11 @@ import subprocess
 
 import pytest
 
-from app import chat
-from app.feedback import (FILENAME, MAX_COMMENT, MAX_QUESTION, FeedbackError, FeedbackStore, IssuedAnswers, Ratings,
+from consensus_chat.app import chat
+from consensus_chat.app.feedback import (FILENAME, MAX_COMMENT, MAX_QUESTION, FeedbackError, FeedbackStore, IssuedAnswers, Ratings,
                           TooManyVotes, UnknownAnswer, VoteLimiter)
 from conftest import CLI
-from evals.runner import load_questions
+from consensus_chat.evals.runner import load_questions
 
 CODE_QUESTION = "What is the code of the metrology section?"
 OFF_TOPIC = "Who won the 2022 World Cup?"
@@ -274,7 +274,7 @@ def test_http_votes_are_limited_per_client(server):
     from gradio_client import Client
     from gradio_client.exceptions import AppError
 
-    from app.feedback import VOTES_PER_WINDOW
+    from consensus_chat.app.feedback import VOTES_PER_WINDOW
 
     client = Client(server[0], verbose=False, httpx_kwargs={"timeout": 60})
     answer_id = client.predict(CODE_QUESTION, [], api_name="/chat")["id"]

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from app import auth
-from app.login import MAX_ATTEMPTS
+from consensus_chat.app import auth
+from consensus_chat.app.login import MAX_ATTEMPTS
 from conftest import CLI
 from test_ui import serving
 

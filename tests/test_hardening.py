@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLI
-from ingest.errors import ConsensusChatError, QueryError
+from consensus_chat.ingest.errors import ConsensusChatError, QueryError
 
 
 def run(*args, timeout=120, **kw):
@@ -68,11 +68,11 @@ def test_help_has_examples_for_every_command():
 
 
 def test_no_telemetry():
-    from ingest.store_base import chroma_settings as _settings
+    from consensus_chat.ingest.store_base import chroma_settings as _settings
 
     assert _settings().anonymized_telemetry is False
     env = {k: v for k, v in os.environ.items() if k not in ("GRADIO_ANALYTICS_ENABLED", "ANONYMIZED_TELEMETRY")}
-    code = ("import os; from click.testing import CliRunner; from app.cli import main; "
+    code = ("import os; from click.testing import CliRunner; from consensus_chat.app.cli import main; "
             "CliRunner().invoke(main, ['sections', '--json']); "
             "print(os.environ['GRADIO_ANALYTICS_ENABLED'], os.environ['ANONYMIZED_TELEMETRY'])")
     proc = subprocess.run([os.path.join(os.path.dirname(CLI), "python"), "-c", code], capture_output=True, text=True,
@@ -191,7 +191,7 @@ def _random_checksums(idx, tmp):
 
 
 def _parts_whole_again(idx, tmp):
-    from retriever.saved_parts import load_parts
+    from consensus_chat.retriever.saved_parts import load_parts
 
     manifest = json.loads((idx / "manifest.json").read_text())
     load_parts(_generation(idx), manifest["generation"], manifest["chunks"])  # raises when still damaged
@@ -218,7 +218,7 @@ def _word_table_with_nan(idx, tmp):
     """The user's word-vector cache, copied, with NaN rows written in place (same shape, same size)."""
     import numpy as np
 
-    from retriever.wordtable import cache_dir
+    from consensus_chat.retriever.wordtable import cache_dir
 
     shutil.copytree(cache_dir() / "word-vectors", tmp / "cache" / "word-vectors")
     table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
@@ -231,7 +231,7 @@ def _word_table_with_nan(idx, tmp):
 
 def _word_table_with_nan_and_its_checksum(idx, tmp):
     """NaN rows whose checksum was recomputed, as an encoder that returned NaN would leave them."""
-    from ingest.embedder import sha256_file
+    from consensus_chat.ingest.embedder import sha256_file
 
     env = _word_table_with_nan(idx, tmp)
     table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
@@ -326,7 +326,7 @@ def _copy_index(config, tmp_path) -> Path:
 
 
 def _answers(idx: Path) -> None:
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     assert open_retriever(idx).search("metrology").hits[0].title == "Metrology for AI risk assessment"
 
@@ -336,7 +336,7 @@ PROBES = ("metrology", "Which sections cite Turpin?", "How can we tell whether a
 
 
 def _top3(idx: Path) -> list[list[str]]:
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     r = open_retriever(idx)
     return [[h.id for h in r.search(q, k=3).hits] for q in PROBES]
@@ -368,7 +368,7 @@ def test_fault_table(fault, config, tmp_path, embedder, healthy):
                                text=True, timeout=300, env=env)
         assert fixed.returncode == 0, fixed.stderr
     elif fault.after == "repair":
-        from ingest.pipeline import ingest
+        from consensus_chat.ingest.pipeline import ingest
 
         ingest(config=config.with_(index_dir=idx), rebuild="--rebuild" in fault.repair, embedder=embedder)
     if fault.after:
@@ -395,7 +395,7 @@ def test_plain_ingest_repairs_a_store_that_lost_rows(config, tmp_path):
     import chromadb
     from chromadb.config import Settings
 
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     idx = _copy_index(config, tmp_path)
     client = chromadb.PersistentClient(str(_generation(idx)), settings=Settings(anonymized_telemetry=False))
@@ -453,7 +453,7 @@ def test_lone_surrogates_through_the_api(retriever, assistant):
 
 
 def test_clean_query_is_the_one_check():
-    from retriever.query import MAX_QUERY_CHARS, clean_query
+    from consensus_chat.retriever.query import MAX_QUERY_CHARS, clean_query
 
     assert clean_query("  a\x00b\tc  ") == ("ab c", ["Control characters were removed from the question."])
     assert clean_query("  a b\tc  ") == ("a b c", [])
@@ -483,7 +483,7 @@ def test_server_releases_replaced_generations(config, tmp_path, embedder):
     """10 re-ingests under a running `serve`: its open files stay flat and it keeps answering."""
     import psutil
     from conftest import CORPUS, serving
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     idx = _copy_index(config, tmp_path)
     edited = tmp_path / "edited.txt"

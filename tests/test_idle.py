@@ -47,7 +47,7 @@ def server():
 def test_the_queue_polls_slowly_when_idle_and_at_gradios_pace_while_working(server):
     from gradio_client import Client
 
-    from app.idle import IdleQueue
+    from consensus_chat.app.idle import IdleQueue
 
     demo, release = server
     queue = demo._queue

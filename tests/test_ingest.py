@@ -13,11 +13,11 @@ import time
 import pytest
 
 from conftest import CLI, CORPUS, free_port
-from ingest.config import Config
-from ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
-from ingest.faults import STAGES
-from ingest.parser import parse_file
-from ingest.pipeline import ingest
+from consensus_chat.ingest.config import Config
+from consensus_chat.ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
+from consensus_chat.ingest.faults import STAGES
+from consensus_chat.ingest.parser import parse_file
+from consensus_chat.ingest.pipeline import ingest
 
 QUESTIONS = ["Which sections cite Turpin?", "secure evaluation infrastructure for auditors",
              "how do goals emerge in agentic systems", "metrology", "3.2.2"]
@@ -60,7 +60,7 @@ def test_second_ingest_embeds_nothing(tmp_path):
 
 
 def test_changed_added_and_removed_sections_without_duplicates(tmp_path):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     cfg = _cfg(tmp_path / "idx")
     ingest([CORPUS], cfg)
@@ -80,7 +80,7 @@ def test_changed_added_and_removed_sections_without_duplicates(tmp_path):
 
 
 def test_long_sections_are_split_not_truncated(embedder):
-    from ingest.chunker import chunk_section
+    from consensus_chat.ingest.chunker import chunk_section
 
     source = next(s for s in parse_file(CORPUS) if s.kind == "source")
     chunks = chunk_section(source, embedder.count_tokens, embedder.max_tokens)
@@ -93,10 +93,10 @@ def test_long_sections_are_split_not_truncated(embedder):
 
 
 def test_index_built_with_another_model_is_refused(tmp_path, config):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     other = tmp_path / "other-model"
-    from ingest.embedder import default_model_path
+    from consensus_chat.ingest.embedder import default_model_path
 
     shutil.copytree(default_model_path(), other)
     with open(other / "model.safetensors", "ab") as f:
@@ -111,7 +111,7 @@ def test_index_built_with_another_model_is_refused(tmp_path, config):
 
 
 def test_tampered_default_weights_are_refused(tmp_path, monkeypatch):
-    from ingest import embedder as emb
+    from consensus_chat.ingest import embedder as emb
 
     fake = tmp_path / "model"
     shutil.copytree(emb.default_model_path(), fake)
@@ -123,7 +123,7 @@ def test_tampered_default_weights_are_refused(tmp_path, monkeypatch):
 
 
 def test_missing_and_corrupt_index_are_detected(tmp_path):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     with pytest.raises(IndexNotFound, match="consensus-chat ingest"):
         open_retriever(tmp_path / "nothing")
@@ -147,7 +147,7 @@ def test_partial_store_is_detected(tmp_path):
     """A store that lost chunks (e.g. a half-copied directory) is refused, naming the fix."""
     import chromadb
     from chromadb.config import Settings
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     cfg = _cfg(tmp_path / "idx")
     ingest([CORPUS], cfg)
@@ -173,7 +173,7 @@ assert set(CRASH_STAGES) <= set(STAGES)
 @pytest.mark.parametrize("stage", CRASH_STAGES)
 def test_sigkill_at_each_stage_leaves_a_readable_index(tmp_path, config, stage):
     """Kill an ingest with SIGKILL at a given moment; the index opens and answers, as before or after."""
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     idx = tmp_path / "idx"
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
@@ -201,7 +201,7 @@ def test_sigkill_at_each_stage_leaves_a_readable_index(tmp_path, config, stage):
 
 def test_sigkill_at_random_moments(tmp_path, config):
     """Time-based kills too, not only at the named stages."""
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     idx = tmp_path / "idx"
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
@@ -216,7 +216,7 @@ def test_sigkill_at_random_moments(tmp_path, config):
 
 
 def test_two_ingests_at_once_wait_for_each_other(tmp_path, config):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     idx = tmp_path / "idx"
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
@@ -243,14 +243,14 @@ def test_a_held_lock_makes_the_second_ingest_refuse(tmp_path, config):
 @pytest.fixture(scope="module")
 def chroma_server(tmp_path_factory):
     """A real `chroma run` server on a free loopback port."""
-    from evals.procs import ChromaServer
+    from consensus_chat.evals.procs import ChromaServer
 
     with ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data") as server:
         yield server.port
 
 
 def test_server_mode_gives_the_same_results_as_embedded(tmp_path, config, chroma_server, retriever):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     cfg = _cfg(tmp_path / "lock-dir", chroma_host="127.0.0.1", chroma_port=chroma_server)
     first = ingest([CORPUS], cfg)
@@ -281,7 +281,7 @@ def test_unreachable_chroma_server_is_one_clear_line(tmp_path):
 
 
 def test_store_pages_reads_every_chunk_once(config):
-    from ingest.store import open_store, pages
+    from consensus_chat.ingest.store import open_store, pages
 
     store = open_store(config)
     manifest, collection = store.open_current()
@@ -296,7 +296,7 @@ def test_store_pages_reads_every_chunk_once(config):
 
 
 def test_ingest_takes_an_embedder(tmp_path, embedder, monkeypatch):
-    from ingest import embedder as emb
+    from consensus_chat.ingest import embedder as emb
 
     def no_loading(*args, **kwargs):
         raise AssertionError("ingest loaded a model although one was passed")
@@ -308,8 +308,8 @@ def test_ingest_takes_an_embedder(tmp_path, embedder, monkeypatch):
 
 def test_unreadable_old_index_is_logged_and_re_embedded(tmp_path, config, caplog):
     """The "read the old index" path names what it skipped instead of swallowing it."""
-    from ingest.pipeline import _old_embeddings
-    from ingest.store import open_store
+    from consensus_chat.ingest.pipeline import _old_embeddings
+    from consensus_chat.ingest.store import open_store
 
     idx = tmp_path / "idx"
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
@@ -317,13 +317,13 @@ def test_unreadable_old_index_is_logged_and_re_embedded(tmp_path, config, caplog
     manifest = store.read_manifest()
     assert len(_old_embeddings(store, manifest, {"x"} | _chunk_hashes(store, manifest))) == 18
     (idx / manifest["generation"] / "chroma.sqlite3").unlink()
-    with caplog.at_level("WARNING", logger="ingest.pipeline"):
+    with caplog.at_level("WARNING", logger="consensus_chat.ingest.pipeline"):
         assert _old_embeddings(store, manifest, {"x"}) == {}
     assert "Re-embedding everything" in caplog.text and "missing" in caplog.text
 
 
 def _chunk_hashes(store, manifest) -> set[str]:
-    from ingest.store import pages
+    from consensus_chat.ingest.store import pages
 
     collection = store.open_generation(manifest["generation"])
     try:
@@ -333,14 +333,14 @@ def _chunk_hashes(store, manifest) -> set[str]:
 
 
 def test_retriever_keeps_answering_and_logs_when_the_new_index_is_damaged(tmp_path, config, caplog):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     idx = tmp_path / "idx"
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
     r = open_retriever(idx)
     before = r._current()
     (idx / "manifest.json").write_bytes(b"\x83\x00 not json")
-    with caplog.at_level("WARNING", logger="retriever.core"):
+    with caplog.at_level("WARNING", logger="consensus_chat.retriever.core"):
         assert r.search("metrology").hits[0].title == "Metrology for AI risk assessment"
     assert r._current() is before
     assert "Not switching to the new index" in caplog.text and "manifest.json is damaged" in caplog.text
@@ -361,7 +361,7 @@ def test_ingest_of_an_unchanged_but_emptied_store_rebuilds(tmp_path, config):
 def test_the_default_corpus_is_package_data(tmp_path):
     """A built wheel carries corpus/ and finds the document through importlib.resources, like a checkout."""
     from conftest import ROOT
-    from ingest.config import default_corpus
+    from consensus_chat.ingest.config import default_corpus
 
     assert default_corpus().read_bytes() == CORPUS.read_bytes()
     # Build from a copy: setuptools writes build/ and *.egg-info next to the sources.
@@ -376,13 +376,13 @@ def test_the_default_corpus_is_package_data(tmp_path):
     import zipfile
 
     with zipfile.ZipFile(wheel) as zf:
-        assert zf.read("corpus/interpretability-singapore-consensus.txt") == CORPUS.read_bytes()
+        assert zf.read("consensus_chat/corpus/interpretability-singapore-consensus.txt") == CORPUS.read_bytes()
         zf.extractall(tmp_path / "site")
     # Only the unpacked wheel on the path (no checkout, no editable finder for these packages).
     code = ("import sys; sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in type(f).__name__ "
             "and 'editable' not in getattr(f, '__module__', '')]; "
             f"sys.path.insert(0, {str(tmp_path / 'site')!r}); "
-            "from ingest.config import default_corpus; print(default_corpus())")
+            "from consensus_chat.ingest.config import default_corpus; print(default_corpus())")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env,
                            cwd=tmp_path)

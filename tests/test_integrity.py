@@ -32,7 +32,7 @@ def _edited(tmp_path) -> Path:
 
 def test_plain_ingest_removes_crash_leftovers_even_when_nothing_changed(config, tmp_path, embedder):
     """Killed with the new manifest written but not swapped in: the next ingest (nothing to do) cleans up."""
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     idx = _copy(config, tmp_path)
     ingest([_edited(tmp_path)], config.with_(index_dir=idx), embedder=embedder)  # a real previous generation
@@ -51,9 +51,9 @@ def test_plain_ingest_removes_crash_leftovers_even_when_nothing_changed(config, 
 
 def test_feedback_export_escapes_line_separators_and_the_loaders_read_them(index_dir, tmp_path):
     """U+2028/U+2029 in an answer: the exported line stays one line, and every JSON Lines loader reads it."""
-    from app.feedback import FeedbackStore, Vote
-    from evals.conversations import load_conversations
-    from evals.runner import load_questions
+    from consensus_chat.app.feedback import FeedbackStore, Vote
+    from consensus_chat.evals.conversations import load_conversations
+    from consensus_chat.evals.runner import load_questions
 
     home = tmp_path / "home"
     home.mkdir()
@@ -82,7 +82,7 @@ def test_feedback_export_escapes_line_separators_and_the_loaders_read_them(index
 
 
 def test_jsonl_helpers():
-    from ingest.jsonl import dumps_line, split_lines
+    from consensus_chat.ingest.jsonl import dumps_line, split_lines
 
     assert dumps_line({"a": "x\u2028y\u2029é"}) == '{"a": "x\\u2028y\\u2029é"}'
     assert json.loads(dumps_line({"a": "x\u2028y"})) == {"a": "x\u2028y"}
@@ -90,7 +90,7 @@ def test_jsonl_helpers():
 
 
 def test_control_characters_get_their_notice(index_dir):
-    from retriever.query import clean_query
+    from consensus_chat.retriever.query import clean_query
 
     assert clean_query("metro\x01logy") == ("metrology", ["Control characters were removed from the question."])
     assert clean_query("metrology\tnow") == ("metrology now", [])  # a tab is only a space
@@ -112,7 +112,7 @@ def _as_other_user(cmd: list[str]) -> list[str]:
 @pytest.mark.parametrize("blocked", ["the index folder", "the query encoder in the cache"])
 def test_an_unreadable_index_folder_says_so(config, blocked):
     """Permission denied is not damage: no 'damaged query encoder', no advice to rebuild."""
-    from ingest.config import default_cache_dir
+    from consensus_chat.ingest.config import default_cache_dir
 
     root = Path(tempfile.mkdtemp(prefix="consensus-chat-perm-"))
     try:
@@ -154,7 +154,7 @@ def _deleted_generation_files(pid: int) -> list[str]:
 def test_an_idle_server_releases_a_deleted_generation(config, tmp_path, embedder):
     """Two re-ingests while nobody asks anything: the server lets go of the deleted generation on its own."""
     from conftest import serving
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.pipeline import ingest
 
     idx = _copy(config, tmp_path)
     with serving(idx, tmp_path / "serve.log") as (client, proc):
@@ -175,9 +175,9 @@ def test_a_chroma_server_outage_is_one_line_and_a_notice(tmp_path, embedder):
     """The web chat says it cannot reach the server and keeps retrying; the log has one line per outage."""
     from gradio_client import Client
 
-    from evals.procs import ChromaServer
-    from ingest.config import Config
-    from ingest.pipeline import ingest
+    from consensus_chat.evals.procs import ChromaServer
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
 
     chroma = ChromaServer(tmp_path / "chroma").__enter__()
     port = free_port()

@@ -13,7 +13,7 @@ from llama_index.core.query_engine import RetrieverQueryEngine
 from llama_index.core.response_synthesizers import get_response_synthesizer
 from llama_index.core.schema import NodeRelationship
 
-from evals.runner import DEFAULT_QUESTIONS, load_questions
+from consensus_chat.evals.runner import DEFAULT_QUESTIONS, load_questions
 
 OFF_TOPIC = "sourdough bread recipe"
 PARAPHRASE = "How can we tell whether a model's stated reasoning matches what it really did?"
@@ -76,7 +76,7 @@ def test_keep_out_of_scope_marks_the_nodes(retriever):
 
 
 def test_nodes_carry_ref_doc_id_and_stable_ids(config, retriever, li):
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     nodes = li.retrieve(PARAPHRASE)
     for n in nodes:
@@ -107,7 +107,7 @@ def test_a_hit_without_a_dense_score_gets_a_computed_cosine(retriever):
             hits = [dataclasses.replace(h, dense_score=None) for h in result.hits]
             return dataclasses.replace(result, hits=hits)
 
-    from retriever.llama import LlamaIndexRetriever
+    from consensus_chat.retriever.llama import LlamaIndexRetriever
 
     nodes = LlamaIndexRetriever(LexicalOnly(), k=3).retrieve(PARAPHRASE)
     exact = {h.id: h.dense_score for h in retriever.search(PARAPHRASE, k=3).hits}
@@ -172,7 +172,7 @@ def test_llama_index_chroma_vector_store_reads_the_index_ingest_wrote(config, re
     from llama_index.core.vector_stores.types import VectorStoreQuery
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from ingest.store import open_store
+    from consensus_chat.ingest.store import open_store
 
     store = open_store(config)
     _, collection = store.open_current()

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from app import chat, render
-from app.types import Turn
+from consensus_chat.app import chat, render
+from consensus_chat.app.types import Turn
 
 CODED = "Which sections are coded 2.2.1?"
 LISTED = ["risk-assessment", "risk-assessment--downstream-impact-assessment-and-forecasting",
@@ -199,7 +199,7 @@ class _CountingRetriever:
 
 
 def test_a_follow_up_reads_the_stored_turn_instead_of_re_resolving_earlier_ones(assistant):
-    from app.assistant import Assistant
+    from consensus_chat.app.assistant import Assistant
 
     questions = ["What does the document say about explainability?", "why are those tools a problem right now?",
                  "which code is that?", "what about attributing behaviour to training data instead?"]
@@ -220,7 +220,7 @@ def test_a_follow_up_reads_the_stored_turn_instead_of_re_resolving_earlier_ones(
 
 @pytest.mark.parametrize("stateful", [True, False], ids=["state", "text"])
 def test_the_development_conversations_stay_right(assistant, stateful):
-    from evals.conversations import load_conversations
+    from consensus_chat.evals.conversations import load_conversations
 
     right = total = 0
     for conversation in load_conversations():
@@ -327,7 +327,7 @@ def test_mcp_chat_carries_the_turn_between_calls(served):
 
 
 def test_the_session_memory_is_bounded_and_ignores_re_spacing():
-    from app.memory import MEMORY_SIZE, recall, remember
+    from consensus_chat.app.memory import MEMORY_SIZE, recall, remember
 
     memory: dict = {}
     for i in range(MEMORY_SIZE + 10):

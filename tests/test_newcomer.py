@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from app import auth
+from consensus_chat.app import auth
 from conftest import CLI
 from test_ui import serving, shared_server
 

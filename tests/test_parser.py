@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from conftest import CLI, CORPUS, ROOT
-from ingest.errors import CorpusFormatError
-from ingest.parser import parse_file
+from consensus_chat.ingest.errors import CorpusFormatError
+from consensus_chat.ingest.parser import parse_file
 
 EXPECTED_CARDS = [
     # (code, label, title, parent, citations)

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from conftest import CLI
-from ingest.errors import QueryError
+from consensus_chat.ingest.errors import QueryError
 
 
 def titles(result):

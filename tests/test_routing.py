@@ -199,8 +199,8 @@ def test_the_soft_word_match_pairs_synonyms(embedder):
     """'responsible' is nearer 'accountability' than 'weather' in the model's own word vectors."""
     import Stemmer
 
-    from ingest.section import Section
-    from retriever.wordmatch import WordMatcher, WordVectors
+    from consensus_chat.ingest.section import Section
+    from consensus_chat.retriever.wordmatch import WordMatcher, WordVectors
 
     sections = [Section(id="a", kind="card", code=None, label=None, title="Accountability", parent=None,
                         text="Determining accountability for failures."),
@@ -215,9 +215,9 @@ def test_the_soft_word_match_pairs_synonyms(embedder):
 
 
 def test_the_stored_calibration_is_keyed_to_the_corpus(retriever, tmp_path):
-    from ingest.config import Config
-    from ingest.pipeline import ingest
-    from retriever import open_retriever
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+    from consensus_chat.retriever import open_retriever
 
     assert retriever.scope_model.source == "fitted"
     cfg = Config.from_env(index_dir=tmp_path / "idx")
@@ -237,7 +237,7 @@ def test_no_document_strings_in_the_code(retriever):
         if s.kind == "source":
             names.add(s.title.lower())
             names.update(w.lower() for w in s.title.split() if w[:1].isupper() and len(w) >= 9)
-    from retriever.topic import META_WORDS
+    from consensus_chat.retriever.topic import META_WORDS
 
     names -= META_WORDS  # "the consensus", like "the report", says where to look (issue 11)
     questions = [json.loads(line)["question"].lower() for line in
@@ -265,8 +265,8 @@ def _ask(index: Path, question: str) -> dict:
 
 @pytest.fixture(scope="module")
 def page_indexes(tmp_path_factory, embedder):
-    from ingest.config import Config
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
 
     out = {}
     for name in ("second-page.txt", "third-page.txt"):
@@ -309,8 +309,8 @@ def test_other_pages_refuse_off_topic_questions(page_indexes, page, question):
 @pytest.mark.parametrize("page", ["second-page", "third-page"])
 def test_other_pages_rank_paraphrases_written_for_them(page_indexes, page):
     """evals/pages/: paraphrases of two other pages, written without reading the ranking's output on them."""
-    from evals.runner import load_questions
-    from retriever import open_retriever
+    from consensus_chat.evals.runner import load_questions
+    from consensus_chat.retriever import open_retriever
 
     r = open_retriever(page_indexes[f"{page}.txt"])
     questions = [q for q in load_questions(ROOT / "evals" / "pages" / f"{page}.jsonl") if q.kind == "in_scope"]

@@ -22,7 +22,7 @@ def _copy(index_dir, tmp_path):
 
 
 def _parts(index):
-    from retriever.saved_parts import DIRNAME
+    from consensus_chat.retriever.saved_parts import DIRNAME
 
     found = list(index.glob(f"gen-*/{DIRNAME}"))
     assert len(found) == 1, found
@@ -31,7 +31,7 @@ def _parts(index):
 
 def _results(index) -> dict:
     """Everything a caller sees, for every query and mode, plus the tables built at open."""
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     r = open_retriever(index)
     state = r._current()
@@ -53,7 +53,7 @@ def from_chroma(index_dir, tmp_path_factory):
 
 
 def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, monkeypatch, from_chroma):
-    from retriever import saved_parts
+    from consensus_chat.retriever import saved_parts
 
     parts = _parts(index_dir)
     checksums = json.loads((parts / "checksums.json").read_text())
@@ -89,8 +89,8 @@ def _assert_close(got, want, path="results"):
 
 
 def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tmp_path):
-    from retriever import open_retriever
-    from retriever.wordmatch import document_words
+    from consensus_chat.retriever import open_retriever
+    from consensus_chat.retriever.wordmatch import document_words
 
     r = open_retriever(_copy(index_dir, tmp_path))
     matcher = r._current().matcher
@@ -107,7 +107,7 @@ def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tm
 def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):
     index = _copy(index_dir, tmp_path)
     shutil.rmtree(_parts(index))
-    with caplog.at_level(logging.INFO, logger="retriever.core"):
+    with caplog.at_level(logging.INFO, logger="consensus_chat.retriever.core"):
         got = _results(index)
     assert got == from_chroma
     assert "has no saved search parts" in caplog.text
@@ -136,16 +136,16 @@ def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from
         checksums = json.loads((parts / "checksums.json").read_text())
         checksums["generation"] = "gen-elsewhere"
         (parts / "checksums.json").write_text(json.dumps(checksums))
-    with caplog.at_level(logging.WARNING, logger="retriever.core"):
+    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.core"):
         got = _results(index)
     assert got == from_chroma
     assert "saved search parts" in caplog.text and "damaged" in caplog.text, caplog.text
 
 
 def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_path, from_chroma):
-    from ingest.config import Config
-    from ingest.pipeline import ingest
-    from retriever.saved_parts import load_parts
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+    from consensus_chat.retriever.saved_parts import load_parts
 
     index = _copy(index_dir, tmp_path)
     manifest = json.loads((index / "manifest.json").read_text())
@@ -168,14 +168,14 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     import subprocess
     import sys
 
-    from retriever.saved_parts import load_parts
+    from consensus_chat.retriever.saved_parts import load_parts
 
     index = _copy(index_dir, tmp_path)
     before = json.loads((index / "manifest.json").read_text())
     changed = tmp_path / "corpus.txt"
     changed.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization", 1),
                        encoding="utf-8")
-    code = ("from ingest.config import Config; from ingest.pipeline import ingest; import sys; "
+    code = ("from consensus_chat.ingest.config import Config; from consensus_chat.ingest.pipeline import ingest; import sys; "
             "ingest([sys.argv[1]], Config.from_env(index_dir=sys.argv[2]))")
     proc = subprocess.run([sys.executable, "-c", code, str(changed), str(index)], capture_output=True,
                           env={**os.environ, "CONSENSUS_CHAT_CRASH_AT": "parts-saved"}, timeout=300)
@@ -188,7 +188,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
 def test_query_terms_split_as_bm25s_tokenize_does():
     import bm25s
 
-    from retriever.saved_parts import query_terms, stemmer
+    from consensus_chat.retriever.saved_parts import query_terms, stemmer
 
     stem = stemmer()
     texts = QUERIES + ["The AI's chain-of-thought: 2.2.1, GPT-4 and the the THE models' modelling?", "", "a an",

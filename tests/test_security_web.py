@@ -15,10 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy
 import pytest
 
-from app import auth, web
-from app.login import MAX_ATTEMPTS, AttemptLimiter, LoginGuard, TooManyAttempts
+from consensus_chat.app import auth, web
+from consensus_chat.app.login import MAX_ATTEMPTS, AttemptLimiter, LoginGuard, TooManyAttempts
 from conftest import CLI, CORPUS, free_port
-from ingest.errors import ConsensusChatError
+from consensus_chat.ingest.errors import ConsensusChatError
 from test_ui import _mcp_session, serving, shared_server
 
 QUESTIONS = [
@@ -306,7 +306,7 @@ def test_serve_binds_loopback_by_default(server):
 
 @pytest.mark.slow
 def test_fifty_sessions_ten_questions_each(server, artifacts):
-    from evals.load import run_sessions
+    from consensus_chat.evals.load import run_sessions
 
     report = run_sessions(server[0], QUESTIONS, sessions=50, per_session=10, budget_s=300)
     (artifacts / "load.json").write_text(json.dumps(report.to_dict(), indent=2))
@@ -318,7 +318,7 @@ def test_fifty_sessions_ten_questions_each(server, artifacts):
 @pytest.mark.slow
 def test_fifty_sessions_over_plain_http(server):
     """The bench's load client: Gradio's two-step HTTP API returns the same answer objects as gradio_client."""
-    from evals.load import answered, run_sessions
+    from consensus_chat.evals.load import answered, run_sessions
 
     seen = []
 

@@ -6,8 +6,8 @@ import dataclasses
 import json
 import subprocess
 
-from app.types import Answer, Citation
-from retriever.types import Hit
+from consensus_chat.app.types import Answer, Citation
+from consensus_chat.retriever.types import Hit
 
 from conftest import CLI
 

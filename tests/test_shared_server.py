@@ -13,7 +13,7 @@ import time
 
 
 from conftest import CLI, CORPUS, free_port, stop_process
-from evals.procs import ChromaServer, wait_for_http
+from consensus_chat.evals.procs import ChromaServer, wait_for_http
 
 NEW_TITLE = "Incident databases"
 PROBE = "shared incident databases for regulators"
@@ -40,8 +40,8 @@ def _top_title(client) -> str:
 def test_two_serve_processes_share_one_chroma_server(tmp_path, embedder):
     from gradio_client import Client
 
-    from ingest.config import Config
-    from ingest.pipeline import ingest
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
 
     with ChromaServer(tmp_path / "chroma") as chroma:
         cfg = Config.from_env(index_dir=tmp_path / "client", chroma_host="127.0.0.1", chroma_port=chroma.port)

@@ -39,7 +39,7 @@ def top_level(names: set[str]) -> set[str]:
 
 def cli(*args: str) -> list[str]:
     """The CLI under `python -X importtime`, run from this tree (PYTHONPATH is inherited)."""
-    return [sys.executable, "-X", "importtime", "-m", "app.cli", *args]
+    return [sys.executable, "-X", "importtime", "-m", "consensus_chat.app.cli", *args]
 
 
 def clean_env() -> dict:
@@ -93,7 +93,7 @@ def test_serve_imports_no_torch_and_answers(index_dir, tmp_path):
 
 
 def test_onnx_query_vectors_match_sentence_transformers(retriever, embedder):
-    from retriever.encoder import OnnxQueryEncoder
+    from consensus_chat.retriever.encoder import OnnxQueryEncoder
 
     onnx = retriever.embedder.impl
     assert isinstance(onnx, OnnxQueryEncoder) and retriever.embedder.kind == "onnx"
@@ -116,8 +116,8 @@ def _copy_index(index_dir, tmp_path):
 
 def _private_cache(monkeypatch, tmp_path, *, with_export: bool):
     """A per-model cache of this test's own (with a copy of the session's export, or empty)."""
-    from ingest.embedder import resolve_model
-    from ingest.query_encoder import encoder_dir
+    from consensus_chat.ingest.embedder import resolve_model
+    from consensus_chat.ingest.query_encoder import encoder_dir
 
     spec = resolve_model()
     source = encoder_dir(spec)
@@ -128,9 +128,9 @@ def _private_cache(monkeypatch, tmp_path, *, with_export: bool):
 
 
 def test_the_export_lives_in_the_per_model_cache_not_in_the_index(index_dir):
-    from ingest.embedder import resolve_model
-    from ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
-    from ingest.config import default_cache_dir
+    from consensus_chat.ingest.embedder import resolve_model
+    from consensus_chat.ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
+    from consensus_chat.ingest.config import default_cache_dir
 
     spec = resolve_model()
     assert encoder_dir(spec).is_relative_to(default_cache_dir())
@@ -139,29 +139,29 @@ def test_the_export_lives_in_the_per_model_cache_not_in_the_index(index_dir):
 
 
 def test_a_damaged_export_falls_back_to_sentence_transformers_with_a_warning(index_dir, tmp_path, monkeypatch, caplog):
-    from ingest.config import Config
-    from ingest.embedder import Embedder
-    from ingest.query_encoder import encoder_dir
-    from retriever.encoder import open_query_encoder
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.embedder import Embedder
+    from consensus_chat.ingest.query_encoder import encoder_dir
+    from consensus_chat.retriever.encoder import open_query_encoder
 
     spec, _ = _private_cache(monkeypatch, tmp_path, with_export=True)
     reference = encoder_dir(spec) / "reference.npy"
     vectors = np.load(reference)
     np.save(reference, np.roll(vectors, 1, axis=0))  # each text now "should" embed as another one
-    with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
+    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.encoder"):
         encoder = open_query_encoder(Config.from_env(index_dir=index_dir), spec).impl
     assert isinstance(encoder, Embedder)
     assert any("differs from sentence-transformers" in r.getMessage() for r in caplog.records)
 
 
 def test_a_cache_without_the_export_gets_it_on_first_open(index_dir, tmp_path, monkeypatch, caplog):
-    from ingest.config import Config
-    from ingest.query_encoder import encoder_dir, read_meta
-    from retriever import open_retriever
-    from retriever.encoder import OnnxQueryEncoder
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.query_encoder import encoder_dir, read_meta
+    from consensus_chat.retriever import open_retriever
+    from consensus_chat.retriever.encoder import OnnxQueryEncoder
 
     spec, _ = _private_cache(monkeypatch, tmp_path, with_export=False)
-    with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
+    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.encoder"):
         retriever = open_retriever(config=Config.from_env(index_dir=index_dir))
         encoder = retriever.embedder.impl  # the export runs on first use; wait for it here
     assert isinstance(encoder, OnnxQueryEncoder) and encoder.path == encoder_dir(spec)
@@ -173,17 +173,17 @@ def test_a_cache_without_the_export_gets_it_on_first_open(index_dir, tmp_path, m
 def test_an_index_with_its_own_export_from_before_the_cache_keeps_working(index_dir, tmp_path, monkeypatch, caplog):
     """Indexes built before the per-model cache held their export: it is used as it is, and the next ingest
     moves it into the cache instead of exporting again."""
-    from ingest.config import Config
-    from ingest.pipeline import ingest
-    from ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
-    from retriever import open_retriever
-    from retriever.encoder import OnnxQueryEncoder
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+    from consensus_chat.ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
+    from consensus_chat.retriever import open_retriever
+    from consensus_chat.retriever.encoder import OnnxQueryEncoder
 
     dst = _copy_index(index_dir, tmp_path)
     spec, source = _private_cache(monkeypatch, tmp_path, with_export=False)
     shutil.copytree(source, legacy_encoder_dir(dst, spec))
     config = Config.from_env(index_dir=dst)
-    with caplog.at_level(logging.WARNING, logger="retriever.encoder"):
+    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.encoder"):
         encoder = open_retriever(config=config).embedder.impl
     assert isinstance(encoder, OnnxQueryEncoder) and encoder.path == legacy_encoder_dir(dst, spec)
     assert not any("exporting" in r.getMessage() for r in caplog.records)
@@ -194,9 +194,9 @@ def test_an_index_with_its_own_export_from_before_the_cache_keeps_working(index_
 
 
 def test_ingest_reuses_the_export(config):
-    from ingest.embedder import resolve_model
-    from ingest.pipeline import ingest
-    from ingest.query_encoder import encoder_dir
+    from consensus_chat.ingest.embedder import resolve_model
+    from consensus_chat.ingest.pipeline import ingest
+    from consensus_chat.ingest.query_encoder import encoder_dir
 
     model = encoder_dir(resolve_model()) / "model.onnx"
     before = model.stat().st_mtime_ns
@@ -219,8 +219,8 @@ def test_a_new_index_with_a_warm_cache_imports_no_torch(index_dir, tmp_path):
 
 def test_ingest_vectors_match_sentence_transformers(retriever, embedder):
     """The chunks ingest embedded with the ONNX export are sentence-transformers' chunks and vectors."""
-    from ingest.chunker import chunk_section
-    from retriever.dense import read_vectors
+    from consensus_chat.ingest.chunker import chunk_section
+    from consensus_chat.retriever.dense import read_vectors
 
     state = retriever._current()
     sections = retriever.sections()
@@ -236,8 +236,8 @@ def test_ingest_vectors_match_sentence_transformers(retriever, embedder):
 def test_the_report_and_the_gate_read_the_same_targets(tmp_path):
     import json
 
-    from evals.bench_report import _targets
-    from evals.bench_targets import evaluate, load_targets
+    from consensus_chat.evals.bench_report import _targets
+    from consensus_chat.evals.bench_targets import evaluate, load_targets
 
     ids = {t.id for t in load_targets()}
     assert {"cold_ask_vs_torch", "no_torch_on_query_path", "serve_peak_rss", "load_p95", "load_errors"} <= ids
@@ -251,7 +251,7 @@ def test_the_report_and_the_gate_read_the_same_targets(tmp_path):
 
     results = tmp_path / "bench.json"
     results.write_text(json.dumps(raw))
-    gate = [sys.executable, "-m", "evals.bench_gate", str(results)]
+    gate = [sys.executable, "-m", "consensus_chat.evals.bench_gate", str(results)]
     missed = subprocess.run(gate, capture_output=True, text=True, timeout=120)
     assert missed.returncode == 1 and "missed" in missed.stdout and "no_torch_on_query_path" in missed.stdout
     met = subprocess.run(gate + ["--only", "cold_ask_vs_torch", "--only", "load_errors"], capture_output=True,
@@ -262,7 +262,7 @@ def test_the_report_and_the_gate_read_the_same_targets(tmp_path):
 
 
 def test_profile_summary_groups_samples_by_part():
-    from evals.bench_profile import summarise_profile
+    from consensus_chat.evals.bench_profile import summarise_profile
 
     folded = "\n".join([
         "_bootstrap (threading.py:1);run (asyncio/runners.py:118) 60",
@@ -280,8 +280,8 @@ def test_profile_summary_groups_samples_by_part():
 def test_the_weights_digest_is_remembered_and_a_changed_file_is_hashed_again(tmp_path, monkeypatch):
     """resolve_model hashes the 90 MB weights once per file version, not on every command; a file changed in
     place (same path, new ctime) is hashed again and refused."""
-    from ingest import embedder as emb
-    from ingest.errors import ModelError
+    from consensus_chat.ingest import embedder as emb
+    from consensus_chat.ingest.errors import ModelError
 
     monkeypatch.setenv("CONSENSUS_CHAT_CACHE", str(tmp_path / "cache"))
     fake = tmp_path / "model"

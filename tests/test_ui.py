@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app import api, chat, page, panels, render
-from app.followup import history_pairs
+from consensus_chat.app import api, chat, page, panels, render
+from consensus_chat.app.followup import history_pairs
 from conftest import CLI, free_port, stop_process, wait_for_port
 
 CODE_QUESTION = "What is the code of the metrology section?"
@@ -104,7 +104,7 @@ def test_refusal_is_one_line_and_one_list_of_nearest_sections(assistant):
 
 
 def test_refusal_rendering_from_the_real_refusal_composer(assistant):
-    from app.extractive import refusal
+    from consensus_chat.app.extractive import refusal
 
     answer = refusal(OFF_TOPIC, assistant.retriever.search(OFF_TOPIC), assistant.backend)
     messages = [render.answer_message(answer)]
@@ -518,7 +518,7 @@ def test_openapi_lists_both_endpoints(server):
 
 
 def test_examples_come_from_the_index(assistant):
-    from ingest.parser import parse_file
+    from consensus_chat.ingest.parser import parse_file
 
     sections = assistant.retriever.sections()
     examples = panels.example_questions(sections)
@@ -535,8 +535,8 @@ def test_examples_come_from_the_index(assistant):
 
 def test_api_descriptions_take_their_examples_from_the_index(assistant):
     """The /search and MCP descriptions show this index's own code and key; another page shows its own."""
-    from app.api import query_doc, search_doc
-    from ingest.parser import parse_file
+    from consensus_chat.app.api import query_doc, search_doc
+    from consensus_chat.ingest.parser import parse_file
 
     shipped = assistant.retriever.sections()
     assert "such as 2.4.1" in query_doc(shipped) and "e.g. 2.4;" in search_doc(shipped)

@@ -48,9 +48,9 @@ def _table(root):
 def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     import numpy as np
 
-    from ingest.embedder import resolve_model
-    from retriever.topic import wordpiece_lexicon
-    from retriever.wordtable import table_words
+    from consensus_chat.ingest.embedder import resolve_model
+    from consensus_chat.retriever.topic import wordpiece_lexicon
+    from consensus_chat.retriever.wordtable import table_words
 
     root, env = cached
     path = _table(root)
@@ -60,7 +60,7 @@ def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     assert matrix.shape == (len(words), 384) and matrix.dtype == np.float16
     # A row is the word's own vector from the query encoder (float16-rounded).
     at = words.index("responsible")
-    from retriever import open_retriever
+    from consensus_chat.retriever import open_retriever
 
     r = open_retriever(root / "index")
     assert float(np.dot(matrix[at].astype("float32"), r.embedder.encode(["responsible"])[0])) > 0.999
