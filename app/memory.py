@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .extractive import NOT_COVERED
+from .render import REFUSAL_LEAD
 from .types import Answer, Citation, Turn
 
 MEMORY_SIZE = 64  # turns the web chat keeps per session; older answers fall back to their text
@@ -94,7 +95,8 @@ _SOURCE_LINE = re.compile(r"^\[(\d+)\] (.+?)\s*$", re.MULTILINE)
 _LIST_LINE = re.compile(r"^- .*?\[(\d+)\]", re.MULTILINE)
 _CITES = re.compile(r"\) cites (.+?) \[\d+\]:")
 _AREAS = re.compile(r"research areas?: (.+?)\.(?:\n|$)")
-_REFUSAL = re.compile(r"\s*(?:#+[^\n]*\n\s*)?>?\s*" + re.escape(NOT_COVERED))
+# A refusal begins with NOT_COVERED in an answer's text, and with the page's longer line in the web chat's.
+_REFUSAL = re.compile(r"\s*(?:#+[^\n]*\n\s*)?>?\s*(?:" + re.escape(NOT_COVERED) + "|" + re.escape(REFUSAL_LEAD) + ")")
 
 
 def turn_from_text(question: str, resolved: str, text: str, sections: Iterable) -> Turn:

@@ -13,7 +13,8 @@ from typing import Any
 
 # No emoji: a machine without a colour-emoji font shows them as empty boxes.
 ERROR_PREFIX = "**Can't answer that:**"
-REFUSAL_LINE = "**Not covered by the document.** Nothing in it answers this question, so there is nothing to cite."
+REFUSAL_LEAD = "**Not covered by the document.**"  # how the page begins a refusal (app/memory.py reads it back)
+REFUSAL_LINE = f"{REFUSAL_LEAD} Nothing in it answers this question, so there is nothing to cite."
 DISPLAY_LIMIT = 2000  # characters of a question echoed back into the chat; the retriever also uses at most 2000
 MAX_HISTORY_TURNS = 20
 

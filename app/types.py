@@ -109,7 +109,7 @@ class Answer:
     notices: tuple[str, ...] = field(default=())
     flags: tuple[str, ...] = field(default=())  # from LLM verification, see app/verify.py
     resolved_question: str = ""  # the question after condensing it with the history
-    id: str = field(default_factory=new_answer_id)  # what a vote names; only ids a server issued are accepted
+    id: str = field(default_factory=new_answer_id, compare=False)  # what a vote names (not content: equal answers compare equal); only ids a server issued are accepted
     listed: tuple[str, ...] = field(default=())  # ids of the sections to pick from next, in order (see Turn)
     listed_keys: tuple[str, ...] = field(default=())  # source keys the answer listed, in order
 

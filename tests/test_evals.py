@@ -351,7 +351,8 @@ def test_trec_files_score_the_same_with_trec_tools(eval_report, trec_dir):
 
     names = sorted(p.name for p in trec_dir.iterdir())
     assert names == sorted(["qrels.txt", "run.hybrid.txt", "run.dense.txt", "run.lexical.txt", "run.baseline.txt",
-                            "run.retriever-llama-default_retriever.txt", "run.evals-baseline-default_retriever.txt"])
+                            "run.consensus_chat-retriever-llama-default_retriever.txt",
+                            "run.consensus_chat-evals-baseline-default_retriever.txt"])
     qrels = list(ir_measures.read_trec_qrels(str(trec_dir / "qrels.txt")))
     assert len({q.query_id for q in qrels}) == eval_report["out_of_scope"]["n_in"]
     run_ = list(ir_measures.read_trec_run(str(trec_dir / "run.hybrid.txt")))

@@ -58,9 +58,9 @@ def test_feedback_export_escapes_line_separators_and_the_loaders_read_them(index
     home = tmp_path / "home"
     home.mkdir()
     question = "What is metrology?\u2028(asked twice)"
-    answer = {"answer": "Metrology\u2028is measurement\u2029science [1].", "refused": False, "backend": "extractive",
-              "citations": [{"title": "Metrology for AI risk assessment", "code": "3.2.1"}]}
-    FeedbackStore(home).record(Vote.for_answer(False, question, answer))
+    answer = {"question": question, "answer": "Metrology\u2028is measurement\u2029science [1].", "refused": False,
+              "backend": "extractive", "citations": [{"title": "Metrology for AI risk assessment", "code": "3.2.1"}]}
+    FeedbackStore(home).record(Vote.for_answer(False, answer))
     out = tmp_path / "to-label.jsonl"
     proc = subprocess.run([CLI, "feedback", "export", "--out", str(out), "--index-dir", str(home)],
                           capture_output=True, text=True, timeout=120)

@@ -251,7 +251,7 @@ def test_the_web_chat_remembers_what_each_answer_listed(assistant):
     assert "Assessing and forecasting the many societal impacts" in _last_answer(second)
     # Without the session's memory only the rendered text is left, and it does not say which sections were listed.
     forgetful = list(chat.respond("Tell me more about the second one", first, {}, None, assistant=assistant))[-1]
-    assert _last_answer(forgetful).startswith(render.REFUSAL_HEADING)
+    assert _last_answer(forgetful).startswith(render.REFUSAL_LINE)
 
 
 def test_the_web_chat_refuses_a_follow_up_to_a_refusal(assistant):
@@ -260,7 +260,7 @@ def test_the_web_chat_refuses_a_follow_up_to_a_refusal(assistant):
     for remembered in (memory, None):  # without the State, the rendered refusal is still recognised
         second = list(chat.respond("When was it published?", first, {}, remembered, assistant=assistant))[-1]
         text = _last_answer(second)
-        assert text.startswith(render.REFUSAL_HEADING) and "1.1.2" not in text and "Nearest" not in text
+        assert text.startswith(render.REFUSAL_LINE) and "1.1.2" not in text and "Nearest" not in text
 
 
 # ---------------------------------------------------------------------------------------------------------------
