@@ -87,3 +87,17 @@ def serving(index_dir: Path, log_path: Path, *args: str):
         yield Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 60}), proc
     finally:
         stop_process(proc)
+
+
+@contextlib.asynccontextmanager
+async def mcp_session(url: str):
+    """An initialised MCP client session on the serve at url (streamable HTTP); yields (session, tools by name)."""
+    import httpx
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    async with httpx.AsyncClient(timeout=60) as http, \
+            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            yield session, {t.name: t for t in (await session.list_tools()).tools}

@@ -226,21 +226,14 @@ def _export(index_dir) -> list[dict]:
 
 
 async def _mcp_rate(url: str, question: str):
-    import httpx
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
+    from conftest import mcp_session
 
-    async with httpx.AsyncClient(timeout=60) as http, \
-            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            tools = {t.name: t for t in (await session.list_tools()).tools}
-            answered = await session.call_tool("chat", {"question": question})
-            answer_id = answered.structuredContent["id"]
-            rated = await session.call_tool("feedback", {"answer_id": answer_id, "liked": False,
-                                                         "comment": "via MCP"})
-            forged = await session.call_tool("feedback", {"answer_id": "a-forged", "liked": False})
-            return tools, answer_id, rated, forged
+    async with mcp_session(url) as (session, tools):
+        answered = await session.call_tool("chat", {"question": question})
+        answer_id = answered.structuredContent["id"]
+        rated = await session.call_tool("feedback", {"answer_id": answer_id, "liked": False, "comment": "via MCP"})
+        forged = await session.call_tool("feedback", {"answer_id": "a-forged", "liked": False})
+        return tools, answer_id, rated, forged
 
 
 @pytest.mark.slow

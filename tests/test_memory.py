@@ -300,19 +300,13 @@ def test_api_chat_carries_the_turn_between_calls(served):
 
 
 async def _mcp_conversation(url: str):
-    import httpx
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
+    from conftest import mcp_session
 
-    async with httpx.AsyncClient(timeout=60) as http, \
-            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            tools = {t.name: t for t in (await session.list_tools()).tools}
-            first = await session.call_tool("chat", {"question": CODED})
-            second = await session.call_tool("chat", {"question": "Tell me more about the second one",
-                                                      "history": [first.structuredContent]})
-            return tools, first, second
+    async with mcp_session(url) as (session, tools):
+        first = await session.call_tool("chat", {"question": CODED})
+        second = await session.call_tool("chat", {"question": "Tell me more about the second one",
+                                                  "history": [first.structuredContent]})
+        return tools, first, second
 
 
 @pytest.mark.slow
