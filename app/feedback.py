@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import sqlite3
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
+
+from .ratelimit import SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -157,29 +158,11 @@ class IssuedAnswers:
         return found
 
 
-class VoteLimiter:
+class VoteLimiter(SlidingWindowLimiter):
     """At most `limit` votes per client address in a sliding window of `window` seconds. Thread-safe."""
 
     def __init__(self, limit: int = VOTES_PER_WINDOW, window: float = VOTE_WINDOW, max_clients: int = 10_000):
-        self.limit, self.window, self.max_clients = limit, window, max_clients
-        self._times: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def count(self, client: str) -> None:
-        """Count one vote by `client`, or raise TooManyVotes."""
-        now = time.monotonic()
-        with self._lock:
-            times = self._times.pop(client, None) or deque()
-            while times and times[0] <= now - self.window:
-                times.popleft()
-            self._times[client] = times  # most recent last: the longest-idle client is forgotten first
-            while len(self._times) > self.max_clients:
-                self._times.popitem(last=False)
-            if len(times) >= self.limit:
-                retry = max(1, math.ceil(times[0] + self.window - now))
-                raise TooManyVotes(f"Too many votes from {client}: at most {self.limit} in {int(self.window)} "
-                                   f"seconds. Try again in {retry} seconds.", retry)
-            times.append(now)
+        super().__init__(limit, window, what="votes", error=TooManyVotes, max_clients=max_clients)
 
 
 class FeedbackStore:

@@ -13,13 +13,12 @@ import asyncio
 import functools
 import hmac
 import json
-import math
 import secrets
-import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from .auth import check_login
+from .ratelimit import SlidingWindowLimiter
 
 MAX_ATTEMPTS = 10  # logins per client address without a success ...
 WINDOW_SECONDS = 300.0  # ... within this many seconds
@@ -35,34 +34,19 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
-class AttemptLimiter:
-    """Login attempts per client address in a sliding window; a success clears the client.
-
-    Used only from the event loop, so it needs no lock.
-    """
+class AttemptLimiter(SlidingWindowLimiter):
+    """Login attempts per client address in a sliding window; a success clears the client."""
 
     def __init__(self, max_attempts: int = MAX_ATTEMPTS, window: float = WINDOW_SECONDS, max_clients: int = 10_000):
-        self.max_attempts, self.window, self.max_clients = max_attempts, window, max_clients
-        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+        super().__init__(max_attempts, window, what="login attempts", error=TooManyAttempts, max_clients=max_clients)
 
     def start(self, client: str) -> None:
         """Count one attempt by `client`, or raise TooManyAttempts."""
-        now = time.monotonic()
-        times = self._attempts.pop(client, None) or deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        self._attempts[client] = times  # most recently seen last, so the oldest client is evicted first
-        if len(times) >= self.max_attempts:
-            retry = max(1, math.ceil(times[0] + self.window - now))
-            raise TooManyAttempts(f"Too many login attempts from {client}: at most {self.max_attempts} in "
-                                  f"{int(self.window)} seconds. Try again in {retry} seconds.", retry)
-        times.append(now)
-        while len(self._attempts) > self.max_clients:
-            self._attempts.popitem(last=False)
+        self.count(client)
 
     def succeeded(self, client: str) -> None:
         """Forget `client`'s attempts after a successful login."""
-        self._attempts.pop(client, None)
+        self.forget(client)
 
 
 class LoginGuard:
