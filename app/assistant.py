@@ -43,7 +43,7 @@ class Assistant:
         """The configured answer backend."""
         return self.config.llm
 
-    def resolve(self, question: str, history=()) -> str:
+    def standalone_question(self, question: str, history=()) -> str:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
         return self._resolution(question, history).question
 

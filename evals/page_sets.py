@@ -90,11 +90,11 @@ class PageIndexes:
 
     def questions(self, page: dict):
         """(retriever, questions) of a pages-file entry, the questions checked against the page's own index."""
-        from .questions import load_questions, resolve
+        from .questions import load_questions, with_section_ids
 
         retriever = self.retriever(page["corpus"])
         path = self.root / page["questions"]
-        return retriever, resolve(load_questions(path), retriever.sections(), path)
+        return retriever, with_section_ids(load_questions(path), retriever.sections(), path)
 
     def assistant(self, corpus: str):
         """The corpus's assistant (over the same retriever)."""

@@ -96,7 +96,7 @@ def _parse_line(line: str, where: str) -> Question:
                     slice=tag)
 
 
-def resolve(questions: list[Question], sections, path: Path) -> list[Question]:
+def with_section_ids(questions: list[Question], sections, path: Path) -> list[Question]:
     """Questions with both their relevant titles and section ids, checked against the index."""
     check_titles(questions, {s.title for s in sections}, path)
     title_of = {s.id: s.title for s in sections}

@@ -24,7 +24,7 @@ from consensus_chat.evals.runner import (
     is_verbatim,
     load_questions,
     load_thresholds,
-    normalise,
+    collapse_whitespace,
     run,
 )
 
@@ -100,9 +100,9 @@ def test_library_scores_an_empty_ranking_zero_and_keeps_our_order():
 @pytest.fixture(scope="session")
 def rankings(retriever):
     """Per mode, each in-scope question's ranked section ids, and the qrels (relevant ids)."""
-    from consensus_chat.evals.runner import resolve
+    from consensus_chat.evals.runner import with_section_ids
 
-    questions = [q for q in resolve(load_questions(DEFAULT_QUESTIONS), retriever.sections(), DEFAULT_QUESTIONS)
+    questions = [q for q in with_section_ids(load_questions(DEFAULT_QUESTIONS), retriever.sections(), DEFAULT_QUESTIONS)
                  if q.kind == "in_scope"]
     runs = {m: {q.id: [h.id for h in retriever.search(q.question, k=10, mode=m).hits] for q in questions}
             for m in ("hybrid", "dense", "lexical")}
@@ -188,7 +188,7 @@ class _A:
 def test_answer_sentences_strip_markers_and_bullets():
     a = _A("- First claim here. [1] Second one [2].\nThird [1, 2]", [_C("x", "X", "Quoted.")])
     assert answer_sentences(a) == ["Quoted.", "First claim here.", "Second one.", "Third"]
-    document = normalise("Intro.\nFirst claim   here. Second one.")
+    document = collapse_whitespace("Intro.\nFirst claim   here. Second one.")
     assert is_verbatim("First claim here.", document)
     assert not is_verbatim("First claim there.", document)
 
@@ -617,7 +617,7 @@ def blind_report(config):
 
 def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, tmp_path):
     from consensus_chat.evals.blind import KIND
-    from consensus_chat.evals.questions import load_questions, resolve
+    from consensus_chat.evals.questions import load_questions, with_section_ids
     from consensus_chat.ingest.config import Config
     from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.retriever import open_retriever
@@ -632,7 +632,7 @@ def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, 
     ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder)
     r = open_retriever(config=cfg)
     path = BLIND_FIXTURE / "second-page.jsonl"
-    qs = resolve(load_questions(path), r.sections(), path)
+    qs = with_section_ids(load_questions(path), r.sections(), path)
     ins = [q for q in qs if q.kind == "in_scope"]
     first = [r.search(q.question, k=10).hits[0].id in q.relevant_ids for q in ins]
     assert page["hit@1"] == round(sum(first) / 3, 3)
