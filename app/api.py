@@ -160,7 +160,7 @@ def chat_api(question: Any, history: Any = None, *, assistant) -> ChatJSON:
     try:
         return answer_json(question, history, assistant=assistant)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
-        raise _api_error(exc) from None
+        raise _api_error(exc) from exc
 
 
 def search_api(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", label: Any = "", kind: Any = None, *,
@@ -169,7 +169,7 @@ def search_api(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", lab
     try:
         return search_json(query, k, mode, code, label, kind, assistant=assistant)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
-        raise _api_error(exc) from None
+        raise _api_error(exc) from exc
 
 
 def feedback_api(answer_id: Any, liked: Any, comment: Any = "", *, assistant, client: str | None) -> FeedbackJSON:
@@ -177,7 +177,7 @@ def feedback_api(answer_id: Any, liked: Any, comment: Any = "", *, assistant, cl
     try:
         return feedback_json(answer_id, liked, comment, assistant=assistant, client=client)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
-        raise _api_error(exc) from None
+        raise _api_error(exc) from exc
 
 
 def document_name(sections) -> str:

@@ -217,7 +217,7 @@ class FeedbackStore:
                 log.warning("feedback not saved to %s: %s", self.path, exc)
                 raise FeedbackError(
                     f"Cannot save feedback to {self.path} ({exc}); {len(self._waiting)} vote(s) are kept in memory "
-                    "and saved with the next vote once the index directory is writable.") from None
+                    "and saved with the next vote once the index directory is writable.") from exc
             stored = len(self._waiting)
             self._waiting.clear()
             return stored
@@ -243,7 +243,7 @@ class FeedbackStore:
                 rows = connection.execute(query + " ORDER BY id", params).fetchall()
         except sqlite3.Error as exc:
             raise FeedbackError(f"Cannot read the feedback file {self.path} ({exc}). If it is damaged, move it "
-                                "away; the server starts a new one with the next vote.") from None
+                                "away; the server starts a new one with the next vote.") from exc
         return [Vote(id=row[0], created=row[1], liked=bool(row[2]), question=row[3], answer=row[4],
                      refused=bool(row[5]), backend=row[6], citations=tuple(json.loads(row[7])), answer_id=row[8],
                      sources=tuple(json.loads(row[9] or "[]")), comment=row[10] or "") for row in rows]

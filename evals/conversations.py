@@ -36,8 +36,8 @@ def load_conversations(path: Path | str | None = None) -> list[dict]:
     path = Path(path) if path is not None else DEFAULT_CONVERSATIONS
     try:
         raw = path.read_text(encoding="utf-8-sig")
-    except (FileNotFoundError, IsADirectoryError):
-        raise ConversationFileError(f"{path}: not a file. Pass a JSONL conversation file with --conversations.") from None
+    except (FileNotFoundError, IsADirectoryError) as exc:
+        raise ConversationFileError(f"{path}: not a file. Pass a JSONL conversation file with --conversations.") from exc
     conversations = []
     for n, line in enumerate(split_lines(raw), 1):
         if not line.strip():
@@ -46,7 +46,7 @@ def load_conversations(path: Path | str | None = None) -> list[dict]:
         try:
             obj = json.loads(line)
         except ValueError as exc:
-            raise ConversationFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+            raise ConversationFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
         turns = obj.get("turns") if isinstance(obj, dict) else None
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not isinstance(turns, list) or not turns:
             raise ConversationFileError(f"{where}: expected {{\"id\": str, \"turns\": [...]}} with at least one turn.")

@@ -19,10 +19,10 @@ def load_thresholds(path: Path | str | None = None) -> dict:
     path = Path(path) if path is not None else THRESHOLDS_FILE
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ThresholdError(f"{path}: not found.") from None
+    except FileNotFoundError as exc:
+        raise ThresholdError(f"{path}: not found.") from exc
     except ValueError as exc:
-        raise ThresholdError(f"{path}: not valid JSON ({exc}).") from None
+        raise ThresholdError(f"{path}: not valid JSON ({exc}).") from exc
 
 
 def metric(report: dict, dotted: str):

@@ -27,10 +27,10 @@ def load_pages(path: Path | str, root: Path = ROOT) -> list[dict]:
     path = Path(path)
     try:
         pages = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise PagesFileError(f"{path}: not found.") from None
+    except FileNotFoundError as exc:
+        raise PagesFileError(f"{path}: not found.") from exc
     except ValueError as exc:
-        raise PagesFileError(f"{path}: not valid JSON ({exc}).") from None
+        raise PagesFileError(f"{path}: not valid JSON ({exc}).") from exc
     if not isinstance(pages, list) or not pages:
         raise PagesFileError(f"{path}: expected a non-empty JSON list of {{\"corpus\", \"questions\"}} objects.")
     for n, page in enumerate(pages, 1):

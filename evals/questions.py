@@ -47,10 +47,10 @@ def load_questions(path: Path | str | None = None) -> list[Question]:
                 for r in load_beir(path)]
     try:
         raw = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QuestionFileError(f"{path}: file not found. Pass an existing JSONL file with --questions.") from None
-    except UnicodeDecodeError:
-        raise QuestionFileError(f"{path}: not valid UTF-8. Save the question file as UTF-8.") from None
+    except FileNotFoundError as exc:
+        raise QuestionFileError(f"{path}: file not found. Pass an existing JSONL file with --questions.") from exc
+    except UnicodeDecodeError as exc:
+        raise QuestionFileError(f"{path}: not valid UTF-8. Save the question file as UTF-8.") from exc
     questions: list[Question] = []
     seen: dict[str, int] = {}
     for n, line in enumerate(split_lines(raw), 1):
@@ -70,7 +70,7 @@ def _parse_line(line: str, where: str) -> Question:
     try:
         obj = json.loads(line)
     except ValueError as exc:
-        raise QuestionFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+        raise QuestionFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from exc
     if not isinstance(obj, dict):
         raise QuestionFileError(f"{where}: expected a JSON object, got {type(obj).__name__}.")
     for key in ("id", "question"):
