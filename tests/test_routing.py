@@ -243,10 +243,10 @@ def test_no_document_strings_in_the_code(retriever):
     questions = [json.loads(line)["question"].lower() for line in
                  (ROOT / "evals" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     offenders = []
-    # The CLI's --help examples document the shipped page on purpose; nothing else may name it.
+    # The CLI's --help examples (app/cli*.py) document the shipped page on purpose; nothing else may name it.
     for package in ("retriever", "app"):
         for path in (ROOT / package).glob("*.py"):
-            if path.name == "cli.py":
+            if path.name.startswith("cli"):
                 continue
             text = path.read_text(encoding="utf-8").lower()
             offenders += [(path.name, n) for n in names if re.search(rf"\b{re.escape(n)}\b", text)]
