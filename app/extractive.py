@@ -181,7 +181,11 @@ class ExtractiveComposer:
             hits = exact + [h for h in hits if not h.matched_by][:2]
         # Under a research-area card, the page's overview or source record adds context, not an answer.
         hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.kind == hits[0].kind or h.matched_by]
-        q = self.embedder.encode_one(result.searched or question)
+        # The search already embedded the searched text: reuse its vector (a result built elsewhere may lack it).
+        if result.searched and result.searched_vector is not None:
+            q = result.searched_vector
+        else:
+            q = self.embedder.encode_one(result.searched or question)
         q_words = set(content_words(question))
         candidates = []
         for rank, hit in enumerate(hits):

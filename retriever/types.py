@@ -44,6 +44,8 @@ class SearchResult:
     scope_score: float | None = None  # the topic's evidence (retriever/scope.py); None when it has no topic words
     topic: Topic | None = None  # the question split into meta words, entities and topic words
     searched: str = ""  # the text that was searched (meta words dropped, abbreviations expanded)
+    # The unit vector of `searched` that the dense search used, so an answer composed from it embeds nothing again.
+    searched_vector: object = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""
