@@ -7,6 +7,28 @@ import click
 from .cli_common import echo_json, handle_errors, index_options, make_config
 
 
+def _notes(notices) -> None:
+    for notice in notices:
+        click.echo(f"Note: {notice}", err=True)
+
+
+def _cleaned(text: str) -> str:
+    """The query cleaned at the edge (its notices on stderr); QueryError when nothing usable is left."""
+    from consensus_chat.retriever.query import clean_query
+
+    text, notices = clean_query(text, limit=None)
+    _notes(notices)
+    return text
+
+
+def _noted(result, as_json: bool) -> bool:
+    """Print a result's notices, and the result itself as JSON when asked; True when that was all to print."""
+    _notes(result.notices)
+    if as_json:
+        echo_json(result.to_dict())
+    return as_json
+
+
 def _open_retriever(config):
     from consensus_chat.retriever import open_retriever
 
@@ -32,19 +54,12 @@ Examples:
 @handle_errors
 def search(query, k, mode, code_prefix, label, kinds, as_json, index_dir, chroma_host, chroma_port, model):
     """Find the research areas that speak to a query. Needs an index: run `consensus-chat ingest` first."""
-    from consensus_chat.retriever.query import clean_query
-
-    query, cleaned = clean_query(query, limit=None)  # refuse an unusable query before the model loads
-    for notice in cleaned:
-        click.echo(f"Note: {notice}", err=True)
+    query = _cleaned(query)  # refuse an unusable query before the model loads
     config = make_config(index_dir, chroma_host, chroma_port, model)
     retriever = _open_retriever(config)
     result = retriever.search(query, k=k, mode=mode, codes=[code_prefix] if code_prefix else None,
                               labels=[label] if label else None, kinds=list(kinds) or None)
-    for notice in result.notices:
-        click.echo(f"Note: {notice}", err=True)
-    if as_json:
-        echo_json(result.to_dict())
+    if _noted(result, as_json):
         return
     from rich.console import Console
     from rich.table import Table
@@ -73,18 +88,12 @@ Examples:
 def ask(question, as_json, llm, index_dir, chroma_host, chroma_port, model):
     """Answer a question with inline [n] markers and a numbered source list."""
     from consensus_chat.app import open_assistant
-    from consensus_chat.retriever.query import clean_query
 
-    question, cleaned = clean_query(question, limit=None)  # refuse an unusable question before the model loads
-    for notice in cleaned:
-        click.echo(f"Note: {notice}", err=True)
+    question = _cleaned(question)  # refuse an unusable question before the model loads
     config = make_config(index_dir, chroma_host, chroma_port, model, llm=llm)
     assistant = open_assistant(config=config)
     answer = assistant.answer(question)
-    for notice in answer.notices:
-        click.echo(f"Note: {notice}", err=True)
-    if as_json:
-        echo_json(answer.to_dict())
+    if _noted(answer, as_json):
         return
     from rich.console import Console
     from rich.markdown import Markdown

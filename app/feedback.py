@@ -21,7 +21,7 @@ from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
 
-from .ratelimit import SlidingWindowLimiter
+from .ratelimit import RetryLater, SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,8 @@ class UnknownAnswer(ValueError):
     """A vote names an answer id this server never issued, or has forgotten."""
 
 
-class TooManyVotes(ValueError):
+class TooManyVotes(RetryLater, ValueError):
     """A client sent more votes than the limit allows; `retry_after` is in seconds."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def _cut(text, limit: int) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from .bench_common import CLI, child_env, wall_seconds
 from .metrics import percentile
 from .bench_profile import start_py_spy, stop_py_spy
-from .procs import free_port, peak_rss_mib, process_tree, stop_process, wait_for_http
+from .procs import free_port, peak_rss_mib, process_tree, stop_process, tree_sum, wait_for_http
 
 def measure_serve(index_dir: Path, questions: list[str], *, sessions: int = 50, per_session: int = 10,
                   profile: bool = True) -> tuple[dict, dict | None, dict | None]:
@@ -141,11 +141,8 @@ def _tree_cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds of a process and its children."""
     import psutil
 
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            times = psutil.Process(p).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    def cpu_seconds(p: int) -> float:
+        times = psutil.Process(p).cpu_times()
+        return times.user + times.system
+
+    return tree_sum(pid, cpu_seconds)

@@ -16,6 +16,8 @@ from pathlib import Path
 from consensus_chat.ingest.errors import ConsensusChatError
 from consensus_chat.ingest.jsonl import split_lines
 
+from .files import json_line
+
 
 class DatasetError(ConsensusChatError):
     """A BEIR-style dataset directory is incomplete or malformed."""
@@ -56,10 +58,7 @@ def load_beir(path: Path) -> list[dict]:
     for n, line in enumerate(split_lines(queries_file.read_text(encoding="utf-8-sig")), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"queries.jsonl line {n}: not valid JSON ({exc}).") from exc
+        obj = json_line(line, f"queries.jsonl line {n}", DatasetError)
         if not isinstance(obj, dict) or not isinstance(obj.get("_id"), str) or not isinstance(obj.get("text"), str) \
                 or not obj["text"].strip():
             raise DatasetError(f"queries.jsonl line {n}: expected an object with string '_id' and 'text'.")

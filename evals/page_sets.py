@@ -7,11 +7,12 @@ index per corpus (one embedder shared) and opens its retriever and assistant on 
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
+
+from .files import read_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_PAGES = ROOT / "evals" / "pages" / "pages.json"
@@ -25,12 +26,7 @@ class PagesFileError(ConsensusChatError):
 def load_pages(path: Path | str, root: Path = ROOT) -> list[dict]:
     """The {"corpus", "questions"} entries of a pages file, both paths checked to exist under `root`."""
     path = Path(path)
-    try:
-        pages = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as exc:
-        raise PagesFileError(f"{path}: not found.") from exc
-    except ValueError as exc:
-        raise PagesFileError(f"{path}: not valid JSON ({exc}).") from exc
+    pages = read_json(path, PagesFileError)
     if not isinstance(pages, list) or not pages:
         raise PagesFileError(f"{path}: expected a non-empty JSON list of {{\"corpus\", \"questions\"}} objects.")
     for n, page in enumerate(pages, 1):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ask_in_page, open_chat
 from test_browser import ARGS, CHROMIUM, rect
 from test_ui import shared_server
 
@@ -54,18 +55,13 @@ def browser(server):
 def open_page(browser, server, viewport, scheme="light"):
     page = browser.new_page(viewport=viewport, color_scheme=scheme)
     page.set_default_timeout(30_000)
-    page.goto(server, wait_until="domcontentloaded")
-    page.locator("#question textarea").wait_for()
+    open_chat(page, server)
     page.wait_for_timeout(500)
     return page
 
 
 def ask(page, question: str, done: str) -> None:
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#chatbot").get_by_text(done).last.wait_for(timeout=90_000)
-    page.wait_for_timeout(300)
+    ask_in_page(page, question, done, settle_ms=300)
 
 
 def serious_violations(page) -> list:

@@ -124,6 +124,8 @@ def test_the_library_gives_the_hand_written_numbers_on_our_set(retriever, rankin
 
 GOOD = {"id": "q1", "question": "What is metrology?", "relevant_titles": ["Metrology for AI risk assessment"],
         "relevant_codes": ["3.2.1"], "kind": "in_scope"}
+OFF_TOPIC = {"id": "q2", "question": "sourdough bread recipe", "relevant_titles": [], "relevant_codes": [],
+             "kind": "out_of_scope"}
 
 
 def _write(tmp_path, lines) -> object:
@@ -479,9 +481,7 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
 
 
 def test_cli_eval_tables_for_one_mode(index_dir, tmp_path):
-    path = _write(tmp_path, [json.dumps(GOOD), json.dumps({"id": "q2", "question": "sourdough bread recipe",
-                                                           "relevant_titles": [], "relevant_codes": [],
-                                                           "kind": "out_of_scope"})])
+    path = _write(tmp_path, [json.dumps(GOOD), json.dumps(OFF_TOPIC)])
     proc = subprocess.run([CLI, "eval", "--index-dir", str(index_dir), "--questions", str(path), "--mode", "hybrid",
                            "--no-baseline"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -677,9 +677,7 @@ def test_other_pages_are_judged_by_a_rule_fitted_on_the_other_pages(config, tmp_
 # -- what each number is --------------------------------------------------------------------------
 
 def test_a_question_file_of_ones_own_gets_scope_figures_of_kind_other_questions(config, tmp_path):
-    path = _write(tmp_path, [json.dumps(GOOD), json.dumps({"id": "q2", "question": "sourdough bread recipe",
-                                                           "relevant_titles": [], "relevant_codes": [],
-                                                           "kind": "out_of_scope"})])
+    path = _write(tmp_path, [json.dumps(GOOD), json.dumps(OFF_TOPIC)])
     oos = run(config, path, ("hybrid",), baseline=False, answers=False)["out_of_scope"]
     assert oos["kind"] == oos["in_sample"]["kind"] == "other questions"
     assert all(row["kind"] == "other questions" for row in oos["slices"].values())
