@@ -43,14 +43,14 @@ def ask_in_page(page, question: str, done: str, *, nth: int | None = None, timeo
         page.wait_for_timeout(settle_ms)
 
 
-def export_feedback(index_dir: Path) -> list[dict]:
-    """`consensus-chat feedback export` of an index home: the disliked answers' eval lines."""
+def export_feedback(index_dir: Path) -> tuple[list[dict], str]:
+    """`consensus-chat feedback export` of an index home: the disliked answers' eval lines, and what it said."""
     import json
 
     done = subprocess.run([CLI, "feedback", "export", "--index-dir", str(index_dir)], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
+    return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
 
 
 def edited_corpus(path: Path, old: str, new: str) -> Path:

@@ -278,6 +278,6 @@ def test_thumbs_down_is_saved_in_the_index_home_and_exported(page, index_dir):
     chat = page.locator("#chatbot")
     chat.locator("button[aria-label='Dislike']").first.click()
     page.get_by_text("your thumbs down is saved").first.wait_for(timeout=30_000)
-    lines = export_feedback(index_dir)
+    lines, _ = export_feedback(index_dir)
     mine = [line for line in lines if line["question"] == question]
     assert mine and mine[-1]["relevant_codes"] == ["3.2.2"] and mine[-1]["kind"] == "in_scope"
