@@ -234,7 +234,7 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
     # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from consensus_chat.retriever.saved_parts import derived_tables, save_parts, word_vectors
+    from .saved_parts import derived_tables, save_parts, word_vectors
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
@@ -262,7 +262,7 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return
-    from consensus_chat.retriever.saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
+    from .saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
 
     try:
         load_parts(gen_dir, name, manifest["chunks"])

@@ -22,7 +22,7 @@ from .generation import closer, open_current
 from .lookups import Lookups, normalise
 from .outage import Outage
 from .query import MAX_QUERY_CHARS, clean_query
-from .saved_parts import query_terms
+from consensus_chat.ingest.saved_parts import query_terms
 from .ranking import exact_matches, fuse, ranked_hits
 from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
 from .sentences import SentenceCache
@@ -122,7 +122,7 @@ class Retriever:
                 f"(weights {spec_hash[:12]}). Run `consensus-chat ingest --rebuild` with the model you want, "
                 "or search with --model set to the index's model."
             )
-        from .saved_parts import gc_paused
+        from consensus_chat.ingest.saved_parts import gc_paused
 
         with gc_paused():
             return self._build_tables(manifest, collection, stamp, built)
@@ -168,7 +168,7 @@ class Retriever:
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (retriever/saved_parts.py), or None to build from Chroma."""
-        from .saved_parts import PartsDamaged, PartsMissing, load_parts
+        from consensus_chat.ingest.saved_parts import PartsDamaged, PartsMissing, load_parts
 
         name = manifest["generation"]
         gen_dir = self.store.generation_dir(name)
@@ -186,7 +186,7 @@ class Retriever:
 
     def _from_chroma(self, manifest, collection):
         """(chunk ids, their section ids, sections by id, BM25) read back from the generation's Chroma collection."""
-        from .saved_parts import build_bm25, read_chunks
+        from consensus_chat.ingest.saved_parts import build_bm25, read_chunks
 
         ids, docs, chunk_sections, sections = read_chunks(collection)
         if len(ids) != manifest["chunks"] or set(chunk_sections) != set(sections):

@@ -191,7 +191,7 @@ def _random_checksums(idx, tmp):
 
 
 def _parts_whole_again(idx, tmp):
-    from consensus_chat.retriever.saved_parts import load_parts
+    from consensus_chat.ingest.saved_parts import load_parts
 
     manifest = json.loads((idx / "manifest.json").read_text())
     load_parts(_generation(idx), manifest["generation"], manifest["chunks"])  # raises when still damaged

@@ -22,7 +22,7 @@ def _copy(index_dir, tmp_path):
 
 
 def _parts(index):
-    from consensus_chat.retriever.saved_parts import DIRNAME
+    from consensus_chat.ingest.saved_parts import DIRNAME
 
     found = list(index.glob(f"gen-*/{DIRNAME}"))
     assert len(found) == 1, found
@@ -53,7 +53,7 @@ def from_chroma(index_dir, tmp_path_factory):
 
 
 def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, monkeypatch, from_chroma):
-    from consensus_chat.retriever import saved_parts
+    from consensus_chat.ingest import saved_parts
 
     parts = _parts(index_dir)
     checksums = json.loads((parts / "checksums.json").read_text())
@@ -145,7 +145,7 @@ def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from
 def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_path, from_chroma):
     from consensus_chat.ingest.config import Config
     from consensus_chat.ingest.pipeline import ingest
-    from consensus_chat.retriever.saved_parts import load_parts
+    from consensus_chat.ingest.saved_parts import load_parts
 
     index = _copy(index_dir, tmp_path)
     manifest = json.loads((index / "manifest.json").read_text())
@@ -168,7 +168,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     import subprocess
     import sys
 
-    from consensus_chat.retriever.saved_parts import load_parts
+    from consensus_chat.ingest.saved_parts import load_parts
 
     index = _copy(index_dir, tmp_path)
     before = json.loads((index / "manifest.json").read_text())
@@ -188,7 +188,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
 def test_query_terms_split_as_bm25s_tokenize_does():
     import bm25s
 
-    from consensus_chat.retriever.saved_parts import query_terms, stemmer
+    from consensus_chat.ingest.saved_parts import query_terms, stemmer
 
     stem = stemmer()
     texts = QUERIES + ["The AI's chain-of-thought: 2.2.1, GPT-4 and the the THE models' modelling?", "", "a an",

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from consensus_chat.ingest.errors import ConsensusChatError
-from consensus_chat.ingest.section import Section
+from .errors import ConsensusChatError
+from .section import Section
 
 FORMAT = 1
 DIRNAME = "search-parts"
@@ -135,7 +135,7 @@ def query_terms(text: str, stem) -> list[str]:
 
 def read_chunks(collection) -> tuple[list[str], list[str], list[str], dict[str, Section]]:
     """(chunk ids, chunk texts, each chunk's section id, sections by id) read back from a generation's collection."""
-    from consensus_chat.ingest.store import pages
+    from .store import pages
 
     ids, docs, metas = [], [], []
     for got in pages(collection, ["documents", "metadatas"]):
@@ -160,7 +160,7 @@ def save_from_collection(store, manifest: dict) -> Path | None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return None
-    from .dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+    from consensus_chat.retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
 
     collection = store.open_generation(name)
     try:
@@ -177,7 +177,7 @@ def save_from_collection(store, manifest: dict) -> Path | None:
 def word_vectors(sections: list[Section], encode, skip=frozenset()) -> tuple[list[str], object]:
     """(the sections' content words but those in `skip`, their unit vectors from `encode`): the optional
     word-vectors part. `skip` is the words of the model's everyday-word table, read from there instead."""
-    from .wordmatch import document_words
+    from consensus_chat.retriever.wordmatch import document_words
 
     words = [w for w in document_words(sections) if w not in skip]
     return words, encode(words)
@@ -185,14 +185,14 @@ def word_vectors(sections: list[Section], encode, skip=frozenset()) -> tuple[lis
 
 def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
     """(vocabulary, analyzer tables) of the sections in document order, as the retriever would build them on open."""
-    from .scope import document_vocabulary
-    from .topic import TopicAnalyzer
+    from consensus_chat.retriever.scope import document_vocabulary
+    from consensus_chat.retriever.topic import TopicAnalyzer
 
     return document_vocabulary(sections, stemmer()).to_dict(), TopicAnalyzer(sections).to_dict()
 
 
 def _sha256(path: Path) -> str:
-    from consensus_chat.ingest.embedder import sha256_file
+    from .embedder import sha256_file
 
     return sha256_file(path)
 
