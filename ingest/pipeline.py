@@ -224,7 +224,7 @@ def ingest(
 
 def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], words_encoder,
                        everyday: frozenset[str], vectors) -> None:
-    """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files.
+    """Write the generation's lexical index and look-up tables (ingest/saved_parts.py) next to its Chroma files.
 
     The document's words are embedded as searches will embed them, leaving out `everyday`, the
     words the model's word table already holds. `vectors` are the chunk vectors as Chroma holds them,
@@ -233,8 +233,11 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
-    # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from .saved_parts import derived_tables, save_parts, word_vectors
+    # Lazy: ingest must not import bm25s and Stemmer when nothing changed. The look-up tables are derived by the
+    # retriever's own code (retriever/tables.py), so they match what it would build on open.
+    from consensus_chat.retriever.tables import derived_tables, word_vectors
+
+    from .saved_parts import save_parts
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
@@ -249,7 +252,8 @@ def _stored_vectors(store, name: str, collection, chunk_ids: list[str]):
     memory (retriever/dense.py); else None. Read back rather than taken from the encoder: in cosine space
     Chroma normalises what it stores, which changes the last bit of some values, and a search from the
     saved parts must score exactly as one through Chroma."""
-    from consensus_chat.retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+    from .readback import read_vectors
+    from .saved_parts import IN_MEMORY_MAX_CHUNKS
 
     if store.generation_dir(name) is None or len(chunk_ids) > IN_MEMORY_MAX_CHUNKS:
         return None  # the Chroma-server store saves no parts; large indexes are searched through Chroma
@@ -262,7 +266,9 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return
-    from .saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
+    from consensus_chat.retriever.tables import save_from_collection
+
+    from .saved_parts import PartsDamaged, PartsMissing, load_parts
 
     try:
         load_parts(gen_dir, name, manifest["chunks"])

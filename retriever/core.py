@@ -22,7 +22,7 @@ from .generation import closer, open_current
 from .lookups import Lookups, normalise
 from .outage import Outage
 from .query import MAX_QUERY_CHARS, clean_query
-from consensus_chat.ingest.saved_parts import query_terms
+from consensus_chat.ingest.lexical import query_terms, stemmer
 from .ranking import exact_matches, fuse, ranked_hits
 from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
 from .sentences import SentenceCache
@@ -69,9 +69,7 @@ class Retriever:
         spec = resolve_model(config.model)
         self._lock = threading.Lock()
         self._last_check = 0.0
-        import Stemmer
-
-        self._stemmer = Stemmer.Stemmer("english").stemWords
+        self._stemmer = stemmer()
         # Set when a replaced generation was closed; the next request collects what Chroma left in
         # reference cycles, so the old generation's files are really closed (see _load).
         self._released = threading.Event()
@@ -167,7 +165,7 @@ class Retriever:
         return load_table(built["weights_sha256"], self._lexicon, built.get("dim"))
 
     def _saved_parts(self, manifest):
-        """The generation's saved search parts (retriever/saved_parts.py), or None to build from Chroma."""
+        """The generation's saved search parts (ingest/saved_parts.py), or None to build from Chroma."""
         from consensus_chat.ingest.saved_parts import PartsDamaged, PartsMissing, load_parts
 
         name = manifest["generation"]
@@ -186,7 +184,8 @@ class Retriever:
 
     def _from_chroma(self, manifest, collection):
         """(chunk ids, their section ids, sections by id, BM25) read back from the generation's Chroma collection."""
-        from consensus_chat.ingest.saved_parts import build_bm25, read_chunks
+        from consensus_chat.ingest.lexical import build_bm25
+        from consensus_chat.ingest.readback import read_chunks
 
         ids, docs, chunk_sections, sections = read_chunks(collection)
         if len(ids) != manifest["chunks"] or set(chunk_sections) != set(sections):

@@ -262,7 +262,7 @@ def test_server_mode_gives_the_same_results_as_embedded(tmp_path, config, chroma
             local_hits = retriever.search(q, k=5, mode=mode).hits
             remote_hits = remote.search(q, k=5, mode=mode).hits
             assert [h.id for h in remote_hits] == [h.id for h in local_hits], (q, mode)
-            # Scores agree to 1e-3: the embedded index keeps its word vectors as float16 (retriever/saved_parts.py).
+            # Scores agree to 1e-3: the embedded index keeps its word vectors as float16 (ingest/saved_parts.py).
             assert [h.score for h in remote_hits] == pytest.approx([h.score for h in local_hits], abs=1e-3)
     proc = subprocess.run([CLI, "search", "metrology", "--json", "--chroma-host", "127.0.0.1", "--chroma-port",
                            str(chroma_server), "--index-dir", str(tmp_path / "lock-dir")],

@@ -1,4 +1,4 @@
-"""Saved search parts (retriever/saved_parts.py): same results as rebuilding from Chroma; damaged or missing parts
+"""Saved search parts (ingest/saved_parts.py): same results as rebuilding from Chroma; damaged or missing parts
 are rebuilt with a logged message, and the next ingest writes them again."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def from_chroma(index_dir, tmp_path_factory):
 
 
 def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, monkeypatch, from_chroma):
-    from consensus_chat.ingest import saved_parts
+    from consensus_chat.ingest import readback
 
     parts = _parts(index_dir)
     checksums = json.loads((parts / "checksums.json").read_text())
@@ -65,7 +65,7 @@ def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, mon
     def no_chroma_read(collection):
         raise AssertionError("opened from Chroma although the saved parts are whole")
 
-    monkeypatch.setattr(saved_parts, "read_chunks", no_chroma_read)
+    monkeypatch.setattr(readback, "read_chunks", no_chroma_read)
     # The saved word vectors come from sentence-transformers at ingest (stored as float16); without them the
     # retriever encodes the words with its ONNX query encoder. Same order, scores equal to 1e-3.
     assert "word-vectors.npy" in checksums["files"]
@@ -188,7 +188,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
 def test_query_terms_split_as_bm25s_tokenize_does():
     import bm25s
 
-    from consensus_chat.ingest.saved_parts import query_terms, stemmer
+    from consensus_chat.ingest.lexical import query_terms, stemmer
 
     stem = stemmer()
     texts = QUERIES + ["The AI's chain-of-thought: 2.2.1, GPT-4 and the the THE models' modelling?", "", "a an",
