@@ -335,6 +335,8 @@ def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no
     """Score the development set and the blind test set apart: retrieval, refusals, answers, conversations.
 
     The other pages and the blind test set are scored only with the shipped question set (no --questions)."""
+    # The one upward import in the package: `eval` drives the evaluation, which sits above the app (it scores
+    # the app's assistant), so the CLI reaches evals here only, lazily.
     from consensus_chat.evals.suite import main as run_eval
 
     config = _config(index_dir, chroma_host, chroma_port, model)
