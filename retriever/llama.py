@@ -112,6 +112,6 @@ class LlamaIndexRetriever(BaseRetriever):
 
 def default_retriever(k: int = 10) -> LlamaIndexRetriever:
     """The adapter over the index in CONSENSUS_CHAT_HOME, for `consensus-chat eval --retriever retriever.llama:default_retriever`."""
-    from .core import open_retriever
+    from .search import open_retriever
 
     return open_retriever().as_llama_index(k=k)

@@ -30,7 +30,7 @@ def test_the_shipped_document_is_scored_in_memory(paths):
 
 @pytest.mark.parametrize("n_cand", [3, 30])
 def test_in_memory_and_chroma_give_the_same_sections_and_cosines(retriever, paths, n_cand):
-    from consensus_chat.retriever.core import _where
+    from consensus_chat.retriever.search import _where
 
     state, chroma = paths
     for q in QUESTIONS:

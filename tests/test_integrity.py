@@ -90,7 +90,7 @@ def test_jsonl_helpers():
 
 
 def test_control_characters_get_their_notice(index_dir):
-    from consensus_chat.retriever.query import clean_query
+    from consensus_chat.retriever.clean import clean_query
 
     assert clean_query("metro\x01logy") == ("metrology", ["Control characters were removed from the question."])
     assert clean_query("metrology\tnow") == ("metrology now", [])  # a tab is only a space

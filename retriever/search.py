@@ -21,7 +21,7 @@ from .evidence import Evidence, Reading, read_words, rewritten
 from .generation import closer, open_current
 from .lookups import Lookups, normalise
 from .outage import Outage
-from .query import MAX_QUERY_CHARS, clean_query
+from .clean import MAX_QUERY_CHARS, clean_query
 from consensus_chat.ingest.lexical import query_terms, stemmer
 from .ranking import exact_matches, fuse, ranked_hits
 from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
