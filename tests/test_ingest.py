@@ -340,7 +340,7 @@ def test_retriever_keeps_answering_and_logs_when_the_new_index_is_damaged(tmp_pa
     r = open_retriever(idx)
     before = r._current()
     (idx / "manifest.json").write_bytes(b"\x83\x00 not json")
-    with caplog.at_level("WARNING", logger="consensus_chat.retriever.search"):
+    with caplog.at_level("WARNING", logger="consensus_chat.retriever.reload"):
         assert r.search("metrology").hits[0].title == "Metrology for AI risk assessment"
     assert r._current() is before
     assert "Not switching to the new index" in caplog.text and "manifest.json is damaged" in caplog.text

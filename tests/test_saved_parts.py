@@ -107,7 +107,7 @@ def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tm
 def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):
     index = _copy(index_dir, tmp_path)
     shutil.rmtree(_parts(index))
-    with caplog.at_level(logging.INFO, logger="consensus_chat.retriever.search"):
+    with caplog.at_level(logging.INFO, logger="consensus_chat.retriever.loading"):
         got = _results(index)
     assert got == from_chroma
     assert "has no saved search parts" in caplog.text
@@ -136,7 +136,7 @@ def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from
         checksums = json.loads((parts / "checksums.json").read_text())
         checksums["generation"] = "gen-elsewhere"
         (parts / "checksums.json").write_text(json.dumps(checksums))
-    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.search"):
+    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.loading"):
         got = _results(index)
     assert got == from_chroma
     assert "saved search parts" in caplog.text and "damaged" in caplog.text, caplog.text
