@@ -154,17 +154,17 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
     root = parts_dir(generation_dir)
     try:
         raw = (root / _CHECKSUMS).read_bytes()
-    except FileNotFoundError:
-        raise PartsMissing(f"{root} does not exist") from None
+    except FileNotFoundError as err:
+        raise PartsMissing(f"{root} does not exist") from err
     except OSError as exc:
-        raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from None
+        raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from exc
     try:
         checksums = json.loads(raw.decode("utf-8"))  # random bytes fail here too (UnicodeDecodeError)
         expected = (FORMAT, generation, chunks)
         found = (checksums.get("format"), checksums.get("generation"), checksums.get("chunks"))
         files = dict(checksums["files"])
-    except (ValueError, TypeError, AttributeError, KeyError):
-        raise PartsDamaged(f"{root / _CHECKSUMS} is not a valid checksum list") from None
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        raise PartsDamaged(f"{root / _CHECKSUMS} is not a valid checksum list") from err
     if found != expected:
         raise PartsDamaged(f"{root} is for format/generation/chunks {found}, not {expected}")
     present = {str(p.relative_to(root)) for p in _files(root)}
@@ -204,7 +204,7 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
         parts = SavedParts(list(tables["chunk_ids"]), list(tables["chunk_sections"]), sections, bm25,
                            tables.get("vocabulary"), tables.get("analyzer"), word_vectors, chunk_vectors)
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from None
+        raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from exc
     if not (len(parts.chunk_ids) == len(parts.chunk_sections) == chunks) or \
             set(parts.chunk_sections) != {s.id for s in sections}:
         raise PartsDamaged(f"{root} does not match the manifest ({len(parts.chunk_ids)} chunks, "

@@ -17,7 +17,7 @@ approximate, so between 1,000 and 10,000 chunks a rank near the cut-off can diff
 
 from __future__ import annotations
 
-from consensus_chat.ingest.readback import read_vectors
+from consensus_chat.ingest.records import read_vectors
 from consensus_chat.ingest.saved_parts import IN_MEMORY_MAX_CHUNKS
 
 

@@ -25,9 +25,9 @@ class Gatherer:
             vector = self.embedder.encode_one(text)
             try:
                 dense = dense_scores(generation, vector, n_cand, *filters)
-            except self.store.connection_errors():  # a large index asks the server on each search
+            except self.store.connection_errors() as err:  # a large index asks the server on each search
                 self.outage.went_down()
-                raise self.outage.error() from None
+                raise self.outage.error() from err
             return Reading(text, tuple(some_words), dense, vector)
 
         return Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),

@@ -120,7 +120,7 @@ class Loader:
     def _from_chroma(self, manifest, collection):
         """(chunk ids, their section ids, sections by id, BM25) read back from the generation's Chroma collection."""
         from consensus_chat.ingest.lexical import build_bm25
-        from consensus_chat.ingest.readback import read_chunks
+        from consensus_chat.ingest.records import read_chunks
 
         ids, docs, chunk_sections, sections = read_chunks(collection)
         if len(ids) != manifest["chunks"] or set(chunk_sections) != set(sections):

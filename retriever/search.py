@@ -73,8 +73,8 @@ class Retriever:
         """One section by id."""
         try:
             return self._current().sections[section_id]
-        except KeyError:
-            raise QueryError(f"No section with id {section_id!r}.") from None
+        except KeyError as err:
+            raise QueryError(f"No section with id {section_id!r}.") from err
 
     def source_record(self) -> Section | None:
         """The report's bibliographic record, if the document has one."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from consensus_chat.ingest.lexical import stemmer
-from consensus_chat.ingest.readback import read_chunks, read_vectors
+from consensus_chat.ingest.records import read_chunks, read_vectors
 from consensus_chat.ingest.saved_parts import IN_MEMORY_MAX_CHUNKS, save_parts
 from consensus_chat.ingest.section import Section
 

@@ -74,7 +74,7 @@ def test_an_index_above_the_threshold_keeps_the_chroma_query(paths):
 
 
 def test_vectors_read_back_in_the_tables_chunk_order(paths):
-    from consensus_chat.ingest.readback import read_vectors
+    from consensus_chat.ingest.records import read_vectors
     from consensus_chat.ingest.errors import IndexCorrupt
 
     state, _ = paths

@@ -13,9 +13,9 @@ import time
 import pytest
 
 from conftest import CLI, CORPUS, free_port
+from crashpoints import STAGES, crash_env
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
-from consensus_chat.ingest.faults import STAGES
 from consensus_chat.ingest.parser import parse_file
 from consensus_chat.ingest.pipeline import ingest
 
@@ -179,7 +179,7 @@ def test_sigkill_at_each_stage_leaves_a_readable_index(tmp_path, config, stage):
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
     before = _search_titles(open_retriever(idx))
     edited = _edited_corpus(tmp_path, change=True, add=True)
-    env = {**os.environ, "CONSENSUS_CHAT_CRASH_AT": stage}
+    env = crash_env(stage)
     proc = subprocess.run([CLI, "ingest", "--corpus", str(edited), "--index-dir", str(idx), "--quiet"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)

@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from conftest import CORPUS
+from crashpoints import crash_env
 
 QUERIES = ["What is metrology?", "evaluation of model robustness", "2.2.1", "interpretability methods",
            "who wrote the report", "standardisation and repeatability of evaluations", "xyzzy plugh"]
@@ -53,7 +54,7 @@ def from_chroma(index_dir, tmp_path_factory):
 
 
 def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, monkeypatch, from_chroma):
-    from consensus_chat.ingest import readback
+    from consensus_chat.ingest import records
 
     parts = _parts(index_dir)
     checksums = json.loads((parts / "checksums.json").read_text())
@@ -65,7 +66,7 @@ def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, mon
     def no_chroma_read(collection):
         raise AssertionError("opened from Chroma although the saved parts are whole")
 
-    monkeypatch.setattr(readback, "read_chunks", no_chroma_read)
+    monkeypatch.setattr(records, "read_chunks", no_chroma_read)
     # The saved word vectors come from sentence-transformers at ingest (stored as float16); without them the
     # retriever encodes the words with its ONNX query encoder. Same order, scores equal to 1e-3.
     assert "word-vectors.npy" in checksums["files"]
@@ -164,7 +165,6 @@ def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_pa
 def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     """Killed right after the new generation's parts are written: the manifest still names the old generation,
     whose parts are whole."""
-    import os
     import subprocess
     import sys
 
@@ -178,7 +178,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     code = ("from consensus_chat.ingest.config import Config; from consensus_chat.ingest.pipeline import ingest; import sys; "
             "ingest([sys.argv[1]], Config.from_env(index_dir=sys.argv[2]))")
     proc = subprocess.run([sys.executable, "-c", code, str(changed), str(index)], capture_output=True,
-                          env={**os.environ, "CONSENSUS_CHAT_CRASH_AT": "parts-saved"}, timeout=300)
+                          env=crash_env("parts-saved"), timeout=300)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     after = json.loads((index / "manifest.json").read_text())
     assert after["generation"] == before["generation"]
