@@ -28,7 +28,9 @@ ALLOWED_UPWARD = {("app/cli.py", "evals")}
 
 
 def _files() -> list[Path]:
-    return sorted(p for pkg in ORDER for p in (ROOT / pkg).rglob("*.py") if "blind" not in p.parts)
+    # The blind test sets are never read, not even by this test.
+    return sorted(p for pkg in ORDER for p in (ROOT / pkg).rglob("*.py")
+                  if not any(part.startswith("blind") for part in p.parts))
 
 
 def _rel(path: Path) -> str:
@@ -36,7 +38,7 @@ def _rel(path: Path) -> str:
 
 
 def _module_path(name: str) -> str | None:
-    """'retriever.core' -> 'retriever/core.py' (or the package's __init__.py); None outside the four packages."""
+    """'retriever.search' -> 'retriever/search.py' (or the package's __init__.py); None outside the four packages."""
     parts = name.split(".")
     if not parts or parts[0] not in ORDER:
         return None
@@ -85,10 +87,10 @@ def _level(file: str) -> int:
     return ORDER.index(file.split("/")[0])
 
 
-def test_the_parser_sees_imports_inside_functions_and_relative_ones(tmp_path):
-    # Guards the guard: a lazy relative import and an absolute one are both seen.
-    got = {t for t, _ in _imports(ROOT / "retriever/llama.py")} | {t for t, _ in _imports(ROOT / "app/cli.py")}
-    assert "retriever/types.py" in got and "evals/__init__.py" in {t.split("/")[0] + "/__init__.py" for t in got}
+def test_the_parser_sees_imports_inside_functions_and_relative_ones():
+    # Guards the guard: app/cli.py imports evals only inside a function; retriever/llama.py imports .types.
+    assert "evals/suite.py" in {target for target, _ in _imports(ROOT / "app/cli.py")}
+    assert "retriever/types.py" in {target for target, _ in _imports(ROOT / "retriever/llama.py")}
 
 
 def test_imports_run_one_way():
@@ -149,8 +151,9 @@ def test_every_module_says_its_job():
 
 
 def test_no_long_source_file():
-    sources = [p for p in ROOT.rglob("*.py") if not ({"tests", ".venv", "node_modules", "build"} & set(p.parts))
-               and ".git" not in p.parts]
+    skip = {"tests", ".venv", "node_modules", "build", ".git"}
+    sources = [p for p in ROOT.rglob("*.py")
+               if not skip & set(p.parts) and not any(part.startswith("blind") for part in p.parts)]
     long = {_rel(p): n for p in sources if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     long = {f: n for f, n in long.items() if f not in KNOWN_LONG}
     assert not long, f"files over {MAX_LINES} lines: {long}"
