@@ -38,6 +38,16 @@ _THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
 _ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
                       r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
+_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split())}
+# "number two", "#2", "no. 3", "item 4", "[2]": a place in the list, said as a number. The number must end the
+# phrase, so "the number one risk" or "section 2.2" is not a pick.
+_NUMBERED = re.compile(r"(?:\b(?:number|no\.|item|entry|result|source|option)\s*|#\s*|\[)(\d{1,2}|"
+                       + "|".join(_NUMBERS) + r")\]?(?!\.?\d)(?=\s*(?:[?.!,;:]|$|then\b|please\b|instead\b|too\b))",
+                       re.I)
+# "the previous one", "the next section", "the one before": a step from the section the last answer was about.
+_STEP = re.compile(r"\bthe\s+(?:(previous|preceding|next|following)\s+" + _THING + r"\b|one\s+(before|after)\b"
+                   r"(?:\s+(?:it|that|this))?)", re.I)
+_OTHER = re.compile(r"\bthe\s+other\s+" + _THING + r"\b|\bthe\s+other(?=\s*(?:[?.!,;:]|$))", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
@@ -88,9 +98,14 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             return replace(picked, question=_substitute(previous.resolved_question, rest,
                                                         analyse(previous.resolved_question)))
         return picked
+    if _only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
+        return _after_refusal(question) if previous.refused else Resolution(question, refuse=(
+            "The last answer did not list several sections to count in. Which section do you mean?"))
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
+        if previous.refused and _ANAPHORA.search(rest):
+            return _after_refusal(question)  # "and when is it due?": "it" is what the document does not cover
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities):
             return Resolution(rest + "?")  # "and the system safety one, who does it cite?" asks for itself
@@ -106,9 +121,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     if not unnamed and not is_follow_up(question, analyse, covers):
         return Resolution(question)
     if previous.refused:
-        return Resolution(question, refuse=(
-            "This follows up on a question the document does not cover, so there is nothing to build on. "
-            "What would you like to know about the document?"))
+        return _after_refusal(question)
     if bare:
         return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
     first = section_of(previous.cited[0]) if previous.cited else None
@@ -125,30 +138,81 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
 
 
+def _only_a_place(question: str, analyse) -> bool:
+    """Does the question say nothing but a place in a list ("the second one", "tell me more about #2")?"""
+    match = next((m for m in (p.search(question) for p in (_ORDINAL, _NUMBERED, _STEP, _OTHER)) if m), None)
+    if match is None:
+        return False
+    rest = f"{question[:match.start()]} {question[match.end():]}"
+    if not any(ch.isalnum() for ch in rest):
+        return True
+    topic = analyse(rest)
+    return not topic.words and not topic.entities
+
+
+def _after_refusal(question: str) -> Resolution:
+    """A follow-up that points back at a refusal: nothing to build on, so ask what is meant."""
+    return Resolution(question, refuse=(
+        "This follows up on a question the document does not cover, so there is nothing to build on. "
+        "What would you like to know about the document?"))
+
+
 def _names_document(meta_word: str) -> bool:
     """A word for a document ("report", "paper") or of the document's own name (a capitalised word of its title),
     not a word for what is asked of it ("cite", "code", "tell")."""
     return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS
 
 
+def _choices(previous: Turn, section_of) -> list:
+    """What an ordinal counts in, in the order the last answer showed it: the sections it listed, else the source
+    keys it listed, else the sections it cited when it cited several (its numbered sources)."""
+    listed = [s for s in map(section_of, previous.listed) if s is not None]
+    if listed or previous.listed_keys:
+        return listed or list(previous.listed_keys)
+    cited = [s for s in map(section_of, previous.cited) if s is not None]
+    return cited if len(cited) > 1 else []
+
+
+def _place(question: str, previous: Turn, items: list) -> tuple[int, re.Match] | None:
+    """The 0-based place in `items` a question points to ("the second one", "#2", "the next one", "the other
+    one"; -1 the last) and the words that said it; None when it names no place."""
+    if match := _ORDINAL.search(question):
+        return _PLACES[match.group(1).lower()], match
+    if match := _NUMBERED.search(question):
+        said = match.group(1).lower()
+        return (_NUMBERS[said] if said in _NUMBERS else int(said) - 1), match
+    ids = [x if isinstance(x, str) else x.id for x in items]
+    # The section the last answer was about, when it was one of those items (it was picked from them).
+    current = ids.index(previous.cited[0]) if previous.cited and previous.cited[0] in ids else None
+    if current is None:
+        return None
+    if match := _STEP.search(question):
+        forward = (match.group(1) or match.group(2)).lower() in ("next", "following", "after")
+        step = current + (1 if forward else -1)
+        return (step if step >= 0 else len(items)), match  # before the first: past the end, asked back
+    if (match := _OTHER.search(question)) and len(items) == 2:
+        return 1 - current, match
+    return None
+
+
 def _pick(question: str, previous: Turn, section_of) -> Resolution | None:
     """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
-    listed = [s for s in map(section_of, previous.listed) if s is not None]
-    match = _ORDINAL.search(question)
-    if match and (listed or previous.listed_keys):
-        items = listed or list(previous.listed_keys)
-        place = _PLACES[match.group(1).lower()]
-        if place >= len(items):
-            what = "sections" if listed else "sources"
-            return Resolution(question, refuse=(
-                f"The last answer listed {len(items)} {what}, so there is no {match.group(1).lower()} one. "
+    items = _choices(previous, section_of)
+    found = _place(question, previous, items) if items else None
+    if found is not None:
+        place, match = found
+        if place >= len(items) or place < -len(items):
+            what = "sources" if isinstance(items[0], str) else "sections"
+            return Resolution(question, listed=previous.listed, refuse=(
+                f"The last answer listed {len(items)} {what}, and \"{match.group(0).strip()}\" is not one of them. "
                 "Which do you mean?"))
         item = items[place]
         name = item if isinstance(item, str) else item.title
         rewritten = f"{question[:match.start()]}{name}{question[match.end():]}"
         if isinstance(item, str):
             return Resolution(rewritten)  # a source key: the question now names it
-        return Resolution(rewritten, section=item.id, picked=True, listed=tuple(s.id for s in listed))
+        return Resolution(rewritten, section=item.id, picked=True, listed=tuple(s.id for s in items))
+    listed = [s for s in map(section_of, previous.listed) if s is not None]
     match = _THAT_ONE.search(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
     candidates = next((c for c in (cited, listed) if len(c) == 1), [])
