@@ -69,8 +69,8 @@ class Assistant:
                 continue
             resolution = self._after(exchange.question, previous)
             previous = turn_from_text(exchange.question, resolution.question, exchange.answer, self.retriever.sections())
-            if resolution.refuse and resolution.listed:  # a question back about the list: it stays to pick from
-                previous = replace(previous, listed=resolution.listed)
+            if resolution.listed and not previous.listed and (resolution.refuse or resolution.section):
+                previous = replace(previous, listed=resolution.listed)  # as `stream` keeps it: the list stays
         return previous
 
     def _section(self, section_id: str):

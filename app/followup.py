@@ -2,8 +2,11 @@
 
 Hand-written rules rather than an LLM condenser: the default backend must stay offline and deterministic, and
 follow-ups have a small, regular shape. Each rule fires only when the previous turn holds what it refers to:
-- "the second one", "the last of those", "the first section" pick from the sections (or else the source keys) the
-  previous answer listed, in its order; with nothing listed there, an ordinal is an ordinary word;
+- "the second one", "the 2nd", "number two", "#2", "the last of those", "the latter" pick from the sections the
+  previous answer listed, in its order (else the source keys it listed, else the sections it cited when it cited
+  several); "the next one", "the previous one" and "the other one" step from the one it was about;
+- a question that is nothing but a place ("number two") with nothing to count in is asked back, never guessed;
+  within a question with a topic of its own ("the first step of an audit") an ordinal is an ordinary word;
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
@@ -11,7 +14,8 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- pointing back at a refusal gives nothing to build on, so it is refused again, never answered from a section.
+- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one") gives nothing to
+  build on, so it is refused again, never answered from a section; a question back about a place keeps the list.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
