@@ -169,7 +169,8 @@ def _pinned(result: SearchResult, section_id: str, *, picked: bool) -> SearchRes
         return result  # not found by the search of its own title, or out of scope: answer what the search found
     entities = tuple(replace(e, ids=(section_id,)) for e in result.topic.entities
                      if section_id in e.ids and e.kind not in ("code", "label"))
-    others = [h for h in result.hits if h.id != section_id and not h.exact]
+    # A picked section ("the latter") is the whole answer; an inherited topic may still quote a neighbour.
+    others = [] if picked else [h for h in result.hits if h.id != section_id and not h.exact]
     return replace(result, hits=hits + others, in_scope=True, topic=replace(result.topic, entities=entities))
 
 
