@@ -49,8 +49,11 @@ _NUMBERED = re.compile(r"(?:\b(?:number|no\.|item|entry|result|source|option)\s*
                        + "|".join(_NUMBERS) + r")\]?(?!\.?\d)(?=\s*(?:[?.!,;:]|$|then\b|please\b|instead\b|too\b))",
                        re.I)
 # "the previous one", "the next section", "the one before": a step from the section the last answer was about.
-_STEP = re.compile(r"\bthe\s+(?:(previous|preceding|next|following)\s+" + _THING + r"\b|one\s+(before|after)\b"
-                   r"(?:\s+(?:it|that|this))?)", re.I)
+_STEP = re.compile(r"\b(?:(?:the\s+)?(previous|preceding|next|following)\s+" + _THING + r"\b|the\s+one\s+(before|after)"
+                   r"\b(?:\s+(?:it|that|this))?)", re.I)
+# "What does the second say?", "second one", "compare the first and the last": an ordinal in a looser form, a place
+# only when the question says one strictly too or has no topic without it (see _places).
+_LOOSE = re.compile(r"\b(?:the\s+)?(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?)?(?![\w-])", re.I)
 _OTHER = re.compile(r"\bthe\s+other\s+" + _THING + r"\b|\bthe\s+other(?=\s*(?:[?.!,;:]|$))", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
@@ -94,7 +97,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     """
     if previous is None:
         return Resolution(question)
-    picked = _pick(question, previous, section_of)
+    picked = _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)
         if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
@@ -126,8 +129,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
         return Resolution(question)
     if previous.refused:
         return _after_refusal(question)
-    if bare:
-        return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
+    if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
+        base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
+        return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = section_of(previous.cited[0]) if previous.cited else None
     if first is not None and own.asks_authorship and not (first.authors or first.year):
         return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
@@ -144,14 +148,27 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
 
 def _only_a_place(question: str, analyse) -> bool:
     """Does the question say nothing but a place in a list ("the second one", "tell me more about #2")?"""
-    match = next((m for m in (p.search(question) for p in (_ORDINAL, _NUMBERED, _STEP, _OTHER)) if m), None)
-    if match is None:
-        return False
-    rest = f"{question[:match.start()]} {question[match.end():]}"
+    strict = _strict_places(question)
+    spans = strict or [(m.start(), m.end()) for m in _LOOSE.finditer(question)]
+    return bool(spans) and _nothing_else(question, spans, analyse)
+
+
+def _nothing_else(question: str, spans, analyse) -> bool:
+    """Is there no topic left in the question once the words at `spans` are taken out?"""
+    rest, at = [], 0
+    for start, end in sorted(spans):
+        rest.append(question[at:start])
+        at = end
+    rest = " ".join(rest + [question[at:]])
     if not any(ch.isalnum() for ch in rest):
         return True
     topic = analyse(rest)
     return not topic.words and not topic.entities
+
+
+def _strict_places(question: str) -> list[tuple[int, int]]:
+    """The spans that say a place whatever else the question says ("the second one", "#2", "the next one")."""
+    return [(m.start(), m.end()) for p in (_ORDINAL, _NUMBERED, _STEP, _OTHER) for m in p.finditer(question)]
 
 
 def _after_refusal(question: str) -> Resolution:
@@ -177,45 +194,59 @@ def _choices(previous: Turn, section_of) -> list:
     return cited if len(cited) > 1 else []
 
 
-def _place(question: str, previous: Turn, items: list) -> tuple[int, re.Match] | None:
-    """The 0-based place in `items` a question points to ("the second one", "#2", "the next one", "the other
-    one"; -1 the last) and the words that said it; None when it names no place."""
-    if match := _ORDINAL.search(question):
-        return _PLACES[match.group(1).lower()], match
-    if match := _NUMBERED.search(question):
+def _places(question: str, previous: Turn, items: list, analyse) -> list[tuple[int, int, int]]:
+    """Each place in `items` the question points to, as (0-based place, start, end of the words that said it), in
+    the question's order: "the second one", "#2", "the next one", "the other one"; -1 is the last. A looser form
+    ("What does the second say?", "compare the first and the last") counts when the question also says a place in
+    the strict form, or has no topic once its places are taken out."""
+    found = {}
+    for match in _ORDINAL.finditer(question):
+        found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
+    for match in _NUMBERED.finditer(question):
         said = match.group(1).lower()
-        return (_NUMBERS[said] if said in _NUMBERS else int(said) - 1), match
+        found[match.start()] = (_NUMBERS[said] if said in _NUMBERS else int(said) - 1, match.start(), match.end())
     ids = [x if isinstance(x, str) else x.id for x in items]
     # The section the last answer was about, when it was one of those items (it was picked from them).
     current = ids.index(previous.cited[0]) if previous.cited and previous.cited[0] in ids else None
-    if current is None:
-        return None
-    if match := _STEP.search(question):
-        forward = (match.group(1) or match.group(2)).lower() in ("next", "following", "after")
-        step = current + (1 if forward else -1)
-        return (step if step >= 0 else len(items)), match  # before the first: past the end, asked back
-    if (match := _OTHER.search(question)) and len(items) == 2:
-        return 1 - current, match
-    return None
+    if current is not None:
+        for match in _STEP.finditer(question):
+            forward = (match.group(1) or match.group(2)).lower() in ("next", "following", "after")
+            step = current + (1 if forward else -1)
+            found[match.start()] = (step if step >= 0 else len(items), match.start(), match.end())  # -1: none
+        if len(items) == 2:
+            for match in _OTHER.finditer(question):
+                found[match.start()] = (1 - current, match.start(), match.end())
+    loose = [m for m in _LOOSE.finditer(question)
+             if not any(start <= m.start() < end or m.start() <= start < m.end() for _, start, end in found.values())]
+    if loose and (found or _nothing_else(question, [(m.start(), m.end()) for m in loose], analyse)):
+        for match in loose:
+            found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
+    return [found[k] for k in sorted(found)]
 
 
-def _pick(question: str, previous: Turn, section_of) -> Resolution | None:
+def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | None:
     """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
     items = _choices(previous, section_of)
-    found = _place(question, previous, items) if items else None
-    if found is not None:
-        place, match = found
-        if place >= len(items) or place < -len(items):
+    places = _places(question, previous, items, analyse) if items else []
+    if places:
+        past = [question[start:end].strip() for place, start, end in places
+                if place >= len(items) or place < -len(items)]
+        if past:
             what = "sources" if isinstance(items[0], str) else "sections"
             return Resolution(question, listed=previous.listed, refuse=(
-                f"The last answer listed {len(items)} {what}, and \"{match.group(0).strip()}\" is not one of them. "
+                f"The last answer listed {len(items)} {what}, and \"{past[0]}\" is not one of them. "
                 "Which do you mean?"))
-        item = items[place]
-        name = item if isinstance(item, str) else item.title
-        rewritten = f"{question[:match.start()]}{name}{question[match.end():]}"
-        if isinstance(item, str):
-            return Resolution(rewritten)  # a source key: the question now names it
-        return Resolution(rewritten, section=item.id, picked=True, listed=tuple(s.id for s in items))
+        chosen = [items[place] for place, _, _ in places]
+        rewritten = question
+        for (_, start, end), item in sorted(zip(places, chosen), key=lambda pair: -pair[0][1]):
+            rewritten = f"{rewritten[:start]}{item if isinstance(item, str) else item.title}{rewritten[end:]}"
+        if isinstance(chosen[0], str):
+            return Resolution(rewritten)  # source keys: the question now names them
+        ids = tuple(dict.fromkeys(item.id for item in chosen))
+        listed = tuple(s.id for s in items)
+        if len(ids) > 1:  # "compare the first and the last": each picked section answers
+            return Resolution(rewritten, together=ids, listed=listed)
+        return Resolution(rewritten, section=ids[0], picked=True, listed=listed)
     listed = [s for s in map(section_of, previous.listed) if s is not None]
     match = _THAT_ONE.search(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
