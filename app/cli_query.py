@@ -14,7 +14,7 @@ def _notes(notices) -> None:
 
 def _cleaned(text: str) -> str:
     """The query cleaned at the edge (its notices on stderr); QueryError when nothing usable is left."""
-    from consensus_chat.retriever.query import clean_query
+    from consensus_chat.retriever.clean import clean_query
 
     text, notices = clean_query(text, limit=None)
     _notes(notices)
