@@ -47,6 +47,7 @@ def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
         "corpus_sha256": manifest.get("corpus_sha256"),
         "features": list(FEATURES),
         "coverage_weight": best.coverage_weight,
+        "pull_weight": best.pull_weight,
         "threshold": round(best.threshold, 6),
         "n_in": sum(s.in_scope for s in samples),
         "n_out": sum(not s.in_scope for s in samples),
@@ -86,7 +87,7 @@ def default_rule(pages_file: Path) -> dict:
             retriever = open_retriever(config=config)
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
     rule = fit_pages(list(groups.values()))
-    return {"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6),
+    return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight, "threshold": round(rule.threshold, 6),
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
             "leave_one_page_out": leave_one_page_out(groups),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
@@ -98,16 +99,18 @@ def _print(record: dict, samples: list[Sample]) -> None:
     from rich.table import Table
 
     console = Console()
-    t, w = record["threshold"], record["coverage_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = decided without the rule)")
-    for col in ("id", "kind", "dense", "coverage", "score", "call"):
+    t, w, p = record["threshold"], record["coverage_weight"], record["pull_weight"]
+    table = Table(title=f"scope by question: dense + {w} x coverage - {p} x pull >= {t:.4f} "
+                        "(* = decided without the rule)")
+    for col in ("id", "kind", "dense", "coverage", "pull", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: combined(s, w) if combined(s, w) is not None else -1.0):
-        call = "in" if predict(s, t, w) else "refused"
+    for s in sorted(samples, key=lambda s: combined(s, w, p) if combined(s, w, p) is not None else -1.0):
+        call = "in" if predict(s, t, w, p) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
         f = s.features
-        dense, cov, score = ("*", "*", "*") if isinstance(f, bool) else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{combined(s, w):.4f}")
-        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", dense, cov, score,
+        cells = (("*",) * 4 if isinstance(f, bool)
+                 else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{f[2]:.3f}", f"{combined(s, w, p):.4f}"))
+        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", *cells,
                       f"[red]{call}[/red]" if wrong else call)
     console.print(table)
     console.print(

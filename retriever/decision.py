@@ -1,14 +1,18 @@
 """One decision per question, from its evidence record: in scope or not, which part is covered, what to rank for.
 
 Search, `eval`, calibration and the llama-index adapter all call `decide`; nothing else refuses a
-question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in two features:
+question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in three features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
   about the rest of the question);
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
-  as what it is, an uncovered word of its informativeness, and nothing more.
+  as what it is, an uncovered word of its informativeness, and nothing more;
+- `pull`: how much closer to the document the question gets without the words the document does not use
+  (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
+  from *risk assessment*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
+  lowers the score, so it is read (one more encoding) only when the other two features accept the question.
 
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
@@ -75,6 +79,12 @@ class Decision:
         return out
 
 
+def features(evidence: Evidence) -> tuple[float, float, float] | bool:
+    """(dense, coverage, pull) for the rule, or the decision itself when no rule is needed (see `judged`)."""
+    found = judged(evidence)
+    return found if isinstance(found, bool) else (*found, evidence.pull)
+
+
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
     """The rule's two features for a question, or the decision itself when no rule is needed (True: about
     what it names exactly; False: about a name the document never mentions)."""
@@ -98,13 +108,17 @@ def decide(evidence: Evidence, rule) -> Decision:
         return Decision(found, evidence.full, None, names=names)
     reading = evidence.rest if names else evidence.full
     score = rule.score(*found)
+    if score >= rule.threshold and rule.pull_weight:
+        score = rule.score(*found, evidence.pull)  # lowers the score only, so read only when it can matter
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)
     covered, missing = [], []
     for part in evidence.parts:
         # A part counts only when the document uses every one of its topic words and the rule accepts it:
-        # a short part passes the rule too easily on one shared word.
-        ok = all(w.covered for w in part.words) and rule.covers(part.best, coverage(part.words))
+        # a short part passes the rule too easily on one shared word. A part that is only names the document
+        # cites, which the question does not use as names ("Marks" in "Marks and Spencer"), is no topic of it.
+        ok = (all(w.covered for w in part.words) and not all(w.cited_only for w in part.words)
+              and rule.covers(part.best, coverage(part.words)))
         (covered if ok else missing).append(part)
     if covered and missing:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))

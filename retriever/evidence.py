@@ -5,7 +5,8 @@ Each topic word is read once: is it a document word (stemmed), an abbreviation o
 key, an author), and how informative it is in general English (`wordfreq`'s Zipf frequency). Names the
 question uses that the document never does ("the EU AI Act", "Meta") are found from the same reading.
 The dense support of each way the question can be read (the whole topic; the topic without the unknown
-names; each part of a question of several parts) is the best chunk cosine, from one batch of encodings.
+names; only the words the document uses; each part of a question of several parts) is the best chunk
+cosine; the readings beyond the whole topic are encoded only when the decision asks for them.
 
 `retriever/decision.py` decides scope, partial coverage and what to rank for from this record alone.
 """
@@ -42,6 +43,7 @@ class WordEvidence:
     zipf: float  # general-English frequency (wordfreq); high = common, says little
     ubiquitous: bool = False  # in most of the document's sections ("ai" on a page about AI): says nothing
     name: str | None = None  # the unknown name it is part of ("EU AI Act"), if any
+    cited_only: bool = False  # covered only as a name the document cites (a source key, an author), not as a word
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,35 @@ class Evidence:
         return self.read(without(self.topic.text, self.names), words)
 
     @cached_property
+    def covered(self) -> Reading | None:
+        """Only the topic words the document uses (no unknown names either); None when every word is used."""
+        if all(w.covered and w.name is None for w in self.words) or self.reader is None:
+            return None
+        kept = tuple(w for w in self.words if w.covered and w.name is None)
+        if not kept:
+            return Reading("", (), {})
+        gone = {w.word for w in self.words if not (w.covered and w.name is None)}
+        text = without(self.topic.text, self.names)
+        text = " ".join(m.group(0) for m in tokens(text) if not set(_content_parts(_bare(m.group(0)))) & gone)
+        return self.read(text, kept)
+
+    @property
+    def pull(self) -> float:
+        """How far the words the document does not use pull the question away from it: the dense support of
+        the used words alone minus that of the topic (without unknown names), when positive.
+
+        A paraphrase's own words mean what the document says in other words, so dropping them does not
+        bring the question closer ("executives" beside *senior leadership*); the words that make a question
+        about something else do ("investing in stocks" beside *risk assessment*). Read by the one encoder
+        in context, which single-word vectors cannot do (docs/scope.md, section 3).
+        """
+        covered = self.covered
+        if covered is None or not covered.words:
+            return 0.0
+        reading = self.rest if self.names else self.full
+        return max(0.0, covered.best - reading.best)
+
+    @cached_property
     def parts(self) -> tuple[Reading, ...]:
         """Each part of a question of several parts ("metrology and quantum computing"); () for one part."""
         if self.empty:
@@ -118,10 +149,12 @@ def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, 
 
     def evidence(word: str) -> WordEvidence:
         if word not in seen:
-            covered = vocabulary.covers(word) or analyzer.is_document_name(word)
+            used = vocabulary.covers(word)
+            cited = not used and analyzer.is_document_name(word)
+            covered = used or cited
             rewrite = None if covered else (vocabulary.expand(word) or vocabulary.correct(word))
             seen[word] = WordEvidence(word, covered or rewrite is not None, rewrite, zipf(word),
-                                      vocabulary.stem([word])[0] in vocabulary.ubiquitous)
+                                      vocabulary.stem([word])[0] in vocabulary.ubiquitous, cited_only=cited)
         return seen[word]
 
     names = unknown_names(topic, evidence, analyzer)
@@ -137,7 +170,7 @@ def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, 
 
 
 def _named(ev: WordEvidence, name: str | None) -> WordEvidence:
-    return ev if name is None else WordEvidence(ev.word, ev.covered, ev.rewrite, ev.zipf, ev.ubiquitous, name)
+    return ev if name is None else replace(ev, name=name)
 
 
 def rewritten(text: str, rewrites) -> str:
