@@ -11,7 +11,7 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in th
   as what it is, an uncovered word of its informativeness, and nothing more;
 - `pull`: how much closer to the document the question gets without the words the document does not use
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
-  from *risk assessment*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
+  from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
   lowers the score, so it is read (one more encoding) only when the other two features accept the question.
 
 So a name the document does not know is evidence about that name only: beside a covered topic
@@ -116,7 +116,7 @@ def decide(evidence: Evidence, rule) -> Decision:
     for part in evidence.parts:
         # A part counts only when the document uses every one of its topic words and the rule accepts it:
         # a short part passes the rule too easily on one shared word. A part that is only names the document
-        # cites, which the question does not use as names ("Marks" in "Marks and Spencer"), is no topic of it.
+        # cites, which the question does not use as names ("Smith" in "Smith and Wesson"), is no topic of it.
         ok = (all(w.covered for w in part.words) and not all(w.cited_only for w in part.words)
               and rule.covers(part.best, coverage(part.words)))
         (covered if ok else missing).append(part)

@@ -113,7 +113,7 @@ class Evidence:
 
         A paraphrase's own words mean what the document says in other words, so dropping them does not
         bring the question closer ("executives" beside *senior leadership*); the words that make a question
-        about something else do ("investing in stocks" beside *risk assessment*). Read by the one encoder
+        about something else do ("investing in stocks" beside *measuring risk*). Read by the one encoder
         in context, which single-word vectors cannot do (docs/scope.md, section 3).
         """
         covered = self.covered
