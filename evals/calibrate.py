@@ -21,6 +21,8 @@ from .metrics import rounded
 from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
 from .scope_fit import (
     FEATURES,
+    NO_PULL,
+    PULL_WEIGHTS,
     Sample,
     collect,
     combined,
@@ -35,17 +37,19 @@ from .scope_fit import (
 _r = partial(rounded, digits=4)  # the calibration record's rates keep four digits
 
 
-def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
-    """Fit on every question of the file; return the calibration record and the samples."""
+def calibrate(retriever, questions_path: Path, pull: bool = False) -> tuple[dict, list[Sample]]:
+    """Fit on every question of the file (with the third feature, `pull`, when asked); return the
+    calibration record and the samples."""
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
-    best = fit(samples)
-    cv_rr, cv_frr = cross_validate(samples)
+    pulls = PULL_WEIGHTS if pull else NO_PULL
+    best = fit(samples, pulls=pulls)
+    cv_rr, cv_frr = cross_validate(samples, pulls=pulls)
     manifest = retriever.manifest
     record = {
         "model_weights_sha256": manifest["model"]["weights_sha256"],
         "corpus_sha256": manifest.get("corpus_sha256"),
-        "features": list(FEATURES),
+        "features": list(FEATURES if pull else FEATURES[:2]),
         "coverage_weight": best.coverage_weight,
         "pull_weight": best.pull_weight,
         "threshold": round(best.threshold, 6),
@@ -62,7 +66,7 @@ def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
     return record, samples
 
 
-def default_rule(pages_file: Path) -> dict:
+def default_rule(pages_file: Path, pull: bool = False) -> dict:
     """Fit the rule for corpora without a calibration of their own on several pages at once.
 
     `pages_file` lists {"corpus": ..., "questions": ...} pairs (paths relative to the repository). Each
@@ -86,10 +90,11 @@ def default_rule(pages_file: Path) -> dict:
             ingest([root / page["corpus"]], config, embedder=embedder, quiet=True)
             retriever = open_retriever(config=config)
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
-    rule = fit_pages(list(groups.values()))
+    pulls = PULL_WEIGHTS if pull else NO_PULL
+    rule = fit_pages(list(groups.values()), pulls=pulls)
     return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight, "threshold": round(rule.threshold, 6),
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
-            "leave_one_page_out": leave_one_page_out(groups),
+            "leave_one_page_out": leave_one_page_out(groups, pulls=pulls),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
                       for name, g in groups.items()}}
 
@@ -126,6 +131,7 @@ Examples:
   python -m evals.calibrate --write               # save retriever/calibration.json
   python -m evals.calibrate --index-dir /tmp/idx --json
   python -m evals.calibrate --default evals/pages/pages.json   # the rule for other corpora
+  python -m evals.calibrate --pull                # also fit the pull (docs/scope.md, section 3)
 """)
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL question file (default: evals/questions.jsonl).")
@@ -139,7 +145,9 @@ Examples:
 @click.option("--default", "pages", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Fit the default rule (for corpora without a calibration) on the pages this JSON file lists, "
                    "e.g. evals/pages/pages.json; prints it with leave-one-page-out rates.")
-def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages):
+@click.option("--pull", is_flag=True, help="Also fit the third feature, the pull of the uncovered words "
+                                          "(docs/scope.md); off until a blind test set has judged it.")
+def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
@@ -150,7 +158,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
     if pages is not None:
         try:
-            click.echo(json.dumps(default_rule(pages), indent=2))
+            click.echo(json.dumps(default_rule(pages, pull), indent=2))
         except ConsensusChatError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -162,7 +170,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
         retriever = open_retriever(config=config)
-        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS)
+        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS, pull)
     except ConsensusChatError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -23,7 +23,8 @@ _r = partial(rounded, digits=4)  # the calibration record's rates keep four digi
 
 FEATURES = ("dense", "coverage", "pull")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(0, 11))
-PULL_WEIGHTS = tuple(round(0.25 * i, 2) for i in range(0, 9))
+PULL_WEIGHTS = tuple(round(0.25 * i, 2) for i in range(0, 13))  # `calibrate --pull`
+NO_PULL = (0.0,)  # the two-feature rule, the default until a blind test set has judged the pull
 FOLDS = 10
 
 
@@ -102,8 +103,7 @@ class _Table:
         rows = np.array([(0.0, 0.0, 0.0) if isinstance(f, bool) else f for f in feats], dtype=float).reshape(-1, 3)
         self.dense, self.cov, self.pull = rows[:, 0], rows[:, 1], rows[:, 2]
         # Parts of a question of several parts: (does the document use every word, dense, coverage).
-        self.parts = {i: [(all(w.covered for w in p.words) and not all(w.cited_only for w in p.words), p.best,
-                           coverage(p.words)) for p in s.evidence.parts]
+        self.parts = {i: [(all(w.covered for w in p.words), p.best, coverage(p.words)) for p in s.evidence.parts]
                       for i, s in enumerate(samples) if not isinstance(feats[i], bool) and s.evidence.parts}
 
     def scores(self, weight: float, pull: float):
@@ -151,7 +151,7 @@ def _check(samples: list[Sample]) -> None:
         raise click.UsageError("calibration needs both in_scope and out_of_scope questions.")
 
 
-def fit(samples: list[Sample], weights=WEIGHTS, pulls=PULL_WEIGHTS) -> Fit:
+def fit(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL) -> Fit:
     """The rule that maximises balanced accuracy; ties -> lower false-refusal rate -> lower weights and threshold."""
     _check(samples)
     return _best([_Table(samples)], weights, pulls, samples)
@@ -191,7 +191,7 @@ def folds(samples: list[Sample], k: int = FOLDS) -> list[list[int]]:
 
 
 def cross_validate(samples: list[Sample], k: int = FOLDS, weights=WEIGHTS,
-                   pulls=PULL_WEIGHTS) -> tuple[float | None, float | None]:
+                   pulls=NO_PULL) -> tuple[float | None, float | None]:
     """(refusal rate, false-refusal rate) when each fold is judged by a rule fitted on the other folds."""
     refused_out, refused_in = [], []
     for held in folds(samples, k):
@@ -206,7 +206,7 @@ def cross_validate(samples: list[Sample], k: int = FOLDS, weights=WEIGHTS,
     return mean(refused_out), mean(refused_in)
 
 
-def leave_one_out(samples: list[Sample], weights=WEIGHTS, pulls=PULL_WEIGHTS) -> tuple[float | None, float | None]:
+def leave_one_out(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL) -> tuple[float | None, float | None]:
     """Cross-validation with one question per fold."""
     return cross_validate(samples, len(samples), weights, pulls)
 
@@ -216,7 +216,7 @@ def collect(retriever, questions) -> list[Sample]:
     return [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question)) for q in questions]
 
 
-def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=PULL_WEIGHTS) -> Fit:
+def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL) -> Fit:
     """The rule with the best balanced accuracy averaged over pages (each page weighs the same, however
     many questions it has); ties as in `fit`. Its rates are those of the pooled samples."""
     pooled = [s for g in groups for s in g]
@@ -224,7 +224,7 @@ def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=PULL_WEIGHTS) -
     return _best([_Table(g) for g in groups], weights, pulls, pooled)
 
 
-def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=PULL_WEIGHTS) -> dict[str, dict]:
+def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=NO_PULL) -> dict[str, dict]:
     """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen)."""
     out = {}
     for name, held in groups.items():

@@ -25,36 +25,9 @@ question of several parts that is not covered as a whole is answered for the par
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
-from .evidence import Evidence, Reading, WordEvidence
-
-# Zipf frequency of the most common English words ("the" 7.7): a word's informativeness is how far
-# below it the word sits (log10 of how many times rarer it is: its information content, in decimal digits).
-ZIPF_TOP = 8.0
-# A word used about once in 3,000 words or more often ("set" 5.6, "way" 6.0, "new" 6.3, "work" 6.0) cannot
-# carry a topic by itself: a question whose other words are all this common is about its names.
-ZIPF_COMMON = 5.5
 
 
-def informativeness(word: WordEvidence) -> float:
-    """How much a word says about a topic: log10 of how much rarer it is than the commonest English words."""
-    return max(0.0, ZIPF_TOP - word.zipf)
-
-
-@lru_cache(maxsize=4096)
-def coverage(words: tuple[WordEvidence, ...]) -> float:
-    """Share of the words' informativeness that the document covers (1.0 for no words).
-
-    Words in most of the document's sections ("ai", "model" on a page about AI models) say nothing about
-    whether a topic is covered, so they are left out when the topic has other words.
-    """
-    words = [w for w in words if not w.ubiquitous] or list(words)
-    total = sum(informativeness(w) for w in words)
-    if total <= 0:
-        return 1.0
-    return sum(informativeness(w) for w in words if w.covered) / total
-
+from .evidence import ZIPF_COMMON, Evidence, Reading, coverage, informativeness  # noqa: F401 - its weights
 
 @dataclass(frozen=True)
 class Decision:
@@ -115,10 +88,8 @@ def decide(evidence: Evidence, rule) -> Decision:
     covered, missing = [], []
     for part in evidence.parts:
         # A part counts only when the document uses every one of its topic words and the rule accepts it:
-        # a short part passes the rule too easily on one shared word. A part that is only names the document
-        # cites, which the question does not use as names ("Smith" in "Smith and Wesson"), is no topic of it.
-        ok = (all(w.covered for w in part.words) and not all(w.cited_only for w in part.words)
-              and rule.covers(part.best, coverage(part.words)))
+        # a short part passes the rule too easily on one shared word.
+        ok = all(w.covered for w in part.words) and rule.covers(part.best, coverage(part.words))
         (covered if ok else missing).append(part)
     if covered and missing:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))

@@ -43,7 +43,33 @@ class WordEvidence:
     zipf: float  # general-English frequency (wordfreq); high = common, says little
     ubiquitous: bool = False  # in most of the document's sections ("ai" on a page about AI): says nothing
     name: str | None = None  # the unknown name it is part of ("EU AI Act"), if any
-    cited_only: bool = False  # covered only as a name the document cites (a source key, an author), not as a word
+
+
+# Zipf frequency of the most common English words ("the" 7.7): a word's informativeness is how far
+# below it the word sits (log10 of how many times rarer it is: its information content, in decimal digits).
+ZIPF_TOP = 8.0
+# A word used about once in 3,000 words or more often ("set" 5.6, "way" 6.0, "new" 6.3, "work" 6.0) cannot
+# carry a topic by itself: a question whose other words are all this common is about its names.
+ZIPF_COMMON = 5.5
+
+
+def informativeness(word: WordEvidence) -> float:
+    """How much a word says about a topic: log10 of how much rarer it is than the commonest English words."""
+    return max(0.0, ZIPF_TOP - word.zipf)
+
+
+@lru_cache(maxsize=4096)
+def coverage(words: tuple[WordEvidence, ...]) -> float:
+    """Share of the words' informativeness that the document covers (1.0 for no words).
+
+    Words in most of the document's sections ("ai", "model" on a page about AI models) say nothing about
+    whether a topic is covered, so they are left out when the topic has other words.
+    """
+    words = [w for w in words if not w.ubiquitous] or list(words)
+    total = sum(informativeness(w) for w in words)
+    if total <= 0:
+        return 1.0
+    return sum(informativeness(w) for w in words if w.covered) / total
 
 
 @dataclass(frozen=True)
@@ -95,13 +121,14 @@ class Evidence:
 
     @cached_property
     def covered(self) -> Reading | None:
-        """Only the topic words the document uses (no unknown names either); None when every word is used."""
-        if all(w.covered and w.name is None for w in self.words) or self.reader is None:
+        """The topic without the informative words the document does not use, nor unknown names; None when
+        there are none. Common words ("right", "way") stay: they cannot make a question about something else."""
+        gone = {w.word for w in self.words if w.name is not None or not (w.covered or w.zipf >= ZIPF_COMMON)}
+        if not gone or self.reader is None:
             return None
-        kept = tuple(w for w in self.words if w.covered and w.name is None)
-        if not kept:
+        kept = tuple(w for w in self.words if w.word not in gone)
+        if not any(w.covered for w in kept):
             return Reading("", (), {})
-        gone = {w.word for w in self.words if not (w.covered and w.name is None)}
         text = without(self.topic.text, self.names)
         text = " ".join(m.group(0) for m in tokens(text) if not set(_content_parts(_bare(m.group(0)))) & gone)
         return self.read(text, kept)
@@ -109,7 +136,8 @@ class Evidence:
     @property
     def pull(self) -> float:
         """How far the words the document does not use pull the question away from it: the dense support of
-        the used words alone minus that of the topic (without unknown names), when positive.
+        the used words alone minus that of the topic (without unknown names), when positive, times the
+        share of the topic's informativeness those words carry.
 
         A paraphrase's own words mean what the document says in other words, so dropping them does not
         bring the question closer ("executives" beside *senior leadership*); the words that make a question
@@ -120,7 +148,10 @@ class Evidence:
         if covered is None or not covered.words:
             return 0.0
         reading = self.rest if self.names else self.full
-        return max(0.0, covered.best - reading.best)
+        # Weighted by the share of the topic's information the dropped words carry: leaving out common words
+        # ("problem", "right") sharpens any question a little, which says nothing about its topic.
+        dropped = 1.0 - coverage(tuple(w for w in self.words if w.name is None and (w.covered or w.zipf < ZIPF_COMMON)))
+        return max(0.0, covered.best - reading.best) * dropped
 
     @cached_property
     def parts(self) -> tuple[Reading, ...]:
@@ -149,12 +180,10 @@ def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, 
 
     def evidence(word: str) -> WordEvidence:
         if word not in seen:
-            used = vocabulary.covers(word)
-            cited = not used and analyzer.is_document_name(word)
-            covered = used or cited
+            covered = vocabulary.covers(word) or analyzer.is_document_name(word)
             rewrite = None if covered else (vocabulary.expand(word) or vocabulary.correct(word))
             seen[word] = WordEvidence(word, covered or rewrite is not None, rewrite, zipf(word),
-                                      vocabulary.stem([word])[0] in vocabulary.ubiquitous, cited_only=cited)
+                                      vocabulary.stem([word])[0] in vocabulary.ubiquitous)
         return seen[word]
 
     names = unknown_names(topic, evidence, analyzer)

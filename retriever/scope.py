@@ -57,7 +57,7 @@ class ScopeModel:
 # not the shipped page's own rule; docs/scope.md gives its leave-one-page-out rates (each page judged
 # by the rule fitted on the other two). Both features are corpus-independent in kind (a cosine and a
 # share); `consensus-chat eval` says when this rule is in use.
-DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.332, source="default", pull_weight=1.5)
+DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.323, source="default")
 
 
 def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeModel:

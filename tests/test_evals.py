@@ -517,13 +517,14 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
     proc = subprocess.run([*cmd, "--write"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     written = json.loads(target.read_text())
-    # The format agreed with retriever/scope.py (issue 11, issue 18: three features, cross-validated, keyed to model
-    # and corpus).
+    # The format agreed with retriever/scope.py (issue 11; issue 18 added the pull weight, 0 unless fitted with
+    # --pull): cross-validated, keyed to model and corpus.
     assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "pull_weight",
                             "threshold",
                             "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
                             "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}
-    assert written["features"] == ["dense", "coverage", "pull"] and written["threshold"] == record["threshold"]
+    assert written["features"] == ["dense", "coverage"] and written["pull_weight"] == 0.0  # the pull is opt-in
+    assert written["threshold"] == record["threshold"]
     assert written["corpus_sha256"] == json.loads((index_dir / "manifest.json").read_text())["corpus_sha256"]
     assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))
     assert written["model_weights_sha256"] == json.loads((index_dir / "manifest.json").read_text())["model"]["weights_sha256"]

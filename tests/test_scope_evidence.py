@@ -1,5 +1,6 @@
 """The scope decision's evidence (issue 18 §1): the pull of a question's uncovered words, the one decision that
-reads it, the fit's array form of that decision, and bad input. Real model, real index, the shipped calibration."""
+reads it, the fit's array form of that decision, and bad input. Real model, real index, the shipped calibration
+(two features) and the rule `calibrate --pull` fits on the development questions (docs/scope.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ BASEMENT = "How do I assess the risk that my basement floods?"
 # A paraphrase whose own words ("peeking", "skill") mean what the document says in other words.
 PARAPHRASE = "Can peeking inside a model confirm that removing a dangerous skill actually worked?"
 META = "How could Meta detect that Llama is hiding its true reasoning in its chain of thought?"
+# What `python -m consensus_chat.evals.calibrate --pull` fits on evals/questions.jsonl (docs/scope.md).
+WITH_PULL = ScopeModel(0.2, 0.403, "test", pull_weight=2.0)
 
 
 def test_uncovered_words_that_change_the_topic_pull_the_question_away(retriever):
@@ -30,12 +33,11 @@ def test_uncovered_words_that_change_the_topic_pull_the_question_away(retriever)
 
 
 def test_the_pull_is_what_refuses_a_near_domain_question(retriever):
-    rule = retriever.scope_model
-    assert rule.source == "fitted" and rule.pull_weight > 0
     evidence = retriever.evidence(STOCKS)
-    assert not decide(evidence, rule).in_scope
-    assert decide(evidence, ScopeModel(rule.coverage_weight, rule.threshold, "test")).in_scope  # without the pull
-    assert not retriever.search(STOCKS, k=3).in_scope
+    assert not decide(evidence, WITH_PULL).in_scope
+    assert decide(evidence, ScopeModel(WITH_PULL.coverage_weight, WITH_PULL.threshold, "test")).in_scope  # no pull
+    assert not retriever.search(STOCKS, k=3, scope=WITH_PULL).in_scope
+    assert retriever.scope_model.pull_weight == 0.0  # the shipped rule: opt-in until a blind set judges it
 
 
 def test_a_rule_without_a_pull_weight_never_reads_the_pull(retriever):
@@ -83,8 +85,7 @@ def test_the_features_are_the_rules_inputs(retriever):
     found = features(retriever.evidence(STOCKS))
     assert isinstance(found, tuple) and len(found) == 3
     dense, coverage, pull = found
-    rule = retriever.scope_model
-    assert rule.score(dense, coverage, pull) < rule.threshold <= rule.score(dense, coverage)
+    assert WITH_PULL.score(dense, coverage, pull) < WITH_PULL.threshold <= WITH_PULL.score(dense, coverage)
 
 
 # -- bad input (issue 18, "Bad input"): a clear refusal or an answer, never an error -------------------------
