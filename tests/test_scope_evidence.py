@@ -36,7 +36,7 @@ def test_the_pull_is_what_refuses_a_near_domain_question(retriever):
     evidence = retriever.evidence(STOCKS)
     assert not decide(evidence, WITH_PULL).in_scope
     assert decide(evidence, ScopeModel(WITH_PULL.coverage_weight, WITH_PULL.threshold, "test")).in_scope  # no pull
-    assert not retriever.search(STOCKS, k=3, scope=WITH_PULL).in_scope
+    assert not retriever.search(STOCKS, k=3, scope_rule=WITH_PULL).in_scope
     assert retriever.scope_model.pull_weight == 0.0  # the shipped rule: opt-in until a blind set judges it
 
 
