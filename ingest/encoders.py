@@ -38,11 +38,9 @@ class Encoders:
 
 
 def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
-    """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
+    """Encode the model's everyday words once per model (ingest/wordtable.py); the words the table holds,
     or none when there is no usable table."""
-    # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
-    from consensus_chat.retriever.topic import wordpiece_lexicon
-    from consensus_chat.retriever.wordtable import ensure_table, load_table, table_words
+    from .wordtable import ensure_table, load_table, table_words, wordpiece_lexicon
 
     lexicon = wordpiece_lexicon(str(spec.path))
     if not lexicon:

@@ -3,7 +3,7 @@
 The soft word match (retriever/wordmatch.py) needs a vector for each topic word of a question. The
 document's own words come with the index; a question's other words would each cost an encoder call
 (about as much as embedding the question itself). Most of them are everyday words, and those are the
-whole-word entries of the model's WordPiece vocabulary (`topic.wordpiece_lexicon`, about 22,000 words):
+whole-word entries of the model's WordPiece vocabulary (`wordpiece_lexicon`, about 22,000 words):
 encoding them once per model (about 8 s on 2 cores) turns those calls into table look-ups.
 
     <cache dir>/word-vectors/<weights_sha256[:16]>.npy    float16, one row per word of `table_words`
@@ -21,15 +21,30 @@ import contextlib
 import logging
 import os
 import threading
+from functools import lru_cache
 from pathlib import Path
 
-from consensus_chat.ingest.config import default_cache_dir
+from .config import default_cache_dir
 
 log = logging.getLogger(__name__)
 
 _LOADED: dict[tuple[str, int, int], tuple[dict[str, int], object]] = {}
 _LOCK = threading.Lock()
 _WARNED: set[tuple[str, int, int]] = set()  # damaged tables already reported (ingest looks twice)
+
+
+@lru_cache(maxsize=4)
+def wordpiece_lexicon(model_dir: str) -> frozenset[str]:
+    """Whole words of the model's WordPiece vocabulary: everyday English words and common names."""
+    path = Path(model_dir) / "vocab.txt"
+    try:
+        lines = path.read_text(encoding="utf-8").split()
+    except OSError as exc:
+        # Not fatal (search works without it), but every question then loses its everyday-word handling.
+        log.warning("Cannot read the model's vocabulary %s (%s); questions are analysed without the everyday-word "
+                    "list, which lowers ranking quality. Reinstall the model to restore it.", path, exc)
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
 def cache_dir() -> Path:
@@ -51,7 +66,7 @@ def _check_content(path: Path, matrix) -> None:
     """Raise ValueError unless the file matches its checksum and every row is a finite, non-zero vector."""
     import numpy as np
 
-    from consensus_chat.ingest.embedder import sha256_file
+    from .embedder import sha256_file
 
     try:
         expected = path.with_suffix(".sha256").read_text(encoding="ascii").strip()
@@ -128,7 +143,7 @@ def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | 
                 progress(len(batch))
         out.flush()
         del out
-        from consensus_chat.ingest.embedder import sha256_file
+        from .embedder import sha256_file
 
         # The table first, then its checksum: a crash in between leaves a mismatch, which means "rebuild".
         digest = sha256_file(tmp)

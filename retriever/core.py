@@ -161,8 +161,8 @@ class Retriever:
         )
 
     def _word_table(self, built: dict):
-        """The model's table of everyday word vectors (retriever/wordtable.py), if the cache holds one."""
-        from .wordtable import load_table
+        """The model's table of everyday word vectors (ingest/wordtable.py), if the cache holds one."""
+        from consensus_chat.ingest.wordtable import load_table
 
         return load_table(built["weights_sha256"], self._lexicon, built.get("dim"))
 

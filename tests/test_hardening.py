@@ -218,7 +218,7 @@ def _word_table_with_nan(idx, tmp):
     """The user's word-vector cache, copied, with NaN rows written in place (same shape, same size)."""
     import numpy as np
 
-    from consensus_chat.retriever.wordtable import cache_dir
+    from consensus_chat.ingest.wordtable import cache_dir
 
     shutil.copytree(cache_dir() / "word-vectors", tmp / "cache" / "word-vectors")
     table = next((tmp / "cache" / "word-vectors").glob("*.npy"))

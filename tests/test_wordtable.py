@@ -1,4 +1,4 @@
-"""The cache of everyday word vectors (retriever/wordtable.py): written by ingest once per model, read by
+"""The cache of everyday word vectors (ingest/wordtable.py): written by ingest once per model, read by
 search; missing, damaged or unwritable, it only means words are encoded on demand, never an error."""
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     import numpy as np
 
     from consensus_chat.ingest.embedder import resolve_model
-    from consensus_chat.retriever.topic import wordpiece_lexicon
-    from consensus_chat.retriever.wordtable import table_words
+    from consensus_chat.ingest.wordtable import wordpiece_lexicon
+    from consensus_chat.ingest.wordtable import table_words
 
     root, env = cached
     path = _table(root)
