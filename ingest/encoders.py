@@ -38,24 +38,22 @@ class Encoders:
 
 
 def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
-    """Encode the model's everyday words once per model (ingest/wordtable.py); the words the table holds,
-    or none when there is no usable table."""
-    from .wordtable import ensure_table, load_table, table_words, wordpiece_lexicon
+    """Encode the model's most frequent everyday words once per model (ingest/wordtable.py); the words whose
+    vectors the cache holds (the document's other words are saved with the index), or none without a table."""
+    from .wordtable import HEAD_WORDS, ensure_table, load_table, table_words, wordpiece_lexicon, words_path
 
     lexicon = wordpiece_lexicon(str(spec.path))
     if not lexicon:
         return frozenset()
-    if load_table(spec.weights_sha256, lexicon, None) is None:
-        words = table_words(lexicon)
-        encoder = models.words
-
-        def encode(batch):
-            return encoder.encode(batch, batch_size=512)
-
-        if not quiet and not sys.stderr.isatty():
-            note(f"Encoding {len(words):,} everyday words (once per model)...")
-        with Progress(not quiet) as progress:
-            task = progress.task(f"Encoding {len(words):,} everyday words (once per model)", len(words))
-            if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
-                return frozenset()
-    return frozenset(table_words(lexicon))
+    if load_table(spec.weights_sha256, lexicon, None) is not None:
+        return frozenset(words_path(spec.weights_sha256).read_text(encoding="utf-8").split())
+    encoder = models.words
+    count = min(HEAD_WORDS, len(table_words(lexicon)))
+    what = f"Encoding the {count:,} most frequent everyday words (once per model)"
+    if not quiet and not sys.stderr.isatty():
+        note(f"{what}...")
+    with Progress(not quiet) as progress:
+        task = progress.task(what, count)
+        head = ensure_table(spec.weights_sha256, lexicon, lambda batch: encoder.encode(batch, batch_size=512),
+                            lambda n: progress.advance(task, n))
+    return frozenset(head or ())

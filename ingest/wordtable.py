@@ -1,13 +1,17 @@
-"""Vectors of everyday English words, computed once per model and kept in the user's cache.
+"""Vectors of everyday English words: the most frequent ones kept per model in the user's cache, the rest on first use.
 
 The soft word match (retriever/wordmatch.py) needs a vector for each topic word of a question. The
 document's own words come with the index; a question's other words would each cost an encoder call
-(about as much as embedding the question itself). Most of them are everyday words, and those are the
-whole-word entries of the model's WordPiece vocabulary (`wordpiece_lexicon`, about 22,000 words):
-encoding them once per model (about 8 s on 2 cores) turns those calls into table look-ups.
+(about as much as embedding the question itself). Most of them are everyday words, the whole-word
+entries of the model's WordPiece vocabulary (`wordpiece_lexicon`, about 22,000 words): the table answers
+for all of them (`table_words`, which is also what "everyday" means to the soft match), but only the
+HEAD_WORDS most frequent in English (wordfreq) are encoded by the first ingest and kept in the cache.
+Encoding all 22,000 took most of a first run (about 30 s on 2 cores); a rarer word is encoded on its first
+use and rounded to float16 as the cache's rows are, so a word has the same vector either way.
 
-    <cache dir>/word-vectors/<weights_sha256[:16]>.npy    float16, one row per word of `table_words`
-    <cache dir>/word-vectors/<weights_sha256[:16]>.sha256 the SHA-256 of the .npy file, written after it
+    <cache dir>/word-vectors/<weights_sha256[:16]>.head.npy     float16, one row per head word
+    <cache dir>/word-vectors/<weights_sha256[:16]>.head.txt     the head words, one a line, in row order
+    <cache dir>/word-vectors/<weights_sha256[:16]>.head.sha256  SHA-256 of the .npy, then of the .txt
 
 The cache dir is $CONSENSUS_CHAT_CACHE, else the per-user cache dir. `consensus-chat ingest` writes the
 table when it is missing; a missing, unreadable or damaged table only means words are encoded on demand.
@@ -28,9 +32,10 @@ from .config import default_cache_dir
 
 log = logging.getLogger(__name__)
 
-_LOADED: dict[tuple[str, int, int], tuple[dict[str, int], object]] = {}
+HEAD_WORDS = 3_000  # encoded by the first ingest: about 1-3 s on 2 cores, most question words
+_LOADED: dict[tuple, tuple[dict[str, int], list[str], dict[int, int], object]] = {}
 _LOCK = threading.Lock()
-_WARNED: set[tuple[str, int, int]] = set()  # damaged tables already reported (ingest looks twice)
+_WARNED: set[tuple] = set()  # damaged tables already reported (ingest looks twice)
 
 
 @lru_cache(maxsize=4)
@@ -53,28 +58,47 @@ def cache_dir() -> Path:
 
 
 def table_path(weights_sha256: str) -> Path:
-    """The table file of one model's weights."""
-    return cache_dir() / "word-vectors" / f"{weights_sha256[:16]}.npy"
+    """The table file (the head words' vectors) of one model's weights."""
+    return cache_dir() / "word-vectors" / f"{weights_sha256[:16]}.head.npy"
+
+
+def words_path(weights_sha256: str) -> Path:
+    """The file listing the head words, in the table's row order."""
+    return table_path(weights_sha256).with_suffix(".txt")
 
 
 def checksum_path(weights_sha256: str) -> Path:
-    """The file holding the SHA-256 of a model's table."""
+    """The file holding the SHA-256 of a model's table and of its word list."""
     return table_path(weights_sha256).with_suffix(".sha256")
 
 
-def _check_content(path: Path, matrix) -> None:
-    """Raise ValueError unless the file matches its checksum and every row is a finite, non-zero vector."""
+def table_words(lexicon) -> list[str]:
+    """Every word the table answers for, sorted."""
+    return sorted(w for w in lexicon if len(w) > 1)
+
+
+def head_words(lexicon, n: int = HEAD_WORDS) -> list[str]:
+    """The n table words most frequent in English (wordfreq), sorted: the rows the cache keeps."""
+    from wordfreq import get_frequency_dict
+
+    # The frequency dict, not zipf_frequency: that tokenizes each word again (3 s for the 22,000 words).
+    frequency = get_frequency_dict("en")
+    return sorted(sorted(table_words(lexicon), key=lambda w: (-frequency.get(w, 0.0), w))[:n])
+
+
+def _check_content(path: Path, words_file: Path, matrix) -> None:
+    """Raise ValueError unless the files match their checksums and every row is a finite, non-zero vector."""
     import numpy as np
 
     from .embedder import sha256_file
 
     try:
-        expected = path.with_suffix(".sha256").read_text(encoding="ascii").strip()
+        expected = path.with_suffix(".sha256").read_text(encoding="ascii").split()
     except (OSError, ValueError):
         raise ValueError("its checksum file is missing or unreadable") from None
-    if sha256_file(path) != expected:
+    if expected != [sha256_file(path), sha256_file(words_file)]:
         raise ValueError("its content does not match its checksum")
-    for start in range(0, len(matrix), 4096):  # in blocks: a float32 copy of the whole table is 34 MB
+    for start in range(0, len(matrix), 4096):  # in blocks, without a float32 copy of the whole table
         block = np.asarray(matrix[start : start + 4096], dtype=np.float32)
         if not np.isfinite(block).all():
             raise ValueError("it holds values that are not finite (NaN or infinity)")
@@ -82,77 +106,117 @@ def _check_content(path: Path, matrix) -> None:
             raise ValueError("it holds rows that are not unit vectors (zeros)")
 
 
-def table_words(lexicon) -> list[str]:
-    """The table's words, in row order."""
-    return sorted(w for w in lexicon if len(w) > 1)
+class EverydayVectors:
+    """The table's vectors by row (rows of `table_words`): read from the cached head, else encoded on first
+    use, rounded to float16 as the head is, and kept (at most the 22,000 words: 17 MB). Thread-safe."""
+
+    def __init__(self, words: list[str], head: dict[int, int], matrix, encode=None):
+        self._words, self._head, self._matrix, self._encode = words, head, matrix, encode
+        self._extra: dict[int, object] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def __getitem__(self, rows):
+        """The float16 vector of one row, or an (n, dim) float16 array of a list of rows."""
+        import numpy as np
+
+        if isinstance(rows, (int, np.integer)):
+            return self[[int(rows)]][0]
+        rows = [int(r) for r in rows]
+        missing = list(dict.fromkeys(r for r in rows if r not in self._head and r not in self._extra))
+        if missing:
+            if self._encode is None:
+                raise KeyError(f"{len(missing)} words are not in the cached table and there is no encoder")
+            vectors = np.asarray(self._encode([self._words[r] for r in missing]), dtype=np.float16)
+            with self._lock:
+                self._extra.update(zip(missing, vectors))
+        out = np.empty((len(rows), self._matrix.shape[1]), dtype=np.float16)
+        for i, r in enumerate(rows):
+            head = self._head.get(r)
+            out[i] = self._matrix[head] if head is not None else self._extra[r]
+        return out
 
 
-def load_table(weights_sha256: str, lexicon, dim: int | None) -> tuple[dict[str, int], object] | None:
-    """({word: row}, read-only float16 matrix) for this model, or None when there is no usable table.
+def load_table(weights_sha256: str, lexicon, dim: int | None, encode=None) -> tuple[dict[str, int], EverydayVectors] | None:
+    """({word: row} of every table word, their vectors), or None when there is no usable cached head.
 
-    Memory-mapped and shared by every retriever of the process (one file, opened once).
+    The head is memory-mapped and shared by every retriever of the process (one file, opened once);
+    `encode` (a list of words -> unit vectors) embeds the other words on first use.
     """
     import numpy as np
 
-    path = table_path(weights_sha256)
+    path, listed = table_path(weights_sha256), words_path(weights_sha256)
     try:
         stat = path.stat()
     except OSError:
         return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    key = (str(path), stat.st_mtime_ns, stat.st_size, dim)
     with _LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
-        words = table_words(lexicon)
-        try:
-            matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-            if matrix.ndim != 2 or matrix.shape[0] != len(words) or matrix.dtype != np.float16 or \
-                    (dim is not None and matrix.shape[1] != dim):
-                raise ValueError(f"shape {matrix.shape} {matrix.dtype}, expected ({len(words)}, {dim}) float16")
-            _check_content(path, matrix)
-        except (OSError, ValueError) as exc:
-            if key in _WARNED:
+        if key not in _LOADED:
+            words = table_words(lexicon)
+            rows = {w: i for i, w in enumerate(words)}
+            try:
+                head_list = listed.read_text(encoding="utf-8").split()
+                matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+                if matrix.ndim != 2 or matrix.shape[0] != len(head_list) or matrix.dtype != np.float16 or \
+                        (dim is not None and matrix.shape[1] != dim):
+                    raise ValueError(f"shape {matrix.shape} {matrix.dtype}, expected ({len(head_list)}, {dim}) float16")
+                if not set(head_list) <= rows.keys():
+                    raise ValueError("it lists words that are not in the model's vocabulary")
+                _check_content(path, listed, matrix)
+            except (OSError, ValueError) as exc:
+                if key not in _WARNED:
+                    _WARNED.add(key)
+                    log.warning("Ignoring the word-vector cache %s (%s); `consensus-chat ingest` writes it again.",
+                                path, exc)
                 return None
-            _WARNED.add(key)
-            log.warning("Ignoring the word-vector cache %s (%s); `consensus-chat ingest` writes it again.", path, exc)
-            return None
-        _LOADED[key] = ({w: i for i, w in enumerate(words)}, matrix)
-        return _LOADED[key]
+            _LOADED[key] = (rows, words, {rows[w]: i for i, w in enumerate(head_list)}, matrix)
+        rows, words, head, matrix = _LOADED[key]
+    return rows, EverydayVectors(words, head, matrix, encode)
 
 
-def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> Path | None:
-    """Write this model's table unless a usable one exists; None when the cache cannot be written.
-
-    `encode` takes a list of words and returns their unit vectors; `progress(n)` is told of each batch.
-    """
+def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> list[str] | None:
+    """Write this model's table of head words unless a usable one exists; the head words, or None when the
+    cache cannot be written. `encode` takes a list of words and returns their unit vectors; `progress(n)`
+    is told of each batch."""
     import numpy as np
 
-    path = table_path(weights_sha256)
-    words = table_words(lexicon)
-    if not words or load_table(weights_sha256, lexicon, None) is not None:
-        return path if words else None
+    if not table_words(lexicon):
+        return None
+    path, listed = table_path(weights_sha256), words_path(weights_sha256)
+    if load_table(weights_sha256, lexicon, None) is not None:
+        return listed.read_text(encoding="utf-8").split()
+    words = head_words(lexicon)
     tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
+    tmp_words = listed.with_name(f"{listed.stem}.tmp-{os.getpid()}.txt")
     try:
-        probe = encode(words[:1])
         path.parent.mkdir(parents=True, exist_ok=True)
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(words), probe.shape[1]))
+        out = None
         for start in range(0, len(words), 512):
             batch = words[start : start + 512]
-            out[start : start + len(batch)] = encode(batch)
+            vectors = encode(batch)
+            if out is None:
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(words), vectors.shape[1]))
+            out[start : start + len(batch)] = vectors
             if progress is not None:
                 progress(len(batch))
         out.flush()
         del out
+        tmp_words.write_text("\n".join(words) + "\n", encoding="utf-8")
         from .embedder import sha256_file
 
-        # The table first, then its checksum: a crash in between leaves a mismatch, which means "rebuild".
-        digest = sha256_file(tmp)
+        # The files first, then their checksums: a crash in between leaves a mismatch, which means "rebuild".
+        digests = [sha256_file(tmp), sha256_file(tmp_words)]
+        os.replace(tmp_words, listed)
         os.replace(tmp, path)
-        checksum_path(weights_sha256).write_text(digest + "\n", encoding="ascii")
+        checksum_path(weights_sha256).write_text("\n".join(digests) + "\n", encoding="ascii")
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
+        for leftover in (tmp, tmp_words):
+            with contextlib.suppress(OSError):
+                leftover.unlink(missing_ok=True)
         log.warning("Cannot write the word-vector cache %s (%s); question words will be encoded on demand. "
                     "Set CONSENSUS_CHAT_CACHE to a writable directory to keep it.", path, exc)
         return None
-    return path
+    return words

@@ -161,10 +161,11 @@ class Retriever:
         )
 
     def _word_table(self, built: dict):
-        """The model's table of everyday word vectors (ingest/wordtable.py), if the cache holds one."""
+        """The model's table of everyday word vectors (ingest/wordtable.py), if the cache holds one; words
+        beyond its cached head are encoded on first use."""
         from consensus_chat.ingest.wordtable import load_table
 
-        return load_table(built["weights_sha256"], self._lexicon, built.get("dim"))
+        return load_table(built["weights_sha256"], self._lexicon, built.get("dim"), self.embedder.encode)
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (retriever/saved_parts.py), or None to build from Chroma."""

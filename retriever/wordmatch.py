@@ -115,14 +115,19 @@ class WordVectors:
 
         out: list = [None] * len(words)
         others: dict[str, list[int]] = {}
+        in_table: dict[int, int] = {}
         for i, w in enumerate(words):
             row = self._rows.get(w)
             if row is not None:
                 out[i] = self._matrix[row]
             elif (row := self._table_row(w)) is not None:
-                out[i] = self.table[1][row]
+                in_table[i] = row
             else:
                 others.setdefault(w, []).append(i)
+        if in_table:  # in one call: the table encodes the words beyond its cached head together
+            out_rows = self.table[1][list(in_table.values())]
+            for i, vector in zip(in_table, out_rows):
+                out[i] = vector
         if others:
             with self._lock:
                 found = {w: self._extra.get(w) for w in others}
