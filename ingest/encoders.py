@@ -37,9 +37,9 @@ class Encoders:
         return self._documents
 
 
-def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
-    """Encode the model's most frequent everyday words once per model (ingest/wordtable.py); the words whose
-    vectors the cache holds (the document's other words are saved with the index), or none without a table."""
+def ensure_word_table(models: Encoders, spec, quiet: bool, sections) -> frozenset[str]:
+    """Encode the model's most frequent everyday words, and the sections' own, once per model (ingest/wordtable.py);
+    the words whose vectors the cache holds (the index saves the document's others), or none without a table."""
     from .wordtable import HEAD_WORDS, ensure_table, load_table, table_words, wordpiece_lexicon, words_path
 
     lexicon = wordpiece_lexicon(str(spec.path))
@@ -55,5 +55,24 @@ def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
     with Progress(not quiet) as progress:
         task = progress.task(what, count)
         head = ensure_table(spec.weights_sha256, lexicon, lambda batch: encoder.encode(batch, batch_size=512),
-                            lambda n: progress.advance(task, n))
+                            lambda n: progress.advance(task, n), _document_words(sections))
     return frozenset(head or ())
+
+
+def _document_words(sections) -> list[str]:
+    # Lazy: the saved parts' word list (retriever/wordmatch.py); only needed when something is encoded.
+    from consensus_chat.retriever.wordmatch import document_words
+
+    return document_words(sections)
+
+
+def add_document_words(models: Encoders, spec, sections, everyday: frozenset[str]) -> frozenset[str]:
+    """Add the sections' everyday words to the cached table (once per model, like the head); the words it
+    then holds, which the index's own word vectors leave out. Unchanged without a table."""
+    if not everyday:
+        return everyday
+    from .wordtable import add_words, wordpiece_lexicon
+
+    held = add_words(spec.weights_sha256, wordpiece_lexicon(str(spec.path)), _document_words(sections),
+                     lambda batch: models.words.encode(batch, batch_size=512))
+    return everyday if held is None else frozenset(held)

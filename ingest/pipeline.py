@@ -13,7 +13,7 @@ from .chunker import Chunk, chunk_section
 from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .faults import checkpoint
-from .encoders import Encoders, ensure_word_table
+from .encoders import Encoders, add_document_words, ensure_word_table
 from .parser import PARSER_VERSION, parse_files
 from .progress import Progress, note
 from .query_encoder import ensure_query_encoder
@@ -129,7 +129,7 @@ def ingest(
         # Before any early return: an index built before the per-model cache hands its export over.
         exported = ensure_query_encoder(spec, config.index_dir, None if quiet else note)
         models = Encoders(spec, exported, embedder)
-        everyday = ensure_word_table(models, spec, quiet)
+        everyday = ensure_word_table(models, spec, quiet, sections)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -191,6 +191,7 @@ def ingest(
             store.close(collection)
             checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
+            everyday = add_document_words(models, spec, sections, everyday)
             _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
             checkpoint("parts-saved")
 

@@ -5,12 +5,13 @@ document's own words come with the index; a question's other words would each co
 (about as much as embedding the question itself). Most of them are everyday words, the whole-word
 entries of the model's WordPiece vocabulary (`wordpiece_lexicon`, about 22,000 words): the table answers
 for all of them (`table_words`, which is also what "everyday" means to the soft match), but only the
-HEAD_WORDS most frequent in English (wordfreq) are encoded by the first ingest and kept in the cache.
-Encoding all 22,000 took most of a first run (about 30 s on 2 cores); a rarer word is encoded on its first
-use and rounded to float16 as the cache's rows are, so a word has the same vector either way.
+HEAD_WORDS most frequent in English (wordfreq) are encoded by the first ingest and kept in the cache, and
+each ingest adds the document's own everyday words. Encoding all 22,000 took most of a first run (about 30 s
+on 2 cores); any other word is encoded on its first use and rounded to float16 as the cache's rows are, so
+a word has the same vector either way (the encoder's output does not depend on the batch).
 
-    <cache dir>/word-vectors/<weights_sha256[:16]>.head.npy     float16, one row per head word
-    <cache dir>/word-vectors/<weights_sha256[:16]>.head.txt     the head words, one a line, in row order
+    <cache dir>/word-vectors/<weights_sha256[:16]>.head.npy     float16, one row per cached word
+    <cache dir>/word-vectors/<weights_sha256[:16]>.head.txt     the cached words, one a line, in row order
     <cache dir>/word-vectors/<weights_sha256[:16]>.head.sha256  SHA-256 of the .npy, then of the .txt
 
 The cache dir is $CONSENSUS_CHAT_CACHE, else the per-user cache dir. `consensus-chat ingest` writes the
@@ -177,33 +178,59 @@ def load_table(weights_sha256: str, lexicon, dim: int | None, encode=None) -> tu
     return rows, EverydayVectors(words, head, matrix, encode)
 
 
-def ensure_table(weights_sha256: str, lexicon, encode, progress=None) -> list[str] | None:
-    """Write this model's table of head words unless a usable one exists; the head words, or None when the
-    cache cannot be written. `encode` takes a list of words and returns their unit vectors; `progress(n)`
-    is told of each batch."""
-    import numpy as np
-
+def ensure_table(weights_sha256: str, lexicon, encode, progress=None, extra=()) -> list[str] | None:
+    """Write this model's table of head words (and the everyday words among `extra`) unless a usable one
+    exists; the words it holds, or None when the cache cannot be written. `encode` takes a list of words
+    and returns their unit vectors; `progress(n)` is told of each batch."""
     if not table_words(lexicon):
         return None
-    path, listed = table_path(weights_sha256), words_path(weights_sha256)
     if load_table(weights_sha256, lexicon, None) is not None:
-        return listed.read_text(encoding="utf-8").split()
-    words = head_words(lexicon)
+        return words_path(weights_sha256).read_text(encoding="utf-8").split()
+    head = head_words(lexicon)
+    everyday, chosen = set(table_words(lexicon)), set(head)
+    return _write_table(weights_sha256, [], None, head + sorted({w for w in extra if w in everyday} - chosen),
+                        encode, progress)
+
+
+def add_words(weights_sha256: str, lexicon, words, encode) -> list[str] | None:
+    """Add the everyday words among `words` that the cached table lacks (a document's, so the next ingest of
+    it encodes none of them again); the words the table then holds, or None without a usable table."""
+    loaded = load_table(weights_sha256, lexicon, None)
+    if loaded is None:
+        return None
+    held = words_path(weights_sha256).read_text(encoding="utf-8").split()
+    have = set(held)
+    new = sorted({w for w in words if w in loaded[0] and w not in have})
+    if not new:
+        return held
+    return _write_table(weights_sha256, held, table_path(weights_sha256), new, encode, None)
+
+
+def _write_table(weights_sha256: str, held: list[str], old: Path | None, new: list[str], encode, progress):
+    """Write the table of `held` (rows copied from the file `old`) then `new` (encoded) in one replace."""
+    import numpy as np
+
+    path, listed = table_path(weights_sha256), words_path(weights_sha256)
     tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
     tmp_words = listed.with_name(f"{listed.stem}.tmp-{os.getpid()}.txt")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        kept = np.load(old, allow_pickle=False) if old is not None else None
         out = None
-        for start in range(0, len(words), 512):
-            batch = words[start : start + 512]
+        for start in range(0, len(new), 512):
+            batch = new[start : start + 512]
             vectors = encode(batch)
             if out is None:
-                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16, shape=(len(words), vectors.shape[1]))
-            out[start : start + len(batch)] = vectors
+                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
+                                                shape=(len(held) + len(new), vectors.shape[1]))
+                if kept is not None:
+                    out[: len(held)] = kept
+            out[len(held) + start : len(held) + start + len(batch)] = vectors
             if progress is not None:
                 progress(len(batch))
         out.flush()
         del out
+        words = held + new
         tmp_words.write_text("\n".join(words) + "\n", encoding="utf-8")
         from .embedder import sha256_file
 

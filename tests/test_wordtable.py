@@ -50,15 +50,23 @@ def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     import numpy as np
 
     from consensus_chat.ingest.embedder import resolve_model
+    from consensus_chat.ingest.parser import parse_file
     from consensus_chat.ingest.wordtable import HEAD_WORDS, head_words, table_words, wordpiece_lexicon
+    from consensus_chat.retriever.wordmatch import document_words
 
     root, env = cached
     path = _table(root)
     spec = resolve_model(None)
     lexicon = wordpiece_lexicon(str(spec.path))
     head = path.with_suffix(".txt").read_text(encoding="utf-8").split()
-    assert head == head_words(lexicon) and len(head) == HEAD_WORDS < len(table_words(lexicon))
-    assert {"the", "responsible", "system"} <= set(head)  # the most frequent words
+    # The most frequent words, then the document's other everyday words (added by its ingest).
+    assert head[:HEAD_WORDS] == head_words(lexicon) and {"the", "responsible", "system"} <= set(head[:HEAD_WORDS])
+    added = head[HEAD_WORDS:]
+    assert added and len(set(head)) == len(head) < len(table_words(lexicon))
+    assert set(added) <= set(document_words(parse_file(CORPUS)))
+    parts = next((root / "index").glob("gen-*/search-parts"))
+    saved = json.loads((parts / "tables.json").read_text(encoding="utf-8"))["vector_words"]
+    assert saved and not set(head) & set(saved), "a word saved in the index and in the table"
     matrix = np.load(path, mmap_mode="r")
     assert matrix.shape == (len(head), 384) and matrix.dtype == np.float16
     # A row is the word's own vector from the query encoder (float16-rounded).
