@@ -67,12 +67,15 @@ def _document_words(sections) -> list[str]:
 
 
 def add_document_words(models: Encoders, spec, sections, everyday: frozenset[str]) -> frozenset[str]:
-    """Add the sections' everyday words to the cached table (once per model, like the head); the words it
-    then holds, which the index's own word vectors leave out. Unchanged without a table."""
-    if not everyday:
-        return everyday
+    """Add the sections' everyday words to the cached table (once per model, like the head), and the Zipf
+    frequencies of its words and the sections' to the cache; the words the table then holds, which the index's
+    own word vectors leave out. Unchanged without a table."""
+    from .wordfreqs import remember
     from .wordtable import add_words, wordpiece_lexicon
 
-    held = add_words(spec.weights_sha256, wordpiece_lexicon(str(spec.path)), _document_words(sections),
-                     lambda batch: models.words.encode(batch, batch_size=512))
-    return everyday if held is None else frozenset(held)
+    words = _document_words(sections)
+    held = add_words(spec.weights_sha256, wordpiece_lexicon(str(spec.path)), words,
+                     lambda batch: models.words.encode(batch, batch_size=512)) if everyday else None
+    everyday = everyday if held is None else frozenset(held)
+    remember([*words, *everyday])  # how common each is, for questions that use them (ingest/wordfreqs.py)
+    return everyday
