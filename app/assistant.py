@@ -47,12 +47,13 @@ class Assistant:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
         return self._resolution(question, history).question
 
-    def _resolution(self, question: str, history) -> Resolution:
-        return self._after(question, self._previous(history))
+    def _resolution(self, question: str, history, searched: dict | None = None) -> Resolution:
+        return self._after(question, self._previous(history), searched)
 
-    def _after(self, question: str, previous: Turn | None) -> Resolution:
-        return resolve_follow_up(question, previous, analyse=self.retriever.analyse, covers=self._covers,
-                       section_of=self._section, topic_of=self._topic_of)
+    def _after(self, question: str, previous: Turn | None, searched: dict | None = None) -> Resolution:
+        return resolve_follow_up(question, previous, analyse=self.retriever.analyse,
+                                 covers=lambda q: self._covers(q, searched), section_of=self._section,
+                                 topic_of=self._topic_of)
 
     def _previous(self, history) -> Turn | None:
         """The last answer's Turn: as the caller sent it, or else rebuilt from the text of up to four turns."""
@@ -66,8 +67,10 @@ class Assistant:
             if exchange.turn is not None:
                 previous = exchange.turn
                 continue
-            resolved = self._after(exchange.question, previous).question
-            previous = turn_from_text(exchange.question, resolved, exchange.answer, self.retriever.sections())
+            resolution = self._after(exchange.question, previous)
+            previous = turn_from_text(exchange.question, resolution.question, exchange.answer, self.retriever.sections())
+            if resolution.listed and not previous.listed and (resolution.refuse or resolution.section):
+                previous = replace(previous, listed=resolution.listed)  # as `stream` keeps it: the list stays
         return previous
 
     def _section(self, section_id: str):
@@ -76,11 +79,14 @@ class Assistant:
         except QueryError:
             return None  # an id from an older index or a caller's typo: the turn just names nothing
 
-    def _covers(self, question: str) -> bool:
+    def _covers(self, question: str, searched: dict | None = None) -> bool:
         try:
-            return self.retriever.search(question, k=1).in_scope
+            result = self.retriever.search(question, k=TOP_K)
         except QueryError:
             return False
+        if searched is not None:  # kept, so a question that turns out to stand alone is not searched twice
+            searched[question] = result
+        return result.in_scope
 
     def _topic_of(self, question: str) -> str | None:
         try:
@@ -100,13 +106,18 @@ class Assistant:
     def stream(self, question: str, history=(), *, codes=None, labels=None) -> Iterator[str | Answer]:
         """Yield the answer text as it grows, then the final Answer."""
         question, _ = clean_query(question, limit=None)  # QueryError for nothing usable; the search cuts and notes length
-        resolution = self._resolution(question, history) if history else Resolution(question)
+        searched: dict = {}
+        resolution = self._resolution(question, history, searched) if history else Resolution(question)
         if resolution.refuse:
-            final = _with(follow_up_refusal(question, resolution.refuse, self.backend), resolved_question=question)
+            # A question back about a place past the list keeps the list, so the user can pick again.
+            final = _with(follow_up_refusal(question, resolution.refuse, self.backend), resolved_question=question,
+                          listed=resolution.listed)
             yield final.text
             yield final
             return
-        result = self.retriever.search(resolution.question, k=TOP_K, codes=codes, labels=labels)
+        result = searched.get(resolution.question) if codes is None and labels is None else None
+        if result is None:
+            result = self.retriever.search(resolution.question, k=TOP_K, codes=codes, labels=labels)
         if resolution.section is not None:
             result = _pinned(result, resolution.section, picked=resolution.picked)
         resolved = result.query  # cleaned and, for very long input, truncated
@@ -158,7 +169,8 @@ def _pinned(result: SearchResult, section_id: str, *, picked: bool) -> SearchRes
         return result  # not found by the search of its own title, or out of scope: answer what the search found
     entities = tuple(replace(e, ids=(section_id,)) for e in result.topic.entities
                      if section_id in e.ids and e.kind not in ("code", "label"))
-    others = [h for h in result.hits if h.id != section_id and not h.exact]
+    # A picked section ("the latter") is the whole answer; an inherited topic may still quote a neighbour.
+    others = [] if picked else [h for h in result.hits if h.id != section_id and not h.exact]
     return replace(result, hits=hits + others, in_scope=True, topic=replace(result.topic, entities=entities))
 
 

@@ -2,8 +2,11 @@
 
 Hand-written rules rather than an LLM condenser: the default backend must stay offline and deterministic, and
 follow-ups have a small, regular shape. Each rule fires only when the previous turn holds what it refers to:
-- "the second one", "the last of those", "the first section" pick from the sections (or else the source keys) the
-  previous answer listed, in its order; with nothing listed there, an ordinal is an ordinary word;
+- "the second one", "the 2nd", "number two", "#2", "the last of those", "the latter" pick from the sections the
+  previous answer listed, in its order (else the source keys it listed, else the sections it cited when it cited
+  several); "the next one", "the previous one" and "the other one" step from the one it was about;
+- a question that is nothing but a place ("number two") with nothing to count in is asked back, never guessed;
+  within a question with a topic of its own ("the first step of an audit") an ordinal is an ordinary word;
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
@@ -11,7 +14,8 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- pointing back at a refusal gives nothing to build on, so it is refused again, never answered from a section.
+- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one") gives nothing to
+  build on, so it is refused again, never answered from a section; a question back about a place keeps the list.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
@@ -38,6 +42,19 @@ _THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
 _ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
                       r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
+_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split())}
+# "number two", "#2", "no. 3", "item 4", "[2]": a place in the list, said as a number. The number must end the
+# phrase, so "the number one risk" or "section 2.2" is not a pick.
+_NUMBERED = re.compile(r"(?:\b(?:number|no\.|item|entry|result|source|option)\s*|#\s*|\[)(\d{1,2}|"
+                       + "|".join(_NUMBERS) + r")\]?(?!\.?\d)(?=\s*(?:[?.!,;:]|$|then\b|please\b|instead\b|too\b))",
+                       re.I)
+# "the previous one", "the next section", "the one before": a step from the section the last answer was about.
+_STEP = re.compile(r"\b(?:(?:the\s+)?(previous|preceding|next|following)\s+" + _THING + r"\b|the\s+one\s+(before|after)"
+                   r"\b(?:\s+(?:it|that|this))?)", re.I)
+# "What does the second say?", "second one", "compare the first and the last": an ordinal in a looser form, a place
+# only when the question says one strictly too or has no topic without it (see _places).
+_LOOSE = re.compile(r"\b(?:the\s+)?(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?)?(?![\w-])", re.I)
+_OTHER = re.compile(r"\bthe\s+other\s+" + _THING + r"\b|\bthe\s+other(?=\s*(?:[?.!,;:]|$))", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
@@ -80,7 +97,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     """
     if previous is None:
         return Resolution(question)
-    picked = _pick(question, previous, section_of)
+    picked = _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)
         if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
@@ -88,9 +105,14 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             return replace(picked, question=_substitute(previous.resolved_question, rest,
                                                         analyse(previous.resolved_question)))
         return picked
+    if _only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
+        return _after_refusal(question) if previous.refused else Resolution(question, refuse=(
+            "The last answer did not list several sections to count in. Which section do you mean?"))
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
+        if previous.refused and _ANAPHORA.search(rest):
+            return _after_refusal(question)  # "and when is it due?": "it" is what the document does not cover
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities):
             return Resolution(rest + "?")  # "and the system safety one, who does it cite?" asks for itself
@@ -106,11 +128,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     if not unnamed and not is_follow_up(question, analyse, covers):
         return Resolution(question)
     if previous.refused:
-        return Resolution(question, refuse=(
-            "This follows up on a question the document does not cover, so there is nothing to build on. "
-            "What would you like to know about the document?"))
-    if bare:
-        return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
+        return _after_refusal(question)
+    if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
+        base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
+        return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = section_of(previous.cited[0]) if previous.cited else None
     if first is not None and own.asks_authorship and not (first.authors or first.year):
         return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
@@ -125,30 +146,108 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
 
 
+def _only_a_place(question: str, analyse) -> bool:
+    """Does the question say nothing but a place in a list ("the second one", "tell me more about #2")?"""
+    strict = _strict_places(question)
+    spans = strict or [(m.start(), m.end()) for m in _LOOSE.finditer(question)]
+    return bool(spans) and _nothing_else(question, spans, analyse)
+
+
+def _nothing_else(question: str, spans, analyse) -> bool:
+    """Is there no topic left in the question once the words at `spans` are taken out?"""
+    rest, at = [], 0
+    for start, end in sorted(spans):
+        rest.append(question[at:start])
+        at = end
+    rest = " ".join(rest + [question[at:]])
+    if not any(ch.isalnum() for ch in rest):
+        return True
+    topic = analyse(rest)
+    return not topic.words and not topic.entities
+
+
+def _strict_places(question: str) -> list[tuple[int, int]]:
+    """The spans that say a place whatever else the question says ("the second one", "#2", "the next one")."""
+    return [(m.start(), m.end()) for p in (_ORDINAL, _NUMBERED, _STEP, _OTHER) for m in p.finditer(question)]
+
+
+def _after_refusal(question: str) -> Resolution:
+    """A follow-up that points back at a refusal: nothing to build on, so ask what is meant."""
+    return Resolution(question, refuse=(
+        "This follows up on a question the document does not cover, so there is nothing to build on. "
+        "What would you like to know about the document?"))
+
+
 def _names_document(meta_word: str) -> bool:
     """A word for a document ("report", "paper") or of the document's own name (a capitalised word of its title),
     not a word for what is asked of it ("cite", "code", "tell")."""
     return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS
 
 
-def _pick(question: str, previous: Turn, section_of) -> Resolution | None:
-    """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
+def _choices(previous: Turn, section_of) -> list:
+    """What an ordinal counts in, in the order the last answer showed it: the sections it listed, else the source
+    keys it listed, else the sections it cited when it cited several (its numbered sources)."""
     listed = [s for s in map(section_of, previous.listed) if s is not None]
-    match = _ORDINAL.search(question)
-    if match and (listed or previous.listed_keys):
-        items = listed or list(previous.listed_keys)
-        place = _PLACES[match.group(1).lower()]
-        if place >= len(items):
-            what = "sections" if listed else "sources"
-            return Resolution(question, refuse=(
-                f"The last answer listed {len(items)} {what}, so there is no {match.group(1).lower()} one. "
+    if listed or previous.listed_keys:
+        return listed or list(previous.listed_keys)
+    cited = [s for s in map(section_of, previous.cited) if s is not None]
+    return cited if len(cited) > 1 else []
+
+
+def _places(question: str, previous: Turn, items: list, analyse) -> list[tuple[int, int, int]]:
+    """Each place in `items` the question points to, as (0-based place, start, end of the words that said it), in
+    the question's order: "the second one", "#2", "the next one", "the other one"; -1 is the last. A looser form
+    ("What does the second say?", "compare the first and the last") counts when the question also says a place in
+    the strict form, or has no topic once its places are taken out."""
+    found = {}
+    for match in _ORDINAL.finditer(question):
+        found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
+    for match in _NUMBERED.finditer(question):
+        said = match.group(1).lower()
+        found[match.start()] = (_NUMBERS[said] if said in _NUMBERS else int(said) - 1, match.start(), match.end())
+    ids = [x if isinstance(x, str) else x.id for x in items]
+    # The section the last answer was about, when it was one of those items (it was picked from them).
+    current = ids.index(previous.cited[0]) if previous.cited and previous.cited[0] in ids else None
+    if current is not None:
+        for match in _STEP.finditer(question):
+            forward = (match.group(1) or match.group(2)).lower() in ("next", "following", "after")
+            step = current + (1 if forward else -1)
+            found[match.start()] = (step if step >= 0 else len(items), match.start(), match.end())  # -1: none
+        if len(items) == 2:
+            for match in _OTHER.finditer(question):
+                found[match.start()] = (1 - current, match.start(), match.end())
+    loose = [m for m in _LOOSE.finditer(question)
+             if not any(start <= m.start() < end or m.start() <= start < m.end() for _, start, end in found.values())]
+    if loose and (found or _nothing_else(question, [(m.start(), m.end()) for m in loose], analyse)):
+        for match in loose:
+            found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
+    return [found[k] for k in sorted(found)]
+
+
+def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | None:
+    """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
+    items = _choices(previous, section_of)
+    places = _places(question, previous, items, analyse) if items else []
+    if places:
+        past = [question[start:end].strip() for place, start, end in places
+                if place >= len(items) or place < -len(items)]
+        if past:
+            what = "sources" if isinstance(items[0], str) else "sections"
+            return Resolution(question, listed=previous.listed, refuse=(
+                f"The last answer listed {len(items)} {what}, and \"{past[0]}\" is not one of them. "
                 "Which do you mean?"))
-        item = items[place]
-        name = item if isinstance(item, str) else item.title
-        rewritten = f"{question[:match.start()]}{name}{question[match.end():]}"
-        if isinstance(item, str):
-            return Resolution(rewritten)  # a source key: the question now names it
-        return Resolution(rewritten, section=item.id, picked=True, listed=tuple(s.id for s in listed))
+        chosen = [items[place] for place, _, _ in places]
+        rewritten = question
+        for (_, start, end), item in sorted(zip(places, chosen), key=lambda pair: -pair[0][1]):
+            rewritten = f"{rewritten[:start]}{item if isinstance(item, str) else item.title}{rewritten[end:]}"
+        if isinstance(chosen[0], str):
+            return Resolution(rewritten)  # source keys: the question now names them
+        ids = tuple(dict.fromkeys(item.id for item in chosen))
+        listed = tuple(s.id for s in items)
+        if len(ids) > 1:  # "compare the first and the last": each picked section answers
+            return Resolution(rewritten, together=ids, listed=listed)
+        return Resolution(rewritten, section=ids[0], picked=True, listed=listed)
+    listed = [s for s in map(section_of, previous.listed) if s is not None]
     match = _THAT_ONE.search(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
     candidates = next((c for c in (cited, listed) if len(c) == 1), [])

@@ -1,7 +1,9 @@
-"""The blind test set, scored apart from the development set and never read for ideas.
+"""The blind test sets, scored apart from the development set and never read for ideas.
 
-`evals/blind/` (format: pages.json, one question file per page, conversations.jsonl) was written
-before the changes it measures. Each page is ingested into its own temporary index and its questions
+A blind set (format: pages.json, one question file per page, conversations.jsonl) is written and
+committed before the changes it measures. `evals/blind2/` is the current one ("blind_test" in
+`eval --json`). `evals/blind/` measured the turn before it; its per-slice figures were read then, so
+it is reported as "earlier_blind_test" and no longer counts as unseen. Each page is ingested into its own temporary index and its questions
 asked there; no scope rule was ever fitted on them, so every scope figure here is of the kind
 "blind test". The report gives aggregates only (per page, per slice, overall), never the questions.
 """
@@ -12,8 +14,10 @@ from pathlib import Path
 
 from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, search_questions, summary
 
-BLIND_DIR = ROOT / "evals" / "blind"
+BLIND_DIR = ROOT / "evals" / "blind2"
+EARLIER_DIR = ROOT / "evals" / "blind"
 KIND = "blind test"
+EARLIER_KIND = "earlier blind test (slice figures read)"
 # Issue 18's targets: (metric, at least / at most, value).
 TARGETS = (
     ("refusal_rate", ">=", 0.95), ("near_domain_refusal_rate", ">=", 0.90), ("false_refusal_rate", "<=", 0.03),
@@ -27,7 +31,7 @@ def available(blind_dir: Path = BLIND_DIR) -> bool:
     return (Path(blind_dir) / "pages.json").is_file()
 
 
-def score_blind(config, blind_dir: Path | str = BLIND_DIR, root: Path = ROOT, progress=None) -> dict:
+def score_blind(config, blind_dir: Path | str = BLIND_DIR, root: Path = ROOT, progress=None, kind: str = KIND) -> dict:
     """Per-page, per-slice and overall figures of the blind set, and its conversations, each index built apart."""
     from .conversations import load_conversations, score_conversations
 
@@ -38,24 +42,24 @@ def score_blind(config, blind_dir: Path | str = BLIND_DIR, root: Path = ROOT, pr
     with PageIndexes(config, root, progress) as indexes:
         for page in pages:
             retriever, questions = indexes.questions(page)
-            say(f"blind test: {page['questions']}")
+            say(f"{kind}: {page['questions']}")
             rows = search_questions(retriever, questions, assistant=indexes.assistant(page["corpus"]))
-            per_page[page["corpus"]] = {"questions": page["questions"], **_figures(rows), "kind": KIND}
+            per_page[page["corpus"]] = {"questions": page["questions"], **_figures(rows), "kind": kind}
             every += rows
         conversations = None
         if (blind_dir / "conversations.jsonl").is_file():
-            say("blind test: conversations")
+            say(f"{kind}: conversations")
             convs = [{"corpus": SHIPPED_CORPUS, **c} for c in load_conversations(blind_dir / "conversations.jsonl")]
             conversations = score_conversations(None, convs, assistant_for=indexes.assistant)
-            conversations["kind"] = KIND
+            conversations["kind"] = kind
     overall = _figures(every)
     if conversations is not None:
         overall["conversation_turns_right"] = conversations["turn_accuracy_all_checks"]
         overall["after_refusal_right"] = conversations["after_refusal_right"]
-    overall["kind"] = KIND
-    return {"set": "blind test", "dir": str(blind_dir), "kind": KIND, "overall": overall,
+    overall["kind"] = kind
+    return {"set": kind, "dir": str(blind_dir), "kind": kind, "overall": overall,
             "targets": _targets(overall), "pages": per_page,
-            "slices": {tag: {**row, "kind": KIND} for tag, row in by_slice(every).items()},
+            "slices": {tag: {**row, "kind": kind} for tag, row in by_slice(every).items()},
             "conversations": _without_questions(conversations)}
 
 

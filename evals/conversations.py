@@ -133,12 +133,16 @@ def score_turn(turn: dict, answer, previous) -> dict:
 def score_conversations(assistant, conversations: list[dict], assistant_for=None) -> dict:
     """Turn and conversation accuracy, the follow-ups after a refusal, and the expected keys and codes found.
 
-    A conversation with a "corpus" is asked through `assistant_for(corpus)`; the others through `assistant`.
+    A conversation with a "corpus" is asked through `assistant_for(corpus)`; the others through `assistant`. Without
+    `assistant_for`, each named corpus gets its own temporary index with `assistant`'s settings.
     """
+    if assistant_for is None and any("corpus" in c for c in conversations):
+        from .page_sets import PageIndexes
+
+        with PageIndexes(assistant.config) as indexes:
+            return score_conversations(assistant, conversations, assistant_for=indexes.assistant)
     rows = []
     for conv in conversations:
-        if "corpus" in conv and assistant_for is None:
-            raise ConversationFileError(f"conversation {conv['id']!r} names a corpus; score it with assistant_for.")
         asker = assistant_for(conv["corpus"]) if "corpus" in conv else assistant
         history: list = []
         turns, previous = [], None

@@ -124,9 +124,13 @@ def full_tables(report: dict, compact: bool = False) -> list[tuple[str, list[Tab
     parts = [("Development set (the questions every choice was made on; the CI thresholds gate it)",
               _sections(dev, compact) + ([pages_table(dev["pages"])] if dev.get("pages") else []))]
     blind = full.get("blind_test")
-    parts.append(("Blind test set (written before the changes it measures; scored, never read)" if blind else
-                  "Blind test set: not scored (--no-blind, a question file of your own, or no evals/blind/pages.json)",
-                  blind_tables(blind)))
+    parts.append(("Blind test set (evals/blind2/: written before the changes it measures; scored, never read)"
+                  if blind else "Blind test set: not scored (--no-blind, a question file of your own, or no "
+                  "evals/blind2/pages.json)", blind_tables(blind)))
+    earlier = full.get("earlier_blind_test")
+    if earlier:
+        parts.append(("Earlier blind test set (evals/blind/: its slice figures were read in the turn it measured, "
+                      "so it is no longer unseen)", blind_tables(earlier, "Earlier blind test set")))
     return parts
 
 

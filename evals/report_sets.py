@@ -44,24 +44,24 @@ def pages_table(pages: dict) -> Table:
             ["page", "in / out", "hit@1", "mrr", "off-topic refused", "in-scope refused", "scope kind"], rows)
 
 
-def blind_tables(blind: dict | None) -> list[Table]:
+def blind_tables(blind: dict | None, name: str = "Blind test set") -> list[Table]:
     """The blind test set's targets, pages, slices and conversations (aggregates only); none when not scored."""
     if not blind:
         return []
     overall = blind["overall"]
     tables = [
-        ("Blind test set against the targets (issue 18), every scope figure of kind 'blind test'",
+        (f"{name} against the targets (issue 18), every scope figure of kind '{blind['kind']}'",
          ["metric", "value", "target", "met"],
          [[t["metric"], fmt(t["value"]), t["target"], {True: "yes", False: "NO", None: "n/a"}[t["met"]]]
           for t in blind["targets"]]),
-        ("Blind test set by page",
+        (f"{name} by page",
          ["page", "in / out", "hit@1", "mrr", "off-topic refused", "near-domain refused", "in-scope refused",
           "unknown org: first citation relevant", "kind"],
          [[corpus, f"{r['n_in']} / {r['n_out']}", fmt(r["hit@1"]), fmt(r["mrr"]), fmt(r["refusal_rate"]),
            fmt(r["near_domain_refusal_rate"]), fmt(r["false_refusal_rate"]),
            fmt(r["unknown_org_first_citation_relevant"]), r["kind"]]
           for corpus, r in [*blind["pages"].items(), ("all pages", overall)]]),
-        ("Blind test set by slice",
+        (f"{name} by slice",
          ["slice", "in / out", "hit@1", "mrr", "off-topic refused", "in-scope refused", "first citation relevant",
           "kind"],
          [[tag, f"{r['n_in']} / {r['n_out']}", fmt(r["hit@1"]), fmt(r["mrr"]), fmt(r["refusal_rate"]),
@@ -69,5 +69,5 @@ def blind_tables(blind: dict | None) -> list[Table]:
           for tag, r in blind["slices"].items()]),
     ]
     if blind.get("conversations"):
-        tables.append(conversation_table(blind["conversations"], "blind test"))
+        tables.append(conversation_table(blind["conversations"], blind["kind"]))
     return tables

@@ -2,8 +2,10 @@
 
 The development set is the question file (evals/questions.jsonl unless --questions), the other pages
 of evals/pages/ and evals/conversations.jsonl; the CI thresholds gate it alone. The blind test set
-(evals/blind/) is scored after it when the development set is the shipped one. `--json` prints
-`{"development": {...}, "blind_test": {...}}`; the tables and report.md head each part with its name.
+(evals/blind2/) and the earlier one (evals/blind/, whose slice figures were read in the turn it
+measured) are scored after it when the development set is the shipped one. `--json` prints
+`{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}}`; the tables and report.md
+head each part with its name.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
         from .page_sets import score_dev_pages
 
         development["pages"] = score_dev_pages(config, progress=progress)
-    report = {"development": development, "blind_test": None}
+    report = {"development": development, "blind_test": None, "earlier_blind_test": None}
     from . import blind as blind_set
 
-    if shipped and blind and blind_set.available():
-        report["blind_test"] = blind_set.score_blind(config, progress=progress)
+    for key, folder, kind in (("blind_test", blind_set.BLIND_DIR, blind_set.KIND),
+                              ("earlier_blind_test", blind_set.EARLIER_DIR, blind_set.EARLIER_KIND)):
+        if shipped and blind and blind_set.available(folder):
+            report[key] = blind_set.score_blind(config, folder, progress=progress, kind=kind)
     if out is not None:
         from .chart import write_chart
         from .report import write_markdown

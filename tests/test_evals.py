@@ -414,9 +414,11 @@ def test_conversations_are_scored_turn_by_turn_with_history(eval_report, assista
     from consensus_chat.evals.conversations import ConversationFileError, load_conversations, score_conversations
 
     conv = eval_report["conversations"]
-    assert conv["n_conversations"] == 8 and conv["n_turns"] == 26
+    assert conv["n_conversations"] == 53 and conv["n_turns"] == 156
     right = [t["right"] for c in conv["conversations"] for t in c["turns"]]
-    assert conv["turn_accuracy"] == round(sum(right) / 26, 3) and conv["turn_accuracy"] >= 0.75
+    assert conv["turn_accuracy"] == round(sum(right) / 156, 3) and conv["turn_accuracy"] >= 0.75
+    paged = {c.get("corpus") for c in conv["conversations"]}
+    assert {"tests/data/second-page.txt", "tests/data/third-page.txt"} <= paged, "each page in its own index"
     c01 = conv["conversations"][0]["turns"]
     # "What does it cite?" is resolved with the first turn's topic and cites its keys.
     assert c01[1]["resolved"].endswith("LLM chain-of-thought faithfulness and legibility")
@@ -458,11 +460,12 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     full = json.loads(proc.stdout)
-    assert set(full) == {"development", "blind_test"} and full["blind_test"] is None
+    assert set(full) == {"development", "blind_test", "earlier_blind_test"}
+    assert full["blind_test"] is None and full["earlier_blind_test"] is None
     data = full["development"]
     assert data["set"] == "development" and "pages" not in data
     assert (tmp_path / "trec" / "qrels.txt").is_file() and (tmp_path / "trec" / "run.lexical.txt").is_file()
-    assert data["conversations"]["n_turns"] == 26
+    assert data["conversations"]["n_turns"] == 156
     assert set(REQUIRED_KEYS) <= set(data)
     assert set(data["modes"]) == {"hybrid", "dense", "lexical"}
     assert "baseline" in data
@@ -598,8 +601,10 @@ def test_a_refused_turn_and_its_follow_up_are_scored_with_the_real_assistant(ass
     history: list = []
     answer = ask_turn(assistant, "What does the document say about explainability?", history)
     assert history == [answer] and answer.turn.cited == ("explainability",)
-    with pytest.raises(Exception, match="names a corpus"):
-        score_conversations(assistant, [{"id": "x", "corpus": "tests/data/second-page.txt", "turns": conv[0]["turns"]}])
+    # A conversation that names a page is asked in that page's own index, built with the assistant's settings.
+    paged = score_conversations(assistant, [{"id": "x", "corpus": "tests/data/second-page.txt", "turns": [
+        {"question": "Who wrote the guide?", "relevant_titles": ["Red Teaming in Practice: A Field Guide"]}]}])
+    assert paged["turn_accuracy"] == 1.0
 
 
 # -- the blind test set and the other pages, each page in its own index ------------------------------
