@@ -14,7 +14,7 @@ from typing import Any
 from typing_extensions import TypedDict  # pydantic (MCP output schema) needs these on Python < 3.12
 
 from consensus_chat.ingest.errors import ConsensusChatError
-from consensus_chat.retriever.query import clean_query
+from consensus_chat.retriever.clean import clean_query
 
 from .memory import as_messages
 from .render import plain_history
@@ -96,7 +96,7 @@ class FeedbackJSON(TypedDict):
 
 
 def clean_question(question: Any, what: str = "question") -> str:
-    """The question as the shared check leaves it (retriever.query.clean_query); QueryError, a ValueError, if unusable."""
+    """The question as the shared check leaves it (retriever.clean.clean_query); QueryError, a ValueError, if unusable."""
     if isinstance(question, bytes):
         raise ValueError(f"The {what} must be text, not bytes.")
     return clean_query(question, limit=None)[0]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
-from consensus_chat.retriever.query import clean_query
+from consensus_chat.retriever.clean import clean_query
 from consensus_chat.retriever.types import SearchResult
 
 from .extractive import ExtractiveComposer, follow_up_refusal, refusal

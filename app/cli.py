@@ -195,7 +195,7 @@ Examples:
 @handle_errors
 def search(query, k, mode, code_prefix, label, kinds, as_json, index_dir, chroma_host, chroma_port, model):
     """Find the research areas that speak to a query. Needs an index: run `consensus-chat ingest` first."""
-    from consensus_chat.retriever.query import clean_query
+    from consensus_chat.retriever.clean import clean_query
 
     query, cleaned = clean_query(query, limit=None)  # refuse an unusable query before the model loads
     for notice in cleaned:
@@ -236,7 +236,7 @@ Examples:
 def ask(question, as_json, llm, index_dir, chroma_host, chroma_port, model):
     """Answer a question with inline [n] markers and a numbered source list."""
     from consensus_chat.app import open_assistant
-    from consensus_chat.retriever.query import clean_query
+    from consensus_chat.retriever.clean import clean_query
 
     question, cleaned = clean_query(question, limit=None)  # refuse an unusable question before the model loads
     for notice in cleaned:
@@ -335,6 +335,8 @@ def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no
     """Score the development set and the blind test set apart: retrieval, refusals, answers, conversations.
 
     The other pages and the blind test set are scored only with the shipped question set (no --questions)."""
+    # The one upward import in the package: `eval` drives the evaluation, which sits above the app (it scores
+    # the app's assistant), so the CLI reaches evals here only, lazily.
     from consensus_chat.evals.suite import main as run_eval
 
     config = _config(index_dir, chroma_host, chroma_port, model)

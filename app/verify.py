@@ -65,13 +65,13 @@ def _weight(word: str) -> float:
 
 @lru_cache(maxsize=1)
 def _stemmer():
-    import Stemmer
+    from consensus_chat.ingest.lexical import stemmer
 
-    return Stemmer.Stemmer("english")
+    return stemmer()
 
 
 def _stem(tokens: list[str]) -> list[str]:
-    return _stemmer().stemWords(tokens)
+    return _stemmer()(tokens)
 
 
 def plain(text: str) -> str:

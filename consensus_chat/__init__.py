@@ -11,8 +11,8 @@ import importlib
 
 # name -> the module that defines it (loaded lazily so `import consensus_chat` stays cheap).
 _HOMES = {
-    "open_retriever": "consensus_chat.retriever.core",
-    "Retriever": "consensus_chat.retriever.core",
+    "open_retriever": "consensus_chat.retriever.search",
+    "Retriever": "consensus_chat.retriever.search",
     "Hit": "consensus_chat.retriever.types",
     "SearchResult": "consensus_chat.retriever.types",
     "LlamaIndexRetriever": "consensus_chat.retriever.llama",

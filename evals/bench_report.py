@@ -226,4 +226,4 @@ Fixes, in order of effect:
    one float32 matrix-vector product over the chunk vectors, read from the generation's collection at
    open (embedded or server store), instead of a Chroma round trip per search; larger indexes keep
    Chroma's HNSW query. Spelling corrections are memoised per word and BM25 query terms are split
-   without bm25s.tokenize's per-call progress bars (retriever/scope.py, retriever/saved_parts.py)."""
+   without bm25s.tokenize's per-call progress bars (retriever/scope.py, ingest/lexical.py)."""

@@ -17,11 +17,11 @@ def default_corpus() -> Path:
 
     try:
         found = files("consensus_chat.corpus") / DEFAULT_CORPUS_FILE
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as err:
         raise CorpusFormatError(
             "The shipped document (package `corpus`) is not installed. Reinstall consensus-chat "
             "(`pip install -e .` in a checkout), or pass a document with --corpus."
-        ) from None
+        ) from err
     return Path(str(found))
 
 

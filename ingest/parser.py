@@ -42,12 +42,12 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_CORPUS_BYTES + 1)
-    except FileNotFoundError:
-        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from None
-    except IsADirectoryError:
-        raise CorpusFormatError(f"{path}: is a directory, not a corpus file.") from None
+    except FileNotFoundError as err:
+        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from err
+    except IsADirectoryError as err:
+        raise CorpusFormatError(f"{path}: is a directory, not a corpus file.") from err
     except OSError as exc:
-        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
     if len(raw) > MAX_CORPUS_BYTES:
         raise CorpusFormatError(
             f"{path}: larger than {MAX_CORPUS_BYTES // (1024 * 1024)} MB, the limit for one corpus file. "
@@ -58,7 +58,7 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     except UnicodeDecodeError as exc:
         raise CorpusFormatError(
             f"{path}: not valid UTF-8 (bad byte at offset {exc.start}). Save the file as UTF-8."
-        ) from None
+        ) from exc
     if "\x00" in text:
         raise CorpusFormatError(f"{path}: contains NUL bytes; it looks like a binary file, not a text page.")
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -77,10 +77,10 @@ def _check_regular_file(path: Path) -> None:
     """Refuse anything but a regular file before opening it: opening a named pipe waits for a writer forever."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from None
+    except FileNotFoundError as err:
+        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from err
     except OSError as exc:
-        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
     if stat.S_ISDIR(mode):
         raise CorpusFormatError(f"{path}: is a directory, not a corpus file.")
     if not stat.S_ISREG(mode):

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .chunker import Chunk, chunk_section
+from .chunker import chunk_section
 from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
-from .faults import checkpoint
 from .encoders import Encoders, add_document_words, ensure_word_table
 from .parser import PARSER_VERSION, parse_files
+from .records import chunk_metadata
 from .progress import Progress, note
 from .query_encoder import ensure_query_encoder
 from .section import Section
@@ -41,36 +40,6 @@ class IngestReport:
     def to_dict(self) -> dict:
         """The JSON shape of the CLI."""
         return asdict(self)
-
-
-def code_prefixes(code: str | None) -> dict[str, str]:
-    """'2.2.1' -> {'code_1': '2', 'code_2': '2.2', 'code_3': '2.2.1', 'code_4': ''} for prefix filters."""
-    parts = code.split(".") if code else []
-    return {f"code_{i}": ".".join(parts[:i]) if i <= len(parts) else "" for i in range(1, 5)}
-
-
-def chunk_metadata(section: Section, chunk: Chunk) -> dict:
-    """Flat metadata stored with each chunk (Chroma accepts only scalars)."""
-    meta = {
-        "section_id": section.id,
-        "kind": section.kind,
-        "code": section.code or "",
-        "label": section.label or "",
-        "title": section.title,
-        "parent": section.parent or "",
-        "citations": "|".join(section.citations),
-        "part": chunk.part,
-        "n_parts": chunk.n_parts,
-        "content_hash": section.content_hash,
-        "chunk_hash": chunk.sha256,
-        "source_file": section.source_file,
-        "line_start": section.line_start,
-        "line_end": section.line_end,
-        **code_prefixes(section.code),
-    }
-    if chunk.part == 0:
-        meta["section_json"] = json.dumps(section.to_dict(), ensure_ascii=False)
-    return meta
 
 
 def _sha(text: str) -> str:
@@ -110,7 +79,6 @@ def ingest(
         {"file": p.name, "path": str(p.resolve()), "sha256": _file_sha(p)} for p in paths
     ]
     with ingest_lock(config.index_dir):
-        checkpoint("locked")
         try:
             old = store.read_manifest()
         except IndexCorrupt as exc:
@@ -172,10 +140,8 @@ def ingest(
                 for (_, c), v in zip(batch, vectors):
                     fresh[c.sha256] = v.tolist()
                 progress.advance(task, len(batch))
-            checkpoint("embedded")
 
             name, collection = store.new_generation()
-            checkpoint("generation-created")
             task = progress.task("Writing the index", len(all_chunks))
             for start in range(0, len(all_chunks), ADD_BATCH):
                 batch = all_chunks[start : start + ADD_BATCH]
@@ -186,14 +152,11 @@ def ingest(
                                metadatas=[chunk_metadata(s, c) for s, c in batch],
                                embeddings=[fresh.get(c.sha256) or reused[c.sha256] for _, c in batch])
                 progress.advance(task, len(batch))
-                checkpoint("batch-written")
             vectors = _stored_vectors(store, name, collection, [c.id for _, c in all_chunks])
             store.close(collection)
-            checkpoint("chunks-written")
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
             everyday = add_document_words(models, spec, sections, everyday)
             _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
-            checkpoint("parts-saved")
 
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -210,9 +173,7 @@ def ingest(
             # Kept one round (below); a later ingest with nothing to do must know it is not a leftover.
             "previous": old["generation"] if old and not repaired else None,
         }
-        checkpoint("before-publish")
         store.publish(manifest)
-        checkpoint("published")
         # Keep the previous generation one round, so a server that has it open keeps answering
         # (a broken one is of no use to anyone).
         store.cleanup(keep={name, manifest["previous"]} - {None})
@@ -225,7 +186,7 @@ def ingest(
 
 def _save_search_parts(store, name: str, all_chunks: list, sections: list[Section], words_encoder,
                        everyday: frozenset[str], vectors) -> None:
-    """Write the generation's lexical index and look-up tables (retriever/saved_parts.py) next to its Chroma files.
+    """Write the generation's lexical index and look-up tables (ingest/saved_parts.py) next to its Chroma files.
 
     The document's words are embedded as searches will embed them, leaving out `everyday`, the
     words the model's word table already holds. `vectors` are the chunk vectors as Chroma holds them,
@@ -234,8 +195,11 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
-    # Lazy: the retriever owns the format, and ingest must not import it (bm25s, Stemmer) when nothing changed.
-    from consensus_chat.retriever.saved_parts import derived_tables, save_parts, word_vectors
+    # Lazy: ingest must not import bm25s and Stemmer when nothing changed. The look-up tables are derived by the
+    # retriever's own code (retriever/tables.py), so they match what it would build on open.
+    from consensus_chat.retriever.tables import derived_tables, word_vectors
+
+    from .saved_parts import save_parts
 
     with_chunks = {s.id for s, _ in all_chunks}
     kept = [s for s in sections if s.id in with_chunks]
@@ -250,7 +214,8 @@ def _stored_vectors(store, name: str, collection, chunk_ids: list[str]):
     memory (retriever/dense.py); else None. Read back rather than taken from the encoder: in cosine space
     Chroma normalises what it stores, which changes the last bit of some values, and a search from the
     saved parts must score exactly as one through Chroma."""
-    from consensus_chat.retriever.dense import IN_MEMORY_MAX_CHUNKS, read_vectors
+    from .records import read_vectors
+    from .saved_parts import IN_MEMORY_MAX_CHUNKS
 
     if store.generation_dir(name) is None or len(chunk_ids) > IN_MEMORY_MAX_CHUNKS:
         return None  # the Chroma-server store saves no parts; large indexes are searched through Chroma
@@ -263,7 +228,9 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return
-    from consensus_chat.retriever.saved_parts import PartsDamaged, PartsMissing, load_parts, save_from_collection
+    from consensus_chat.retriever.tables import save_from_collection
+
+    from .saved_parts import PartsDamaged, PartsMissing, load_parts
 
     try:
         load_parts(gen_dir, name, manifest["chunks"])

@@ -50,7 +50,7 @@ class ServerStore(Store):
                 self._client_obj.heartbeat()
             except Exception as exc:  # noqa: BLE001 - connection errors come in many types
                 self._client_obj = None
-                raise self._unreachable(exc) from None
+                raise self._unreachable(exc) from exc
         return self._client_obj
 
     def _manifest_collection(self):
@@ -61,13 +61,13 @@ class ServerStore(Store):
         try:
             got = self._manifest_collection().get(ids=["manifest"], include=["documents"])
         except self.connection_errors() as exc:  # the server went away after the first connection
-            raise self._unreachable(exc) from None
+            raise self._unreachable(exc) from exc
         if not got["ids"]:
             return None
         try:
             manifest = json.loads(got["documents"][0])
-        except ValueError:
-            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from None
+        except ValueError as err:
+            raise IndexCorrupt(f"The manifest on {self.describe()} is damaged. {REBUILD_HINT}") from err
         manifest = check_manifest(manifest, f"The manifest on {self.describe()}")
         if not manifest["generation"].startswith(SERVER_PREFIX):
             raise IndexCorrupt(f"The manifest on {self.describe()} is damaged (its generation "
@@ -88,9 +88,9 @@ class ServerStore(Store):
         try:
             return client.get_collection(name, embedding_function=None)
         except self.connection_errors() as exc:
-            raise self._unreachable(exc) from None
-        except (*chroma_errors(), ValueError):  # chroma raises NotFoundError or ValueError by version
-            raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from None
+            raise self._unreachable(exc) from exc
+        except (*chroma_errors(), ValueError) as err:  # chroma raises NotFoundError or ValueError by version
+            raise IndexCorrupt(f"{self.describe()} has no collection {name}. {REBUILD_HINT}") from err
 
     def publish(self, manifest: dict) -> None:
         """Upsert the manifest record: one atomic write on the server."""

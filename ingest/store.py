@@ -21,7 +21,6 @@ from pathlib import Path
 
 from .config import Config
 from .errors import IndexCorrupt, IndexLocation, IndexLocked, IndexReadOnly
-from .faults import checkpoint
 from .server_store import ServerStore
 from .store_base import (  # noqa: F401 - MANIFEST_FORMAT, pages and chroma_errors are re-exported for callers
     COLLECTION, MANIFEST_FORMAT, REBUILD_HINT, Store, _nothing, check_index_dir, check_manifest, chroma_errors,
@@ -48,18 +47,18 @@ def ingest_lock(index_dir: Path, timeout: float | None = None):
         index_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise IndexLocation(f"The index directory {index_dir} cannot be created ({exc.strerror}). "
-                            "Pass --index-dir or set CONSENSUS_CHAT_HOME to a writable directory.") from None
+                            "Pass --index-dir or set CONSENSUS_CHAT_HOME to a writable directory.") from exc
     lock = FileLock(str(lock_path(index_dir)))
     try:
         lock.acquire(timeout=timeout)
-    except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
+    except Timeout as err:  # before OSError: filelock's Timeout is a TimeoutError
         raise IndexLocked(
             f"Another ingest is writing {index_dir} (lock {lock_path(index_dir)}); "
             "wait for it to finish, then run the command again."
-        ) from None
+        ) from err
     except OSError as exc:
         raise IndexReadOnly(f"Cannot write the ingest lock {lock_path(index_dir)} ({exc.strerror}). "
-                            "Ingest needs a writable index directory.") from None
+                            "Ingest needs a writable index directory.") from exc
     try:
         yield
     finally:
@@ -96,14 +95,14 @@ class EmbeddedStore(Store):
             raw = self.manifest_path.read_bytes()
         except FileNotFoundError:
             return None
-        except PermissionError:
-            raise unreadable(self.manifest_path, self.index_dir) from None
+        except PermissionError as err:
+            raise unreadable(self.manifest_path, self.index_dir) from err
         except OSError as exc:
-            raise IndexCorrupt(f"{self.manifest_path} cannot be read ({exc.strerror}). {REBUILD_HINT}") from None
+            raise IndexCorrupt(f"{self.manifest_path} cannot be read ({exc.strerror}). {REBUILD_HINT}") from exc
         try:
             manifest = json.loads(raw.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError is a ValueError too: random bytes land here
-            raise IndexCorrupt(f"{self.manifest_path} is damaged (not valid JSON text). {REBUILD_HINT}") from None
+        except ValueError as err:  # UnicodeDecodeError is a ValueError too: random bytes land here
+            raise IndexCorrupt(f"{self.manifest_path} is damaged (not valid JSON text). {REBUILD_HINT}") from err
         manifest = check_manifest(manifest, str(self.manifest_path))
         self._check_inside(manifest["generation"])
         return manifest
@@ -134,7 +133,7 @@ class EmbeddedStore(Store):
             if client is not None:
                 client.close()
             raise IndexCorrupt(f"The index at {self.index_dir} cannot be opened: {path.name} is damaged "
-                               f"({exc}). {REBUILD_HINT}") from None
+                               f"({exc}). {REBUILD_HINT}") from exc
         self._clients[id(collection)] = client
         return collection
 
@@ -176,7 +175,6 @@ class EmbeddedStore(Store):
             json.dump(manifest, f, ensure_ascii=False, indent=1)
             f.flush()
             os.fsync(f.fileno())
-        checkpoint("manifest-temp-written")
         os.replace(tmp, self.manifest_path)
         dir_fd = os.open(self.index_dir, os.O_RDONLY)
         try:

@@ -160,7 +160,7 @@ class Store:
         try:
             return collection.count()
         except chroma_errors() as exc:
-            raise IndexCorrupt(f"The index at {self.describe()} cannot be read ({exc}). {REBUILD_HINT}") from None
+            raise IndexCorrupt(f"The index at {self.describe()} cannot be read ({exc}). {REBUILD_HINT}") from exc
 
     def verify(self, manifest: dict) -> str | None:
         """Why the generation `manifest` points to is not usable as it stands, or None when it is whole.

@@ -8,7 +8,7 @@ __all__ = ["open_retriever", "Retriever", "Hit", "SearchResult"]
 def __getattr__(name):
     # Lazy: importing `retriever` must not pull in chromadb or torch.
     if name in ("open_retriever", "Retriever"):
-        from . import core
+        from . import search
 
-        return getattr(core, name)
+        return getattr(search, name)
     raise AttributeError(name)

@@ -17,9 +17,8 @@ approximate, so between 1,000 and 10,000 chunks a rank near the cut-off can diff
 
 from __future__ import annotations
 
-from consensus_chat.ingest.errors import IndexCorrupt
-
-IN_MEMORY_MAX_CHUNKS = 10_000
+from consensus_chat.ingest.records import read_vectors
+from consensus_chat.ingest.saved_parts import IN_MEMORY_MAX_CHUNKS
 
 
 class DenseSearch:
@@ -40,7 +39,7 @@ class DenseSearch:
              max_in_memory: int = IN_MEMORY_MAX_CHUNKS, saved=None) -> DenseSearch:
         """Use the chunk vectors when there are at most `max_in_memory` chunks; else query Chroma per search.
 
-        `saved` is the vectors the generation's search parts hold (retriever/saved_parts.py), the same
+        `saved` is the vectors the generation's search parts hold (ingest/saved_parts.py), the same
         numbers as Chroma's; without them they are read from the collection. `where` names the store in
         the error raised when the collection lacks a chunk the tables list.
         """
@@ -87,28 +86,3 @@ class DenseSearch:
             if cosine > best.get(sid, -2.0):
                 best[sid] = cosine
         return best
-
-
-def read_vectors(collection, chunk_ids: list[str], where: str):
-    """The collection's chunk vectors as one (chunks, dim) float32 array, rows in `chunk_ids` order."""
-    import numpy as np
-
-    from consensus_chat.ingest.store import pages
-
-    row = {cid: n for n, cid in enumerate(chunk_ids)}
-    out = None
-    seen = 0
-    for got in pages(collection, ["embeddings"]):
-        block = np.asarray(got["embeddings"], dtype=np.float32)
-        if out is None:
-            out = np.zeros((len(chunk_ids), block.shape[1]), dtype=np.float32)
-        try:
-            out[[row[cid] for cid in got["ids"]]] = block
-        except KeyError as exc:
-            raise IndexCorrupt(f"The index at {where} holds chunk {exc.args[0]!r}, which its tables do not list. "
-                               "Run `consensus-chat ingest --rebuild`.") from None
-        seen += len(got["ids"])
-    if seen != len(chunk_ids) or (out is None and chunk_ids):
-        raise IndexCorrupt(f"The index at {where} holds {seen} chunk vectors for {len(chunk_ids)} chunks. "
-                           "Run `consensus-chat ingest --rebuild`.")
-    return out if out is not None else np.zeros((0, 0), dtype=np.float32)

@@ -2,7 +2,7 @@
 
 Chroma is the store of record: ingest always writes it, and large indexes and the Chroma-server store
 are searched through it. A small embedded index whose saved parts hold the chunk vectors
-(retriever/saved_parts.py) is scored in memory (retriever/dense.py), so opening Chroma, and importing
+(ingest/saved_parts.py) is scored in memory (retriever/dense.py), so opening Chroma, and importing
 chromadb (about 1.4 s of a cold `ask`), buys a search nothing. Such a generation gets a `LazyCollection`,
 which opens the real collection only if something asks for it.
 
@@ -20,7 +20,7 @@ from contextlib import closing
 from collections.abc import Callable
 from pathlib import Path
 
-from .dense import IN_MEMORY_MAX_CHUNKS
+from consensus_chat.ingest.saved_parts import IN_MEMORY_MAX_CHUNKS
 
 _SQLITE = "chroma.sqlite3"
 

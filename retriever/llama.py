@@ -112,6 +112,8 @@ class LlamaIndexRetriever(BaseRetriever):
 
 def default_retriever(k: int = 10) -> LlamaIndexRetriever:
     """The adapter over the index in CONSENSUS_CHAT_HOME, for `consensus-chat eval --retriever retriever.llama:default_retriever`."""
-    from .core import open_retriever
+    # Opened through the package's public name, as a user's factory would: the retriever's `as_llama_index`
+    # imports this adapter, so the adapter does not import the retriever's module back.
+    from consensus_chat import open_retriever
 
-    return open_retriever().as_llama_index(k=k)
+    return LlamaIndexRetriever(open_retriever(), k=k)

@@ -89,7 +89,7 @@ class Lookups:
     _TABLES = ("codes", "keys", "key_bases", "titles", "labels", "label_names")
 
     def to_dict(self) -> dict:
-        """The tables as JSON-ready data, for the saved search parts (retriever/saved_parts.py)."""
+        """The tables as JSON-ready data, for the saved search parts (ingest/saved_parts.py)."""
         out = {name: getattr(self, name) for name in self._TABLES}
         out["authors"] = {surname: [ids, sorted(names)] for surname, (ids, names) in self.authors.items()}
         out["report_ids"] = self.report_ids

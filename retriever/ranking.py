@@ -1,7 +1,9 @@
-"""Ranking: exact look-ups on top, then the mean of the dense, soft-word and phrase signals (CombSUM)."""
+"""Ranking: exact look-ups on top, then the mean of the dense, soft-word and phrase signals over the candidates
+dense and BM25 recalled (CombSUM)."""
 
 from __future__ import annotations
 
+from consensus_chat.ingest.lexical import query_terms
 from consensus_chat.ingest.section import Section
 
 from .lookups import TIER_BY_REASON, TIER_REPORT
@@ -28,6 +30,45 @@ def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple
         wanted = ("source",) if topic.asks_authorship else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")
     return found
+
+
+def rank(generation, topic: Topic, reading, k: int, n_cand: int, mode: str, allowed, stem) -> list[Hit]:
+    """The top k sections for a reading of the question (retriever/evidence.py), in the order the mode gives."""
+    dense = reading.dense
+    lexical = lexical_scores(generation, reading.text, n_cand, allowed, stem) if mode != "dense" else {}
+    exact = exact_matches(topic, generation.sections) if mode == "hybrid" else {}
+    if allowed is not None:
+        exact = {i: m for i, m in exact.items() if i in allowed}
+    if mode == "dense":
+        scored = dict(dense)
+    elif mode == "lexical":
+        scored = dict(lexical)
+    else:
+        scored = fuse(generation.sections, generation.matcher, topic, reading.text, dense, lexical, exact)
+    return ranked_hits(generation.sections, scored, dense, lexical, exact, k)
+
+
+def lexical_scores(generation, query: str, n_cand: int, allowed, stem) -> dict[str, float]:
+    """Section id -> best BM25 score of its chunks among the `n_cand` best, for the sections `allowed` lets through."""
+    import numpy as np
+
+    words = [w for w in query_terms(query, stem) if w in generation.bm25.vocab_dict]
+    if not words:
+        return {}
+    scores = generation.bm25.get_scores(words)
+    if allowed is not None:
+        mask = np.fromiter((sid in allowed for sid in generation.chunk_sections), dtype=bool, count=len(scores))
+        scores = np.where(mask, scores, 0.0)
+    top = np.argpartition(-scores, min(n_cand, len(scores) - 1))[:n_cand]
+    best: dict[str, float] = {}
+    for i in top:
+        score = float(scores[i])
+        if score <= 0:
+            continue
+        sid = generation.chunk_sections[i]
+        if score > best.get(sid, 0.0):
+            best[sid] = score
+    return best
 
 
 def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: dict, lexical: dict,

@@ -1,10 +1,8 @@
-"""Sentences of a section and their vectors, computed once and shared by scope and answers."""
+"""Sentences of a section and their vectors, computed once per section and shared with the answer composer."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
+from consensus_chat.ingest.cache import LruCache
 from consensus_chat.ingest.text import split_sentences
 
 MAX_SECTIONS = 4096  # bounded: a server that re-ingests often must not grow without end
@@ -16,26 +14,19 @@ def quotable_sentences(text: str) -> list[str]:
 
 
 class SentenceCache:
-    """A thread-safe LRU of (sentences, unit vectors) keyed by section id and text."""
+    """(sentences, unit vectors) of each section, keyed by section id and text, least recently used dropped."""
 
     def __init__(self, embedder, max_sections: int = MAX_SECTIONS):
         self.embedder = embedder
-        self.max_sections = max_sections
-        self._items: OrderedDict[tuple[str, str], tuple[list[str], object]] = OrderedDict()
-        self._lock = threading.Lock()
+        self._items = LruCache(max_sections)
 
     def get(self, section) -> tuple[list[str], object]:
         """Sentences of a Section or Hit and their vectors (None when it has no sentences)."""
         key = (section.id, section.text)
-        with self._lock:
-            cached = self._items.get(key)
-            if cached is not None:
-                self._items.move_to_end(key)
-                return cached
+        cached = self._items.get(key)
+        if cached is not None:
+            return cached
         sentences = quotable_sentences(section.text)
         vectors = self.embedder.encode(sentences) if sentences else None
-        with self._lock:
-            self._items[key] = (sentences, vectors)
-            while len(self._items) > self.max_sections:
-                self._items.popitem(last=False)
+        self._items.put(key, (sentences, vectors))
         return sentences, vectors

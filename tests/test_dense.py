@@ -30,16 +30,16 @@ def test_the_shipped_document_is_scored_in_memory(paths):
 
 @pytest.mark.parametrize("n_cand", [3, 30])
 def test_in_memory_and_chroma_give_the_same_sections_and_cosines(retriever, paths, n_cand):
-    from consensus_chat.retriever.core import _where
+    from consensus_chat.retriever.filters import allowed as filtered, where
 
     state, chroma = paths
     for q in QUESTIONS:
         vector = retriever.embedder.encode_one(q)
         for f in FILTERS:
             codes, labels, kinds = f.get("codes"), f.get("labels"), f.get("kinds")
-            allowed = retriever._allowed(state, codes, labels, kinds)
+            allowed = filtered(state, codes, labels, kinds)
             mine = state.dense.best(vector, n_cand, allowed=allowed)
-            theirs = chroma.dense.best(vector, n_cand, where=_where(state, codes, labels, kinds))
+            theirs = chroma.dense.best(vector, n_cand, where=where(state, codes, labels, kinds))
             assert mine.keys() == theirs.keys(), (q, f)
             assert sorted(mine, key=mine.get) == sorted(theirs, key=theirs.get), (q, f)
             assert all(abs(mine[s] - theirs[s]) < 1e-5 for s in mine), (q, f)
@@ -53,9 +53,9 @@ def test_search_ranks_and_scopes_the_same_through_either_path(retriever, paths, 
         for f in FILTERS[:2]:
             for mode in ("hybrid", "dense"):
                 mine = retriever.search(q, k=8, mode=mode, **f)
-                monkeypatch.setattr(retriever, "_state", chroma)
+                monkeypatch.setattr(retriever._generations, "loaded", chroma)
                 theirs = retriever.search(q, k=8, mode=mode, **f)
-                monkeypatch.setattr(retriever, "_state", state)
+                monkeypatch.setattr(retriever._generations, "loaded", state)
                 assert [h.id for h in mine.hits] == [h.id for h in theirs.hits], (q, f, mode)
                 assert [h.score for h in mine.hits] == pytest.approx([h.score for h in theirs.hits], abs=1e-5)
                 assert (mine.in_scope, mine.notices) == (theirs.in_scope, theirs.notices)
@@ -74,7 +74,7 @@ def test_an_index_above_the_threshold_keeps_the_chroma_query(paths):
 
 
 def test_vectors_read_back_in_the_tables_chunk_order(paths):
-    from consensus_chat.retriever.dense import read_vectors
+    from consensus_chat.ingest.records import read_vectors
     from consensus_chat.ingest.errors import IndexCorrupt
 
     state, _ = paths
@@ -101,7 +101,7 @@ def test_saved_vectors_answer_without_chroma_and_give_identical_hits(config):
     from_chroma = DenseSearch.open(state.collection, state.chunk_ids, state.chunk_sections, "here")
     assert state.collection.opened
     assert (from_chroma.vectors == state.dense.vectors).all()
-    r._state = dataclasses.replace(state, dense=from_chroma)
+    r._generations.loaded = dataclasses.replace(state, dense=from_chroma)
     assert [r.search(q, k=8, **f) for q in QUESTIONS for f in FILTERS[:3]] == saved
 
 

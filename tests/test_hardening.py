@@ -191,7 +191,7 @@ def _random_checksums(idx, tmp):
 
 
 def _parts_whole_again(idx, tmp):
-    from consensus_chat.retriever.saved_parts import load_parts
+    from consensus_chat.ingest.saved_parts import load_parts
 
     manifest = json.loads((idx / "manifest.json").read_text())
     load_parts(_generation(idx), manifest["generation"], manifest["chunks"])  # raises when still damaged
@@ -453,7 +453,7 @@ def test_lone_surrogates_through_the_api(retriever, assistant):
 
 
 def test_clean_query_is_the_one_check():
-    from consensus_chat.retriever.query import MAX_QUERY_CHARS, clean_query
+    from consensus_chat.retriever.clean import MAX_QUERY_CHARS, clean_query
 
     assert clean_query("  a\x00b\tc  ") == ("ab c", ["Control characters were removed from the question."])
     assert clean_query("  a b\tc  ") == ("a b c", [])

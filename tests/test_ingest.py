@@ -13,9 +13,9 @@ import time
 import pytest
 
 from conftest import CLI, CORPUS, free_port
+from crashpoints import STAGES, crash_env
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import IndexCorrupt, IndexNotFound, ModelError, ModelMismatch
-from consensus_chat.ingest.faults import STAGES
 from consensus_chat.ingest.parser import parse_file
 from consensus_chat.ingest.pipeline import ingest
 
@@ -179,7 +179,7 @@ def test_sigkill_at_each_stage_leaves_a_readable_index(tmp_path, config, stage):
     shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
     before = _search_titles(open_retriever(idx))
     edited = _edited_corpus(tmp_path, change=True, add=True)
-    env = {**os.environ, "CONSENSUS_CHAT_CRASH_AT": stage}
+    env = crash_env(stage)
     proc = subprocess.run([CLI, "ingest", "--corpus", str(edited), "--index-dir", str(idx), "--quiet"],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stderr)
@@ -262,7 +262,7 @@ def test_server_mode_gives_the_same_results_as_embedded(tmp_path, config, chroma
             local_hits = retriever.search(q, k=5, mode=mode).hits
             remote_hits = remote.search(q, k=5, mode=mode).hits
             assert [h.id for h in remote_hits] == [h.id for h in local_hits], (q, mode)
-            # Scores agree to 1e-3: the embedded index keeps its word vectors as float16 (retriever/saved_parts.py).
+            # Scores agree to 1e-3: the embedded index keeps its word vectors as float16 (ingest/saved_parts.py).
             assert [h.score for h in remote_hits] == pytest.approx([h.score for h in local_hits], abs=1e-3)
     proc = subprocess.run([CLI, "search", "metrology", "--json", "--chroma-host", "127.0.0.1", "--chroma-port",
                            str(chroma_server), "--index-dir", str(tmp_path / "lock-dir")],
@@ -340,7 +340,7 @@ def test_retriever_keeps_answering_and_logs_when_the_new_index_is_damaged(tmp_pa
     r = open_retriever(idx)
     before = r._current()
     (idx / "manifest.json").write_bytes(b"\x83\x00 not json")
-    with caplog.at_level("WARNING", logger="consensus_chat.retriever.core"):
+    with caplog.at_level("WARNING", logger="consensus_chat.retriever.reload"):
         assert r.search("metrology").hits[0].title == "Metrology for AI risk assessment"
     assert r._current() is before
     assert "Not switching to the new index" in caplog.text and "manifest.json is damaged" in caplog.text

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLI, CORPUS, free_port, stop_process, wait_for_port
+from crashpoints import crash_env
 
 
 def _copy(config, tmp_path) -> Path:
@@ -40,7 +41,7 @@ def test_plain_ingest_removes_crash_leftovers_even_when_nothing_changed(config, 
     kept = sorted(p.name for p in idx.glob("gen-*"))
     assert len(kept) == 2  # the current one and the previous one, kept one round for running servers
     proc = subprocess.run([CLI, "ingest", "-q", "--corpus", str(_edited(tmp_path)), "--index-dir", str(idx)],
-                          env={**os.environ, "CONSENSUS_CHAT_CRASH_AT": "manifest-temp-written"}, capture_output=True,
+                          env=crash_env("manifest-temp-written"), capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     assert len(list(idx.glob("gen-*"))) == 3 and list(idx.glob("manifest.tmp-*"))
@@ -90,7 +91,7 @@ def test_jsonl_helpers():
 
 
 def test_control_characters_get_their_notice(index_dir):
-    from consensus_chat.retriever.query import clean_query
+    from consensus_chat.retriever.clean import clean_query
 
     assert clean_query("metro\x01logy") == ("metrology", ["Control characters were removed from the question."])
     assert clean_query("metrology\tnow") == ("metrology now", [])  # a tab is only a space

@@ -1,4 +1,4 @@
-"""Saved search parts (retriever/saved_parts.py): same results as rebuilding from Chroma; damaged or missing parts
+"""Saved search parts (ingest/saved_parts.py): same results as rebuilding from Chroma; damaged or missing parts
 are rebuilt with a logged message, and the next ingest writes them again."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import shutil
 import pytest
 
 from conftest import CORPUS
+from crashpoints import crash_env
 
 QUERIES = ["What is metrology?", "evaluation of model robustness", "2.2.1", "interpretability methods",
            "who wrote the report", "standardisation and repeatability of evaluations", "xyzzy plugh"]
@@ -22,7 +23,7 @@ def _copy(index_dir, tmp_path):
 
 
 def _parts(index):
-    from consensus_chat.retriever.saved_parts import DIRNAME
+    from consensus_chat.ingest.saved_parts import DIRNAME
 
     found = list(index.glob(f"gen-*/{DIRNAME}"))
     assert len(found) == 1, found
@@ -53,7 +54,7 @@ def from_chroma(index_dir, tmp_path_factory):
 
 
 def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, monkeypatch, from_chroma):
-    from consensus_chat.retriever import saved_parts
+    from consensus_chat.ingest import records
 
     parts = _parts(index_dir)
     checksums = json.loads((parts / "checksums.json").read_text())
@@ -65,7 +66,7 @@ def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, mon
     def no_chroma_read(collection):
         raise AssertionError("opened from Chroma although the saved parts are whole")
 
-    monkeypatch.setattr(saved_parts, "read_chunks", no_chroma_read)
+    monkeypatch.setattr(records, "read_chunks", no_chroma_read)
     # The saved word vectors come from sentence-transformers at ingest (stored as float16); without them the
     # retriever encodes the words with its ONNX query encoder. Same order, scores equal to 1e-3.
     assert "word-vectors.npy" in checksums["files"]
@@ -107,7 +108,7 @@ def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tm
 def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):
     index = _copy(index_dir, tmp_path)
     shutil.rmtree(_parts(index))
-    with caplog.at_level(logging.INFO, logger="consensus_chat.retriever.core"):
+    with caplog.at_level(logging.INFO, logger="consensus_chat.retriever.loading"):
         got = _results(index)
     assert got == from_chroma
     assert "has no saved search parts" in caplog.text
@@ -136,7 +137,7 @@ def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from
         checksums = json.loads((parts / "checksums.json").read_text())
         checksums["generation"] = "gen-elsewhere"
         (parts / "checksums.json").write_text(json.dumps(checksums))
-    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.core"):
+    with caplog.at_level(logging.WARNING, logger="consensus_chat.retriever.loading"):
         got = _results(index)
     assert got == from_chroma
     assert "saved search parts" in caplog.text and "damaged" in caplog.text, caplog.text
@@ -145,7 +146,7 @@ def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from
 def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_path, from_chroma):
     from consensus_chat.ingest.config import Config
     from consensus_chat.ingest.pipeline import ingest
-    from consensus_chat.retriever.saved_parts import load_parts
+    from consensus_chat.ingest.saved_parts import load_parts
 
     index = _copy(index_dir, tmp_path)
     manifest = json.loads((index / "manifest.json").read_text())
@@ -164,11 +165,10 @@ def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_pa
 def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     """Killed right after the new generation's parts are written: the manifest still names the old generation,
     whose parts are whole."""
-    import os
     import subprocess
     import sys
 
-    from consensus_chat.retriever.saved_parts import load_parts
+    from consensus_chat.ingest.saved_parts import load_parts
 
     index = _copy(index_dir, tmp_path)
     before = json.loads((index / "manifest.json").read_text())
@@ -178,7 +178,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
     code = ("from consensus_chat.ingest.config import Config; from consensus_chat.ingest.pipeline import ingest; import sys; "
             "ingest([sys.argv[1]], Config.from_env(index_dir=sys.argv[2]))")
     proc = subprocess.run([sys.executable, "-c", code, str(changed), str(index)], capture_output=True,
-                          env={**os.environ, "CONSENSUS_CHAT_CRASH_AT": "parts-saved"}, timeout=300)
+                          env=crash_env("parts-saved"), timeout=300)
     assert proc.returncode == -9, proc.stderr.decode()[-2000:]
     after = json.loads((index / "manifest.json").read_text())
     assert after["generation"] == before["generation"]
@@ -188,7 +188,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
 def test_query_terms_split_as_bm25s_tokenize_does():
     import bm25s
 
-    from consensus_chat.retriever.saved_parts import query_terms, stemmer
+    from consensus_chat.ingest.lexical import query_terms, stemmer
 
     stem = stemmer()
     texts = QUERIES + ["The AI's chain-of-thought: 2.2.1, GPT-4 and the the THE models' modelling?", "", "a an",

@@ -2,7 +2,7 @@
 
 With a Chroma server the index pointer is one record on the server (ingest/server_store.py), so every
 process reads the same generation; each serve process re-reads that record at most every few seconds
-(retriever/core.py `_SERVER_RECHECK_SECONDS`) and switches when it names a new generation.
+(retriever/reload.py `_SERVER_RECHECK_SECONDS`) and switches when it names a new generation.
 """
 
 from __future__ import annotations

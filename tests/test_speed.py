@@ -239,7 +239,7 @@ def test_a_new_index_with_a_warm_cache_imports_no_torch(index_dir, tmp_path):
 def test_ingest_vectors_match_sentence_transformers(retriever, embedder):
     """The chunks ingest embedded with the ONNX export are sentence-transformers' chunks and vectors."""
     from consensus_chat.ingest.chunker import chunk_section
-    from consensus_chat.retriever.dense import read_vectors
+    from consensus_chat.ingest.records import read_vectors
 
     state = retriever._current()
     sections = retriever.sections()

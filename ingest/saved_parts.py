@@ -1,4 +1,6 @@
-"""Search parts saved with each generation, so a retriever opens without reading every chunk back from Chroma.
+"""The format of the search parts saved with each generation: written whole, read back checked.
+
+They let a retriever open without reading every chunk back from Chroma.
 
 Opening an index used to read all chunk texts and metadata from Chroma and rebuild the BM25 index and
 the vocabulary in memory (most of the 21.8 s at 100,000 sections). Ingest now writes them next to the
@@ -6,7 +8,7 @@ generation's Chroma files, before the manifest points at it:
 
     gen-*/search-parts/bm25/           bm25s `save`
     gen-*/search-parts/tables.json     chunk ids, each chunk's section id, the sections, the vocabulary,
-                                       the look-up tables, the words of word-vectors.npy
+                                       the look-up tables (retriever/tables.py derives them), the words of word-vectors.npy
     gen-*/search-parts/word-vectors.npy  the document's words embedded one by one (float16), for the
                                        soft word match (retriever/wordmatch.py); optional
     gen-*/search-parts/chunk-vectors.npy  the chunk vectors exactly as stored in Chroma (float32, rows in
@@ -25,16 +27,14 @@ from __future__ import annotations
 import gc
 import json
 import os
-import re
 import shutil
-import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
-from consensus_chat.ingest.errors import ConsensusChatError
-from consensus_chat.ingest.section import Section
+from .errors import ConsensusChatError
+from .lexical import build_bm25, stemmer
+from .section import Section
 
 FORMAT = 1
 DIRNAME = "search-parts"
@@ -43,6 +43,9 @@ _TABLES = "tables.json"
 _BM25 = "bm25"
 _WORD_VECTORS = "word-vectors.npy"
 _CHUNK_VECTORS = "chunk-vectors.npy"
+# Up to this many chunks a generation saves its chunk vectors and a search scores them in memory
+# (retriever/dense.py says why); above it, searches ask Chroma's HNSW index.
+IN_MEMORY_MAX_CHUNKS = 10_000
 
 
 class PartsMissing(ConsensusChatError):
@@ -88,111 +91,8 @@ def parts_dir(generation_dir: Path) -> Path:
     return Path(generation_dir) / DIRNAME
 
 
-def stemmer():
-    """The English stemmer the lexical index and the vocabulary use (PyStemmer, as bm25s recommends)."""
-    import Stemmer
-
-    return Stemmer.Stemmer("english").stemWords
-
-
-def build_bm25(docs: list[str], stem):
-    """The lexical index of the chunk texts: the one build shared by ingest and the retriever."""
-    import bm25s
-
-    bm25 = bm25s.BM25()
-    tokens = bm25s.tokenize(docs, stopwords="en", stemmer=stem, show_progress=False)
-    with warnings.catch_warnings():
-        # Only numpy's arithmetic warnings raised inside bm25s (idf of a word that every chunk
-        # holds); any other warning still reaches the user.
-        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bm25s(\.|$)")
-        bm25.index(tokens, show_progress=False)
-    return bm25
-
-
-_TOKEN_PATTERN = re.compile(r"(?u)\b\w\w+\b")  # bm25s.tokenize's default, which build_bm25 uses
-
-
-@lru_cache(maxsize=1)
-def _stopwords_en() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
-
-    return frozenset(STOPWORDS_EN)
-
-
-def query_terms(text: str, stem) -> list[str]:
-    """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
-
-    The same rule (lower case, the token pattern, bm25s' English stopwords, then the stemmer) without
-    bm25s.tokenize's vocabulary building and progress bars, which cost more than the rest of a lexical
-    search at the shipped document.
-    """
-    stop = _stopwords_en()
-    words = [w for w in _TOKEN_PATTERN.findall(text.lower()) if w not in stop]
-    unique = list(dict.fromkeys(words))
-    stems = dict(zip(unique, stem(unique)))
-    return [stems[w] for w in words]
-
-
-def read_chunks(collection) -> tuple[list[str], list[str], list[str], dict[str, Section]]:
-    """(chunk ids, chunk texts, each chunk's section id, sections by id) read back from a generation's collection."""
-    from consensus_chat.ingest.store import pages
-
-    ids, docs, metas = [], [], []
-    for got in pages(collection, ["documents", "metadatas"]):
-        ids += got["ids"]
-        docs += got["documents"]
-        metas += got["metadatas"]
-    sections: dict[str, Section] = {}
-    for meta in metas:
-        if "section_json" in meta:
-            s = Section.from_dict(json.loads(meta["section_json"]))
-            sections[s.id] = s
-    return ids, docs, [m["section_id"] for m in metas], sections
-
-
-def save_from_collection(store, manifest: dict) -> Path | None:
-    """Save the search parts of the generation `manifest` points to, read from its Chroma collection.
-
-    For generations ingested before parts were saved, or whose parts were damaged: `consensus-chat ingest`
-    calls this when nothing else changed. Returns the directory, or None for a store without local files.
-    """
-    name = manifest["generation"]
-    gen_dir = store.generation_dir(name)
-    if gen_dir is None:
-        return None
-    from .dense import IN_MEMORY_MAX_CHUNKS, read_vectors
-
-    collection = store.open_generation(name)
-    try:
-        ids, docs, chunk_sections, by_id = read_chunks(collection)
-        vectors = read_vectors(collection, ids, store.describe()) if len(ids) <= IN_MEMORY_MAX_CHUNKS else None
-    finally:
-        store.close(collection)
-    order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
-    sections = sorted(by_id.values(), key=lambda s: order.get(s.id, len(order)))
-    return save_parts(gen_dir, name, ids, chunk_sections, sections, docs, *derived_tables(sections),
-                      chunk_vectors=vectors)
-
-
-def word_vectors(sections: list[Section], encode, skip=frozenset()) -> tuple[list[str], object]:
-    """(the sections' content words but those in `skip`, their unit vectors from `encode`): the optional
-    word-vectors part. `skip` is the words of the model's everyday-word table, read from there instead."""
-    from .wordmatch import document_words
-
-    words = [w for w in document_words(sections) if w not in skip]
-    return words, encode(words)
-
-
-def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
-    """(vocabulary, analyzer tables) of the sections in document order, as the retriever would build them on open."""
-    from .scope import document_vocabulary
-    from .topic import TopicAnalyzer
-
-    return document_vocabulary(sections, stemmer()).to_dict(), TopicAnalyzer(sections).to_dict()
-
-
 def _sha256(path: Path) -> str:
-    from consensus_chat.ingest.embedder import sha256_file
+    from .embedder import sha256_file
 
     return sha256_file(path)
 
@@ -254,17 +154,17 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
     root = parts_dir(generation_dir)
     try:
         raw = (root / _CHECKSUMS).read_bytes()
-    except FileNotFoundError:
-        raise PartsMissing(f"{root} does not exist") from None
+    except FileNotFoundError as err:
+        raise PartsMissing(f"{root} does not exist") from err
     except OSError as exc:
-        raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from None
+        raise PartsDamaged(f"{root / _CHECKSUMS} cannot be read ({exc.strerror})") from exc
     try:
         checksums = json.loads(raw.decode("utf-8"))  # random bytes fail here too (UnicodeDecodeError)
         expected = (FORMAT, generation, chunks)
         found = (checksums.get("format"), checksums.get("generation"), checksums.get("chunks"))
         files = dict(checksums["files"])
-    except (ValueError, TypeError, AttributeError, KeyError):
-        raise PartsDamaged(f"{root / _CHECKSUMS} is not a valid checksum list") from None
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        raise PartsDamaged(f"{root / _CHECKSUMS} is not a valid checksum list") from err
     if found != expected:
         raise PartsDamaged(f"{root} is for format/generation/chunks {found}, not {expected}")
     present = {str(p.relative_to(root)) for p in _files(root)}
@@ -304,7 +204,7 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
         parts = SavedParts(list(tables["chunk_ids"]), list(tables["chunk_sections"]), sections, bm25,
                            tables.get("vocabulary"), tables.get("analyzer"), word_vectors, chunk_vectors)
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from None
+        raise PartsDamaged(f"{root} cannot be loaded ({type(exc).__name__}: {exc})") from exc
     if not (len(parts.chunk_ids) == len(parts.chunk_sections) == chunks) or \
             set(parts.chunk_sections) != {s.id for s in sections}:
         raise PartsDamaged(f"{root} does not match the manifest ({len(parts.chunk_ids)} chunks, "

@@ -1,0 +1,42 @@
+"""The lexical index's words: the one English stemmer, the BM25 build, and a query split as the build splits chunks."""
+
+from __future__ import annotations
+
+import warnings
+
+
+def stemmer():
+    """The English stemmer the lexical index and the vocabulary use (PyStemmer, as bm25s recommends): a list-in,
+    list-out `stemWords`. Every stemmer of the package is built here, so the index and its readers agree."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWords
+
+
+def build_bm25(docs: list[str], stem):
+    """The lexical index of the chunk texts: the one build shared by ingest and the retriever."""
+    import bm25s
+
+    bm25 = bm25s.BM25()
+    tokens = bm25s.tokenize(docs, stopwords="en", stemmer=stem, show_progress=False)
+    with warnings.catch_warnings():
+        # Only numpy's arithmetic warnings raised inside bm25s (idf of a word that every chunk
+        # holds); any other warning still reaches the user.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"bm25s(\.|$)")
+        bm25.index(tokens, show_progress=False)
+    return bm25
+
+
+def query_terms(text: str, stem) -> list[str]:
+    """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
+
+    bm25s' own Tokenizer with the same settings as bm25s.tokenize (lower case, its token pattern, its English
+    stopwords), so the two cannot drift apart; a fresh one per query, without a progress bar, because a
+    tokenizer keeps every word it has seen and a serving process meets endless new words.
+    """
+    from bm25s.tokenization import Tokenizer
+
+    tokenizer = Tokenizer(stopwords="en", stemmer=lambda word: stem([word])[0])
+    (terms,) = tokenizer.tokenize([text], update_vocab=True, return_as="string", show_progress=False,
+                                  allow_empty=False)
+    return terms

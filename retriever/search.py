@@ -1,0 +1,141 @@
+"""The Retriever: the public search surface, orchestrating one request over the loaded generation.
+
+A search cleans the question (retriever/clean.py) and checks the filters (retriever/filters.py), gathers the
+evidence (retriever/gather.py) the scope decision (retriever/decision.py) is made on, and ranks the sections
+(retriever/ranking.py): dense (the chunk vectors, or Chroma) and lexical (bm25s) fused, exact look-ups on top.
+Loading and hot-reloading a generation is retriever/loading.py and retriever/reload.py.
+"""
+
+from __future__ import annotations
+
+from consensus_chat.ingest.config import Config
+from consensus_chat.ingest.errors import QueryError
+from consensus_chat.ingest.lexical import stemmer
+from consensus_chat.ingest.section import Section
+
+from .clean import clean_query
+from .decision import decide
+from .evidence import Evidence
+from .filters import allowed, check_k, check_mode
+from .gather import Gatherer
+from .loading import Generation, Loader
+from .outage import Outage
+from .ranking import rank
+from .reload import Generations
+from .scope import ScopeModel
+from .sentences import SentenceCache
+from .topic import Topic, wordpiece_lexicon
+from .types import SearchResult
+
+
+class Retriever:
+    """Search one index. Build with `open_retriever`; `search` is cheap and thread-safe."""
+
+    def __init__(self, config: Config):
+        from consensus_chat.ingest.embedder import resolve_model
+        from consensus_chat.ingest.store import open_store
+
+        from .encoder import open_query_encoder
+
+        self.config = config
+        self.store = open_store(config)
+        spec = resolve_model(config.model)
+        self._stemmer = stemmer()
+        self._outage = Outage(getattr(self.store, "address", self.store.describe()))
+        self._lexicon = wordpiece_lexicon(str(spec.path))
+        self.embedder = open_query_encoder(config, spec)  # opens in the background while the index loads
+        self._generations = Generations(Loader(self.store, self.embedder, self._stemmer, self._lexicon), self._outage)
+        self._generations.open(spec.weights_sha256, spec.name)
+        self._gatherer = Gatherer(self.embedder, self.store, self._outage)
+        self._sentences = SentenceCache(self.embedder)
+
+    def _current(self) -> Generation:
+        """The loaded generation, reloaded first if another ingest swapped in a new one."""
+        return self._generations.current()
+
+    def refresh(self) -> None:
+        """Switch to a newer generation if an ingest published one, and close the files of replaced ones.
+
+        Every request does this first; `serve` also calls it on a timer, so that an idle server does not keep
+        the files of a generation ingest has deleted."""
+        self._current()
+
+    @property
+    def manifest(self) -> dict:
+        """The manifest of the index being searched."""
+        return self._current().manifest
+
+    def sections(self) -> list[Section]:
+        """Every section in the index, in document order."""
+        return list(self._current().sections.values())
+
+    def section(self, section_id: str) -> Section:
+        """One section by id."""
+        try:
+            return self._current().sections[section_id]
+        except KeyError as err:
+            raise QueryError(f"No section with id {section_id!r}.") from err
+
+    def source_record(self) -> Section | None:
+        """The report's bibliographic record, if the document has one."""
+        return next((s for s in self._current().sections.values() if s.kind == "source"), None)
+
+    def search(self, query: str, k: int = 5, *, codes=None, labels=None, kinds=None, mode: str = "hybrid",
+               scope_rule: ScopeModel | None = None) -> SearchResult:
+        """Rank sections for a query; sections it names exactly (code, key, title, label) come first in hybrid mode.
+
+        `scope_rule` overrides the index's scope rule (for cross-validating a fitted rule).
+        """
+        generation = self._current()
+        query, notices = clean_query(query)  # the one cleaning of a search request
+        k = check_k(k)
+        check_mode(mode)
+        ids = allowed(generation, codes, labels, kinds)
+        n_sections = len(generation.sections) if ids is None else len(ids)
+        n_cand = min(len(generation.chunk_ids), max(30, 6 * k))
+        evidence = self._gatherer.gather(generation, query, n_cand, (codes, labels, kinds, ids))
+        decision = decide(evidence, scope_rule or generation.scope)
+        if evidence.rewrites:
+            notices.append("Also searched for: " + ", ".join(f"{a} → {b}" for a, b in evidence.rewrites) + ".")
+        notices += decision.notices
+        if self._outage.down:
+            notices.append(self._outage.notice())
+        hits = rank(generation, evidence.topic, decision.reading, min(k, n_sections), n_cand, mode, ids,
+                    self._stemmer)
+        return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
+                            scope_score=None if decision.score is None else round(float(decision.score), 6),
+                            topic=evidence.topic, searched=decision.reading.text)
+
+    def evidence(self, query: str) -> Evidence:
+        """The evidence record scope and ranking are decided on (retriever/evidence.py), without filters."""
+        generation = self._current()
+        query, _ = clean_query(query)
+        return self._gatherer.gather(generation, query, min(len(generation.chunk_ids), 30),
+                                     (None, None, None, None))
+
+    def analyse(self, question: str) -> Topic:
+        """The question split into meta words, named entities and topic words (for follow-ups)."""
+        return self._current().analyzer.analyse(clean_query(question)[0])
+
+    def sentences(self, hit) -> tuple[list[str], object]:
+        """A section's sentences and their unit vectors (cached; shared with the answer composer)."""
+        return self._sentences.get(hit)
+
+    @property
+    def scope_model(self) -> ScopeModel:
+        """The rule that decides scope, and whether it was fitted for this model and corpus."""
+        return self._current().scope
+
+    def as_llama_index(self, k: int = 5, **search_options):
+        """A llama-index BaseRetriever over this retriever (nodes carry the section metadata)."""
+        # The one import of the adapter, at llama-index's edge; the adapter never imports this module.
+        from .llama import LlamaIndexRetriever
+
+        return LlamaIndexRetriever(self, k=k, **search_options)
+
+
+def open_retriever(index_dir=None, *, chroma_host=None, chroma_port=None, model=None, config: Config | None = None) -> Retriever:
+    """Open an index once (model, store, lexical index); then call `.search(query, k)` as often as you like."""
+    if config is None:
+        config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
+    return Retriever(config)
