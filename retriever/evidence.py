@@ -28,6 +28,11 @@ _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
 def zipf(word: str) -> float:
     """How common a word is in general English: wordfreq's Zipf scale (log10 of uses per billion words;
     "the" 7.7, "kitchen" 4.7, "renovation" 3.7, 0 for a word it never saw)."""
+    from consensus_chat.ingest.wordfreqs import cached_zipf
+
+    known = cached_zipf().get(word)  # wordfreq's own value, kept by ingest: no wordfreq import
+    if known is not None:
+        return known
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en")
