@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import sys
@@ -43,11 +44,11 @@ def ensure_index(config, sections, what: str, estimate_s: float | None = None) -
 
 
 def measure_first_run(work: Path, runs: int = 3) -> dict:
-    """What a new user meets: the first-ever `consensus-chat ingest` (an empty per-model cache: export, check,
-    word table), then `runs` ingests into new folders with the cache it filled; each beside `import torch`
-    in the same run (medians). Wall seconds and peak RSS (MiB) of the `ingest` process."""
+    """What a new user meets: `runs` first-ever `consensus-chat ingest`s (each with an emptied per-model cache:
+    export, check, word table), then `runs` ingests into new folders with the cache the last one filled;
+    every run followed by `import torch`, so both share the machine's load (medians). Wall seconds and peak
+    RSS (MiB) of the `ingest` process."""
     cache = work / "first-run-cache"
-    shutil.rmtree(cache, ignore_errors=True)
     env = child_env() | {"CONSENSUS_CHAT_CACHE": str(cache)}
     torch_cmd = [sys.executable, "-c", "import torch"]
     wall_seconds(torch_cmd, 1)  # its files in the page cache, as ours are after the first run
@@ -57,20 +58,55 @@ def measure_first_run(work: Path, runs: int = 3) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
         return run_measured([str(CLI), "ingest", "--quiet", "--index-dir", str(folder)], env)
 
-    first_s, first_rss = ingest(0)
-    torch_s = wall_seconds(torch_cmd, 1)
-    warm_s, warm_rss = [], []
-    for n in range(1, runs + 1):
+    first_s, first_rss, warm_s, warm_rss, torch_s = [], [], [], [], []
+    for n in range(runs):
+        shutil.rmtree(cache, ignore_errors=True)
+        seconds, rss = ingest(n)
+        first_s.append(seconds)
+        first_rss.append(rss)
+        torch_s += wall_seconds(torch_cmd, 1)
+    for n in range(runs, 2 * runs):
         seconds, rss = ingest(n)
         warm_s.append(seconds)
         warm_rss.append(rss)
         torch_s += wall_seconds(torch_cmd, 1)
-    out = {"first_ingest_s": round(first_s, 2), "first_ingest_peak_rss_mib": round(first_rss, 1),
+    out = {"first_ingest_s": round(statistics.median(first_s), 2), "first_ingest_peak_rss_mib": round(max(first_rss), 1),
            "warm_ingest_s": round(statistics.median(warm_s), 2), "warm_ingest_peak_rss_mib": round(max(warm_rss), 1),
-           "import_torch_s": round(statistics.median(torch_s), 2), "runs": runs}
+           "import_torch_s": round(statistics.median(torch_s), 2), "runs": runs,
+           "all_s": {"first": [round(x, 2) for x in first_s], "warm": [round(x, 2) for x in warm_s],
+                     "import_torch": [round(x, 2) for x in torch_s]}}
     shutil.rmtree(cache, ignore_errors=True)
-    for n in range(runs + 1):
+    for n in range(2 * runs):
         shutil.rmtree(work / f"first-run-index-{n}", ignore_errors=True)
     log(f"  first ingest {out['first_ingest_s']}s, warm-cache ingest {out['warm_ingest_s']}s "
         f"({out['warm_ingest_peak_rss_mib']} MiB peak), import torch {out['import_torch_s']}s")
     return out
+
+
+def main() -> None:
+    """The first run and the cold `ask` alone (what issue 22 measures), as JSON on stdout:
+
+        python -m consensus_chat.evals.bench_ingest [WORK_DIR] [RUNS]
+    """
+    import json
+    import tempfile
+
+    from consensus_chat.ingest.config import DEFAULT_CORPUS
+
+    from .bench_cold import measure_cold
+    from .bench_common import machine_info
+
+    work = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="bench-first-run-"))
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    work.mkdir(parents=True, exist_ok=True)
+    raw = {"machine": machine_info(), "first_run": measure_first_run(work, runs)}
+    index = work / "cold-index"
+    shutil.rmtree(index, ignore_errors=True)
+    run_measured([str(CLI), "ingest", "--quiet", "--corpus", str(DEFAULT_CORPUS), "--index-dir", str(index)])
+    raw["cold"] = measure_cold(index, runs)
+    raw["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(raw, indent=1))
+
+
+if __name__ == "__main__":
+    main()

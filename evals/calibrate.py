@@ -20,6 +20,8 @@ from .metrics import rounded_rate as _r  # the calibration record's rates keep f
 from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
 from .scope_fit import (
     FEATURES,
+    NO_PULL,
+    PULL_WEIGHTS,
     Sample,
     collect,
     combined,
@@ -33,18 +35,21 @@ from .scope_fit import (
 
 
 
-def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
-    """Fit on every question of the file; return the calibration record and the samples."""
+def calibrate(retriever, questions_path: Path, pull: bool = False) -> tuple[dict, list[Sample]]:
+    """Fit on every question of the file (with the third feature, `pull`, when asked); return the
+    calibration record and the samples."""
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
-    best = fit(samples)
-    cv_rr, cv_frr = cross_validate(samples)
+    pulls = PULL_WEIGHTS if pull else NO_PULL
+    best = fit(samples, pulls=pulls)
+    cv_rr, cv_frr = cross_validate(samples, pulls=pulls)
     manifest = retriever.manifest
     record = {
         "model_weights_sha256": manifest["model"]["weights_sha256"],
         "corpus_sha256": manifest.get("corpus_sha256"),
-        "features": list(FEATURES),
+        "features": list(FEATURES if pull else FEATURES[:2]),
         "coverage_weight": best.coverage_weight,
+        "pull_weight": best.pull_weight,
         "threshold": round(best.threshold, 6),
         "n_in": sum(s.in_scope for s in samples),
         "n_out": sum(not s.in_scope for s in samples),
@@ -59,7 +64,7 @@ def calibrate(retriever, questions_path: Path) -> tuple[dict, list[Sample]]:
     return record, samples
 
 
-def default_rule(pages_file: Path) -> dict:
+def default_rule(pages_file: Path, pull: bool = False) -> dict:
     """Fit the rule for corpora without a calibration of their own on several pages at once.
 
     `pages_file` lists {"corpus": ..., "questions": ...} pairs (paths relative to the repository). Each
@@ -83,10 +88,11 @@ def default_rule(pages_file: Path) -> dict:
             ingest([root / page["corpus"]], config, embedder=embedder, quiet=True)
             retriever = open_retriever(config=config)
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
-    rule = fit_pages(list(groups.values()))
-    return {"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6),
+    pulls = PULL_WEIGHTS if pull else NO_PULL
+    rule = fit_pages(list(groups.values()), pulls=pulls)
+    return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight, "threshold": round(rule.threshold, 6),
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
-            "leave_one_page_out": leave_one_page_out(groups),
+            "leave_one_page_out": leave_one_page_out(groups, pulls=pulls),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
                       for name, g in groups.items()}}
 
@@ -96,16 +102,18 @@ def _print(record: dict, samples: list[Sample]) -> None:
     from rich.table import Table
 
     console = Console()
-    t, w = record["threshold"], record["coverage_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage >= {t:.4f} (* = decided without the rule)")
-    for col in ("id", "kind", "dense", "coverage", "score", "call"):
+    t, w, p = record["threshold"], record["coverage_weight"], record["pull_weight"]
+    table = Table(title=f"scope by question: dense + {w} x coverage - {p} x pull >= {t:.4f} "
+                        "(* = decided without the rule)")
+    for col in ("id", "kind", "dense", "coverage", "pull", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: combined(s, w) if combined(s, w) is not None else -1.0):
-        call = "in" if predict(s, t, w) else "refused"
+    for s in sorted(samples, key=lambda s: combined(s, w, p) if combined(s, w, p) is not None else -1.0):
+        call = "in" if predict(s, t, w, p) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
         f = s.features
-        dense, cov, score = ("*", "*", "*") if isinstance(f, bool) else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{combined(s, w):.4f}")
-        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", dense, cov, score,
+        cells = (("*",) * 4 if isinstance(f, bool)
+                 else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{f[2]:.3f}", f"{combined(s, w, p):.4f}"))
+        table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", *cells,
                       f"[red]{call}[/red]" if wrong else call)
     console.print(table)
     console.print(
@@ -121,6 +129,7 @@ Examples:
   python -m evals.calibrate --write               # save retriever/calibration.json
   python -m evals.calibrate --index-dir /tmp/idx --json
   python -m evals.calibrate --default evals/pages/pages.json   # the rule for other corpora
+  python -m evals.calibrate --pull                # also fit the pull (docs/scope.md, section 3)
 """)
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL question file (default: evals/questions.jsonl).")
@@ -134,7 +143,9 @@ Examples:
 @click.option("--default", "pages", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Fit the default rule (for corpora without a calibration) on the pages this JSON file lists, "
                    "e.g. evals/pages/pages.json; prints it with leave-one-page-out rates.")
-def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages):
+@click.option("--pull", is_flag=True, help="Also fit the third feature, the pull of the uncovered words "
+                                          "(docs/scope.md); off until a blind test set has judged it.")
+def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
@@ -145,7 +156,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
     if pages is not None:
         try:
-            click.echo(json.dumps(default_rule(pages), indent=2))
+            click.echo(json.dumps(default_rule(pages, pull), indent=2))
         except ConsensusChatError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -157,7 +168,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
         retriever = open_retriever(config=config)
-        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS)
+        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS, pull)
     except ConsensusChatError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -157,9 +157,10 @@ def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROO
         row = summary(rows[corpus])
         if others:  # leave one page out: a rule fitted on the other pages judges this one
             rule = fit_pages(others)
-            judged = rates(held, rule.threshold, rule.coverage_weight)
+            judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight)
             row.update(refusal_rate=rounded(judged.refusal_rate), false_refusal_rate=rounded(judged.false_refusal_rate),
-                       rule={"coverage_weight": rule.coverage_weight, "threshold": round(rule.threshold, 6)})
+                       rule={"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
+                             "threshold": round(rule.threshold, 6)})
         row["kind"] = "other pages" if others else "in sample"
         out[corpus] = row
     return {"pages_file": str(pages_file), "pages": out}

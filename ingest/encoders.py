@@ -37,27 +37,45 @@ class Encoders:
         return self._documents
 
 
-def ensure_word_table(models: Encoders, spec, quiet: bool) -> frozenset[str]:
-    """Encode the model's everyday words once per model (retriever/wordtable.py); the words the table holds,
-    or none when there is no usable table."""
-    # Lazy: the retriever owns the table's format and reads it; nothing is encoded when it exists.
-    from consensus_chat.retriever.topic import wordpiece_lexicon
-    from consensus_chat.retriever.wordtable import ensure_table, load_table, table_words
+def ensure_word_table(models: Encoders, spec, quiet: bool, sections) -> frozenset[str]:
+    """Encode the model's most frequent everyday words, and the sections' own, once per model (ingest/wordtable.py);
+    the words whose vectors the cache holds (the index saves the document's others), or none without a table."""
+    from .wordtable import HEAD_WORDS, ensure_table, load_table, table_words, wordpiece_lexicon, words_path
 
     lexicon = wordpiece_lexicon(str(spec.path))
     if not lexicon:
         return frozenset()
-    if load_table(spec.weights_sha256, lexicon, None) is None:
-        words = table_words(lexicon)
-        encoder = models.words
+    if load_table(spec.weights_sha256, lexicon, None) is not None:
+        return frozenset(words_path(spec.weights_sha256).read_text(encoding="utf-8").split())
+    encoder = models.words
+    count = min(HEAD_WORDS, len(table_words(lexicon)))
+    what = f"Encoding the {count:,} most frequent everyday words (once per model)"
+    if not quiet and not sys.stderr.isatty():
+        note(f"{what}...")
+    with Progress(not quiet) as progress:
+        task = progress.task(what, count)
+        head = ensure_table(spec.weights_sha256, lexicon, lambda batch: encoder.encode(batch, batch_size=512),
+                            lambda n: progress.advance(task, n), _document_words(sections))
+    return frozenset(head or ())
 
-        def encode(batch):
-            return encoder.encode(batch, batch_size=512)
 
-        if not quiet and not sys.stderr.isatty():
-            note(f"Encoding {len(words):,} everyday words (once per model)...")
-        with Progress(not quiet) as progress:
-            task = progress.task(f"Encoding {len(words):,} everyday words (once per model)", len(words))
-            if ensure_table(spec.weights_sha256, lexicon, encode, lambda n: progress.advance(task, n)) is None:
-                return frozenset()
-    return frozenset(table_words(lexicon))
+def _document_words(sections) -> list[str]:
+    # Lazy: the saved parts' word list (retriever/wordmatch.py); only needed when something is encoded.
+    from consensus_chat.retriever.wordmatch import document_words
+
+    return document_words(sections)
+
+
+def add_document_words(models: Encoders, spec, sections, everyday: frozenset[str]) -> frozenset[str]:
+    """Add the sections' everyday words to the cached table (once per model, like the head), and the Zipf
+    frequencies of its words and the sections' to the cache; the words the table then holds, which the index's
+    own word vectors leave out. Unchanged without a table."""
+    from .wordfreqs import remember
+    from .wordtable import add_words, wordpiece_lexicon
+
+    words = _document_words(sections)
+    held = add_words(spec.weights_sha256, wordpiece_lexicon(str(spec.path)), words,
+                     lambda batch: models.words.encode(batch, batch_size=512)) if everyday else None
+    everyday = everyday if held is None else frozenset(held)
+    remember([*words, *everyday])  # how common each is, for questions that use them (ingest/wordfreqs.py)
+    return everyday

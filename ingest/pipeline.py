@@ -11,7 +11,7 @@ from pathlib import Path
 from .chunker import chunk_section
 from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
-from .encoders import Encoders, ensure_word_table
+from .encoders import Encoders, add_document_words, ensure_word_table
 from .parser import PARSER_VERSION, parse_files
 from .records import chunk_metadata
 from .progress import Progress, note
@@ -97,7 +97,7 @@ def ingest(
         # Before any early return: an index built before the per-model cache hands its export over.
         exported = ensure_query_encoder(spec, config.index_dir, None if quiet else note)
         models = Encoders(spec, exported, embedder)
-        everyday = ensure_word_table(models, spec, quiet)
+        everyday = ensure_word_table(models, spec, quiet, sections)
         old_sections = {} if (old is None or rebuild) else old.get("sections", {})
         new_hashes = {s.id: s.content_hash for s in sections}
         added = [i for i in new_hashes if i not in old_sections]
@@ -155,6 +155,7 @@ def ingest(
             vectors = _stored_vectors(store, name, collection, [c.id for _, c in all_chunks])
             store.close(collection)
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
+            everyday = add_document_words(models, spec, sections, everyday)
             _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
 
         manifest = {

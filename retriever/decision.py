@@ -1,14 +1,18 @@
 """One decision per question, from its evidence record: in scope or not, which part is covered, what to rank for.
 
 Search, `eval`, calibration and the llama-index adapter all call `decide`; nothing else refuses a
-question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in two features:
+question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in three features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
   about the rest of the question);
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
-  as what it is, an uncovered word of its informativeness, and nothing more.
+  as what it is, an uncovered word of its informativeness, and nothing more;
+- `pull`: how much closer to the document the question gets without the words the document does not use
+  (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
+  from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
+  lowers the score, so it is read (one more encoding) only when the other two features accept the question.
 
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
@@ -21,36 +25,9 @@ question of several parts that is not covered as a whole is answered for the par
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-
-from .evidence import Evidence, Reading, WordEvidence
-
-# Zipf frequency of the most common English words ("the" 7.7): a word's informativeness is how far
-# below it the word sits (log10 of how many times rarer it is: its information content, in decimal digits).
-ZIPF_TOP = 8.0
-# A word used about once in 3,000 words or more often ("set" 5.6, "way" 6.0, "new" 6.3, "work" 6.0) cannot
-# carry a topic by itself: a question whose other words are all this common is about its names.
-ZIPF_COMMON = 5.5
 
 
-def informativeness(word: WordEvidence) -> float:
-    """How much a word says about a topic: log10 of how much rarer it is than the commonest English words."""
-    return max(0.0, ZIPF_TOP - word.zipf)
-
-
-@lru_cache(maxsize=4096)
-def coverage(words: tuple[WordEvidence, ...]) -> float:
-    """Share of the words' informativeness that the document covers (1.0 for no words).
-
-    Words in most of the document's sections ("ai", "model" on a page about AI models) say nothing about
-    whether a topic is covered, so they are left out when the topic has other words.
-    """
-    words = [w for w in words if not w.ubiquitous] or list(words)
-    total = sum(informativeness(w) for w in words)
-    if total <= 0:
-        return 1.0
-    return sum(informativeness(w) for w in words if w.covered) / total
-
+from .evidence import ZIPF_COMMON, Evidence, Reading, coverage, informativeness  # noqa: F401 - its weights
 
 @dataclass(frozen=True)
 class Decision:
@@ -73,6 +50,12 @@ class Decision:
             out.append(f"The document does not cover {' or '.join(repr(m) for m in self.missing)}; "
                        "the answer covers the rest of the question.")
         return out
+
+
+def features(evidence: Evidence) -> tuple[float, float, float] | bool:
+    """(dense, coverage, pull) for the rule, or the decision itself when no rule is needed (see `judged`)."""
+    found = judged(evidence)
+    return found if isinstance(found, bool) else (*found, evidence.pull)
 
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
@@ -98,6 +81,8 @@ def decide(evidence: Evidence, rule) -> Decision:
         return Decision(found, evidence.full, None, names=names)
     reading = evidence.rest if names else evidence.full
     score = rule.score(*found)
+    if score >= rule.threshold and rule.pull_weight:
+        score = rule.score(*found, evidence.pull)  # lowers the score only, so read only when it can matter
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)
     covered, missing = [], []

@@ -5,7 +5,8 @@ Each topic word is read once: is it a document word (stemmed), an abbreviation o
 key, an author), and how informative it is in general English (`wordfreq`'s Zipf frequency). Names the
 question uses that the document never does ("the EU AI Act", "Meta") are found from the same reading.
 The dense support of each way the question can be read (the whole topic; the topic without the unknown
-names; each part of a question of several parts) is the best chunk cosine, from one batch of encodings.
+names; only the words the document uses; each part of a question of several parts) is the best chunk
+cosine; the readings beyond the whole topic are encoded only when the decision asks for them.
 
 `retriever/decision.py` decides scope, partial coverage and what to rank for from this record alone.
 """
@@ -27,6 +28,11 @@ _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
 def zipf(word: str) -> float:
     """How common a word is in general English: wordfreq's Zipf scale (log10 of uses per billion words;
     "the" 7.7, "kitchen" 4.7, "renovation" 3.7, 0 for a word it never saw)."""
+    from consensus_chat.ingest.wordfreqs import cached_zipf
+
+    known = cached_zipf().get(word)  # wordfreq's own value, kept by ingest: no wordfreq import
+    if known is not None:
+        return known
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, "en")
@@ -42,6 +48,33 @@ class WordEvidence:
     zipf: float  # general-English frequency (wordfreq); high = common, says little
     ubiquitous: bool = False  # in most of the document's sections ("ai" on a page about AI): says nothing
     name: str | None = None  # the unknown name it is part of ("EU AI Act"), if any
+
+
+# Zipf frequency of the most common English words ("the" 7.7): a word's informativeness is how far
+# below it the word sits (log10 of how many times rarer it is: its information content, in decimal digits).
+ZIPF_TOP = 8.0
+# A word used about once in 3,000 words or more often ("set" 5.6, "way" 6.0, "new" 6.3, "work" 6.0) cannot
+# carry a topic by itself: a question whose other words are all this common is about its names.
+ZIPF_COMMON = 5.5
+
+
+def informativeness(word: WordEvidence) -> float:
+    """How much a word says about a topic: log10 of how much rarer it is than the commonest English words."""
+    return max(0.0, ZIPF_TOP - word.zipf)
+
+
+@lru_cache(maxsize=4096)
+def coverage(words: tuple[WordEvidence, ...]) -> float:
+    """Share of the words' informativeness that the document covers (1.0 for no words).
+
+    Words in most of the document's sections ("ai", "model" on a page about AI models) say nothing about
+    whether a topic is covered, so they are left out when the topic has other words.
+    """
+    words = [w for w in words if not w.ubiquitous] or list(words)
+    total = sum(informativeness(w) for w in words)
+    if total <= 0:
+        return 1.0
+    return sum(informativeness(w) for w in words if w.covered) / total
 
 
 @dataclass(frozen=True)
@@ -92,6 +125,40 @@ class Evidence:
         return self.read(without(self.topic.text, self.names), words)
 
     @cached_property
+    def covered(self) -> Reading | None:
+        """The topic without the informative words the document does not use, nor unknown names; None when
+        there are none. Common words ("right", "way") stay: they cannot make a question about something else."""
+        gone = {w.word for w in self.words if w.name is not None or not (w.covered or w.zipf >= ZIPF_COMMON)}
+        if not gone or self.reader is None:
+            return None
+        kept = tuple(w for w in self.words if w.word not in gone)
+        if not any(w.covered for w in kept):
+            return Reading("", (), {})
+        text = without(self.topic.text, self.names)
+        text = " ".join(m.group(0) for m in tokens(text) if not set(_content_parts(_bare(m.group(0)))) & gone)
+        return self.read(text, kept)
+
+    @property
+    def pull(self) -> float:
+        """How far the words the document does not use pull the question away from it: the dense support of
+        the used words alone minus that of the topic (without unknown names), when positive, times the
+        share of the topic's informativeness those words carry.
+
+        A paraphrase's own words mean what the document says in other words, so dropping them does not
+        bring the question closer ("executives" beside *senior leadership*); the words that make a question
+        about something else do ("investing in stocks" beside *measuring risk*). Read by the one encoder
+        in context, which single-word vectors cannot do (docs/scope.md, section 3).
+        """
+        covered = self.covered
+        if covered is None or not covered.words:
+            return 0.0
+        reading = self.rest if self.names else self.full
+        # Weighted by the share of the topic's information the dropped words carry: leaving out common words
+        # ("problem", "right") sharpens any question a little, which says nothing about its topic.
+        dropped = 1.0 - coverage(tuple(w for w in self.words if w.name is None and (w.covered or w.zipf < ZIPF_COMMON)))
+        return max(0.0, covered.best - reading.best) * dropped
+
+    @cached_property
     def parts(self) -> tuple[Reading, ...]:
         """Each part of a question of several parts ("metrology and quantum computing"); () for one part."""
         if self.empty:
@@ -137,7 +204,7 @@ def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, 
 
 
 def _named(ev: WordEvidence, name: str | None) -> WordEvidence:
-    return ev if name is None else WordEvidence(ev.word, ev.covered, ev.rewrite, ev.zipf, ev.ubiquitous, name)
+    return ev if name is None else replace(ev, name=name)
 
 
 def rewritten(text: str, rewrites) -> str:

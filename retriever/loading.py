@@ -94,10 +94,11 @@ class Loader:
         )
 
     def _word_table(self, built: dict):
-        """The model's table of everyday word vectors (retriever/wordtable.py), if the cache holds one."""
-        from .wordtable import load_table
+        """The model's table of everyday word vectors (ingest/wordtable.py), if the cache holds one; words
+        beyond its cached head are encoded on first use."""
+        from consensus_chat.ingest.wordtable import load_table
 
-        return load_table(built["weights_sha256"], self.lexicon, built.get("dim"))
+        return load_table(built["weights_sha256"], self.lexicon, built.get("dim"), self.embedder.encode)
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (ingest/saved_parts.py), or None to build from Chroma."""

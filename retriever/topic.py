@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .lookups import Lookups, normalise_with_offsets
 
@@ -72,17 +72,6 @@ def stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
     return frozenset(STOPWORDS_EN_PLUS) | _FILLER
-
-
-@lru_cache(maxsize=4)
-def wordpiece_lexicon(model_dir: str) -> frozenset[str]:
-    """Whole words of the model's WordPiece vocabulary: everyday English words and common names."""
-    path = Path(model_dir) / "vocab.txt"
-    try:
-        lines = path.read_text(encoding="utf-8").split()
-    except OSError:
-        return frozenset()
-    return frozenset(w for w in lines if w.isalpha() and w.islower())
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ A phrase signal adds the question's adjacent word pairs that the section also us
 ("safety cases"), the sequential-dependence idea of Metzler and Croft (2005).
 
 Both are computed for the candidate sections only (what dense and BM25 recalled), so the cost does not
-grow with the index. Word vectors come from the model's table of everyday words (retriever/wordtable.py)
+grow with the index. Word vectors come from the model's table of everyday words (ingest/wordtable.py)
 and the index's saved parts (ingest encodes the document's other words once); an index without them
 encodes words on first use and caches them.
 
@@ -46,7 +46,7 @@ class WordVectors:
 
     The document's words live in one growing matrix (seeded from the saved parts, else encoded the first
     time a section is scored): sections keep row numbers into it. A question's other words come from the
-    model's table of everyday words (retriever/wordtable.py) or are encoded on demand and kept in a
+    model's table of everyday words (ingest/wordtable.py) or are encoded on demand and kept in a
     bounded LRU.
     """
 
@@ -55,7 +55,7 @@ class WordVectors:
         import numpy as np
 
         self.encoder = encoder
-        self.table = table  # everyday English words ({word: row}, matrix), retriever/wordtable.py
+        self.table = table  # everyday English words ({word: row}, matrix), ingest/wordtable.py
         self.max_words = max_words
         self._lock = threading.Lock()
         self._rows: dict[str, int] = {}
@@ -115,14 +115,19 @@ class WordVectors:
 
         out: list = [None] * len(words)
         others: dict[str, list[int]] = {}
+        in_table: dict[int, int] = {}
         for i, w in enumerate(words):
             row = self._rows.get(w)
             if row is not None:
                 out[i] = self._matrix[row]
             elif (row := self._table_row(w)) is not None:
-                out[i] = self.table[1][row]
+                in_table[i] = row
             else:
                 others.setdefault(w, []).append(i)
+        if in_table:  # in one call: the table encodes the words beyond its cached head together
+            out_rows = self.table[1][list(in_table.values())]
+            for i, vector in zip(in_table, out_rows):
+                out[i] = vector
         if others:
             with self._lock:
                 found = {w: self._extra.get(w) for w in others}

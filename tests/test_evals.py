@@ -519,11 +519,14 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
     proc = subprocess.run([*cmd, "--write"], capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr
     written = json.loads(target.read_text())
-    # The format agreed with retriever/scope.py (issue 11: two features, cross-validated, keyed to model and corpus).
-    assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "threshold",
+    # The format agreed with retriever/scope.py (issue 11; issue 18 added the pull weight, 0 unless fitted with
+    # --pull): cross-validated, keyed to model and corpus.
+    assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "pull_weight",
+                            "threshold",
                             "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
                             "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}
-    assert written["features"] == ["dense", "coverage"] and written["threshold"] == record["threshold"]
+    assert written["features"] == ["dense", "coverage"] and written["pull_weight"] == 0.0  # the pull is opt-in
+    assert written["threshold"] == record["threshold"]
     assert written["corpus_sha256"] == json.loads((index_dir / "manifest.json").read_text())["corpus_sha256"]
     assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))
     assert written["model_weights_sha256"] == json.loads((index_dir / "manifest.json").read_text())["model"]["weights_sha256"]
@@ -672,7 +675,7 @@ def test_other_pages_are_judged_by_a_rule_fitted_on_the_other_pages(config, tmp_
     got = score_dev_pages(config, tmp_path / "pages.json")["pages"]
     assert set(got) == {"tests/data/second-page.txt", "tests/data/third-page.txt"}
     for row in got.values():
-        assert row["kind"] == "other pages" and (row["n_in"], row["n_out"]) == (20, 12)
+        assert row["kind"] == "other pages" and (row["n_in"], row["n_out"]) == (26, 18)
         assert 0.0 <= row["refusal_rate"] <= 1.0 and 0.0 <= row["hit@1"] <= row["mrr"] <= 1.0
     # Each page's rule is fitted on the other page alone, so the two rules differ.
     assert got["tests/data/second-page.txt"]["rule"] != got["tests/data/third-page.txt"]["rule"]

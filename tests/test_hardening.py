@@ -218,7 +218,7 @@ def _word_table_with_nan(idx, tmp):
     """The user's word-vector cache, copied, with NaN rows written in place (same shape, same size)."""
     import numpy as np
 
-    from consensus_chat.retriever.wordtable import cache_dir
+    from consensus_chat.ingest.wordtable import cache_dir
 
     shutil.copytree(cache_dir() / "word-vectors", tmp / "cache" / "word-vectors")
     table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
@@ -235,7 +235,7 @@ def _word_table_with_nan_and_its_checksum(idx, tmp):
 
     env = _word_table_with_nan(idx, tmp)
     table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
-    table.with_suffix(".sha256").write_text(sha256_file(table) + "\n")
+    table.with_suffix(".sha256").write_text(f"{sha256_file(table)}\n{sha256_file(table.with_suffix('.txt'))}\n")
     return env
 
 

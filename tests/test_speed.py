@@ -65,6 +65,25 @@ def test_search_and_ask_import_neither_torch_nor_llama_index_nor_chromadb(index_
     assert not heavy, f"`{command[0]}` imported {sorted(heavy)} on the query path"
 
 
+def test_a_question_in_the_documents_words_needs_no_wordfreq(index_dir):
+    """Ingest keeps wordfreq's own Zipf values of the document's and the table's words (ingest/wordfreqs.py): a
+    cold `ask` made of them imports no wordfreq; a word it never saw is still looked up in wordfreq."""
+    from wordfreq import zipf_frequency
+
+    from consensus_chat.ingest.wordfreqs import cached_zipf
+
+    known = cached_zipf()
+    assert {"metrology", "responsible"} <= set(known)
+    assert all(known[w] == zipf_frequency(w, "en") for w in ("metrology", "responsible", "the"))
+    quick = subprocess.run(cli("ask", "What is metrology?", "--index-dir", str(index_dir)), capture_output=True,
+                           text=True, timeout=300, env=clean_env())
+    assert quick.returncode == 0 and "wordfreq" not in top_level(imported_modules(quick.stderr)), quick.stderr[-2000:]
+    assert "zyzzyvas" not in known
+    other = subprocess.run(cli("ask", "What is metrology for zyzzyvas?", "--index-dir", str(index_dir)),
+                           capture_output=True, text=True, timeout=300, env=clean_env())
+    assert other.returncode == 0 and "wordfreq" in top_level(imported_modules(other.stderr)), other.stderr[-2000:]
+
+
 def test_serve_imports_no_torch_and_answers(index_dir, tmp_path):
     from gradio_client import Client
 

@@ -1,5 +1,6 @@
-"""The cache of everyday word vectors (retriever/wordtable.py): written by ingest once per model, read by
-search; missing, damaged or unwritable, it only means words are encoded on demand, never an error."""
+"""The cache of everyday word vectors (ingest/wordtable.py): its most frequent words written by ingest once per
+model, the others encoded on first use with the same vectors; missing, damaged or unwritable, it only means
+words are encoded on demand, never an error."""
 
 from __future__ import annotations
 
@@ -49,17 +50,27 @@ def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     import numpy as np
 
     from consensus_chat.ingest.embedder import resolve_model
-    from consensus_chat.retriever.topic import wordpiece_lexicon
-    from consensus_chat.retriever.wordtable import table_words
+    from consensus_chat.ingest.parser import parse_file
+    from consensus_chat.ingest.wordtable import HEAD_WORDS, head_words, table_words, wordpiece_lexicon
+    from consensus_chat.retriever.wordmatch import document_words
 
     root, env = cached
     path = _table(root)
     spec = resolve_model(None)
-    words = table_words(wordpiece_lexicon(str(spec.path)))
+    lexicon = wordpiece_lexicon(str(spec.path))
+    head = path.with_suffix(".txt").read_text(encoding="utf-8").split()
+    # The most frequent words, then the document's other everyday words (added by its ingest).
+    assert head[:HEAD_WORDS] == head_words(lexicon) and {"the", "responsible", "system"} <= set(head[:HEAD_WORDS])
+    added = head[HEAD_WORDS:]
+    assert added and len(set(head)) == len(head) < len(table_words(lexicon))
+    assert set(added) <= set(document_words(parse_file(CORPUS)))
+    parts = next((root / "index").glob("gen-*/search-parts"))
+    saved = json.loads((parts / "tables.json").read_text(encoding="utf-8"))["vector_words"]
+    assert saved and not set(head) & set(saved), "a word saved in the index and in the table"
     matrix = np.load(path, mmap_mode="r")
-    assert matrix.shape == (len(words), 384) and matrix.dtype == np.float16
+    assert matrix.shape == (len(head), 384) and matrix.dtype == np.float16
     # A row is the word's own vector from the query encoder (float16-rounded).
-    at = words.index("responsible")
+    at = head.index("responsible")
     from consensus_chat.retriever import open_retriever
 
     r = open_retriever(root / "index")
@@ -69,8 +80,45 @@ def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     assert proc.returncode == 0 and path.stat().st_mtime_ns == mtime  # not rebuilt
 
 
+def test_words_beyond_the_cached_head_get_the_same_vectors_on_first_use(cached, monkeypatch):
+    """The table answers for every everyday word: a word outside the cached head is encoded when first asked
+    for, with exactly the vector (float16) it would have had in the cache, and the cache files stay as they were."""
+    import numpy as np
+
+    from consensus_chat.ingest.embedder import resolve_model
+    from consensus_chat.ingest.query_encoder import open_document_encoder
+    from consensus_chat.ingest.wordtable import EverydayVectors, load_table, table_words, wordpiece_lexicon
+
+    root, env = cached
+    monkeypatch.setenv("CONSENSUS_CHAT_CACHE", env["CONSENSUS_CHAT_CACHE"])
+    spec = resolve_model(None)
+    lexicon = wordpiece_lexicon(str(spec.path))
+    encoder = open_document_encoder(spec, stand_ins=False)
+    calls = []
+
+    def encode(words):
+        calls.append(list(words))
+        return encoder.encode(words)
+
+    rows, vectors = load_table(spec.weights_sha256, lexicon, 384, encode)
+    assert sorted(rows) == table_words(lexicon)  # membership: all 22,000 words, not only the head
+    head = _table(root).with_suffix(".txt").read_text(encoding="utf-8").split()
+    rare = [w for w in ("airplanes", "calculus", "bohemian") if w not in head]
+    assert len(rare) == 3 and all(w in rows for w in rare)
+    stamp = {p.name: p.stat().st_mtime_ns for p in _table(root).parent.iterdir()}
+    got = vectors[[rows[w] for w in rare]]
+    assert calls == [rare] and got.dtype == np.float16
+    assert np.array_equal(got, encoder.encode(rare).astype(np.float16))
+    assert np.array_equal(vectors[rows["calculus"]], got[1]) and len(calls) == 1  # kept: encoded once
+    # A cached word encoded on demand comes out bit for bit as its cached row.
+    cached_rows = [rows[w] for w in head[::50]]
+    fresh = EverydayVectors(sorted(rows, key=rows.get), {}, np.zeros((0, 384), np.float16), encoder.encode)
+    assert np.array_equal(fresh[cached_rows], vectors[cached_rows])
+    assert stamp == {p.name: p.stat().st_mtime_ns for p in _table(root).parent.iterdir()}
+
+
 @pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong shape", "zeros of the right shape",
-                                    "NaN of the right shape"])
+                                    "NaN of the right shape", "another word list"])
 def test_a_damaged_table_is_ignored_with_a_warning_and_rewritten_by_ingest(cached, tmp_path, damage):
     import numpy as np
 
@@ -86,6 +134,10 @@ def test_a_damaged_table_is_ignored_with_a_warning_and_rewritten_by_ingest(cache
         path.write_bytes(b"\x00not a numpy file" * 100)
     elif damage == "wrong shape":
         np.save(path, np.zeros((3, 384), dtype=np.float16))
+    elif damage == "another word list":  # rows would be read as the wrong words' vectors
+        listed = path.with_suffix(".txt")
+        words = listed.read_text(encoding="utf-8").split()
+        listed.write_text("\n".join(words[1:] + words[:1]) + "\n", encoding="utf-8")
     else:  # the right shape and size: only the content check can tell (it lowered hit@1 from 0.960 to 0.891)
         matrix = np.load(path, mmap_mode="r+")
         matrix[::2] = 0 if damage.startswith("zeros") else np.nan

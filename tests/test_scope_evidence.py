@@ -1,0 +1,128 @@
+"""The scope decision's evidence (issue 18 §1): the pull of a question's uncovered words, the one decision that
+reads it, the fit's array form of that decision, and bad input. Real model, real index, the shipped calibration
+(two features) and the rule `calibrate --pull` fits on the development questions (docs/scope.md)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from consensus_chat.evals.questions import DEFAULT_QUESTIONS, load_questions
+from consensus_chat.retriever.decision import decide, features
+from consensus_chat.retriever.scope import ScopeModel
+
+STOCKS = "How do I measure the risk of investing in stocks?"
+BASEMENT = "How do I assess the risk that my basement floods?"
+# A paraphrase whose own words ("peeking", "skill") mean what the document says in other words.
+PARAPHRASE = "Can peeking inside a model confirm that removing a dangerous skill actually worked?"
+META = "How could Meta detect that Llama is hiding its true reasoning in its chain of thought?"
+# What `python -m consensus_chat.evals.calibrate --pull` fits on evals/questions.jsonl (docs/scope.md).
+WITH_PULL = ScopeModel(0.2, 0.403, "test", pull_weight=2.0)
+
+
+def test_uncovered_words_that_change_the_topic_pull_the_question_away(retriever):
+    stocks, paraphrase = retriever.evidence(STOCKS), retriever.evidence(PARAPHRASE)
+    assert stocks.covered is not None and {w.word for w in stocks.covered.words} >= {"measure"}
+    assert "stocks" not in stocks.covered.text and "investing" not in stocks.covered.text
+    assert retriever.evidence(BASEMENT).pull > 0.1
+    assert stocks.pull > paraphrase.pull
+    # Every topic word used by the document: nothing to drop, no pull and no extra encoding.
+    whole = retriever.evidence("What is mechanistic interpretability?")
+    assert whole.covered is None and whole.pull == 0.0
+
+
+def test_the_pull_is_what_refuses_a_near_domain_question(retriever):
+    evidence = retriever.evidence(STOCKS)
+    assert not decide(evidence, WITH_PULL).in_scope
+    assert decide(evidence, ScopeModel(WITH_PULL.coverage_weight, WITH_PULL.threshold, "test")).in_scope  # no pull
+    assert not retriever.search(STOCKS, k=3, scope_rule=WITH_PULL).in_scope
+    assert retriever.scope_model.pull_weight == 0.0  # the shipped rule: opt-in until a blind set judges it
+
+
+def test_a_rule_without_a_pull_weight_never_reads_the_pull(retriever):
+    evidence = retriever.evidence("How can I tell whether a model's stated reasoning matches what it really did?")
+    assert decide(evidence, ScopeModel(0.2, 0.4, "test")).in_scope
+    assert "covered" not in evidence.__dict__  # the extra reading was never encoded
+
+
+def test_names_stay_evidence_about_themselves_only(retriever):
+    meta = retriever.search(META, k=3)
+    assert meta.in_scope and meta.hits[0].code == "1.1.2"
+    assert any("never mentions Meta or Llama" in n for n in meta.notices)
+    assert not retriever.search("What does the EU AI Act require?", k=3).in_scope
+    assert not retriever.search("What is OpenAI's revenue?", k=3).in_scope  # a key the page cites, off topic
+    grosse = retriever.search("What does Grosse's work show?", k=3)
+    assert grosse.in_scope and grosse.hits[0].code == "1.1.1"
+
+
+def test_a_long_question_with_context_ranks_its_section_first(retriever):
+    question = ("Some background: we are an external auditing firm, and our clients are reluctant to share model "
+                "weights with us because of intellectual property concerns. We want to run evaluations without seeing "
+                "the parameters, and without the developers knowing exactly which tests we run. How can evaluation "
+                "infrastructure protect both sides?")
+    result = retriever.search(question, k=3)
+    assert result.in_scope and result.hits[0].title == "Secure evaluation infrastructure"
+
+
+def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
+    from consensus_chat.evals.scope_fit import _Table, collect
+
+    questions = load_questions(DEFAULT_QUESTIONS)
+    picked = [q for q in questions if q.slice in {"near_domain", "named_topic", "unknown_org", "cue_words"}][:40]
+    several = "What does the document say about metrology and quantum computing?"
+    picked.append(type(picked[0])("parts", several, (), (), "in_scope", 0))
+    samples = collect(retriever, picked)
+    assert any(s.evidence.parts for s in samples) and any(isinstance(s.features, bool) for s in samples)
+    table = _Table(samples)
+    for weight, pull, threshold in [(0.0, 0.0, 0.35), (0.2, 1.0, 0.41), (0.5, 0.25, 0.55), (0.1, 2.0, 0.3)]:
+        calls = table.calls([threshold], weight, pull)[0]
+        rule = ScopeModel(weight, threshold, "test", pull_weight=pull)
+        assert list(calls) == [decide(s.evidence, rule).in_scope for s in samples]
+
+
+def test_the_features_are_the_rules_inputs(retriever):
+    found = features(retriever.evidence(STOCKS))
+    assert isinstance(found, tuple) and len(found) == 3
+    dense, coverage, pull = found
+    assert WITH_PULL.score(dense, coverage, pull) < WITH_PULL.threshold <= WITH_PULL.score(dense, coverage)
+
+
+# -- bad input (issue 18, "Bad input"): a clear refusal or an answer, never an error -------------------------
+
+@pytest.mark.parametrize("question", [
+    "Bengio Tegmark Russell Mindermann",  # all names
+    "the of and to with what is",  # all stopwords
+    "?!.,;:...---",  # all punctuation
+])
+def test_degenerate_questions_get_a_refusal_an_answer_or_a_clear_message(assistant, question):
+    from consensus_chat.ingest.errors import ConsensusChatError
+
+    try:
+        answer = assistant.answer(question)
+    except ConsensusChatError as exc:  # the documented one-line message, not a traceback
+        assert "empty" in str(exc) and "\n" not in str(exc)
+        return
+    assert answer.refused or answer.citations
+
+
+def test_a_pasted_paragraph_of_several_kilobytes_is_answered_or_refused(assistant):
+    paragraph = ("Our organisation has been thinking about many things lately, including budgets, hiring, the office "
+                 "move and how we talk to customers. ") * 30 + "How can we tell whether a model's reasoning is faithful?"
+    assert len(paragraph) > 4000
+    answer = assistant.answer(paragraph)
+    assert answer.refused or answer.citations
+    assert any("characters" in n for n in answer.notices)  # says what it did with the rest
+
+
+def test_a_name_of_200_capitalised_words_is_refused_quickly(retriever):
+    pieces = "Alder Brook Cedar Dale Elm Fern Glen Heath Ivy Juniper Kestrel Linden Maple Nettle Oak".split()
+    name = " ".join(pieces[(i * 7) % len(pieces)] + ("son" if i % 3 else "ley") for i in range(200))
+    question = f"What did {name} publish about budgets?"
+    retriever.search("warm up", k=3)
+    start = time.perf_counter()
+    result = retriever.search(question, k=5)
+    elapsed = time.perf_counter() - start
+    assert not result.in_scope
+    # Not a benchmark: a guard against a quadratic path over the name's words (it takes about 0.3 s here).
+    assert elapsed < 5.0
