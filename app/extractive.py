@@ -7,7 +7,7 @@ each is followed by an inline [n] marker that points to its section.
 from __future__ import annotations
 
 
-from consensus_chat.retriever.topic import content_words
+from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .types import Answer, Citation

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from consensus_chat.retriever.topic import META_WORDS
+from consensus_chat.ingest.words import META_WORDS
 
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from consensus_chat.ingest.text import split_sentences, words
-from consensus_chat.retriever.topic import content_words
+from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit
 
 from .types import Citation
@@ -50,7 +50,7 @@ class Verified:
 
 
 def claim_words(text: str) -> list[tuple[str, float]]:
-    """A claim's topic words (retriever.topic.content_words), stemmed with PyStemmer, each with its
+    """A claim's topic words (ingest.words.content_words), stemmed with PyStemmer, each with its
     general-English informativeness, for lexical support."""
     words = content_words(text)
     return list(zip(_stem(words), (_weight(w) for w in words)))

@@ -60,8 +60,8 @@ def ensure_word_table(models: Encoders, spec, quiet: bool, sections) -> frozense
 
 
 def _document_words(sections) -> list[str]:
-    # Lazy: the saved parts' word list (retriever/wordmatch.py); only needed when something is encoded.
-    from consensus_chat.retriever.wordmatch import document_words
+    # Lazy: the saved parts' word list (ingest/words.py); only needed when something is encoded.
+    from .words import document_words
 
     return document_words(sections)
 

@@ -195,10 +195,9 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return  # the Chroma-server store has no local files; its readers build these from Chroma
-    # Lazy: ingest must not import bm25s and Stemmer when nothing changed. The look-up tables are derived by the
-    # retriever's own code (retriever/tables.py), so they match what it would build on open.
-    from consensus_chat.retriever.tables import derived_tables, word_vectors
-
+    # Lazy: ingest must not import bm25s and Stemmer when nothing changed. The look-up tables are built by the
+    # same code the retriever builds them with on open (ingest/doc_tables.py), so they match.
+    from .doc_tables import derived_tables, word_vectors
     from .saved_parts import save_parts
 
     with_chunks = {s.id for s, _ in all_chunks}
@@ -228,8 +227,7 @@ def _ensure_search_parts(store, manifest: dict) -> None:
     gen_dir = store.generation_dir(name)
     if gen_dir is None:
         return
-    from consensus_chat.retriever.tables import save_from_collection
-
+    from .doc_tables import save_from_collection
     from .saved_parts import PartsDamaged, PartsMissing, load_parts
 
     try:

@@ -8,7 +8,7 @@ generation's Chroma files, before the manifest points at it:
 
     gen-*/search-parts/bm25/           bm25s `save`
     gen-*/search-parts/tables.json     chunk ids, each chunk's section id, the sections, the vocabulary,
-                                       the look-up tables (retriever/tables.py derives them), the words of word-vectors.npy
+                                       the look-up tables (ingest/doc_tables.py derives them), the words of word-vectors.npy
     gen-*/search-parts/word-vectors.npy  the document's words embedded one by one (float16), for the
                                        soft word match (retriever/wordmatch.py); optional
     gen-*/search-parts/chunk-vectors.npy  the chunk vectors exactly as stored in Chroma (float32, rows in

@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
-from .topic import Topic, _bare, _content_parts, content_words, tokens
+from consensus_chat.ingest.words import bare, content_parts, content_words, tokens
+
+from .topic import Topic
 
 # Parts of a question of several parts ("metrology and quantum computing").
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
@@ -135,7 +137,7 @@ class Evidence:
         if not any(w.covered for w in kept):
             return Reading("", (), {})
         text = without(self.topic.text, self.names)
-        text = " ".join(m.group(0) for m in tokens(text) if not set(_content_parts(_bare(m.group(0)))) & gone)
+        text = " ".join(m.group(0) for m in tokens(text) if not set(content_parts(bare(m.group(0)))) & gone)
         return self.read(text, kept)
 
     @property
@@ -274,15 +276,15 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     def unknown(piece: str) -> bool:
         # Only the capitalised pieces of a word name something ("generated" in "AI-generated" does not),
         # and a two-letter acronym ("AI", "EU") is too ambiguous to name anything by itself.
-        bare = _bare(piece)
-        if not piece[:1].isupper() or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(bare):
+        word = bare(piece)
+        if not piece[:1].isupper() or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(word):
             return False
-        return any(not evidence(p).covered for p in _content_parts(bare))
+        return any(not evidence(p).covered for p in content_parts(word))
 
     out = []
     for run in runs:
         if any(unknown(piece) for m in run for piece in m.group(0).split("-")):
             name = question[run[0].start(): run[-1].end()]
-            parts = [p for m in run for p in _content_parts(_bare(m.group(0)))]
+            parts = [p for m in run for p in content_parts(bare(m.group(0)))]
             out.append((re.sub(r"['’]s$", "", name), parts))
     return out

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.errors import QueryError
+from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import KINDS
-
-from .lookups import normalise
 
 MODES = ("hybrid", "dense", "lexical")
 _CODE_FILTER = re.compile(r"^\d+(?:\.\d+){0,3}\.?$")

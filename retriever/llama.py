@@ -32,7 +32,7 @@ from collections.abc import Callable
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeRelationship, NodeWithScore, QueryBundle, RelatedNodeInfo, TextNode
 
-from .lookups import TIER_BY_REASON
+from .ranking import TIER_BY_REASON
 from .types import Hit, SearchResult
 
 log = logging.getLogger(__name__)

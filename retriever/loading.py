@@ -6,10 +6,10 @@ import logging
 from dataclasses import dataclass
 
 from consensus_chat.ingest.errors import IndexCorrupt, ModelMismatch
+from consensus_chat.ingest.lookups import Lookups
 from consensus_chat.ingest.section import Section
 
 from .dense import DenseSearch
-from .lookups import Lookups
 from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
 from .topic import TopicAnalyzer
 from .wordmatch import WordMatcher, WordVectors

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 from consensus_chat.ingest.lexical import query_terms
 from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.words import content_words
 
-from .lookups import TIER_BY_REASON, TIER_REPORT
-from .topic import Topic, content_words
+from .topic import Topic
 from .types import Hit
+
+# Tiers: a higher tier always ranks above a lower one and above any fused score (< 1). Entities only
+# lift a section's rank; whether the document covers a question is decided by its topic (scope.py).
+TIER_CODE = 4.0
+TIER_KEY = 4.0
+TIER_LABEL = 3.5  # only found when the question asks about labels or categories
+TIER_TITLE = 3.0
+TIER_REPORT = 3.0  # the source record, for questions about the document itself
+# Hit.matched_by (why a section was named exactly) -> the tier that lifted it.
+TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL,
+                  "report": TIER_REPORT}
 
 
 def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple[float, str]]:

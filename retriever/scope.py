@@ -19,16 +19,15 @@ import functools
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from consensus_chat.ingest.errors import IndexCorrupt
+from consensus_chat.ingest.vocabulary import WordCounts, count_words
 
 log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
-UBIQUITOUS = 0.4  # share of sections a stem must appear in to count as ubiquitous
 _MEMO_MAX = 50_000  # words remembered per vocabulary (expansions, corrections), least recent dropped
 
 
@@ -89,59 +88,30 @@ def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeMod
 
 def document_vocabulary(sections, stem, lexicon: frozenset[str] = frozenset()) -> Vocabulary:
     """The vocabulary of an index's sections, without source keys and author names."""
-    names = {k.lower() for s in sections for c in s.citations for k in c.split("-")}
-    names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", a)}
-    texts = [f"{s.title}\n{s.parent or ''}\n{s.text}" for s in sections]
-    return Vocabulary(texts, names, stem, lexicon)
+    return Vocabulary(count_words(sections, stem), stem, lexicon)
 
 
 class Vocabulary:
     """The document's words, stemmed, for topic coverage and spelling correction."""
 
-    def __init__(self, texts: list[str], exclude: set[str], stem, lexicon: frozenset[str]):
-        words: dict[str, int] = {}
-        word_df: dict[str, int] = {}
-        df: dict[str, int] = {}
-        for text in texts:
-            seen = set()
-            every = set(re.findall(r"[a-z]+", text.lower()))
-            for w in every:  # names too: a source key is a rare word of the sections that cite it
-                word_df[w] = word_df.get(w, 0) + 1
-            for w in re.findall(r"[a-z]+", text.lower()):
-                if w not in exclude:
-                    words[w] = words.get(w, 0) + 1
-                    seen.add(w)
-            for st in set(stem(list(seen))):
-                df[st] = df.get(st, 0) + 1
-        self.words = words  # word -> count
-        self.word_df = word_df  # word -> number of sections that use it (for idf weights in ranking)
-        self.n_texts = len(texts)
+    def __init__(self, counts: WordCounts, stem, lexicon: frozenset[str]):
+        self.words = counts.words  # word -> count
+        self.word_df = counts.word_df  # word -> number of sections that use it (for idf weights in ranking)
+        self.n_texts = counts.n_texts
         self.stem = stem
-        self.stems = frozenset(df)
-        # Stems in most sections ("ai", "model" on a page about AI models) say nothing about whether
-        # a question's topic is covered, so coverage leaves them out when the topic has other words.
-        self.ubiquitous = frozenset(st for st, n in df.items() if len(texts) >= 5 and n / len(texts) >= UBIQUITOUS)
+        self.stems = counts.stems
+        self.ubiquitous = counts.ubiquitous  # ingest/vocabulary.py says why coverage leaves these out
         self.lexicon = lexicon
         self._memo()
 
     def to_dict(self) -> dict:
         """What `from_dict` needs to rebuild this vocabulary without reading the texts again (saved parts)."""
-        return {"words": self.words, "stems": sorted(self.stems), "ubiquitous": sorted(self.ubiquitous),
-                "word_df": self.word_df, "n_texts": self.n_texts}
+        return WordCounts(self.words, self.word_df, self.n_texts, self.stems, self.ubiquitous).to_dict()
 
     @classmethod
     def from_dict(cls, data: dict, stem, lexicon: frozenset[str]) -> Vocabulary:
         """The vocabulary `to_dict` described; KeyError or TypeError if `data` is not such a dict."""
-        vocabulary = cls.__new__(cls)
-        vocabulary.words = {str(w): int(n) for w, n in data["words"].items()}
-        vocabulary.word_df = {str(w): int(n) for w, n in data["word_df"].items()}
-        vocabulary.n_texts = int(data["n_texts"])
-        vocabulary.stem = stem
-        vocabulary.stems = frozenset(data["stems"])
-        vocabulary.ubiquitous = frozenset(data["ubiquitous"])
-        vocabulary.lexicon = lexicon
-        vocabulary._memo()
-        return vocabulary
+        return cls(WordCounts.from_dict(data), stem, lexicon)
 
     def _memo(self) -> None:
         # A serving process meets the same words again and again; difflib over the vocabulary is the cost.

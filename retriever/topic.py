@@ -15,39 +15,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
+from consensus_chat.ingest.lookups import Lookups, normalise_with_offsets
 from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
+from consensus_chat.ingest.words import META_WORDS, bare, content_parts, tokens
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
-
-from .lookups import Lookups, normalise_with_offsets
-
-# Words that say where to look or what shape of answer to give, not what the question is about.
-# Generic English about documents, never words of one document.
-META_WORDS = frozenset("""
-report reports paper papers document documents doc docs page pages article articles
-section sections card cards area areas chapter chapters passage passages entry entries
-author authors authored wrote written writer writers write writes contributor contributors editor editors
-say says said saying state states stated mention mentions mentioned mentioning
-discuss discusses discussed discussing discussion talk talks talked talking
-describe describes described cover covers covered covering address addresses addressed
-according per consensus source sources cite cites cited citing citation citations
-reference references referenced referencing refer refers
-code codes coded numbered label labels labelled labeled labelling category categories categorised
-categorized classified classification filed fall falls tagged taxonomy
-tell summarise summarize summary summaries overview publish published publication year date dated
-anything something everything text come comes came appear appears appeared show shows
-abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
-guide guidebook handbook book books whitepaper
-""".split())
-
-# Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
-# verbs and fillers that questions are phrased with.
-_FILLER = frozenset("""
-could would might may must shall also get gets got getting make makes made go goes going
-one ones thing things way ways kind kinds lot lots much many really actually please like want
-need needs know let us anyone someone exactly whether
-""".split())
 
 # Asking who wrote the document or when: answered from the source record when nothing else is asked.
 AUTHORSHIP_WORDS = frozenset(
@@ -62,16 +35,7 @@ CITE_WORDS = frozenset(
     "cite cites cited citing citation citations reference references referenced referencing sources".split()
 )
 
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*")
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
-
-
-@lru_cache(maxsize=1)
-def stopwords() -> frozenset[str]:
-    """NLTK's English stopwords (as shipped by bm25s) plus question fillers: the one stopword set."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
-
-    return frozenset(STOPWORDS_EN_PLUS) | _FILLER
 
 
 @dataclass(frozen=True)
@@ -120,50 +84,17 @@ class Topic:
         return {e.kind for e in self.entities}
 
 
-def tokens(text: str) -> list[re.Match]:
-    """Word tokens with their positions ("chain-of-thought" stays one token)."""
-    return list(_TOKEN.finditer(text))
-
-
-def _bare(word: str) -> str:
-    """Lower-case, without a possessive 's."""
-    low = word.lower().replace("’", "'")
-    return low[:-2] if low.endswith("'s") else low
-
-
-def _content_parts(word: str) -> list[str]:
-    """The parts of one bare word that carry meaning (hyphenated parts split; stop, meta and number parts dropped)."""
-    stop = stopwords()
-    parts = (part.strip("'") for part in word.split("-"))
-    return [p for p in parts if len(p) > 1 and p not in stop and p not in META_WORDS and not p.isdigit()]
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-case words that carry meaning: hyphenated parts split, stopwords and meta words dropped."""
-    return [part for m in tokens(text) for part in _content_parts(_bare(m.group(0)))]
-
-
 class TopicAnalyzer:
     """Finds entities and topic words in questions, using tables built from one index's sections."""
 
     def __init__(self, sections: list[Section], lexicon: frozenset[str] = frozenset()):
-
         self.lookups = Lookups(sections)
         self.lexicon = lexicon
-        source_words = set()
-        prose_words = set()
-        for s in sections:
-            if s.kind == "source":
-                source_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", s.title))
-            elif s.kind == "card":
-                prose_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", f"{s.title} {s.text}"))
-        # Words of the source record's title that no card uses (a place or a project name in the
-        # report's title): written with a capital, they name the document, not a topic.
-        self.document_name_words = frozenset(source_words - prose_words - stopwords())
+        self.document_name_words = document_name_words(sections)
 
     def to_dict(self) -> dict:
         """What `from_dict` needs to rebuild this analyzer without reading the sections again (saved parts)."""
-        return {"lookups": self.lookups.to_dict(), "document_name_words": sorted(self.document_name_words)}
+        return analyzer_table(self.lookups, self.document_name_words)
 
     @classmethod
     def from_dict(cls, data: dict, lexicon: frozenset[str] = frozenset()) -> TopicAnalyzer:
@@ -183,7 +114,7 @@ class TopicAnalyzer:
             names = {*lk.keys, *lk.key_bases, *self.document_name_words,
                      *(n.lower() for surname, (_, given) in lk.authors.items() for n in (surname, *given))}
             self.__dict__["_names"] = names
-        low = _bare(word)
+        low = bare(word)
         return low in names or (low.endswith("s") and low[:-1] in names)
 
     def distinctive(self, word: str) -> bool:
@@ -199,9 +130,9 @@ class TopicAnalyzer:
         pieces = []
         # A word of the document's own name ("field" of "A Field Guide") says which document, not what
         # about, when it is written as a name or beside words about the document ("the field guide").
-        about_document = any(_bare(m.group(0)) in META_WORDS for m in tokens(question))
+        about_document = any(bare(m.group(0)) in META_WORDS for m in tokens(question))
         for m in tokens(question):
-            word = _bare(m.group(0))
+            word = bare(m.group(0))
             inside = any(a <= m.start() and m.end() <= b for a, b in covered)
             is_meta = word in META_WORDS or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
@@ -212,7 +143,7 @@ class TopicAnalyzer:
                 last = m.end()
                 continue
             if not inside:
-                words.extend(_content_parts(word))
+                words.extend(content_parts(word))
         pieces.append(question[last:])
         text = re.sub(r"\s+", " ", "".join(pieces)).strip()
         text = re.sub(r"\s+([?.!,;:])", r"\1", text)
@@ -224,7 +155,7 @@ class TopicAnalyzer:
     def _entities(self, question: str) -> list[Entity]:
         lk = self.lookups
         found: list[Entity] = []
-        low_tokens = {_bare(m.group(0)) for m in tokens(question)}
+        low_tokens = {bare(m.group(0)) for m in tokens(question)}
         asks_labels = bool(low_tokens & LABEL_WORDS)
         cites = bool(low_tokens & CITE_WORDS)
         for m in _CODE.finditer(question):

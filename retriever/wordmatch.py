@@ -25,20 +25,10 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .topic import content_words
+from consensus_chat.ingest.words import content_words
 
 MAX_WORDS = 100_000  # question words encoded on demand and kept (at most about 150 MB), least recent dropped
 MAX_SECTIONS = 8192  # sections whose word lists are kept
-
-
-def section_words(title: str, text: str) -> list[str]:
-    """A section's distinct content words, in first-use order (what the soft match pairs with)."""
-    return list(dict.fromkeys(content_words(f"{title}\n{text}")))
-
-
-def document_words(sections) -> list[str]:
-    """Every content word of the sections, sorted: the words ingest encodes and saves."""
-    return sorted({w for s in sections for w in section_words(s.title, s.text)})
 
 
 class WordVectors:

@@ -237,7 +237,7 @@ def test_no_document_strings_in_the_code(retriever):
         if s.kind == "source":
             names.add(s.title.lower())
             names.update(w.lower() for w in s.title.split() if w[:1].isupper() and len(w) >= 9)
-    from consensus_chat.retriever.topic import META_WORDS
+    from consensus_chat.ingest.words import META_WORDS
 
     names -= META_WORDS  # "the consensus", like "the report", says where to look (issue 11)
     questions = [json.loads(line)["question"].lower() for line in

@@ -85,7 +85,7 @@ def _assert_close(got, want, path="results"):
 
 def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tmp_path):
     from consensus_chat.retriever import open_retriever
-    from consensus_chat.retriever.wordmatch import document_words
+    from consensus_chat.ingest.words import document_words
 
     r = open_retriever(copy_index(index_dir, tmp_path, "index"))
     matcher = r._current().matcher

@@ -52,7 +52,7 @@ def test_ingest_writes_the_table_once_and_search_reads_it(cached):
     from consensus_chat.ingest.embedder import resolve_model
     from consensus_chat.ingest.parser import parse_file
     from consensus_chat.ingest.wordtable import HEAD_WORDS, head_words, table_words, wordpiece_lexicon
-    from consensus_chat.retriever.wordmatch import document_words
+    from consensus_chat.ingest.words import document_words
 
     root, env = cached
     path = _table(root)

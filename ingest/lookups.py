@@ -1,21 +1,13 @@
-"""Tables of the names a question can use exactly: codes, source keys, titles, labels, the source's authors."""
+"""Tables of the names a question can use exactly: codes, source keys, titles, labels, the source's authors.
+
+Built from the sections at ingest and saved with the search parts; the retriever reads them (retriever/topic.py).
+"""
 
 from __future__ import annotations
 
 import re
 
 from consensus_chat.ingest.section import Section
-
-# Tiers: a higher tier always ranks above a lower one and above any fused score (< 1). Entities only
-# lift a section's rank; whether the document covers a question is decided by its topic (scope.py).
-TIER_CODE = 4.0
-TIER_KEY = 4.0
-TIER_LABEL = 3.5  # only found when the question asks about labels or categories
-TIER_TITLE = 3.0
-TIER_REPORT = 3.0  # the source record, for questions about the document itself
-# Hit.matched_by (why a section was named exactly) -> the tier that lifted it.
-TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL,
-                  "report": TIER_REPORT}
 
 def normalise(text: str) -> str:
     """Lower-case, '&' as 'and', single spaces: for matching names inside questions."""

@@ -1,16 +1,20 @@
-"""The look-up tables a generation saves with its search parts, derived from its sections as the retriever builds them.
+"""Save the look-up tables of a generation with its search parts, derived from its sections as the retriever would.
 
-Ingest saves them so that a retriever opens without rebuilding them (ingest/saved_parts.py holds the format).
+Ingest saves them so that a retriever opens without rebuilding them (ingest/saved_parts.py holds the format; the
+tables are built by ingest/vocabulary.py, ingest/lookups.py and ingest/words.py, which the retriever reads too).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from consensus_chat.ingest.lexical import stemmer
-from consensus_chat.ingest.records import read_chunks, read_vectors
-from consensus_chat.ingest.saved_parts import IN_MEMORY_MAX_CHUNKS, save_parts
-from consensus_chat.ingest.section import Section
+from .lexical import stemmer
+from .lookups import Lookups
+from .records import read_chunks, read_vectors
+from .saved_parts import IN_MEMORY_MAX_CHUNKS, save_parts
+from .section import Section
+from .vocabulary import analyzer_table, count_words, document_name_words
+from .words import document_words
 
 
 def save_from_collection(store, manifest: dict) -> Path | None:
@@ -38,15 +42,11 @@ def save_from_collection(store, manifest: dict) -> Path | None:
 def word_vectors(sections: list[Section], encode, skip=frozenset()) -> tuple[list[str], object]:
     """(the sections' content words but those in `skip`, their unit vectors from `encode`): the optional
     word-vectors part. `skip` is the words of the model's everyday-word table, read from there instead."""
-    from .wordmatch import document_words
-
     words = [w for w in document_words(sections) if w not in skip]
     return words, encode(words)
 
 
 def derived_tables(sections: list[Section]) -> tuple[dict, dict]:
     """(vocabulary, analyzer tables) of the sections in document order, as the retriever would build them on open."""
-    from .scope import document_vocabulary
-    from .topic import TopicAnalyzer
-
-    return document_vocabulary(sections, stemmer()).to_dict(), TopicAnalyzer(sections).to_dict()
+    analyzer = analyzer_table(Lookups(sections), document_name_words(sections))
+    return count_words(sections, stemmer()).to_dict(), analyzer

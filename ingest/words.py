@@ -1,0 +1,78 @@
+"""How text splits into content words: the one split the saved word tables, a question's topic and ranking share.
+
+Ingest uses it to list the document's words (saved with the search parts); the retriever reads questions with it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# Words that say where to look or what shape of answer to give, not what the question is about.
+# Generic English about documents, never words of one document.
+META_WORDS = frozenset("""
+report reports paper papers document documents doc docs page pages article articles
+section sections card cards area areas chapter chapters passage passages entry entries
+author authors authored wrote written writer writers write writes contributor contributors editor editors
+say says said saying state states stated mention mentions mentioned mentioning
+discuss discusses discussed discussing discussion talk talks talked talking
+describe describes described cover covers covered covering address addresses addressed
+according per consensus source sources cite cites cited citing citation citations
+reference references referenced referencing refer refers
+code codes coded numbered label labels labelled labeled labelling category categories categorised
+categorized classified classification filed fall falls tagged taxonomy
+tell summarise summarize summary summaries overview publish published publication year date dated
+anything something everything text come comes came appear appears appeared show shows
+abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
+guide guidebook handbook book books whitepaper
+""".split())
+
+# Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
+# verbs and fillers that questions are phrased with.
+_FILLER = frozenset("""
+could would might may must shall also get gets got getting make makes made go goes going
+one ones thing things way ways kind kinds lot lots much many really actually please like want
+need needs know let us anyone someone exactly whether
+""".split())
+
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*")
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """NLTK's English stopwords (as shipped by bm25s) plus question fillers: the one stopword set."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS
+
+    return frozenset(STOPWORDS_EN_PLUS) | _FILLER
+
+
+def tokens(text: str) -> list[re.Match]:
+    """Word tokens with their positions ("chain-of-thought" stays one token)."""
+    return list(_TOKEN.finditer(text))
+
+
+def bare(word: str) -> str:
+    """Lower-case, without a possessive 's."""
+    low = word.lower().replace("’", "'")
+    return low[:-2] if low.endswith("'s") else low
+
+
+def content_parts(word: str) -> list[str]:
+    """The parts of one bare word that carry meaning (hyphenated parts split; stop, meta and number parts dropped)."""
+    stop = stopwords()
+    parts = (part.strip("'") for part in word.split("-"))
+    return [p for p in parts if len(p) > 1 and p not in stop and p not in META_WORDS and not p.isdigit()]
+
+
+def content_words(text: str) -> list[str]:
+    """Lower-case words that carry meaning: hyphenated parts split, stopwords and meta words dropped."""
+    return [part for m in tokens(text) for part in content_parts(bare(m.group(0)))]
+
+
+def section_words(title: str, text: str) -> list[str]:
+    """A section's distinct content words, in first-use order (what the soft match pairs with)."""
+    return list(dict.fromkeys(content_words(f"{title}\n{text}")))
+
+
+def document_words(sections) -> list[str]:
+    """Every content word of the sections, sorted: the words ingest encodes and saves."""
+    return sorted({w for s in sections for w in section_words(s.title, s.text)})
