@@ -34,23 +34,24 @@ def __getattr__(name: str):
 
 def default_index_dir() -> Path:
     """The per-user data directory, unless CONSENSUS_CHAT_HOME says otherwise."""
-    env = os.environ.get("CONSENSUS_CHAT_HOME")
-    if env:
-        return Path(env).expanduser()
-    import platformdirs  # lazy: only needed when no directory was given
-
-    return Path(platformdirs.user_data_dir("consensus-chat", appauthor=False))
+    return _user_dir("CONSENSUS_CHAT_HOME", "data")
 
 
 def default_cache_dir() -> Path:
     """Where per-model caches live (the query encoder's export, the everyday-word table):
     $CONSENSUS_CHAT_CACHE, else the per-user cache directory."""
-    env = os.environ.get("CONSENSUS_CHAT_CACHE")
+    return _user_dir("CONSENSUS_CHAT_CACHE", "cache")
+
+
+def _user_dir(env_var: str, kind: str) -> Path:
+    """$env_var, else consensus-chat's per-user `kind` ("data" or "cache") directory."""
+    env = os.environ.get(env_var)
     if env:
         return Path(env).expanduser()
-    import platformdirs  # lazy, as above
+    import platformdirs  # lazy: only needed when no directory was given
 
-    return Path(platformdirs.user_cache_dir("consensus-chat", appauthor=False))
+    where = {"data": platformdirs.user_data_dir, "cache": platformdirs.user_cache_dir}[kind]
+    return Path(where("consensus-chat", appauthor=False))
 
 
 @dataclass(frozen=True)

@@ -17,26 +17,13 @@ def normalise(text: str) -> str:
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     """normalise(text) and, for each of its characters, the index in `text` it came from."""
     out, where = [" "], [0]
-    prev_space = True
     for i, ch in enumerate(text):
-        if ch == "&":
-            for c in " and ":
-                if c == " " and prev_space:
-                    continue
-                out.append(c)
-                where.append(i)
-                prev_space = c == " "
-            continue
         c = ch.lower()
-        if c.isascii() and c.isalnum():
-            out.append(c)
-            where.append(i)
-            prev_space = False
-        elif not prev_space:
-            out.append(" ")
-            where.append(i)
-            prev_space = True
-    if not prev_space:
+        for piece in " and " if ch == "&" else c if c.isascii() and c.isalnum() else " ":
+            if piece != " " or out[-1] != " ":  # runs of anything else become one space
+                out.append(piece)
+                where.append(i)
+    if out[-1] != " ":
         out.append(" ")
         where.append(len(text))
     return "".join(out), where

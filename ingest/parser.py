@@ -42,12 +42,8 @@ def read_lines(path: Path) -> list[tuple[int, str]]:
     try:
         with open(path, "rb") as f:
             raw = f.read(MAX_CORPUS_BYTES + 1)
-    except FileNotFoundError as err:
-        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from err
-    except IsADirectoryError as err:
-        raise CorpusFormatError(f"{path}: is a directory, not a corpus file.") from err
     except OSError as exc:
-        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
+        raise _unreadable(path, exc) from exc
     if len(raw) > MAX_CORPUS_BYTES:
         raise CorpusFormatError(
             f"{path}: larger than {MAX_CORPUS_BYTES // (1024 * 1024)} MB, the limit for one corpus file. "
@@ -73,14 +69,21 @@ _KINDS = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISSOCK, "a socket"))
 
 
+def _unreadable(path: Path, exc: OSError) -> CorpusFormatError:
+    """The one-line message for a corpus file that cannot be opened or read."""
+    if isinstance(exc, FileNotFoundError):
+        return CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.")
+    if isinstance(exc, IsADirectoryError):
+        return CorpusFormatError(f"{path}: is a directory, not a corpus file.")
+    return CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).")
+
+
 def _check_regular_file(path: Path) -> None:
     """Refuse anything but a regular file before opening it: opening a named pipe waits for a writer forever."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError as err:
-        raise CorpusFormatError(f"{path}: file not found. Pass an existing file with --corpus.") from err
     except OSError as exc:
-        raise CorpusFormatError(f"{path}: cannot be read ({exc.strerror}).") from exc
+        raise _unreadable(path, exc) from exc
     if stat.S_ISDIR(mode):
         raise CorpusFormatError(f"{path}: is a directory, not a corpus file.")
     if not stat.S_ISREG(mode):
