@@ -80,7 +80,8 @@ def build_bert_graph(model_dir: Path, out: Path) -> None:
     where = node("Gather", [const(f"{emb}.position", weight(f"{emb}.position_embeddings.weight")), positions], "where")
     types = node("Gather", [const(f"{emb}.type", weight(f"{emb}.token_type_embeddings.weight")), "token_type_ids"],
                  "types")
-    x = layer_norm(node("Add", [node("Add", [words, where], "emb_sum1"), types], "emb_sum2"), f"{emb}.LayerNorm")
+    # Summed in the order transformers sums them, so the float rounding is the same as the torch export's.
+    x = layer_norm(node("Add", [node("Add", [words, types], "emb_sum1"), where], "emb_sum2"), f"{emb}.LayerNorm")
 
     # Additive attention mask [batch, 1, 1, sequence]: 0 where attended, the float32 minimum where padded,
     # as transformers' BertModel computes it.
@@ -91,7 +92,9 @@ def build_bert_graph(model_dir: Path, out: Path) -> None:
 
     split_shape = const("split_shape", np.array([0, 0, heads, head_dim], np.int64))
     merge_shape = const("merge_shape", np.array([0, 0, hidden], np.int64))
-    scale = const("scale", np.array(1.0 / np.sqrt(head_dim), np.float32))
+    # Queries and keys are each scaled by head_dim ** -0.25 before their product, as torch's
+    # scaled_dot_product_attention exports it (the same rounding as the torch export, not just the same maths).
+    scale = const("scale", np.array(head_dim ** -0.25, np.float32))
     half, root2 = const("half", np.array(0.5, np.float32)), const("root2", np.array(np.sqrt(2.0), np.float32))
     for i in range(int(config["num_hidden_layers"])):
         p = f"encoder.layer.{i}"
@@ -102,8 +105,8 @@ def build_bert_graph(model_dir: Path, out: Path) -> None:
                         f"{p}.{kind}.heads", perm=perm)
 
         q, k, v = heads_of("query", [0, 2, 1, 3]), heads_of("key", [0, 2, 3, 1]), heads_of("value", [0, 2, 1, 3])
-        scores = node("Add", [node("Mul", [node("MatMul", [q, k], f"{p}.qk"), scale], f"{p}.scaled"), additive],
-                      f"{p}.masked")
+        q, k = node("Mul", [q, scale], f"{p}.q_scaled"), node("Mul", [k, scale], f"{p}.k_scaled")
+        scores = node("Add", [node("MatMul", [q, k], f"{p}.qk"), additive], f"{p}.masked")
         probs = node("Softmax", [scores], f"{p}.probs", axis=-1)
         context = node("Transpose", [node("MatMul", [probs, v], f"{p}.context")], f"{p}.context_t", perm=[0, 2, 1, 3])
         context = node("Reshape", [context, merge_shape], f"{p}.merged")
@@ -112,8 +115,8 @@ def build_bert_graph(model_dir: Path, out: Path) -> None:
         inner = linear(x, f"{p}.intermediate.dense")
         # GELU as BERT's "gelu": 0.5 * x * (1 + erf(x / sqrt(2))).
         erf = node("Erf", [node("Div", [inner, root2], f"{p}.gelu_div")], f"{p}.gelu_erf")
-        gelu = node("Mul", [node("Mul", [inner, half], f"{p}.gelu_half"),
-                            node("Add", [erf, "one_f"], f"{p}.gelu_add")], f"{p}.gelu")
+        gelu = node("Mul", [node("Mul", [inner, node("Add", [erf, "one_f"], f"{p}.gelu_add")], f"{p}.gelu_x"), half],
+                    f"{p}.gelu")
         x = layer_norm(node("Add", [linear(gelu, f"{p}.output.dense"), x], f"{p}.residual2"), f"{p}.output.LayerNorm")
     nodes.append(helper.make_node("Identity", [x], ["last_hidden_state"], name="output"))
 
