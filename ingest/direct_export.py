@@ -9,6 +9,7 @@ sentence-transformers for any other, or when the graph does not reproduce the st
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from .embedder import ModelSpec
@@ -19,6 +20,10 @@ from .reference_vectors import stored_reference
 
 class NotBuilt(RuntimeError):
     """The direct build does not apply to this model, or its graph failed the check; the reason says which."""
+
+
+class NoReference(NotBuilt):
+    """No reference vectors are stored for these weights (any model but the packaged one): the usual case."""
 
 
 def _read(path: Path) -> dict:
@@ -45,7 +50,7 @@ def _sentence_settings(model_dir: Path) -> tuple[int, int]:
     return int(pooling["word_embedding_dimension"]), max_tokens
 
 
-def build_direct(spec: ModelSpec, out: Path) -> float:
+def build_direct(spec: ModelSpec, out: Path, say: Callable[[str], None] = print) -> float:
     """Write and check the export of `spec` into `out` without torch; the lowest cosine to the stored vectors.
 
     Raises NotBuilt when no reference vectors are stored for these weights, the model is not one this
@@ -58,7 +63,7 @@ def build_direct(spec: ModelSpec, out: Path) -> float:
 
     reference = stored_reference(spec.weights_sha256)
     if reference is None:
-        raise NotBuilt("no reference vectors are stored for these weights")
+        raise NoReference("no reference vectors are stored for these weights")
     model_dir = Path(spec.path)
     if not (model_dir / "model.safetensors").is_file():
         raise NotBuilt("the model has no model.safetensors")
@@ -87,6 +92,7 @@ def build_direct(spec: ModelSpec, out: Path) -> float:
         "built": "directly from model.safetensors (ingest/bert_graph.py), checked against stored reference vectors",
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
+    say("Checking the export against sentence-transformers' stored vectors of the check texts (once per model)...")
     # Every stored text, the long one too: the runtime's own check covers only CHECK_TEXTS.
     cosine = float(np.min(np.sum(OnnxQueryEncoder(spec, out, meta).encode(texts) * vectors, axis=1)))
     if cosine < MIN_COSINE:

@@ -87,8 +87,8 @@ def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = N
         return target
     started = time.perf_counter()
     (note or log.info)(f"Exporting the ONNX encoder of {Path(spec.name).name} (once per model, kept in {target.parent})...")
-    if _export_direct(spec, target):
-        (note or log.info)(f"Built and checked in {time.perf_counter() - started:.1f}s.")
+    if _export_direct(spec, target, note or log.info):
+        (note or log.info)(f"Exported and checked in {time.perf_counter() - started:.1f}s (built from the weights).")
         return target
     embedder = load_embedder(spec=spec)
     if not isinstance(embedder, Embedder):
@@ -109,18 +109,23 @@ def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = N
     return target
 
 
-def _export_direct(spec: ModelSpec, target: Path) -> bool:
+def _export_direct(spec: ModelSpec, target: Path, say: Callable[[str], None]) -> bool:
     """Build the export without torch from the weights (ingest/direct_export.py) and publish it; False, with a
     log line saying why, when sentence-transformers must export instead."""
-    from .direct_export import NotBuilt, build_direct
+    from .direct_export import NoReference, build_direct
 
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
     try:
-        cosine = build_direct(spec, tmp)
+        cosine = build_direct(spec, tmp, say)
         _publish(tmp, target, spec)
-    except (NotBuilt, ImportError) as exc:
+    except NoReference as exc:  # any model but the packaged one: the usual case
         log.info("Exporting with sentence-transformers instead of building the graph from the weights: %s.", exc)
+        return False
+    except Exception as exc:  # noqa: BLE001 - whatever broke, sentence-transformers' export is the fallback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("Warning: building the ONNX graph from the weights failed (%s); exporting with "
+                    "sentence-transformers instead.", reason)
         return False
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
