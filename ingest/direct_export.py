@@ -13,8 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .embedder import ModelSpec
-from .onnx_encoder import CHECK_TEXTS, MIN_COSINE, OnnxQueryEncoder
-from .query_encoder import FORMAT
+from .onnx_encoder import CHECK_TEXTS, FORMAT, MIN_COSINE, OnnxQueryEncoder
 from .reference_vectors import stored_reference
 
 

@@ -35,11 +35,10 @@ from pathlib import Path
 from .config import default_cache_dir
 from .embedder import Embedder, ModelSpec, VectorEncoder, load_embedder, overridden
 from .errors import ModelError
-from .onnx_encoder import CHECK_TEXTS, MIN_COSINE, OnnxQueryEncoder
+from .onnx_encoder import CHECK_TEXTS, FORMAT, MIN_COSINE, OnnxQueryEncoder
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
 DIRNAME = "query-encoder"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 __all__ = ["CHECK_TEXTS", "MIN_COSINE", "encoder_dir", "legacy_encoder_dir", "read_meta", "export_query_encoder",
