@@ -86,7 +86,8 @@ def build_direct(spec: ModelSpec, out: Path, say: Callable[[str], None] = print)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)  # undo the rounding's tiny change of length
     np.save(out / "reference.npy", vectors[: len(CHECK_TEXTS)])
     meta = {
-        "format": FORMAT, "model": spec.name, "weights_sha256": spec.weights_sha256, "dim": dim, "max_tokens": max_tokens,
+        "format": FORMAT, "model": spec.name, "weights_sha256": spec.weights_sha256, "dim": dim,
+        "max_tokens": max_tokens,
         "pooling": "mean", "pad_id": pad_id, "pad_token": pad_token, "check_texts": list(CHECK_TEXTS),
         "built": "directly from model.safetensors (ingest/bert_graph.py), checked against stored reference vectors",
     }

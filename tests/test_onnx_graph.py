@@ -94,7 +94,7 @@ def test_a_graph_that_differs_from_the_stored_vectors_is_not_built(spec, tmp_pat
 
 
 def test_weights_without_reference_vectors_fall_back_to_sentence_transformers(spec, tmp_path, monkeypatch, caplog):
-    """Another model (here: the same folder under another hash) is exported by sentence-transformers, with a log line."""
+    """Another model (here: the same folder under another hash) goes to sentence-transformers, with a log line."""
     import consensus_chat.ingest.query_encoder as qe
 
     monkeypatch.setenv("CONSENSUS_CHAT_CACHE", str(tmp_path / "cache"))
