@@ -141,3 +141,22 @@ def test_the_first_export_imports_no_torch(tmp_path):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["heavy"] == [], result
     assert "model.safetensors" in result["built"]
+
+
+def test_the_built_graph_gives_the_torch_exports_hidden_states_bit_for_bit(spec, built, embedder, tmp_path):
+    """Same ops in the same order as torch.onnx.export's graph: identical floats, so no search result moves."""
+    import onnxruntime
+
+    from consensus_chat.ingest.query_encoder import _write
+
+    _write(embedder, spec, tmp_path)
+    ours, theirs = (onnxruntime.InferenceSession(str(path / "model.onnx"), providers=["CPUExecutionProvider"])
+                    for path in (built, tmp_path))
+    rng = np.random.default_rng(22)
+    for length in (5, 77, 256):
+        ids = rng.integers(1000, 30000, (3, length))
+        mask = np.ones_like(ids)
+        mask[1, length // 2:] = 0
+        ids[mask == 0] = 0
+        feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        assert np.array_equal(ours.run(None, feeds)[0], theirs.run(None, feeds)[0]), length
