@@ -21,8 +21,6 @@ from .render import plain_history
 
 log = logging.getLogger(__name__)
 
-MAX_K = 50
-
 
 class CitationJSON(TypedDict):
     """One [n] marker of an answer and the sentence it supports (`Citation.to_dict()`)."""
@@ -102,13 +100,6 @@ def clean_question(question: Any, what: str = "question") -> str:
     return clean_query(question, limit=None)[0]
 
 
-def check_k(k: Any) -> int:
-    """`k` as an int in 1..MAX_K, or ValueError."""
-    if isinstance(k, bool) or not isinstance(k, (int, float)) or int(k) != k or not 1 <= int(k) <= MAX_K:
-        raise ValueError(f"k must be a whole number between 1 and {MAX_K}, not {k!r}.")
-    return int(k)
-
-
 def user_message(exc: BaseException) -> str:
     """One line for a caller; the library's messages already say what to do. Unexpected errors are logged."""
     if isinstance(exc, (ConsensusChatError, ValueError)):
@@ -145,7 +136,7 @@ def search_json(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", la
     """Search the sections with the CLI's filters; raise ValueError or ConsensusChatError on bad input."""
     if not isinstance(mode, str):
         raise ValueError("mode must be one of hybrid, dense, lexical.")
-    return assistant.retriever.search(clean_question(query, what="query"), k=check_k(k), mode=mode,
+    return assistant.retriever.search(clean_question(query, what="query"), k=k, mode=mode,
                                       codes=_text_filter(code, "code"), labels=_text_filter(label, "label"),
                                       kinds=_kinds(kind)).to_dict()
 
@@ -169,7 +160,7 @@ def chat_api(question: Any, history: Any = None, *, assistant) -> ChatJSON:
     try:
         return answer_json(question, history, assistant=assistant)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
-        raise _api_error(exc) from None
+        raise _api_error(exc) from exc
 
 
 def search_api(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", label: Any = "", kind: Any = None, *,
@@ -178,7 +169,7 @@ def search_api(query: Any, k: Any = 5, mode: Any = "hybrid", code: Any = "", lab
     try:
         return search_json(query, k, mode, code, label, kind, assistant=assistant)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
-        raise _api_error(exc) from None
+        raise _api_error(exc) from exc
 
 
 def feedback_api(answer_id: Any, liked: Any, comment: Any = "", *, assistant, client: str | None) -> FeedbackJSON:
@@ -186,7 +177,7 @@ def feedback_api(answer_id: Any, liked: Any, comment: Any = "", *, assistant, cl
     try:
         return feedback_json(answer_id, liked, comment, assistant=assistant, client=client)
     except Exception as exc:  # noqa: BLE001 - API edge: the caller gets one clear message, the log the rest
-        raise _api_error(exc) from None
+        raise _api_error(exc) from exc
 
 
 def document_name(sections) -> str:

@@ -43,7 +43,7 @@ class Assistant:
         """The configured answer backend."""
         return self.config.llm
 
-    def resolve(self, question: str, history=()) -> str:
+    def standalone_question(self, question: str, history=()) -> str:
         """The question made stand-alone using the earlier turns (for follow-ups)."""
         return self._resolution(question, history).question
 
@@ -170,7 +170,7 @@ def _pinned(result: SearchResult, section_id: str, *, picked: bool) -> SearchRes
     entities = tuple(replace(e, ids=(section_id,)) for e in result.topic.entities
                      if section_id in e.ids and e.kind not in ("code", "label"))
     # A picked section ("the latter") is the whole answer; an inherited topic may still quote a neighbour.
-    others = [] if picked else [h for h in result.hits if h.id != section_id and not h.exact]
+    others = [] if picked else [h for h in result.hits if h.id != section_id and not h.matched_by]
     return replace(result, hits=hits + others, in_scope=True, topic=replace(result.topic, entities=entities))
 
 

@@ -62,7 +62,7 @@ def _check_hash(stored: str) -> None:
                 raise ValueError("empty hash")
             _b64decode(parts[1])
         except ValueError as exc:
-            raise ValueError(f"the salt or hash is not base64 ({exc})") from None
+            raise ValueError(f"the salt or hash is not base64 ({exc})") from exc
     elif scheme == "sha256":
         raise ValueError(f"unsalted sha256$<hex> hashes are refused (too fast to crack); {MAKE_HASH}")
     else:
@@ -86,12 +86,12 @@ def load_auth_file(path: str | Path) -> dict[str, str]:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
         raise AuthFileError(f"The auth file {path} does not exist. Create it with lines of user:password-hash "
                             "(see `python -c \"from consensus_chat.app.auth import hash_password; print('alice:' + "
-                            "hash_password('secret'))\"`).") from None
+                            "hash_password('secret'))\"`).") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise AuthFileError(f"Cannot read the auth file {path}: {exc}.") from None
+        raise AuthFileError(f"Cannot read the auth file {path}: {exc}.") from exc
     users: dict[str, str] = {}
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -104,7 +104,7 @@ def load_auth_file(path: str | Path) -> dict[str, str]:
         try:
             _check_hash(stored)
         except ValueError as exc:
-            raise AuthFileError(f"{path}, line {number}: {exc}.") from None
+            raise AuthFileError(f"{path}, line {number}: {exc}.") from exc
         if user in users:
             raise AuthFileError(f"{path}, line {number}: user {user!r} appears twice.")
         users[user] = stored

@@ -6,7 +6,6 @@ each is followed by an inline [n] marker that points to its section.
 
 from __future__ import annotations
 
-import re
 
 from consensus_chat.retriever.topic import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
@@ -107,7 +106,7 @@ class ExtractiveComposer:
 
     def _overview(self, question: str, result: SearchResult) -> Answer:
         """A question only about the document ("What does the report say?"): a short cited overview."""
-        sections = self._all_sections() if self._all_sections else result.hits
+        sections = self._all_sections() if self._all_sections else [h.section for h in result.hits]
         cards = [s for s in sections if s.kind == "card"]
         about = [s for s in sections if s.kind in ("overview", "source")][:2] or cards[:1]
         citations, quotes = [], []
@@ -123,16 +122,13 @@ class ExtractiveComposer:
         return self._answer(question, body, citations, result, listed=tuple(c.id for c in cards[:OVERVIEW_CARDS]))
 
     def _report(self, question: str, hit: Hit, result: SearchResult) -> Answer:
-        authors = [line for line in hit.text.split("\n") if line.startswith("Authors:")]
-        names = authors[0][len("Authors: "):] if authors else ""
-        people = [a.strip() for a in re.sub(r"\s*\(\d{4}\)$", "", names).split(";") if a.strip()]
-        year = re.search(r"\((\d{4})\)", names)
-        people = list(dict.fromkeys(people))  # an author listed twice is one person
+        people = list(dict.fromkeys(hit.authors))  # an author listed twice is one person
+        year = hit.year
         shown = "; ".join(people[:8]) + (f"; and {len(people) - 8} more" if len(people) > 8 else "")
         sentence = self._best_sentence(question, hit)
         named = [p for e in result.topic.entities if e.kind == "author" for p in people if p.split(",")[0] == e.text]
         lead = "".join(f"**{p}** is one of the authors [1]. " for p in dict.fromkeys(named))
-        body = lead + (f"**{hit.title}** was published in **{year[1] if year else 'an unknown year'}** by {len(people)} "
+        body = lead + (f"**{hit.title}** was published in **{year or 'an unknown year'}** by {len(people)} "
                 f"authors: {shown} [1].\n\n{sentence} [1]")
         return self._answer(question, body, [Citation.from_hit(1, hit, sentence)], result)
 
@@ -180,12 +176,16 @@ class ExtractiveComposer:
         if structured is not None:
             return structured
         hits = [h for h in result.hits if h.kind != "tags"] or result.hits
-        exact = [h for h in hits if h.exact]
+        exact = [h for h in hits if h.matched_by]
         if exact:
-            hits = exact + [h for h in hits if not h.exact][:2]
+            hits = exact + [h for h in hits if not h.matched_by][:2]
         # Under a research-area card, the page's overview or source record adds context, not an answer.
-        hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.kind == hits[0].kind or h.exact]
-        q = self.embedder.encode_one(result.searched or question)
+        hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.kind == hits[0].kind or h.matched_by]
+        # The search already embedded the searched text: reuse its vector (a result built elsewhere may lack it).
+        if result.searched and result.searched_vector is not None:
+            q = result.searched_vector
+        else:
+            q = self.embedder.encode_one(result.searched or question)
         q_words = set(content_words(question))
         candidates = []
         for rank, hit in enumerate(hits):
@@ -195,7 +195,7 @@ class ExtractiveComposer:
             dense = vectors @ q
             for i, sentence in enumerate(sentences):
                 overlap = len(q_words & set(content_words(sentence))) / max(1, len(q_words))
-                prior = 0.08 * (1.0 / (rank + 1)) + (0.1 if hit.exact else 0.0)
+                prior = 0.08 * (1.0 / (rank + 1)) + (0.1 if hit.matched_by else 0.0)
                 score = float(dense[i]) + LEXICAL_WEIGHT * overlap + prior
                 candidates.append((score, rank, i, hit, sentence, vectors[i]))
         if not candidates:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
 
-from .ratelimit import SlidingWindowLimiter
+from .ratelimit import RetryLater, SlidingWindowLimiter
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,8 @@ class UnknownAnswer(ValueError):
     """A vote names an answer id this server never issued, or has forgotten."""
 
 
-class TooManyVotes(ValueError):
+class TooManyVotes(RetryLater, ValueError):
     """A client sent more votes than the limit allows; `retry_after` is in seconds."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 def _cut(text, limit: int) -> str:
@@ -217,7 +213,7 @@ class FeedbackStore:
                 log.warning("feedback not saved to %s: %s", self.path, exc)
                 raise FeedbackError(
                     f"Cannot save feedback to {self.path} ({exc}); {len(self._waiting)} vote(s) are kept in memory "
-                    "and saved with the next vote once the index directory is writable.") from None
+                    "and saved with the next vote once the index directory is writable.") from exc
             stored = len(self._waiting)
             self._waiting.clear()
             return stored
@@ -243,7 +239,7 @@ class FeedbackStore:
                 rows = connection.execute(query + " ORDER BY id", params).fetchall()
         except sqlite3.Error as exc:
             raise FeedbackError(f"Cannot read the feedback file {self.path} ({exc}). If it is damaged, move it "
-                                "away; the server starts a new one with the next vote.") from None
+                                "away; the server starts a new one with the next vote.") from exc
         return [Vote(id=row[0], created=row[1], liked=bool(row[2]), question=row[3], answer=row[4],
                      refused=bool(row[5]), backend=row[6], citations=tuple(json.loads(row[7])), answer_id=row[8],
                      sources=tuple(json.loads(row[9] or "[]")), comment=row[10] or "") for row in rows]

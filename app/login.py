@@ -18,7 +18,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from .auth import check_login
-from .ratelimit import SlidingWindowLimiter
+from .ratelimit import RetryLater, SlidingWindowLimiter
 
 MAX_ATTEMPTS = 10  # logins per client address without a success ...
 WINDOW_SECONDS = 300.0  # ... within this many seconds
@@ -26,12 +26,8 @@ MAX_PENDING = 32  # checks waiting for the hashing thread, all clients together
 LOGIN_PATHS = ("/login", "/login/")
 
 
-class TooManyAttempts(Exception):
+class TooManyAttempts(RetryLater):
     """A login refused before checking: the client used up its attempts, or too many checks are waiting."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class AttemptLimiter(SlidingWindowLimiter):

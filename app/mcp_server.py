@@ -53,7 +53,7 @@ def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1")
             return await anyio.to_thread.run_sync(functools.partial(fn, *args, assistant=assistant),
                                                   limiter=limiter[0])
         except Exception as exc:  # noqa: BLE001 - the tool's edge: the caller gets one clear line (isError)
-            raise ValueError(user_message(exc)) from None
+            raise ValueError(user_message(exc)) from exc
 
     @server.tool(name="chat", description=CHAT_DOC.format(document=document), structured_output=True)
     async def chat(
@@ -88,7 +88,7 @@ def build_mcp(assistant, *, concurrency_limit: int = 4, host: str = "127.0.0.1")
             return await anyio.to_thread.run_sync(functools.partial(
                 feedback_json, answer_id, liked, comment, assistant=assistant, client=client))
         except Exception as exc:  # noqa: BLE001 - the tool's edge: the caller gets one clear line (isError)
-            raise ValueError(user_message(exc)) from None
+            raise ValueError(user_message(exc)) from exc
 
     server.streamable_http_app()  # creates the session manager that McpMount hands requests to
     return server

@@ -70,8 +70,8 @@ def about_markdown(sections: Sequence, backend: str = "") -> str:
     authors = list(dict.fromkeys(source.authors))  # a name listed twice is one person
     if authors:
         lines.append(f"**Authors ({len(authors)}):** {escape_text('; '.join(authors))}")
-    # The record's text repeats the author list on an "Authors:" line; it is shown once, above.
-    abstract = "\n".join(line for line in source.text.splitlines() if not line.startswith("Authors:"))
+    # The record's text repeats the author list on its author line; it is shown once, above.
+    abstract = "\n".join(line for line in source.text.splitlines() if line != source.author_line)
     lines.append("**Abstract**\n\n" + escape_text(abstract.strip()))
     if backend:
         lines.append(f"*Answers come from the `{escape_text(backend)}` backend; every [n] marker links a sentence "

@@ -8,6 +8,14 @@ import time
 from collections import OrderedDict, deque
 
 
+class RetryLater(Exception):
+    """A refusal that says when to try again: `retry_after` seconds (a Retry-After header's value)."""
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SlidingWindowLimiter:
     """At most `limit` events per client in a sliding window of `window` seconds; thread-safe.
 

@@ -5,39 +5,27 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from consensus_chat.ingest.section import heading
-
+from consensus_chat.ingest.section import CarriesSection, Section
 from consensus_chat.retriever.types import Hit
 
 
 @dataclass(frozen=True)
-class Citation:
-    """One numbered source marker [n] in an answer and the sentence it supports."""
+class Citation(CarriesSection):
+    """One numbered source marker [n] in an answer, the section it points to (held whole) and the sentence it supports."""
 
     n: int
-    id: str
-    code: str | None
-    label: str | None
-    title: str
-    parent: str | None
-    citations: tuple[str, ...]
+    section: Section
     sentence: str
 
     @classmethod
     def from_hit(cls, n: int, hit: Hit, sentence: str) -> "Citation":
         """Marker n for a sentence of a retrieved section."""
-        return cls.from_section(n, hit, sentence)
+        return cls(n, hit.section, sentence)
 
     @classmethod
-    def from_section(cls, n: int, section, sentence: str) -> "Citation":
-        """Marker n for a sentence of any section-like record (a Hit or an ingest Section)."""
-        return cls(n=n, id=section.id, code=section.code, label=section.label, title=section.title,
-                   parent=section.parent, citations=tuple(section.citations), sentence=sentence)
-
-    @property
-    def heading(self) -> str:
-        """Title with its parent."""
-        return heading(self.parent, self.title)
+    def from_section(cls, n: int, section: Section, sentence: str) -> "Citation":
+        """Marker n for a sentence of an ingest Section."""
+        return cls(n, section, sentence)
 
     def source_line(self) -> str:
         """'[1] 5.2.1 Other — Incident Reporting › Near-miss reporting (Leveson)'."""
@@ -46,7 +34,7 @@ class Citation:
         return f"[{self.n}] {code}{self.heading}{keys}"
 
     def to_dict(self) -> dict:
-        """The JSON shape of a citation in `ask --json`, `/chat` and MCP: every field of the dataclass."""
+        """The JSON shape of a citation in `ask --json`, `/chat` and MCP: the marker, the section's identity, the sentence."""
         return {"n": self.n, "id": self.id, "code": self.code, "label": self.label, "title": self.title,
                 "parent": self.parent, "citations": list(self.citations), "sentence": self.sentence}
 

@@ -6,7 +6,7 @@ import re
 
 from consensus_chat.ingest.errors import ConsensusChatError
 
-from .baseline import corpus_paths, normalise
+from .baseline import collapse_whitespace, corpus_paths
 from .metrics import mean
 from .metrics import rounded as _r
 
@@ -30,7 +30,7 @@ def answer_sentences(answer) -> list[str]:
 
 def is_verbatim(sentence: str, document: str) -> bool:
     """A sentence is verbatim when, whitespace-normalised, it is a substring of the document."""
-    return normalise(sentence) in document
+    return collapse_whitespace(sentence) in document
 
 
 def document_text(config, retriever, sections) -> str:
@@ -41,7 +41,7 @@ def document_text(config, retriever, sections) -> str:
     except ConsensusChatError:
         paths = []  # the corpus file moved; section texts alone still hold every card
     parts += [p.read_text(encoding="utf-8-sig") for p in paths]
-    return "\n".join(normalise(p) for p in parts)
+    return "\n".join(collapse_whitespace(p) for p in parts)
 
 
 def score_answer(answer, relevant_titles, document: str) -> dict:

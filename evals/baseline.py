@@ -32,7 +32,7 @@ class BaselineError(ConsensusChatError):
     """The baseline cannot be built (e.g. the corpus file the index was built from is gone)."""
 
 
-def normalise(text: str) -> str:
+def collapse_whitespace(text: str) -> str:
     """Collapse runs of whitespace to one space and strip."""
     return _WS.sub(" ", text).strip()
 
@@ -56,12 +56,12 @@ def corpus_paths(manifest: dict | None, index_dir: Path | None = None) -> list[P
 
 def section_anchors(sections, corpus_text: str) -> dict[str, list[str]]:
     """For each section title: opening/closing snippets of its body lines that occur in the corpus."""
-    corpus = normalise(corpus_text)
+    corpus = collapse_whitespace(corpus_text)
     anchors: dict[str, list[str]] = {}
     for s in sections:
         found = anchors.setdefault(s.title, [])
         for line in s.text.split("\n"):
-            line = normalise(line)
+            line = collapse_whitespace(line)
             if len(line) < 20 or line not in corpus:
                 continue  # too short to identify a section, or rewritten by the parser
             for snippet in (line[:ANCHOR_CHARS], line[-ANCHOR_CHARS:]):
@@ -72,7 +72,7 @@ def section_anchors(sections, corpus_text: str) -> dict[str, list[str]]:
 
 def titles_in(chunk_text: str, anchors: dict[str, list[str]]) -> set[str]:
     """Section titles a chunk holds: those with an anchor snippet inside the whitespace-normalised text."""
-    text = normalise(chunk_text)
+    text = collapse_whitespace(chunk_text)
     return {title for title, snippets in anchors.items() if any(s in text for s in snippets)}
 
 

@@ -15,6 +15,8 @@ import threading
 import time
 from pathlib import Path
 
+from .metrics import percentile
+
 VENV_BIN = Path(sys.executable).parent
 CLI = VENV_BIN / "consensus-chat"
 SEARCH_BUDGET_S = 180.0  # per latency measurement
@@ -26,13 +28,6 @@ OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "GRADIO_ANALY
 def log(msg: str) -> None:
     """Progress on stderr with a clock, so a long run under nohup shows where it is."""
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def pct(values: list[float], p: float) -> float | None:
-    """numpy's percentile (linear interpolation), or None for no values."""
-    import numpy as np
-
-    return float(np.percentile(values, p)) if len(values) else None
 
 
 def child_env() -> dict:
@@ -87,7 +82,7 @@ def time_calls(fn, items, budget_s: float = SEARCH_BUDGET_S, warmup: int = 2) ->
 
 def summary(ms: list[float]) -> dict:
     """p50/p95 (rounded) and the count of a latency series."""
-    return {"p50": round(pct(ms, 50), 2), "p95": round(pct(ms, 95), 2), "n": len(ms)}
+    return {"p50": round(percentile(ms, 50), 2), "p95": round(percentile(ms, 95), 2), "n": len(ms)}
 
 
 class Heartbeat:

@@ -8,9 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from .bench_common import CLI, child_env, pct, wall_seconds
+from .bench_common import CLI, child_env, wall_seconds
+from .metrics import percentile
 from .bench_profile import start_py_spy, stop_py_spy
-from .procs import free_port, peak_rss_mib, process_tree, stop_process, wait_for_http
+from .procs import free_port, peak_rss_mib, process_tree, stop_process, tree_sum, wait_for_http
 
 def measure_serve(index_dir: Path, questions: list[str], *, sessions: int = 50, per_session: int = 10,
                   profile: bool = True) -> tuple[dict, dict | None, dict | None]:
@@ -42,8 +43,8 @@ def measure_serve(index_dir: Path, questions: list[str], *, sessions: int = 50, 
             times.append((time.perf_counter() - t) * 1000)
             if not isinstance(reply, dict) or "answer" not in reply:
                 raise RuntimeError(f"/chat returned {type(reply).__name__}, not an answer")
-        serve.update({"questions": len(times), "chat_p50_ms": round(pct(times, 50), 1),
-                      "chat_p95_ms": round(pct(times, 95), 1), "peak_rss_mib": round(peak_rss_mib(proc.pid), 1),
+        serve.update({"questions": len(times), "chat_p50_ms": round(percentile(times, 50), 1),
+                      "chat_p95_ms": round(percentile(times, 95), 1), "peak_rss_mib": round(peak_rss_mib(proc.pid), 1),
                       "processes": len(process_tree(proc.pid))})
         spy = start_py_spy(proc.pid, Path(index_dir).parent / "serve-profile.txt") if profile else None
         # The target is the server's rate, so the load uses the light HTTP client (evals/load.py says why);
@@ -140,11 +141,8 @@ def _tree_cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds of a process and its children."""
     import psutil
 
-    total = 0.0
-    for p in process_tree(pid):
-        try:
-            times = psutil.Process(p).cpu_times()
-        except psutil.NoSuchProcess:
-            continue
-        total += times.user + times.system
-    return total
+    def cpu_seconds(p: int) -> float:
+        times = psutil.Process(p).cpu_times()
+        return times.user + times.system
+
+    return tree_sum(pid, cpu_seconds)

@@ -12,12 +12,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import sys
-from functools import partial
 from pathlib import Path
 
 import click
 
-from .metrics import rounded
+from .metrics import rounded_rate as _r  # the calibration record's rates keep four digits
 from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
 from .scope_fit import (
     FEATURES,
@@ -34,7 +33,6 @@ from .scope_fit import (
     predict,
 )
 
-_r = partial(rounded, digits=4)  # the calibration record's rates keep four digits
 
 
 def calibrate(retriever, questions_path: Path, pull: bool = False) -> tuple[dict, list[Sample]]:

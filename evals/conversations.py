@@ -16,12 +16,12 @@ through the Assistant with its earlier answers (each carrying its Turn) as histo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
 from consensus_chat.ingest.jsonl import split_lines
 
+from .files import json_line, read_text
 from .metrics import mean, rounded
 
 DEFAULT_CONVERSATIONS = Path(__file__).resolve().parent / "conversations.jsonl"
@@ -34,19 +34,14 @@ class ConversationFileError(ConsensusChatError):
 def load_conversations(path: Path | str | None = None) -> list[dict]:
     """Read and validate conversations.jsonl; a bad line raises ConversationFileError with its number."""
     path = Path(path) if path is not None else DEFAULT_CONVERSATIONS
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except (FileNotFoundError, IsADirectoryError):
-        raise ConversationFileError(f"{path}: not a file. Pass a JSONL conversation file with --conversations.") from None
+    raw = read_text(path, ConversationFileError,
+                    missing="not a file. Pass a JSONL conversation file with --conversations.")
     conversations = []
     for n, line in enumerate(split_lines(raw), 1):
         if not line.strip():
             continue
         where = f"{path.name} line {n}"
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise ConversationFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+        obj = json_line(line, where, ConversationFileError)
         turns = obj.get("turns") if isinstance(obj, dict) else None
         if not isinstance(obj, dict) or not isinstance(obj.get("id"), str) or not isinstance(turns, list) or not turns:
             raise ConversationFileError(f"{where}: expected {{\"id\": str, \"turns\": [...]}} with at least one turn.")

@@ -16,6 +16,8 @@ from pathlib import Path
 from consensus_chat.ingest.errors import ConsensusChatError
 from consensus_chat.ingest.jsonl import split_lines
 
+from .files import json_line
+
 
 class DatasetError(ConsensusChatError):
     """A BEIR-style dataset directory is incomplete or malformed."""
@@ -48,18 +50,15 @@ def load_beir(path: Path) -> list[dict]:
                                f"(query-id, corpus-id, score), got {len(cells)}.")
         try:
             score = int(cells[2])
-        except ValueError:
-            raise DatasetError(f"qrels/test.tsv line {n}: score {cells[2]!r} is not an integer.") from None
+        except ValueError as exc:
+            raise DatasetError(f"qrels/test.tsv line {n}: score {cells[2]!r} is not an integer.") from exc
         if score > 0:
             relevant.setdefault(cells[0], []).append(cells[1])
     rows, seen = [], set()
     for n, line in enumerate(split_lines(queries_file.read_text(encoding="utf-8-sig")), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except ValueError as exc:
-            raise DatasetError(f"queries.jsonl line {n}: not valid JSON ({exc}).") from None
+        obj = json_line(line, f"queries.jsonl line {n}", DatasetError)
         if not isinstance(obj, dict) or not isinstance(obj.get("_id"), str) or not isinstance(obj.get("text"), str) \
                 or not obj["text"].strip():
             raise DatasetError(f"queries.jsonl line {n}: expected an object with string '_id' and 'text'.")
@@ -131,7 +130,7 @@ def load_factory(spec: str):
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise RetrieverFactoryError(f"--retriever {spec!r}: cannot import {module_name!r} ({exc}). "
-                                    "Is it on PYTHONPATH?") from None
+                                    "Is it on PYTHONPATH?") from exc
     target = getattr(module, attr, None)
     if target is None:
         raise RetrieverFactoryError(f"--retriever {spec!r}: {module_name} has no attribute {attr!r}.")
@@ -139,8 +138,8 @@ def load_factory(spec: str):
     if not isinstance(target, BaseRetriever) and callable(target):
         try:
             inspect.signature(target).bind()  # checks the call without running a factory that may fail inside
-        except TypeError:
-            raise RetrieverFactoryError(f"--retriever {spec!r}: the factory must be callable with no arguments.") from None
+        except TypeError as exc:
+            raise RetrieverFactoryError(f"--retriever {spec!r}: the factory must be callable with no arguments.") from exc
         except ValueError:
             pass  # no signature to inspect (some builtins): just call it
         made = target()

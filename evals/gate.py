@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
+
+from .files import read_json
 
 THRESHOLDS_FILE = Path(__file__).resolve().parent / "thresholds.json"
 
@@ -17,12 +18,7 @@ class ThresholdError(ConsensusChatError):
 def load_thresholds(path: Path | str | None = None) -> dict:
     """thresholds.json: {"min": {"dotted.metric": value}, "max": {...}}."""
     path = Path(path) if path is not None else THRESHOLDS_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ThresholdError(f"{path}: not found.") from None
-    except ValueError as exc:
-        raise ThresholdError(f"{path}: not valid JSON ({exc}).") from None
+    return read_json(path, ThresholdError)
 
 
 def metric(report: dict, dotted: str):

@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from typing import Literal
 
+from .metrics import percentile
+
 
 def answered(result) -> str | None:
     """The default check of one `/chat` reply: None if it is an answer or a refusal, else what is wrong."""
@@ -51,9 +53,8 @@ class LoadReport:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float | None:
-        import numpy as np
-
-        return float(np.percentile(self.latencies, p)) if self.latencies else None
+        """The p-th percentile of the latencies in seconds (None for none)."""
+        return percentile(self.latencies, p)
 
     def to_dict(self) -> dict:
         """JSON-ready summary (no per-request list)."""

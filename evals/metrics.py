@@ -88,6 +88,11 @@ def rounded(x, digits: int = DIGITS) -> float | None:
     return None if x is None else round(float(x), digits)
 
 
+def rounded_rate(x) -> float | None:
+    """A rate as the calibration record keeps it: four digits."""
+    return rounded(x, 4)
+
+
 def percentile(values: Iterable[float], p: float) -> float | None:
     """The p-th percentile (0-100), numpy's linear interpolation; None for no values."""
     import numpy as np

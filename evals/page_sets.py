@@ -7,11 +7,12 @@ index per corpus (one embedder shared) and opens its retriever and assistant on 
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
+
+from .files import read_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_PAGES = ROOT / "evals" / "pages" / "pages.json"
@@ -25,12 +26,7 @@ class PagesFileError(ConsensusChatError):
 def load_pages(path: Path | str, root: Path = ROOT) -> list[dict]:
     """The {"corpus", "questions"} entries of a pages file, both paths checked to exist under `root`."""
     path = Path(path)
-    try:
-        pages = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise PagesFileError(f"{path}: not found.") from None
-    except ValueError as exc:
-        raise PagesFileError(f"{path}: not valid JSON ({exc}).") from None
+    pages = read_json(path, PagesFileError)
     if not isinstance(pages, list) or not pages:
         raise PagesFileError(f"{path}: expected a non-empty JSON list of {{\"corpus\", \"questions\"}} objects.")
     for n, page in enumerate(pages, 1):
@@ -90,11 +86,11 @@ class PageIndexes:
 
     def questions(self, page: dict):
         """(retriever, questions) of a pages-file entry, the questions checked against the page's own index."""
-        from .questions import load_questions, resolve
+        from .questions import load_questions, with_section_ids
 
         retriever = self.retriever(page["corpus"])
         path = self.root / page["questions"]
-        return retriever, resolve(load_questions(path), retriever.sections(), path)
+        return retriever, with_section_ids(load_questions(path), retriever.sections(), path)
 
     def assistant(self, corpus: str):
         """The corpus's assistant (over the same retriever)."""

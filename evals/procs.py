@@ -24,34 +24,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
-    """Wait until something listens on 127.0.0.1:port, or raise (also when `proc` exits first)."""
+def _wait_until(ready, what: str, timeout: float, proc: subprocess.Popen | None, poll: float, late: str) -> None:
+    """Poll `ready()` until it is true; raise when `proc` exits first (before `what`) or after `timeout` s (`late`)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+            raise RuntimeError(f"process exited with {proc.returncode} before {what}")
+        if ready():
+            return
+        time.sleep(poll)
+    raise TimeoutError(late)
+
+
+def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    """Wait until something listens on 127.0.0.1:port, or raise (also when `proc` exits first)."""
+
+    def listening() -> bool:
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listened on port {port} within {timeout}s")
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    _wait_until(listening, f"listening on {port}", timeout, proc, 0.2,
+                f"nothing listened on port {port} within {timeout}s")
 
 
 def wait_for_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None,
                   poll: float = 0.1) -> None:
     """Wait until GET url answers 200, or raise (also when `proc` exits first)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+
+    def answers() -> bool:
         try:
             with urllib.request.urlopen(url, timeout=5) as resp:
-                if resp.status == 200:
-                    return
+                return resp.status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(poll)
-    raise TimeoutError(f"{url} did not answer HTTP 200 within {timeout}s")
+            return False
+
+    _wait_until(answers, f"{url} answered", timeout, proc, poll, f"{url} did not answer HTTP 200 within {timeout}s")
 
 
 def stop_process(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
@@ -63,17 +70,18 @@ def stop_process(proc: subprocess.Popen | None, timeout: float = 15.0) -> None:
     if proc is None or proc.poll() is not None:
         return
     own_group = _leads_own_group(proc.pid)
-    try:
+
+    def send(sig: int) -> None:
         if own_group:
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, sig)
         else:
-            proc.terminate()
+            proc.send_signal(sig)
+
+    try:
+        send(signal.SIGTERM)
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        if own_group:
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
+        send(signal.SIGKILL)
         proc.wait(timeout=10)
     except ProcessLookupError:
         pass
@@ -97,18 +105,25 @@ def process_tree(pid: int) -> list[int]:
         return []
 
 
+def tree_sum(pid: int, measure) -> float:
+    """`measure(pid)` summed over a process and its children; a process gone (or closed to us) meanwhile counts 0."""
+    import psutil
+
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            total += measure(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return total
+
+
 def peak_rss_mib(pid: int) -> float:
     """Peak resident set size (VmHWM where the OS reports it, else current RSS) summed over a process tree."""
     import psutil
 
-    total = 0
-    for p in process_tree(pid):
-        try:
-            # Linux's VmHWM is the true peak; psutil exposes only the current RSS, the fallback elsewhere.
-            total += _vm_hwm_bytes(p) or psutil.Process(p).memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return total / 1048576
+    # Linux's VmHWM is the true peak; psutil exposes only the current RSS, the fallback elsewhere.
+    return tree_sum(pid, lambda p: _vm_hwm_bytes(p) or psutil.Process(p).memory_info().rss) / 1048576
 
 
 def _vm_hwm_bytes(pid: int) -> int:

@@ -8,12 +8,13 @@ so none of them imports another to learn the format.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from consensus_chat.ingest.errors import ConsensusChatError
 from consensus_chat.ingest.jsonl import split_lines
+
+from .files import json_line, read_text
 
 DEFAULT_QUESTIONS = Path(__file__).resolve().parent / "questions.jsonl"
 KINDS = ("in_scope", "out_of_scope")
@@ -45,12 +46,8 @@ def load_questions(path: Path | str | None = None) -> list[Question]:
     if is_beir(path):
         return [Question(r["id"], r["question"], (), (), r["kind"], r["line"], r["relevant_ids"])
                 for r in load_beir(path)]
-    try:
-        raw = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise QuestionFileError(f"{path}: file not found. Pass an existing JSONL file with --questions.") from None
-    except UnicodeDecodeError:
-        raise QuestionFileError(f"{path}: not valid UTF-8. Save the question file as UTF-8.") from None
+    raw = read_text(path, QuestionFileError, missing="file not found. Pass an existing JSONL file with --questions.",
+                    undecodable="not valid UTF-8. Save the question file as UTF-8.")
     questions: list[Question] = []
     seen: dict[str, int] = {}
     for n, line in enumerate(split_lines(raw), 1):
@@ -67,10 +64,7 @@ def load_questions(path: Path | str | None = None) -> list[Question]:
 
 
 def _parse_line(line: str, where: str) -> Question:
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        raise QuestionFileError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}).") from None
+    obj = json_line(line, where, QuestionFileError)
     if not isinstance(obj, dict):
         raise QuestionFileError(f"{where}: expected a JSON object, got {type(obj).__name__}.")
     for key in ("id", "question"):
@@ -96,7 +90,7 @@ def _parse_line(line: str, where: str) -> Question:
                     slice=tag)
 
 
-def resolve(questions: list[Question], sections, path: Path) -> list[Question]:
+def with_section_ids(questions: list[Question], sections, path: Path) -> list[Question]:
     """Questions with both their relevant titles and section ids, checked against the index."""
     check_titles(questions, {s.title for s in sections}, path)
     title_of = {s.id: s.title for s in sections}

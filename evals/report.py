@@ -22,15 +22,11 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def ram_gib() -> float | None:
-    """Total RAM in GiB from /proc/meminfo."""
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) / (1024 * 1024)
-    except OSError:
-        pass
-    return None
+def ram_gib() -> float:
+    """Total RAM in GiB."""
+    import psutil
+
+    return psutil.virtual_memory().total / (1024**3)
 
 
 def machine() -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from consensus_chat.ingest.errors import ConsensusChatError
 
 from .answers import answer_scores, answer_sentences, is_verbatim  # noqa: F401 - part of this module's API
-from .baseline import normalise  # noqa: F401 - part of this module's API
+from .baseline import collapse_whitespace  # noqa: F401 - part of this module's API
 from .gate import THRESHOLDS_FILE, ThresholdError, gate, load_thresholds, metric  # noqa: F401 - part of this module's API
 from .metrics import first_relevant_rank, percentile, rounded
 from .questions import (  # noqa: F401 - part of this module's API
@@ -26,12 +26,12 @@ from .questions import (  # noqa: F401 - part of this module's API
     check_titles,
     file_sha256,
     load_questions,
-    resolve,
+    with_section_ids,
 )
 from .searches import MODES, RANK_DEPTH, check_modes, search_all
 
 __all__ = ["run", "load_questions", "check_titles", "gate", "answer_scores", "answer_sentences",
-           "is_verbatim", "normalise"]
+           "is_verbatim", "collapse_whitespace"]
 
 
 def _open(target):
@@ -62,7 +62,7 @@ def run(target, questions_path: Path | str | None = None, modes=MODES, baseline:
     questions = load_questions(questions_path)
     config, retriever = _open(target)
     sections = retriever.sections()
-    questions = resolve(questions, sections, questions_path)
+    questions = with_section_ids(questions, sections, questions_path)
     others = {spec: load_factory(spec) for spec in retrievers}  # a bad spec fails now, not after the run
     in_scope = [q for q in questions if q.kind == "in_scope"]
     say = progress or (lambda msg: None)

@@ -13,13 +13,11 @@ rule fitted on the others. `evals/calibrate.py` (the command) and `evals/scope_e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import click
 
-from .metrics import rounded
+from .metrics import rounded_rate as _r  # the calibration record's rates keep four digits
 
-_r = partial(rounded, digits=4)  # the calibration record's rates keep four digits
 
 FEATURES = ("dense", "coverage", "pull")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(0, 11))

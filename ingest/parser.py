@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from .errors import CorpusFormatError
-from .section import Section
+from .section import Section, author_line
 from .text import slugify
 
 PARSER_VERSION = "1"
@@ -199,7 +199,7 @@ def _tail(path: Path, title: str, title_row: int, lines) -> list[Section]:
     tag_rows = rest[i:]
     intro = [line for _, line in rest[:author_idx]]
     abstract = "\n".join(line for _, line in abstract_rows)
-    text = "\n".join([*intro, "Authors: " + "; ".join(authors) + f" ({year})", abstract]).strip()
+    text = "\n".join([*intro, author_line(authors, year), abstract]).strip()
     end = abstract_rows[-1][0] if abstract_rows else rest[author_idx][0]
     out = [
         Section(

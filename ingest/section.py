@@ -15,6 +15,11 @@ def heading(parent: str | None, title: str) -> str:
     return f"{parent} › {title}" if parent else title
 
 
+def author_line(authors: tuple[str, ...], year: int | None) -> str:
+    """A source record's author line as its text shows it (one rule for the parser and every reader)."""
+    return "Authors: " + "; ".join(authors) + (f" ({year})" if year is not None else "")
+
+
 @dataclass(frozen=True)
 class Section:
     """One unit of the document: a research-area card, the source record, the overview or the tags."""
@@ -56,6 +61,11 @@ class Section:
                 d.pop(key)
         return d
 
+    @property
+    def author_line(self) -> str | None:
+        """The line the parser writes into a source record's text: 'Authors: A; B (2025)' (None without authors)."""
+        return author_line(self.authors, self.year) if self.authors else None
+
     @classmethod
     def from_dict(cls, d: dict) -> "Section":
         """Inverse of to_dict."""
@@ -75,3 +85,38 @@ class Section:
             year=d.get("year"),
             tags=tuple(tuple(t) for t in d.get("tags") or ()),
         )
+
+
+def _section_field(name: str) -> property:
+    return property(lambda self: getattr(self.section, name), doc=f"The section's {name}.")
+
+
+class CarriesSection:
+    """A record that holds its Section whole (`self.section`) and reads the section's fields through it.
+
+    A Hit and a Citation are a section plus what a search or an answer found; their `code`, `title`, ... are the
+    section's own, never copies that could drift.
+    """
+
+    __slots__ = ()
+    section: Section
+
+    id = _section_field("id")
+    kind = _section_field("kind")
+    code = _section_field("code")
+    label = _section_field("label")
+    title = _section_field("title")
+    parent = _section_field("parent")
+    text = _section_field("text")
+    citations = _section_field("citations")
+    source_file = _section_field("source_file")
+    line_start = _section_field("line_start")
+    line_end = _section_field("line_end")
+    authors = _section_field("authors")
+    year = _section_field("year")
+    author_line = _section_field("author_line")
+
+    @property
+    def heading(self) -> str:
+        """Title with its parent."""
+        return self.section.heading

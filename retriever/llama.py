@@ -54,7 +54,7 @@ def hit_to_node(hit: Hit, *, score: float, rank: int, result: SearchResult | Non
         "parent": hit.parent or "", "kind": hit.kind, "citations": list(hit.citations),
         "heading": hit.heading, "source_file": hit.source_file, "line_start": hit.line_start,
         "line_end": hit.line_end,
-        "rank": rank, "exact": hit.exact or "", "tier": TIER_BY_REASON.get(hit.exact or "", 0.0),
+        "rank": rank, "exact": hit.matched_by or "", "tier": TIER_BY_REASON.get(hit.matched_by or "", 0.0),
         "fused_score": float(hit.score),
         "dense_score": hit.dense_score, "lexical_score": hit.lexical_score,
         "in_scope": bool(result.in_scope) if result is not None else True,

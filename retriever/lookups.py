@@ -13,7 +13,7 @@ TIER_KEY = 4.0
 TIER_LABEL = 3.5  # only found when the question asks about labels or categories
 TIER_TITLE = 3.0
 TIER_REPORT = 3.0  # the source record, for questions about the document itself
-# Hit.exact (why a section was named exactly) -> the tier that lifted it.
+# Hit.matched_by (why a section was named exactly) -> the tier that lifted it.
 TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL,
                   "report": TIER_REPORT}
 

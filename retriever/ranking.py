@@ -103,10 +103,6 @@ def ranked_hits(sections: dict[str, Section], scored: dict[str, float], dense: d
                  lex_rank.get(sid), exact[sid][1] if sid in exact else None) for sid in ordered]
 
 
-def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, exact) -> Hit:
-    return Hit(
-        id=section.id, code=section.code, label=section.label, title=section.title, parent=section.parent,
-        kind=section.kind, text=section.text, citations=section.citations, score=float(score),
-        dense_score=dense_score, dense_rank=dense_rank, lexical_score=lexical_score, lexical_rank=lexical_rank,
-        exact=exact, source_file=section.source_file, line_start=section.line_start, line_end=section.line_end,
-    )
+def _hit(section: Section, score, dense_score, dense_rank, lexical_score, lexical_rank, matched_by) -> Hit:
+    return Hit(section=section, score=float(score), dense_score=dense_score, dense_rank=dense_rank,
+               lexical_score=lexical_score, lexical_rank=lexical_rank, matched_by=matched_by)

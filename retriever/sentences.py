@@ -8,9 +8,10 @@ from consensus_chat.ingest.text import split_sentences
 MAX_SECTIONS = 4096  # bounded: a server that re-ingests often must not grow without end
 
 
-def quotable_sentences(text: str) -> list[str]:
-    """The sentences of a section's text that an answer may quote (not the author list)."""
-    return [s for s in split_sentences(text) if not s.startswith("Authors:")]
+def quotable_sentences(section) -> list[str]:
+    """The sentences of a Section's (or Hit's) text that an answer may quote: not the source record's author line."""
+    own = section.author_line  # the line the parser wrote from the record's fields (None without authors)
+    return split_sentences("\n".join(line for line in section.text.split("\n") if line != own))
 
 
 class SentenceCache:
@@ -26,7 +27,7 @@ class SentenceCache:
         cached = self._items.get(key)
         if cached is not None:
             return cached
-        sentences = quotable_sentences(section.text)
+        sentences = quotable_sentences(section)
         vectors = self.embedder.encode(sentences) if sentences else None
         self._items.put(key, (sentences, vectors))
         return sentences, vectors

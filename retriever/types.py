@@ -4,37 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consensus_chat.ingest.section import heading
+from consensus_chat.ingest.section import CarriesSection, Section
 
 from .topic import Topic
 
 
 @dataclass(frozen=True)
-class Hit:
-    """One section that matches a query, with the final score and each signal's own score and rank."""
+class Hit(CarriesSection):
+    """One section that matches a query, with the final score and each signal's own score and rank.
 
-    id: str
-    code: str | None
-    label: str | None
-    title: str
-    parent: str | None
-    kind: str
-    text: str
-    citations: tuple[str, ...]
+    It holds its Section whole: `hit.code`, `hit.title`, `hit.text`, `hit.authors`, ... read the section's fields.
+    """
+
+    section: Section
     score: float
     dense_score: float | None = None
     dense_rank: int | None = None
     lexical_score: float | None = None
     lexical_rank: int | None = None
-    exact: str | None = None  # why an exact look-up matched: "code", "source-key", "title", "label", "report"
-    source_file: str = ""
-    line_start: int = 0
-    line_end: int = 0
-
-    @property
-    def heading(self) -> str:
-        """Title with its parent."""
-        return heading(self.parent, self.title)
+    matched_by: str | None = None  # why an exact look-up matched: "code", "source-key", "title", "label", "report"
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""
@@ -56,6 +44,8 @@ class SearchResult:
     scope_score: float | None = None  # the topic's evidence (retriever/scope.py); None when it has no topic words
     topic: Topic | None = None  # the question split into meta words, entities and topic words
     searched: str = ""  # the text that was searched (meta words dropped, abbreviations expanded)
+    # The unit vector of `searched` that the dense search used, so an answer composed from it embeds nothing again.
+    searched_vector: object = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""

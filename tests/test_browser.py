@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import CLI
+from conftest import ask_in_page, export_feedback, open_chat
 from test_ui import shared_server
 
 
@@ -65,8 +63,7 @@ def page(browser_context, server):
     page.on("request", lambda r: fonts.append(r.url) if r.resource_type == "font" else None)
     page.outside_requests = outside
     page.font_requests = fonts
-    page.goto(server, wait_until="domcontentloaded")
-    page.locator("#question textarea").wait_for()
+    open_chat(page, server)
     try:
         yield page
     finally:
@@ -75,10 +72,7 @@ def page(browser_context, server):
 
 def ask(page, question: str, done_text: str, nth: int = 0) -> None:
     """Type a question, send it, and wait until `done_text` shows in the chat (the nth time)."""
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#chatbot").get_by_text(done_text).nth(nth).wait_for(timeout=60_000)
+    ask_in_page(page, question, done_text, nth=nth, timeout=60_000)
 
 
 def rect(locator) -> dict:
@@ -284,9 +278,6 @@ def test_thumbs_down_is_saved_in_the_index_home_and_exported(page, index_dir):
     chat = page.locator("#chatbot")
     chat.locator("button[aria-label='Dislike']").first.click()
     page.get_by_text("your thumbs down is saved").first.wait_for(timeout=30_000)
-    export = subprocess.run([CLI, "feedback", "export", "--index-dir", str(index_dir)], capture_output=True,
-                            text=True, timeout=120)
-    assert export.returncode == 0, export.stderr
-    lines = [json.loads(line) for line in export.stdout.splitlines()]
+    lines, _ = export_feedback(index_dir)
     mine = [line for line in lines if line["question"] == question]
     assert mine and mine[-1]["relevant_codes"] == ["3.2.2"] and mine[-1]["kind"] == "in_scope"

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import CORPUS
+from conftest import ask_in_page, edited_corpus, open_chat
 from test_browser import ARGS, CHROMIUM
 from test_ui import serving
 
@@ -53,10 +53,8 @@ def hostile_server(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("hostile")
     corpus = root / "hostile.txt"
-    text = CORPUS.read_text(encoding="utf-8")
     anchor = "repeatability, and precision."
-    assert anchor in text
-    corpus.write_text(text.replace(anchor, anchor + HOSTILE_LINE, 1), encoding="utf-8")
+    edited_corpus(corpus, anchor, anchor + HOSTILE_LINE)
     index = root / "index"
     ingest([corpus], Config.from_env(index_dir=index), quiet=True)
     stub = ThreadingHTTPServer(("127.0.0.1", 0), _StubLLM)
@@ -88,8 +86,7 @@ def hostile_page(hostile_server, tmp_path_factory):
             (hostile_server, "data:", "blob:")) else None)
         page = context.new_page()
         page.elsewhere = elsewhere
-        page.goto(hostile_server, wait_until="domcontentloaded")
-        page.locator("#question textarea").wait_for()
+        open_chat(page, hostile_server)
         try:
             yield page
         finally:
@@ -97,11 +94,7 @@ def hostile_page(hostile_server, tmp_path_factory):
 
 
 def _ask(page, question: str, done: str) -> str:
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#chatbot").get_by_text(done).last.wait_for(timeout=90_000)
-    page.wait_for_timeout(1500)  # let any image the answer holds start loading
+    ask_in_page(page, question, done, settle_ms=1500)  # let any image the answer holds start loading
     return page.locator("#chatbot .message-row.bot-row").last.inner_html()
 
 

@@ -4,10 +4,12 @@ the first screen, keyboard use, and a question that shows at once with a Stop bu
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 
+from conftest import ask_in_page, open_chat
 from test_browser import ARGS, CHROMIUM, rect
 from test_ui import shared_server
 
@@ -51,21 +53,21 @@ def browser(server):
             chromium.close()
 
 
+@contextlib.contextmanager
 def open_page(browser, server, viewport, scheme="light"):
+    """A new page on the web chat, loaded; closed afterwards (which drops any request still held)."""
     page = browser.new_page(viewport=viewport, color_scheme=scheme)
-    page.set_default_timeout(30_000)
-    page.goto(server, wait_until="domcontentloaded")
-    page.locator("#question textarea").wait_for()
-    page.wait_for_timeout(500)
-    return page
+    try:
+        page.set_default_timeout(30_000)
+        open_chat(page, server)
+        page.wait_for_timeout(500)
+        yield page
+    finally:
+        page.close()
 
 
 def ask(page, question: str, done: str) -> None:
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
-    page.locator("#chatbot").get_by_text(done).last.wait_for(timeout=90_000)
-    page.wait_for_timeout(300)
+    ask_in_page(page, question, done, settle_ms=300)
 
 
 def serious_violations(page) -> list:
@@ -78,8 +80,7 @@ def serious_violations(page) -> list:
 
 @pytest.mark.parametrize("name, viewport, scheme", STATES)
 def test_axe_finds_nothing_serious_after_an_answer_and_a_refusal(browser, server, name, viewport, scheme, artifacts):
-    page = open_page(browser, server, viewport, scheme)
-    try:
+    with open_page(browser, server, viewport, scheme) as page:
         on_screen = [page.locator("#question textarea"), page.locator("#ask"), page.locator("#new"),
                      page.locator("#examples button").last]
         for item in on_screen:
@@ -103,13 +104,10 @@ def test_axe_finds_nothing_serious_after_an_answer_and_a_refusal(browser, server
         page.screenshot(path=str(artifacts / f"page-refusal-{name}.png"))
         assert serious_violations(page) == [], (name, "refusal")
         assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"], "nothing runs off the side"
-    finally:
-        page.close()
 
 
 def test_every_control_is_reachable_by_keyboard_and_source_boxes_open_with_enter(browser, server):
-    page = open_page(browser, server, {"width": 1280, "height": 900})
-    try:
+    with open_page(browser, server, {"width": 1280, "height": 900}) as page:
         ask(page, ANSWERED, "open a source below")
         page.locator("#question textarea").focus()
         reached = set()
@@ -126,14 +124,11 @@ def test_every_control_is_reachable_by_keyboard_and_source_boxes_open_with_enter
         page.locator("#question textarea").focus()
         page.keyboard.press("Tab")
         assert page.evaluate("document.activeElement.closest('#ask') !== null"), "Ask follows the input"
-    finally:
-        page.close()
 
 
 def test_the_question_shows_at_once_and_a_second_one_waits(browser, server):
-    page = open_page(browser, server, {"width": 1280, "height": 900})
     held = []
-    try:
+    with open_page(browser, server, {"width": 1280, "height": 900}) as page:
         chat = page.locator("#chatbot")
         page.locator("#question textarea").press("Enter")  # empty: ignored quietly
         page.wait_for_timeout(800)
@@ -165,5 +160,3 @@ def test_the_question_shows_at_once_and_a_second_one_waits(browser, server):
         page.locator("#stop").click()
         page.locator("#ask").wait_for(state="visible")
         assert chat.get_by_text(OFF_TOPIC).count() == 0 and box.input_value() == OFF_TOPIC
-    finally:
-        page.close()  # drops any request still held

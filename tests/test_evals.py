@@ -24,7 +24,7 @@ from consensus_chat.evals.runner import (
     is_verbatim,
     load_questions,
     load_thresholds,
-    normalise,
+    collapse_whitespace,
     run,
 )
 
@@ -100,9 +100,9 @@ def test_library_scores_an_empty_ranking_zero_and_keeps_our_order():
 @pytest.fixture(scope="session")
 def rankings(retriever):
     """Per mode, each in-scope question's ranked section ids, and the qrels (relevant ids)."""
-    from consensus_chat.evals.runner import resolve
+    from consensus_chat.evals.runner import with_section_ids
 
-    questions = [q for q in resolve(load_questions(DEFAULT_QUESTIONS), retriever.sections(), DEFAULT_QUESTIONS)
+    questions = [q for q in with_section_ids(load_questions(DEFAULT_QUESTIONS), retriever.sections(), DEFAULT_QUESTIONS)
                  if q.kind == "in_scope"]
     runs = {m: {q.id: [h.id for h in retriever.search(q.question, k=10, mode=m).hits] for q in questions}
             for m in ("hybrid", "dense", "lexical")}
@@ -124,6 +124,8 @@ def test_the_library_gives_the_hand_written_numbers_on_our_set(retriever, rankin
 
 GOOD = {"id": "q1", "question": "What is metrology?", "relevant_titles": ["Metrology for AI risk assessment"],
         "relevant_codes": ["3.2.1"], "kind": "in_scope"}
+OFF_TOPIC = {"id": "q2", "question": "sourdough bread recipe", "relevant_titles": [], "relevant_codes": [],
+             "kind": "out_of_scope"}
 
 
 def _write(tmp_path, lines) -> object:
@@ -188,7 +190,7 @@ class _A:
 def test_answer_sentences_strip_markers_and_bullets():
     a = _A("- First claim here. [1] Second one [2].\nThird [1, 2]", [_C("x", "X", "Quoted.")])
     assert answer_sentences(a) == ["Quoted.", "First claim here.", "Second one.", "Third"]
-    document = normalise("Intro.\nFirst claim   here. Second one.")
+    document = collapse_whitespace("Intro.\nFirst claim   here. Second one.")
     assert is_verbatim("First claim here.", document)
     assert not is_verbatim("First claim there.", document)
 
@@ -481,9 +483,7 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
 
 
 def test_cli_eval_tables_for_one_mode(index_dir, tmp_path):
-    path = _write(tmp_path, [json.dumps(GOOD), json.dumps({"id": "q2", "question": "sourdough bread recipe",
-                                                           "relevant_titles": [], "relevant_codes": [],
-                                                           "kind": "out_of_scope"})])
+    path = _write(tmp_path, [json.dumps(GOOD), json.dumps(OFF_TOPIC)])
     proc = subprocess.run([CLI, "eval", "--index-dir", str(index_dir), "--questions", str(path), "--mode", "hybrid",
                            "--no-baseline"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -625,7 +625,7 @@ def blind_report(config):
 
 def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, tmp_path):
     from consensus_chat.evals.blind import KIND
-    from consensus_chat.evals.questions import load_questions, resolve
+    from consensus_chat.evals.questions import load_questions, with_section_ids
     from consensus_chat.ingest.config import Config
     from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.retriever import open_retriever
@@ -640,7 +640,7 @@ def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, 
     ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder)
     r = open_retriever(config=cfg)
     path = BLIND_FIXTURE / "second-page.jsonl"
-    qs = resolve(load_questions(path), r.sections(), path)
+    qs = with_section_ids(load_questions(path), r.sections(), path)
     ins = [q for q in qs if q.kind == "in_scope"]
     first = [r.search(q.question, k=10).hits[0].id in q.relevant_ids for q in ins]
     assert page["hit@1"] == round(sum(first) / 3, 3)
@@ -684,9 +684,7 @@ def test_other_pages_are_judged_by_a_rule_fitted_on_the_other_pages(config, tmp_
 # -- what each number is --------------------------------------------------------------------------
 
 def test_a_question_file_of_ones_own_gets_scope_figures_of_kind_other_questions(config, tmp_path):
-    path = _write(tmp_path, [json.dumps(GOOD), json.dumps({"id": "q2", "question": "sourdough bread recipe",
-                                                           "relevant_titles": [], "relevant_codes": [],
-                                                           "kind": "out_of_scope"})])
+    path = _write(tmp_path, [json.dumps(GOOD), json.dumps(OFF_TOPIC)])
     oos = run(config, path, ("hybrid",), baseline=False, answers=False)["out_of_scope"]
     assert oos["kind"] == oos["in_sample"]["kind"] == "other questions"
     assert all(row["kind"] == "other questions" for row in oos["slices"].values())

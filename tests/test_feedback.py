@@ -13,7 +13,7 @@ import pytest
 from consensus_chat.app import chat
 from consensus_chat.app.feedback import (FILENAME, MAX_COMMENT, MAX_QUESTION, FeedbackError, FeedbackStore, IssuedAnswers, Ratings,
                           TooManyVotes, UnknownAnswer, VoteLimiter)
-from conftest import CLI
+from conftest import CLI, export_feedback
 from consensus_chat.evals.runner import load_questions
 
 CODE_QUESTION = "What is the code of the metrology section?"
@@ -193,12 +193,9 @@ def test_feedback_export_cli(assistant, ratings, tmp_path):
     history = conversation(assistant, answers, CODE_QUESTION, OFF_TOPIC)
     vote(history, 1, False, ratings, answers)
     vote(history, 3, True, ratings, answers)
-    done = subprocess.run([CLI, "feedback", "export", "--index-dir", str(tmp_path)], capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    lines, said = export_feedback(tmp_path)
     assert [line["question"] for line in lines] == [CODE_QUESTION], "only the disliked answer"
-    assert "1 disliked answer(s)" in done.stderr and "label" in done.stderr
+    assert "1 disliked answer(s)" in said and "label" in said
     bad = subprocess.run([CLI, "feedback", "export", "--index-dir", str(tmp_path), "--out",
                           str(tmp_path / "no-such-dir" / "x.jsonl")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.startswith("Error: Cannot write") and "Traceback" not in bad.stderr
@@ -216,13 +213,6 @@ def server(request, index_dir, tmp_path_factory):
     from test_ui import shared_server
 
     return shared_server(request, index_dir, tmp_path_factory)
-
-
-def _export(index_dir) -> list[dict]:
-    done = subprocess.run([CLI, "feedback", "export", "--index-dir", str(index_dir)], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    return [json.loads(line) for line in done.stdout.splitlines()]
 
 
 async def _mcp_rate(url: str, question: str):
@@ -256,7 +246,7 @@ def test_http_api_and_mcp_rate_answers_into_the_same_store(server, index_dir):
     assert "ctx" not in tools["feedback"].inputSchema["properties"]
     assert not rated.isError and rated.structuredContent == {"id": mcp_id, "liked": False, "stored": True}
     assert forged.isError and "No answer with that id" in forged.content[0].text
-    lines = {line.get("comment"): line for line in _export(index_dir)}
+    lines = {line.get("comment"): line for line in export_feedback(index_dir)[0]}
     assert lines["names only one section"]["question"] == question
     assert lines["names only one section"]["sources"], "the sources the answer showed"
     assert lines["via MCP"]["question"] == OFF_TOPIC and lines["via MCP"]["kind"] == "out_of_scope"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI
+from conftest import CLI, copy_index, open_files
 from consensus_chat.ingest.errors import ConsensusChatError, QueryError
 
 
@@ -319,12 +319,6 @@ def _fill(arg, idx: Path, tmp: Path):
     return arg.replace("{idx}", str(idx)).replace("{tmp}", str(tmp))
 
 
-def _copy_index(config, tmp_path) -> Path:
-    idx = tmp_path / "idx"
-    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
-    return idx
-
-
 def _answers(idx: Path) -> None:
     from consensus_chat.retriever import open_retriever
 
@@ -350,7 +344,7 @@ def healthy(config) -> list[list[str]]:
 
 @pytest.mark.parametrize("fault", FAULTS, ids=[f.name for f in FAULTS])
 def test_fault_table(fault, config, tmp_path, embedder, healthy):
-    idx = _copy_index(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     env = {**os.environ, **fault.setup(idx, tmp_path)}
     proc = subprocess.run([CLI, *(_fill(a, idx, tmp_path) for a in fault.args)], capture_output=True, text=True,
                           timeout=300, env=env)
@@ -379,7 +373,7 @@ def test_fault_table(fault, config, tmp_path, embedder, healthy):
 
 def test_plain_ingest_repairs_a_store_that_lost_its_database(config, tmp_path):
     """A deleted chroma.sqlite3 is not "unchanged": plain ingest says so and rebuilds the store."""
-    idx = _copy_index(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     _delete_sqlite(idx, tmp_path)
     proc = run("ingest", "--index-dir", str(idx))
     assert proc.returncode == 0, proc.stderr
@@ -397,7 +391,7 @@ def test_plain_ingest_repairs_a_store_that_lost_rows(config, tmp_path):
 
     from consensus_chat.ingest.pipeline import ingest
 
-    idx = _copy_index(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     client = chromadb.PersistentClient(str(_generation(idx)), settings=Settings(anonymized_telemetry=False))
     col = client.get_collection("sections")
     col.delete(ids=col.get(limit=2)["ids"])
@@ -410,7 +404,7 @@ def test_plain_ingest_repairs_a_store_that_lost_rows(config, tmp_path):
 @pytest.fixture
 def read_only_index(config, tmp_path):
     """A valid index seen through a read-only bind mount (needs root; skipped elsewhere)."""
-    idx = _copy_index(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     mount = tmp_path / "ro"
     mount.mkdir()
     made = subprocess.run(["mount", "--bind", "-o", "ro", str(idx), str(mount)], capture_output=True)
@@ -466,16 +460,9 @@ def test_clean_query_is_the_one_check():
 
 def _generation_files(pid: int) -> tuple[int, int, int]:
     """(all open files, files under a gen-* directory, files already deleted) of a process, from /proc."""
-    total = in_gen = deleted = 0
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue  # closed while we looked
-        total += 1
-        in_gen += "/gen-" in target
-        deleted += "/gen-" in target and target.endswith("(deleted)")
-    return total, in_gen, deleted
+    targets = open_files(pid)
+    in_gen = [t for t in targets if "/gen-" in t]
+    return len(targets), len(in_gen), sum(t.endswith("(deleted)") for t in in_gen)
 
 
 @pytest.mark.slow
@@ -485,7 +472,7 @@ def test_server_releases_replaced_generations(config, tmp_path, embedder):
     from conftest import CORPUS, serving
     from consensus_chat.ingest.pipeline import ingest
 
-    idx = _copy_index(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     edited = tmp_path / "edited.txt"
     edited.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization"),
                       encoding="utf-8")

@@ -71,7 +71,7 @@ def test_changed_added_and_removed_sections_without_duplicates(tmp_path):
     ids = [s.id for s in r.sections()]
     assert len(ids) == len(set(ids)) == 15
     hits = r.search("Newkey", k=5).hits
-    assert {h.title for h in hits if h.exact} == {"Metrology for AI risk assessment", "Incident databases"}
+    assert {h.title for h in hits if h.matched_by} == {"Metrology for AI risk assessment", "Incident databases"}
     back = ingest([CORPUS], cfg)
     assert (back.added, back.updated, back.removed) == (0, 1, 1)
     r2 = open_retriever(cfg.index_dir)

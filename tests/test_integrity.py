@@ -15,14 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, CORPUS, free_port, stop_process, wait_for_port
+from conftest import CLI, CORPUS, copy_index, free_port, open_files, stop_process, wait_for_port
 from crashpoints import crash_env
-
-
-def _copy(config, tmp_path) -> Path:
-    idx = tmp_path / "idx"
-    shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
-    return idx
 
 
 def _edited(tmp_path) -> Path:
@@ -35,7 +29,7 @@ def test_plain_ingest_removes_crash_leftovers_even_when_nothing_changed(config, 
     """Killed with the new manifest written but not swapped in: the next ingest (nothing to do) cleans up."""
     from consensus_chat.ingest.pipeline import ingest
 
-    idx = _copy(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     ingest([_edited(tmp_path)], config.with_(index_dir=idx), embedder=embedder)  # a real previous generation
     ingest([CORPUS], config.with_(index_dir=idx), embedder=embedder)
     kept = sorted(p.name for p in idx.glob("gen-*"))
@@ -118,8 +112,7 @@ def test_an_unreadable_index_folder_says_so(config, blocked):
     root = Path(tempfile.mkdtemp(prefix="consensus-chat-perm-"))
     try:
         root.chmod(0o755)  # nobody may reach the folders, and then not read the blocked one
-        idx, cache = root / "idx", root / "cache"
-        shutil.copytree(config.index_dir, idx, ignore=shutil.ignore_patterns(".ingest.lock"))
+        idx, cache = copy_index(config.index_dir, root), root / "cache"
         shutil.copytree(default_cache_dir(), cache)
         for path in [idx, cache, *idx.rglob("*"), *cache.rglob("*")]:
             path.chmod(0o777 if path.is_dir() else 0o666)
@@ -140,15 +133,7 @@ def test_an_unreadable_index_folder_says_so(config, blocked):
 
 
 def _deleted_generation_files(pid: int) -> list[str]:
-    found = []
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if "/gen-" in target and target.endswith("(deleted)"):
-            found.append(target)
-    return found
+    return [t for t in open_files(pid) if "/gen-" in t and t.endswith("(deleted)")]
 
 
 @pytest.mark.slow
@@ -157,7 +142,7 @@ def test_an_idle_server_releases_a_deleted_generation(config, tmp_path, embedder
     from conftest import serving
     from consensus_chat.ingest.pipeline import ingest
 
-    idx = _copy(config, tmp_path)
+    idx = copy_index(config.index_dir, tmp_path)
     with serving(idx, tmp_path / "serve.log") as (client, proc):
         assert client.predict("metrology", 3, api_name="/search")["hits"][0]["title"] == "Metrology for AI risk assessment"
         first = json.loads((idx / "manifest.json").read_text())["generation"]

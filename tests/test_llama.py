@@ -46,7 +46,7 @@ def test_scores_are_dense_cosines_in_unit_range_in_hybrid_order(retriever, li, q
         assert 0.0 <= n.score <= 1.0
         assert n.score == pytest.approx(min(1.0, max(0.0, h.dense_score)))
         assert n.node.metadata["fused_score"] == pytest.approx(h.score)
-        assert n.node.metadata["exact"] == (h.exact or "")
+        assert n.node.metadata["exact"] == (h.matched_by or "")
 
 
 def test_exact_reasons_go_to_metadata_not_the_score(li):

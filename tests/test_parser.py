@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -130,12 +131,18 @@ BAD_INPUTS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_bad_input_raises_a_clear_error(tmp_path, case):
+def _bad_file(tmp_path, case: str) -> tuple[Path, str]:
+    """The bad input `case` written to a file (or no file, for "missing"), and the words its error must hold."""
     content, needle = BAD_INPUTS[case]
     path = tmp_path / f"{case}.txt"
     if content is not None:
         path.write_bytes(content)
+    return path, needle
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_raises_a_clear_error(tmp_path, case):
+    path, needle = _bad_file(tmp_path, case)
     with pytest.raises(CorpusFormatError) as info:
         parse_file(path)
     assert needle in str(info.value) and str(path) in str(info.value)
@@ -143,10 +150,7 @@ def test_bad_input_raises_a_clear_error(tmp_path, case):
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
 def test_bad_input_on_the_command_line_exits_2_and_keeps_the_index(tmp_path, case, config):
-    content, needle = BAD_INPUTS[case]
-    path = tmp_path / f"{case}.txt"
-    if content is not None:
-        path.write_bytes(content)
+    path, needle = _bad_file(tmp_path, case)
     manifest = (config.index_dir / "manifest.json").read_bytes()
     proc = subprocess.run([CLI, "ingest", "--corpus", str(path), "--index-dir", str(config.index_dir)],
                           capture_output=True, text=True, timeout=120)

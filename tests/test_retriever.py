@@ -18,14 +18,14 @@ def titles(result):
 @pytest.mark.parametrize("query", ["3.2.2", "what falls under 3.2.2?", "Which sections are coded 3.2.2"])
 def test_code_in_the_question_returns_that_section_first(retriever, query):
     hit = retriever.search(query).hits[0]
-    assert (hit.code, hit.title, hit.exact) == ("3.2.2", "Secure evaluation infrastructure", "code")
+    assert (hit.code, hit.title, hit.matched_by) == ("3.2.2", "Secure evaluation infrastructure", "code")
 
 
 def test_shared_code_returns_every_section_with_it(retriever):
     hits = retriever.search("what is under 2.2.1?", k=5).hits
     assert {h.title for h in hits[:3]} == {"Risk Assessment", "Downstream impact assessment and forecasting",
                                             "System safety assessment"}
-    assert all(h.exact == "code" for h in hits[:3]) and not hits[3].exact
+    assert all(h.matched_by == "code" for h in hits[:3]) and not hits[3].matched_by
 
 
 @pytest.mark.parametrize("key, expected", [
@@ -46,7 +46,7 @@ def test_title_and_label_named_in_the_question_rank_first(retriever):
     # the longest title wins over a shorter one it contains ("Risk Assessment")
     assert titles(retriever.search("metrology for AI risk assessment"))[0] == "Metrology for AI risk assessment"
     hits = retriever.search("Which sections fall under Technical Standards?").hits
-    assert hits[0].title == "Secure evaluation infrastructure" and hits[0].exact == "label"
+    assert hits[0].title == "Secure evaluation infrastructure" and hits[0].matched_by == "label"
 
 
 @pytest.mark.parametrize("query", ["Who wrote the Singapore Consensus?", "What year was the report published?",

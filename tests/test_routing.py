@@ -83,15 +83,15 @@ def test_a_code_or_key_alone_is_answered_and_only_ranks(retriever):
     code = retriever.search("3.2.1", k=5)
     assert code.in_scope and {h.code for h in code.hits[:2]} == {"3.2.1"}
     key = retriever.search("Which sections cite Turpin?", k=5)
-    assert key.in_scope and key.hits[0].exact == "source-key"
+    assert key.in_scope and key.hits[0].matched_by == "source-key"
     # A code inside an off-topic question lifts nothing into scope.
     assert not retriever.search("What is new in Linux 2.4.1?", k=5).in_scope
 
 
 def test_a_label_matches_only_when_labels_are_asked_about(retriever):
-    assert retriever.search("Which section got the label Other?", k=3).hits[0].exact == "label"
+    assert retriever.search("Which section got the label Other?", k=3).hits[0].matched_by == "label"
     other = retriever.search("What other methods help verify unlearning?", k=3)
-    assert all(h.exact != "label" for h in other.hits)
+    assert all(h.matched_by != "label" for h in other.hits)
 
 
 def test_a_surname_that_is_a_common_word_needs_corroboration(retriever):
@@ -243,10 +243,10 @@ def test_no_document_strings_in_the_code(retriever):
     questions = [json.loads(line)["question"].lower() for line in
                  (ROOT / "evals" / "questions.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     offenders = []
-    # The CLI's --help examples document the shipped page on purpose; nothing else may name it.
+    # The CLI's --help examples (app/cli*.py) document the shipped page on purpose; nothing else may name it.
     for package in ("retriever", "app"):
         for path in (ROOT / package).glob("*.py"):
-            if path.name == "cli.py":
+            if path.name.startswith("cli"):
                 continue
             text = path.read_text(encoding="utf-8").lower()
             offenders += [(path.name, n) for n in names if re.search(rf"\b{re.escape(n)}\b", text)]

@@ -9,17 +9,11 @@ import shutil
 
 import pytest
 
-from conftest import CORPUS
+from conftest import CORPUS, copy_index
 from crashpoints import crash_env
 
 QUERIES = ["What is metrology?", "evaluation of model robustness", "2.2.1", "interpretability methods",
            "who wrote the report", "standardisation and repeatability of evaluations", "xyzzy plugh"]
-
-
-def _copy(index_dir, tmp_path):
-    dst = tmp_path / "index"
-    shutil.copytree(index_dir, dst, ignore=shutil.ignore_patterns("*.lock"))
-    return dst
 
 
 def _parts(index):
@@ -48,7 +42,7 @@ def _results(index) -> dict:
 @pytest.fixture(scope="module")
 def from_chroma(index_dir, tmp_path_factory):
     """Results from a copy of the session index whose saved parts were deleted (the pre-parts behaviour)."""
-    index = _copy(index_dir, tmp_path_factory.mktemp("noparts"))
+    index = copy_index(index_dir, tmp_path_factory.mktemp("noparts"), "index")
     shutil.rmtree(_parts(index))
     return _results(index)
 
@@ -70,7 +64,7 @@ def test_ingest_saves_parts_and_the_retriever_uses_them(index_dir, tmp_path, mon
     # The saved word vectors come from sentence-transformers at ingest (stored as float16); without them the
     # retriever encodes the words with its ONNX query encoder. Same order, scores equal to 1e-3.
     assert "word-vectors.npy" in checksums["files"]
-    _assert_close(_results(_copy(index_dir, tmp_path)), from_chroma)
+    _assert_close(_results(copy_index(index_dir, tmp_path, "index")), from_chroma)
 
 
 def _assert_close(got, want, path="results"):
@@ -93,7 +87,7 @@ def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tm
     from consensus_chat.retriever import open_retriever
     from consensus_chat.retriever.wordmatch import document_words
 
-    r = open_retriever(_copy(index_dir, tmp_path))
+    r = open_retriever(copy_index(index_dir, tmp_path, "index"))
     matcher = r._current().matcher
     assert matcher.vectors.matrix.shape[0] > 50  # the document's rarer words, from word-vectors.npy
     assert matcher.vectors.table is not None  # its everyday words, from the model's word table
@@ -106,7 +100,7 @@ def test_saved_word_vectors_are_used_without_encoding_the_document(index_dir, tm
 
 
 def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_path, caplog, from_chroma):
-    index = _copy(index_dir, tmp_path)
+    index = copy_index(index_dir, tmp_path, "index")
     shutil.rmtree(_parts(index))
     with caplog.at_level(logging.INFO, logger="consensus_chat.retriever.loading"):
         got = _results(index)
@@ -117,7 +111,7 @@ def test_missing_parts_are_rebuilt_from_chroma_with_a_message(index_dir, tmp_pat
 @pytest.mark.parametrize("damage", ["flip a byte of the BM25 scores", "truncate the tables", "garbage checksums",
                                     "remove a BM25 file", "add a file", "other generation"])
 def test_damaged_parts_are_rebuilt_from_chroma(index_dir, tmp_path, caplog, from_chroma, damage):
-    index = _copy(index_dir, tmp_path)
+    index = copy_index(index_dir, tmp_path, "index")
     parts = _parts(index)
     if damage == "flip a byte of the BM25 scores":
         path = parts / "bm25" / "data.csc.index.npy"
@@ -148,7 +142,7 @@ def test_the_next_ingest_writes_missing_or_damaged_parts_again(index_dir, tmp_pa
     from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.ingest.saved_parts import load_parts
 
-    index = _copy(index_dir, tmp_path)
+    index = copy_index(index_dir, tmp_path, "index")
     manifest = json.loads((index / "manifest.json").read_text())
     shutil.rmtree(_parts(index))
     report = ingest([CORPUS], Config.from_env(index_dir=index))
@@ -170,7 +164,7 @@ def test_a_crash_before_the_swap_leaves_the_old_pair(index_dir, tmp_path):
 
     from consensus_chat.ingest.saved_parts import load_parts
 
-    index = _copy(index_dir, tmp_path)
+    index = copy_index(index_dir, tmp_path, "index")
     before = json.loads((index / "manifest.json").read_text())
     changed = tmp_path / "corpus.txt"
     changed.write_text(CORPUS.read_text(encoding="utf-8").replace("standardisation", "standardization", 1),

@@ -17,7 +17,7 @@ import pytest
 
 from consensus_chat.app import auth, web
 from consensus_chat.app.login import MAX_ATTEMPTS, AttemptLimiter, LoginGuard, TooManyAttempts
-from conftest import CLI, CORPUS, free_port
+from conftest import CLI, CORPUS, edited_corpus, free_port
 from consensus_chat.ingest.errors import ConsensusChatError
 from test_ui import _mcp_session, serving, shared_server
 
@@ -346,12 +346,9 @@ def test_ingest_while_serving_keeps_answering(index_dir, tmp_path):
 
     live_index = tmp_path / "index"
     shutil.copytree(index_dir, live_index)
-    corpus = tmp_path / "corpus.txt"
-    original = CORPUS.read_text(encoding="utf-8")
-    old = "Current approaches generally lack standardisation, repeatability, and precision."
-    assert old in original
-    corpus.write_text(original.replace(old, "Current approaches are being standardised by a new working group."),
-                      encoding="utf-8")
+    corpus = edited_corpus(tmp_path / "corpus.txt",
+                           "Current approaches generally lack standardisation, repeatability, and precision.",
+                           "Current approaches are being standardised by a new working group.")
 
     with serving(live_index, tmp_path / "serve.log") as (url, _, _):
         client = Client(url, verbose=False, httpx_kwargs={"timeout": 60})

@@ -7,6 +7,7 @@ import json
 import subprocess
 
 from consensus_chat.app.types import Answer, Citation
+from consensus_chat.ingest.section import Section
 from consensus_chat.retriever.types import Hit
 
 from conftest import CLI
@@ -44,7 +45,11 @@ def test_to_dict_carries_every_dataclass_field():
     answer = Answer("q", "t", [], [], False, "extractive", listed=("a",), listed_keys=("K",))
     assert {renamed.get(f.name, f.name) for f in dataclasses.fields(Answer)} == set(answer.to_dict())
     assert answer.to_dict()["turn"]["listed"] == ["a"] and answer.to_dict()["turn"]["listed_keys"] == ["K"]
-    citation = Citation(1, "id", "1.1", "Label", "Title", "Parent", ("Key",), "A sentence.")
-    assert {f.name for f in dataclasses.fields(Citation)} == set(citation.to_dict())
-    hit = Hit("id", None, None, "T", None, "card", "text", (), 1.0)
-    assert set(hit.to_dict()) == HIT_KEYS
+    section = Section("id", "card", "1.1", "Label", "Title", "Parent", "text", ("Key",))
+    citation = Citation(1, section, "A sentence.")
+    # A citation carries its section whole; its JSON names the section's identity fields beside its own.
+    identity = {"id", "code", "label", "title", "parent", "citations"}
+    assert {f.name for f in dataclasses.fields(Citation)} - {"section"} | identity == set(citation.to_dict())
+    assert citation.to_dict()["citations"] == ["Key"] and citation.to_dict()["parent"] == "Parent"
+    hit = Hit(section, 1.0)
+    assert set(hit.to_dict()) == HIT_KEYS and hit.to_dict()["title"] == "Title"

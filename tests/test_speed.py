@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import free_port, stop_process, wait_for_port
+from conftest import copy_index, free_port, stop_process, wait_for_port
 
 # Heavy libraries a query must not need: the model of record stays at ingest.
 FORBIDDEN = ("torch", "sentence_transformers", "transformers", "sklearn")
@@ -127,12 +127,6 @@ def test_onnx_query_vectors_match_sentence_transformers(retriever, embedder):
     assert float(one @ b[0]) >= 0.9999 and not one.flags.writeable
 
 
-def _copy_index(index_dir, tmp_path):
-    dst = tmp_path / "index"
-    shutil.copytree(index_dir, dst, ignore=shutil.ignore_patterns(".ingest.lock"))
-    return dst
-
-
 def _private_cache(monkeypatch, tmp_path, *, with_export: bool):
     """A per-model cache of this test's own (with a copy of the session's export, or empty)."""
     from consensus_chat.ingest.embedder import resolve_model
@@ -198,7 +192,7 @@ def test_an_index_with_its_own_export_from_before_the_cache_keeps_working(index_
     from consensus_chat.retriever import open_retriever
     from consensus_chat.retriever.encoder import OnnxQueryEncoder
 
-    dst = _copy_index(index_dir, tmp_path)
+    dst = copy_index(index_dir, tmp_path, "index")
     spec, source = _private_cache(monkeypatch, tmp_path, with_export=False)
     shutil.copytree(source, legacy_encoder_dir(dst, spec))
     config = Config.from_env(index_dir=dst)

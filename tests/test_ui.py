@@ -16,7 +16,7 @@ import pytest
 
 from consensus_chat.app import api, chat, page, panels, render
 from consensus_chat.app.followup import history_pairs
-from conftest import CLI, free_port, stop_process, wait_for_port
+from conftest import CLI, free_port, mcp_session, stop_process, wait_for_port
 
 CODE_QUESTION = "What is the code of the metrology section?"
 TURPIN_QUESTION = "Which sections cite Turpin?"
@@ -377,18 +377,11 @@ def _search_args(named: dict) -> list:
 
 
 async def _mcp_search(url: str):
-    import httpx
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    async with httpx.AsyncClient(timeout=60) as http, \
-            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            found = await session.call_tool("search", {"query": "risk", "k": 3, "mode": "dense", "code": "3.2",
-                                                       "kind": ["card"]})
-            refused = await session.call_tool("search", {"query": "risk", "label": "Nope"})
-            return found, refused
+    async with mcp_session(url) as (session, _):
+        found = await session.call_tool("search", {"query": "risk", "k": 3, "mode": "dense", "code": "3.2",
+                                                   "kind": ["card"]})
+        refused = await session.call_tool("search", {"query": "risk", "label": "Nope"})
+        return found, refused
 
 
 @pytest.mark.slow
@@ -436,19 +429,11 @@ def test_api_handles_long_and_binary_text(client):
 
 
 async def _mcp_session(url: str, auth: tuple[str, str] | None = None):
-    import httpx
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    async with httpx.AsyncClient(timeout=60, auth=auth) as http, \
-            streamable_http_client(url + "gradio_api/mcp/", http_client=http) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            tools = {t.name: t for t in (await session.list_tools()).tools}
-            found = await session.call_tool("search", {"query": "Turpin", "k": 2})
-            answered = await session.call_tool("chat", {"question": CODE_QUESTION})
-            bad = await session.call_tool("chat", {"question": "  "})
-            return tools, found, answered, bad
+    async with mcp_session(url, auth) as (session, tools):
+        found = await session.call_tool("search", {"query": "Turpin", "k": 2})
+        answered = await session.call_tool("chat", {"question": CODE_QUESTION})
+        bad = await session.call_tool("chat", {"question": "  "})
+        return tools, found, answered, bad
 
 
 @pytest.mark.slow
