@@ -220,8 +220,8 @@ def _word_table_with_nan(idx, tmp):
 
     from consensus_chat.ingest.wordtable import cache_dir
 
-    shutil.copytree(cache_dir() / "word-vectors", tmp / "cache" / "word-vectors")
-    table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
+    shutil.copytree(cache_dir(), tmp / "cache")  # the whole per-model cache: only the word table is damaged
+    table = next((tmp / "cache" / "word-vectors").glob("*.head.npy"))  # the table a search reads (not older files)
     matrix = np.load(table, mmap_mode="r+")
     matrix[::3] = np.nan
     matrix.flush()
@@ -234,7 +234,7 @@ def _word_table_with_nan_and_its_checksum(idx, tmp):
     from consensus_chat.ingest.embedder import sha256_file
 
     env = _word_table_with_nan(idx, tmp)
-    table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
+    table = next((tmp / "cache" / "word-vectors").glob("*.head.npy"))
     table.with_suffix(".sha256").write_text(f"{sha256_file(table)}\n{sha256_file(table.with_suffix('.txt'))}\n")
     return env
 
@@ -242,7 +242,7 @@ def _word_table_with_nan_and_its_checksum(idx, tmp):
 def _word_table_whole(idx, tmp):
     import numpy as np
 
-    table = next((tmp / "cache" / "word-vectors").glob("*.npy"))
+    table = next((tmp / "cache" / "word-vectors").glob("*.head.npy"))
     assert np.isfinite(np.load(table).astype("float32")).all(), "the damaged word-vector cache was not rebuilt"
 
 
@@ -304,7 +304,7 @@ FAULTS = [
     Fault("question of punctuation only", _nothing, ("ask", "?!.,;:...---", "--index-dir", "{tmp}/no-index"),
           ("empty", "punctuation"), ("No index",), after=""),
     Fault("word-vector cache of NaN rows: search", _word_table_with_nan,
-          ("search", "metrology", "--index-dir", "{idx}"), ("Ignoring the word-vector cache", "checksum"),
+          ("search", "metrology of everyday bridges", "--index-dir", "{idx}"), ("Ignoring the word-vector cache", "checksum"),
           code=0, after="repair", repair=("ingest", "--quiet", "--index-dir", "{idx}"), repair_cli=True),
     Fault("word-vector cache of NaN rows with a matching checksum: ingest --rebuild",
           _word_table_with_nan_and_its_checksum,
