@@ -57,8 +57,7 @@ def claim_words(text: str) -> list[tuple[str, float]]:
 
 
 def _weight(word: str) -> float:
-    from consensus_chat.retriever.decision import ZIPF_TOP
-    from consensus_chat.retriever.evidence import zipf
+    from consensus_chat.retriever.evidence import ZIPF_TOP, zipf
 
     return max(0.0, ZIPF_TOP - zipf(word))
 

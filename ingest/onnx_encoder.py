@@ -20,6 +20,8 @@ CHECK_TEXTS = (
     "résumé, naïve café — Unicode and punctuation!",
 )
 MIN_COSINE = 0.9999
+# The export folder's layout (ingest/query_encoder.py); bump it when its files change meaning.
+FORMAT = 1
 # Word pieces per onnxruntime call (batch size x padded length). Its memory arena keeps the largest call's
 # buffers for the life of the session, and attention grows with the square of the length: 32 chunks of
 # 256 pieces raised ingest's peak RSS by 280 MB, 4 of them by 60 MB, and ran faster on 2 cores. Short

@@ -1,6 +1,9 @@
 """Export the model of record to ONNX once per model, so queries (and, once checked, documents) need no torch.
 
-sentence-transformers is the reference: it exports the transformer and embeds the check texts. The runtime
+sentence-transformers is the reference: its vectors of the check texts are what an export must reproduce.
+For weights whose reference vectors the package stores (ingest/reference_vectors/), the graph is built from
+model.safetensors without torch (ingest/direct_export.py) and checked against them; for any other model, or
+if that build fails its check, sentence-transformers exports the transformer and embeds the check texts. The runtime
 (ingest/onnx_encoder.py) is mean pooling and L2 normalisation over onnxruntime + `tokenizers`, without
 torch, transformers or scikit-learn. The export lives in the per-model cache, keyed by the weights' hash,
 so every index of the same model shares it:
@@ -32,11 +35,10 @@ from pathlib import Path
 from .config import default_cache_dir
 from .embedder import Embedder, ModelSpec, VectorEncoder, load_embedder, overridden
 from .errors import ModelError
-from .onnx_encoder import CHECK_TEXTS, MIN_COSINE, OnnxQueryEncoder
+from .onnx_encoder import CHECK_TEXTS, FORMAT, MIN_COSINE, OnnxQueryEncoder
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
 DIRNAME = "query-encoder"
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 __all__ = ["CHECK_TEXTS", "MIN_COSINE", "encoder_dir", "legacy_encoder_dir", "read_meta", "export_query_encoder",
@@ -75,7 +77,8 @@ def read_meta(path: Path, spec: ModelSpec) -> dict | None:
 def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = None) -> Path:
     """Write and check the ONNX export for `spec` in the per-model cache unless it is there; its directory.
 
-    Imports torch (through sentence-transformers) and `onnx`. `note` is told what happens (once per model).
+    Builds it from the weights with `onnx` and numpy when reference vectors are stored for them, else imports
+    torch (through sentence-transformers) and `onnx`. `note` is told what happens (once per model).
     Raises RuntimeError when the fresh export does not reproduce sentence-transformers.
     """
     target = encoder_dir(spec)
@@ -83,6 +86,9 @@ def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = N
         return target
     started = time.perf_counter()
     (note or log.info)(f"Exporting the ONNX encoder of {Path(spec.name).name} (once per model, kept in {target.parent})...")
+    if _export_direct(spec, target, note or log.info):
+        (note or log.info)(f"Exported and checked in {time.perf_counter() - started:.1f}s (built from the weights).")
+        return target
     embedder = load_embedder(spec=spec)
     if not isinstance(embedder, Embedder):
         # A stand-in embedder (benchmarks) has no transformer to export; load the real one.
@@ -100,6 +106,31 @@ def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = N
         shutil.rmtree(tmp, ignore_errors=True)
     (note or log.info)(f"Exported and checked in {time.perf_counter() - started:.1f}s.")
     return target
+
+
+def _export_direct(spec: ModelSpec, target: Path, say: Callable[[str], None]) -> bool:
+    """Build the export without torch from the weights (ingest/direct_export.py) and publish it; False, with a
+    log line saying why, when sentence-transformers must export instead."""
+    from .direct_export import NoReference, build_direct
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        cosine = build_direct(spec, tmp, say)
+        _publish(tmp, target, spec)
+    except NoReference as exc:  # any model but the packaged one: the usual case
+        log.info("Exporting with sentence-transformers instead of building the graph from the weights: %s.", exc)
+        return False
+    except Exception as exc:  # noqa: BLE001 - whatever broke, sentence-transformers' export is the fallback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        log.warning("Warning: building the ONNX graph from the weights failed (%s); exporting with "
+                    "sentence-transformers instead.", reason)
+        return False
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log.info("Built the ONNX graph from the weights; lowest cosine to sentence-transformers' stored vectors %.6f.",
+             cosine)
+    return True
 
 
 def _publish(tmp: Path, target: Path, spec: ModelSpec) -> None:
