@@ -13,7 +13,7 @@ from typing import Any
 
 from .api import clean_question, user_message
 from .feedback import Ratings
-from .memory import recall, remember
+from .memory import recall_shown, remember
 from .render import (ERROR_PREFIX, answer_message, display_question, error_markdown, message_text, plain_history,
                      safe_markdown)
 
@@ -64,12 +64,16 @@ class AnswerLog:
 
 
 def with_turns(history: Any, memory: dict | None) -> list[dict]:
-    """The chat as plain messages for the assistant, each answer with the Turn this session remembers for it."""
-    messages = plain_history(history)
-    for message in messages:
-        if message["role"] == "assistant" and (turn := recall(memory, message["content"])) is not None:
-            message["turn"] = turn
-    return messages
+    """The chat as plain messages for the assistant: each answer this session showed as its plain text and Turn,
+    kept beside the rendered message (its HTML is never read back); other messages as `plain_history` reads them."""
+    kept_beside = []
+    for item in history or []:
+        if isinstance(item, dict) and item.get("role") == "assistant" and not (item.get("metadata") or {}).get("title"):
+            kept = recall_shown(memory, message_text(item.get("content")))
+            if kept is not None:
+                item = {"role": "assistant", "content": item.get("content"), "text": kept.text, "turn": kept.turn}
+        kept_beside.append(item)
+    return plain_history(kept_beside)
 
 
 def respond(message: Any, history: list | None, state: dict | None, memory: dict | None = None, *, assistant,
@@ -106,10 +110,8 @@ def respond(message: Any, history: list | None, state: dict | None, memory: dict
     shown = answer_message(final)
     if answers is not None:
         answers.remember(shown["content"], final.id)
-    if isinstance(memory, dict):
-        plain = plain_history([turn[-1], shown])  # the message as the next call will read it back
-        if plain:
-            remember(memory, plain[-1]["content"], final.turn)
+    if isinstance(memory, dict):  # the plain text and Turn beside the rendered message, so neither is read back
+        remember(memory, shown["content"], final.turn, final.text)
     yield turn + [shown]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
+from .outline import children_asked
 from .types import Answer, Citation
 
 MAX_SENTENCES = 5
@@ -69,6 +70,13 @@ class ExtractiveComposer:
             return None
         top = hits[0]
         kinds = topic.kinds()
+        # "List the sections under Risk Assessment": the parent's children, from the parser's hierarchy.
+        outline = children_asked(topic, self._all_sections() if self._all_sections else [h.section for h in hits])
+        if outline is not None and outline[1]:
+            parent, children = outline
+            plural = len(children) != 1
+            lead = f"**{parent}** has {len(children)} section{'s' if plural else ''} under it:"
+            return self._list(question, children, result, lead=lead)
         if topic.about_document:
             source = next((h for h in hits if h.kind == "source"), None)
             if source is not None and (topic.asks_authorship or "author" in kinds):
@@ -136,9 +144,10 @@ class ExtractiveComposer:
         """Each of several sections, in document order, with its sentence that best answers the question."""
         return self._list(question, hits, result)
 
-    def _list(self, question: str, hits: list[Hit], result: SearchResult, keys: list[str] | None = None) -> Answer:
-        """Every named section, in document order, each with one quoted sentence: for a cited source, the sentence
-        that cites it; otherwise the section's first, defining sentence."""
+    def _list(self, question: str, hits: list, result: SearchResult, keys: list[str] | None = None,
+              lead: str = "") -> Answer:
+        """Every named section (hits or Sections), in document order, each with one quoted sentence: for a cited
+        source, the sentence that cites it; otherwise the section's first, defining sentence."""
         wanted = {k.lower() for k in keys or ()}
         citations, lines = [], []
         hits = sorted(hits, key=lambda h: (h.source_file, h.line_start))  # document order
@@ -154,11 +163,12 @@ class ExtractiveComposer:
             sentence = sentence or self._best_sentence(question, hit)
             code = f"{_code_label(hit)} — " if hit.code else ""
             lines.append(f"- {code}**{hit.heading}**: {sentence} [{n}]")
-            citations.append(Citation.from_hit(n, hit, sentence))
+            citations.append(Citation.from_section(n, getattr(hit, "section", hit), sentence))
         plural = len(hits) != 1
         named = " and ".join(dict.fromkeys(keys or ()))
         what = ("cite" if plural else "cites") + f" {named}" if wanted else ("match" if plural else "matches")
-        body = f"{len(hits)} section{'s' if plural else ''} {what}:\n\n" + "\n".join(lines)
+        lead = lead or f"{len(hits)} section{'s' if plural else ''} {what}:"
+        body = f"{lead}\n\n" + "\n".join(lines)
         return self._answer(question, body, citations, result, listed=tuple(h.id for h in hits))
 
     def _best_sentence(self, question: str, hit: Hit) -> str:

@@ -121,7 +121,7 @@ def turn_from_text(question: str, resolved: str, text: str, sections: Iterable) 
 
 
 # --------------------------------------------------------------------------------------------------------------
-# The web chat's memory: a session's turns by the text of the message that showed them
+# The web chat's memory: each answer's plain text and Turn, by the rendered message that showed them
 
 
 def _key(text: str) -> str:
@@ -129,14 +129,29 @@ def _key(text: str) -> str:
     return hashlib.sha256(" ".join(text.split()).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def remember(memory: dict, text: str, turn: Turn) -> None:
-    """Keep `turn` under the plain text of the chat message that showed it (at most MEMORY_SIZE turns)."""
-    memory.pop(_key(text), None)
-    memory[_key(text)] = turn
+@dataclass(frozen=True)
+class Shown:
+    """What the web chat keeps beside an answer it rendered: the answer's plain text and its Turn."""
+
+    text: str
+    turn: Turn
+
+
+def remember(memory: dict, shown: str, turn: Turn, text: str | None = None) -> None:
+    """Keep `turn` and the answer's plain `text` under the rendered chat message `shown` (at most MEMORY_SIZE)."""
+    memory.pop(_key(shown), None)
+    memory[_key(shown)] = Shown(shown if text is None else text, turn)
     for old in list(memory)[:-MEMORY_SIZE]:  # a copy of the keys: two answers of one session may finish at once
         memory.pop(old, None)
 
 
-def recall(memory, text: str) -> Turn | None:
-    """The turn remembered for a message's plain text, if any."""
-    return memory.get(_key(text)) if isinstance(memory, dict) else None
+def recall_shown(memory, shown: str) -> Shown | None:
+    """The plain text and Turn kept for a rendered chat message, if this session still has them."""
+    kept = memory.get(_key(shown)) if isinstance(memory, dict) else None
+    return kept if isinstance(kept, Shown) else None
+
+
+def recall(memory, shown: str) -> Turn | None:
+    """The turn remembered for a rendered chat message, if any."""
+    kept = recall_shown(memory, shown)
+    return kept.turn if kept is not None else None

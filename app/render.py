@@ -227,7 +227,8 @@ def plain_history(history: Any) -> list[dict]:
     Accepts Gradio messages or [question, answer] pairs. Source boxes (a message with a metadata title, or a
     <details class="source"> block inside an answer) and turns that ended in an error are dropped,
     the display escaping is undone, and only the last MAX_HISTORY_TURNS turns are kept. An assistant message's "turn"
-    (what that answer did, see app/memory.py) is kept. Raises ValueError (with a
+    (what that answer did, see app/memory.py) is kept, and its "text" (the plain answer kept beside the rendered
+    one) is used as is. Raises ValueError (with a
     message for API callers) when `history` has the wrong shape.
     """
     if history is None:
@@ -252,7 +253,8 @@ def plain_history(history: Any) -> list[dict]:
         if item["role"] == "user":
             turns.append([unescape_text(text)])
         elif item["role"] == "assistant" and turns and text:
-            turns[-1].append(unescape_text(_BOXES.sub("", text)))
+            plain = item.get("text")  # the answer's plain text, kept beside its rendering (app/chat.py)
+            turns[-1].append(plain if isinstance(plain, str) else unescape_text(_BOXES.sub("", text)))
             if item.get("turn") is not None:
                 states[len(turns) - 1] = item["turn"]
     answered = [(t, states.get(i)) for i, t in enumerate(turns) if len(t) > 1 and not t[1].startswith(ERROR_PREFIX)]

@@ -332,3 +332,20 @@ def test_the_session_memory_is_bounded_and_ignores_re_spacing():
     assert recall(memory, "Answer 0 [1]") is None, "the oldest turns are dropped"
     assert recall(memory, f"  Answer {MEMORY_SIZE + 9}\n[1] ") == Turn(f"q{MEMORY_SIZE + 9}", f"q{MEMORY_SIZE + 9}", False)
     assert recall(None, "Answer 1 [1]") is None
+
+
+def test_the_web_chat_keeps_each_answers_plain_text_beside_its_html(assistant, monkeypatch):
+    from consensus_chat.app import chat, render
+
+    memory: dict = {}
+    shown = list(chat.respond(CODED, [], {}, memory, assistant=assistant))[-1]
+    assert '<details class="source">' in shown[-1]["content"]
+    plain = assistant.answer(CODED).text
+    # The remembered answer is its plain text and Turn: the rendered HTML is never read back.
+    monkeypatch.setattr(render, "_BOXES", None)  # reading the HTML back would now fail
+    messages = chat.with_turns(shown, memory)
+    assert messages[-1]["content"] == plain and messages[-1]["turn"].listed == tuple(LISTED)
+    monkeypatch.undo()
+    # Without the session's memory (a stateless caller) the rendered message is still read as before.
+    again = chat.with_turns(shown, None)
+    assert "turn" not in again[-1] and '<details' not in again[-1]["content"] and "3 sections match" in again[-1]["content"]

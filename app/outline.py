@@ -1,0 +1,44 @@
+"""Questions that ask for the sections under a section ("List the sections under Risk Assessment"): the parent is
+read from the parser's hierarchy (each card's `parent`), so the answer lists its children in document order.
+
+The parent must be a name the document itself uses as a parent, and nothing may be asked beyond it but a list of
+sections: a question with a topic of its own, or one about citations, codes or authorship, is not a list request.
+Codes and labels keep their own lists (app/extractive.py): they are the document's taxonomy, not its outline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from consensus_chat.ingest.section import Section
+from consensus_chat.retriever.lookups import normalise
+from consensus_chat.retriever.topic import Topic, content_words
+
+# Generic English for asking for a list of parts, never words of one document.
+LIST_WORDS = frozenset("list lists listing enumerate enumerated name names subsection subsections sub".split())
+SEVERAL = frozenset("sections cards areas entries subsections".split())  # asks for several sections
+_NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
+
+
+def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[str, list[Section]] | None:
+    """The parent a question asks the sections of, and its child sections in document order; None when the
+    question asks anything else."""
+    if topic is None or topic.asks_citations or topic.entities and topic.asks_authorship:
+        return None
+    if any(m in _NOT_A_LIST for m in topic.meta):
+        return None
+    if not (SEVERAL & set(topic.meta) or LIST_WORDS & set(topic.words)):
+        return None
+    sections = list(sections)
+    parents = {s.parent for s in sections if s.parent}
+    asked = normalise(topic.question)
+    named = [p for p in parents if normalise(p) in asked]  # padded with spaces: whole words only
+    named = [p for p in named if not any(p != o and normalise(p) in normalise(o) for o in named)]  # the longest
+    if len(named) != 1:
+        return None
+    parent = named[0]
+    # Nothing else may be asked: the words left once the parent's name and the list words are set aside.
+    if set(topic.words) - LIST_WORDS - set(content_words(parent)):
+        return None
+    children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
+    return parent, children

@@ -1,0 +1,103 @@
+"""Lists of the sections under a section: the children the parser gives (each card's parent) in document order, each
+with its code, title and citation, and the Turn lists them so "number two" counts in them. Through the Python API
+in every history shape, on the shipped page and on a page whose parent has no card of its own; /chat on a real server."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus_chat.app.outline import children_asked
+
+CHILDREN = ["risk-assessment--audit-techniques-and-benchmarks",
+            "risk-assessment--downstream-impact-assessment-and-forecasting",
+            "risk-assessment--secure-evaluation-infrastructure", "risk-assessment--system-safety-assessment",
+            "risk-assessment--metrology-for-ai-risk-assessment"]  # document order
+
+
+def _pairs(answers):
+    return [(a.question, a.text) for a in answers]
+
+
+def _messages(answers):
+    return [m for a in answers for m in ({"role": "user", "content": a.question},
+                                         {"role": "assistant", "content": a.text})]
+
+
+SHAPES = pytest.mark.parametrize("shape", [list, _pairs, _messages], ids=["state", "pairs", "messages"])
+
+
+def _converse(assistant, questions, shape=list):
+    answers = []
+    for question in questions:
+        answers.append(assistant.answer(question, shape(answers)))
+    return answers
+
+
+@pytest.mark.parametrize("question", ["List the sections under Risk Assessment", "What sections are in Risk Assessment?",
+                                      "What are the sub-areas of Risk Assessment?"])
+def test_a_list_request_answers_with_the_children_in_document_order(assistant, question):
+    answer = assistant.answer(question)
+    assert not answer.refused
+    assert answer.turn.listed == tuple(CHILDREN)
+    assert [c.id for c in answer.citations] == CHILDREN and [c.n for c in answer.citations] == [1, 2, 3, 4, 5]
+    # Each line names the child's code and title, with its marker.
+    assert "- 3.2.2 Technical Standards — **Risk Assessment › Secure evaluation infrastructure**:" in answer.text
+    assert answer.text.index("Audit techniques") < answer.text.index("Metrology for AI")
+
+
+@SHAPES
+@pytest.mark.parametrize("follow_up, place", [("number two", 1), ("the second one", 1), ("number four", 3),
+                                              ("the last one", 4)])
+def test_an_ordinal_after_the_list_picks_a_child(assistant, shape, follow_up, place):
+    _, answer = _converse(assistant, ["List the sections under Risk Assessment", follow_up], shape)
+    assert not answer.refused and [c.id for c in answer.citations][:1] == [CHILDREN[place]]
+
+
+@SHAPES
+def test_which_sections_are_under_it_lists_the_previous_sections_children(assistant, shape):
+    _, listed, fourth = _converse(assistant, ["Summarise the risk assessment section", "Which sections are under it?",
+                                              "number four"], shape)
+    assert [c.id for c in listed.citations] == CHILDREN
+    assert fourth.citations[0].id == CHILDREN[3]
+
+
+@pytest.mark.parametrize("question", ["What is risk assessment?", "Which sections cite IAISR?",
+                                      "Which sections are coded 2.2.1?", "Which sections fall under Technical Standards?"])
+def test_other_questions_are_not_lists_of_children(assistant, question):
+    assert children_asked(assistant.retriever.analyse(question), assistant.retriever.sections()) is None
+    assert assistant.answer(question).turn.listed != tuple(CHILDREN)
+
+
+def test_a_parent_without_a_card_of_its_own_lists_its_children(tmp_path, embedder):
+    from conftest import ROOT
+
+    from consensus_chat.app import open_assistant
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+
+    cfg = Config.from_env(index_dir=tmp_path / "idx")
+    ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder)
+    assistant = open_assistant(config=cfg)
+    listed, second = _converse(assistant, ["List the sections under Red Teaming", "the second one"], _pairs)
+    assert [c.title for c in listed.citations] == ["Third-party red teaming", "Reporting and disclosure"]
+    assert listed.text.startswith("**Red Teaming** has 2 sections under it:")
+    assert [c.title for c in second.citations] == ["Reporting and disclosure"]
+
+
+@pytest.fixture(scope="module")
+def served(request, index_dir, tmp_path_factory):
+    from test_ui import shared_server
+
+    return shared_server(request, index_dir, tmp_path_factory)[0]
+
+
+@pytest.mark.slow
+def test_api_chat_lists_children_and_counts_in_them(served):
+    from gradio_client import Client
+
+    client = Client(served, verbose=False, httpx_kwargs={"timeout": 60})
+    first = client.predict("List the sections under Risk Assessment", [], api_name="/chat")
+    assert first["turn"]["listed"] == CHILDREN
+    for history in ([first], [["List the sections under Risk Assessment", first["answer"]]]):
+        second = client.predict("number two", history, api_name="/chat")
+        assert second["citations"][0]["id"] == CHILDREN[1] and not second["refused"]
