@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from consensus_chat.ingest.section import Section
-from consensus_chat.retriever.lookups import normalise
+from consensus_chat.ingest.lookups import normalise
 from consensus_chat.retriever.topic import Topic, content_words
 
 # Generic English for asking for a list of parts, never words of one document.
