@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.lookups import normalise
-from consensus_chat.retriever.topic import Topic, content_words
+from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.words import content_words
+from consensus_chat.retriever.topic import Topic
 
 # Generic English for asking for a list of parts, never words of one document.
 LIST_WORDS = frozenset("list lists listing enumerate enumerated name names subsection subsections sub".split())
