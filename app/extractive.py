@@ -70,7 +70,7 @@ class ExtractiveComposer:
             return None
         top = hits[0]
         kinds = topic.kinds()
-        # "List the sections under Risk Assessment": the parent's children, from the parser's hierarchy.
+        # "List the sections under <a parent title>": the parent's children, from the parser's hierarchy.
         outline = children_asked(topic, self._all_sections() if self._all_sections else [h.section for h in hits])
         if outline is not None and outline[1]:
             parent, children = outline

@@ -1,4 +1,4 @@
-"""Questions that ask for the sections under a section ("List the sections under Risk Assessment"): the parent is
+"""Questions that ask for the sections under a section ("List the sections under <a parent title>"): the parent is
 read from the parser's hierarchy (each card's `parent`), so the answer lists its children in document order.
 
 The parent must be a name the document itself uses as a parent, and nothing may be asked beyond it but a list of
