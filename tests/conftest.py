@@ -72,6 +72,47 @@ def open_files(pid: int) -> list[str]:
     return targets
 
 
+# Histories as callers send them: the answers themselves (their stored Turns), (question, answer) pairs, or
+# role/content messages; tests of follow-ups run every shape.
+def history_as_state(answers):
+    return list(answers)
+
+
+def history_as_pairs(answers):
+    return [(a.question, a.text) for a in answers]
+
+
+def history_as_messages(answers):
+    return [m for a in answers for m in ({"role": "user", "content": a.question},
+                                         {"role": "assistant", "content": a.text})]
+
+
+HISTORY_SHAPES = pytest.mark.parametrize("shape", [history_as_state, history_as_pairs, history_as_messages],
+                                         ids=["state", "pairs", "messages"])
+
+
+def converse(assistant, questions, shape=history_as_state):
+    """Ask each question with the answers so far, in the given history shape; return every answer."""
+    answers = []
+    for question in questions:
+        answers.append(assistant.answer(question, shape(answers)))
+    return answers
+
+
+class CountingRetriever:
+    """The real retriever, counting searches."""
+
+    def __init__(self, retriever):
+        self._retriever, self.searches = retriever, 0
+
+    def search(self, *args, **kwargs):
+        self.searches += 1
+        return self._retriever.search(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._retriever, name)
+
+
 def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
     """A copy of an index in `where`/`name` (without its lock files), for a test that breaks or edits it."""
     import shutil
@@ -120,6 +161,14 @@ def assistant(config):
     from consensus_chat.app import open_assistant
 
     return open_assistant(config=config)
+
+
+@pytest.fixture(scope="module")
+def served(request, index_dir, tmp_path_factory) -> str:
+    """The URL of the one plain `serve` that test modules share (tests/test_ui.py's shared_server)."""
+    from test_ui import shared_server
+
+    return shared_server(request, index_dir, tmp_path_factory)[0]
 
 
 @pytest.fixture(scope="session")

@@ -6,31 +6,14 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import HISTORY_SHAPES, converse, history_as_pairs
+
 from consensus_chat.app.outline import children_asked
 
 CHILDREN = ["risk-assessment--audit-techniques-and-benchmarks",
             "risk-assessment--downstream-impact-assessment-and-forecasting",
             "risk-assessment--secure-evaluation-infrastructure", "risk-assessment--system-safety-assessment",
             "risk-assessment--metrology-for-ai-risk-assessment"]  # document order
-
-
-def _pairs(answers):
-    return [(a.question, a.text) for a in answers]
-
-
-def _messages(answers):
-    return [m for a in answers for m in ({"role": "user", "content": a.question},
-                                         {"role": "assistant", "content": a.text})]
-
-
-SHAPES = pytest.mark.parametrize("shape", [list, _pairs, _messages], ids=["state", "pairs", "messages"])
-
-
-def _converse(assistant, questions, shape=list):
-    answers = []
-    for question in questions:
-        answers.append(assistant.answer(question, shape(answers)))
-    return answers
 
 
 @pytest.mark.parametrize("question", ["List the sections under Risk Assessment", "What sections are in Risk Assessment?",
@@ -45,17 +28,17 @@ def test_a_list_request_answers_with_the_children_in_document_order(assistant, q
     assert answer.text.index("Audit techniques") < answer.text.index("Metrology for AI")
 
 
-@SHAPES
+@HISTORY_SHAPES
 @pytest.mark.parametrize("follow_up, place", [("number two", 1), ("the second one", 1), ("number four", 3),
                                               ("the last one", 4)])
 def test_an_ordinal_after_the_list_picks_a_child(assistant, shape, follow_up, place):
-    _, answer = _converse(assistant, ["List the sections under Risk Assessment", follow_up], shape)
+    _, answer = converse(assistant, ["List the sections under Risk Assessment", follow_up], shape)
     assert not answer.refused and [c.id for c in answer.citations][:1] == [CHILDREN[place]]
 
 
-@SHAPES
+@HISTORY_SHAPES
 def test_which_sections_are_under_it_lists_the_previous_sections_children(assistant, shape):
-    _, listed, fourth = _converse(assistant, ["Summarise the risk assessment section", "Which sections are under it?",
+    _, listed, fourth = converse(assistant, ["Summarise the risk assessment section", "Which sections are under it?",
                                               "number four"], shape)
     assert [c.id for c in listed.citations] == CHILDREN
     assert fourth.citations[0].id == CHILDREN[3]
@@ -78,17 +61,10 @@ def test_a_parent_without_a_card_of_its_own_lists_its_children(tmp_path, embedde
     cfg = Config.from_env(index_dir=tmp_path / "idx")
     ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder)
     assistant = open_assistant(config=cfg)
-    listed, second = _converse(assistant, ["List the sections under Red Teaming", "the second one"], _pairs)
+    listed, second = converse(assistant, ["List the sections under Red Teaming", "the second one"], history_as_pairs)
     assert [c.title for c in listed.citations] == ["Third-party red teaming", "Reporting and disclosure"]
     assert listed.text.startswith("**Red Teaming** has 2 sections under it:")
     assert [c.title for c in second.citations] == ["Reporting and disclosure"]
-
-
-@pytest.fixture(scope="module")
-def served(request, index_dir, tmp_path_factory):
-    from test_ui import shared_server
-
-    return shared_server(request, index_dir, tmp_path_factory)[0]
 
 
 @pytest.mark.slow

@@ -9,6 +9,8 @@ import re
 
 import pytest
 
+from conftest import CountingRetriever
+
 from consensus_chat.app import chat, render
 from consensus_chat.app.types import Turn
 
@@ -186,20 +188,6 @@ def test_a_new_topic_after_a_refusal_or_a_list_starts_fresh(assistant):
     assert _first(other) == "llm-chain-of-thought-faithfulness-and-legibility"
 
 
-class _CountingRetriever:
-    """The real retriever, counting searches."""
-
-    def __init__(self, retriever):
-        self._retriever, self.searches = retriever, 0
-
-    def search(self, *args, **kwargs):
-        self.searches += 1
-        return self._retriever.search(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._retriever, name)
-
-
 def test_a_follow_up_reads_the_stored_turn_instead_of_re_resolving_earlier_ones(assistant):
     from consensus_chat.app.assistant import Assistant
 
@@ -208,7 +196,7 @@ def test_a_follow_up_reads_the_stored_turn_instead_of_re_resolving_earlier_ones(
     answers = []
     for q in questions:
         answers.append(assistant.answer(q, answers))
-    counting = _CountingRetriever(assistant.retriever)
+    counting = CountingRetriever(assistant.retriever)
     counted = Assistant(counting, assistant.config)
     with_state = counted.answer("What does it cite?", answers)
     searches_with_state, counting.searches = counting.searches, 0
@@ -267,13 +255,6 @@ def test_the_web_chat_refuses_a_follow_up_to_a_refusal(assistant):
 
 # ---------------------------------------------------------------------------------------------------------------
 # A real server: /chat through gradio_client, and MCP `chat`
-
-
-@pytest.fixture(scope="module")
-def served(request, index_dir, tmp_path_factory):
-    from test_ui import shared_server
-
-    return shared_server(request, index_dir, tmp_path_factory)[0]
 
 
 @pytest.mark.slow

@@ -8,6 +8,9 @@ import asyncio
 
 import pytest
 
+from conftest import (HISTORY_SHAPES, CountingRetriever, converse, history_as_pairs,
+                      history_as_state)
+
 from consensus_chat.app import chat, render
 
 IAISR = "Which sections cite IAISR?"
@@ -23,81 +26,57 @@ def _first(answer) -> str | None:
     return answer.citations[0].id if answer.citations else None
 
 
-def _with_state(answers):
-    return list(answers)
-
-
-def _pairs(answers):
-    return [(a.question, a.text) for a in answers]
-
-
-def _messages(answers):
-    return [m for a in answers for m in ({"role": "user", "content": a.question},
-                                         {"role": "assistant", "content": a.text})]
-
-
-SHAPES = pytest.mark.parametrize("shape", [_with_state, _pairs, _messages], ids=["state", "pairs", "messages"])
-
-
-def _converse(assistant, questions, shape=_with_state):
-    """Ask each question with the answers so far, in the given history shape; return every answer."""
-    answers = []
-    for question in questions:
-        answers.append(assistant.answer(question, shape(answers)))
-    return answers
-
-
-@SHAPES
+@HISTORY_SHAPES
 @pytest.mark.parametrize("follow_up, place", [
     ("Tell me more about the 2nd", 1), ("number two", 1), ("tell me more about #3", 2), ("What about no. 1?", 0),
     ("the latter", 2), ("The former, please", 0), ("What does the last one say?", 2), ("and [2]?", 1)])
 def test_an_ordinal_said_any_way_picks_from_the_list(assistant, shape, follow_up, place):
-    first, answer = _converse(assistant, [IAISR, follow_up], shape)
+    first, answer = converse(assistant, [IAISR, follow_up], shape)
     assert first.turn.listed == tuple(IAISR_LISTED)
     assert not answer.refused and {c.id for c in answer.citations} == {IAISR_LISTED[place]}
 
 
-@SHAPES
+@HISTORY_SHAPES
 @pytest.mark.parametrize("questions, expected", [
     ([CODED, "What does the second say?"], "risk-assessment--downstream-impact-assessment-and-forecasting"),
     ([CASPER, "go with #1", "next one"], "risk-assessment--secure-evaluation-infrastructure"),
     (["Which sections are coded 2.4.1?", "second one", "and the other one?"], "mechanistic-interpretability")])
 def test_a_looser_place_counts_when_nothing_else_is_asked(assistant, shape, questions, expected):
-    *_, answer = _converse(assistant, questions, shape)
+    *_, answer = converse(assistant, questions, shape)
     assert not answer.refused and {c.id for c in answer.citations} == {expected}
 
 
 def test_two_places_answer_each_picked_section(assistant):
-    _, both = _converse(assistant, [IAISR, "compare the first and the last"])
+    _, both = converse(assistant, [IAISR, "compare the first and the last"])
     assert [c.id for c in both.citations] == [IAISR_LISTED[0], IAISR_LISTED[2]]
     assert both.resolved_question == "compare Audit techniques and benchmarks and Metrology for AI risk assessment"
 
 
 def test_a_bare_follow_up_after_a_bare_one_continues_the_same_question(assistant):
-    *_, again = _converse(assistant, ["Which sections cite Turpin?", "more", "more?"])
+    *_, again = converse(assistant, ["Which sections cite Turpin?", "more", "more?"])
     assert again.resolved_question == "more? — Which sections cite Turpin?"
 
 
-@SHAPES
+@HISTORY_SHAPES
 def test_the_next_the_previous_and_the_other_one_step_from_the_picked_section(assistant, shape):
-    *_, previous = _converse(assistant, [CODED, "the third one", "and the previous one?"], shape)
+    *_, previous = converse(assistant, [CODED, "the third one", "and the previous one?"], shape)
     assert _first(previous) == "risk-assessment--downstream-impact-assessment-and-forecasting"
-    *_, other = _converse(assistant, [CASPER, "Tell me about the first one", "what about the other one?"], shape)
+    *_, other = converse(assistant, [CASPER, "Tell me about the first one", "what about the other one?"], shape)
     assert _first(other) == "risk-assessment--secure-evaluation-infrastructure"
-    *_, past = _converse(assistant, [CODED, "the third one", "the next one"], shape)
+    *_, past = converse(assistant, [CODED, "the third one", "the next one"], shape)
     assert past.refused and past.citations == [] and "Which do you mean?" in past.body
 
 
 def test_an_ordinal_counts_the_cited_sources_when_nothing_was_listed(assistant):
-    first, last, cites = _converse(assistant, ["What are the research areas about evaluation?", "the last one",
+    first, last, cites = converse(assistant, ["What are the research areas about evaluation?", "the last one",
                                                "Who does it cite?"])
     assert first.turn.listed == () and len(first.turn.cited) == 2, "a free answer quoting two sections"
     assert _first(last) == first.turn.cited[-1] and _first(cites) == first.turn.cited[-1]
 
 
-@SHAPES
+@HISTORY_SHAPES
 def test_a_question_back_about_a_place_keeps_the_list_to_pick_again(assistant, shape):
-    first, back, again = _converse(assistant, [IAISR, "what about number 5?", "the second one then"], shape)
+    first, back, again = converse(assistant, [IAISR, "what about number 5?", "the second one then"], shape)
     assert back.refused and back.citations == [] and back.sources == []
     assert "listed 3 sections" in back.body and "Which do you mean?" in back.body
     assert back.turn.listed == tuple(IAISR_LISTED)
@@ -106,60 +85,46 @@ def test_a_question_back_about_a_place_keeps_the_list_to_pick_again(assistant, s
 
 @pytest.mark.parametrize("place", ["number two", "Tell me more about the second one", "#2"])
 def test_a_place_with_nothing_to_count_in_is_asked_back(assistant, place):
-    free, answer = _converse(assistant, ["Tell me about explainability", place])
+    free, answer = converse(assistant, ["Tell me about explainability", place])
     assert len(free.turn.cited) == 1 and not free.turn.listed
     assert answer.refused and answer.citations == [] and "Which section do you mean?" in answer.body
     step = assistant.answer("What is the first step of a risk assessment?", [free])
     assert step.resolved_question == "What is the first step of a risk assessment?", "a topic of its own stands"
 
 
-@SHAPES
+@HISTORY_SHAPES
 @pytest.mark.parametrize("first, follow_up", [
     (PRIDE, "the second one"), (PRIDE, "Tell me more about the first one"), ("Who wrote Moby Dick?", "Who wrote it?"),
     ("How do I bake sourdough bread?", "and how long should it rise?"), ("What is the capital of France?", "Why?"),
     ("What is the best stock to buy in 2025?", "tell me more about #3")])
 def test_a_follow_up_to_a_refusal_is_never_answered(assistant, shape, first, follow_up):
-    refused, answer = _converse(assistant, [first, follow_up], shape)
+    refused, answer = converse(assistant, [first, follow_up], shape)
     assert refused.refused
     assert answer.refused and answer.citations == [] and answer.sources == [], "no nearest section is offered"
 
 
-@SHAPES
+@HISTORY_SHAPES
 def test_a_new_topic_after_a_refusal_is_answered_fresh(assistant, shape):
-    *_, fresh = _converse(assistant, [PRIDE, "When was it published?", "Tell me about explainability instead"], shape)
+    *_, fresh = converse(assistant, [PRIDE, "When was it published?", "Tell me about explainability instead"], shape)
     assert not fresh.refused and _first(fresh) == "explainability"
     assert fresh.resolved_question == "Tell me about explainability instead"
 
 
-@SHAPES
+@HISTORY_SHAPES
 @pytest.mark.parametrize("questions, expected", [(["Who wrote the report?", "When?"], "2025"),
                                                  (["When was the report published?", "Who?"], "Bengio"),
                                                  (["Who are the authors of the document?", "when was that?"], "2025")])
 def test_a_bare_wh_word_after_a_question_about_the_report(assistant, shape, questions, expected):
-    *_, answer = _converse(assistant, questions, shape)
+    *_, answer = converse(assistant, questions, shape)
     assert _first(answer) == SOURCE and expected in answer.body
-
-
-class _CountingRetriever:
-    """The real retriever, counting searches."""
-
-    def __init__(self, retriever):
-        self._retriever, self.searches = retriever, 0
-
-    def search(self, *args, **kwargs):
-        self.searches += 1
-        return self._retriever.search(*args, **kwargs)
-
-    def __getattr__(self, name):
-        return getattr(self._retriever, name)
 
 
 def test_a_follow_up_with_state_costs_one_search(assistant):
     from consensus_chat.app.assistant import Assistant
 
-    counting = _CountingRetriever(assistant.retriever)
+    counting = CountingRetriever(assistant.retriever)
     counted = Assistant(counting, assistant.config)
-    history = _converse(assistant, ["What does the document say about explainability?", "Why?", "who is cited?"])
+    history = converse(assistant, ["What does the document say about explainability?", "Why?", "who is cited?"])
     for question in ["What does the document say about metrology?", "And its sources?", "When?", "the second one"]:
         counting.searches = 0
         counted.answer(question, history)
@@ -171,7 +136,7 @@ def test_the_development_conversations_stay_right(assistant):
     from consensus_chat.evals.conversations import load_conversations, score_turn
 
     conversations = [c for c in load_conversations() if "corpus" not in c]
-    for shape in (_with_state, _pairs):
+    for shape in (history_as_state, history_as_pairs):
         right = total = 0
         for conversation in conversations:
             answers = []
@@ -199,13 +164,6 @@ def test_the_web_chat_picks_the_latter_and_refuses_after_a_refusal(assistant):
     for remembered in (memory, None):
         again = list(chat.respond("the second one", refused, {}, remembered, assistant=assistant))[-1]
         assert render.unescape_text(again[-1]["content"]).startswith(render.REFUSAL_LINE)
-
-
-@pytest.fixture(scope="module")
-def served(request, index_dir, tmp_path_factory):
-    from test_ui import shared_server
-
-    return shared_server(request, index_dir, tmp_path_factory)[0]
 
 
 @pytest.mark.slow
