@@ -57,9 +57,9 @@ def claim_words(text: str) -> list[tuple[str, float]]:
 
 
 def _weight(word: str) -> float:
-    from consensus_chat.retriever.evidence import ZIPF_TOP, zipf
+    from consensus_chat.retriever.evidence import informativeness_of_zipf, zipf
 
-    return max(0.0, ZIPF_TOP - zipf(word))
+    return informativeness_of_zipf(zipf(word))
 
 
 @lru_cache(maxsize=1)

@@ -62,7 +62,12 @@ ZIPF_COMMON = 5.5
 
 def informativeness(word: WordEvidence) -> float:
     """How much a word says about a topic: log10 of how much rarer it is than the commonest English words."""
-    return max(0.0, ZIPF_TOP - word.zipf)
+    return informativeness_of_zipf(word.zipf)
+
+
+def informativeness_of_zipf(zipf_value: float) -> float:
+    """`informativeness` of a word with this Zipf frequency (for callers holding a bare word's frequency)."""
+    return max(0.0, ZIPF_TOP - zipf_value)
 
 
 @lru_cache(maxsize=4096)
