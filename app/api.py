@@ -94,7 +94,9 @@ class FeedbackJSON(TypedDict):
 
 
 def clean_question(question: Any, what: str = "question") -> str:
-    """The question as the shared check leaves it (retriever.clean.clean_query); QueryError, a ValueError, if unusable."""
+    """The question as the shared check leaves it (retriever.clean.clean_query); QueryError, a ValueError, if unusable.
+
+    Cleaned here, at the edge, it is a CleanQuestion: the assistant and the search take it as it is."""
     if isinstance(question, bytes):
         raise ValueError(f"The {what} must be text, not bytes.")
     return clean_query(question, limit=None)[0]

@@ -105,9 +105,12 @@ class Assistant:
 
     def stream(self, question: str, history=(), *, codes=None, labels=None) -> Iterator[str | Answer]:
         """Yield the answer text as it grows, then the final Answer."""
-        question, _ = clean_query(question, limit=None)  # QueryError for nothing usable; the search cuts and notes length
+        # QueryError for nothing usable; the search cuts and notes length. Cleaned at the edge (the CLI, the API, the
+        # web chat), it is a CleanQuestion and passes as it is; that one goes down, so nothing below cleans it again.
+        clean, _ = clean_query(question, limit=None)
+        question = str(clean)  # the answer records plain text
         searched: dict = {}
-        resolution = self._resolution(question, history, searched) if history else Resolution(question)
+        resolution = self._resolution(clean, history, searched) if history else Resolution(clean)
         if resolution.refuse:
             # A question back about a place past the list keeps the list, so the user can pick again.
             final = _with(follow_up_refusal(question, resolution.refuse, self.backend), resolved_question=question,

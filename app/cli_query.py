@@ -13,7 +13,9 @@ def _notes(notices) -> None:
 
 
 def _cleaned(text: str) -> str:
-    """The query cleaned at the edge (its notices on stderr); QueryError when nothing usable is left."""
+    """The query cleaned at the edge (its notices on stderr); QueryError when nothing usable is left.
+
+    It is a CleanQuestion, so the assistant and the search below take it as it is instead of cleaning it again."""
     from consensus_chat.retriever.clean import clean_query
 
     text, notices = clean_query(text, limit=None)

@@ -16,12 +16,33 @@ MAX_QUERY_CHARS = 2000
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
+class CleanQuestion(str):
+    """A question `clean_query(..., limit=None)` has cleaned: the layers below the edge take it as it is."""
+
+    __slots__ = ()
+
+
 def clean_query(query, limit: int | None = MAX_QUERY_CHARS) -> tuple[str, list[str]]:
     """(the question with control characters and invalid bytes removed, notices); QueryError if nothing usable is left.
 
-    With `limit`, a longer question is cut to that many characters and a notice says so;
-    `limit=None` only cleans (the CLI checks early and leaves the cut, and its notice, to the search).
+    With `limit`, a longer question is cut to that many characters and a notice says so, and plain text is
+    returned; `limit=None` only cleans and returns a CleanQuestion (the edge cleans once and leaves the cut,
+    and its notice, to the search). A CleanQuestion is not cleaned again: cleaning it would change nothing.
     """
+    if isinstance(query, CleanQuestion):
+        cleaned, notices = str(query), []
+    else:
+        cleaned, notices = _cleaned(query)
+    if limit is None:
+        return CleanQuestion(cleaned), notices
+    if len(cleaned) > limit:
+        notices.append(f"The query was {len(cleaned)} characters; only the first {limit} were used.")
+        cleaned = cleaned[:limit]
+    return cleaned, notices
+
+
+def _cleaned(query) -> tuple[str, list[str]]:
+    """(the question without control characters and invalid bytes, notices); QueryError if nothing usable is left."""
     if not isinstance(query, str):
         raise QueryError(f"The question must be text, not {type(query).__name__}.")
     notices: list[str] = []
@@ -37,7 +58,4 @@ def clean_query(query, limit: int | None = MAX_QUERY_CHARS) -> tuple[str, list[s
     if not any(ch.isalnum() for ch in cleaned):  # "?!.,;:...---" has nothing to search for
         raise QueryError("The question is empty (it has no letters or digits, only punctuation or symbols). "
                          "Type a question about the document.")
-    if limit is not None and len(cleaned) > limit:
-        notices.append(f"The query was {len(cleaned)} characters; only the first {limit} were used.")
-        cleaned = cleaned[:limit]
     return cleaned, notices

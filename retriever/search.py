@@ -1,8 +1,9 @@
 """The Retriever: the public search surface, orchestrating one request over the loaded generation.
 
-A search cleans the question (retriever/clean.py) and checks the filters (retriever/filters.py), gathers the
-evidence (retriever/gather.py) the scope decision (retriever/decision.py) is made on, and ranks the sections
-(retriever/ranking.py): dense (the chunk vectors, or Chroma) and lexical (bm25s) fused, exact look-ups on top.
+A search cleans the question (retriever/clean.py; one the edge has cleaned passes as it is) and checks the
+filters (retriever/filters.py), gathers the evidence (retriever/gather.py) the scope decision
+(retriever/decision.py) is made on, and ranks the sections (retriever/ranking.py): dense (the chunk vectors,
+or Chroma) and lexical (bm25s) fused, exact look-ups on top.
 Loading and hot-reloading a generation is retriever/loading.py and retriever/reload.py.
 """
 
@@ -87,7 +88,7 @@ class Retriever:
         `scope_rule` overrides the index's scope rule (for cross-validating a fitted rule).
         """
         generation = self._current()
-        query, notices = clean_query(query)  # the one cleaning of a search request
+        query, notices = clean_query(query)  # cut to length; cleaned too, unless the edge has (a CleanQuestion)
         k = check_k(k)
         check_mode(mode)
         ids = allowed(generation, codes, labels, kinds)

@@ -458,6 +458,23 @@ def test_clean_query_is_the_one_check():
     assert clean_query("x" * (MAX_QUERY_CHARS + 5), limit=None) == ("x" * (MAX_QUERY_CHARS + 5), [])
 
 
+def test_a_question_is_cleaned_once_at_the_edge(assistant, monkeypatch):
+    from consensus_chat.app.api import answer_json, search_json
+    from consensus_chat.retriever import clean
+
+    calls = []
+    real = clean._cleaned
+    monkeypatch.setattr(clean, "_cleaned", lambda q: calls.append(q) or real(q))
+    answer = answer_json("What is\x01 metrology?", assistant=assistant)
+    assert calls == ["What is\x01 metrology?"], "the assistant and the search take the edge's CleanQuestion as it is"
+    assert answer["question"] == "What is metrology?" and type(assistant.answer("metrology").question) is str
+    calls.clear()
+    assert search_json("x" * 2100, assistant=assistant)["query"] == "x" * clean.MAX_QUERY_CHARS and len(calls) == 1
+    # A CleanQuestion is taken as it is; plain text from a Python caller is cleaned.
+    assert clean.clean_query(clean.CleanQuestion("a\x00b"), limit=None)[0] == "a\x00b"
+    assert clean.clean_query("a\x00b", limit=None)[0] == "ab"
+
+
 def _generation_files(pid: int) -> tuple[int, int, int]:
     """(all open files, files under a gen-* directory, files already deleted) of a process, from /proc."""
     targets = open_files(pid)
