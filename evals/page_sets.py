@@ -101,11 +101,15 @@ class PageIndexes:
         return self._assistants[corpus]
 
 
-def search_questions(retriever, questions, depth: int = 10, assistant=None) -> list[dict]:
-    """Each question searched (and, with an assistant, each in-scope question answered): one row per question."""
+def search_questions(retriever, questions, depth: int = 10, assistant=None, results: dict | None = None) -> list[dict]:
+    """Each question searched (and, with an assistant, each in-scope question answered): one row per question.
+
+    `results`, when given, receives each search result by question id (their evidence records feed the scope fit)."""
     rows = []
     for q in questions:
         result = retriever.search(q.question, k=depth)
+        if results is not None:
+            results[q.id] = result
         row = {"id": q.id, "kind": q.kind, "slice": q.slice, "in_scope": bool(result.in_scope),
                "ranking": [h.id for h in result.hits], "relevant_ids": list(q.relevant_ids),
                "relevant_titles": list(q.relevant_titles)}
@@ -149,8 +153,9 @@ def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROO
     with PageIndexes(config, root, progress) as indexes:
         for page in pages:
             retriever, questions = indexes.questions(page)
-            rows[page["corpus"]] = search_questions(retriever, questions)
-            groups[page["corpus"]] = collect(retriever, questions)
+            results: dict = {}
+            rows[page["corpus"]] = search_questions(retriever, questions, results=results)
+            groups[page["corpus"]] = collect(retriever, questions, results)  # the searches' own evidence
     out = {}
     for corpus, held in groups.items():
         others = [g for name, g in groups.items() if name != corpus]

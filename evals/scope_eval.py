@@ -4,8 +4,8 @@ If the index's scope rule was fitted on this very question file, each question i
 refitted without its fold (stratified k-fold, the same fit as `python -m evals.calibrate`), through the
 real search path. If the rule was fitted on other questions, or is the documented default for a corpus
 with no calibration of its own, the live decisions already are out of sample and are used as they are.
-Either way the runner's hybrid results are reused: a question is searched again only when its fold's
-rule differs from the index's own.
+Either way the runner's hybrid results are reused, and the evidence records they hold: no question is searched
+or its evidence gathered again, and a fold's rule only decides again on that evidence.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
         live = {q.id: results[q.id].in_scope for q in questions}
         kind, estimate = _live_kind(model, questions, fitted_here)
         return ScopeDecisions(live, estimate, rule, kind, kind)
-    samples = collect(retriever, questions)
+    samples = collect(retriever, questions, results)  # the evidence the runner's searches already gathered
     decided: dict[str, bool] = {}
     parts = folds(samples)
     for held in parts:

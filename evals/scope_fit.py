@@ -209,8 +209,11 @@ def leave_one_out(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL) -> tupl
     return cross_validate(samples, len(samples), weights, pulls)
 
 
-def collect(retriever, questions) -> list[Sample]:
-    """Each question's evidence record, gathered once through the retriever."""
+def collect(retriever, questions, results: dict | None = None) -> list[Sample]:
+    """Each question's evidence record: the one its search result holds (`results` by question id, unfiltered
+    searches), else gathered once through the retriever."""
+    if results is not None:
+        return [Sample(q.id, q.kind == "in_scope", results[q.id].evidence) for q in questions]
     return [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question)) for q in questions]
 
 

@@ -106,7 +106,7 @@ class Retriever:
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
                             topic=evidence.topic, searched=decision.reading.text,
-                            searched_vector=decision.reading.vector)
+                            searched_vector=decision.reading.vector, evidence=evidence)
 
     def evidence(self, query: str) -> Evidence:
         """The evidence record scope and ranking are decided on (retriever/evidence.py), without filters."""

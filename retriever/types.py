@@ -46,6 +46,9 @@ class SearchResult:
     searched: str = ""  # the text that was searched (meta words dropped, abbreviations expanded)
     # The unit vector of `searched` that the dense search used, so an answer composed from it embeds nothing again.
     searched_vector: object = field(default=None, compare=False, repr=False)
+    # The evidence record the scope decision was made on (retriever/evidence.py): eval and calibration read it
+    # from the result they hold instead of gathering it again.
+    evidence: object = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""

@@ -81,6 +81,16 @@ def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
         assert list(calls) == [decide(s.evidence, rule).in_scope for s in samples]
 
 
+def test_the_eval_reads_the_evidence_its_searches_hold(retriever):
+    from consensus_chat.evals.scope_fit import collect
+
+    questions = load_questions(DEFAULT_QUESTIONS)[::4]
+    results = {q.id: retriever.search(q.question, k=10) for q in questions}  # as the runner searches
+    held, gathered = collect(retriever, questions, results), collect(retriever, questions)
+    assert all(s.evidence is results[s.id].evidence for s in held), "nothing is gathered again"
+    assert [s.features for s in held] == [s.features for s in gathered] and len(held) > 20
+
+
 def test_the_features_are_the_rules_inputs(retriever):
     found = features(retriever.evidence(STOCKS))
     assert isinstance(found, tuple) and len(found) == 3
