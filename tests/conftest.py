@@ -99,6 +99,36 @@ def converse(assistant, questions, shape=history_as_state):
     return answers
 
 
+def api_picks(client, question: str, listed: list[str], follow_up: str, place: int) -> dict:
+    """Ask a list question on a server's /chat and check what it listed, then pick from the list with `follow_up` (the
+    first answer, its turn with it, as the history) and check the pick; return the first answer."""
+    first = client.predict(question, [], api_name="/chat")
+    assert first["turn"]["listed"] == listed
+    picked = client.predict(follow_up, [first], api_name="/chat")
+    assert picked["citations"][0]["id"] == listed[place] and not picked["refused"], follow_up
+    return first
+
+
+def mcp_chats(url: str, *conversations: list[str]):
+    """Each conversation's questions through MCP `chat` on the serve at url, the earlier answers (structuredContent)
+    as the history; (tools by name, each conversation's results)."""
+    import asyncio
+
+    async def talk():
+        async with mcp_session(url) as (session, tools):
+            done = []
+            for questions in conversations:
+                results: list = []
+                for question in questions:
+                    history = [r.structuredContent for r in results]
+                    results.append(await session.call_tool("chat", {"question": question,
+                                                                    **({"history": history} if history else {})}))
+                done.append(results)
+            return tools, done
+
+    return asyncio.run(asyncio.wait_for(talk(), timeout=120))
+
+
 class CountingRetriever:
     """The real retriever, counting searches."""
 
@@ -169,6 +199,14 @@ def served(request, index_dir, tmp_path_factory) -> str:
     from test_ui import shared_server
 
     return shared_server(request, index_dir, tmp_path_factory)[0]
+
+
+@pytest.fixture(scope="module")
+def chat_client(served):
+    """A gradio_client Client on the module's shared serve."""
+    from gradio_client import Client
+
+    return Client(served, verbose=False, httpx_kwargs={"timeout": 60})
 
 
 @pytest.fixture(scope="session")

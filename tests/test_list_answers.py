@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, converse, history_as_pairs
+from conftest import HISTORY_SHAPES, api_picks, converse, history_as_pairs
 
 from consensus_chat.app.outline import children_asked
 
@@ -68,12 +68,8 @@ def test_a_parent_without_a_card_of_its_own_lists_its_children(tmp_path, embedde
 
 
 @pytest.mark.slow
-def test_api_chat_lists_children_and_counts_in_them(served):
-    from gradio_client import Client
-
-    client = Client(served, verbose=False, httpx_kwargs={"timeout": 60})
-    first = client.predict("List the sections under Risk Assessment", [], api_name="/chat")
-    assert first["turn"]["listed"] == CHILDREN
-    for history in ([first], [["List the sections under Risk Assessment", first["answer"]]]):
-        second = client.predict("number two", history, api_name="/chat")
-        assert second["citations"][0]["id"] == CHILDREN[1] and not second["refused"]
+def test_api_chat_lists_children_and_counts_in_them(chat_client):
+    first = api_picks(chat_client, "List the sections under Risk Assessment", CHILDREN, "number two", 1)
+    pairs = [["List the sections under Risk Assessment", first["answer"]]]  # the text alone counts in the list too
+    second = chat_client.predict("number two", pairs, api_name="/chat")
+    assert second["citations"][0]["id"] == CHILDREN[1] and not second["refused"]

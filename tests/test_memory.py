@@ -3,13 +3,12 @@ callback, a real server's /chat and MCP `chat`, and rebuilt from text when a cal
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 
 import pytest
 
-from conftest import CountingRetriever
+from conftest import CountingRetriever, api_picks, converse, mcp_chats
 
 from consensus_chat.app import chat, render
 from consensus_chat.app.types import Turn
@@ -71,8 +70,7 @@ def test_a_malformed_turn_is_a_clear_value_error(assistant, bad, fragment):
 @pytest.mark.parametrize("follow_up, place", [("Tell me more about the second one", 1), ("What does the last one say?", 2),
                                               ("Tell me about the first section.", 0)])
 def test_an_ordinal_picks_from_the_sections_the_previous_answer_listed(assistant, follow_up, place):
-    first = assistant.answer(CODED)
-    answer = assistant.answer(follow_up, [first])
+    first, answer = converse(assistant, [CODED, follow_up])
     assert not answer.refused and _first(answer) == LISTED[place]
     assert {c.id for c in answer.citations} == {LISTED[place]}, "answered from the picked section, not a list"
     again = assistant.answer("and the second one?", [first, answer])
@@ -80,24 +78,22 @@ def test_an_ordinal_picks_from_the_sections_the_previous_answer_listed(assistant
 
 
 def test_an_ordinal_picks_a_listed_source_key(assistant):
-    first = assistant.answer("What does the metrology section cite?")
-    answer = assistant.answer("Which other sections cite the first one?", [first])
+    _, answer = converse(assistant, ["What does the metrology section cite?",
+                                     "Which other sections cite the first one?"])
     assert answer.resolved_question == "Which other sections cite IAISR?"
     assert {c.title for c in answer.citations} == {"Audit techniques and benchmarks", "System safety assessment",
                                                    "Metrology for AI risk assessment"}
 
 
 def test_that_one_is_the_one_section_the_previous_answer_cited(assistant):
-    first = assistant.answer("What does the document say about explainability?")
-    answer = assistant.answer("Who does that one cite?", [first])
+    _, answer = converse(assistant, ["What does the document say about explainability?", "Who does that one cite?"])
     assert answer.resolved_question == "Who does Explainability cite?" and "Bordt" in answer.body
 
 
 @pytest.mark.parametrize("question", ["What is the first step of a risk assessment?",
                                       "Tell me more about the second one"])
 def test_an_ordinal_without_a_listed_answer_picks_nothing(assistant, question):
-    free = assistant.answer("What does the document say about explainability?")
-    answer = assistant.answer(question, [free])
+    _, answer = converse(assistant, ["What does the document say about explainability?", question])
     assert answer.resolved_question == question  # nothing was listed, so nothing is picked
     if "step" in question:  # "the first step" is not "the first one", even right after a list
         assert not answer.refused
@@ -107,11 +103,9 @@ def test_an_ordinal_without_a_listed_answer_picks_nothing(assistant, question):
 
 
 def test_and_an_ordinal_asks_the_last_question_again_for_the_picked_section(assistant):
-    first = assistant.answer(CODED)
-    second = assistant.answer("Tell me more about the second one", [first])
-    cites = assistant.answer("Who does it cite?", [first, second])
+    *_, cites, last = converse(assistant, [CODED, "Tell me more about the second one", "Who does it cite?",
+                                           "and the last one?"])
     assert cites.resolved_question == "Who does it cite? — Downstream impact assessment and forecasting"
-    last = assistant.answer("and the last one?", [first, second, cites])
     assert last.resolved_question == "Who does it cite? — System safety assessment"
     assert "cites IAISR, Hendrycks-B, AISES, Alaga" in last.body
 
@@ -120,8 +114,7 @@ def test_and_an_ordinal_asks_the_last_question_again_for_the_picked_section(assi
                                                  ("Which label?", "Benchmarks & Evaluation")])
 def test_a_question_with_no_topic_that_does_not_name_the_document_stays_on_the_last_section(assistant, follow_up,
                                                                                            expected):
-    first = assistant.answer("Tell me about metrology")
-    answer = assistant.answer(follow_up, [first])
+    _, answer = converse(assistant, ["Tell me about metrology", follow_up])
     assert {c.title for c in answer.citations} == {"Metrology for AI risk assessment"} and expected in answer.text
 
 
@@ -135,8 +128,7 @@ def test_a_question_about_the_document_itself_starts_fresh(assistant, question, 
 
 
 def test_a_plural_after_a_short_list_answers_from_each_listed_section(assistant):
-    first = assistant.answer("Which sections cite Casper-B?")
-    answer = assistant.answer("What do they say?", [first])
+    first, answer = converse(assistant, ["Which sections cite Casper-B?", "What do they say?"])
     assert [c.title for c in answer.citations] == ["Explainability", "Secure evaluation infrastructure"]
     assert answer.turn.listed == first.turn.listed
     overview = assistant.answer("What does the report say?")
@@ -146,8 +138,7 @@ def test_a_plural_after_a_short_list_answers_from_each_listed_section(assistant)
 
 
 def test_and_x_puts_x_in_the_last_question_once(assistant):
-    first = assistant.answer("What is the code for explainability?")
-    answer = assistant.answer("And for metrology?", [first])
+    _, answer = converse(assistant, ["What is the code for explainability?", "And for metrology?"])
     assert answer.resolved_question == "What is the code for metrology?" and "3.2.1" in answer.body
 
 
@@ -180,8 +171,7 @@ def test_a_follow_up_to_a_refusal_is_refused_again(assistant, shape, follow_up):
 
 
 def test_a_new_topic_after_a_refusal_or_a_list_starts_fresh(assistant):
-    refused = assistant.answer("Who wrote Pride and Prejudice?")
-    fresh = assistant.answer("What does the document say about metrology?", [refused])
+    _, fresh = converse(assistant, ["Who wrote Pride and Prejudice?", "What does the document say about metrology?"])
     assert not fresh.refused and fresh.resolved_question == "What does the document say about metrology?"
     assert fresh.citations[0].title == "Metrology for AI risk assessment"
     other = assistant.answer("How can we tell whether a model's stated reasoning is faithful?", [assistant.answer(CODED)])
@@ -193,9 +183,7 @@ def test_a_follow_up_reads_the_stored_turn_instead_of_re_resolving_earlier_ones(
 
     questions = ["What does the document say about explainability?", "why are those tools a problem right now?",
                  "which code is that?", "what about attributing behaviour to training data instead?"]
-    answers = []
-    for q in questions:
-        answers.append(assistant.answer(q, answers))
+    answers = converse(assistant, questions)
     counting = CountingRetriever(assistant.retriever)
     counted = Assistant(counting, assistant.config)
     with_state = counted.answer("What does it cite?", answers)
@@ -258,43 +246,28 @@ def test_the_web_chat_refuses_a_follow_up_to_a_refusal(assistant):
 
 
 @pytest.mark.slow
-def test_api_chat_carries_the_turn_between_calls(served):
-    from gradio_client import Client
-
-    client = Client(served, verbose=False, httpx_kwargs={"timeout": 60})
-    first = client.predict(CODED, [], api_name="/chat")
-    assert first["turn"]["listed"] == LISTED
-    second = client.predict("Tell me more about the second one", [first], api_name="/chat")
-    assert second["citations"][0]["id"] == LISTED[1] and not second["refused"]
+def test_api_chat_carries_the_turn_between_calls(chat_client):
+    first = api_picks(chat_client, CODED, LISTED, "Tell me more about the second one", 1)
     # A message may carry the turn too; text alone still works for what it can say.
     messages = [{"role": "user", "content": CODED}, {"role": "assistant", "content": first["answer"],
                                                      "turn": first["turn"]}]
-    assert client.predict("What does the last one say?", messages, api_name="/chat")["citations"][0]["id"] == LISTED[2]
-    refused = client.predict("Who wrote Pride and Prejudice?", [], api_name="/chat")
-    again = client.predict("When was it published?", [["Who wrote Pride and Prejudice?", refused["answer"]]],
-                           api_name="/chat")
+    last = chat_client.predict("What does the last one say?", messages, api_name="/chat")
+    assert last["citations"][0]["id"] == LISTED[2]
+    refused = chat_client.predict("Who wrote Pride and Prejudice?", [], api_name="/chat")
+    again = chat_client.predict("When was it published?", [["Who wrote Pride and Prejudice?", refused["answer"]]],
+                                api_name="/chat")
     assert again["refused"] and again["citations"] == [] and again["sources"] == []
-    report = client.predict("Who wrote the report?", [], api_name="/chat")
-    when = client.predict("When?", [report], api_name="/chat")
+    report = chat_client.predict("Who wrote the report?", [], api_name="/chat")
+    when = chat_client.predict("When?", [report], api_name="/chat")
     assert "2025" in when["body"] and when["citations"][0]["id"] == SOURCE
     with pytest.raises(Exception, match="listed"):
-        client.predict("What does it cite?", [{"question": "q", "turn": {"question": "q", "listed": [1]}}],
-                       api_name="/chat")
-
-
-async def _mcp_conversation(url: str):
-    from conftest import mcp_session
-
-    async with mcp_session(url) as (session, tools):
-        first = await session.call_tool("chat", {"question": CODED})
-        second = await session.call_tool("chat", {"question": "Tell me more about the second one",
-                                                  "history": [first.structuredContent]})
-        return tools, first, second
+        chat_client.predict("What does it cite?", [{"question": "q", "turn": {"question": "q", "listed": [1]}}],
+                            api_name="/chat")
 
 
 @pytest.mark.slow
 def test_mcp_chat_carries_the_turn_between_calls(served):
-    tools, first, second = asyncio.run(asyncio.wait_for(_mcp_conversation(served), timeout=120))
+    tools, [[first, second]] = mcp_chats(served, [CODED, "Tell me more about the second one"])
     schema = tools["chat"].outputSchema
     turn = schema["$defs"][schema["properties"]["turn"]["$ref"].rsplit("/", 1)[1]]
     assert set(turn["properties"]) == {"question", "resolved_question", "refused", "cited", "listed", "listed_keys"}

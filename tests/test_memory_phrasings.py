@@ -4,12 +4,10 @@ follow-up. Through the Python API in every history shape, the web chat's callbac
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from conftest import (HISTORY_SHAPES, CountingRetriever, converse, history_as_pairs,
-                      history_as_state)
+from conftest import (HISTORY_SHAPES, CountingRetriever, api_picks, converse, history_as_pairs,
+                      history_as_state, mcp_chats)
 
 from consensus_chat.app import chat, render
 
@@ -167,41 +165,24 @@ def test_the_web_chat_picks_the_latter_and_refuses_after_a_refusal(assistant):
 
 
 @pytest.mark.slow
-def test_api_chat_resolves_new_phrasings_with_the_turn_or_the_text(served):
-    from gradio_client import Client
-
-    client = Client(served, verbose=False, httpx_kwargs={"timeout": 60})
-    first = client.predict(IAISR, [], api_name="/chat")
-    assert first["turn"]["listed"] == IAISR_LISTED
-    number = client.predict("number two", [first], api_name="/chat")
-    assert number["citations"][0]["id"] == IAISR_LISTED[1] and not number["refused"]
-    back = client.predict("what about number 5?", [first], api_name="/chat")
+def test_api_chat_resolves_new_phrasings_with_the_turn_or_the_text(chat_client):
+    first = api_picks(chat_client, IAISR, IAISR_LISTED, "number two", 1)
+    back = chat_client.predict("what about number 5?", [first], api_name="/chat")
     assert back["refused"] and back["turn"]["listed"] == IAISR_LISTED
-    again = client.predict("the second one then", [first, back], api_name="/chat")
+    again = chat_client.predict("the second one then", [first, back], api_name="/chat")
     assert again["citations"][0]["id"] == IAISR_LISTED[1]
-    pairs = [[IAISR, first["answer"]], ["the latter", client.predict("the latter", [first], api_name="/chat")["answer"]]]
-    assert client.predict("and the previous one?", pairs, api_name="/chat")["citations"][0]["id"] == IAISR_LISTED[1]
-    refused = client.predict(PRIDE, [], api_name="/chat")
+    latter = chat_client.predict("the latter", [first], api_name="/chat")
+    pairs = [[IAISR, first["answer"]], ["the latter", latter["answer"]]]
+    previous = chat_client.predict("and the previous one?", pairs, api_name="/chat")
+    assert previous["citations"][0]["id"] == IAISR_LISTED[1]
+    refused = chat_client.predict(PRIDE, [], api_name="/chat")
     for follow_up in ("the second one", "When was it published?"):
-        answer = client.predict(follow_up, [refused], api_name="/chat")
+        answer = chat_client.predict(follow_up, [refused], api_name="/chat")
         assert answer["refused"] and answer["citations"] == [] and answer["sources"] == []
-
-
-async def _mcp(url: str):
-    from conftest import mcp_session
-
-    async with mcp_session(url) as (session, _):
-        first = await session.call_tool("chat", {"question": IAISR})
-        third = await session.call_tool("chat", {"question": "tell me more about #3",
-                                                  "history": [first.structuredContent]})
-        refused = await session.call_tool("chat", {"question": PRIDE})
-        after = await session.call_tool("chat", {"question": "When was it published?",
-                                                 "history": [refused.structuredContent]})
-        return third, after
 
 
 @pytest.mark.slow
 def test_mcp_chat_resolves_new_phrasings_and_refuses_after_a_refusal(served):
-    third, after = asyncio.run(asyncio.wait_for(_mcp(served), timeout=120))
+    _, [[_, third], [_, after]] = mcp_chats(served, [IAISR, "tell me more about #3"], [PRIDE, "When was it published?"])
     assert not third.isError and third.structuredContent["citations"][0]["id"] == IAISR_LISTED[2]
     assert after.structuredContent["refused"] and after.structuredContent["citations"] == []
