@@ -139,28 +139,30 @@ class OpenAIBackend:
                     if delta:
                         text += delta
                         yield text
-        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            raise LLMUnavailable(
-                f"The LLM endpoint {self.base_url} did not answer within {self.timeout:g} s; answering with the "
-                "extractive backend. Check CONSENSUS_CHAT_LLM_BASE_URL and the server, raise "
-                "CONSENSUS_CHAT_LLM_TIMEOUT, or use --llm extractive."
-            ) from exc
-        except (openai.APIConnectionError, httpx.TransportError) as exc:
-            raise LLMUnavailable(
-                f"Could not connect to the LLM endpoint {self.base_url} ({_reason(exc)}); answering with the "
-                "extractive backend. Start the server or check CONSENSUS_CHAT_LLM_BASE_URL, or use --llm extractive."
-            ) from exc
-        except openai.APIStatusError as exc:
-            raise LLMUnavailable(
-                f"The LLM endpoint {self.base_url} returned HTTP {exc.status_code} ({_reason(exc)}); answering with "
-                "the extractive backend. Check CONSENSUS_CHAT_LLM_MODEL and CONSENSUS_CHAT_LLM_API_KEY, "
-                "or use --llm extractive."
-            ) from exc
-        except openai.APIError as exc:
-            raise LLMUnavailable(
-                f"The LLM endpoint {self.base_url} sent an unusable response ({_reason(exc)}); answering with the "
-                "extractive backend. Check that it speaks the OpenAI chat API, or use --llm extractive."
-            ) from exc
+        except (openai.APIError, httpx.TransportError) as exc:
+            raise LLMUnavailable(_unavailable(exc, self.base_url, self.timeout)) from exc
+
+
+def _unavailable(exc: BaseException, base_url: str, timeout: float) -> str:
+    """What went wrong with the endpoint and what to check; every failure falls back to the extractive answer."""
+    import httpx
+    import openai
+
+    # Most specific first: a timeout is also a connection error, and every openai error is an APIError.
+    if isinstance(exc, (openai.APITimeoutError, httpx.TimeoutException)):
+        what = f"The LLM endpoint {base_url} did not answer within {timeout:g} s"
+        check = ("Check CONSENSUS_CHAT_LLM_BASE_URL and the server, raise CONSENSUS_CHAT_LLM_TIMEOUT, "
+                 "or use --llm extractive.")
+    elif isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+        what = f"Could not connect to the LLM endpoint {base_url} ({_reason(exc)})"
+        check = "Start the server or check CONSENSUS_CHAT_LLM_BASE_URL, or use --llm extractive."
+    elif isinstance(exc, openai.APIStatusError):
+        what = f"The LLM endpoint {base_url} returned HTTP {exc.status_code} ({_reason(exc)})"
+        check = "Check CONSENSUS_CHAT_LLM_MODEL and CONSENSUS_CHAT_LLM_API_KEY, or use --llm extractive."
+    else:
+        what = f"The LLM endpoint {base_url} sent an unusable response ({_reason(exc)})"
+        check = "Check that it speaks the OpenAI chat API, or use --llm extractive."
+    return f"{what}; answering with the extractive backend. {check}"
 
 
 def _reason(exc: BaseException) -> str:
