@@ -58,23 +58,24 @@ def measure_first_run(work: Path, runs: int = 3) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
         return run_measured([str(CLI), "ingest", "--quiet", "--index-dir", str(folder)], env)
 
-    first_s, first_rss, warm_s, warm_rss, torch_s = [], [], [], [], []
-    for n in range(runs):
-        shutil.rmtree(cache, ignore_errors=True)
-        seconds, rss = ingest(n)
-        first_s.append(seconds)
-        first_rss.append(rss)
+    seconds: dict[str, list[float]] = {"first": [], "warm": []}
+    peak_rss: dict[str, list[float]] = {"first": [], "warm": []}
+    torch_s: list[float] = []
+    for n in range(2 * runs):
+        kind = "first" if n < runs else "warm"
+        if kind == "first":
+            shutil.rmtree(cache, ignore_errors=True)  # a first-ever ingest; the warm ones keep what the last filled
+        wall, rss = ingest(n)
+        seconds[kind].append(wall)
+        peak_rss[kind].append(rss)
         torch_s += wall_seconds(torch_cmd, 1)
-    for n in range(runs, 2 * runs):
-        seconds, rss = ingest(n)
-        warm_s.append(seconds)
-        warm_rss.append(rss)
-        torch_s += wall_seconds(torch_cmd, 1)
-    out = {"first_ingest_s": round(statistics.median(first_s), 2), "first_ingest_peak_rss_mib": round(max(first_rss), 1),
-           "warm_ingest_s": round(statistics.median(warm_s), 2), "warm_ingest_peak_rss_mib": round(max(warm_rss), 1),
-           "import_torch_s": round(statistics.median(torch_s), 2), "runs": runs,
-           "all_s": {"first": [round(x, 2) for x in first_s], "warm": [round(x, 2) for x in warm_s],
-                     "import_torch": [round(x, 2) for x in torch_s]}}
+    out: dict = {}
+    for kind in ("first", "warm"):
+        out[f"{kind}_ingest_s"] = round(statistics.median(seconds[kind]), 2)
+        out[f"{kind}_ingest_peak_rss_mib"] = round(max(peak_rss[kind]), 1)
+    out |= {"import_torch_s": round(statistics.median(torch_s), 2), "runs": runs,
+            "all_s": {**{kind: [round(x, 2) for x in xs] for kind, xs in seconds.items()},
+                      "import_torch": [round(x, 2) for x in torch_s]}}
     shutil.rmtree(cache, ignore_errors=True)
     for n in range(2 * runs):
         shutil.rmtree(work / f"first-run-index-{n}", ignore_errors=True)

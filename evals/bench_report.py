@@ -14,8 +14,9 @@ def _num(x, spec: str = ".2f") -> str:
 
 def markdown(raw: dict, command: str) -> str:
     """The whole report as Markdown."""
-    lines = _header(raw, command) + _targets(raw) + _first_run(raw) + _ingest(raw) + _search(raw)
-    lines += _answers_and_cold(raw) + _serve(raw) + _idle(raw) + _profile(raw) + [
+    lines = _header(raw, command) + _targets(raw) + _part(raw, "first_run", _first_run) + _ingest(raw) + _search(raw)
+    lines += _answers_and_cold(raw) + _part(raw, "serve", lambda sv: _serve(sv, raw)) + _part(raw, "idle_serve", _idle)
+    lines += _profile(raw) + [
         "<details><summary>Raw numbers (JSON; also written next to this file for `python -m evals.bench_gate`)"
         "</summary>", "", "```json", json.dumps(raw, indent=1, default=str), "```", "", "</details>", "",
     ]
@@ -54,10 +55,13 @@ def _targets(raw: dict) -> list[str]:
     return lines + [""]
 
 
-def _first_run(raw: dict) -> list[str]:
-    fr = raw.get("first_run")
-    if not fr:
-        return []
+def _part(raw: dict, key: str, render) -> list[str]:
+    """A part only some runs measure (the first run, serve, idle): rendered from raw[key], or nothing."""
+    found = raw.get(key)
+    return render(found) if found else []
+
+
+def _first_run(fr: dict) -> list[str]:
     torch = fr["import_torch_s"]
     return ["## The first run", "",
             "`consensus-chat ingest --index-dir NEW` of the shipped page, each in a process of its own beside "
@@ -69,10 +73,7 @@ def _first_run(raw: dict) -> list[str]:
             f"{fr['warm_ingest_s'] / torch:.2f}x | {fr['warm_ingest_peak_rss_mib']:.0f} (max) |", ""]
 
 
-def _idle(raw: dict) -> list[str]:
-    idle = raw.get("idle_serve")
-    if not idle:
-        return []
+def _idle(idle: dict) -> list[str]:
     return ["## `serve` at idle", "",
             f"With no client, after its first HTTP 200: {idle['cpu_s']:.2f} s of CPU over {idle['seconds']:.0f} s = "
             f"{idle['core_percent']:.2f} % of a core (app/idle.py lengthens Gradio's queue polling while nothing runs).",
@@ -142,10 +143,8 @@ def _answers_and_cold(raw: dict) -> list[str]:
     return lines + [""]
 
 
-def _serve(raw: dict) -> list[str]:
-    sv, ld = raw.get("serve"), raw.get("load")
-    if not sv:
-        return []
+def _serve(sv: dict, raw: dict) -> list[str]:
+    ld = raw.get("load")
     lines = ["## `consensus-chat serve`", "",
              f"- First HTTP 200 on `/`: {sv['first_200_s']:.2f} s (`python -c \"import gradio\"` alone: "
              f"{sv['import_gradio_s']:.2f} s in the same run).",
@@ -166,13 +165,10 @@ def _serve(raw: dict) -> list[str]:
                       f"p95 {_num(gc['p95_s'])} s. On 2 cores that client spends about four times the server's CPU "
                       "per call (a polling thread and 50 ms poll sleeps per request), so it measures itself "
                       "more than the server.", ""]
-    return lines + _shared_serve(raw)
+    return lines + _part(raw, "shared_serve", lambda sh: _shared_serve(sh, raw["machine"].get("cores", "?")))
 
 
-def _shared_serve(raw: dict) -> list[str]:
-    sh = raw.get("shared_serve")
-    if not sh:
-        return []
+def _shared_serve(sh: dict, cores) -> list[str]:
     ld, n = sh["load"], sh["processes"]
     pickup = [f"{p:.1f} s" if p is not None else f"not within {sh['pickup_timeout_s']:.0f} s" for p in sh["pickup_s"]]
     return ["## Two `serve` processes sharing one `chroma run`", "",
@@ -186,7 +182,7 @@ def _shared_serve(raw: dict) -> list[str]:
             f"Then one more card was ingested into the same server; each process answered from the new generation "
             f"{' and '.join(pickup)} after that ingest returned (each re-reads the server's manifest record at most "
             "every 5 s). Both processes, the Chroma server and the load generator share the machine's "
-            f"{raw['machine'].get('cores', '?')} cores, so compare the rate with the one-process load above, not with "
+            f"{cores} cores, so compare the rate with the one-process load above, not with "
             "twice it.", ""]
 
 
