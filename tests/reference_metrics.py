@@ -39,6 +39,16 @@ def reciprocal_rank(ranked: Ranked, relevant: Iterable[str]) -> float:
     return 0.0 if rank is None else 1.0 / rank
 
 
+def _new_titles(ranked: Ranked, relevant: set[str], k: int) -> list[set[str]]:
+    """For each of the top k items, the relevant titles it holds that no earlier item held."""
+    seen: set[str] = set()
+    out = []
+    for titles in _sets(ranked)[:k]:
+        out.append((titles & relevant) - seen)
+        seen |= out[-1]
+    return out
+
+
 def ndcg_at_k(ranked: Ranked, relevant: Iterable[str], k: int = 5) -> float:
     """Binary-relevance nDCG@k; ideal DCG assumes min(#relevant titles, k) relevant items on top.
 
@@ -48,13 +58,7 @@ def ndcg_at_k(ranked: Ranked, relevant: Iterable[str], k: int = 5) -> float:
     relevant = set(relevant)
     if not relevant:
         return 0.0
-    seen: set[str] = set()
-    dcg = 0.0
-    for i, titles in enumerate(_sets(ranked)[:k]):
-        new = (titles & relevant) - seen
-        if new:
-            dcg += 1.0 / math.log2(i + 2)
-            seen |= new
+    dcg = sum(1.0 / math.log2(i + 2) for i, new in enumerate(_new_titles(ranked, relevant, k)) if new)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(relevant), k)))
     return dcg / ideal
 
@@ -62,12 +66,7 @@ def ndcg_at_k(ranked: Ranked, relevant: Iterable[str], k: int = 5) -> float:
 def recall_at_k(ranked: Ranked, relevant: Iterable[str], k: int = 5) -> float:
     """Share of the relevant titles held by the top k items."""
     relevant = set(relevant)
-    if not relevant:
-        return 0.0
-    found: set[str] = set()
-    for titles in _sets(ranked)[:k]:
-        found |= titles & relevant
-    return len(found) / len(relevant)
+    return sum(map(len, _new_titles(ranked, relevant, k))) / len(relevant) if relevant else 0.0
 
 
 def mean(values: Iterable[float]) -> float | None:

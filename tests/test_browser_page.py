@@ -5,6 +5,7 @@ the first screen, keyboard use, and a question that shows at once with a Stop bu
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
 
 import pytest
@@ -66,8 +67,8 @@ def open_page(browser, server, viewport, scheme="light"):
         page.close()
 
 
-def ask(page, question: str, done: str) -> None:
-    ask_in_page(page, question, done, settle_ms=300)
+# A question asked here waits a moment after its answer shows, for the layout to settle before it is measured.
+ask = functools.partial(ask_in_page, settle_ms=300)
 
 
 def serious_violations(page) -> list:
