@@ -7,7 +7,7 @@ Nothing heavy is imported here: the names load on first use.
 
 from __future__ import annotations
 
-import importlib
+from .lazy import lazy_exports
 
 # name -> the module that defines it (loaded lazily so `import consensus_chat` stays cheap).
 _HOMES = {
@@ -40,11 +40,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'consensus_chat' has no attribute {name!r}")
-    return getattr(importlib.import_module(home), name)
+__getattr__ = lazy_exports(__name__, _HOMES)
 
 
 def __dir__():

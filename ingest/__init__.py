@@ -1,5 +1,7 @@
 """Turn a document into Section records and write the index (Chroma + manifest)."""
 
+from consensus_chat.lazy import lazy_exports
+
 from .config import Config
 from .errors import (
     ConsensusChatError,
@@ -24,10 +26,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    # The pipeline pulls in llama-index lazily; importing `ingest` stays cheap.
-    if name in ("ingest", "IngestReport"):
-        from . import pipeline
-
-        return getattr(pipeline, name)
-    raise AttributeError(name)
+# The pipeline pulls in llama-index lazily; importing `ingest` stays cheap.
+__getattr__ = lazy_exports(__name__, dict.fromkeys(("ingest", "IngestReport"), ".pipeline"))
