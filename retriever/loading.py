@@ -95,10 +95,12 @@ class Loader:
 
     def _word_table(self, built: dict):
         """The model's table of everyday word vectors (ingest/wordtable.py), if the cache holds one; words
-        beyond its cached head are encoded on first use."""
+        beyond its cached head are encoded on first use, once per process (ingest/learned_words.py)."""
+        from consensus_chat.ingest.learned_words import learned_words
         from consensus_chat.ingest.wordtable import load_table
 
-        return load_table(built["weights_sha256"], self.lexicon, built.get("dim"), self.embedder.encode)
+        return load_table(built["weights_sha256"], self.lexicon, built.get("dim"), self.embedder.encode,
+                          learned_words(built["weights_sha256"], self.lexicon))
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (ingest/saved_parts.py), or None to build from Chroma."""
