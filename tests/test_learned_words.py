@@ -18,10 +18,14 @@ from conftest import CLI
 def cache(index_dir, tmp_path, monkeypatch):
     """A copy of the per-model cache the session's index was built with (export and word table); searches in
     this test use it."""
-    from consensus_chat.ingest.wordtable import cache_dir
+    from consensus_chat.ingest.cachelock import locked
+    from consensus_chat.ingest.learned_words import flush_all
+    from consensus_chat.ingest.wordtable import cache_dir, lock_path
 
     copy = tmp_path / "cache"
-    shutil.copytree(cache_dir(), copy, ignore=shutil.ignore_patterns("*.lock", "*.tmp-*"))
+    flush_all()  # this process's own pending words first, then a copy no writer is halfway through
+    with locked(lock_path(_model()[2]), exclusive=False):
+        shutil.copytree(cache_dir(), copy, ignore=shutil.ignore_patterns("*.lock", "*.tmp-*"))
     monkeypatch.setenv("CONSENSUS_CHAT_CACHE", str(copy))
     return copy
 
