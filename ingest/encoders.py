@@ -40,7 +40,8 @@ class Encoders:
 def ensure_word_table(models: Encoders, spec, quiet: bool, sections) -> frozenset[str]:
     """Encode the model's most frequent everyday words, and the sections' own, once per model (ingest/wordtable.py);
     the words whose vectors the cache holds (the index saves the document's others), or none without a table."""
-    from .wordtable import HEAD_WORDS, ensure_table, load_table, table_words, wordpiece_lexicon, words_path
+    from .wordtable import HEAD_WORDS, load_table, table_words, wordpiece_lexicon, words_path
+    from .wordtable_write import ensure_table
 
     lexicon = wordpiece_lexicon(str(spec.path))
     if not lexicon:
@@ -71,7 +72,8 @@ def add_document_words(models: Encoders, spec, sections, everyday: frozenset[str
     frequencies of its words and the sections' to the cache; the words the table then holds, which the index's
     own word vectors leave out. Unchanged without a table."""
     from .wordfreqs import remember
-    from .wordtable import add_words, wordpiece_lexicon
+    from .wordtable import wordpiece_lexicon
+    from .wordtable_write import add_words
 
     words = _document_words(sections)
     held = add_words(spec.weights_sha256, wordpiece_lexicon(str(spec.path)), words,

@@ -84,6 +84,19 @@ class Lookups:
         lookups.report_ids = list(data["report_ids"])
         return lookups
 
+    def titles_in(self, norm: str) -> list[str]:
+        """The titles (normalised) that the normalised question `norm` holds, in the table's order."""
+        # A title reads " w1 ... wn ", so a question holding it holds its first word as a word: only the titles
+        # starting with one of the question's words are tried, not every title (some 100,000 in a large index).
+        index = getattr(self, "_by_first_word", None)
+        if index is None:
+            index = {}
+            for position, title in enumerate(self.titles):
+                index.setdefault(next(iter(title.split()), ""), []).append((position, title))
+            self._by_first_word = index
+        tried = sorted(found for word in {*norm.split(), ""} for found in index.get(word, ()))
+        return [title for _, title in tried if title in norm]
+
     def code_matches(self, prefix: str) -> list[str]:
         """Section ids whose code equals or starts with a dotted prefix."""
         prefix = prefix.strip().rstrip(".")

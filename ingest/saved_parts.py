@@ -24,14 +24,13 @@ a generation directory; the Chroma-server store keeps loading from Chroma.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import shutil
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bigjson import loads
 from .errors import ConsensusChatError
 from .lexical import build_bm25, stemmer
 from .section import Section
@@ -68,22 +67,6 @@ class SavedParts:
     analyzer: dict | None = None  # topic.TopicAnalyzer.to_dict(), or None when it was not saved
     word_vectors: tuple[list[str], object] | None = None  # (words, float32 unit vectors), when saved
     chunk_vectors: object | None = None  # (chunks, dim) float32, rows in chunk_ids order, when saved
-
-
-@contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector while millions of acyclic objects are made (JSON tables, sections).
-
-    Each allocation burst otherwise triggers full collections that scan everything made so far: at
-    100,000 sections that doubles the time to read the tables. Nothing made here forms cycles.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def parts_dir(generation_dir: Path) -> Path:
@@ -177,7 +160,7 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
     import bm25s
 
     try:
-        tables = json.loads((root / _TABLES).read_text(encoding="utf-8"))
+        tables = loads((root / _TABLES).read_bytes())
         sections = [Section.from_dict(d) for d in tables["sections"]]
         # Read into memory, not memory-mapped: each mapped array holds a file descriptor until the replaced
         # generation's state is collected, and a serve process must not pile up descriptors on deleted

@@ -8,11 +8,14 @@ for all of them (`table_words`, which is also what "everyday" means to the soft 
 HEAD_WORDS most frequent in English (wordfreq) are encoded by the first ingest and kept in the cache, and
 each ingest adds the document's own everyday words. Encoding all 22,000 took most of a first run (about 30 s
 on 2 cores); any other word is encoded on its first use and rounded to float16 as the cache's rows are, so
-a word has the same vector either way (the encoder's output does not depend on the batch).
+a word has the same vector either way (the encoder's output does not depend on the batch). The words a search
+process encodes are shared by its retrievers and added to the cached table (ingest/learned_words.py); ingest and
+those additions write the table (ingest/wordtable_write.py) under the lock file beside it (ingest/cachelock.py).
 
     <cache dir>/word-vectors/<weights_sha256[:16]>.head.npy     float16, one row per cached word
     <cache dir>/word-vectors/<weights_sha256[:16]>.head.txt     the cached words, one a line, in row order
     <cache dir>/word-vectors/<weights_sha256[:16]>.head.sha256  SHA-256 of the .npy, then of the .txt
+    <cache dir>/word-vectors/<weights_sha256[:16]>.head.lock    held while the three are read or replaced
 
 The cache dir is $CONSENSUS_CHAT_CACHE, else the per-user cache dir. `consensus-chat ingest` writes the
 table when it is missing; a missing, unreadable or damaged table only means words are encoded on demand.
@@ -22,13 +25,12 @@ so a table is used only when its content matches its checksum and every row is a
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import threading
 from functools import lru_cache
 from pathlib import Path
 
+from .cachelock import locked
 from .config import default_cache_dir
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,11 @@ def checksum_path(weights_sha256: str) -> Path:
     return table_path(weights_sha256).with_suffix(".sha256")
 
 
+def lock_path(path: Path) -> Path:
+    """The lock file of the table file `path` (ingest/cachelock.py)."""
+    return path.with_suffix(".lock")
+
+
 def table_words(lexicon) -> list[str]:
     """Every word the table answers for, sorted."""
     return sorted(w for w in lexicon if len(w) > 1)
@@ -109,10 +116,14 @@ def _check_content(path: Path, words_file: Path, matrix) -> None:
 
 class EverydayVectors:
     """The table's vectors by row (rows of `table_words`): read from the cached head, else encoded on first
-    use, rounded to float16 as the head is, and kept (at most the 22,000 words: 17 MB). Thread-safe."""
+    use, rounded to float16 as the head is, and kept (at most the 22,000 words: 17 MB). Thread-safe.
 
-    def __init__(self, words: list[str], head: dict[int, int], matrix, encode=None):
+    `learned` (ingest/learned_words.py), when given, holds the words any retriever of the process encoded: it is
+    asked before encoding, and told of each word encoded here, so that the cache keeps it for later processes."""
+
+    def __init__(self, words: list[str], head: dict[int, int], matrix, encode=None, learned=None):
         self._words, self._head, self._matrix, self._encode = words, head, matrix, encode
+        self._learned = learned
         self._extra: dict[int, object] = {}
         self._lock = threading.Lock()
 
@@ -127,12 +138,19 @@ class EverydayVectors:
             return self[[int(rows)]][0]
         rows = [int(r) for r in rows]
         missing = list(dict.fromkeys(r for r in rows if r not in self._head and r not in self._extra))
+        if missing and self._learned is not None:
+            known = self._learned.get([self._words[r] for r in missing])
+            with self._lock:
+                self._extra.update((r, v) for r, v in zip(missing, known) if v is not None)
+            missing = [r for r, v in zip(missing, known) if v is None]
         if missing:
             if self._encode is None:
                 raise KeyError(f"{len(missing)} words are not in the cached table and there is no encoder")
             vectors = np.asarray(self._encode([self._words[r] for r in missing]), dtype=np.float16)
             with self._lock:
                 self._extra.update(zip(missing, vectors))
+            if self._learned is not None:
+                self._learned.add([self._words[r] for r in missing], vectors)
         out = np.empty((len(rows), self._matrix.shape[1]), dtype=np.float16)
         for i, r in enumerate(rows):
             head = self._head.get(r)
@@ -140,33 +158,45 @@ class EverydayVectors:
         return out
 
 
-def load_table(weights_sha256: str, lexicon, dim: int | None, encode=None) -> tuple[dict[str, int], EverydayVectors] | None:
+def read_head(path: Path, rows, dim: int | None):
+    """(the words, the float16 matrix) of the cached table at `path`, checked (ValueError or OSError when it is
+    unusable); `rows` holds every table word. Hold its lock (`lock_path`) while calling."""
+    import numpy as np
+
+    listed = path.with_suffix(".txt")
+    head_list = listed.read_text(encoding="utf-8").split()
+    matrix = np.load(path, mmap_mode="r", allow_pickle=False)
+    if matrix.ndim != 2 or matrix.shape[0] != len(head_list) or matrix.dtype != np.float16 or \
+            (dim is not None and matrix.shape[1] != dim):
+        raise ValueError(f"shape {matrix.shape} {matrix.dtype}, expected ({len(head_list)}, {dim}) float16")
+    if not set(head_list) <= rows.keys():
+        raise ValueError("it lists words that are not in the model's vocabulary")
+    _check_content(path, listed, matrix)
+    return head_list, matrix
+
+
+def load_table(weights_sha256: str, lexicon, dim: int | None, encode=None,
+               learned=None) -> tuple[dict[str, int], EverydayVectors] | None:
     """({word: row} of every table word, their vectors), or None when there is no usable cached head.
 
     The head is memory-mapped and shared by every retriever of the process (one file, opened once);
-    `encode` (a list of words -> unit vectors) embeds the other words on first use.
+    `encode` (a list of words -> unit vectors) embeds the other words on first use, and `learned` shares
+    them (see EverydayVectors).
     """
-    import numpy as np
-
-    path, listed = table_path(weights_sha256), words_path(weights_sha256)
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    key = (str(path), stat.st_mtime_ns, stat.st_size, dim)
-    with _LOCK:
+    path = table_path(weights_sha256)
+    # The threading lock first: the one writer that takes the file lock (a flush of learned words) never
+    # waits for the threading lock while it holds the file lock.
+    with _LOCK, locked(lock_path(path), exclusive=False):
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        key = (str(path), stat.st_mtime_ns, stat.st_size, dim)
         if key not in _LOADED:
             words = table_words(lexicon)
             rows = {w: i for i, w in enumerate(words)}
             try:
-                head_list = listed.read_text(encoding="utf-8").split()
-                matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-                if matrix.ndim != 2 or matrix.shape[0] != len(head_list) or matrix.dtype != np.float16 or \
-                        (dim is not None and matrix.shape[1] != dim):
-                    raise ValueError(f"shape {matrix.shape} {matrix.dtype}, expected ({len(head_list)}, {dim}) float16")
-                if not set(head_list) <= rows.keys():
-                    raise ValueError("it lists words that are not in the model's vocabulary")
-                _check_content(path, listed, matrix)
+                head_list, matrix = read_head(path, rows, dim)
             except (OSError, ValueError) as exc:
                 if key not in _WARNED:
                     _WARNED.add(key)
@@ -175,75 +205,4 @@ def load_table(weights_sha256: str, lexicon, dim: int | None, encode=None) -> tu
                 return None
             _LOADED[key] = (rows, words, {rows[w]: i for i, w in enumerate(head_list)}, matrix)
         rows, words, head, matrix = _LOADED[key]
-    return rows, EverydayVectors(words, head, matrix, encode)
-
-
-def ensure_table(weights_sha256: str, lexicon, encode, progress=None, extra=()) -> list[str] | None:
-    """Write this model's table of head words (and the everyday words among `extra`) unless a usable one
-    exists; the words it holds, or None when the cache cannot be written. `encode` takes a list of words
-    and returns their unit vectors; `progress(n)` is told of each batch."""
-    if not table_words(lexicon):
-        return None
-    if load_table(weights_sha256, lexicon, None) is not None:
-        return words_path(weights_sha256).read_text(encoding="utf-8").split()
-    head = head_words(lexicon)
-    everyday, chosen = set(table_words(lexicon)), set(head)
-    return _write_table(weights_sha256, [], None, head + sorted({w for w in extra if w in everyday} - chosen),
-                        encode, progress)
-
-
-def add_words(weights_sha256: str, lexicon, words, encode) -> list[str] | None:
-    """Add the everyday words among `words` that the cached table lacks (a document's, so the next ingest of
-    it encodes none of them again); the words the table then holds, or None without a usable table."""
-    loaded = load_table(weights_sha256, lexicon, None)
-    if loaded is None:
-        return None
-    held = words_path(weights_sha256).read_text(encoding="utf-8").split()
-    have = set(held)
-    new = sorted({w for w in words if w in loaded[0] and w not in have})
-    if not new:
-        return held
-    return _write_table(weights_sha256, held, table_path(weights_sha256), new, encode, None)
-
-
-def _write_table(weights_sha256: str, held: list[str], old: Path | None, new: list[str], encode, progress):
-    """Write the table of `held` (rows copied from the file `old`) then `new` (encoded) in one replace."""
-    import numpy as np
-
-    path, listed = table_path(weights_sha256), words_path(weights_sha256)
-    tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npy")
-    tmp_words = listed.with_name(f"{listed.stem}.tmp-{os.getpid()}.txt")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        kept = np.load(old, allow_pickle=False) if old is not None else None
-        out = None
-        for start in range(0, len(new), 512):
-            batch = new[start : start + 512]
-            vectors = encode(batch)
-            if out is None:
-                out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
-                                                shape=(len(held) + len(new), vectors.shape[1]))
-                if kept is not None:
-                    out[: len(held)] = kept
-            out[len(held) + start : len(held) + start + len(batch)] = vectors
-            if progress is not None:
-                progress(len(batch))
-        out.flush()
-        del out
-        words = held + new
-        tmp_words.write_text("\n".join(words) + "\n", encoding="utf-8")
-        from .embedder import sha256_file
-
-        # The files first, then their checksums: a crash in between leaves a mismatch, which means "rebuild".
-        digests = [sha256_file(tmp), sha256_file(tmp_words)]
-        os.replace(tmp_words, listed)
-        os.replace(tmp, path)
-        checksum_path(weights_sha256).write_text("\n".join(digests) + "\n", encoding="ascii")
-    except OSError as exc:
-        for leftover in (tmp, tmp_words):
-            with contextlib.suppress(OSError):
-                leftover.unlink(missing_ok=True)
-        log.warning("Cannot write the word-vector cache %s (%s); question words will be encoded on demand. "
-                    "Set CONSENSUS_CHAT_CACHE to a writable directory to keep it.", path, exc)
-        return None
-    return words
+    return rows, EverydayVectors(words, head, matrix, encode, learned)

@@ -55,7 +55,7 @@ class Loader:
                 f"(weights {spec_hash[:12]}). Run `consensus-chat ingest --rebuild` with the model you want, "
                 "or search with --model set to the index's model."
             )
-        from consensus_chat.ingest.saved_parts import gc_paused
+        from consensus_chat.ingest.bigjson import gc_paused
 
         with gc_paused():
             return self._tables(manifest, collection, stamp, built)
@@ -67,9 +67,12 @@ class Loader:
             sections = {s.id: s for s in saved.sections}
         else:
             ids, chunk_sections, sections, bm25 = self._from_chroma(manifest, collection)
-        # Keep the manifest's section order (the document's order) for listings.
-        order = {sid: n for n, sid in enumerate(manifest.get("sections", {}))}
-        sections = dict(sorted(sections.items(), key=lambda kv: order.get(kv[0], len(order))))
+        # Keep the manifest's section order (the document's order) for listings; the saved parts keep it already
+        # (sorting 100,000 sections again took a tenth of a second of a large index's open).
+        listed = manifest.get("sections", {})
+        if list(sections) != list(listed):
+            order = {sid: n for n, sid in enumerate(listed)}
+            sections = dict(sorted(sections.items(), key=lambda kv: order.get(kv[0], len(order))))
         vocabulary = analyzer = None
         if saved is not None and saved.vocabulary is not None and saved.analyzer is not None:
             try:
@@ -95,10 +98,12 @@ class Loader:
 
     def _word_table(self, built: dict):
         """The model's table of everyday word vectors (ingest/wordtable.py), if the cache holds one; words
-        beyond its cached head are encoded on first use."""
+        beyond its cached head are encoded on first use, once per process (ingest/learned_words.py)."""
+        from consensus_chat.ingest.learned_words import learned_words
         from consensus_chat.ingest.wordtable import load_table
 
-        return load_table(built["weights_sha256"], self.lexicon, built.get("dim"), self.embedder.encode)
+        return load_table(built["weights_sha256"], self.lexicon, built.get("dim"), self.embedder.encode,
+                          learned_words(built["weights_sha256"], self.lexicon))
 
     def _saved_parts(self, manifest):
         """The generation's saved search parts (ingest/saved_parts.py), or None to build from Chroma."""

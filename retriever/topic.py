@@ -187,7 +187,7 @@ class TopicAnalyzer:
                             start, end = min(start, toks[j].start()), max(end, toks[j].end())
                     found.append(Entity("author", token, tuple(ids), start, end))
         norm, offsets = normalise_with_offsets(question)
-        titles = [t for t in lk.titles if t in norm]
+        titles = lk.titles_in(norm)
         titles = [t for t in titles if not any(t != o and t in o for o in titles)]  # keep the longest
         for t in titles:
             at = norm.index(t)

@@ -170,6 +170,7 @@ class WordMatcher:
         self.vectors = vectors
         self.word_df = word_df
         self.n_texts = max(n_texts, 1)
+        self._idf: dict[str, float] = {}  # computed once per word: a candidate section asks for each of its words
         self.stem = stem  # PyStemmer's stemWords: a list in, a list out
         self._terms_of = functools.lru_cache(maxsize=MAX_SECTIONS)(self._compute_terms)  # by (title, text)
         self._last_layout = None
@@ -177,8 +178,13 @@ class WordMatcher:
 
     def idf(self, word: str) -> float:
         """BM25's idf of a word over the document's sections (a word it never uses gets the highest)."""
-        df = self.word_df.get(word, 0)
-        return math.log(1.0 + (self.n_texts - df + 0.5) / (df + 0.5))
+        value = self._idf.get(word)
+        if value is None:
+            df = self.word_df.get(word, 0)
+            value = math.log(1.0 + (self.n_texts - df + 0.5) / (df + 0.5))
+            if df:  # kept for the document's words only, so questions' other words cannot grow it
+                self._idf[word] = value
+        return value
 
     def _section_terms(self, section) -> _Terms:
         return self._terms_of(section.title, section.text)

@@ -13,13 +13,15 @@ FILTERS = [{}, {"codes": ["2.2"]}, {"codes": ["3", "1.1"]}, {"kinds": ["card"]},
            {"labels": ["Benchmarks & Evaluation"]}, {"codes": ["2"], "kinds": ["card"]}]
 
 
-@pytest.fixture
-def paths(retriever):
-    """(the state the retriever loaded, a copy of it whose dense search asks Chroma)."""
+@pytest.fixture(params=["sections from the tables", "sections from Chroma's metadata"])
+def paths(retriever, request):
+    """(the state the retriever loaded, a copy of it whose dense search asks Chroma): the chunks' sections read from
+    the generation's tables, as a large index does, or from each result's metadata (a chunk the tables lack)."""
     from consensus_chat.retriever.dense import DenseSearch
 
     state = retriever._current()
-    return state, dataclasses.replace(state, dense=DenseSearch(state.collection, state.chunk_sections))
+    ids = state.chunk_ids if request.param == "sections from the tables" else None
+    return state, dataclasses.replace(state, dense=DenseSearch(state.collection, state.chunk_sections, chunk_ids=ids))
 
 
 def test_the_shipped_document_is_scored_in_memory(paths):
@@ -60,6 +62,34 @@ def test_search_ranks_and_scopes_the_same_through_either_path(retriever, paths, 
                 assert [h.score for h in mine.hits] == pytest.approx([h.score for h in theirs.hits], abs=1e-5)
                 assert (mine.in_scope, mine.notices) == (theirs.in_scope, theirs.notices)
                 assert mine.scope_score == pytest.approx(theirs.scope_score, abs=1e-5)
+
+
+def test_chroma_results_give_the_same_sections_from_the_tables_as_from_their_metadata(retriever, monkeypatch):
+    """A large index asks Chroma for distances only and reads each chunk's section from its tables (the metadata
+    was most of a query's time at 100,000 chunks): the same dict, in the same order, as from the metadata; a chunk
+    the tables do not list is read from its metadata."""
+    from consensus_chat.retriever.dense import DenseSearch
+    from consensus_chat.retriever.filters import where
+
+    state = retriever._current()
+    by_ids = DenseSearch(state.collection, state.chunk_sections, chunk_ids=state.chunk_ids)
+    by_meta = DenseSearch(state.collection, state.chunk_sections)
+    asked = []
+    query = state.collection.query
+    monkeypatch.setattr(state.collection, "query", lambda **kw: asked.append(kw["include"]) or query(**kw),
+                        raising=False)
+    for q in QUESTIONS:
+        vector = retriever.embedder.encode_one(q)
+        for f in FILTERS:
+            clause = where(state, f.get("codes"), f.get("labels"), f.get("kinds"))
+            mine, theirs = by_ids.best(vector, 30, where=clause), by_meta.best(vector, 30, where=clause)
+            assert list(mine.items()) == list(theirs.items()), (q, f)
+    assert asked[0] == ["distances"] and asked[1] == ["metadatas", "distances"]
+    short = DenseSearch(state.collection, state.chunk_sections[1:], chunk_ids=state.chunk_ids[1:])
+    asked.clear()
+    vector = retriever.embedder.encode_one(QUESTIONS[0])
+    assert short.best(vector, 30) == by_meta.best(vector, 30)
+    assert asked[0] == ["distances"] and asked[1] == ["metadatas", "distances"]  # the fallback asked again
 
 
 def test_an_index_above_the_threshold_keeps_the_chroma_query(paths):

@@ -191,3 +191,31 @@ def test_query_terms_split_as_bm25s_tokenize_does():
         tokens = bm25s.tokenize([text], stopwords="en", stemmer=stem, show_progress=False)
         inverse = {v: k for k, v in tokens.vocab.items()}
         assert query_terms(text, stem) == [inverse[i] for i in tokens.ids[0]], text
+
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a": [1, 2.5, "\\u00e9 \xc3\xa9 \\u2028", null, true], "b": {"c": -0.0, "c": 1e-300}}',  # same values
+    b'{"x": NaN, "big": 123456789012345678901234567890}',  # orjson refuses, json accepts
+    b'{"a": 1,}',  # damaged: json's error
+    b'\xff\xfe{}',  # random bytes: json's UnicodeDecodeError
+])
+def test_large_json_reads_as_json_does(raw):
+    """The index's large JSON files are read with orjson (ingest/bigjson.py): the same values as json, and what
+    orjson refuses goes to json, which accepts it or raises what it always did."""
+    import math
+
+    from consensus_chat.ingest.bigjson import BIG, loads
+
+    big = raw[:-1] + b', "pad": "' + b"p" * BIG + b'"}'  # over the size from which orjson reads it
+    for given in (big, big.decode("utf-8", "replace")):
+        try:
+            expected = json.loads(given.decode("utf-8") if isinstance(given, bytes) else given)
+        except ValueError as exc:
+            with pytest.raises(type(exc)):
+                loads(given)
+            continue
+        got = loads(given)
+        if "x" in expected:
+            assert math.isnan(got.pop("x")) and math.isnan(expected.pop("x"))
+        assert got == expected and json.dumps(got) == json.dumps(expected)
