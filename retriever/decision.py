@@ -38,11 +38,15 @@ class Decision:
     score: float | None  # the rule's score of the reading judged; None when the question has no topic words
     missing: tuple[str, ...] = ()  # parts of the question the document does not cover
     names: tuple[str, ...] = ()  # names the document never mentions
+    empty: bool = False  # the question has only stopwords: nothing to look up, so nothing is ranked
 
     @property
     def notices(self) -> list[str]:
         """What the user is told about the parts of the question that were not answered."""
         out = []
+        if self.empty:
+            out.append("The question has only common words such as \"what\" or \"the\", so there is nothing to look "
+                       "up. What would you like to know about the document?")
         if self.names:
             out.append(f"The document never mentions {' or '.join(self.names)}"
                        + ("; the answer covers the rest of the question." if self.in_scope else "."))
@@ -60,9 +64,11 @@ def features(evidence: Evidence) -> tuple[float, float, float] | bool:
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
     """The rule's two features for a question, or the decision itself when no rule is needed (True: about
-    what it names exactly; False: about a name the document never mentions)."""
+    what it names exactly; False: about a name the document never mentions, or about nothing at all)."""
     if evidence.empty:
-        return True  # only entities or words about the document: what it names is in the document
+        # Only entities or words about the document: what it names is in the document. Only stopwords
+        # ("the of and what is"): nothing is named, and the overview would answer a question nobody asked.
+        return not asks_nothing(evidence)
     rest = [w for w in evidence.words if w.name is None]
     if all(w.zipf >= ZIPF_COMMON for w in rest):
         if evidence.names:
@@ -73,12 +79,18 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
     return reading.best, coverage(evidence.words)
 
 
+def asks_nothing(evidence: Evidence) -> bool:
+    """The question has only stopwords: no topic word, no entity, no word about the document."""
+    topic = evidence.topic
+    return topic.empty and not topic.entities and not topic.meta
+
+
 def decide(evidence: Evidence, rule) -> Decision:
     """Scope, partial coverage and the reading to rank for, from one question's evidence and a rule."""
     names = evidence.names
     found = judged(evidence)
     if found is True or found is False:
-        return Decision(found, evidence.full, None, names=names)
+        return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.rest if names else evidence.full
     score = rule.score(*found)
     if score >= rule.threshold and rule.pull_weight:

@@ -101,8 +101,9 @@ class Retriever:
         notices += decision.notices
         if self._outage.down:
             notices.append(self._outage.notice())
-        hits = rank(generation, evidence.topic, decision.reading, min(k, n_sections), n_cand, mode, ids,
-                    self._stemmer)
+        # A question of stopwords names nothing: no section is "nearest" to it.
+        hits = [] if decision.empty else rank(generation, evidence.topic, decision.reading, min(k, n_sections),
+                                               n_cand, mode, ids, self._stemmer)
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
                             topic=evidence.topic, searched=decision.reading.text,

@@ -170,9 +170,11 @@ class TopicAnalyzer:
             if key_ids:
                 # A key that is also an everyday word ("Reason", "King") needs the question to be
                 # about citations to count; so does one written in lower case. A full key with its
-                # suffix ("Smith-B") is distinctive by its form.
+                # suffix ("Smith-B") is distinctive by its form, and a capitalised possessive ("Perez's
+                # work") by its grammar: "Perez's" is someone's.
                 full = low in lk.keys and "-" in low
-                if (token[0].isupper() and (full or self.distinctive(low.split("-")[0]))) or cites:
+                possessive = token != m.group(0)
+                if (token[0].isupper() and (full or possessive or self.distinctive(low.split("-")[0]))) or cites:
                     # The span covers a possessive too, so "Smith's" leaves no topic word behind.
                     found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.end()))
                     continue
