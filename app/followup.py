@@ -10,12 +10,17 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
+- a question whose topic words are all words of a section the previous answer cited continues that section when
+  it points back ("how is it measured?") or the document does not cover it on its own ("Why is coverage uneven?"),
+  unless the search's first section names those words in its title (app/followup_context.py);
 - a question with no content of its own ("When?", "Why?") continues the previous question;
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one") gives nothing to
-  build on, so it is refused again, never answered from a section; a question back about a place keeps the list.
+- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one", "how is it
+  measured?" even though the document covers measurement) gives nothing to build on, so it is refused again, never
+  answered from a section, unless it asks what the document says ("Does it say anything about X?"); a question
+  back about a place keeps the list.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
@@ -27,10 +32,10 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
 
+from .followup_context import ANAPHORA, is_follow_up, points_back, section_using, titled_elsewhere
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
-_ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|the one|that one|same)\b", re.I)
 _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _PLACES = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
@@ -74,19 +79,6 @@ class Resolution:
     refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
 
 
-def is_follow_up(question: str, analyse, covers=None) -> bool:
-    """'and ...', or a question that points back ("it", "those") and lacks a topic of its own:
-    no topic words, or topic words the document does not cover on their own (`covers(q)`)."""
-    if _CONTINUATION.search(question):
-        return True
-    if not _ANAPHORA.search(question):
-        return False
-    topic = analyse(question)
-    if topic.entities:
-        return False
-    return not topic.words or (covers is not None and not covers(question))
-
-
 def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, section_of,
                       topic_of) -> Resolution:
     """The question made stand-alone from the previous turn (None: the conversation starts here).
@@ -111,7 +103,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
-        if previous.refused and _ANAPHORA.search(rest):
+        if previous.refused and ANAPHORA.search(rest):
             return _after_refusal(question)  # "and when is it due?": "it" is what the document does not cover
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities):
@@ -125,14 +117,24 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
-    if not unnamed and not is_follow_up(question, analyse, covers):
-        return Resolution(question)
+    if previous.refused and own.words and not own.entities and not own.meta and points_back(question):
+        return _after_refusal(question)  # "how is it measured?": "it" is what the document does not cover
+    # The cited section that uses every topic word of the question: the user asks about what was just shown.
+    shown = None if previous.refused or own.entities or any(_names_document(m) for m in own.meta) else (
+        section_using(own.words, [s for s in map(section_of, previous.cited) if s is not None]))
+    if not unnamed and not _CONTINUATION.search(question) and not is_follow_up(question, analyse, covers):
+        # A pronoun whose question the document covers elsewhere, or words the document does not cover on their
+        # own, still continue the last topic when the section just shown uses every one of them.
+        if shown is None or not points_back(question) and covers(question):
+            return Resolution(question)
+        if covers(question) and titled_elsewhere(own.words, shown, topic_of(question)):
+            return Resolution(question)  # the words name another section by its title: a new topic
     if previous.refused:
         return _after_refusal(question)
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
-    first = section_of(previous.cited[0]) if previous.cited else None
+    first = shown or (section_of(previous.cited[0]) if previous.cited else None)
     if first is not None and own.asks_authorship and not (first.authors or first.year):
         return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
     listed = [x for x in map(section_of, previous.listed) if x is not None]
