@@ -13,7 +13,9 @@ import re
 
 from consensus_chat.ingest.words import content_words
 
-ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|the one|that one|same)\b", re.I)
+# Pronouns that stand for something said before; "he", "she" and "her" for a person the last question named.
+ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|he|him|his|she|her|hers|"
+                      r"the one|that one|same)\b", re.I)
 
 
 def points_back(question: str) -> bool:
