@@ -108,8 +108,13 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities):
             return Resolution(rest + "?")  # "and the system safety one, who does it cite?" asks for itself
+        before = analyse(previous.resolved_question)
+        shown = None if previous.refused or new.entities or before.words or before.entities else (
+            section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
+        if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
+            return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
         if rest and (new.words or new.entities):
-            return Resolution(_substitute(previous.resolved_question, rest, analyse(previous.resolved_question)))
+            return Resolution(_substitute(previous.resolved_question, rest, before))
     own = analyse(question)
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
@@ -137,6 +142,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)
     if first is not None and own.asks_authorship and not (first.authors or first.year):
         return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
+    if first is not None and own.asks_authorship and first.kind == "source" and not own.words:
+        # "And the authors?" after the source record: its own question, answered from that record as a report
+        # answer (a title appended would make it a question about the title's words).
+        return Resolution(question, section=first.id, listed=previous.listed)
     listed = [x for x in map(section_of, previous.listed) if x is not None]
     if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question):  # "What do they say?" after a list: all of it
         names = "; ".join(x.title for x in listed)
