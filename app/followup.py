@@ -18,7 +18,7 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
 - pointing back at a refusal ("When was it published?", "and when is it due?", "the second one", "how is it
-  measured?" even though the document covers measurement) gives nothing to build on, so it is refused again, never
+  measured?" even though the document covers measurement, "and the risks?") gives nothing to build on, so it is refused again, never
   answered from a section, unless it asks what the document says ("Does it say anything about X?"); a question
   back about a place keeps the list.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
@@ -32,7 +32,8 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
 
-from .followup_context import ANAPHORA, is_follow_up, points_back, section_using, titled_elsewhere
+from .followup_context import (ANAPHORA, definite_only, is_follow_up, points_back, section_using,
+                               titled_elsewhere)
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
@@ -103,11 +104,13 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
-        if previous.refused and ANAPHORA.search(rest):
+        if previous.refused and (ANAPHORA.search(rest) or definite_only(rest, analyse(rest))):
             return _after_refusal(question)  # "and when is it due?": "it" is what the document does not cover
         new = analyse(rest)
-        if rest and new.meta and (new.words or new.entities):
-            return Resolution(rest + "?")  # "and the system safety one, who does it cite?" asks for itself
+        if rest and (new.meta and (new.words or new.entities) or previous.refused and new.entities):
+            # "and the system safety one, who does it cite?" asks for itself; so does a section named after a
+            # refusal ("What about X?", X a title), which has no question of its own to be put into.
+            return Resolution(rest + "?")
         before = analyse(previous.resolved_question)
         shown = None if previous.refused or new.entities or before.words or before.entities else (
             section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
@@ -122,7 +125,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
-    if previous.refused and own.words and not own.entities and not own.meta and points_back(question):
+    if previous.refused and own.words and not own.entities and not own.meta and (
+            points_back(question) or definite_only(question, own)):
         return _after_refusal(question)  # "how is it measured?": "it" is what the document does not cover
     # The cited section that uses every topic word of the question: the user asks about what was just shown.
     shown = None if previous.refused or own.entities or any(_names_document(m) for m in own.meta) else (

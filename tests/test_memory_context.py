@@ -1,5 +1,5 @@
-"""What a follow-up points back at: a pronoun after a refusal is refused even when its words are covered elsewhere,
-unless it asks what the document says; words of the section just shown continue it, unless another section's title
+"""What a follow-up points back at: a pronoun or a bare definite reference ("and the risks?") after a refusal is
+refused even when its words are covered elsewhere, unless it asks what the document says or names a section; words of the section just shown continue it, unless another section's title
 names them; the document's own noun for itself ("the review") asks for its source record; "Who else?" carries no
 topic. Through the Python API in every history shape (on the shipped page and a page of tests/data), a real
 server's /chat with the turn and with text alone, and MCP `chat`."""
@@ -46,8 +46,24 @@ def test_a_pronoun_after_a_refusal_is_refused_though_its_words_are_covered(assis
 
 def test_the_same_pronoun_question_alone_is_answered(assistant):
     # What the refusal above changes is the memory: asked first, the question is answered from its section.
-    alone = assistant.answer(MEASURED[1])
-    assert not alone.refused and alone.citations
+    for question in (MEASURED[1], "what are the risks?"):
+        alone = assistant.answer(question)
+        assert not alone.refused and alone.citations, question
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["what are the risks?", "and the risks?"])
+def test_a_definite_reference_after_a_refusal_is_refused(assistant, shape, follow_up):
+    # "the risks" names no topic of the document's instead, so it is the refused question's risks.
+    _, answer = converse(assistant, ["How do I train a puppy?", follow_up], shape)
+    assert answer.refused and answer.citations == [] and answer.sources == []
+
+
+@HISTORY_SHAPES
+def test_a_section_named_after_a_refusal_is_asked_for_itself(assistant, shape):
+    _, answer = converse(assistant, ["How do I train a puppy?", "What about explainability?"], shape)
+    assert not answer.refused and _ids(answer)[:1] == ["explainability"]
+    assert answer.resolved_question == "explainability?"
 
 
 @HISTORY_SHAPES
