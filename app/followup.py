@@ -34,33 +34,13 @@ from consensus_chat.ingest.words import META_WORDS
 
 from .followup_context import (ANAPHORA, definite_only, is_follow_up, points_back, section_using,
                                titled_elsewhere)
+from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
 _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
-_PLACES = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
-           "ninth": 8, "tenth": 9, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "former": 0,
-           "last": -1, "final": -1, "latter": -1}
-_THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
-# "the second one", "the last of those", "the first section", "the latter": an ordinal used as a noun phrase, so
-# "the first step of an audit" is not one.
-_ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
-                      r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
-_THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
-_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split())}
-# "number two", "#2", "no. 3", "item 4", "[2]": a place in the list, said as a number. The number must end the
-# phrase, so "the number one risk" or "section 2.2" is not a pick.
-_NUMBERED = re.compile(r"(?:\b(?:number|no\.|item|entry|result|source|option)\s*|#\s*|\[)(\d{1,2}|"
-                       + "|".join(_NUMBERS) + r")\]?(?!\.?\d)(?=\s*(?:[?.!,;:]|$|then\b|please\b|instead\b|too\b))",
-                       re.I)
-# "the previous one", "the next section", "the one before": a step from the section the last answer was about.
-_STEP = re.compile(r"\b(?:(?:the\s+)?(previous|preceding|next|following)\s+" + _THING + r"\b|the\s+one\s+(before|after)"
-                   r"\b(?:\s+(?:it|that|this))?)", re.I)
-# "What does the second say?", "second one", "compare the first and the last": an ordinal in a looser form, a place
-# only when the question says one strictly too or has no topic without it (see _places).
-_LOOSE = re.compile(r"\b(?:the\s+)?(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?)?(?![\w-])", re.I)
-_OTHER = re.compile(r"\bthe\s+other\s+" + _THING + r"\b|\bthe\s+other(?=\s*(?:[?.!,;:]|$))", re.I)
+_THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
@@ -98,7 +78,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             return replace(picked, question=_substitute(previous.resolved_question, rest,
                                                         analyse(previous.resolved_question)))
         return picked
-    if _only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
+    if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
         return _after_refusal(question) if previous.refused else Resolution(question, refuse=(
             "The last answer did not list several sections to count in. Which section do you mean?"))
     continuation = _CONTINUATION.search(question)
@@ -161,31 +141,6 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
 
 
-def _only_a_place(question: str, analyse) -> bool:
-    """Does the question say nothing but a place in a list ("the second one", "tell me more about #2")?"""
-    strict = _strict_places(question)
-    spans = strict or [(m.start(), m.end()) for m in _LOOSE.finditer(question)]
-    return bool(spans) and _nothing_else(question, spans, analyse)
-
-
-def _nothing_else(question: str, spans, analyse) -> bool:
-    """Is there no topic left in the question once the words at `spans` are taken out?"""
-    rest, at = [], 0
-    for start, end in sorted(spans):
-        rest.append(question[at:start])
-        at = end
-    rest = " ".join(rest + [question[at:]])
-    if not any(ch.isalnum() for ch in rest):
-        return True
-    topic = analyse(rest)
-    return not topic.words and not topic.entities
-
-
-def _strict_places(question: str) -> list[tuple[int, int]]:
-    """The spans that say a place whatever else the question says ("the second one", "#2", "the next one")."""
-    return [(m.start(), m.end()) for p in (_ORDINAL, _NUMBERED, _STEP, _OTHER) for m in p.finditer(question)]
-
-
 def _after_refusal(question: str) -> Resolution:
     """A follow-up that points back at a refusal: nothing to build on, so ask what is meant."""
     return Resolution(question, refuse=(
@@ -209,40 +164,10 @@ def _choices(previous: Turn, section_of) -> list:
     return cited if len(cited) > 1 else []
 
 
-def _places(question: str, previous: Turn, items: list, analyse) -> list[tuple[int, int, int]]:
-    """Each place in `items` the question points to, as (0-based place, start, end of the words that said it), in
-    the question's order: "the second one", "#2", "the next one", "the other one"; -1 is the last. A looser form
-    ("What does the second say?", "compare the first and the last") counts when the question also says a place in
-    the strict form, or has no topic once its places are taken out."""
-    found = {}
-    for match in _ORDINAL.finditer(question):
-        found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
-    for match in _NUMBERED.finditer(question):
-        said = match.group(1).lower()
-        found[match.start()] = (_NUMBERS[said] if said in _NUMBERS else int(said) - 1, match.start(), match.end())
-    ids = [x if isinstance(x, str) else x.id for x in items]
-    # The section the last answer was about, when it was one of those items (it was picked from them).
-    current = ids.index(previous.cited[0]) if previous.cited and previous.cited[0] in ids else None
-    if current is not None:
-        for match in _STEP.finditer(question):
-            forward = (match.group(1) or match.group(2)).lower() in ("next", "following", "after")
-            step = current + (1 if forward else -1)
-            found[match.start()] = (step if step >= 0 else len(items), match.start(), match.end())  # -1: none
-        if len(items) == 2:
-            for match in _OTHER.finditer(question):
-                found[match.start()] = (1 - current, match.start(), match.end())
-    loose = [m for m in _LOOSE.finditer(question)
-             if not any(start <= m.start() < end or m.start() <= start < m.end() for _, start, end in found.values())]
-    if loose and (found or _nothing_else(question, [(m.start(), m.end()) for m in loose], analyse)):
-        for match in loose:
-            found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
-    return [found[k] for k in sorted(found)]
-
-
 def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | None:
     """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
     items = _choices(previous, section_of)
-    places = _places(question, previous, items, analyse) if items else []
+    places = places_in(question, previous, items, analyse) if items else []
     if places:
         past = [question[start:end].strip() for place, start, end in places
                 if place >= len(items) or place < -len(items)]
