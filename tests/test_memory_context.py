@@ -159,3 +159,28 @@ async def _mcp(url: str):
 def test_mcp_chat_refuses_a_pronoun_after_a_refusal(served):
     after = asyncio.run(asyncio.wait_for(_mcp(served), timeout=120))
     assert not after.isError and after.structuredContent["refused"] and after.structuredContent["citations"] == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Places said in more ways (app/ordinals.py)
+
+CODED = "Which sections are coded 2.2.1?"
+DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["the middle one", "What does number 2 say?", "does #2 cite anyone?"])
+def test_the_middle_one_and_a_number_inside_a_question_pick_from_the_list(assistant, shape, follow_up):
+    _, answer = converse(assistant, [CODED, follow_up], shape)
+    assert not answer.refused and _ids(answer)[:1] == [DOWNSTREAM]
+
+
+@HISTORY_SHAPES
+def test_the_middle_of_an_even_list_is_asked_back(assistant, shape):
+    _, answer = converse(assistant, ["Which sections cite Casper-B?", "the middle one"], shape)
+    assert answer.refused and answer.citations == [] and "Which do you mean?" in answer.text
+
+
+def test_a_number_with_a_topic_of_its_own_is_not_a_place(assistant):
+    _, answer = converse(assistant, [CODED, "What is the number one risk of forecasting?"])
+    assert "number one" in answer.resolved_question  # not replaced by the first listed title
