@@ -119,14 +119,15 @@ def full_tables(report: dict, compact: bool = False) -> list[tuple[str, list[Tab
     dev = full["development"]
     parts = [("Development set (the questions every choice was made on; the CI thresholds gate it)",
               _sections(dev, compact) + ([pages_table(dev["pages"])] if dev.get("pages") else []))]
-    blind = full.get("blind_test")
-    parts.append(("Blind test set (evals/blind2/: written before the changes it measures; scored, never read)"
-                  if blind else "Blind test set: not scored (--no-blind, a question file of your own, or no "
-                  "evals/blind2/pages.json)", blind_tables(blind)))
-    earlier = full.get("earlier_blind_test")
-    if earlier:
-        parts.append(("Earlier blind test set (evals/blind/: its slice figures were read in the turn it measured, "
-                      "so it is no longer unseen)", blind_tables(earlier, "Earlier blind test set")))
+    from .blind import SETS
+
+    for key, _folder, _kind, heading in SETS:
+        scored = full.get(key)
+        if key == "blind_test":
+            parts.append((heading if scored else "Blind test set: not scored (--no-blind, a question file of your "
+                          "own, or no evals/blind3/pages.json)", blind_tables(scored)))
+        elif scored:
+            parts.append((heading, blind_tables(scored, heading.split(" (")[0])))
     return parts
 
 

@@ -2,10 +2,10 @@
 
 The development set is the question file (evals/questions.jsonl unless --questions), the other pages
 of evals/pages/ and evals/conversations.jsonl; the CI thresholds gate it alone. The blind test set
-(evals/blind2/) and the earlier one (evals/blind/, whose slice figures were read in the turn it
-measured) are scored after it when the development set is the shipped one. `--json` prints
-`{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}}`; the tables and report.md
-head each part with its name.
+(evals/blind3/) and the earlier ones (evals/blind2/, evals/blind/, whose figures were read in the
+turns they measured) are scored after it when the development set is the shipped one. `--json` prints
+`{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "first_blind_test": {...}}`;
+the tables and report.md head each part with its name.
 """
 
 from __future__ import annotations
@@ -40,11 +40,10 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
         from .page_sets import score_dev_pages
 
         development["pages"] = score_dev_pages(config, progress=progress)
-    report = {"development": development, "blind_test": None, "earlier_blind_test": None}
     from . import blind as blind_set
 
-    for key, folder, kind in (("blind_test", blind_set.BLIND_DIR, blind_set.KIND),
-                              ("earlier_blind_test", blind_set.EARLIER_DIR, blind_set.EARLIER_KIND)):
+    report = {"development": development, **{key: None for key, *_ in blind_set.SETS}}
+    for key, folder, kind, _heading in blind_set.SETS:
         if shipped and blind and blind_set.available(folder):
             report[key] = blind_set.score_blind(config, folder, progress=progress, kind=kind)
     if out is not None:
