@@ -109,7 +109,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             points_back(question) or definite_only(question, own)):
         return _after_refusal(question)  # "how is it measured?": "it" is what the document does not cover
     # The cited section that uses every topic word of the question: the user asks about what was just shown.
-    shown = None if previous.refused or own.entities or any(_names_document(m) for m in own.meta) else (
+    # A meta word ("What does it say about X?") makes the pronoun the document's and X a topic of its own.
+    shown = None if previous.refused or own.entities or own.meta else (
         section_using(own.words, [s for s in map(section_of, previous.cited) if s is not None]))
     if not unnamed and not _CONTINUATION.search(question) and not is_follow_up(question, analyse, covers):
         # A pronoun whose question the document covers elsewhere, or words the document does not cover on their
