@@ -80,6 +80,8 @@ class Assistant:
             return None  # an id from an older index or a caller's typo: the turn just names nothing
 
     def _covers(self, question: str, searched: dict | None = None) -> bool:
+        if searched is not None and question in searched:
+            return searched[question].in_scope
         try:
             result = self.retriever.search(question, k=TOP_K)
         except QueryError:

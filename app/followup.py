@@ -10,12 +10,17 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
+- a question whose topic words are all words of a section the previous answer cited continues that section when
+  it points back ("how is it measured?") or the document does not cover it on its own ("Why is coverage uneven?"),
+  unless the search's first section names those words in its title (app/followup_context.py);
 - a question with no content of its own ("When?", "Why?") continues the previous question;
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one") gives nothing to
-  build on, so it is refused again, never answered from a section; a question back about a place keeps the list.
+- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one", "how is it
+  measured?" even though the document covers measurement, "and the risks?") gives nothing to build on, so it is refused again, never
+  answered from a section, unless it asks what the document says ("Does it say anything about X?"); a question
+  back about a place keeps the list.
 A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
@@ -27,34 +32,15 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
 
+from .followup_context import (ANAPHORA, definite_only, is_follow_up, points_back, section_using,
+                               titled_elsewhere)
+from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
-_ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|the one|that one|same)\b", re.I)
 _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
-_PLACES = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
-           "ninth": 8, "tenth": 9, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "former": 0,
-           "last": -1, "final": -1, "latter": -1}
-_THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
-# "the second one", "the last of those", "the first section", "the latter": an ordinal used as a noun phrase, so
-# "the first step of an audit" is not one.
-_ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
-                      r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
-_THAT_ONE = re.compile(r"\b(?:that|this)\s+" + _THING + r"\b", re.I)
-_NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split())}
-# "number two", "#2", "no. 3", "item 4", "[2]": a place in the list, said as a number. The number must end the
-# phrase, so "the number one risk" or "section 2.2" is not a pick.
-_NUMBERED = re.compile(r"(?:\b(?:number|no\.|item|entry|result|source|option)\s*|#\s*|\[)(\d{1,2}|"
-                       + "|".join(_NUMBERS) + r")\]?(?!\.?\d)(?=\s*(?:[?.!,;:]|$|then\b|please\b|instead\b|too\b))",
-                       re.I)
-# "the previous one", "the next section", "the one before": a step from the section the last answer was about.
-_STEP = re.compile(r"\b(?:(?:the\s+)?(previous|preceding|next|following)\s+" + _THING + r"\b|the\s+one\s+(before|after)"
-                   r"\b(?:\s+(?:it|that|this))?)", re.I)
-# "What does the second say?", "second one", "compare the first and the last": an ordinal in a looser form, a place
-# only when the question says one strictly too or has no topic without it (see _places).
-_LOOSE = re.compile(r"\b(?:the\s+)?(" + "|".join(_PLACES) + r")(?:\s+" + _THING + r"s?)?(?![\w-])", re.I)
-_OTHER = re.compile(r"\bthe\s+other\s+" + _THING + r"\b|\bthe\s+other(?=\s*(?:[?.!,;:]|$))", re.I)
+_THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
@@ -72,19 +58,6 @@ class Resolution:
     listed: tuple[str, ...] = ()  # the list it was picked from, kept so that "and the first one?" can follow
     together: tuple[str, ...] = ()  # the listed sections a plural ("they", "both") points back to, answered each
     refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
-
-
-def is_follow_up(question: str, analyse, covers=None) -> bool:
-    """'and ...', or a question that points back ("it", "those") and lacks a topic of its own:
-    no topic words, or topic words the document does not cover on their own (`covers(q)`)."""
-    if _CONTINUATION.search(question):
-        return True
-    if not _ANAPHORA.search(question):
-        return False
-    topic = analyse(question)
-    if topic.entities:
-        return False
-    return not topic.words or (covers is not None and not covers(question))
 
 
 def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, section_of,
@@ -105,19 +78,26 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             return replace(picked, question=_substitute(previous.resolved_question, rest,
                                                         analyse(previous.resolved_question)))
         return picked
-    if _only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
+    if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
         return _after_refusal(question) if previous.refused else Resolution(question, refuse=(
             "The last answer did not list several sections to count in. Which section do you mean?"))
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
-        if previous.refused and _ANAPHORA.search(rest):
+        if previous.refused and (ANAPHORA.search(rest) or definite_only(rest, analyse(rest))):
             return _after_refusal(question)  # "and when is it due?": "it" is what the document does not cover
         new = analyse(rest)
-        if rest and new.meta and (new.words or new.entities):
-            return Resolution(rest + "?")  # "and the system safety one, who does it cite?" asks for itself
+        if rest and (new.meta and (new.words or new.entities) or previous.refused and new.entities):
+            # "and the system safety one, who does it cite?" asks for itself; so does a section named after a
+            # refusal ("What about X?", X a title), which has no question of its own to be put into.
+            return Resolution(rest + "?")
+        before = analyse(previous.resolved_question)
+        shown = None if previous.refused or new.entities or before.words or before.entities else (
+            section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
+        if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
+            return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
         if rest and (new.words or new.entities):
-            return Resolution(_substitute(previous.resolved_question, rest, analyse(previous.resolved_question)))
+            return Resolution(_substitute(previous.resolved_question, rest, before))
     own = analyse(question)
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
@@ -125,16 +105,32 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
-    if not unnamed and not is_follow_up(question, analyse, covers):
-        return Resolution(question)
+    if previous.refused and own.words and not own.entities and not own.meta and (
+            points_back(question) or definite_only(question, own)):
+        return _after_refusal(question)  # "how is it measured?": "it" is what the document does not cover
+    # The cited section that uses every topic word of the question: the user asks about what was just shown.
+    # A meta word ("What does it say about X?") makes the pronoun the document's and X a topic of its own.
+    shown = None if previous.refused or own.entities or own.meta else (
+        section_using(own.words, [s for s in map(section_of, previous.cited) if s is not None]))
+    if not unnamed and not _CONTINUATION.search(question) and not is_follow_up(question, analyse, covers):
+        # A pronoun whose question the document covers elsewhere, or words the document does not cover on their
+        # own, still continue the last topic when the section just shown uses every one of them.
+        if shown is None or not points_back(question) and covers(question):
+            return Resolution(question)
+        if covers(question) and titled_elsewhere(own.words, shown, topic_of(question)):
+            return Resolution(question)  # the words name another section by its title: a new topic
     if previous.refused:
         return _after_refusal(question)
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
-    first = section_of(previous.cited[0]) if previous.cited else None
+    first = shown or (section_of(previous.cited[0]) if previous.cited else None)
     if first is not None and own.asks_authorship and not (first.authors or first.year):
         return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
+    if first is not None and own.asks_authorship and first.kind == "source" and not own.words:
+        # "And the authors?" after the source record: its own question, answered from that record as a report
+        # answer (a title appended would make it a question about the title's words).
+        return Resolution(question, section=first.id, listed=previous.listed)
     listed = [x for x in map(section_of, previous.listed) if x is not None]
     if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question):  # "What do they say?" after a list: all of it
         names = "; ".join(x.title for x in listed)
@@ -144,31 +140,6 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
         return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
     topic = topic_of(previous.resolved_question)
     return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
-
-
-def _only_a_place(question: str, analyse) -> bool:
-    """Does the question say nothing but a place in a list ("the second one", "tell me more about #2")?"""
-    strict = _strict_places(question)
-    spans = strict or [(m.start(), m.end()) for m in _LOOSE.finditer(question)]
-    return bool(spans) and _nothing_else(question, spans, analyse)
-
-
-def _nothing_else(question: str, spans, analyse) -> bool:
-    """Is there no topic left in the question once the words at `spans` are taken out?"""
-    rest, at = [], 0
-    for start, end in sorted(spans):
-        rest.append(question[at:start])
-        at = end
-    rest = " ".join(rest + [question[at:]])
-    if not any(ch.isalnum() for ch in rest):
-        return True
-    topic = analyse(rest)
-    return not topic.words and not topic.entities
-
-
-def _strict_places(question: str) -> list[tuple[int, int]]:
-    """The spans that say a place whatever else the question says ("the second one", "#2", "the next one")."""
-    return [(m.start(), m.end()) for p in (_ORDINAL, _NUMBERED, _STEP, _OTHER) for m in p.finditer(question)]
 
 
 def _after_refusal(question: str) -> Resolution:
@@ -194,40 +165,10 @@ def _choices(previous: Turn, section_of) -> list:
     return cited if len(cited) > 1 else []
 
 
-def _places(question: str, previous: Turn, items: list, analyse) -> list[tuple[int, int, int]]:
-    """Each place in `items` the question points to, as (0-based place, start, end of the words that said it), in
-    the question's order: "the second one", "#2", "the next one", "the other one"; -1 is the last. A looser form
-    ("What does the second say?", "compare the first and the last") counts when the question also says a place in
-    the strict form, or has no topic once its places are taken out."""
-    found = {}
-    for match in _ORDINAL.finditer(question):
-        found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
-    for match in _NUMBERED.finditer(question):
-        said = match.group(1).lower()
-        found[match.start()] = (_NUMBERS[said] if said in _NUMBERS else int(said) - 1, match.start(), match.end())
-    ids = [x if isinstance(x, str) else x.id for x in items]
-    # The section the last answer was about, when it was one of those items (it was picked from them).
-    current = ids.index(previous.cited[0]) if previous.cited and previous.cited[0] in ids else None
-    if current is not None:
-        for match in _STEP.finditer(question):
-            forward = (match.group(1) or match.group(2)).lower() in ("next", "following", "after")
-            step = current + (1 if forward else -1)
-            found[match.start()] = (step if step >= 0 else len(items), match.start(), match.end())  # -1: none
-        if len(items) == 2:
-            for match in _OTHER.finditer(question):
-                found[match.start()] = (1 - current, match.start(), match.end())
-    loose = [m for m in _LOOSE.finditer(question)
-             if not any(start <= m.start() < end or m.start() <= start < m.end() for _, start, end in found.values())]
-    if loose and (found or _nothing_else(question, [(m.start(), m.end()) for m in loose], analyse)):
-        for match in loose:
-            found[match.start()] = (_PLACES[match.group(1).lower()], match.start(), match.end())
-    return [found[k] for k in sorted(found)]
-
-
 def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | None:
     """An ordinal or "that one" resolved against what the previous answer listed or cited; None if it is neither."""
     items = _choices(previous, section_of)
-    places = _places(question, previous, items, analyse) if items else []
+    places = places_in(question, previous, items, analyse) if items else []
     if places:
         past = [question[start:end].strip() for place, start, end in places
                 if place >= len(items) or place < -len(items)]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from .lookups import Lookups
 from .words import stopwords
 
+# "This review examines ...": a sentence of the source record that begins with the document's own noun for itself.
+_SELF_NAME = re.compile(r"(?:^|[.!?]\s+)This\s+([a-z]+)\b", re.M)
 UBIQUITOUS = 0.4  # share of sections a stem must appear in to count as ubiquitous
 
 
@@ -66,13 +68,16 @@ def count_words(sections, stem) -> WordCounts:
 
 
 def document_name_words(sections) -> frozenset[str]:
-    """Words of the source record's title that no card uses (a place or a project name in the report's
-    title): written with a capital, they name the document, not a topic."""
+    """Words of the source record's title, and the noun its text calls the document by ("This review ..."),
+    that no card uses (a place or a project name in the report's title): written with a capital, or beside a
+    word about the document ("Who wrote the review?"), they name the document, not a topic."""
     source_words = set()
     prose_words = set()
     for s in sections:
         if s.kind == "source":
             source_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", s.title))
+            # The noun the record calls the document by ("This review examines ..."), whatever its title says.
+            source_words.update(_SELF_NAME.findall(s.text))
         elif s.kind == "card":
             prose_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", f"{s.title} {s.text}"))
     return frozenset(source_words - prose_words - stopwords())

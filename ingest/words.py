@@ -32,7 +32,7 @@ guide guidebook handbook book books whitepaper
 _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
-need needs know let us anyone someone exactly whether
+need needs know let us anyone someone exactly whether else
 """.split())
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*")

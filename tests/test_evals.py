@@ -417,9 +417,9 @@ def test_conversations_are_scored_turn_by_turn_with_history(eval_report, assista
     from consensus_chat.evals.conversations import ConversationFileError, load_conversations, score_conversations
 
     conv = eval_report["conversations"]
-    assert conv["n_conversations"] == 53 and conv["n_turns"] == 156
+    assert conv["n_conversations"] == 87 and conv["n_turns"] == 257
     right = [t["right"] for c in conv["conversations"] for t in c["turns"]]
-    assert conv["turn_accuracy"] == round(sum(right) / 156, 3) and conv["turn_accuracy"] >= 0.75
+    assert conv["turn_accuracy"] == round(sum(right) / 257, 3) and conv["turn_accuracy"] >= 0.75
     paged = {c.get("corpus") for c in conv["conversations"]}
     assert {"tests/data/second-page.txt", "tests/data/third-page.txt"} <= paged, "each page in its own index"
     c01 = conv["conversations"][0]["turns"]
@@ -468,7 +468,7 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
     data = full["development"]
     assert data["set"] == "development" and "pages" not in data
     assert (tmp_path / "trec" / "qrels.txt").is_file() and (tmp_path / "trec" / "run.lexical.txt").is_file()
-    assert data["conversations"]["n_turns"] == 156
+    assert data["conversations"]["n_turns"] == 257
     assert set(REQUIRED_KEYS) <= set(data)
     assert set(data["modes"]) == {"hybrid", "dense", "lexical"}
     assert "baseline" in data

@@ -1,0 +1,77 @@
+"""Does a question point back at the last turn? Pronouns, and words of the section the last answer showed.
+
+Evidence of three kinds, none of them a word list about the document:
+- a pronoun ("it", "those", "there");
+- after a refusal, a question whose topic is only definite references ("and the risks?");
+- the question's topic words are all words of a section the last answer cited ("Why is coverage uneven?" after
+  a section that says "Coverage is uneven"): the user is asking about what was just shown.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from consensus_chat.ingest.words import bare, content_parts, content_words
+
+# Pronouns that stand for something said before; "he", "she" and "her" for a person the last question named.
+ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|he|him|his|she|her|hers|"
+                      r"the one|that one|same)\b", re.I)
+_DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*)", re.I)
+
+
+def points_back(question: str) -> bool:
+    """A pronoun that can stand for what the last answer was about ("it", "those", "there")."""
+    return bool(ANAPHORA.search(question))
+
+
+def definite_only(question: str, topic) -> bool:
+    """Every topic word sits in a "the/that/this X" phrase and nothing is named ("and the risks?"): after a refusal
+    the phrase refers to what was refused, since the question names no topic of the document's instead."""
+    if not topic.words or topic.entities:
+        return False
+    referred = {part for m in _DEFINITE.finditer(question) for part in content_parts(bare(m.group(1)))}
+    return set(topic.words) <= referred
+
+
+def is_follow_up(question: str, analyse, covers=None) -> bool:
+    """A question that points back (a pronoun) and lacks a topic of its own: no topic words, or topic words the
+    document does not cover on their own (`covers(q)`)."""
+    if not points_back(question):
+        return False
+    topic = analyse(question)
+    if topic.entities:
+        return False
+    return not topic.words or (covers is not None and not covers(question))
+
+
+def section_using(words, sections) -> object | None:
+    """The first of `sections` (in the last answer's order) that uses every one of `words` (stemmed), or None."""
+    wanted = set(_stems(tuple(words)))
+    if not wanted:
+        return None
+    for section in sections:
+        if wanted <= set(_stems(tuple(content_words(f"{section.title}\n{section.text}")))):
+            return section
+    return None
+
+
+def titled_elsewhere(words, shown, title: str | None) -> bool:
+    """Does another section's title (`title`, the search's first hit) use every one of `words`? Then the question
+    names that section ("the chain-of-thought one it mentions"), though the section shown mentions the words too."""
+    if not title or title == shown.title:
+        return False
+    return set(_stems(tuple(words))) <= set(_stems(tuple(content_words(title))))
+
+
+def _stems(words: tuple[str, ...]) -> list[str]:
+    return _stemmer()(list(words)) if words else []
+
+
+@functools.cache
+def _stemmer():
+    # The stemmer the lexical index uses, so "measured" and "measurement" meet as the search would meet them.
+    from consensus_chat.ingest.lexical import stemmer
+
+    return stemmer()
+
