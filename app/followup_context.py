@@ -9,9 +9,9 @@ Evidence of three kinds, none of them a word list about the document:
 
 from __future__ import annotations
 
-import functools
 import re
 
+from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.words import bare, content_parts, content_words
 
 # Pronouns that stand for something said before; "he", "she" and "her" for a person the last question named.
@@ -65,13 +65,6 @@ def titled_elsewhere(words, shown, title: str | None) -> bool:
 
 
 def _stems(words: tuple[str, ...]) -> list[str]:
-    return _stemmer()(list(words)) if words else []
-
-
-@functools.cache
-def _stemmer():
-    # The stemmer the lexical index uses, so "measured" and "measurement" meet as the search would meet them.
-    from consensus_chat.ingest.lexical import stemmer
-
-    return stemmer()
+    # The lexical index's stemmer, so "measured" and "measurement" meet as the search would meet them.
+    return stem_words(list(words))
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
 from consensus_chat.ingest.text import split_sentences, words
 from consensus_chat.ingest.words import content_words
@@ -62,15 +61,10 @@ def _weight(word: str) -> float:
     return informativeness_of_zipf(zipf(word))
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    from consensus_chat.ingest.lexical import stemmer
-
-    return stemmer()
-
-
 def _stem(tokens: list[str]) -> list[str]:
-    return _stemmer()(tokens)
+    from consensus_chat.ingest.lexical import stem_words
+
+    return stem_words(tokens)
 
 
 def plain(text: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 
@@ -11,6 +12,16 @@ def stemmer():
     import Stemmer
 
     return Stemmer.Stemmer("english").stemWords
+
+
+def stem_words(words: list[str]) -> list[str]:
+    """`words` stemmed by one stemmer kept for the process (for readers that stem a few words at a time)."""
+    return _shared_stemmer()(list(words)) if words else []
+
+
+@functools.cache
+def _shared_stemmer():
+    return stemmer()
 
 
 def build_bm25(docs: list[str], stem):
