@@ -14,6 +14,7 @@ from consensus_chat.ingest.errors import QueryError
 from consensus_chat.ingest.lexical import stemmer
 from consensus_chat.ingest.section import Section
 
+from .blas import one_blas_thread, prepare
 from .clean import clean_query
 from .decision import decide
 from .evidence import Evidence
@@ -49,6 +50,7 @@ class Retriever:
         self._generations.open(spec.weights_sha256, spec.name)
         self._gatherer = Gatherer(self.embedder, self.store, self._outage)
         self._sentences = SentenceCache(self.embedder)
+        prepare()  # finds numpy's BLAS once, so that a search only switches its threads (retriever/blas.py)
 
     def _current(self) -> Generation:
         """The loaded generation, reloaded first if another ingest swapped in a new one."""
@@ -87,6 +89,10 @@ class Retriever:
 
         `scope_rule` overrides the index's scope rule (for cross-validating a fitted rule).
         """
+        with one_blas_thread():  # small products: one core each, leaving the other to the encoder
+            return self._search(query, k, codes, labels, kinds, mode, scope_rule)
+
+    def _search(self, query, k, codes, labels, kinds, mode, scope_rule) -> SearchResult:
         generation = self._current()
         query, notices = clean_query(query)  # cut to length; cleaned too, unless the edge has (a CleanQuestion)
         k = check_k(k)
