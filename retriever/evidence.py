@@ -6,7 +6,8 @@ key, an author), and how informative it is in general English (`wordfreq`'s Zipf
 question uses that the document never does ("the EU AI Act", "Meta") are found from the same reading.
 The dense support of each way the question can be read (the whole topic; the topic without the unknown
 names; only the words the document uses; each part of a question of several parts) is the best chunk
-cosine; the readings beyond the whole topic are encoded only when the decision asks for them.
+cosine; the readings beyond the whole topic are encoded only when the decision asks for them (a part's
+only when all its words are the document's).
 
 `retriever/decision.py` decides scope, partial coverage and what to rank for from this record alone.
 """
@@ -16,10 +17,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 
 from consensus_chat.ingest.words import bare, content_parts, content_words, tokens
 
+from .names import unknown_names
 from .topic import Topic
 
 # Parts of a question of several parts ("metrology and quantum computing").
@@ -100,6 +102,27 @@ class Reading:
         return max(self.dense.values()) if self.dense else 0.0
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a question of several parts. Its dense support costs an encoding, so it is read when asked
+    for: a part with a word the document does not use is missing whatever its support (decision.py)."""
+
+    text: str  # as searched (abbreviations expanded, misspellings corrected)
+    words: tuple[WordEvidence, ...]
+    wording: str  # as the question writes it (for notices)
+    read: Callable[[], Reading] = field(repr=False, compare=False)
+
+    @cached_property
+    def reading(self) -> Reading:
+        """The part's reading, searched densely (once)."""
+        return self.read()
+
+    @property
+    def best(self) -> float:
+        """The best chunk cosine of this part."""
+        return self.reading.best
+
+
 @dataclass
 class Evidence:
     """Everything the scope and ranking decision reads, for one question.
@@ -166,7 +189,7 @@ class Evidence:
         return max(0.0, covered.best - reading.best) * dropped
 
     @cached_property
-    def parts(self) -> tuple[Reading, ...]:
+    def parts(self) -> tuple[Part, ...]:
         """Each part of a question of several parts ("metrology and quantum computing"); () for one part."""
         if self.empty:
             return ()
@@ -175,7 +198,7 @@ class Evidence:
         for part in split_parts(self.topic.text):
             words = tuple(by_word[w] for w in content_words(part) if w in by_word)
             if words:
-                out.append(self.read(part, words))
+                out.append(Part(rewritten(part, self.rewrites), words, part, partial(self.read, part, words)))
         return tuple(out) if len(out) >= 2 else ()
 
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
@@ -242,54 +265,3 @@ def split_parts(text: str) -> list[str]:
     parts = [p.strip(" ?.!") for p in _PARTS.split(text)]
     parts = [p for p in parts if content_words(p)]
     return parts if len(parts) >= 2 else []
-
-
-def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:
-    """Names the question uses that the document never does, each with its topic-word parts.
-
-    A name is a run of capitalised words that is not at the start of a sentence and is not one of the
-    document's own entities (a source key, an author, a title, a label, a word of its own name), one of
-    whose capitalised pieces the document does not use ("the EU AI Act", "Kubernetes", "Meta"). A
-    two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and plurals are read
-    as the name itself.
-    """
-    question = topic.question
-    found = tokens(question)
-    words = [m.group(0) for m in found]
-    # Title Case or SHOUTED: capitals say nothing about names here. Short acronyms ("EU", "AI") are
-    # capitalised in any sentence, so they do not count towards it.
-    long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
-    if sum(w[0].isupper() for w in long_words) * 2 > len(long_words):
-        return []
-    spans = [(e.start, e.end) for e in topic.entities]
-    runs: list[list] = []
-    last_end = None
-    for m in found:
-        word = m.group(0)
-        before = question[: m.start()].rstrip()
-        initial = not before or before[-1] in ".?!:;\"“("
-        inside = any(a <= m.start() and m.end() <= b for a, b in spans)
-        if len(word) < 2 or not word[0].isupper() or initial or inside:
-            last_end = None
-            continue
-        if last_end is not None and not question[last_end:m.start()].strip():
-            runs[-1].append(m)
-        else:
-            runs.append([m])
-        last_end = m.end()
-
-    def unknown(piece: str) -> bool:
-        # Only the capitalised pieces of a word name something ("generated" in "AI-generated" does not),
-        # and a two-letter acronym ("AI", "EU") is too ambiguous to name anything by itself.
-        word = bare(piece)
-        if not piece[:1].isupper() or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(word):
-            return False
-        return any(not evidence(p).covered for p in content_parts(word))
-
-    out = []
-    for run in runs:
-        if any(unknown(piece) for m in run for piece in m.group(0).split("-")):
-            name = question[run[0].start(): run[-1].end()]
-            parts = [p for m in run for p in content_parts(bare(m.group(0)))]
-            out.append((re.sub(r"['’]s$", "", name), parts))
-    return out

@@ -1,0 +1,61 @@
+"""Names a question uses that the document never does ("the EU AI Act", "Kubernetes", "Meta"), found from
+the words the evidence record (retriever/evidence.py) has already read."""
+
+from __future__ import annotations
+
+import re
+
+from consensus_chat.ingest.words import bare, content_parts, tokens
+
+from .topic import Topic
+
+
+def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:
+    """Names the question uses that the document never does, each with its topic-word parts.
+
+    A name is a run of capitalised words that is not at the start of a sentence and is not one of the
+    document's own entities (a source key, an author, a title, a label, a word of its own name), one of
+    whose capitalised pieces the document does not use ("the EU AI Act", "Kubernetes", "Meta"). A
+    two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and plurals are read
+    as the name itself.
+    """
+    question = topic.question
+    found = tokens(question)
+    words = [m.group(0) for m in found]
+    # Title Case or SHOUTED: capitals say nothing about names here. Short acronyms ("EU", "AI") are
+    # capitalised in any sentence, so they do not count towards it.
+    long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
+    if sum(w[0].isupper() for w in long_words) * 2 > len(long_words):
+        return []
+    spans = [(e.start, e.end) for e in topic.entities]
+    runs: list[list] = []
+    last_end = None
+    for m in found:
+        word = m.group(0)
+        before = question[: m.start()].rstrip()
+        initial = not before or before[-1] in ".?!:;\"“("
+        inside = any(a <= m.start() and m.end() <= b for a, b in spans)
+        if len(word) < 2 or not word[0].isupper() or initial or inside:
+            last_end = None
+            continue
+        if last_end is not None and not question[last_end:m.start()].strip():
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+        last_end = m.end()
+
+    def unknown(piece: str) -> bool:
+        # Only the capitalised pieces of a word name something ("generated" in "AI-generated" does not),
+        # and a two-letter acronym ("AI", "EU") is too ambiguous to name anything by itself.
+        word = bare(piece)
+        if not piece[:1].isupper() or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(word):
+            return False
+        return any(not evidence(p).covered for p in content_parts(word))
+
+    out = []
+    for run in runs:
+        if any(unknown(piece) for m in run for piece in m.group(0).split("-")):
+            name = question[run[0].start(): run[-1].end()]
+            parts = [p for m in run for p in content_parts(bare(m.group(0)))]
+            out.append((re.sub(r"['’]s$", "", name), parts))
+    return out
