@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
+from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
 from consensus_chat.retriever.types import SearchResult
 
@@ -130,11 +131,13 @@ class Assistant:
         if not result.in_scope:
             final = refusal(question, result, self.backend)
         elif together and len(together) == len(resolution.together) and self._llm is None:
-            final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
+            with one_blas_thread():  # the sentence products, as in a search (retriever/blas.py)
+                final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
         elif self._llm is not None:
             final = yield from self._stream_llm(question, resolved, result, history)
         else:
-            final = self.extractive.compose(resolved, result)
+            with one_blas_thread():
+                final = self.extractive.compose(resolved, result)
         final = _with(final, question=question, resolved_question=resolved)
         if resolution.section is not None and not final.listed and not final.refused:
             final = _with(final, listed=resolution.listed)  # the list stays to pick from ("and the first one?")
