@@ -66,6 +66,9 @@ class WordVectors:
         """Row numbers of document words, encoding (once) the ones not in the matrix yet."""
         import numpy as np
 
+        rows = self._rows
+        if all(w in rows for w in words):  # the usual case: no encoding, no lock
+            return [rows[w] for w in words]
         missing = [w for w in dict.fromkeys(words) if w not in self._rows]
         if missing:
             # Everyday words come from the model's table; only the others cost an encoder call.
@@ -194,7 +197,10 @@ class WordMatcher:
 
         every = content_words(f"{title}\n{text}")
         words = list(dict.fromkeys(every))
-        rarity = np.array([self.idf(w) for w in words], dtype="float32")
+        # A large index splits about 170 new candidate sections a search: the idf and row look-ups inline
+        # for the words already known (the same values `idf` and `rows` give).
+        known = self._idf
+        rarity = np.array([known[w] if w in known else self.idf(w) for w in words], dtype="float32")
         stems = self.stem(every)
         return _Terms(np.array(self.vectors.rows(words), dtype=np.int64),
                       rarity / rarity.max() if len(words) else rarity, frozenset(zip(stems, stems[1:])))
