@@ -174,8 +174,9 @@ def overwrite_rows(path: Path, value: float, every: int) -> None:
     del matrix  # unmap it before anything reads or replaces the file
 
 
-def build_index(corpus: Path, index_dir: Path, embedder):
-    """A Config whose new index in `index_dir`, embedded with `embedder`, holds the one page `corpus`."""
+def build_index(corpus: Path, index_dir: Path, embedder=None):
+    """A Config whose new index in `index_dir` holds the one page `corpus`, embedded with `embedder` (by default
+    with what ingest itself uses)."""
     from consensus_chat.ingest.config import Config
     from consensus_chat.ingest.pipeline import ingest
 
