@@ -463,8 +463,8 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     full = json.loads(proc.stdout)
-    assert set(full) == {"development", "blind_test", "earlier_blind_test", "first_blind_test"}
-    assert full["blind_test"] is None and full["earlier_blind_test"] is None and full["first_blind_test"] is None
+    assert set(full) == {"development", "blind_test", "earlier_blind_test", "second_blind_test", "first_blind_test"}
+    assert all(full[key] is None for key in ("blind_test", "earlier_blind_test", "second_blind_test", "first_blind_test"))
     data = full["development"]
     assert data["set"] == "development" and "pages" not in data
     assert (tmp_path / "trec" / "qrels.txt").is_file() and (tmp_path / "trec" / "run.lexical.txt").is_file()

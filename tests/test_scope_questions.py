@@ -63,4 +63,5 @@ def test_every_development_page_resolves_its_questions(tmp_path, embedder):
         questions = with_section_ids(load_questions(ROOT / page["questions"]), sections, Path(page["questions"]))
         assert all(q.relevant_ids for q in questions if q.kind == "in_scope")
         assert {q.kind for q in questions} == {"in_scope", "out_of_scope"}
-        assert sum(s.kind == "card" for s in sections) == 5
+        # the short pages hold five cards; evals/pages/eighth-page.txt holds eleven, like the shipped page
+        assert sum(s.kind == "card" for s in sections) in (5, 11)
