@@ -2,9 +2,10 @@
 
 The development set is the question file (evals/questions.jsonl unless --questions), the other pages
 of evals/pages/ and evals/conversations.jsonl; the CI thresholds gate it alone. The blind test set
-(evals/blind3/) and the earlier ones (evals/blind2/, evals/blind/, whose figures were read in the
-turns they measured) are scored after it when the development set is the shipped one. `--json` prints
-`{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "first_blind_test": {...}}`;
+(evals/blind4/) and the earlier ones (evals/blind3/, evals/blind2/, evals/blind/, whose figures were read
+in the turns they measured) are scored after it when the development set is the shipped one. `--json`
+prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "second_blind_test": {...},
+"first_blind_test": {...}}`;
 the tables and report.md head each part with its name.
 """
 
