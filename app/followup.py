@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
 
-from .followup_context import (ANAPHORA, definite_only, is_follow_up, points_back, section_using,
-                               titled_elsewhere)
+from .followup_context import ANAPHORA, definite_only, points_back, section_using
+from .followup_evidence import continues, has_own_topic
 from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
@@ -60,13 +60,12 @@ class Resolution:
     refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
 
 
-def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, section_of,
-                      topic_of) -> Resolution:
+def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, section_of) -> Resolution:
     """The question made stand-alone from the previous turn (None: the conversation starts here).
 
-    `analyse(q)` is the retriever's topic analysis; `covers(q)` says whether the document covers a question on its
-    own; `section_of(id)` returns a section of the index or None; `topic_of(q)` returns the title of the section a
-    question is about (used only when the previous turn cited nothing).
+    `analyse(q)` is the retriever's topic analysis; `search(q)` the retriever's search of a question (kept, so the
+    answer reuses it; None when the question has nothing to search); `section_of(id)` returns a section of the
+    index or None. A follow-up costs at most two searches: the question alone, and joined with the last section.
     """
     if previous is None:
         return Resolution(question)
@@ -105,22 +104,21 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
-    if previous.refused and own.words and not own.entities and not own.meta and (
-            points_back(question) or definite_only(question, own)):
-        return _after_refusal(question)  # "how is it measured?": "it" is what the document does not cover
-    # The cited section that uses every topic word of the question: the user asks about what was just shown.
-    # A meta word ("What does it say about X?") makes the pronoun the document's and X a topic of its own.
-    shown = None if previous.refused or own.entities or own.meta else (
-        section_using(own.words, [s for s in map(section_of, previous.cited) if s is not None]))
-    if not unnamed and not _CONTINUATION.search(question) and not is_follow_up(question, analyse, covers):
-        # A pronoun whose question the document covers elsewhere, or words the document does not cover on their
-        # own, still continue the last topic when the section just shown uses every one of them.
-        if shown is None or not points_back(question) and covers(question):
-            return Resolution(question)
-        if covers(question) and titled_elsewhere(own.words, shown, topic_of(question)):
-            return Resolution(question)  # the words name another section by its title: a new topic
-    if previous.refused:
-        return _after_refusal(question)
+    if previous.refused:  # nothing to continue: answered only with a topic of its own (app/followup_evidence.py)
+        own_topic = not unnamed and not bare and not _CONTINUATION.search(question) and has_own_topic(
+            question, own, search(question), _names_document)
+        return Resolution(question) if own_topic else _after_refusal(question)
+    cited = [s for s in map(section_of, previous.cited) if s is not None]
+    shown = None
+    if not unnamed and not bare and not _CONTINUATION.search(question):
+        if own.entities or own.meta and own.words and not points_back(question) or not own.words and not points_back(
+                question):
+            return Resolution(question)  # a name, or the document asked about: a topic of its own
+        if own.words:
+            joined = lambda title: search(f"{question.rstrip()} — {title}")  # noqa: E731 - the answer's search
+            shown = continues(question, own, cited, search(question), joined)
+            if shown is None:
+                return Resolution(question)
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
@@ -138,8 +136,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
                           listed=previous.listed)
     if first is not None:  # the last answer's section, known from its turn: no search has to find it again
         return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
-    topic = topic_of(previous.resolved_question)
-    return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
+    return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
 
 
 def _after_refusal(question: str) -> Resolution:

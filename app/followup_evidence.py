@@ -1,0 +1,81 @@
+"""Continue the last topic or start a new one, decided from the retriever's evidence rather than from phrasing.
+
+A follow-up with topic words of its own is searched alone (one search, reused when it stands alone). What that
+search found decides:
+- its first section is one the last answer cited: the user is still on those (the one that uses the question's
+  words, else that first section);
+- it points back ("it", "that", "the risks") and its own words say little (words most of the document's sections
+  use, or common English words: "Why is that a problem for safety?"), or every one of them is a word of the
+  section just shown: it continues that section, unless the search's first section names those words in its
+  title (then the words name another section);
+- the document does not cover it alone, but it continues the last answer's section (that section uses its words),
+  or it points back and the question joined with that section's title is covered (the second search, reused as
+  the answer's): it continues;
+- otherwise it is a new topic, answered (or refused) on its own.
+After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
+name the document knows, words that say something without pointing back, or the document named), else refused.
+"""
+
+from __future__ import annotations
+
+from consensus_chat.retriever.evidence import ZIPF_COMMON
+
+from .followup_context import definite_only, points_back, section_using, titled_elsewhere
+
+
+def own_words(question_topic, result) -> tuple[str, ...]:
+    """The question's topic words that say something of their own: all but the covered ones that most of the
+    document's sections use or that are common English (`result` is the question's own search; its evidence)."""
+    evidence = getattr(result, "evidence", None) if result is not None else None
+    if evidence is None:
+        return tuple(question_topic.words)
+    weak = {w.word for w in evidence.words if w.covered and w.name is None and (w.ubiquitous or w.zipf >= ZIPF_COMMON)}
+    return tuple(w for w in question_topic.words if w not in weak)
+
+
+def refers_back(question: str, question_topic) -> bool:
+    """A pronoun, or a topic that is only definite references ("the risks"): the question leans on the last turn."""
+    return points_back(question) or definite_only(question, question_topic)
+
+
+def continues(question: str, question_topic, cited: list, alone, joined) -> object | None:
+    """The cited section a follow-up with topic words continues, or None when it is a new topic.
+
+    `cited` are the last answer's sections in order; `alone` the search of the question by itself; `joined(title)`
+    searches the question joined with a section's title (called only when the decision needs it)."""
+    if not cited:
+        return None
+    top = alone.hits[0] if alone is not None and alone.hits else None
+    shown = section_using(question_topic.words, cited)
+    if alone is not None and alone.in_scope and top is not None:
+        same = next((s for s in cited if s.id == top.id), None)
+        if same is not None:
+            return shown or same  # the search finds a section just shown: still on them
+    back = refers_back(question, question_topic)
+    strong = own_words(question_topic, alone)
+    if back and not strong:
+        return shown or cited[0]  # "Why is that a problem for safety?": nothing of its own but weak words
+    covered = alone is not None and alone.in_scope
+    if back and shown is not None:
+        if covered and top is not None and titled_elsewhere(strong, shown, top.title):
+            return None  # the words name another section by its title: a new topic
+        return shown
+    if not covered and shown is not None:
+        return shown  # "Why is coverage uneven?": the document covers it only as the section just shown says it
+    if not covered and back:
+        result = joined(cited[0].title)
+        return cited[0] if result is not None and result.in_scope else None
+    return None
+
+
+def has_own_topic(question: str, question_topic, alone, names_document) -> bool:
+    """After a refusal: does the question bring a topic of its own (a known name, words that say something and do
+    not point back, or the document named), rather than leaning on what was refused?"""
+    if question_topic.entities:
+        return True
+    strong = own_words(question_topic, alone)
+    if points_back(question) and not strong:
+        return False  # "When was it published?": "it" is what the document does not cover
+    if strong:
+        return bool(question_topic.meta) or not refers_back(question, question_topic)
+    return any(names_document(m) for m in question_topic.meta)
