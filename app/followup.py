@@ -111,9 +111,12 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     cited = [s for s in map(section_of, previous.cited) if s is not None]
     shown = None
     if not unnamed and not bare and not _CONTINUATION.search(question):
-        if own.entities or own.meta and own.words and not points_back(question) or not own.words and not points_back(
-                question):
-            return Resolution(question)  # a name, or the document asked about: a topic of its own
+        # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote
+        # the report?"), and words with a meta word that the document covers ("What does it say about X?": the
+        # pronoun is the document's).
+        if own.entities or not own.words and not points_back(question) or (
+                own.meta and own.words and getattr(search(question), "in_scope", False)):
+            return Resolution(question)
         if own.words:
             joined = lambda title: search(f"{question.rstrip()} — {title}")  # noqa: E731 - the answer's search
             shown = continues(question, own, cited, search(question), joined)

@@ -8,9 +8,10 @@ search found decides:
   use, or common English words: "Why is that a problem for safety?"), or every one of them is a word of the
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
-- the document does not cover it alone, but it continues the last answer's section (that section uses its words),
-  or it points back and the question joined with that section's title is covered (the second search, reused as
-  the answer's): it continues;
+- the document does not cover it alone, but the section just shown uses its words: it continues;
+- it points back, or the document does not cover it alone: the question is searched again joined with the title
+  of the section just shown (the second search, reused as the answer's). If that search still leads to a section
+  just shown, it continues; if the question's own words pull it to another section, they name a new topic;
 - otherwise it is a new topic, answered (or refused) on its own.
 After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
 name the document knows, words that say something without pointing back, or the document named), else refused.
@@ -31,6 +32,13 @@ def own_words(question_topic, result) -> tuple[str, ...]:
         return tuple(question_topic.words)
     weak = {w.word for w in evidence.words if w.covered and w.name is None and (w.ubiquitous or w.zipf >= ZIPF_COMMON)}
     return tuple(w for w in question_topic.words if w not in weak)
+
+
+def unknown_words(result) -> bool:
+    """Does the question name something the document does not know (a name, or a rare word it never uses)?"""
+    evidence = getattr(result, "evidence", None) if result is not None else None
+    return evidence is not None and (bool(evidence.names) or any(
+        not w.covered and w.zipf < ZIPF_COMMON for w in evidence.words))
 
 
 def refers_back(question: str, question_topic) -> bool:
@@ -62,9 +70,12 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> obje
         return shown
     if not covered and shown is not None:
         return shown  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    if not covered and back:
+    if back or not covered and not unknown_words(alone):
+        # Does the question still lead to the section just shown once it is joined with that section's title? If
+        # its own words pull the joined search to another section, they name a new topic; else it continues.
         result = joined(cited[0].title)
-        return cited[0] if result is not None and result.in_scope else None
+        if result is not None and result.in_scope and result.hits:
+            return next((s for s in cited if s.id == result.hits[0].id), None)
     return None
 
 
