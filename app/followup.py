@@ -42,6 +42,8 @@ _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
+_WHEN = re.compile(r"^\W*(?:and\s+)?when\W*$", re.I)
+DOCUMENT_DATE = "When was the document published?"
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
 DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
@@ -123,6 +125,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             if shown is None:
                 return Resolution(question)
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
+        first = section_of(previous.cited[0]) if previous.cited else None
+        if _WHEN.match(question) and first is not None and first.kind != "source" and not first.year:
+            return Resolution(DOCUMENT_DATE)  # a section has no date of its own: the document's date answers
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)

@@ -34,11 +34,10 @@ def own_words(question_topic, result) -> tuple[str, ...]:
     return tuple(w for w in question_topic.words if w not in weak)
 
 
-def unknown_words(result) -> bool:
-    """Does the question name something the document does not know (a name, or a rare word it never uses)?"""
+def unknown_names(result) -> bool:
+    """Does the question name something the document never names (its own search's evidence)?"""
     evidence = getattr(result, "evidence", None) if result is not None else None
-    return evidence is not None and (bool(evidence.names) or any(
-        not w.covered and w.zipf < ZIPF_COMMON for w in evidence.words))
+    return evidence is not None and bool(evidence.names)
 
 
 def refers_back(question: str, question_topic) -> bool:
@@ -70,7 +69,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> obje
         return shown
     if not covered and shown is not None:
         return shown  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    if back or not covered and not unknown_words(alone):
+    if back or not covered and not unknown_names(alone):
         # Does the question still lead to the section just shown once it is joined with that section's title? If
         # its own words pull the joined search to another section, they name a new topic; else it continues.
         result = joined(cited[0].title)
