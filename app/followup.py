@@ -92,13 +92,14 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             # "and the system safety one, who does it cite?" asks for itself; so does a section named after a
             # refusal ("What about X?", X a title), which has no question of its own to be put into.
             return Resolution(rest + "?")
-        before = analyse(previous.resolved_question)
+        said = previous.resolved_question.split(" — ")[0]  # without the topic a follow-up was joined with
+        before = analyse(said)
         shown = None if previous.refused or new.entities or before.words or before.entities else (
             section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
         if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
             return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
         if rest and (new.words or new.entities):
-            return Resolution(_substitute(previous.resolved_question, rest, before))
+            return Resolution(_substitute(said, rest, before))
     own = analyse(question)
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it

@@ -9,8 +9,8 @@ search found decides:
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
 - the document does not cover it alone, but the section just shown uses its words: it continues;
-- it points back, or the document does not cover it alone: the question is searched again joined with the title
-  of the section just shown (the second search, reused as the answer's). If that search still leads to a section
+- otherwise, unless it names something the document never names or is covered with only weak words and does not
+  point back, or its own search leads to the document's source record or overview ("What is AI safety?"), the question is searched again joined with the title of the section just shown (the second search, reused as the answer's). If that search still leads to a section
   just shown, it continues; if the question's own words pull it to another section, they name a new topic;
 - otherwise it is a new topic, answered (or refused) on its own.
 After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
@@ -22,6 +22,8 @@ from __future__ import annotations
 from consensus_chat.retriever.evidence import ZIPF_COMMON
 
 from .followup_context import definite_only, points_back, section_using, titled_elsewhere
+
+DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
 
 def own_words(question_topic, result) -> tuple[str, ...]:
@@ -69,9 +71,13 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> obje
         return shown
     if not covered and shown is not None:
         return shown  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    if back or not covered and not unknown_names(alone):
+    about_document = covered and top is not None and getattr(top, "kind", "") in DOCUMENT_KINDS
+    if back or not unknown_names(alone) and (strong or not covered) and not about_document:
         # Does the question still lead to the section just shown once it is joined with that section's title? If
-        # its own words pull the joined search to another section, they name a new topic; else it continues.
+        # its own words pull the joined search to another section, they name a new topic; else it continues. A
+        # question that does not point back and is covered with only weak words, or whose own search leads to the
+        # document as a whole (its source record or overview: "What is AI safety?"), is about the document; a name
+        # the document never uses is a new topic.
         result = joined(cited[0].title)
         if result is not None and result.in_scope and result.hits:
             return next((s for s in cited if s.id == result.hits[0].id), None)
