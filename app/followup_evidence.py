@@ -9,9 +9,11 @@ search found decides:
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
 - the document does not cover it alone, but the section just shown uses its words: it continues;
-- otherwise, unless it names something the document never names or is covered with only weak words and does not
-  point back, or its own search leads to the document's source record or overview ("What is AI safety?"), the question is searched again joined with the title of the section just shown (the second search, reused as the answer's). If that search still leads to a section
-  just shown, it continues; if the question's own words pull it to another section, they name a new topic;
+- when it points back, or the document covers it alone with words that say something and its own search does not
+  lead to the document's source record or overview ("What is AI safety?"), the question is searched again joined
+  with the title of the section just shown (the second search, reused as the answer's). If that search still leads
+  to a section just shown, it continues ("Any examples?"); if the question's own words pull it to another section,
+  they name a new topic ("What is metrology?");
 - otherwise it is a new topic, answered (or refused) on its own.
 After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
 name the document knows, words that say something without pointing back, or the document named), else refused.
@@ -34,12 +36,6 @@ def own_words(question_topic, result) -> tuple[str, ...]:
         return tuple(question_topic.words)
     weak = {w.word for w in evidence.words if w.covered and w.name is None and (w.ubiquitous or w.zipf >= ZIPF_COMMON)}
     return tuple(w for w in question_topic.words if w not in weak)
-
-
-def unknown_names(result) -> bool:
-    """Does the question name something the document never names (its own search's evidence)?"""
-    evidence = getattr(result, "evidence", None) if result is not None else None
-    return evidence is not None and bool(evidence.names)
 
 
 def refers_back(question: str, question_topic) -> bool:
@@ -72,12 +68,12 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> obje
     if not covered and shown is not None:
         return shown  # "Why is coverage uneven?": the document covers it only as the section just shown says it
     about_document = covered and top is not None and getattr(top, "kind", "") in DOCUMENT_KINDS
-    if back or not unknown_names(alone) and (strong or not covered) and not about_document:
+    if back or covered and strong and not about_document:
         # Does the question still lead to the section just shown once it is joined with that section's title? If
         # its own words pull the joined search to another section, they name a new topic; else it continues. A
-        # question that does not point back and is covered with only weak words, or whose own search leads to the
-        # document as a whole (its source record or overview: "What is AI safety?"), is about the document; a name
-        # the document never uses is a new topic.
+        # question that does not point back is tested so only when the document covers it on its own (the title
+        # would carry "How do I bake bread?" into scope) with words that say something, and its own search does not
+        # lead to the document as a whole (its source record or overview: "What is AI safety?").
         result = joined(cited[0].title)
         if result is not None and result.in_scope and result.hits:
             return next((s for s in cited if s.id == result.hits[0].id), None)
