@@ -112,7 +112,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             question, own, search(question), _names_document)
         return Resolution(question) if own_topic else _after_refusal(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
-    shown = None
+    shown, joined_with = None, None
     if not unnamed and not bare and not _CONTINUATION.search(question):
         # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote
         # the report?"), and words with a meta word that the document covers ("What does it say about X?": the
@@ -122,9 +122,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             return Resolution(question)
         if own.words:
             joined = lambda title: search(f"{question.rstrip()} — {title}")  # noqa: E731 - the answer's search
-            shown = continues(question, own, cited, search(question), joined)
-            if shown is None:
+            found = continues(question, own, cited, search(question), joined)
+            if found is None:
                 return Resolution(question)
+            shown, joined_with = found
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         first = section_of(previous.cited[0]) if previous.cited else None
         if _WHEN.match(question) and first is not None and first.kind != "source" and not first.year:
@@ -144,7 +145,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(f"{question.rstrip()} — {names}", together=tuple(x.id for x in listed),
                           listed=previous.listed)
     if first is not None:  # the last answer's section, known from its turn: no search has to find it again
-        return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
+        return Resolution(f"{question.rstrip()} — {joined_with or first.title}", section=first.id,
+                          listed=previous.listed)
     return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
 
 

@@ -5,10 +5,11 @@ search found decides:
 - its first section is one the last answer cited: the user is still on those (the one that uses the question's
   words, else that first section);
 - it points back ("it", "that", "the risks") and its own words say little (words most of the document's sections
-  use, or common English words: "Why is that a problem for safety?"), or every one of them is a word of the
+  use, or common English words: "How does it work?"), or every one of them is a word of the
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
 - the document does not cover it alone, but the section just shown uses its words: it continues;
+- the document covers it alone and its own search's first section names its words in its title: a new topic;
 - when it points back, or the document covers it alone with words that say something and its own search does not
   lead to the document's source record or overview ("What is AI safety?"), the question is searched again joined
   with the title of the section just shown (the second search, reused as the answer's). If that search still leads
@@ -43,8 +44,9 @@ def refers_back(question: str, question_topic) -> bool:
     return points_back(question) or definite_only(question, question_topic)
 
 
-def continues(question: str, question_topic, cited: list, alone, joined) -> object | None:
-    """The cited section a follow-up with topic words continues, or None when it is a new topic.
+def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:
+    """(the cited section a follow-up with topic words continues, the title to join the question with), or None
+    when it is a new topic. The title is the one the joined search used, so the answer reuses that search.
 
     `cited` are the last answer's sections in order; `alone` the search of the question by itself; `joined(title)`
     searches the question joined with a section's title (called only when the decision needs it)."""
@@ -55,19 +57,21 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> obje
     if alone is not None and alone.in_scope and top is not None:
         same = next((s for s in cited if s.id == top.id), None)
         if same is not None:
-            return shown or same  # the search finds a section just shown: still on them
+            return _on(shown or same)  # the search finds a section just shown: still on them
     back = refers_back(question, question_topic)
     strong = own_words(question_topic, alone)
     if back and not strong:
-        return shown or cited[0]  # "Why is that a problem for safety?": nothing of its own but weak words
-    covered = alone is not None and alone.in_scope
+        return _on(shown or cited[0])  # "How does it work?": nothing of its own but weak words
+    covered = alone is not None and alone.in_scope and top is not None
     if back and shown is not None:
         if covered and top is not None and titled_elsewhere(strong, shown, top.title):
             return None  # the words name another section by its title: a new topic
-        return shown
+        return _on(shown)
     if not covered and shown is not None:
-        return shown  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    about_document = covered and top is not None and getattr(top, "kind", "") in DOCUMENT_KINDS
+        return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
+    if covered and strong and titled_elsewhere(strong, cited[0], top.title):
+        return None  # its own search finds a section whose title names its words ("What is metrology?")
+    about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
     if back or covered and strong and not about_document:
         # Does the question still lead to the section just shown once it is joined with that section's title? If
         # its own words pull the joined search to another section, they name a new topic; else it continues. A
@@ -76,8 +80,13 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> obje
         # lead to the document as a whole (its source record or overview: "What is AI safety?").
         result = joined(cited[0].title)
         if result is not None and result.in_scope and result.hits:
-            return next((s for s in cited if s.id == result.hits[0].id), None)
+            found = next((s for s in cited if s.id == result.hits[0].id), None)
+            return (found, cited[0].title) if found is not None else None
     return None
+
+
+def _on(section) -> tuple:
+    return section, section.title
 
 
 def has_own_topic(question: str, question_topic, alone, names_document) -> bool:
