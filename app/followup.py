@@ -10,18 +10,18 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
-- a question whose topic words are all words of a section the previous answer cited continues that section when
-  it points back ("how is it measured?") or the document does not cover it on its own ("Why is coverage uneven?"),
-  unless the search's first section names those words in its title (app/followup_context.py);
-- a question with no content of its own ("When?", "Why?") continues the previous question;
+- a question with topic words of its own continues the last answer's section or starts a new topic as the
+  retriever's evidence says (app/followup_evidence.py): its own search, and the question joined with that
+  section's title; never more than two searches;
+- a question with no content of its own ("When?", "Why?") continues the previous question; a bare "When?" after a
+  section with no date of its own asks the document's date;
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one", "how is it
-  measured?" even though the document covers measurement, "and the risks?") gives nothing to build on, so it is refused again, never
-  answered from a section, unless it asks what the document says ("Does it say anything about X?"); a question
-  back about a place keeps the list.
-A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
+- after a refusal there is nothing to continue: a follow-up is answered only with a covered topic of its own
+  (app/followup_evidence.py), else refused again, never answered from a section; a question back about a place
+  keeps the list.
+What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
 
