@@ -53,8 +53,7 @@ class Assistant:
 
     def _after(self, question: str, previous: Turn | None, searched: dict | None = None) -> Resolution:
         return resolve_follow_up(question, previous, analyse=self.retriever.analyse,
-                                 covers=lambda q: self._covers(q, searched), section_of=self._section,
-                                 topic_of=self._topic_of)
+                                 search=lambda q: self._search(q, searched), section_of=self._section)
 
     def _previous(self, history) -> Turn | None:
         """The last answer's Turn: as the caller sent it, or else rebuilt from the text of up to four turns."""
@@ -68,7 +67,7 @@ class Assistant:
             if exchange.turn is not None:
                 previous = exchange.turn
                 continue
-            resolution = self._after(exchange.question, previous)
+            resolution = self._after(exchange.question, previous, {})
             previous = turn_from_text(exchange.question, resolution.question, exchange.answer, self.retriever.sections())
             if resolution.listed and not previous.listed and (resolution.refuse or resolution.section):
                 previous = replace(previous, listed=resolution.listed)  # as `stream` keeps it: the list stays
@@ -80,23 +79,17 @@ class Assistant:
         except QueryError:
             return None  # an id from an older index or a caller's typo: the turn just names nothing
 
-    def _covers(self, question: str, searched: dict | None = None) -> bool:
+    def _search(self, question: str, searched: dict | None = None) -> SearchResult | None:
+        """The search of a question, kept in `searched` so the answer does not search it again; None if unusable."""
         if searched is not None and question in searched:
-            return searched[question].in_scope
+            return searched[question]
         try:
             result = self.retriever.search(question, k=TOP_K)
         except QueryError:
-            return False
-        if searched is not None:  # kept, so a question that turns out to stand alone is not searched twice
-            searched[question] = result
-        return result.in_scope
-
-    def _topic_of(self, question: str) -> str | None:
-        try:
-            hits = self.retriever.search(question, k=1).hits
-        except QueryError:
             return None
-        return hits[0].title if hits else None
+        if searched is not None:
+            searched[question] = result
+        return result
 
     def answer(self, question: str, history=(), *, codes=None, labels=None) -> Answer:
         """The final Answer (runs `stream` to the end)."""

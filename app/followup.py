@@ -10,18 +10,18 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
 - "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
   Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
-- a question whose topic words are all words of a section the previous answer cited continues that section when
-  it points back ("how is it measured?") or the document does not cover it on its own ("Why is coverage uneven?"),
-  unless the search's first section names those words in its title (app/followup_context.py);
-- a question with no content of its own ("When?", "Why?") continues the previous question;
+- a question with topic words of its own continues the last answer's section or starts a new topic as the
+  retriever's evidence says (app/followup_evidence.py): its own search, and the question joined with that
+  section's title; never more than two searches;
+- a question with no content of its own ("When?", "Why?") continues the previous question; a bare "When?" after a
+  section with no date of its own asks the document's date;
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- pointing back at a refusal ("When was it published?", "and when is it due?", "the second one", "how is it
-  measured?" even though the document covers measurement, "and the risks?") gives nothing to build on, so it is refused again, never
-  answered from a section, unless it asks what the document says ("Does it say anything about X?"); a question
-  back about a place keeps the list.
-A question with a topic of its own stands alone. What a question is about is read by the retriever's topic analysis
+- after a refusal there is nothing to continue: a follow-up is answered only with a covered topic of its own
+  (app/followup_evidence.py), else refused again, never answered from a section; a question back about a place
+  keeps the list.
+What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
 
@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
 
-from .followup_context import (ANAPHORA, definite_only, is_follow_up, points_back, section_using,
-                               titled_elsewhere)
+from .followup_context import ANAPHORA, definite_only, points_back, section_using
+from .followup_evidence import continues, has_own_topic
 from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
@@ -42,6 +42,8 @@ _CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
+_WHEN = re.compile(r"^\W*(?:and\s+)?when\W*$", re.I)
+DOCUMENT_DATE = "When was the document published?"
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
 DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
@@ -60,13 +62,12 @@ class Resolution:
     refuse: str = ""  # a reason to refuse without searching (a follow-up to a refusal, a place past the list)
 
 
-def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, section_of,
-                      topic_of) -> Resolution:
+def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, section_of) -> Resolution:
     """The question made stand-alone from the previous turn (None: the conversation starts here).
 
-    `analyse(q)` is the retriever's topic analysis; `covers(q)` says whether the document covers a question on its
-    own; `section_of(id)` returns a section of the index or None; `topic_of(q)` returns the title of the section a
-    question is about (used only when the previous turn cited nothing).
+    `analyse(q)` is the retriever's topic analysis; `search(q)` the retriever's search of a question (kept, so the
+    answer reuses it; None when the question has nothing to search); `section_of(id)` returns a section of the
+    index or None. A follow-up costs at most two searches: the question alone, and joined with the last section.
     """
     if previous is None:
         return Resolution(question)
@@ -91,13 +92,14 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
             # "and the system safety one, who does it cite?" asks for itself; so does a section named after a
             # refusal ("What about X?", X a title), which has no question of its own to be put into.
             return Resolution(rest + "?")
-        before = analyse(previous.resolved_question)
+        said = previous.resolved_question.split(" — ")[0]  # without the topic a follow-up was joined with
+        before = analyse(said)
         shown = None if previous.refused or new.entities or before.words or before.entities else (
             section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
         if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
             return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
         if rest and (new.words or new.entities):
-            return Resolution(_substitute(previous.resolved_question, rest, before))
+            return Resolution(_substitute(said, rest, before))
     own = analyse(question)
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
@@ -105,23 +107,29 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
-    if previous.refused and own.words and not own.entities and not own.meta and (
-            points_back(question) or definite_only(question, own)):
-        return _after_refusal(question)  # "how is it measured?": "it" is what the document does not cover
-    # The cited section that uses every topic word of the question: the user asks about what was just shown.
-    # A meta word ("What does it say about X?") makes the pronoun the document's and X a topic of its own.
-    shown = None if previous.refused or own.entities or own.meta else (
-        section_using(own.words, [s for s in map(section_of, previous.cited) if s is not None]))
-    if not unnamed and not _CONTINUATION.search(question) and not is_follow_up(question, analyse, covers):
-        # A pronoun whose question the document covers elsewhere, or words the document does not cover on their
-        # own, still continue the last topic when the section just shown uses every one of them.
-        if shown is None or not points_back(question) and covers(question):
+    if previous.refused:  # nothing to continue: answered only with a topic of its own (app/followup_evidence.py)
+        own_topic = not unnamed and not bare and not _CONTINUATION.search(question) and has_own_topic(
+            question, own, search(question), _names_document)
+        return Resolution(question) if own_topic else _after_refusal(question)
+    cited = [s for s in map(section_of, previous.cited) if s is not None]
+    shown, joined_with = None, None
+    if not unnamed and not bare and not _CONTINUATION.search(question):
+        # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote
+        # the report?"), and words with a meta word that the document covers ("What does it say about X?": the
+        # pronoun is the document's).
+        if own.entities or not own.words and not points_back(question) or (
+                own.meta and own.words and getattr(search(question), "in_scope", False)):
             return Resolution(question)
-        if covers(question) and titled_elsewhere(own.words, shown, topic_of(question)):
-            return Resolution(question)  # the words name another section by its title: a new topic
-    if previous.refused:
-        return _after_refusal(question)
+        if own.words:
+            joined = lambda title: search(f"{question.rstrip()} — {title}")  # noqa: E731 - the answer's search
+            found = continues(question, own, cited, search(question), joined)
+            if found is None:
+                return Resolution(question)
+            shown, joined_with = found
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
+        first = section_of(previous.cited[0]) if previous.cited else None
+        if _WHEN.match(question) and first is not None and first.kind != "source" and not first.year:
+            return Resolution(DOCUMENT_DATE)  # a section has no date of its own: the document's date answers
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)
@@ -137,9 +145,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, covers, 
         return Resolution(f"{question.rstrip()} — {names}", together=tuple(x.id for x in listed),
                           listed=previous.listed)
     if first is not None:  # the last answer's section, known from its turn: no search has to find it again
-        return Resolution(f"{question.rstrip()} — {first.title}", section=first.id, listed=previous.listed)
-    topic = topic_of(previous.resolved_question)
-    return Resolution(f"{question.rstrip()} — {topic}" if topic else question)
+        return Resolution(f"{question.rstrip()} — {joined_with or first.title}", section=first.id,
+                          listed=previous.listed)
+    return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
 
 
 def _after_refusal(question: str) -> Resolution:

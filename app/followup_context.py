@@ -34,17 +34,6 @@ def definite_only(question: str, topic) -> bool:
     return set(topic.words) <= referred
 
 
-def is_follow_up(question: str, analyse, covers=None) -> bool:
-    """A question that points back (a pronoun) and lacks a topic of its own: no topic words, or topic words the
-    document does not cover on their own (`covers(q)`)."""
-    if not points_back(question):
-        return False
-    topic = analyse(question)
-    if topic.entities:
-        return False
-    return not topic.words or (covers is not None and not covers(question))
-
-
 def section_using(words, sections) -> object | None:
     """The first of `sections` (in the last answer's order) that uses every one of `words` (stemmed), or None."""
     wanted = set(_stems(tuple(words)))

@@ -25,6 +25,8 @@ from .files import json_line, read_text
 from .metrics import mean, rounded
 
 DEFAULT_CONVERSATIONS = Path(__file__).resolve().parent / "conversations.jsonl"
+# A second development set, written apart from the follow-up rules (every conversation names its corpus).
+DEV2_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev2.jsonl"
 
 
 class ConversationFileError(ConsensusChatError):
@@ -147,6 +149,15 @@ def score_conversations(assistant, conversations: list[dict], assistant_for=None
             previous = answer
         rows.append({"id": conv["id"], **({"corpus": conv["corpus"]} if "corpus" in conv else {}), "turns": turns})
     return summarise(rows)
+
+
+def score_conversation_file(config, path: Path | str = DEV2_CONVERSATIONS, progress=None) -> dict:
+    """A conversation file whose conversations each name their corpus, every corpus asked in its own index."""
+    from .page_sets import PageIndexes
+
+    with PageIndexes(config, progress=progress) as indexes:
+        scored = score_conversations(None, load_conversations(path), assistant_for=indexes.assistant)
+    return {**scored, "conversations_file": str(path)}
 
 
 def summarise(rows: list[dict]) -> dict:

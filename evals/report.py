@@ -91,6 +91,9 @@ def _sections(report: dict, compact: bool = False) -> list[Table]:
     conv = report.get("conversations")
     if conv:
         tables.append(conversation_table(conv, "asked with history"))
+    conv2 = report.get("conversations_dev2")
+    if conv2:
+        tables.append(conversation_table(conv2, "second development set (written apart from the follow-up rules)"))
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((

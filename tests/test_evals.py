@@ -719,3 +719,24 @@ def test_chart_legend_covers_no_bar_and_labels_are_the_report_figures(eval_repor
     assert not any(legend.overlaps(t.get_window_extent(renderer)) for t in labels)
     assert {t.get_text() for t in labels} >= {f"{eval_report['modes']['hybrid'][m]:.3f}"
                                               for m in ("hit@1", "mrr", "ndcg@5", "recall@5")}
+
+
+
+def test_the_second_development_conversations_load_and_are_scored_in_their_own_table(config, tmp_path):
+    from consensus_chat.evals.conversations import DEV2_CONVERSATIONS, load_conversations, score_conversation_file
+    from consensus_chat.evals.report_sets import conversation_table
+
+    dev2 = load_conversations(DEV2_CONVERSATIONS)
+    assert len(dev2) == 50 and sum(len(c["turns"]) for c in dev2) == 144 and all("corpus" in c for c in dev2)
+    path = tmp_path / "two.jsonl"
+    path.write_text(
+        '{"id": "a", "corpus": "tests/data/second-page.txt", "turns": [{"question": "When?", "relevant_titles": '
+        '["No such section"]}]}\n'
+        '{"id": "b", "corpus": "corpus/interpretability-singapore-consensus.txt", "turns": [{"question": '
+        '"What is metrology?", "relevant_titles": ["Metrology for AI risk assessment"]}, {"question": '
+        '"How do I bake bread?", "relevant_titles": [], "kind": "out_of_scope"}]}\n', encoding="utf-8")
+    scored = score_conversation_file(config, path)
+    assert scored["n_turns"] == 3 and scored["turn_accuracy"] == round(2 / 3, 3)
+    assert scored["conversations_file"] == str(path)
+    title, _, rows = conversation_table(scored, "second development set")
+    assert "3 turns in 2 conversations, second development set" in title and rows[0][1] == "0.667"

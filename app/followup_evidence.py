@@ -1,0 +1,102 @@
+"""Continue the last topic or start a new one, decided from the retriever's evidence rather than from phrasing.
+
+A follow-up with topic words of its own is searched alone (one search, reused when it stands alone). What that
+search found decides:
+- its first section is one the last answer cited: the user is still on those (the one that uses the question's
+  words, else that first section);
+- it points back ("it", "that", "the risks") and its own words say little (words most of the document's sections
+  use, or common English words: "How does it work?"), or every one of them is a word of the
+  section just shown: it continues that section, unless the search's first section names those words in its
+  title (then the words name another section);
+- the document does not cover it alone, but the section just shown uses its words: it continues;
+- the document covers it alone and its own search's first section names its words in its title: a new topic;
+- when it points back, or the document covers it alone with words that say something and its own search does not
+  lead to the document's source record or overview ("What is AI safety?"), the question is searched again joined
+  with the title of the section just shown (the second search, reused as the answer's). If that search still leads
+  to a section just shown, it continues ("Any examples?"); if the question's own words pull it to another section,
+  they name a new topic ("What is metrology?");
+- otherwise it is a new topic, answered (or refused) on its own.
+After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
+name the document knows, words that say something without pointing back, or the document named), else refused.
+"""
+
+from __future__ import annotations
+
+from consensus_chat.retriever.evidence import ZIPF_COMMON
+
+from .followup_context import definite_only, points_back, section_using, titled_elsewhere
+
+DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
+
+
+def own_words(question_topic, result) -> tuple[str, ...]:
+    """The question's topic words that say something of their own: all but the covered ones that most of the
+    document's sections use or that are common English (`result` is the question's own search; its evidence)."""
+    evidence = getattr(result, "evidence", None) if result is not None else None
+    if evidence is None:
+        return tuple(question_topic.words)
+    weak = {w.word for w in evidence.words if w.covered and w.name is None and (w.ubiquitous or w.zipf >= ZIPF_COMMON)}
+    return tuple(w for w in question_topic.words if w not in weak)
+
+
+def refers_back(question: str, question_topic) -> bool:
+    """A pronoun, or a topic that is only definite references ("the risks"): the question leans on the last turn."""
+    return points_back(question) or definite_only(question, question_topic)
+
+
+def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:
+    """(the cited section a follow-up with topic words continues, the title to join the question with), or None
+    when it is a new topic. The title is the one the joined search used, so the answer reuses that search.
+
+    `cited` are the last answer's sections in order; `alone` the search of the question by itself; `joined(title)`
+    searches the question joined with a section's title (called only when the decision needs it)."""
+    if not cited:
+        return None
+    top = alone.hits[0] if alone is not None and alone.hits else None
+    shown = section_using(question_topic.words, cited)
+    if alone is not None and alone.in_scope and top is not None:
+        same = next((s for s in cited if s.id == top.id), None)
+        if same is not None:
+            return _on(shown or same)  # the search finds a section just shown: still on them
+    back = refers_back(question, question_topic)
+    strong = own_words(question_topic, alone)
+    if back and not strong:
+        return _on(shown or cited[0])  # "How does it work?": nothing of its own but weak words
+    covered = alone is not None and alone.in_scope and top is not None
+    if back and shown is not None:
+        if covered and top is not None and titled_elsewhere(strong, shown, top.title):
+            return None  # the words name another section by its title: a new topic
+        return _on(shown)
+    if not covered and shown is not None:
+        return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
+    if covered and strong and titled_elsewhere(strong, cited[0], top.title):
+        return None  # its own search finds a section whose title names its words ("What is metrology?")
+    about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
+    if back or covered and strong and not about_document:
+        # Does the question still lead to the section just shown once it is joined with that section's title? If
+        # its own words pull the joined search to another section, they name a new topic; else it continues. A
+        # question that does not point back is tested so only when the document covers it on its own (the title
+        # would carry "How do I bake bread?" into scope) with words that say something, and its own search does not
+        # lead to the document as a whole (its source record or overview: "What is AI safety?").
+        result = joined(cited[0].title)
+        if result is not None and result.in_scope and result.hits:
+            found = next((s for s in cited if s.id == result.hits[0].id), None)
+            return (found, cited[0].title) if found is not None else None
+    return None
+
+
+def _on(section) -> tuple:
+    return section, section.title
+
+
+def has_own_topic(question: str, question_topic, alone, names_document) -> bool:
+    """After a refusal: does the question bring a topic of its own (a known name, words that say something and do
+    not point back, or the document named), rather than leaning on what was refused?"""
+    if question_topic.entities:
+        return True
+    strong = own_words(question_topic, alone)
+    if points_back(question) and not strong:
+        return False  # "When was it published?": "it" is what the document does not cover
+    if strong:
+        return bool(question_topic.meta) or not refers_back(question, question_topic)
+    return any(names_document(m) for m in question_topic.meta)

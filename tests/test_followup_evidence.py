@@ -1,0 +1,77 @@
+"""Continue or start anew, decided by the search's evidence (app/followup_evidence.py): a follow-up whose words do
+not pull the search away from the section just shown continues it; one whose words name another section, or that
+is about the whole document, starts a new topic; an off-topic question is not carried into scope by the last
+section's title; after a refusal only a covered topic of its own is answered. Real model, real index, every
+history shape, and never more than two searches for a follow-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import HISTORY_SHAPES, CountingRetriever, converse
+
+SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
+METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
+FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
+ON_FAITHFULNESS = "What does the document say about chain-of-thought faithfulness?"
+
+
+def _first(answer) -> str | None:
+    return answer.citations[0].id if answer.citations else None
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("opener, follow_up, section", [
+    ("What is metrology?", "Any examples?", METROLOGY),  # no pronoun, and alone it finds another section
+    (ON_FAITHFULNESS, "How could it be improved?", FAITHFULNESS),  # a pronoun with a word of its own
+])
+def test_words_that_do_not_pull_the_joined_search_away_continue(assistant, shape, opener, follow_up, section):
+    assert _first(assistant.answer(follow_up)) != section  # on its own the question goes elsewhere
+    _, answer = converse(assistant, [opener, follow_up], shape)
+    assert not answer.refused and _first(answer) == section, answer.resolved_question
+
+
+@HISTORY_SHAPES
+def test_words_that_name_another_section_start_a_new_topic(assistant, shape):
+    _, answer = converse(assistant, [ON_FAITHFULNESS, "What is metrology?"], shape)
+    assert _first(answer) == METROLOGY and answer.resolved_question == "What is metrology?"
+
+
+def test_a_question_about_the_whole_document_is_not_joined_with_the_last_section(assistant):
+    _, answer = converse(assistant, ["What is metrology?", "What is AI safety?"])
+    assert answer.resolved_question == "What is AI safety?" and _first(answer) != METROLOGY
+
+
+@pytest.mark.parametrize("off_topic", ["How do I bake bread?", "how do i fix my bike"])
+def test_the_last_sections_title_does_not_carry_an_off_topic_question_into_scope(assistant, off_topic):
+    _, answer = converse(assistant, ["What is metrology?", off_topic])
+    assert answer.refused and not answer.citations, answer.resolved_question
+
+
+@HISTORY_SHAPES
+def test_a_bare_when_after_a_section_without_a_date_asks_the_documents_date(assistant, shape):
+    _, answer = converse(assistant, ["What is mechanistic interpretability?", "When?"], shape)
+    assert _first(answer) == SOURCE and "2025" in answer.text
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up, answered", [("What is metrology?", True), ("When was it published?", False),
+                                                ("Why?", False), ("Who wrote it?", False)])
+def test_after_a_refusal_only_a_covered_topic_of_its_own_is_answered(assistant, shape, follow_up, answered):
+    refused, answer = converse(assistant, ["Who wrote Pride and Prejudice?", follow_up], shape)
+    assert refused.refused
+    assert (not answer.refused and _first(answer) == METROLOGY) if answered else (
+        answer.refused and not answer.citations)
+
+
+@pytest.mark.parametrize("opener, follow_up", [("What is metrology?", "Any examples?"),
+                                               (ON_FAITHFULNESS, "How could it be improved?"),
+                                               (ON_FAITHFULNESS, "What is metrology?"),
+                                               ("What is metrology?", "How do I bake bread?")])
+def test_a_follow_up_costs_at_most_two_searches(assistant, opener, follow_up):
+    from consensus_chat.app.assistant import Assistant
+
+    first = assistant.answer(opener)
+    counting = CountingRetriever(assistant.retriever)
+    Assistant(counting, assistant.config).answer(follow_up, [first])
+    assert counting.searches <= 2
