@@ -172,16 +172,18 @@ class TopicAnalyzer:
             if ids:
                 found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
         toks = tokens(question)
-        taken = []
-        for p in find_key_phrases(question, toks, self._key_phrases()):
-            # A key of several words ("Di Lorenzo") is a name by its form; written all in lower case it
-            # counts on the same evidence a one-word key needs.
-            if p.capitalised or p.full or p.possessive or cites or self.distinctive(p.surname):
-                found.append(Entity("source-key", p.text, p.ids, p.start, p.end))
-                taken.append((p.start, p.end))
+        # A key of several words ("Di Lorenzo") is a name by its form; written all in lower case it needs a
+        # possessive, a question about citations or a surname that is no everyday word.
+        phrases = {p.start: p for p in find_key_phrases(question, toks, self._key_phrases())
+                   if p.capitalised or p.full or p.possessive or cites or self.distinctive(p.surname)}
+        taken = [(p.start, p.end) for p in phrases.values()]
         for i, m in enumerate(toks):
-            if taken and any(a <= m.start() < b for a, b in taken):
-                continue  # a word of a key of several words already found
+            if taken:
+                p = phrases.get(m.start())
+                if p is not None:  # in question order among the one-word keys and authors
+                    found.append(Entity("source-key", p.text, p.ids, p.start, p.end))
+                if any(a <= m.start() < b for a, b in taken):
+                    continue  # a word of a key of several words
             token = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)  # "Smith's" -> "Smith"
             low = token.lower()
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)

@@ -126,3 +126,8 @@ def test_one_word_keys_make_no_phrase_table():
     assert table == {}
     question = "What does Turpin's work show?"
     assert find_key_phrases(question, tokens(question), table) == []
+
+
+def test_keys_of_one_and_several_words_keep_the_question_order(page_retriever):
+    topic = page_retriever.analyse("Compare Turpin and Di Lorenzo's findings")
+    assert [e.text for e in topic.entities if e.kind == "source-key"] == ["Turpin", "Di Lorenzo"]
