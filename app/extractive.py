@@ -157,6 +157,7 @@ class ExtractiveComposer:
             if wanted:
                 sentence = next((s for s in sentences
                                  if any(c.lower() in wanted or c.split("-")[0].lower() in wanted
+                                        or c.split("-")[0].split()[-1].lower() in wanted  # "Lorenzo": "Di Lorenzo"
                                         for c in hit.citations if c in s)), None)
             elif sentences:
                 sentence = sentences[0]

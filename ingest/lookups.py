@@ -49,6 +49,9 @@ class Lookups:
                 base = key.split("-")[0].lower()
                 if len(base) >= 4:
                     self.key_bases.setdefault(base, []).append(s.id)
+                core = base.split()[-1]  # "Lorenzo" of "Di Lorenzo": how a sentence may name the source too
+                if core != base and len(core) >= 4:
+                    self.key_bases.setdefault(core, []).append(s.id)
             if s.kind in ("card", "source"):
                 self.titles.setdefault(normalise(s.title), []).append(s.id)
             if s.label:

@@ -18,7 +18,7 @@ from .errors import CorpusFormatError
 from .section import Section, author_line
 from .text import slugify
 
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"  # 2: keys of surnames with particles ("Di Lorenzo", "van der Berg")
 
 # A code line: a dotted section code, a space, then a label glued to the next title.
 _CODE_LINE = re.compile(r"^(?P<code>\d+(?:\.\d+){1,3}) (?P<rest>\S.*)$")
@@ -30,6 +30,15 @@ _YEAR_AT_END = re.compile(r"\((?P<year>\d{4})\)\s*$")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’)]$")
 _PAREN = re.compile(r"\(([^()]*)\)")
 _KEY = re.compile(r"[A-Z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
+# Surname particles, in any case as written: "(Di Lorenzo)", "(van der Berg)", "(De Vries-B)", "(St. John)".
+# A key of several words is particles then one capitalised key, so "(New York)", "(Figure 2)" and
+# "(for example, audits)" stay out: their first word is no particle.
+SURNAME_PARTICLES = frozenset(
+    "van von der den de di da del della delle dei degli des du le la lo st st. ste ste. saint "
+    "bin bint ibn al el ter ten zu zur dos das".split()
+)
+_PARTICLE = "(?:" + "|".join(re.escape(p) for p in sorted(SURNAME_PARTICLES, key=len, reverse=True)) + ")"
+_PARTICLE_KEY = re.compile(rf"(?i:{_PARTICLE})(?:[ \t](?i:{_PARTICLE}))*[ \t]" + _KEY.pattern)
 _HEDGE = re.compile(r"^(?:e\.g\.|eg\.|cf\.|i\.e\.)\s*,?\s*", re.IGNORECASE)
 # A page in this layout is a few hundred KB; the cap keeps /dev/zero or a disk image from being
 # read until memory runs out.
@@ -238,7 +247,8 @@ def _citations(text: str) -> tuple[str, ...]:
             if item.lower().startswith("see"):
                 continue  # a cross-reference such as "see above" or "see also 2.1.1 above"
             item = _HEDGE.sub("", item)
-            if _KEY.fullmatch(item) and item not in keys:
+            item = re.sub(r"\s+", " ", item)  # a key of several words written across a line break
+            if (_KEY.fullmatch(item) or _PARTICLE_KEY.fullmatch(item)) and item not in keys:
                 keys.append(item)
     return tuple(keys)
 

@@ -22,6 +22,8 @@ from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import META_WORDS, bare, content_parts, tokens
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
+from .keyphrases import find_key_phrases, phrase_table
+
 # Asking who wrote the document or when: answered from the source record when nothing else is asked.
 AUTHORSHIP_WORDS = frozenset(
     "author authors authored wrote written writer writers contributor contributors editor editors "
@@ -117,6 +119,13 @@ class TopicAnalyzer:
         low = bare(word)
         return low in names or (low.endswith("s") and low[:-1] in names)
 
+    def _key_phrases(self) -> dict[str, list]:
+        """The table of source keys of several words (retriever/keyphrases.py), built on first use."""
+        table = self.__dict__.get("_phrases")
+        if table is None:
+            table = self.__dict__["_phrases"] = phrase_table(self.lookups.keys, self.lookups.key_bases)
+        return table
+
     def distinctive(self, word: str) -> bool:
         """Not an everyday English word or common name (so an exact match on it means something)."""
         return word.lower() not in self.lexicon
@@ -163,7 +172,18 @@ class TopicAnalyzer:
             if ids:
                 found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
         toks = tokens(question)
+        # A key of several words ("Di Lorenzo") is a name by its form; written all in lower case it needs a
+        # possessive, a question about citations or a surname that is no everyday word.
+        phrases = {p.start: p for p in find_key_phrases(question, toks, self._key_phrases())
+                   if p.capitalised or p.full or p.possessive or cites or self.distinctive(p.surname)}
+        taken = [(p.start, p.end) for p in phrases.values()]
         for i, m in enumerate(toks):
+            if taken:
+                p = phrases.get(m.start())
+                if p is not None:  # in question order among the one-word keys and authors
+                    found.append(Entity("source-key", p.text, p.ids, p.start, p.end))
+                if any(a <= m.start() < b for a, b in taken):
+                    continue  # a word of a key of several words
             token = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)  # "Smith's" -> "Smith"
             low = token.lower()
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)

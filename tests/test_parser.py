@@ -10,7 +10,7 @@ import pytest
 
 from conftest import CLI, CORPUS, ROOT
 from consensus_chat.ingest.errors import CorpusFormatError
-from consensus_chat.ingest.parser import parse_file
+from consensus_chat.ingest.parser import _citations, parse_file
 
 EXPECTED_CARDS = [
     # (code, label, title, parent, citations)
@@ -186,3 +186,33 @@ def test_a_section_read_back_from_its_dict_is_the_same_section():
         assert back == section and hash(back) == hash(section) and back.content_hash == section.content_hash
         assert set(vars(back)) - {"content_hash"} == names  # no field left to a default it would have had
         assert all(type(getattr(back, n)) is type(getattr(section, n)) for n in names)
+
+
+@pytest.mark.parametrize("paren, keys", [
+    ("(Di Lorenzo)", ["Di Lorenzo"]),
+    ("(van der Berg, Turpin)", ["van der Berg", "Turpin"]),
+    ("(De Vries-B)", ["De Vries-B"]),
+    ("(e.g. Le Roux)", ["Le Roux"]),
+    ("(VON Neumann-A; see above)", ["VON Neumann-A"]),
+    ("(St. John, al Hassan)", ["St. John", "al Hassan"]),
+    ("(Di\nLorenzo)", ["Di Lorenzo"]),  # a key broken across lines is still one key
+])
+def test_surname_keys_with_particles_are_citations(paren, keys):
+    assert list(_citations(f"Watermarks survive paraphrasing {paren}.")) == keys
+
+
+@pytest.mark.parametrize("paren", [
+    "(see above)", "(for example, audits)", "(Figure 2)", "(New York)", "(de facto)", "(in Europe)",
+    "(the Guardian)", "(van der)", "(la liga)", "(Open Philanthropy)", "(van der Berg et al.)",
+])
+def test_ordinary_parentheses_are_not_surname_keys(paren):
+    assert _citations(f"Watermarks survive paraphrasing {paren}.") == ()
+
+
+def test_a_page_citing_surnames_with_particles(tmp_path):
+    page = tmp_path / "page.txt"
+    text = (ROOT / "tests" / "data" / "second-page.txt").read_text(encoding="utf-8")
+    first = next(line for line in text.splitlines() if line.rstrip().endswith(")."))
+    page.write_text(text.replace(first, first[:-1] + " (van der Berg, Di Lorenzo-B)."), encoding="utf-8")
+    cards = [s for s in parse_file(page) if s.kind == "card"]
+    assert cards[0].citations == ("Goodfellow", "Madry-A", "Carlini", "van der Berg", "Di Lorenzo-B")

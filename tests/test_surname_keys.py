@@ -1,0 +1,133 @@
+"""Source keys of surnames with particles ("Di Lorenzo", "van der Berg", "De Vries-B"), end to end on a real index."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus_chat.retriever.keyphrases import find_key_phrases, phrase_table
+from consensus_chat.ingest.words import tokens
+
+PAGE = """\
+This page is still being polished. If you have thoughts, please share them via the feedback form.
+Practices for showing where a piece of generated media came from.
+Also in Governance
+Content provenance records the origin and edit history of images, audio and text.
+Reasoning
+Provenance lets people check whether media was produced by a model.
+Invisible watermarks
+Statistical watermarks hide a signal in the token choices of a language model so that a detector can later recognise its text (Di Lorenzo). Paraphrasing weakens the signal (see below).
+4.1.1 Detection & AttributionMetadata manifests
+Signed manifests attach the capture device and every later edit to a file (van der Berg, Turpin). Stripping the manifest is easy (for example, audits found most platforms drop it).
+4.1.2 Standards & InteroperabilityDetector robustness
+Detectors of synthetic images fail on compressed or cropped copies (De Vries-B). Ensembles of detectors recover part of the loss (Figure 2).
+4.2.1 Benchmarks & EvaluationPublic disclosure labels
+Labels that tell viewers an image is synthetic change how much they trust it, though the effect fades with repeated exposure (e.g. Le Roux, see above).
+4.3.1 Governance & OversightTracing Synthetic Media: A Review of Provenance Methods
+Okafor, Chidi; Lindqvist, Maja (2024)
+This review compares watermarking, signed metadata and detection as ways to trace generated media.
+Deploy Model
+Releasing the system to its users
+Developer
+The organisation that builds the model
+"""
+
+
+@pytest.fixture(scope="module")
+def page_config(tmp_path_factory, embedder):
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+
+    where = tmp_path_factory.mktemp("particles")
+    (where / "provenance.txt").write_text(PAGE, encoding="utf-8")
+    cfg = Config.from_env(index_dir=where / "idx")
+    ingest([where / "provenance.txt"], cfg)
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def page_retriever(page_config):
+    from consensus_chat.retriever import open_retriever
+
+    return open_retriever(config=page_config)
+
+
+@pytest.fixture(scope="module")
+def page_assistant(page_config):
+    from consensus_chat.app import open_assistant
+
+    return open_assistant(config=page_config)
+
+
+def test_the_page_cites_the_keys_whole(page_retriever):
+    cited = {s.title: s.citations for s in page_retriever.sections() if s.kind == "card"}
+    assert cited == {"Invisible watermarks": ("Di Lorenzo",), "Metadata manifests": ("van der Berg", "Turpin"),
+                     "Detector robustness": ("De Vries-B",), "Public disclosure labels": ("Le Roux",)}
+
+
+NAMED = [
+    ("What does Di Lorenzo's work show?", "Di Lorenzo", "invisible-watermarks"),
+    ("What does di lorenzo's work show?", "di lorenzo", "invisible-watermarks"),
+    ("which section cites di lorenzo", "di lorenzo", "invisible-watermarks"),
+    ("What does DI LORENZO find about watermarks?", "DI LORENZO", "invisible-watermarks"),
+    ("What did van der Berg find?", "van der Berg", "metadata-manifests"),
+    ("Van der Berg's findings on manifests?", "Van der Berg", "metadata-manifests"),
+    ("What does De Vries show?", "De Vries", "detector-robustness"),  # the key without its suffix
+    ("What does De Vries-B's work show?", "De Vries-B", "detector-robustness"),
+    ("which sections cite de vries-b", "de vries-b", "detector-robustness"),
+    ("What does Le  Roux say about labels?", "Le Roux", "public-disclosure-labels"),
+]
+
+
+@pytest.mark.parametrize("question, text, section", NAMED)
+def test_a_key_of_several_words_is_found_as_people_write_it(page_retriever, question, text, section):
+    topic = page_retriever.analyse(question)
+    keys = [(e.text, e.ids) for e in topic.entities if e.kind == "source-key"]
+    assert keys == [(text, (section,))]
+    assert not {"lorenzo", "berg", "vries", "roux", "di", "der", "le"} & set(topic.words)
+
+
+@pytest.mark.parametrize("question, section", [
+    ("What does Di Lorenzo's work show?", "Invisible watermarks"),
+    ("What does di lorenzo's work show?", "Invisible watermarks"),
+    ("What did van der Berg find?", "Metadata manifests"),
+    ("What does De Vries show?", "Detector robustness"),
+    ("What does De Vries-B's work show?", "Detector robustness"),
+    ("Le Roux", "Public disclosure labels"),
+])
+def test_a_question_naming_the_source_is_answered_from_the_section_citing_it(page_retriever, page_assistant,
+                                                                           question, section):
+    result = page_retriever.search(question, k=3)
+    assert result.in_scope and result.hits[0].title == section
+    answer = page_assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+
+
+def test_which_section_cites_a_key_of_several_words(page_assistant):
+    answer = page_assistant.answer("which section cites di lorenzo")
+    assert not answer.refused
+    assert [c.title for c in answer.citations] == ["Invisible watermarks"]
+    assert "(Di Lorenzo)" in answer.citations[0].sentence
+
+
+def test_the_surname_alone_with_a_possessive_names_the_source(page_retriever):
+    topic = page_retriever.analyse("What does Lorenzo's work show?")
+    assert [(e.kind, e.ids) for e in topic.entities] == [("source-key", ("invisible-watermarks",))]
+
+
+@pytest.mark.parametrize("question", ["What does the der of a detector mean?", "Is di the plural of de?",
+                                      "Who is Berg Lorenzo di?"])
+def test_particles_and_surnames_out_of_order_name_no_key(page_retriever, question):
+    assert not [e for e in page_retriever.analyse(question).entities if e.kind == "source-key" and " " in e.text]
+
+
+def test_one_word_keys_make_no_phrase_table():
+    """A page without keys of several words reads questions exactly as before (the table is empty)."""
+    table = phrase_table({"turpin": ["a"], "casper-b": ["b"], "o'neil": ["c"]}, {"casper": ["b"]})
+    assert table == {}
+    question = "What does Turpin's work show?"
+    assert find_key_phrases(question, tokens(question), table) == []
+
+
+def test_keys_of_one_and_several_words_keep_the_question_order(page_retriever):
+    topic = page_retriever.analyse("Compare Turpin and Di Lorenzo's findings")
+    assert [e.text for e in topic.entities if e.kind == "source-key"] == ["Turpin", "Di Lorenzo"]
