@@ -11,8 +11,8 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fo
   as what it is, an uncovered word of its informativeness, and nothing more;
 - `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
   rare uncovered word makes a question about something else, however many covered words beside it dilute
-  its share in `coverage`. Fitted only for the default rule, across pages (docs/scope.md, "Leaving one page
-  out over five pages");
+  its share in `coverage`. Opt-in (`calibrate --rarest`): weight 0 in both shipped rules (docs/scope.md,
+  "Leaving one page out over five pages");
 - `pull`: how much closer to the document the question gets without the words the document does not use
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
   from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only

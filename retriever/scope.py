@@ -53,15 +53,19 @@ class ScopeModel:
 
 
 # For a corpus without a calibration of its own. Fitted by
-#     python -m evals.calibrate --default evals/pages/pages.json --pull --rarest
-# on the five development pages at once (each page weighing the same), so it is not the shipped page's own
-# rule; docs/scope.md gives its leave-one-page-out rates (each page judged by the rule fitted on the others)
-# beside the candidates that were measured the same way. Its features are corpus-independent in kind (a
-# cosine, a share, a difference of cosines, a word's general-English informativeness); `consensus-chat eval`
-# says when this rule is in use. `rarest` (2026-12-04): leaving one page out, it is as good or better on
-# every development page than the same fit without it (docs/scope.md); the shipped page's own rule does not
-# use it or the pull. Decided on the development pages alone.
-DEFAULT = ScopeModel(coverage_weight=0.4, threshold=0.226875, source="default", pull_weight=2.5, rarest_weight=0.03)
+#     python -m evals.calibrate --default evals/pages/pages.json
+# on three pages at once (the shipped page and tests/data's two, each page weighing the same), so it is
+# not the shipped page's own rule; docs/scope.md gives its leave-one-page-out rates (each page judged
+# by the rule fitted on the other two). Both features are corpus-independent in kind (a cosine and a
+# share); `consensus-chat eval` says when this rule is in use.
+# With the third feature, `pull` (issue 18): on every page judged by the rule fitted on the other two,
+# the pull refuses as many or more off-topic questions and falsely refuses as few or fewer (docs/scope.md),
+# so the default uses it; the shipped page's own rule does not (its 10-fold figures favour two features).
+# Decided on the development pages alone, before the blind test set was scored with it.
+# 2026-12-04: refitted on five pages with `rarest` (`--rarest`), this rule would gain on leaving one page out
+# (docs/scope.md), but any five-page refit raises the coverage weight so far that a part of a several-part
+# question whose words the page uses is accepted on any dense support; it stays until that is fixed.
+DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.328891, source="default", pull_weight=2.25)
 
 
 def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeModel:
