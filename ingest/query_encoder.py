@@ -22,6 +22,7 @@ is still used, and ingest moves it into the cache instead of exporting again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -29,12 +30,12 @@ import shutil
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .config import default_cache_dir
 from .embedder import Embedder, ModelSpec, VectorEncoder, load_embedder, overridden
-from .errors import ModelError
+from .errors import ModelError, first_line
 from .onnx_encoder import CHECK_TEXTS, FORMAT, MIN_COSINE, OnnxQueryEncoder
 
 log = logging.getLogger(__name__)
@@ -93,17 +94,13 @@ def export_query_encoder(spec: ModelSpec, note: Callable[[str], None] | None = N
     if not isinstance(embedder, Embedder):
         # A stand-in embedder (benchmarks) has no transformer to export; load the real one.
         embedder = Embedder(spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
+    with _staged(target) as tmp:
         _write(embedder, spec, tmp)
         (note or log.info)("Checking the export against sentence-transformers (once per model)...")
         cosine = OnnxQueryEncoder(spec, tmp, read_meta(tmp, spec)).check()
         if cosine < MIN_COSINE:
             raise RuntimeError(f"the ONNX export differs from sentence-transformers (cosine {cosine:.6f} < {MIN_COSINE})")
         _publish(tmp, target, spec)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     (note or log.info)(f"Exported and checked in {time.perf_counter() - started:.1f}s.")
     return target
 
@@ -113,24 +110,32 @@ def _export_direct(spec: ModelSpec, target: Path, say: Callable[[str], None]) ->
     log line saying why, when sentence-transformers must export instead."""
     from .direct_export import NoReference, build_direct
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
-        cosine = build_direct(spec, tmp, say)
-        _publish(tmp, target, spec)
-    except NoReference as exc:  # any model but the packaged one: the usual case
-        log.info("Exporting with sentence-transformers instead of building the graph from the weights: %s.", exc)
-        return False
-    except Exception as exc:  # noqa: BLE001 - whatever broke, sentence-transformers' export is the fallback
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        log.warning("Warning: building the ONNX graph from the weights failed (%s); exporting with "
-                    "sentence-transformers instead.", reason)
-        return False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with _staged(target) as tmp:  # a folder that cannot be made is not a failed build: it propagates
+        try:
+            cosine = build_direct(spec, tmp, say)
+            _publish(tmp, target, spec)
+        except NoReference as exc:  # any model but the packaged one: the usual case
+            log.info("Exporting with sentence-transformers instead of building the graph from the weights: %s.", exc)
+            return False
+        except Exception as exc:  # noqa: BLE001 - whatever broke, sentence-transformers' export is the fallback
+            log.warning("Warning: building the ONNX graph from the weights failed (%s); exporting with "
+                        "sentence-transformers instead.", first_line(exc))
+            return False
     log.info("Built the ONNX graph from the weights; lowest cosine to sentence-transformers' stored vectors %.6f.",
              cosine)
     return True
+
+
+@contextlib.contextmanager
+def _staged(target: Path) -> Iterator[Path]:
+    """A new temporary folder beside `target` to write an export into (then `_publish` it); removed at the end."""
+    # Beside the target, so that publishing is one rename on the same file system.
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _publish(tmp: Path, target: Path, spec: ModelSpec) -> None:
@@ -154,13 +159,9 @@ def _adopt_legacy(spec: ModelSpec, index_dir: Path | None) -> Path | None:
     if read_meta(source, spec) is None:
         return None
     target = encoder_dir(spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=target.parent))
-    try:
+    with _staged(target) as tmp:
         shutil.copytree(source, tmp, dirs_exist_ok=True)
         _publish(tmp, target, spec)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     log.info("Moved the query encoder of %s into the per-model cache %s.", index_dir, target)
     return target
 
@@ -174,9 +175,8 @@ def ensure_query_encoder(spec: ModelSpec, index_dir: Path | None = None,
             return encoder_dir(spec)
         return _adopt_legacy(spec, index_dir) or export_query_encoder(spec, note)
     except (ImportError, OSError, RuntimeError) as exc:
-        lines = str(exc).strip().splitlines()
         log.warning("Warning: could not export the ONNX query encoder (%s); sentence-transformers will embed "
-                    "documents and queries.", lines[0] if lines else type(exc).__name__)
+                    "documents and queries.", first_line(exc))
         return None
 
 
@@ -196,7 +196,7 @@ def open_document_encoder(spec: ModelSpec, index_dir: Path | None = None,
         encoder = OnnxQueryEncoder(spec, path, read_meta(path, spec))
         cosine = encoder.check()
     except (OSError, ValueError, RuntimeError, TypeError) as exc:
-        reason = f"it cannot be opened ({str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__})"
+        reason = f"it cannot be opened ({first_line(exc)})"
     else:
         if cosine >= MIN_COSINE:
             return encoder

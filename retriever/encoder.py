@@ -18,6 +18,7 @@ from pathlib import Path
 
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.embedder import ModelSpec, VectorEncoder, load_embedder
+from consensus_chat.ingest.errors import first_line
 from consensus_chat.ingest.onnx_encoder import MIN_COSINE, OnnxQueryEncoder
 from consensus_chat.ingest.query_encoder import encoder_dir, legacy_encoder_dir, read_meta
 
@@ -61,7 +62,7 @@ class QueryEncoder:
                 encoder, cosine = self._opening.result()
             except (OSError, ValueError, RuntimeError) as exc:
                 # onnxruntime reports a damaged model as its own RuntimeError subclasses (Fail, InvalidGraph).
-                reason = (f"the query encoder at {self.path} cannot be used ({_first_line(exc)}); delete that "
+                reason = (f"the query encoder at {self.path} cannot be used ({first_line(exc)}); delete that "
                           "folder and run `consensus-chat ingest` to export it again")
             else:
                 if cosine >= MIN_COSINE:
@@ -156,7 +157,7 @@ def _export_and_open(spec: ModelSpec, path: Path) -> tuple[Future | None, str | 
     try:
         export_query_encoder(spec)
     except (ImportError, OSError, RuntimeError) as exc:
-        return None, f"could not export the query encoder ({_first_line(exc)})"
+        return None, f"could not export the query encoder ({first_line(exc)})"
     meta = read_meta(path, spec)
     if meta is None:
         return None, f"the query encoder export at {path} is incomplete"
@@ -190,11 +191,3 @@ def _writable(folder: Path) -> bool:
         if path.exists():
             return path.is_dir() and os.access(path, os.W_OK)
     return False
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-

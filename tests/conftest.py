@@ -20,6 +20,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus" / "interpretability-singapore-consensus.txt"
+DATA = ROOT / "tests" / "data"  # pages in the same layout, for tests that need a second index
 ARTIFACTS = ROOT / "test-artifacts"
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "consensus-chat")
@@ -99,6 +100,15 @@ def converse(assistant, questions, shape=history_as_state):
     return answers
 
 
+def refused_follow_up(assistant, first: str, follow_up: str, shape):
+    """Ask `first` and then `follow_up` in the given history shape; check that both are refused and that the follow-up
+    offers no nearest section; return the follow-up's answer."""
+    refused, answer = converse(assistant, [first, follow_up], shape)
+    assert refused.refused
+    assert answer.refused and answer.citations == [] and answer.sources == [], "no nearest section is offered"
+    return answer
+
+
 def api_picks(client, question: str, listed: list[str], follow_up: str, place: int) -> dict:
     """Ask a list question on a server's /chat and check what it listed, then pick from the list with `follow_up` (the
     first answer, its turn with it, as the history) and check the pick; return the first answer."""
@@ -141,6 +151,38 @@ class CountingRetriever:
 
     def __getattr__(self, name):
         return getattr(self._retriever, name)
+
+
+class RecordingEncode:
+    """An encoder's `encode` as a function that records each batch of words it is asked for (`calls`)."""
+
+    def __init__(self, encoder):
+        self.encoder, self.calls = encoder, []
+
+    def __call__(self, words):
+        self.calls.append(list(words))
+        return self.encoder.encode(words)
+
+
+def overwrite_rows(path: Path, value: float, every: int) -> None:
+    """Write `value` into every `every`-th row of a saved .npy matrix in place: same shape, same size on disk."""
+    import numpy as np
+
+    matrix = np.load(path, mmap_mode="r+")
+    matrix[::every] = value
+    matrix.flush()
+    del matrix  # unmap it before anything reads or replaces the file
+
+
+def build_index(corpus: Path, index_dir: Path, embedder=None):
+    """A Config whose new index in `index_dir` holds the one page `corpus`, embedded with `embedder` (by default
+    with what ingest itself uses)."""
+    from consensus_chat.ingest.config import Config
+    from consensus_chat.ingest.pipeline import ingest
+
+    cfg = Config.from_env(index_dir=index_dir)
+    ingest([corpus], cfg, embedder=embedder)
+    return cfg
 
 
 def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:

@@ -28,7 +28,7 @@ from consensus_chat.evals.runner import (
     run,
 )
 
-from conftest import CLI, ROOT
+from conftest import CLI, DATA, build_index
 
 RETRIEVAL_KEYS = {"hit@1", "hit@3", "hit@5", "mrr", "ndcg@5", "recall@5"}
 
@@ -614,7 +614,7 @@ def test_a_refused_turn_and_its_follow_up_are_scored_with_the_real_assistant(ass
 
 # -- the blind test set and the other pages, each page in its own index ------------------------------
 
-BLIND_FIXTURE = ROOT / "tests" / "data" / "blind-fixture"
+BLIND_FIXTURE = DATA / "blind-fixture"
 
 
 @pytest.fixture(scope="session")
@@ -628,8 +628,6 @@ def blind_report(config):
 def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, tmp_path):
     from consensus_chat.evals.blind import KIND
     from consensus_chat.evals.questions import load_questions, with_section_ids
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.retriever import open_retriever
 
     b = blind_report
@@ -638,9 +636,7 @@ def test_blind_set_is_scored_apart_with_aggregates_only(blind_report, embedder, 
     assert set(b["slices"]) == {"paraphrase", "unknown_org", "near_domain", "off_topic"}
     assert all(row["kind"] == KIND for row in b["slices"].values())
     # The figures are those of the page's own index: search it directly and compare.
-    cfg = Config.from_env(index_dir=tmp_path / "idx")
-    ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder)
-    r = open_retriever(config=cfg)
+    r = open_retriever(config=build_index(DATA / "second-page.txt", tmp_path / "idx", embedder))
     path = BLIND_FIXTURE / "second-page.jsonl"
     qs = with_section_ids(load_questions(path), r.sections(), path)
     ins = [q for q in qs if q.kind == "in_scope"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, copy_index, open_files
+from conftest import CLI, copy_index, open_files, overwrite_rows
 from consensus_chat.ingest.errors import ConsensusChatError, QueryError
 
 
@@ -222,10 +222,7 @@ def _word_table_with_nan(idx, tmp):
 
     shutil.copytree(cache_dir(), tmp / "cache")  # the whole per-model cache: only the word table is damaged
     table = next((tmp / "cache" / "word-vectors").glob("*.head.npy"))  # the table a search reads (not older files)
-    matrix = np.load(table, mmap_mode="r+")
-    matrix[::3] = np.nan
-    matrix.flush()
-    del matrix
+    overwrite_rows(table, np.nan, every=3)
     return {"CONSENSUS_CHAT_CACHE": str(tmp / "cache")}
 
 

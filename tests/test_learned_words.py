@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from conftest import CLI
+from conftest import CLI, RecordingEncode, overwrite_rows
 
 @pytest.fixture()
 def cache(index_dir, tmp_path, monkeypatch):
@@ -67,16 +67,11 @@ def test_words_a_search_encodes_are_kept_for_the_next_process(cache, index_dir):
     assert proc.returncode == 0, proc.stderr
     head = _head(path)
     assert set(words) <= set(head), "the words the search encoded were not kept"
-    calls = []
-
-    def encode(batch):
-        calls.append(list(batch))
-        return encoder.encode(batch)
-
     encoder = open_document_encoder(spec, stand_ins=False)
+    encode = RecordingEncode(encoder)
     rows, vectors = load_table(spec.weights_sha256, lexicon, 384, encode)  # checked: checksum and content
     got = vectors[[rows[w] for w in words]]
-    assert calls == [], "a kept word was encoded again"
+    assert encode.calls == [], "a kept word was encoded again"
     # Exactly the vectors the search had encoded (float16, as every row of the table).
     assert np.array_equal(got, encoder.encode(words).astype(np.float16))
 
@@ -146,10 +141,7 @@ def test_a_damaged_or_removed_table_is_left_alone(cache, caplog):
     spec, lexicon, path = _model()
     words = _beyond_head(2)
     vectors = np.ones((2, 384), dtype=np.float16) / np.float16(np.sqrt(384))
-    matrix = np.load(path, mmap_mode="r+")
-    matrix[::3] = np.nan
-    matrix.flush()
-    del matrix
+    overwrite_rows(path, np.nan, every=3)
     damaged = {p.name: p.read_bytes() for p in path.parent.iterdir() if not p.name.endswith(".lock")}
     learned = LearnedWords(path, lexicon)
     learned.add(words, vectors)

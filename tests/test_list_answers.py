@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, api_picks, converse, history_as_pairs
+from conftest import DATA, HISTORY_SHAPES, api_picks, build_index, converse, history_as_pairs
 
 from consensus_chat.app.outline import children_asked
 
@@ -52,15 +52,9 @@ def test_other_questions_are_not_lists_of_children(assistant, question):
 
 
 def test_a_parent_without_a_card_of_its_own_lists_its_children(tmp_path, embedder):
-    from conftest import ROOT
-
     from consensus_chat.app import open_assistant
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
 
-    cfg = Config.from_env(index_dir=tmp_path / "idx")
-    ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder)
-    assistant = open_assistant(config=cfg)
+    assistant = open_assistant(config=build_index(DATA / "second-page.txt", tmp_path / "idx", embedder))
     listed, second = converse(assistant, ["List the sections under Red Teaming", "the second one"], history_as_pairs)
     assert [c.title for c in listed.citations] == ["Third-party red teaming", "Reporting and disclosure"]
     assert listed.text.startswith("**Red Teaming** has 2 sections under it:")

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import HISTORY_SHAPES, ROOT, converse
+from conftest import DATA, HISTORY_SHAPES, build_index, converse, refused_follow_up
 
 SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
 REVIEW_SOURCE = "learning-from-failure-incident-reporting-for-deployed-systems"
@@ -22,12 +22,8 @@ MEASURED = ("What is the boiling point of water?", "how is it measured?")
 def third_page(tmp_path_factory, embedder):
     """An assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
     from consensus_chat.app import open_assistant
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
 
-    cfg = Config.from_env(index_dir=tmp_path_factory.mktemp("third"))
-    ingest([ROOT / "tests" / "data" / "third-page.txt"], cfg, embedder=embedder, quiet=True)
-    return open_assistant(config=cfg)
+    return open_assistant(config=build_index(DATA / "third-page.txt", tmp_path_factory.mktemp("third"), embedder))
 
 
 def _ids(answer) -> list[str]:
@@ -38,9 +34,7 @@ def _ids(answer) -> list[str]:
 @pytest.mark.parametrize("first, follow_up", [MEASURED, ("Who invented the telephone?", "What did he study?"),
                                               ("What is the tallest mountain?", "what are its limits?")])
 def test_a_pronoun_after_a_refusal_is_refused_though_its_words_are_covered(assistant, shape, first, follow_up):
-    refused, answer = converse(assistant, [first, follow_up], shape)
-    assert refused.refused
-    assert answer.refused and answer.citations == [] and answer.sources == [], "no nearest section is offered"
+    answer = refused_follow_up(assistant, first, follow_up, shape)
     assert "follows up on a question the document does not cover" in answer.text
 
 
@@ -55,8 +49,7 @@ def test_the_same_pronoun_question_alone_is_answered(assistant):
 @pytest.mark.parametrize("follow_up", ["what are the risks?", "and the risks?"])
 def test_a_definite_reference_after_a_refusal_is_refused(assistant, shape, follow_up):
     # "the risks" names no topic of the document's instead, so it is the refused question's risks.
-    _, answer = converse(assistant, ["How do I train a puppy?", follow_up], shape)
-    assert answer.refused and answer.citations == [] and answer.sources == []
+    refused_follow_up(assistant, "How do I train a puppy?", follow_up, shape)
 
 
 @HISTORY_SHAPES

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import (HISTORY_SHAPES, CountingRetriever, api_picks, converse, history_as_pairs,
-                      history_as_state, mcp_chats)
+                      history_as_state, mcp_chats, refused_follow_up)
 
 from consensus_chat.app import chat, render
 
@@ -96,9 +96,7 @@ def test_a_place_with_nothing_to_count_in_is_asked_back(assistant, place):
     ("How do I bake sourdough bread?", "and how long should it rise?"), ("What is the capital of France?", "Why?"),
     ("What is the best stock to buy in 2025?", "tell me more about #3")])
 def test_a_follow_up_to_a_refusal_is_never_answered(assistant, shape, first, follow_up):
-    refused, answer = converse(assistant, [first, follow_up], shape)
-    assert refused.refused
-    assert answer.refused and answer.citations == [] and answer.sources == [], "no nearest section is offered"
+    refused_follow_up(assistant, first, follow_up, shape)
 
 
 @HISTORY_SHAPES

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, ROOT
-
-DATA = ROOT / "tests" / "data"
+from conftest import CLI, DATA, ROOT, build_index
 
 
 def _first(answer) -> str | None:
@@ -265,15 +263,8 @@ def _ask(index: Path, question: str) -> dict:
 
 @pytest.fixture(scope="module")
 def page_indexes(tmp_path_factory, embedder):
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
-
-    out = {}
-    for name in ("second-page.txt", "third-page.txt"):
-        cfg = Config.from_env(index_dir=tmp_path_factory.mktemp(name.split(".")[0]))
-        ingest([DATA / name], cfg)
-        out[name] = cfg.index_dir
-    return out
+    return {name: build_index(DATA / name, tmp_path_factory.mktemp(name.split(".")[0])).index_dir
+            for name in ("second-page.txt", "third-page.txt")}
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from conftest import DATA, ROOT, build_index
 STOPWORDS = ["the of and to with what is", "What is it about?", "Who?"]
 
 
@@ -36,13 +36,9 @@ def test_a_bare_wh_word_still_continues_the_previous_question(assistant):
 
 @pytest.fixture(scope="module")
 def second_page(tmp_path_factory, embedder):
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.retriever import open_retriever
 
-    cfg = Config.from_env(index_dir=tmp_path_factory.mktemp("second"))
-    ingest([ROOT / "tests" / "data" / "second-page.txt"], cfg, embedder=embedder, quiet=True)
-    return open_retriever(config=cfg)
+    return open_retriever(config=build_index(DATA / "second-page.txt", tmp_path_factory.mktemp("second"), embedder))
 
 
 def test_a_capitalised_possessive_names_a_source_key_that_is_also_a_common_name(second_page):
@@ -58,16 +54,12 @@ def test_a_capitalised_possessive_names_a_source_key_that_is_also_a_common_name(
 
 def test_every_development_page_resolves_its_questions(tmp_path, embedder):
     from consensus_chat.evals.questions import load_questions, with_section_ids
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.retriever import open_retriever
 
     pages = json.loads((ROOT / "evals" / "pages" / "pages.json").read_text(encoding="utf-8"))
     assert len(pages) >= 4
     for n, page in enumerate(pages[1:]):  # the shipped page is the session index's (tests/test_evals.py)
-        cfg = Config.from_env(index_dir=tmp_path / str(n))
-        ingest([ROOT / page["corpus"]], cfg, embedder=embedder, quiet=True)
-        sections = open_retriever(config=cfg).sections()
+        sections = open_retriever(config=build_index(ROOT / page["corpus"], tmp_path / str(n), embedder)).sections()
         questions = with_section_ids(load_questions(ROOT / page["questions"]), sections, Path(page["questions"]))
         assert all(q.relevant_ids for q in questions if q.kind == "in_scope")
         assert {q.kind for q in questions} == {"in_scope", "out_of_scope"}

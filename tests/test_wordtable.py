@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import CLI, CORPUS
+from conftest import CLI, CORPUS, RecordingEncode, overwrite_rows
 
 
 def _run(*args, env):
@@ -94,12 +94,7 @@ def test_words_beyond_the_cached_head_get_the_same_vectors_on_first_use(cached, 
     spec = resolve_model(None)
     lexicon = wordpiece_lexicon(str(spec.path))
     encoder = open_document_encoder(spec, stand_ins=False)
-    calls = []
-
-    def encode(words):
-        calls.append(list(words))
-        return encoder.encode(words)
-
+    encode = RecordingEncode(encoder)
     rows, vectors = load_table(spec.weights_sha256, lexicon, 384, encode)
     assert sorted(rows) == table_words(lexicon)  # membership: all 22,000 words, not only the head
     head = _table(root).with_suffix(".txt").read_text(encoding="utf-8").split()
@@ -107,9 +102,9 @@ def test_words_beyond_the_cached_head_get_the_same_vectors_on_first_use(cached, 
     assert len(rare) == 3 and all(w in rows for w in rare)
     stamp = {p.name: p.stat().st_mtime_ns for p in _table(root).parent.iterdir()}
     got = vectors[[rows[w] for w in rare]]
-    assert calls == [rare] and got.dtype == np.float16
+    assert encode.calls == [rare] and got.dtype == np.float16
     assert np.array_equal(got, encoder.encode(rare).astype(np.float16))
-    assert np.array_equal(vectors[rows["calculus"]], got[1]) and len(calls) == 1  # kept: encoded once
+    assert np.array_equal(vectors[rows["calculus"]], got[1]) and len(encode.calls) == 1  # kept: encoded once
     # A cached word encoded on demand comes out bit for bit as its cached row.
     cached_rows = [rows[w] for w in head[::50]]
     fresh = EverydayVectors(sorted(rows, key=rows.get), {}, np.zeros((0, 384), np.float16), encoder.encode)
@@ -139,10 +134,7 @@ def test_a_damaged_table_is_ignored_with_a_warning_and_rewritten_by_ingest(cache
         words = listed.read_text(encoding="utf-8").split()
         listed.write_text("\n".join(words[1:] + words[:1]) + "\n", encoding="utf-8")
     else:  # the right shape and size: only the content check can tell (it lowered hit@1 from 0.960 to 0.891)
-        matrix = np.load(path, mmap_mode="r+")
-        matrix[::2] = 0 if damage.startswith("zeros") else np.nan
-        matrix.flush()
-        del matrix
+        overwrite_rows(path, 0 if damage.startswith("zeros") else np.nan, every=2)
         assert path.stat().st_size == len(good)
     proc = _run("search", "who answers for a failure?", "--json", "--index-dir", str(root / "index"), env=env)
     assert proc.returncode == 0, proc.stderr
