@@ -21,7 +21,9 @@ from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
 from .scope_fit import (
     FEATURES,
     NO_PULL,
+    NO_RAREST,
     PULL_WEIGHTS,
+    RAREST_WEIGHTS,
     Sample,
     collect,
     combined,
@@ -35,21 +37,29 @@ from .scope_fit import (
 
 
 
-def calibrate(retriever, questions_path: Path, pull: bool = False) -> tuple[dict, list[Sample]]:
-    """Fit on every question of the file (with the third feature, `pull`, when asked); return the
+def _grids(pull: bool, rarest: bool) -> dict:
+    return {"pulls": PULL_WEIGHTS if pull else NO_PULL, "rarests": RAREST_WEIGHTS if rarest else NO_RAREST}
+
+
+def _features(pull: bool, rarest: bool) -> list[str]:
+    return [f for f in FEATURES if f in ("dense", "coverage") or (f == "pull" and pull) or (f == "rarest" and rarest)]
+
+
+def calibrate(retriever, questions_path: Path, pull: bool = False, rarest: bool = False) -> tuple[dict, list[Sample]]:
+    """Fit on every question of the file (with `pull` and `rarest` when asked); return the
     calibration record and the samples."""
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
-    pulls = PULL_WEIGHTS if pull else NO_PULL
-    best = fit(samples, pulls=pulls)
-    cv_rr, cv_frr = cross_validate(samples, pulls=pulls)
+    best = fit(samples, **_grids(pull, rarest))
+    cv_rr, cv_frr = cross_validate(samples, **_grids(pull, rarest))
     manifest = retriever.manifest
     record = {
         "model_weights_sha256": manifest["model"]["weights_sha256"],
         "corpus_sha256": manifest.get("corpus_sha256"),
-        "features": list(FEATURES if pull else FEATURES[:2]),
+        "features": _features(pull, rarest),
         "coverage_weight": best.coverage_weight,
         "pull_weight": best.pull_weight,
+        "rarest_weight": best.rarest_weight,
         "threshold": round(best.threshold, 6),
         "n_in": sum(s.in_scope for s in samples),
         "n_out": sum(not s.in_scope for s in samples),
@@ -64,7 +74,7 @@ def calibrate(retriever, questions_path: Path, pull: bool = False) -> tuple[dict
     return record, samples
 
 
-def default_rule(pages_file: Path, pull: bool = False) -> dict:
+def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False) -> dict:
     """Fit the rule for corpora without a calibration of their own on several pages at once.
 
     `pages_file` lists {"corpus": ..., "questions": ...} pairs (paths relative to the repository). Each
@@ -88,11 +98,11 @@ def default_rule(pages_file: Path, pull: bool = False) -> dict:
             ingest([root / page["corpus"]], config, embedder=embedder, quiet=True)
             retriever = open_retriever(config=config)
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
-    pulls = PULL_WEIGHTS if pull else NO_PULL
-    rule = fit_pages(list(groups.values()), pulls=pulls)
-    return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight, "threshold": round(rule.threshold, 6),
+    rule = fit_pages(list(groups.values()), **_grids(pull, rarest))
+    return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
+            "rarest_weight": rule.rarest_weight, "threshold": round(rule.threshold, 6),
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
-            "leave_one_page_out": leave_one_page_out(groups, pulls=pulls),
+            "leave_one_page_out": leave_one_page_out(groups, **_grids(pull, rarest)),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
                       for name, g in groups.items()}}
 
@@ -102,17 +112,18 @@ def _print(record: dict, samples: list[Sample]) -> None:
     from rich.table import Table
 
     console = Console()
-    t, w, p = record["threshold"], record["coverage_weight"], record["pull_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage - {p} x pull >= {t:.4f} "
+    t, w, p, r = record["threshold"], record["coverage_weight"], record["pull_weight"], record["rarest_weight"]
+    table = Table(title=f"scope by question: dense + {w} x coverage - {p} x pull - {r} x rarest >= {t:.4f} "
                         "(* = decided without the rule)")
-    for col in ("id", "kind", "dense", "coverage", "pull", "score", "call"):
+    for col in ("id", "kind", "dense", "coverage", "pull", "rarest", "score", "call"):
         table.add_column(col)
-    for s in sorted(samples, key=lambda s: combined(s, w, p) if combined(s, w, p) is not None else -1.0):
-        call = "in" if predict(s, t, w, p) else "refused"
+    score = lambda s: combined(s, w, p, r)  # noqa: E731
+    for s in sorted(samples, key=lambda s: score(s) if score(s) is not None else -1.0):
+        call = "in" if predict(s, t, w, p, r) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
         f = s.features
-        cells = (("*",) * 4 if isinstance(f, bool)
-                 else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{f[2]:.3f}", f"{combined(s, w, p):.4f}"))
+        cells = (("*",) * 5 if isinstance(f, bool)
+                 else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{f[2]:.3f}", f"{f[3]:.2f}", f"{score(s):.4f}"))
         table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", *cells,
                       f"[red]{call}[/red]" if wrong else call)
     console.print(table)
@@ -130,6 +141,7 @@ Examples:
   python -m evals.calibrate --index-dir /tmp/idx --json
   python -m evals.calibrate --default evals/pages/pages.json   # the rule for other corpora
   python -m evals.calibrate --pull                # also fit the pull (docs/scope.md, section 3)
+  python -m evals.calibrate --default evals/pages/pages.json --pull --rarest   # how DEFAULT is fitted
 """)
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL question file (default: evals/questions.jsonl).")
@@ -145,7 +157,9 @@ Examples:
                    "e.g. evals/pages/pages.json; prints it with leave-one-page-out rates.")
 @click.option("--pull", is_flag=True, help="Also fit the third feature, the pull of the uncovered words "
                                           "(docs/scope.md); off until a blind test set has judged it.")
-def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull):
+@click.option("--rarest", is_flag=True, help="Also fit the weight of the rarest uncovered topic word "
+                                            "(docs/scope.md; the default rule uses it).")
+def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull, rarest):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
@@ -156,7 +170,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
     if pages is not None:
         try:
-            click.echo(json.dumps(default_rule(pages, pull), indent=2))
+            click.echo(json.dumps(default_rule(pages, pull, rarest), indent=2))
         except ConsensusChatError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -168,7 +182,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
         retriever = open_retriever(config=config)
-        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS, pull)
+        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS, pull, rarest)
     except ConsensusChatError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -144,9 +144,12 @@ def by_slice(rows: list[dict]) -> dict[str, dict]:
 
 
 def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROOT, progress=None) -> dict:
-    """The development pages: hit@1/MRR per page, and scope rates from the rule fitted on the other pages."""
+    """The development pages: hit@1/MRR per page, and scope rates from the rule fitted on the other pages
+    (with the default rule's features: what a page without its own calibration gets)."""
+    from consensus_chat.retriever.scope import DEFAULT
+
     from .metrics import rounded
-    from .scope_fit import collect, fit_pages, rates
+    from .scope_fit import collect, fit_pages, grids, rates
 
     pages = load_pages(pages_file, root)
     groups, rows = {}, {}
@@ -161,11 +164,11 @@ def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROO
         others = [g for name, g in groups.items() if name != corpus]
         row = summary(rows[corpus])
         if others:  # leave one page out: a rule fitted on the other pages judges this one
-            rule = fit_pages(others)
-            judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight)
+            rule = fit_pages(others, **grids(DEFAULT))
+            judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight, rule.rarest_weight)
             row.update(refusal_rate=rounded(judged.refusal_rate), false_refusal_rate=rounded(judged.false_refusal_rate),
                        rule={"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
-                             "threshold": round(rule.threshold, 6)})
+                             "rarest_weight": rule.rarest_weight, "threshold": round(rule.threshold, 6)})
         row["kind"] = "other pages" if others else "in sample"
         out[corpus] = row
     return {"pages_file": str(pages_file), "pages": out}

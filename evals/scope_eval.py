@@ -16,7 +16,7 @@ from pathlib import Path
 from .metrics import first_relevant_rank, mean
 from .metrics import rounded as _r
 from .questions import file_sha256
-from .scope_fit import NO_PULL, PULL_WEIGHTS, collect, fit, folds
+from .scope_fit import collect, fit, folds, grids
 
 # A fold rule whose threshold is within this of the index's rule is the same rule: calibration stores
 # thresholds rounded to 6 digits, and a score that close to a midpoint between two scores does not occur.
@@ -52,7 +52,7 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
 
     model = retriever.scope_model
     rule = {"source": model.source, "coverage_weight": model.coverage_weight, "pull_weight": model.pull_weight,
-            "threshold": model.threshold}
+            "rarest_weight": model.rarest_weight, "threshold": model.threshold}
     has_both = {q.kind for q in questions} == {"in_scope", "out_of_scope"}
     fitted_here = (model.source == "fitted" and Path(questions_path).is_file()
                    and model.questions_sha256 == file_sha256(Path(questions_path)))
@@ -65,12 +65,13 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
     parts = folds(samples)
     for held in parts:
         held_set = set(held)
-        # Refit the way the rule was fitted: with the pull only when the index's rule uses it.
-        fold_fit = fit([s for i, s in enumerate(samples) if i not in held_set],
-                       pulls=PULL_WEIGHTS if model.pull_weight else NO_PULL)
+        # Refit the way the rule was fitted: with the pull and `rarest` only when the index's rule uses them.
+        fold_fit = fit([s for i, s in enumerate(samples) if i not in held_set], **grids(model))
         same = (fold_fit.coverage_weight == model.coverage_weight and fold_fit.pull_weight == model.pull_weight
+                and fold_fit.rarest_weight == model.rarest_weight
                 and abs(fold_fit.threshold - model.threshold) < SAME_RULE)
-        fold_rule = ScopeModel(fold_fit.coverage_weight, fold_fit.threshold, "fold", pull_weight=fold_fit.pull_weight)
+        fold_rule = ScopeModel(fold_fit.coverage_weight, fold_fit.threshold, "fold", pull_weight=fold_fit.pull_weight,
+                               rarest_weight=fold_fit.rarest_weight)
         for i in held:
             # The one decision on the evidence already gathered: no search is re-run for a fold's rule.
             q = questions[i]

@@ -3,9 +3,9 @@
 Every candidate rule is judged by the retriever's one decision (`consensus_chat.retriever.decision.decide`) on
 each question's evidence record, gathered once (thousands of rules at a time in its array form, `_Table`,
 which a test holds to the real decision); the rule is `dense + coverage_weight * coverage -
-pull_weight * pull >= threshold` (retriever/scope.py). The fit tries each pair of weights on a small grid
-and, for each, the threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
-the lower false-refusal rate, then to the lower threshold. Stratified k-fold cross-validation refits
+pull_weight * pull - rarest_weight * rarest >= threshold` (retriever/scope.py). The fit tries each set of
+weights on a small grid and, for each, the threshold that maximises balanced accuracy, (1 - false-refusal rate
++ refusal rate) / 2; ties go to the lower false-refusal rate, then to lower weights and the lower threshold. Stratified k-fold cross-validation refits
 weights and threshold without each fold and judges that fold; across pages, each page is judged by the
 rule fitted on the others. `evals/calibrate.py` (the command) and `evals/scope_eval.py` (the eval) use it.
 """
@@ -19,10 +19,12 @@ import click
 from .metrics import rounded_rate as _r  # the calibration record's rates keep four digits
 
 
-FEATURES = ("dense", "coverage", "pull")
+FEATURES = ("dense", "coverage", "pull", "rarest")
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(0, 11))
 PULL_WEIGHTS = tuple(round(0.25 * i, 2) for i in range(0, 13))  # `calibrate --pull`
 NO_PULL = (0.0,)  # the two-feature rule, the default until a blind test set has judged the pull
+RAREST_WEIGHTS = tuple(round(0.01 * i, 2) for i in range(0, 9))  # `calibrate --rarest`
+NO_RAREST = (0.0,)
 FOLDS = 10
 
 
@@ -35,8 +37,8 @@ class Sample:
     evidence: object
 
     @property
-    def features(self) -> tuple[float, float, float] | bool:
-        """(dense, coverage, pull) for the rule, or the decision when no rule is needed (retriever/decision.py)."""
+    def features(self) -> tuple[float, float, float, float] | bool:
+        """(dense, coverage, pull, rarest) for the rule, or the decision when no rule is needed (retriever/decision.py)."""
         from consensus_chat.retriever.decision import features
 
         return features(self.evidence)
@@ -52,29 +54,37 @@ class Fit:
     balanced_accuracy: float
     coverage_weight: float = 0.0
     pull_weight: float = 0.0
+    rarest_weight: float = 0.0
 
 
-def combined(sample: Sample, weight: float, pull: float = 0.0) -> float | None:
+def grids(rule) -> dict:
+    """The weight grids to refit a rule the way it was fitted: the pull and `rarest` only when it uses them."""
+    return {"pulls": PULL_WEIGHTS if rule.pull_weight else NO_PULL,
+            "rarests": RAREST_WEIGHTS if rule.rarest_weight else NO_RAREST}
+
+
+def combined(sample: Sample, weight: float, pull: float = 0.0, rarest: float = 0.0) -> float | None:
     """The scope score of a sample under a rule's weights (None when no rule is needed)."""
     f = sample.features
-    return None if isinstance(f, bool) else f[0] + weight * f[1] - pull * f[2]
+    return None if isinstance(f, bool) else f[0] + weight * f[1] - pull * f[2] - rarest * f[3]
 
 
-def predict(sample: Sample, threshold: float, weight: float = 0.0, pull: float = 0.0) -> bool:
+def predict(sample: Sample, threshold: float, weight: float = 0.0, pull: float = 0.0, rarest: float = 0.0) -> bool:
     """The retriever's in-scope call for a sample under this rule: the one decision, retriever.decision.decide."""
     from consensus_chat.retriever.decision import decide
     from consensus_chat.retriever.scope import ScopeModel
 
-    return decide(sample.evidence, ScopeModel(weight, threshold, "fold", pull_weight=pull)).in_scope
+    return decide(sample.evidence, ScopeModel(weight, threshold, "fold", pull_weight=pull,
+                                              rarest_weight=rarest)).in_scope
 
 
-def rates(samples: list[Sample], threshold: float, weight: float = 0.0, pull: float = 0.0) -> Fit:
+def rates(samples: list[Sample], threshold: float, weight: float = 0.0, pull: float = 0.0, rarest: float = 0.0) -> Fit:
     """Refusal rate (out-of-scope refused), false-refusal rate (in-scope refused) and balanced accuracy."""
     ins = [s for s in samples if s.in_scope]
     outs = [s for s in samples if not s.in_scope]
-    rr = sum(not predict(s, threshold, weight, pull) for s in outs) / len(outs) if outs else None
-    frr = sum(not predict(s, threshold, weight, pull) for s in ins) / len(ins) if ins else None
-    return Fit(threshold, rr, frr, _balanced(rr, frr), weight, pull)
+    rr = sum(not predict(s, threshold, weight, pull, rarest) for s in outs) / len(outs) if outs else None
+    frr = sum(not predict(s, threshold, weight, pull, rarest) for s in ins) / len(ins) if ins else None
+    return Fit(threshold, rr, frr, _balanced(rr, frr), weight, pull, rarest)
 
 
 def _balanced(rr, frr) -> float:
@@ -98,41 +108,43 @@ class _Table:
         self.labels = np.array([s.in_scope for s in samples], dtype=bool)
         self.fixed = np.array([isinstance(f, bool) for f in feats], dtype=bool)
         self.fixed_call = np.array([f if isinstance(f, bool) else False for f in feats], dtype=bool)
-        rows = np.array([(0.0, 0.0, 0.0) if isinstance(f, bool) else f for f in feats], dtype=float).reshape(-1, 3)
-        self.dense, self.cov, self.pull = rows[:, 0], rows[:, 1], rows[:, 2]
-        # Parts of a question of several parts: (does the document use every word, dense, coverage).
-        self.parts = {i: [(all(w.covered for w in p.words), p.best, coverage(p.words)) for p in s.evidence.parts]
+        rows = np.array([(0.0,) * 4 if isinstance(f, bool) else f for f in feats], dtype=float).reshape(-1, 4)
+        self.dense, self.cov, self.pull, self.rarest = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+        # Parts of a question of several parts: (does the document use every word, dense, coverage) as arrays.
+        self.parts = {i: np.array([(all(w.covered for w in p.words), p.best, coverage(p.words))
+                                   for p in s.evidence.parts], dtype=float)
                       for i, s in enumerate(samples) if not isinstance(feats[i], bool) and s.evidence.parts}
 
-    def scores(self, weight: float, pull: float):
+    def scores(self, weight: float, pull: float, rarest: float = 0.0):
         """Each sample's rule score (meaningless where `fixed`)."""
-        return self.dense + weight * self.cov - pull * self.pull
+        return self.dense + weight * self.cov - pull * self.pull - rarest * self.rarest
 
-    def calls(self, thresholds, weight: float, pull: float):
+    def calls(self, thresholds, weight: float, pull: float, rarest: float = 0.0):
         """(len(thresholds), n) in-scope calls."""
         import numpy as np
 
         t = np.asarray(thresholds, dtype=float)[:, None]
-        out = self.scores(weight, pull)[None, :] >= t
+        out = self.scores(weight, pull, rarest)[None, :] >= t
         for i, parts in self.parts.items():
-            ok = np.array([[allcov and best + weight * cov >= x for allcov, best, cov in parts] for x in t[:, 0]])
+            # A part is judged by the two-feature rule, as `decide` judges it (ScopeModel.covers).
+            ok = (parts[:, 0] > 0)[None, :] & ((parts[:, 1] + weight * parts[:, 2])[None, :] >= t)
             out[:, i] |= ok.any(axis=1) & ~ok.all(axis=1)
         return np.where(self.fixed[None, :], self.fixed_call[None, :], out)
 
-    def rates(self, thresholds, weight: float, pull: float):
+    def rates(self, thresholds, weight: float, pull: float, rarest: float = 0.0):
         """(refusal rates, false-refusal rates, balanced accuracies), one per threshold (NaN where a class is empty)."""
         import numpy as np
 
-        calls = self.calls(thresholds, weight, pull)
+        calls = self.calls(thresholds, weight, pull, rarest)
         n_in, n_out = self.labels.sum(), (~self.labels).sum()
         rr = (~calls[:, ~self.labels]).sum(axis=1) / n_out if n_out else np.full(len(calls), np.nan)
         frr = (~calls[:, self.labels]).sum(axis=1) / n_in if n_in else np.full(len(calls), np.nan)
         ba = ((1.0 - np.nan_to_num(frr)) + np.nan_to_num(rr)) / 2.0
         return rr, frr, ba
 
-    def candidates(self, weight: float, pull: float) -> list[float]:
+    def candidates(self, weight: float, pull: float, rarest: float = 0.0) -> list[float]:
         """Midpoints between neighbouring distinct scores, plus one below the lowest (refuse nothing)."""
-        scores = sorted(set(self.scores(weight, pull)[~self.fixed].tolist()))
+        scores = sorted(set(self.scores(weight, pull, rarest)[~self.fixed].tolist()))
         if not scores:
             return [0.0]
         mids = [(a + b) / 2.0 for a, b in zip(scores, scores[1:])]
@@ -149,32 +161,31 @@ def _check(samples: list[Sample]) -> None:
         raise click.UsageError("calibration needs both in_scope and out_of_scope questions.")
 
 
-def fit(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL) -> Fit:
+def fit(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL, rarests=NO_RAREST) -> Fit:
     """The rule that maximises balanced accuracy; ties -> lower false-refusal rate -> lower weights and threshold."""
     _check(samples)
-    return _best([_Table(samples)], weights, pulls, samples)
+    return _best([_Table(samples)], weights, pulls, samples, rarests)
 
 
-def _best(tables: list[_Table], weights, pulls, pooled_samples: list[Sample]) -> Fit:
+def _best(tables: list[_Table], weights, pulls, pooled_samples: list[Sample], rarests=NO_RAREST) -> Fit:
     """The rule with the best balanced accuracy averaged over tables (pages); its rates are the pooled samples'."""
     import numpy as np
 
     pooled = tables[0] if len(tables) == 1 else _Table(pooled_samples)
     best = None
-    for w in weights:
-        for p in pulls:
-            ts = pooled.candidates(w, p)
-            ba = np.mean([t.rates(ts, w, p)[2] for t in tables], axis=0)
-            _, frr, _ = pooled.rates(ts, w, p)
-            for n, t in enumerate(ts):
-                key = (-round(float(ba[n]), 12), float(np.nan_to_num(frr[n])), w, p, t)
-                if best is None or key < best[0]:
-                    best = (key, t, w, p)
-    _, t, w, p = best
-    rr, frr, _ = pooled.rates([t], w, p)
+    for w, p, r in ((w, p, r) for w in weights for p in pulls for r in rarests):
+        ts = pooled.candidates(w, p, r)
+        ba = np.mean([t.rates(ts, w, p, r)[2] for t in tables], axis=0)
+        _, frr, _ = pooled.rates(ts, w, p, r)
+        n = min(range(len(ts)), key=lambda n: (-round(float(ba[n]), 12), float(np.nan_to_num(frr[n])), ts[n]))
+        key = (-round(float(ba[n]), 12), float(np.nan_to_num(frr[n])), w, p, r, ts[n])
+        if best is None or key < best[0]:
+            best = (key, ts[n], w, p, r)
+    _, t, w, p, r = best
+    rr, frr, _ = pooled.rates([t], w, p, r)
     rr = None if np.isnan(rr[0]) else float(rr[0])
     frr = None if np.isnan(frr[0]) else float(frr[0])
-    return Fit(t, rr, frr, _balanced(rr, frr), w, p)
+    return Fit(t, rr, frr, _balanced(rr, frr), w, p, r)
 
 
 def folds(samples: list[Sample], k: int = FOLDS) -> list[list[int]]:
@@ -189,24 +200,25 @@ def folds(samples: list[Sample], k: int = FOLDS) -> list[list[int]]:
 
 
 def cross_validate(samples: list[Sample], k: int = FOLDS, weights=WEIGHTS,
-                   pulls=NO_PULL) -> tuple[float | None, float | None]:
+                   pulls=NO_PULL, rarests=NO_RAREST) -> tuple[float | None, float | None]:
     """(refusal rate, false-refusal rate) when each fold is judged by a rule fitted on the other folds."""
     refused_out, refused_in = [], []
     for held in folds(samples, k):
         held_set = set(held)
         rest = [s for i, s in enumerate(samples) if i not in held_set]
-        rule = fit(rest, weights, pulls)
+        rule = fit(rest, weights, pulls, rarests)
         for i in held:
             s = samples[i]
             (refused_in if s.in_scope else refused_out).append(
-                not predict(s, rule.threshold, rule.coverage_weight, rule.pull_weight))
+                not predict(s, rule.threshold, rule.coverage_weight, rule.pull_weight, rule.rarest_weight))
     mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
     return mean(refused_out), mean(refused_in)
 
 
-def leave_one_out(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL) -> tuple[float | None, float | None]:
+def leave_one_out(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL,
+                  rarests=NO_RAREST) -> tuple[float | None, float | None]:
     """Cross-validation with one question per fold."""
-    return cross_validate(samples, len(samples), weights, pulls)
+    return cross_validate(samples, len(samples), weights, pulls, rarests)
 
 
 def collect(retriever, questions, results: dict | None = None) -> list[Sample]:
@@ -217,21 +229,23 @@ def collect(retriever, questions, results: dict | None = None) -> list[Sample]:
     return [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question)) for q in questions]
 
 
-def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL) -> Fit:
+def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL, rarests=NO_RAREST) -> Fit:
     """The rule with the best balanced accuracy averaged over pages (each page weighs the same, however
     many questions it has); ties as in `fit`. Its rates are those of the pooled samples."""
     pooled = [s for g in groups for s in g]
     _check(pooled)
-    return _best([_Table(g) for g in groups], weights, pulls, pooled)
+    return _best([_Table(g) for g in groups], weights, pulls, pooled, rarests)
 
 
-def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=NO_PULL) -> dict[str, dict]:
+def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=NO_PULL,
+                       rarests=NO_RAREST) -> dict[str, dict]:
     """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen)."""
     out = {}
     for name, held in groups.items():
-        rule = fit_pages([g for n, g in groups.items() if n != name], weights, pulls)
-        judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight)
+        rule = fit_pages([g for n, g in groups.items() if n != name], weights, pulls, rarests)
+        judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight, rule.rarest_weight)
         out[name] = {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
+                     "rarest_weight": rule.rarest_weight,
                      "threshold": round(rule.threshold, 6),
                      "refusal_rate": _r(judged.refusal_rate), "false_refusal_rate": _r(judged.false_refusal_rate)}
     return out

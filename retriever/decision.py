@@ -1,7 +1,7 @@
 """One decision per question, from its evidence record: in scope or not, which part is covered, what to rank for.
 
 Search, `eval`, calibration and the llama-index adapter all call `decide`; nothing else refuses a
-question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in three features:
+question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in four features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
   about the rest of the question);
@@ -9,10 +9,14 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in th
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
   as what it is, an uncovered word of its informativeness, and nothing more;
+- `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
+  rare uncovered word makes a question about something else, however many covered words beside it dilute
+  its share in `coverage`. Opt-in (`calibrate --rarest`): weight 0 in both shipped rules (docs/scope.md,
+  "Leaving one page out over five pages");
 - `pull`: how much closer to the document the question gets without the words the document does not use
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
   from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
-  lowers the score, so it is read (one more encoding) only when the other two features accept the question.
+  lowers the score, so it is read (one more encoding) only when the other features accept the question.
 
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
@@ -27,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-from .evidence import ZIPF_COMMON, Evidence, Reading, coverage, informativeness  # noqa: F401 - its weights
+from .evidence import ZIPF_COMMON, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
 
 @dataclass(frozen=True)
 class Decision:
@@ -56,10 +60,20 @@ class Decision:
         return out
 
 
-def features(evidence: Evidence) -> tuple[float, float, float] | bool:
-    """(dense, coverage, pull) for the rule, or the decision itself when no rule is needed (see `judged`)."""
+def rarest_uncovered(words: tuple[WordEvidence, ...]) -> float:
+    """The informativeness of the rarest topic word the document does not use (0 when it uses them all).
+
+    Unknown names are left out: a name is evidence about itself only. One rare uncovered word ("stocks")
+    makes a question about something else however many covered words stand beside it, which the share
+    (`coverage`) dilutes in a long question (docs/scope.md, "Leaving one page out over five pages").
+    """
+    return max((informativeness(w) for w in words if not (w.covered or w.ubiquitous or w.name)), default=0.0)
+
+
+def features(evidence: Evidence) -> tuple[float, float, float, float] | bool:
+    """(dense, coverage, pull, rarest) for the rule, or the decision itself when no rule is needed (see `judged`)."""
     found = judged(evidence)
-    return found if isinstance(found, bool) else (*found, evidence.pull)
+    return found if isinstance(found, bool) else (*found, evidence.pull, rarest_uncovered(evidence.words))
 
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
@@ -92,9 +106,10 @@ def decide(evidence: Evidence, rule) -> Decision:
     if found is True or found is False:
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.rest if names else evidence.full
-    score = rule.score(*found)
+    rarest = rarest_uncovered(evidence.words)  # no encoding: read always
+    score = rule.score(*found, 0.0, rarest)
     if score >= rule.threshold and rule.pull_weight:
-        score = rule.score(*found, evidence.pull)  # lowers the score only, so read only when it can matter
+        score = rule.score(*found, evidence.pull, rarest)  # lowers the score only, so read only when it can matter
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)
     covered, missing = [], []

@@ -523,10 +523,11 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
     # The format agreed with retriever/scope.py (issue 11; issue 18 added the pull weight, 0 unless fitted with
     # --pull): cross-validated, keyed to model and corpus.
     assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "pull_weight",
-                            "threshold",
+                            "rarest_weight", "threshold",
                             "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
                             "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}
     assert written["features"] == ["dense", "coverage"] and written["pull_weight"] == 0.0  # the pull is opt-in
+    assert written["rarest_weight"] == 0.0  # so is `rarest` (--rarest)
     assert written["threshold"] == record["threshold"]
     assert written["corpus_sha256"] == json.loads((index_dir / "manifest.json").read_text())["corpus_sha256"]
     assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))

@@ -75,9 +75,10 @@ def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
     samples = collect(retriever, picked)
     assert any(s.evidence.parts for s in samples) and any(isinstance(s.features, bool) for s in samples)
     table = _Table(samples)
-    for weight, pull, threshold in [(0.0, 0.0, 0.35), (0.2, 1.0, 0.41), (0.5, 0.25, 0.55), (0.1, 2.0, 0.3)]:
-        calls = table.calls([threshold], weight, pull)[0]
-        rule = ScopeModel(weight, threshold, "test", pull_weight=pull)
+    for weight, pull, rarest, threshold in [(0.0, 0.0, 0.0, 0.35), (0.2, 1.0, 0.0, 0.41), (0.5, 0.25, 0.03, 0.55),
+                                            (0.1, 2.0, 0.0, 0.3), (0.4, 2.5, 0.03, 0.227), (0.3, 0.0, 0.08, 0.2)]:
+        calls = table.calls([threshold], weight, pull, rarest)[0]
+        rule = ScopeModel(weight, threshold, "test", pull_weight=pull, rarest_weight=rarest)
         assert list(calls) == [decide(s.evidence, rule).in_scope for s in samples]
 
 
@@ -93,9 +94,37 @@ def test_the_eval_reads_the_evidence_its_searches_hold(retriever):
 
 def test_the_features_are_the_rules_inputs(retriever):
     found = features(retriever.evidence(STOCKS))
-    assert isinstance(found, tuple) and len(found) == 3
-    dense, coverage, pull = found
+    assert isinstance(found, tuple) and len(found) == 4
+    dense, coverage, pull, rarest = found
     assert WITH_PULL.score(dense, coverage, pull) < WITH_PULL.threshold <= WITH_PULL.score(dense, coverage)
+    assert WITH_PULL.score(dense, coverage, pull, rarest) == WITH_PULL.score(dense, coverage, pull)  # weight 0
+
+
+def test_rarest_is_the_rarest_uncovered_word_names_left_out(retriever):
+    from consensus_chat.retriever.decision import informativeness, rarest_uncovered
+
+    stocks = retriever.evidence(STOCKS)
+    uncovered = [w for w in stocks.words if not w.covered]
+    assert {"stocks", "investing"} <= {w.word for w in uncovered}
+    assert rarest_uncovered(stocks.words) == max(informativeness(w) for w in uncovered) > 3.0
+    # "Meta" and "Llama" are names the page never uses: evidence about themselves only, not `rarest`.
+    meta = retriever.evidence(META)
+    assert meta.names and rarest_uncovered(meta.words) < min(informativeness(w) for w in meta.words if w.name)
+    assert rarest_uncovered(retriever.evidence("What is mechanistic interpretability?").words) == 0.0
+
+
+def test_a_rule_with_a_rarest_weight_lowers_the_score_by_it(retriever):
+    from consensus_chat.evals.scope_fit import NO_RAREST, RAREST_WEIGHTS, grids
+
+    # What `calibrate --default evals/pages/pages.json --pull --rarest` fits on the five pages (docs/scope.md).
+    rule = ScopeModel(0.4, 0.226875, "test", pull_weight=2.5, rarest_weight=0.03)
+    assert grids(rule)["rarests"] == RAREST_WEIGHTS and grids(WITH_PULL)["rarests"] == NO_RAREST
+    evidence = retriever.evidence(STOCKS)
+    without = ScopeModel(rule.coverage_weight, rule.threshold, "test", pull_weight=rule.pull_weight)
+    dense, coverage, pull, rarest = features(evidence)
+    assert rule.score(dense, coverage, pull, rarest) == pytest.approx(
+        without.score(dense, coverage, pull) - rule.rarest_weight * rarest)
+    assert rarest > 3.0 and decide(evidence, rule).score < decide(evidence, without).score
 
 
 # -- bad input (issue 18, "Bad input"): a clear refusal or an answer, never an error -------------------------
