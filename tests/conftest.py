@@ -24,6 +24,13 @@ DATA = ROOT / "tests" / "data"  # pages in the same layout, for tests that need 
 ARTIFACTS = ROOT / "test-artifacts"
 VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "consensus-chat")
+# The shipped page's source record: what a question about the document itself cites.
+SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
+
+
+def first_id(answer) -> str | None:
+    """The id of an answer's first citation, or None when it cites nothing."""
+    return answer.citations[0].id if answer.citations else None
 
 
 def open_chat(page, url: str) -> None:

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, CountingRetriever, converse
+from conftest import HISTORY_SHAPES, SOURCE, CountingRetriever, converse, first_id
 
-SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
 ON_FAITHFULNESS = "What does the document say about chain-of-thought faithfulness?"
-
-
-def _first(answer) -> str | None:
-    return answer.citations[0].id if answer.citations else None
 
 
 @HISTORY_SHAPES
@@ -26,20 +21,20 @@ def _first(answer) -> str | None:
     (ON_FAITHFULNESS, "How could it be improved?", FAITHFULNESS),  # a pronoun with a word of its own
 ])
 def test_words_that_do_not_pull_the_joined_search_away_continue(assistant, shape, opener, follow_up, section):
-    assert _first(assistant.answer(follow_up)) != section  # on its own the question goes elsewhere
+    assert first_id(assistant.answer(follow_up)) != section  # on its own the question goes elsewhere
     _, answer = converse(assistant, [opener, follow_up], shape)
-    assert not answer.refused and _first(answer) == section, answer.resolved_question
+    assert not answer.refused and first_id(answer) == section, answer.resolved_question
 
 
 @HISTORY_SHAPES
 def test_words_that_name_another_section_start_a_new_topic(assistant, shape):
     _, answer = converse(assistant, [ON_FAITHFULNESS, "What is metrology?"], shape)
-    assert _first(answer) == METROLOGY and answer.resolved_question == "What is metrology?"
+    assert first_id(answer) == METROLOGY and answer.resolved_question == "What is metrology?"
 
 
 def test_a_question_about_the_whole_document_is_not_joined_with_the_last_section(assistant):
     _, answer = converse(assistant, ["What is metrology?", "What is AI safety?"])
-    assert answer.resolved_question == "What is AI safety?" and _first(answer) != METROLOGY
+    assert answer.resolved_question == "What is AI safety?" and first_id(answer) != METROLOGY
 
 
 @pytest.mark.parametrize("off_topic", ["How do I bake bread?", "how do i fix my bike"])
@@ -51,7 +46,7 @@ def test_the_last_sections_title_does_not_carry_an_off_topic_question_into_scope
 @HISTORY_SHAPES
 def test_a_bare_when_after_a_section_without_a_date_asks_the_documents_date(assistant, shape):
     _, answer = converse(assistant, ["What is mechanistic interpretability?", "When?"], shape)
-    assert _first(answer) == SOURCE and "2025" in answer.text
+    assert first_id(answer) == SOURCE and "2025" in answer.text
 
 
 @HISTORY_SHAPES
@@ -60,7 +55,7 @@ def test_a_bare_when_after_a_section_without_a_date_asks_the_documents_date(assi
 def test_after_a_refusal_only_a_covered_topic_of_its_own_is_answered(assistant, shape, follow_up, answered):
     refused, answer = converse(assistant, ["Who wrote Pride and Prejudice?", follow_up], shape)
     assert refused.refused
-    assert (not answer.refused and _first(answer) == METROLOGY) if answered else (
+    assert (not answer.refused and first_id(answer) == METROLOGY) if answered else (
         answer.refused and not answer.citations)
 
 

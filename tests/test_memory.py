@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from conftest import CountingRetriever, api_picks, converse, mcp_chats
+from conftest import SOURCE, CountingRetriever, api_picks, converse, first_id, mcp_chats
 
 from consensus_chat.app import chat, render
 from consensus_chat.app.types import Turn
@@ -16,11 +16,6 @@ from consensus_chat.app.types import Turn
 CODED = "Which sections are coded 2.2.1?"
 LISTED = ["risk-assessment", "risk-assessment--downstream-impact-assessment-and-forecasting",
           "risk-assessment--system-safety-assessment"]  # the order the answer lists them (document order)
-SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
-
-
-def _first(answer) -> str | None:
-    return answer.citations[0].id if answer.citations else None
 
 
 def _stateless(first, question):
@@ -71,10 +66,10 @@ def test_a_malformed_turn_is_a_clear_value_error(assistant, bad, fragment):
                                               ("Tell me about the first section.", 0)])
 def test_an_ordinal_picks_from_the_sections_the_previous_answer_listed(assistant, follow_up, place):
     first, answer = converse(assistant, [CODED, follow_up])
-    assert not answer.refused and _first(answer) == LISTED[place]
+    assert not answer.refused and first_id(answer) == LISTED[place]
     assert {c.id for c in answer.citations} == {LISTED[place]}, "answered from the picked section, not a list"
     again = assistant.answer("and the second one?", [first, answer])
-    assert _first(again) == LISTED[1], "the list stays to pick from"
+    assert first_id(again) == LISTED[1], "the list stays to pick from"
 
 
 def test_an_ordinal_picks_a_listed_source_key(assistant):
@@ -124,7 +119,7 @@ def test_a_question_with_no_topic_that_does_not_name_the_document_stays_on_the_l
                                                    ("When was it published?", SOURCE)])
 def test_a_question_about_the_document_itself_starts_fresh(assistant, question, first_cited):
     answer = assistant.answer(question, [assistant.answer("Tell me about metrology")])
-    assert answer.resolved_question == question and _first(answer) == first_cited, "a section has no authors"
+    assert answer.resolved_question == question and first_id(answer) == first_cited, "a section has no authors"
 
 
 def test_a_plural_after_a_short_list_answers_from_each_listed_section(assistant):
@@ -152,11 +147,11 @@ def test_a_place_past_the_end_of_the_list_asks_which_is_meant(assistant):
 def test_a_bare_wh_word_continues_the_previous_question(assistant, shape):
     first = assistant.answer("Who wrote the report?")
     answer = assistant.answer("When?", shape(first, "Who wrote the report?"))
-    assert not answer.refused and _first(answer) == SOURCE
+    assert not answer.refused and first_id(answer) == SOURCE
     assert "**2025**" in answer.body and "[1]" in answer.body
     why = assistant.answer("Why?", shape(assistant.answer("What does the document say about explainability?"),
                                          "What does the document say about explainability?"))
-    assert _first(why) == "explainability"
+    assert first_id(why) == "explainability"
 
 
 @SHAPES
@@ -175,7 +170,7 @@ def test_a_new_topic_after_a_refusal_or_a_list_starts_fresh(assistant):
     assert not fresh.refused and fresh.resolved_question == "What does the document say about metrology?"
     assert fresh.citations[0].title == "Metrology for AI risk assessment"
     other = assistant.answer("How can we tell whether a model's stated reasoning is faithful?", [assistant.answer(CODED)])
-    assert _first(other) == "llm-chain-of-thought-faithfulness-and-legibility"
+    assert first_id(other) == "llm-chain-of-thought-faithfulness-and-legibility"
 
 
 def test_a_follow_up_reads_the_stored_turn_instead_of_re_resolving_earlier_ones(assistant):

@@ -11,9 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import DATA, HISTORY_SHAPES, build_index, converse, refused_follow_up
+from conftest import DATA, HISTORY_SHAPES, SOURCE, build_index, converse, refused_follow_up
 
-SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
 REVIEW_SOURCE = "learning-from-failure-incident-reporting-for-deployed-systems"
 MEASURED = ("What is the boiling point of water?", "how is it measured?")
 

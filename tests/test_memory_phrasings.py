@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (HISTORY_SHAPES, CountingRetriever, api_picks, converse, history_as_pairs,
+from conftest import (HISTORY_SHAPES, SOURCE, CountingRetriever, api_picks, converse, first_id, history_as_pairs,
                       history_as_state, mcp_chats, refused_follow_up)
 
 from consensus_chat.app import chat, render
@@ -16,12 +16,7 @@ IAISR_LISTED = ["risk-assessment--audit-techniques-and-benchmarks", "risk-assess
                 "risk-assessment--metrology-for-ai-risk-assessment"]  # document order
 CASPER = "Which sections cite Casper-B?"
 CODED = "Which sections are coded 2.2.1?"
-SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
 PRIDE = "Who wrote Pride and Prejudice?"
-
-
-def _first(answer) -> str | None:
-    return answer.citations[0].id if answer.citations else None
 
 
 @HISTORY_SHAPES
@@ -58,9 +53,9 @@ def test_a_bare_follow_up_after_a_bare_one_continues_the_same_question(assistant
 @HISTORY_SHAPES
 def test_the_next_the_previous_and_the_other_one_step_from_the_picked_section(assistant, shape):
     *_, previous = converse(assistant, [CODED, "the third one", "and the previous one?"], shape)
-    assert _first(previous) == "risk-assessment--downstream-impact-assessment-and-forecasting"
+    assert first_id(previous) == "risk-assessment--downstream-impact-assessment-and-forecasting"
     *_, other = converse(assistant, [CASPER, "Tell me about the first one", "what about the other one?"], shape)
-    assert _first(other) == "risk-assessment--secure-evaluation-infrastructure"
+    assert first_id(other) == "risk-assessment--secure-evaluation-infrastructure"
     *_, past = converse(assistant, [CODED, "the third one", "the next one"], shape)
     assert past.refused and past.citations == [] and "Which do you mean?" in past.body
 
@@ -69,7 +64,7 @@ def test_an_ordinal_counts_the_cited_sources_when_nothing_was_listed(assistant):
     first, last, cites = converse(assistant, ["What are the research areas about evaluation?", "the last one",
                                                "Who does it cite?"])
     assert first.turn.listed == () and len(first.turn.cited) == 2, "a free answer quoting two sections"
-    assert _first(last) == first.turn.cited[-1] and _first(cites) == first.turn.cited[-1]
+    assert first_id(last) == first.turn.cited[-1] and first_id(cites) == first.turn.cited[-1]
 
 
 @HISTORY_SHAPES
@@ -78,7 +73,7 @@ def test_a_question_back_about_a_place_keeps_the_list_to_pick_again(assistant, s
     assert back.refused and back.citations == [] and back.sources == []
     assert "listed 3 sections" in back.body and "Which do you mean?" in back.body
     assert back.turn.listed == tuple(IAISR_LISTED)
-    assert not again.refused and _first(again) == IAISR_LISTED[1]
+    assert not again.refused and first_id(again) == IAISR_LISTED[1]
 
 
 @pytest.mark.parametrize("place", ["number two", "Tell me more about the second one", "#2"])
@@ -102,7 +97,7 @@ def test_a_follow_up_to_a_refusal_is_never_answered(assistant, shape, first, fol
 @HISTORY_SHAPES
 def test_a_new_topic_after_a_refusal_is_answered_fresh(assistant, shape):
     *_, fresh = converse(assistant, [PRIDE, "When was it published?", "Tell me about explainability instead"], shape)
-    assert not fresh.refused and _first(fresh) == "explainability"
+    assert not fresh.refused and first_id(fresh) == "explainability"
     assert fresh.resolved_question == "Tell me about explainability instead"
 
 
@@ -112,7 +107,7 @@ def test_a_new_topic_after_a_refusal_is_answered_fresh(assistant, shape):
                                                  (["Who are the authors of the document?", "when was that?"], "2025")])
 def test_a_bare_wh_word_after_a_question_about_the_report(assistant, shape, questions, expected):
     *_, answer = converse(assistant, questions, shape)
-    assert _first(answer) == SOURCE and expected in answer.body
+    assert first_id(answer) == SOURCE and expected in answer.body
 
 
 def test_a_follow_up_with_state_costs_one_search(assistant):

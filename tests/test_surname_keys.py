@@ -6,6 +6,7 @@ import pytest
 
 from consensus_chat.retriever.keyphrases import find_key_phrases, phrase_table
 from consensus_chat.ingest.words import tokens
+from conftest import build_index
 
 PAGE = """\
 This page is still being polished. If you have thoughts, please share them via the feedback form.
@@ -33,15 +34,10 @@ The organisation that builds the model
 
 
 @pytest.fixture(scope="module")
-def page_config(tmp_path_factory, embedder):
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
-
+def page_config(tmp_path_factory):
     where = tmp_path_factory.mktemp("particles")
     (where / "provenance.txt").write_text(PAGE, encoding="utf-8")
-    cfg = Config.from_env(index_dir=where / "idx")
-    ingest([where / "provenance.txt"], cfg)
-    return cfg
+    return build_index(where / "provenance.txt", where / "idx")
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +48,11 @@ def page_retriever(page_config):
 
 
 @pytest.fixture(scope="module")
-def page_assistant(page_config):
-    from consensus_chat.app import open_assistant
+def page_assistant(page_retriever, page_config):
+    """The page's Assistant, over the module's one retriever."""
+    from consensus_chat.app import Assistant
 
-    return open_assistant(config=page_config)
+    return Assistant(page_retriever, page_config)
 
 
 def test_the_page_cites_the_keys_whole(page_retriever):
