@@ -27,6 +27,9 @@ from .metrics import mean, rounded
 DEFAULT_CONVERSATIONS = Path(__file__).resolve().parent / "conversations.jsonl"
 # A second development set, written apart from the follow-up rules (every conversation names its corpus).
 DEV2_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev2.jsonl"
+# A third, written before the system was run on it, of "and X?" follow-ups, places with nothing listed and
+# follow-ups after a refusal, over the shipped page and tests/data's two pages.
+DEV3_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev3.jsonl"
 
 
 class ConversationFileError(ConsensusChatError):

@@ -729,6 +729,10 @@ def test_the_second_development_conversations_load_and_are_scored_in_their_own_t
 
     dev2 = load_conversations(DEV2_CONVERSATIONS)
     assert len(dev2) == 50 and sum(len(c["turns"]) for c in dev2) == 144 and all("corpus" in c for c in dev2)
+    from consensus_chat.evals.conversations import DEV3_CONVERSATIONS
+
+    dev3 = load_conversations(DEV3_CONVERSATIONS)
+    assert len(dev3) == 20 and sum(len(c["turns"]) for c in dev3) == 55 and all("corpus" in c for c in dev3)
     path = tmp_path / "two.jsonl"
     path.write_text(
         '{"id": "a", "corpus": "tests/data/second-page.txt", "turns": [{"question": "When?", "relevant_titles": '
