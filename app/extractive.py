@@ -87,11 +87,14 @@ class ExtractiveComposer:
             keyed = [h for h in hits if h.id in named]
             return self._list(question, keyed, result, keys=[e.text for e in topic.entities if e.kind == "source-key"])
         asks_code = any(m in CODE_WORDS for m in topic.meta)
-        if asks_code and top.kind == "card" and ("title" in kinds or not topic.empty):
+        # "Which research areas are coded 2.2.1?" names a code and no section: it asks what has the code, whatever
+        # other words it has; "What is metrology coded?" asks the code of the card it names.
+        has_code = asks_code and "code" in kinds and "title" not in kinds
+        if asks_code and top.kind == "card" and ("title" in kinds or not topic.empty) and not has_code:
             sentence = self._best_sentence(question, top)
             body = f"**{top.heading}** is coded **{_code_label(top)}** [1]."
             return self._answer(question, body, [Citation.from_hit(1, top, sentence)], result)
-        if topic.empty and kinds & {"code", "label"}:
+        if has_code or topic.empty and kinds & {"code", "label"}:
             kind = "code" if "code" in kinds else "label"
             named = {i for e in topic.entities if e.kind == kind for i in e.ids}
             return self._list(question, [h for h in hits if h.id in named], result)
