@@ -34,11 +34,13 @@ from consensus_chat.ingest.words import META_WORDS
 
 from .followup_context import ANAPHORA, definite_only, points_back, section_using
 from .followup_evidence import continues, has_own_topic
+from .followup_frame import is_question, substitute, swapped
 from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
-_CONTINUATION = re.compile(r"^\s*(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*", re.I)
+# "and", "what about", "ok, and what about": one or more words that carry the last question on.
+_CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
@@ -76,8 +78,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         continuation = _CONTINUATION.search(picked.question)
         if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
             rest = picked.question[continuation.end():].strip(" ?.!")
-            return replace(picked, question=_substitute(previous.resolved_question, rest,
-                                                        analyse(previous.resolved_question)))
+            return replace(picked, question=substitute(previous.resolved_question, rest,
+                                                       analyse(previous.resolved_question)))
         return picked
     if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
         return _after_refusal(question) if previous.refused else Resolution(question, refuse=(
@@ -98,8 +100,12 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
         if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
             return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
-        if rest and (new.words or new.entities):
-            return Resolution(_substitute(said, rest, before))
+        if rest and is_question(rest):
+            question = f"{rest}?"  # "and who decides on the thresholds?": a follow-up of its own, without the "and"
+        elif rest and (new.words or new.entities):
+            last = None if previous.refused or not previous.cited else section_of(previous.cited[0])
+            asked, pinned = swapped(said, rest, before, new, last, search, section_of)
+            return Resolution(asked, section=pinned, picked=pinned is not None)
     own = analyse(question)
     bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
@@ -205,29 +211,3 @@ def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | No
         return Resolution(f"{question[:match.start()]}{only.title}{question[match.end():]}", section=only.id,
                           picked=True, listed=previous.listed)
     return None
-
-
-def _substitute(previous: str, fragment: str, topic) -> str:
-    """The previous question with its named entities (or else its topic words) replaced by fragment."""
-    spans = [(e.start, e.end) for e in topic.entities]
-    if not spans and topic.words:
-        lowered = previous.lower()
-        for word in topic.words:
-            at = lowered.find(word)
-            if at >= 0:
-                spans.append((at, at + len(word)))
-    if not spans:
-        return f"{fragment}?"
-    start, end = min(a for a, _ in spans), max(b for _, b in spans)
-    end = max(end, _word_end(previous, end))
-    before = previous[:start].split()
-    words = fragment.split()
-    if before and len(words) > 1 and words[0].lower() == before[-1].lower():
-        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for"
-    return f"{previous[:start]}{fragment}{previous[end:]}".strip()
-
-
-def _word_end(text: str, at: int) -> int:
-    """The end of the word that position `at` is inside (so 'standardisation' is replaced whole)."""
-    m = re.match(r"[\w'’-]*", text[at:])
-    return at + (m.end() if m else 0)

@@ -1,0 +1,95 @@
+"""A short follow-up that names a new topic ("and B?", "what about B?") asked as the previous question with B in its
+topic's place ("What are the limits of A?" -> "What are the limits of B?"), when the search's evidence says so.
+
+Two candidates, at most two searches:
+- the frame: the previous question with the words that named its topic (its names, else the words of the section
+  its answer cited, else all its topic words) replaced by the fragment;
+- the fragment alone.
+The frame is taken when its search's first section is one the fragment names (a name of it, or a section that
+uses every word of it that says something), or when the fragment's own search finds that same section; else the
+fragment stands alone and is answered or refused as it is. A follow-up that is a question of its own ("and who
+decides on the thresholds?") is no fragment: it keeps only its question (see `is_question`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from consensus_chat.ingest.lexical import stem_words
+from consensus_chat.ingest.words import content_words
+
+from .followup_context import section_using
+from .followup_evidence import own_words
+
+# A question begins with a wh-word or an auxiliary; a fragment ("of metrology", "near misses", "6.3") does not.
+_ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
+                   r"should|would|will|may|might|must|has|have|had)\b", re.I)
+
+
+def is_question(rest: str) -> bool:
+    """Does the words after "and" ask a question of their own ("who decides on the thresholds")?"""
+    return bool(_ASKS.match(rest))
+
+
+def swapped(said: str, rest: str, before, new, shown, search, section_of) -> tuple[str, str | None]:
+    """(the question to ask for the fragment `rest` after the previous question `said`, the one section to answer
+    it from or None): the frame with the fragment in it, or the fragment alone. `before` is the previous
+    question's topic, `shown` the section its answer cited (or None), `new` the fragment's topic; `search(q)` is
+    the kept search and `section_of(id)` a section of the index.
+
+    A frame chosen for a fragment of words is answered from the section found for them alone: the frame's own
+    words ("uneven coverage") would otherwise quote the section the last answer was about."""
+    fragment = f"{rest}?"
+    candidate = substitute(said, rest, before, shown.title if shown is not None else None)
+    if candidate.rstrip(" ?") == rest:
+        return fragment, None
+    framed = search(candidate)
+    top = framed.hits[0] if framed is not None and framed.in_scope and framed.hits else None
+    if top is None:
+        return fragment, None
+    pin = None if new.entities else top.id  # a name's look-up answers every section it names ("and Leveson?")
+    if _names(top, new, framed, section_of):
+        return candidate, pin
+    alone = search(fragment)
+    if alone is not None and alone.in_scope and alone.hits and alone.hits[0].id == top.id:
+        return candidate, pin  # both searches agree on the section: the frame only says what is asked of it
+    return fragment, None
+
+
+def _names(top, new, result, section_of) -> bool:
+    """Is the search's first section one the fragment names: one of its names' sections, or a section that uses
+    every word of it that says something?"""
+    if new.entities:
+        return any(top.id in e.ids for e in new.entities)
+    words = own_words(new, result) or tuple(new.words)
+    section = section_of(top.id)
+    return bool(words) and section is not None and section_using(words, [section]) is not None
+
+
+def substitute(previous: str, fragment: str, topic, title: str | None = None) -> str:
+    """The previous question with the words that named its topic replaced by `fragment`: its named entities, else
+    its topic words that are words of `title` (the section its answer cited), else all its topic words."""
+    spans = [(e.start, e.end) for e in topic.entities]
+    lowered = previous.lower()
+    if not spans and topic.words:
+        titled = set(stem_words(list(content_words(title)))) if title else set()
+        words = [w for w in topic.words if stem_words([w])[0] in titled] or list(topic.words)
+        for word in words:
+            at = lowered.find(word)
+            if at >= 0:
+                spans.append((at, at + len(word)))
+    if not spans:
+        return f"{fragment}?"
+    start, end = min(a for a, _ in spans), max(b for _, b in spans)
+    end = max(end, _word_end(previous, end))
+    before = previous[:start].split()
+    words = fragment.split()
+    if before and len(words) > 1 and words[0].lower() == before[-1].lower():
+        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for"
+    return f"{previous[:start]}{fragment}{previous[end:]}".strip()
+
+
+def _word_end(text: str, at: int) -> int:
+    """The end of the word that position `at` is inside (so 'standardisation' is replaced whole)."""
+    m = re.match(r"[\w'’-]*", text[at:])
+    return at + (m.end() if m else 0)
