@@ -146,7 +146,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         # answer (a title appended would make it a question about the title's words).
         return Resolution(question, section=first.id, listed=previous.listed)
     listed = [x for x in map(section_of, previous.listed) if x is not None]
-    if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question):  # "What do they say?" after a list: all of it
+    # After a pick from the list ("the third one") the last answer was about that one section: "who are they
+    # citing?" asks about it, and the list is kept only to pick from again.
+    about_one = len(previous.cited) == 1 and previous.cited[0] in previous.listed
+    if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question) and not about_one:  # "What do they say?"
         names = "; ".join(x.title for x in listed)
         return Resolution(f"{question.rstrip()} — {names}", together=tuple(x.id for x in listed),
                           listed=previous.listed)
