@@ -227,6 +227,13 @@ class ExtractiveComposer:
             if any(float(cand[5] @ c[5]) > NEAR_DUPLICATE for c in chosen):
                 continue
             chosen.append(cand)
+        if chosen and all(c[1] > 0 for c in chosen):
+            # The search ranked the first section first: it is quoted first, with its best sentence, even when
+            # another section has a sentence closer to the question's words ("audit benchmarks" beside the card
+            # that lists its sub-areas).
+            top = next((c for c in candidates if c[1] == 0), None)
+            if top is not None:
+                chosen = [top] + chosen[:MAX_SENTENCES - 1]
         # Sensible order: sections by rank, sentences in document order within a section.
         chosen.sort(key=lambda c: (c[1], c[2]))
         numbers: dict[str, int] = {}
