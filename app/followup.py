@@ -5,11 +5,15 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - "the second one", "the 2nd", "number two", "#2", "the last of those", "the latter" pick from the sections the
   previous answer listed, in its order (else the source keys it listed, else the sections it cited when it cited
   several); "the next one", "the previous one" and "the other one" step from the one it was about;
-- a question that is nothing but a place ("number two") with nothing to count in is asked back, never guessed;
-  within a question with a topic of its own ("the first step of an audit") an ordinal is an ordinary word;
+- a question that is nothing but a place ("number two") with nothing to count in is asked back, naming the section
+  the last answer was about, never guessed; within a question with a topic of its own ("the first step of an
+  audit") an ordinal is an ordinary word;
 - "that one" is the previous answer's section when it cited (or listed) exactly one;
-- "and X?" keeps the previous question's frame and puts X where it named its entity or topic ("Which sections cite
-  Reason?" + "and Leveson?" -> "Which sections cite Leveson?");
+- a fragment "and X?" / "what about X?" is asked in the previous question's frame with X where it named its topic
+  ("Which sections cite Reason?" + "and Leveson?" -> "Which sections cite Leveson?") when the search's evidence
+  says the frame finds what X names, else X alone (app/followup_frame.py); "and who decides?" is a question of
+  its own, asked without the "and";
+- a plural ("who are they citing?") after a pick from a list is about the picked section, not the whole list;
 - a question with topic words of its own continues the last answer's section or starts a new topic as the
   retriever's evidence says (app/followup_evidence.py): its own search, and the question joined with that
   section's title; never more than two searches;
@@ -82,8 +86,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
                                                        analyse(previous.resolved_question)))
         return picked
     if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
-        return _after_refusal(question) if previous.refused else Resolution(question, refuse=(
-            "The last answer did not list several sections to count in. Which section do you mean?"))
+        return _after_refusal(question) if previous.refused else Resolution(question, refuse=_nothing_to_count(
+            previous, section_of))
     continuation = _CONTINUATION.search(question)
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
@@ -164,6 +168,13 @@ def _after_refusal(question: str) -> Resolution:
     return Resolution(question, refuse=(
         "This follows up on a question the document does not cover, so there is nothing to build on. "
         "What would you like to know about the document?"))
+
+
+def _nothing_to_count(previous: Turn, section_of) -> str:
+    """The question back for a place when the last answer listed nothing: it names what that answer was about."""
+    shown = [s.title for s in map(section_of, previous.cited[:1]) if s is not None]
+    about = f"was about one section, \"{shown[0]}\", and " if shown else ""
+    return f"The last answer {about}did not list several sections to count in. Which section do you mean?"
 
 
 def _names_document(meta_word: str) -> bool:

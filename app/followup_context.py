@@ -1,8 +1,9 @@
 """Does a question point back at the last turn? Pronouns, and words of the section the last answer showed.
 
-Evidence of three kinds, none of them a word list about the document:
+Evidence of four kinds, none of them a word list about the document:
 - a pronoun ("it", "those", "there");
 - after a refusal, a question whose topic is only definite references ("and the risks?");
+- a definite reference ("the tools") to a word of the section the last answer cited;
 - the question's topic words are all words of a section the last answer cited ("Why is coverage uneven?" after
   a section that says "Coverage is uneven"): the user is asking about what was just shown.
 """
@@ -32,6 +33,13 @@ def definite_only(question: str, topic) -> bool:
         return False
     referred = {part for m in _DEFINITE.finditer(question) for part in content_parts(bare(m.group(1)))}
     return set(topic.words) <= referred
+
+
+def refers_to(question: str, section) -> bool:
+    """Does a "the/that/this X" of the question name a word of `section` ("are the tools reliable?" after a section
+    on explainability tools)? Then X is the thing that section spoke of."""
+    referred = [part for m in _DEFINITE.finditer(question) for part in content_parts(bare(m.group(1)))]
+    return any(section_using([word], [section]) is not None for word in referred)
 
 
 def section_using(words, sections) -> object | None:

@@ -8,8 +8,10 @@ search found decides:
   use, or common English words: "How does it work?"), or every one of them is a word of the
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
-- the document does not cover it alone, but the section just shown uses its words: it continues;
-- the document covers it alone and its own search's first section names its words in its title: a new topic;
+- the document does not cover it alone, but the section just shown uses its words, or its own search's first
+  section is the one just shown and it refers to a word of it ("are the tools reliable?"): it continues;
+- the document covers it alone and its own search's first section names its words in its title (the words the
+  document uses: "How do benchmarks fit in?"): a new topic;
 - when it points back, or the document covers it alone with words that say something and its own search does not
   lead to the document's source record or overview ("What is AI safety?"), the question is searched again joined
   with the title of the section just shown (the second search, reused as the answer's). If that search still leads
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 from consensus_chat.retriever.evidence import ZIPF_COMMON
 
-from .followup_context import definite_only, points_back, section_using, titled_elsewhere
+from .followup_context import definite_only, points_back, refers_to, section_using, titled_elsewhere
 
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
@@ -69,7 +71,15 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(shown)
     if not covered and shown is not None:
         return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    if covered and strong and titled_elsewhere(strong, cited[0], top.title):
+    same = next((s for s in cited if top is not None and s.id == top.id), None)
+    if not covered and same is not None and refers_to(question, same):
+        # "are the tools reliable?": not covered alone, but its own search still leads to the section just shown,
+        # and "the tools" are that section's: it asks about them.
+        return _on(same)
+    # A word the document never uses names no section ("How do benchmarks fit in?"); a question that points back
+    # keeps all its words ("why is that a problem for safety?" is about what was shown).
+    named = strong if back else _covered(strong, alone) or strong
+    if covered and strong and titled_elsewhere(named, cited[0], top.title):
         return None  # its own search finds a section whose title names its words ("What is metrology?")
     about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
     if back or covered and strong and not about_document:
@@ -83,6 +93,15 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
             found = next((s for s in cited if s.id == result.hits[0].id), None)
             return (found, cited[0].title) if found is not None else None
     return None
+
+
+def _covered(words, result) -> tuple[str, ...]:
+    """The words the document uses, by the search's evidence (all of them when it has none)."""
+    evidence = getattr(result, "evidence", None) if result is not None else None
+    if evidence is None:
+        return tuple(words)
+    used = {w.word for w in evidence.words if w.covered}
+    return tuple(w for w in words if w in used)
 
 
 def _on(section) -> tuple:

@@ -1,0 +1,94 @@
+"""A fragment after "and"/"what about" is asked in the previous question's frame when the search's evidence says the
+frame finds what it names, else alone (app/followup_frame.py); a question after "and" keeps only its question; a
+plural after a pick is about the picked section; a place with nothing listed is asked back naming the section the
+last answer was about; a question naming a code lists what has it; the section the search ranked first is quoted
+first. Real model, real index, every history shape where the history matters, at most two searches a follow-up."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import DATA, HISTORY_SHAPES, CountingRetriever, build_index, converse, first_id
+
+METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
+DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
+SYSTEM_SAFETY = "risk-assessment--system-safety-assessment"
+CODED = "Which research areas are coded 2.2.1?"
+LIMITS = "What are the limitations of explainability tools?"
+
+
+@pytest.fixture(scope="module")
+def third_page(tmp_path_factory, embedder):
+    """An assistant over tests/data/third-page.txt (a page nobody calibrated)."""
+    from consensus_chat.app import open_assistant
+
+    return open_assistant(config=build_index(DATA / "third-page.txt", tmp_path_factory.mktemp("third"), embedder))
+
+
+@HISTORY_SHAPES
+def test_a_fragment_is_asked_in_the_previous_questions_frame(assistant, shape):
+    _, answer = converse(assistant, [LIMITS, "and of metrology?"], shape)
+    assert answer.resolved_question == "What are the limitations of metrology tools?"
+    assert not answer.refused and first_id(answer) == METROLOGY
+
+
+def test_a_frame_whose_own_words_would_quote_the_last_section_is_answered_from_the_fragments(third_page):
+    # "uneven coverage" is the incident databases' sentence; the frame asks it of whistleblowers.
+    _, answer = converse(third_page, ["Why do incident databases have uneven coverage?", "how about whistleblowers?"])
+    assert answer.resolved_question == "Why do whistleblowers have uneven coverage?"
+    assert {c.id for c in answer.citations} == {"incident-reporting--whistleblower-protections"}
+
+
+@pytest.mark.parametrize("follow_up", ["what about my company's HR grievance form?", "and sourdough starters?"])
+def test_a_fragment_the_frame_does_not_find_stands_alone(assistant, follow_up):
+    _, answer = converse(assistant, ["What does the document say about metrology?", follow_up])
+    assert answer.refused and not answer.citations, answer.resolved_question
+    assert "metrology" not in answer.resolved_question.lower()
+
+
+@HISTORY_SHAPES
+def test_a_question_after_and_is_not_put_into_the_frame(assistant, shape):
+    _, answer = converse(assistant, ["What does explainability help with?", "and how reliable are the tools?"], shape)
+    assert answer.resolved_question.startswith("how reliable are the tools?"), answer.resolved_question
+    assert not answer.refused and first_id(answer) == "explainability"
+
+
+def test_a_fragment_costs_at_most_two_searches(assistant):
+    from consensus_chat.app.assistant import Assistant
+
+    first = assistant.answer(LIMITS)
+    counting = CountingRetriever(assistant.retriever)
+    answer = Assistant(counting, assistant.config).answer("what about sourdough starters?", [first])
+    assert answer.refused and counting.searches == 2
+
+
+def test_a_question_naming_a_code_lists_what_has_it(assistant):
+    answer = assistant.answer(CODED)
+    assert [c.id for c in answer.citations][:3] == list(answer.turn.listed) and len(answer.turn.listed) == 3
+    assert set(answer.turn.listed) == {"risk-assessment", DOWNSTREAM, SYSTEM_SAFETY}
+
+
+@HISTORY_SHAPES
+def test_a_plural_after_a_pick_asks_about_the_picked_section(assistant, shape):
+    listed, picked, cites = converse(assistant, [CODED, "the third one", "who are they citing?"], shape)
+    third = listed.turn.listed[2]
+    assert first_id(picked) == third and {c.id for c in cites.citations} == {third}, cites.resolved_question
+    assert ";" not in cites.resolved_question
+
+
+@HISTORY_SHAPES
+def test_a_place_with_nothing_listed_is_asked_back_naming_the_section(assistant, shape):
+    first, answer = converse(assistant, ["What is metrology?", "the second one"], shape)
+    assert len(first.turn.cited) == 1 and not first.turn.listed
+    assert answer.refused and not answer.citations
+    assert '"Metrology for AI risk assessment"' in answer.body and "Which section do you mean?" in answer.body
+
+
+@pytest.mark.parametrize("question, section", [("What is downstream impact assessment?", DOWNSTREAM),
+                                               ("What does the page say about audit benchmarks?",
+                                                "risk-assessment--audit-techniques-and-benchmarks")])
+def test_the_section_ranked_first_is_quoted_first(assistant, question, section):
+    answer = assistant.answer(question)
+    assert answer.citations and first_id(answer) == section
+    result = assistant.retriever.search(question, k=5)
+    assert result.hits[0].id == section  # the search ranked it first; the answer no longer reorders it
