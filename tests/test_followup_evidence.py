@@ -70,3 +70,24 @@ def test_a_follow_up_costs_at_most_two_searches(assistant, opener, follow_up):
     counting = CountingRetriever(assistant.retriever)
     Assistant(counting, assistant.config).answer(follow_up, [first])
     assert counting.searches <= 2
+
+
+@HISTORY_SHAPES
+def test_a_definite_reference_to_the_last_sections_word_continues_it(assistant, shape):
+    # Alone "are the tools reliable?" is not covered ("reliable" is not a word of the document), but its own search
+    # still leads to the section just shown, and "the tools" are that section's.
+    assert assistant.answer("are the tools reliable?").refused
+    _, answer = converse(assistant, ["explainability?", "are the tools reliable?"], shape)
+    assert not answer.refused and first_id(answer) == "explainability", answer.resolved_question
+
+
+@pytest.mark.parametrize("follow_up", ["How do I measure my waist?", "How long do I bake the bread?"])
+def test_an_off_topic_follow_up_without_a_reference_to_the_last_section_is_refused(assistant, follow_up):
+    _, answer = converse(assistant, ["What is metrology?", follow_up])
+    assert answer.refused and not answer.citations, answer.resolved_question
+
+
+def test_a_word_the_document_never_uses_does_not_keep_a_new_topic_on_the_last_section(assistant):
+    # "fit" is no word of the document: "benchmarks" alone names the audit card, a new topic.
+    _, answer = converse(assistant, ["whats the main goal of risk assessment", "how do benchmarks fit in"])
+    assert first_id(answer) == "risk-assessment--audit-techniques-and-benchmarks", answer.resolved_question
