@@ -25,6 +25,9 @@ from .followup_evidence import own_words
 _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
                    r"should|would|will|may|might|must|has|have|had)\b", re.I)
 
+# Words that open a fragment ("and of metrology?", "for near misses?") and that its frame may already hold.
+_PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())
+
 
 def is_question(rest: str) -> bool:
     """Does the words after "and" ask a question of their own ("who decides on the thresholds")?"""
@@ -82,10 +85,16 @@ def substitute(previous: str, fragment: str, topic, title: str | None = None) ->
         return f"{fragment}?"
     start, end = min(a for a, _ in spans), max(b for _, b in spans)
     end = max(end, _word_end(previous, end))
-    before = previous[:start].split()
     words = fragment.split()
-    if before and len(words) > 1 and words[0].lower() == before[-1].lower():
-        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for"
+    lead = words[0].lower() if len(words) > 1 else ""
+    inside = [m.end() for m in re.finditer(rf"\b{re.escape(lead)}\b", previous[start:end], re.I)] if lead in \
+        _PREPOSITIONS else []
+    if inside:
+        start += inside[-1] + 1  # "the GDP of Japan?" + "and of Germany?": the words after the same "of"
+        fragment = fragment.split(None, 1)[1]
+    before = previous[:start].split()
+    if not inside and before and lead and (lead == before[-1].lower() or lead in _PREPOSITIONS and before[-1].lower() in _PREPOSITIONS):
+        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for" ("of for": one too)
     return f"{previous[:start]}{fragment}{previous[end:]}".strip()
 
 

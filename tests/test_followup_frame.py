@@ -32,6 +32,17 @@ def test_a_fragment_is_asked_in_the_previous_questions_frame(assistant, shape):
     assert not answer.refused and first_id(answer) == METROLOGY
 
 
+@pytest.mark.parametrize("opener, follow_up, resolved, section", [
+    ("What are the open problems in mechanistic interpretability?", "and in explainability?",
+     "What are the open problems in explainability?", "explainability"),
+    ("What are the challenges of studying goals in AI systems?", "How about for secure evaluation infrastructure?",
+     "What are the challenges of secure evaluation infrastructure?", "risk-assessment--secure-evaluation-infrastructure"),
+])
+def test_a_fragments_preposition_is_not_doubled_in_the_frame(assistant, opener, follow_up, resolved, section):
+    _, answer = converse(assistant, [opener, follow_up])
+    assert answer.resolved_question == resolved and first_id(answer) == section
+
+
 def test_a_frame_whose_own_words_would_quote_the_last_section_is_answered_from_the_fragments(third_page):
     # "uneven coverage" is the incident databases' sentence; the frame asks it of whistleblowers.
     _, answer = converse(third_page, ["Why do incident databases have uneven coverage?", "how about whistleblowers?"])
