@@ -38,13 +38,15 @@ from consensus_chat.ingest.words import META_WORDS
 
 from .followup_context import ANAPHORA, definite_only, points_back, section_using
 from .followup_evidence import continues, has_own_topic
-from .followup_frame import is_question, substitute, swapped
+from .followup_frame import is_question, names_a_section, substitute, swapped
 from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
 # "and", "what about", "ok, and what about": one or more words that carry the last question on.
 _CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
+# "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
+_INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*)+", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
@@ -77,6 +79,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     """
     if previous is None:
         return Resolution(question)
+    stripped = _INTERJECTION.sub("", question)
+    question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
     picked = _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)
@@ -106,6 +110,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
         if rest and is_question(rest):
             question = f"{rest}?"  # "and who decides on the thresholds?": a follow-up of its own, without the "and"
+            if previous.refused and not names_a_section(analyse(question), search(question)):
+                return _after_refusal(question)  # "and what do experts recommend?": still on what was refused
         elif rest and (new.words or new.entities):
             last = None if previous.refused or not previous.cited else section_of(previous.cited[0])
             asked, pinned = swapped(said, rest, before, new, last, search, section_of)

@@ -58,6 +58,11 @@ def titled_elsewhere(words, shown, title: str | None) -> bool:
     names that section ("the chain-of-thought one it mentions"), though the section shown mentions the words too."""
     if not title or title == shown.title:
         return False
+    return title_uses(words, title)
+
+
+def title_uses(words, title: str) -> bool:
+    """Does `title` use every one of `words` (stemmed)?"""
     return set(_stems(tuple(words))) <= set(_stems(tuple(content_words(title))))
 
 

@@ -24,6 +24,8 @@ name the document knows, words that say something without pointing back, or the 
 
 from __future__ import annotations
 
+import re
+
 from consensus_chat.retriever.evidence import ZIPF_COMMON
 
 from .followup_context import definite_only, points_back, refers_to, section_using, titled_elsewhere
@@ -114,6 +116,10 @@ def has_own_topic(question: str, question_topic, alone, names_document) -> bool:
     if question_topic.entities:
         return True
     strong = own_words(question_topic, alone)
+    # "this guide", "that report": the pronoun points at the document, not at what was refused.
+    named = [re.escape(m) for m in question_topic.meta if names_document(m)]
+    if named:
+        question = re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I)
     if points_back(question) and not strong:
         return False  # "When was it published?": "it" is what the document does not cover
     if strong:

@@ -18,7 +18,7 @@ import re
 from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.words import content_words
 
-from .followup_context import section_using
+from .followup_context import section_using, title_uses
 from .followup_evidence import own_words
 
 # A question begins with a wh-word or an auxiliary; a fragment ("of metrology", "near misses", "6.3") does not.
@@ -27,6 +27,14 @@ _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|
 
 # Words that open a fragment ("and of metrology?", "for near misses?") and that its frame may already hold.
 _PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())
+
+
+def names_a_section(topic, result) -> bool:
+    """Does the question's own search find, in scope, a section whose title uses every word of it that says
+    something ("and how does metrology work?" names *Metrology for AI risk assessment*)?"""
+    top = result.hits[0] if result is not None and result.in_scope and result.hits else None
+    words = own_words(topic, result)
+    return top is not None and bool(words) and title_uses(words, top.title)
 
 
 def is_question(rest: str) -> bool:
@@ -93,8 +101,8 @@ def substitute(previous: str, fragment: str, topic, title: str | None = None) ->
         start += inside[-1] + 1  # "the GDP of Japan?" + "and of Germany?": the words after the same "of"
         fragment = fragment.split(None, 1)[1]
     before = previous[:start].split()
-    if not inside and before and lead and (lead == before[-1].lower() or lead in _PREPOSITIONS and before[-1].lower() in _PREPOSITIONS):
-        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": one "for" ("of for": one too)
+    if not inside and lead and (lead in _PREPOSITIONS or before and lead == before[-1].lower()):
+        fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": the frame has its own "for"
     return f"{previous[:start]}{fragment}{previous[end:]}".strip()
 
 

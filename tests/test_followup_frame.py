@@ -103,3 +103,31 @@ def test_the_section_ranked_first_is_quoted_first(assistant, question, section):
     assert answer.citations and first_id(answer) == section
     result = assistant.retriever.search(question, k=5)
     assert result.hits[0].id == section  # the search ranked it first; the answer no longer reorders it
+
+
+SECOND_SOURCE = "red-teaming-in-practice-a-field-guide"
+
+
+@pytest.fixture(scope="module")
+def second_page(tmp_path_factory, embedder):
+    """An assistant over tests/data/second-page.txt (a page nobody calibrated)."""
+    from consensus_chat.app import open_assistant
+
+    return open_assistant(config=build_index(DATA / "second-page.txt", tmp_path_factory.mktemp("second"), embedder))
+
+
+@HISTORY_SHAPES
+def test_after_a_refusal_this_guide_is_the_document_and_ok_is_no_topic(second_page, shape):
+    refused, answer = converse(second_page, ["How do I train for a marathon?", "OK. Who wrote this guide?"], shape)
+    assert refused.refused and not answer.refused and first_id(answer) == SECOND_SOURCE and "Doe" in answer.text
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up, answered", [("and what do experts recommend?", False),
+                                                 ("and how does metrology work?", True)])
+def test_after_a_refusal_a_question_after_and_is_answered_only_when_it_names_a_section(assistant, shape, follow_up,
+                                                                                      answered):
+    refused, answer = converse(assistant, ["How do I train for a marathon?", follow_up], shape)
+    assert refused.refused
+    assert (not answer.refused and first_id(answer) == METROLOGY) if answered else (
+        answer.refused and not answer.citations and "does not cover" in answer.body)
