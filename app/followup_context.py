@@ -37,7 +37,7 @@ def definite_only(question: str, topic) -> bool:
 
 def refers_to(question: str, section) -> bool:
     """Does a "the/that/this X" of the question name a word of `section` ("are the tools reliable?" after a section
-    on explainability tools)? Then X is the thing that section spoke of."""
+    on tools for B)? Then X is the thing that section spoke of."""
     referred = [part for m in _DEFINITE.finditer(question) for part in content_parts(bare(m.group(1)))]
     return any(section_using([word], [section]) is not None for word in referred)
 

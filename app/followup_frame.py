@@ -21,17 +21,17 @@ from consensus_chat.ingest.words import content_words
 from .followup_context import section_using, title_uses
 from .followup_evidence import own_words
 
-# A question begins with a wh-word or an auxiliary; a fragment ("of metrology", "near misses", "6.3") does not.
+# A question begins with a wh-word or an auxiliary; a fragment ("of B", "near misses", "6.3") does not.
 _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
                    r"should|would|will|may|might|must|has|have|had)\b", re.I)
 
-# Words that open a fragment ("and of metrology?", "for near misses?") and that its frame may already hold.
+# Words that open a fragment ("and of B?", "for near misses?") and that its frame may already hold.
 _PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())
 
 
 def names_a_section(topic, result) -> bool:
     """Does the question's own search find, in scope, a section whose title uses every word of it that says
-    something ("and how does metrology work?" names *Metrology for AI risk assessment*)?"""
+    something ("and how does B work?" names a section titled *B for C*)?"""
     top = result.hits[0] if result is not None and result.in_scope and result.hits else None
     words = own_words(topic, result)
     return top is not None and bool(words) and title_uses(words, top.title)
