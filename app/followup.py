@@ -44,7 +44,8 @@ from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any 
 from .types import Turn
 
 # "and", "what about", "ok, and what about": one or more words that carry the last question on.
-_CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|same for|ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
+_CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|(?:the )?same (?:question |thing )?(?:for|about)|"
+                           r"ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
 # "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
 _INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*)+", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)

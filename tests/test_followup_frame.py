@@ -32,6 +32,12 @@ def test_a_fragment_is_asked_in_the_previous_questions_frame(assistant, shape):
     assert not answer.refused and first_id(answer) == METROLOGY
 
 
+@pytest.mark.parametrize("follow_up", ["same question for metrology", "ok and what about metrology?"])
+def test_a_fragment_said_other_ways_is_asked_in_the_frame(assistant, follow_up):
+    _, answer = converse(assistant, ["What are the limitations of explainability?", follow_up])
+    assert answer.resolved_question == "What are the limitations of metrology?" and first_id(answer) == METROLOGY
+
+
 @pytest.mark.parametrize("opener, follow_up, resolved, section", [
     ("What are the open problems in mechanistic interpretability?", "and in explainability?",
      "What are the open problems in explainability?", "explainability"),
