@@ -20,7 +20,7 @@ import functools
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from consensus_chat.ingest.errors import IndexCorrupt
@@ -42,14 +42,30 @@ class ScopeModel:
     questions_sha256: str = ""  # the question file a fitted rule was fitted on
     pull_weight: float = 0.0  # a rule fitted before `pull` existed ignores it
     rarest_weight: float = 0.0  # likewise `rarest` (docs/scope.md, "Leaving one page out over five pages")
+    # A page-relative rule reads `dense` above the page's level (ingest/page_level.py), the level clamped to
+    # the range the fit saw (low, high); None: `dense` as it is. `for_page` binds it to one index.
+    level_range: tuple[float, float] | None = None
+    page_level: float | None = None  # the (clamped) level a bound rule's threshold includes, for reports
 
     def score(self, dense: float, coverage: float, pull: float = 0.0, rarest: float = 0.0) -> float:
         """The combined evidence that the document covers the topic."""
         return dense + self.coverage_weight * coverage - self.pull_weight * pull - self.rarest_weight * rarest
 
-    def covers(self, dense: float, coverage: float) -> bool:
-        """In scope?"""
-        return self.score(dense, coverage) >= self.threshold
+    def clamp(self, level: float) -> float:
+        """The page level as the rule reads it: within the range of the pages it was fitted on.
+
+        The fit saw pages of 8-18 chunks; on a larger index the nearest chunk is nearer, and how the right
+        threshold moves with that is an extrapolation no development page measures (docs/scope.md), so a large
+        index is judged like the most compact page the fit saw, not beyond it."""
+        low, high = self.level_range or (level, level)
+        return min(max(level, low), high)
+
+    def for_page(self, level: float) -> ScopeModel:
+        """This rule for one index of that level: `dense - level >= ...` as a threshold raised by the level."""
+        if self.level_range is None:
+            return self
+        clamped = self.clamp(level)
+        return replace(self, threshold=self.threshold + clamped, level_range=None, page_level=clamped)
 
 
 # For a corpus without a calibration of its own. Fitted by
@@ -66,24 +82,38 @@ class ScopeModel:
 # (docs/scope.md), but any five-page refit raises the coverage weight so far that a part of a several-part
 # question whose words the page uses is accepted on any dense support; it stays until that is fixed.
 DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.328891, source="default", pull_weight=2.25)
+# The default for an index that keeps no page level (built before ingest kept it), when DEFAULT needs one.
+PREVIOUS_DEFAULT = DEFAULT
 
 
-def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeModel:
-    """The calibration fitted for this model and corpus, else DEFAULT (with a logged reason)."""
+def default_rule(level: float | None) -> ScopeModel:
+    """DEFAULT bound to a page of this level; an index built before the level was kept gets the rule before."""
+    if DEFAULT.level_range is None:
+        return DEFAULT
+    if level is None:
+        log.info("the index keeps no page level (built before it was kept); using the previous default scope rule. "
+                 "Run `consensus-chat ingest` to keep it.")
+        return PREVIOUS_DEFAULT
+    return DEFAULT.for_page(level)
+
+
+def load_scope_model(weights_sha256: str, corpus_sha256: str | None, level: float | None = None) -> ScopeModel:
+    """The calibration fitted for this model and corpus, else DEFAULT for a page of `level` (with a logged reason)."""
     path = Path(os.environ.get("CONSENSUS_CHAT_CALIBRATION", CALIBRATION_FILE))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         log.info("no scope calibration at %s; using the default", path)
-        return DEFAULT
+        return default_rule(level)
     except (ValueError, UnicodeDecodeError):
         raise IndexCorrupt(f"{path} is not valid JSON; regenerate it with `python -m evals.calibrate --write`.") from None
     if not isinstance(data, dict):
         raise IndexCorrupt(f"{path} is not a calibration record; regenerate it with `python -m evals.calibrate --write`.")
     if data.get("model_weights_sha256") != weights_sha256 or data.get("corpus_sha256") != corpus_sha256:
         log.info("scope calibration %s is for another model or corpus; using the default", path)
-        return DEFAULT
+        return default_rule(level)
     try:
+        # A page's own rule reads `dense` as it is: on one page, a page-relative dense only moves the threshold.
         return ScopeModel(float(data["coverage_weight"]), float(data["threshold"]), "fitted",
                           str(data.get("questions_sha256", "")), float(data.get("pull_weight", 0.0)),
                           float(data.get("rarest_weight", 0.0)))
