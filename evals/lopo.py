@@ -28,6 +28,7 @@ class Candidate:
     pull: bool = True
     rarest: bool = False
     relative: bool = False  # dense above the page's median nearest-chunk cosine (ingest/page_level.py)
+    clamp: bool = True  # the held-out page's level clamped to the range of the pages fitted on
 
 
 CANDIDATES = (
@@ -35,6 +36,7 @@ CANDIDATES = (
     Candidate("+ rarest", rarest=True),
     Candidate("dense - page's median nearest-chunk cosine (clamped)", relative=True),
     Candidate("dense - page's median nearest-chunk cosine (clamped), + rarest", rarest=True, relative=True),
+    Candidate("the same, not clamped", rarest=True, relative=True, clamp=False),
 )
 
 
@@ -73,7 +75,7 @@ def table(groups: dict[str, list[Sample]], levels: dict[str, float], candidates=
     for c in candidates:
         out = leave_one_page_out(groups, pulls=PULL_WEIGHTS if c.pull else NO_PULL,
                                  rarests=RAREST_WEIGHTS if c.rarest else NO_RAREST,
-                                 levels=levels if c.relative else None)
+                                 levels=levels if c.relative else None, clamp=c.clamp)
         rows.append({"rule": c.name, "pages": {n: {**r, "refused": r["refusal_rate"],
                                                    "falsely_refused": r["false_refusal_rate"],
                                                    "balanced": balanced(r["refusal_rate"], r["false_refusal_rate"])}

@@ -261,7 +261,7 @@ def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL, rarest
 
 
 def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=NO_PULL,
-                       rarests=NO_RAREST, levels: dict[str, float] | None = None) -> dict[str, dict]:
+                       rarests=NO_RAREST, levels: dict[str, float] | None = None, clamp: bool = True) -> dict[str, dict]:
     """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen).
 
     With `levels` the rule is page-relative, and the held-out page's level is clamped to the range of the
@@ -271,7 +271,8 @@ def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=N
         others = [n for n in groups if n != name]
         seen = [levels[n] for n in others] if levels else None
         rule = fit_pages([groups[n] for n in others], weights, pulls, rarests, seen)
-        level = min(max(levels[name], min(seen)), max(seen)) if levels else 0.0
+        level = levels[name] if levels else 0.0
+        level = min(max(level, min(seen)), max(seen)) if levels and clamp else level
         judged = rates(held, rule.threshold + level, rule.coverage_weight, rule.pull_weight, rule.rarest_weight)
         out[name] = {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
                      "rarest_weight": rule.rarest_weight,
