@@ -4,14 +4,14 @@ Search, `eval`, calibration and the llama-index adapter all call `decide`; nothi
 question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in four features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
-  about the rest of the question);
+  about the rest of the question); the default rule reads it above the page's level (`ScopeModel.for_page`);
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
   as what it is, an uncovered word of its informativeness, and nothing more;
 - `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
   rare uncovered word makes a question about something else, however many covered words beside it dilute
-  its share in `coverage`. Opt-in (`calibrate --rarest`): weight 0 in both shipped rules (docs/scope.md,
+  its share in `coverage`. The default rule uses it; the shipped page's own rule does not (docs/scope.md,
   "Leaving one page out over five pages");
 - `pull`: how much closer to the document the question gets without the words the document does not use
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away

@@ -1,6 +1,6 @@
 """Does the document cover a question? Decided on the question's topic, from evidence in the document.
 
-The rule (`ScopeModel`) is linear in three features of the topic, which retriever/decision.py reads off
+The rule (`ScopeModel`) is linear in four features of the topic, which retriever/decision.py reads off
 the question's evidence record (retriever/evidence.py): `dense`, the best chunk cosine of the topic,
 `coverage`, the informativeness-weighted share of topic words the document uses (stemmed; an abbreviation
 counts when it is the start of a document word, "interp" for "interpretability"; a misspelling when it
@@ -68,21 +68,13 @@ class ScopeModel:
         return replace(self, threshold=self.threshold + clamped, level_range=None, page_level=clamped)
 
 
-# For a corpus without a calibration of its own. Fitted by
-#     python -m evals.calibrate --default evals/pages/pages.json
-# on three pages at once (the shipped page and tests/data's two, each page weighing the same), so it is
-# not the shipped page's own rule; docs/scope.md gives its leave-one-page-out rates (each page judged
-# by the rule fitted on the other two). Both features are corpus-independent in kind (a cosine and a
-# share); `consensus-chat eval` says when this rule is in use.
-# With the third feature, `pull` (issue 18): on every page judged by the rule fitted on the other two,
-# the pull refuses as many or more off-topic questions and falsely refuses as few or fewer (docs/scope.md),
-# so the default uses it; the shipped page's own rule does not (its 10-fold figures favour two features).
-# Decided on the development pages alone, before the blind test set was scored with it.
-# 2026-12-04: page-relative, on five pages (`--default evals/pages/pages.json --pull --rarest --relative`):
-# `dense` is read above the page's median nearest-chunk cosine (ingest/page_level.py), clamped to the range of
-# the five pages' levels, with `rarest`. Leaving one page out it is as good or better than the features before
-# on every page (docs/scope.md); a several-part question's part is now judged with the whole question's
-# lexical evidence (retriever/decision.py), which the five-page fit needed.
+# For a corpus without a calibration of its own (`consensus-chat eval` says when it is in use). Fitted by
+#     python -m consensus_chat.evals.calibrate --default evals/pages/pages.json --pull --rarest --relative
+# on the five development pages at once (each weighing the same), so it is not the shipped page's own rule.
+# Page-relative (2026-12-04): `dense` is read above the page's median nearest-chunk cosine (ingest/page_level.py),
+# clamped to the five pages' range. Leaving one page out (`python -m consensus_chat.evals.lopo`) it is as good or
+# better than the features before on every page (docs/scope.md); it needed a several-part question's part to be
+# judged with the whole question's lexical evidence (retriever/decision.py). Decided on development pages alone.
 DEFAULT = ScopeModel(coverage_weight=0.5, threshold=-0.187493, source="default", pull_weight=2.75,
                      rarest_weight=0.01, level_range=(0.482101, 0.679888))
 # The three-page rule DEFAULT was before: for an index that keeps no page level (built before ingest kept it).
