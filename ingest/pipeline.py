@@ -220,6 +220,8 @@ def _page_level(stored, embeddings: list) -> dict | None:
     from .page_level import page_record
 
     if stored is None:
+        if len(embeddings) < 2:
+            return None  # no nearest other chunk to speak of
         stored = np.asarray(embeddings, dtype=np.float32)
         stored /= np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12)
     return page_record(stored)
