@@ -4,8 +4,9 @@ hash seed (PYTHONHASHSEED) is: nothing may depend on the order a set is iterated
 Each run ingests the pages and searches them in a fresh process under its own seed, since an order taken from a
 set at ingest is saved with the index. The questions are development questions that flipped between two states
 with the seed (the soft word match stood a question word the page never uses, "watermark" or "contaminent", for
-whichever page word of the same stem a set met first). The runs share the word-vector cache, so the second one
-also reads from the cached table the words the first encoded on first use and kept (ingest/learned_words.py).
+whichever page word of the same stem a set met first). The runs share a fresh word-vector cache: the first encodes
+"calculus" and "textbook" (everyday words beyond the cached head, on no page) on first use and keeps them at exit
+(ingest/learned_words.py); the second reads them from the table, so a flush cannot change a result either.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from conftest import ROOT
 
@@ -24,6 +26,7 @@ QUESTIONS = {
         "Would OpenAI be able to detect text written by ChatGPT with a secret-key watermark?",  # fo10
         "Is a short paragraph enough to check for a watermark?",  # fo14
         "How do banks watermark their banknotes against counterfeiting?",  # fo17 (out of scope)
+        "Can a watermark hide in a calculus textbook?",  # words the first run learns, the second reads back
     ],
     "evals/pages/eighth-page.txt": ["what is a contaminent plume and how do you map it"],  # d8-0025
 }
@@ -49,16 +52,23 @@ _RUN = textwrap.dedent("""
 """)
 
 
-def _search_under(seed: str) -> dict:
-    env = {**os.environ, "PYTHONHASHSEED": seed}
+def _search_under(seed: str, cache: Path) -> dict:
+    env = {**os.environ, "PYTHONHASHSEED": seed, "CONSENSUS_CHAT_CACHE": str(cache)}
     done = subprocess.run([sys.executable, "-c", _RUN, json.dumps(QUESTIONS)], capture_output=True, text=True,
                           timeout=600, cwd=ROOT, env=env)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def test_hits_and_scope_do_not_depend_on_the_hash_seed():
-    first, second = (_search_under(seed) for seed in SEEDS)
+def _cached_words(cache: Path) -> list[str]:
+    (listed,) = (cache / "word-vectors").glob("*.head.txt")
+    return listed.read_text(encoding="utf-8").split()
+
+
+def test_hits_and_scope_do_not_depend_on_the_hash_seed_or_on_learned_words(tmp_path):
+    first = _search_under(SEEDS[0], tmp_path)
+    assert {"calculus", "textbook"} <= set(_cached_words(tmp_path))  # learned by the first run, read by the second
+    second = _search_under(SEEDS[1], tmp_path)
     assert len(first) == sum(len(qs) for qs in QUESTIONS.values())
     assert all(hits for _, _, hits in first.values())  # every question ranked something to compare
     differ = [q for q in first if first[q] != second[q]]
