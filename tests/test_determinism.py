@@ -6,7 +6,8 @@ set at ingest is saved with the index. The questions are development questions t
 with the seed (the soft word match stood a question word the page never uses, "watermark" or "contaminent", for
 whichever page word of the same stem a set met first). The runs share a fresh word-vector cache: the first encodes
 "calculus" and "textbook" (everyday words beyond the cached head, on no page) on first use and keeps them at exit
-(ingest/learned_words.py); the second reads them from the table, so a flush cannot change a result either.
+(ingest/learned_words.py); the second reads them from the table, so a flush cannot change a result either. Scores
+are compared exactly: rounded to 4 decimals they hid a learned word used as float32 but kept as float16.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ _RUN = textwrap.dedent("""
             retriever = open_retriever(config=config)
             for q in questions:
                 result = retriever.search(q, k=3)
-                out[q] = [result.in_scope, result.scope_score, [[h.id, round(h.score, 4)] for h in result.hits]]
+                out[q] = [result.in_scope, result.scope_score, [[h.id, h.score] for h in result.hits]]
     print(json.dumps(out))
 """)
 
