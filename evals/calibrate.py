@@ -74,17 +74,19 @@ def calibrate(retriever, questions_path: Path, pull: bool = False, rarest: bool 
     return record, samples
 
 
-def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False) -> dict:
+def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False, relative: bool = False) -> dict:
     """Fit the rule for corpora without a calibration of their own on several pages at once.
 
     `pages_file` lists {"corpus": ..., "questions": ...} pairs (paths relative to the repository). Each
     corpus is ingested into a temporary index; the report gives the pooled rule and, as its out-of-sample
-    estimate, leave-one-page-out rates (each page judged by the rule fitted on the others).
+    estimate, leave-one-page-out rates (each page judged by the rule fitted on the others). With `relative` the
+    rule reads dense above each page's level (ingest/page_level.py) and records the range of levels it saw.
     """
     import tempfile
 
     from consensus_chat.ingest.config import Config
     from consensus_chat.ingest.embedder import load_embedder
+    from consensus_chat.ingest.page_level import page_level
     from consensus_chat.ingest.pipeline import ingest
     from consensus_chat.retriever import open_retriever
 
@@ -92,17 +94,22 @@ def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False) -> 
     pages = json.loads(pages_file.read_text(encoding="utf-8"))
     embedder = load_embedder(None)
     groups: dict[str, list[Sample]] = {}
+    levels: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="consensus-chat-calibrate-") as tmp:
         for n, page in enumerate(pages):
             config = Config.from_env(index_dir=Path(tmp) / str(n))
             ingest([root / page["corpus"]], config, embedder=embedder, quiet=True)
             retriever = open_retriever(config=config)
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
-    rule = fit_pages(list(groups.values()), **_grids(pull, rarest))
+            levels[page["corpus"]] = page_level(retriever.manifest)
+    by_page = levels if relative else None
+    rule = fit_pages(list(groups.values()), **_grids(pull, rarest),
+                     levels=list(levels.values()) if relative else None)
     return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
             "rarest_weight": rule.rarest_weight, "threshold": round(rule.threshold, 6),
+            "level_range": [round(min(levels.values()), 6), round(max(levels.values()), 6)] if relative else None,
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
-            "leave_one_page_out": leave_one_page_out(groups, **_grids(pull, rarest)),
+            "leave_one_page_out": leave_one_page_out(groups, **_grids(pull, rarest), levels=by_page),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
                       for name, g in groups.items()}}
 
@@ -141,7 +148,7 @@ Examples:
   python -m evals.calibrate --index-dir /tmp/idx --json
   python -m evals.calibrate --default evals/pages/pages.json   # the rule for other corpora
   python -m evals.calibrate --pull                # also fit the pull (docs/scope.md, section 3)
-  python -m evals.calibrate --default evals/pages/pages.json --pull --rarest   # how DEFAULT is fitted
+  python -m evals.calibrate --default evals/pages/pages.json --pull --rarest --relative
 """)
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL question file (default: evals/questions.jsonl).")
@@ -157,9 +164,11 @@ Examples:
                    "e.g. evals/pages/pages.json; prints it with leave-one-page-out rates.")
 @click.option("--pull", is_flag=True, help="Also fit the third feature, the pull of the uncovered words "
                                           "(docs/scope.md); off until a blind test set has judged it.")
+@click.option("--relative", is_flag=True, help="With --default: read dense above each page's level, the median "
+                                              "nearest-chunk cosine (docs/scope.md).")
 @click.option("--rarest", is_flag=True, help="Also fit the weight of the rarest uncovered topic word "
                                             "(docs/scope.md; the default rule uses it).")
-def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull, rarest):
+def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull, relative, rarest):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
@@ -170,7 +179,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
     if pages is not None:
         try:
-            click.echo(json.dumps(default_rule(pages, pull, rarest), indent=2))
+            click.echo(json.dumps(default_rule(pages, pull, rarest, relative), indent=2))
         except ConsensusChatError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)

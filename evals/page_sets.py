@@ -148,27 +148,30 @@ def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROO
     (with the default rule's features: what a page without its own calibration gets)."""
     from consensus_chat.retriever.scope import DEFAULT
 
+    from consensus_chat.ingest.page_level import page_level
+
     from .metrics import rounded
-    from .scope_fit import collect, fit_pages, grids, rates
+    from .scope_fit import collect, grids, leave_one_page_out
 
     pages = load_pages(pages_file, root)
-    groups, rows = {}, {}
+    groups, rows, levels = {}, {}, {}
     with PageIndexes(config, root, progress) as indexes:
         for page in pages:
             retriever, questions = indexes.questions(page)
             results: dict = {}
             rows[page["corpus"]] = search_questions(retriever, questions, results=results)
             groups[page["corpus"]] = collect(retriever, questions, results)  # the searches' own evidence
+            levels[page["corpus"]] = page_level(retriever.manifest)
+    # Leave one page out: a rule fitted on the other pages judges each (page-relative when DEFAULT is).
+    judged = leave_one_page_out(groups, **grids(DEFAULT), levels=levels if DEFAULT.level_range else None) \
+        if len(groups) > 1 else {}
     out = {}
-    for corpus, held in groups.items():
-        others = [g for name, g in groups.items() if name != corpus]
+    for corpus in groups:
         row = summary(rows[corpus])
-        if others:  # leave one page out: a rule fitted on the other pages judges this one
-            rule = fit_pages(others, **grids(DEFAULT))
-            judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight, rule.rarest_weight)
-            row.update(refusal_rate=rounded(judged.refusal_rate), false_refusal_rate=rounded(judged.false_refusal_rate),
-                       rule={"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
-                             "rarest_weight": rule.rarest_weight, "threshold": round(rule.threshold, 6)})
-        row["kind"] = "other pages" if others else "in sample"
+        if corpus in judged:
+            j = judged[corpus]
+            row.update(refusal_rate=rounded(j["refusal_rate"]), false_refusal_rate=rounded(j["false_refusal_rate"]),
+                       rule={k: j[k] for k in ("coverage_weight", "pull_weight", "rarest_weight", "threshold", "level")})
+        row["kind"] = "other pages" if corpus in judged else "in sample"
         out[corpus] = row
     return {"pages_file": str(pages_file), "pages": out}

@@ -99,21 +99,37 @@ class _Table:
     threshold, or when some of its parts are covered and some are not (retriever/decision.py).
     """
 
-    def __init__(self, samples: list[Sample]):
+    def __init__(self, samples: list[Sample], level: float = 0.0):
         import numpy as np
-
-        from consensus_chat.retriever.decision import coverage
 
         feats = [s.features for s in samples]
         self.labels = np.array([s.in_scope for s in samples], dtype=bool)
         self.fixed = np.array([isinstance(f, bool) for f in feats], dtype=bool)
         self.fixed_call = np.array([f if isinstance(f, bool) else False for f in feats], dtype=bool)
         rows = np.array([(0.0,) * 4 if isinstance(f, bool) else f for f in feats], dtype=float).reshape(-1, 4)
-        self.dense, self.cov, self.pull, self.rarest = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
-        # Parts of a question of several parts: (does the document use every word, dense, coverage) as arrays.
-        self.parts = {i: np.array([(all(w.covered for w in p.words), p.best, coverage(p.words))
-                                   for p in s.evidence.parts], dtype=float)
+        # A page-relative rule reads dense support above the page's level (ingest/page_level.py): the same as
+        # raising the page's threshold by it, which is how a loaded rule applies it (ScopeModel.for_page).
+        self.dense = rows[:, 0] - level
+        self.cov, self.pull, self.rarest = rows[:, 1], rows[:, 2], rows[:, 3]
+        # Parts of a question of several parts: (does the document use every word, the part's dense) as arrays;
+        # a part is judged with the whole question's coverage, pull and rarest (retriever/decision.py).
+        self.parts = {i: np.array([(all(w.covered for w in p.words), p.best - level) for p in s.evidence.parts],
+                                  dtype=float)
                       for i, s in enumerate(samples) if not isinstance(feats[i], bool) and s.evidence.parts}
+
+    @classmethod
+    def joined(cls, tables: list[_Table]) -> _Table:
+        """One table of several pages' rows, each page's dense already read above its own level."""
+        import numpy as np
+
+        out = cls.__new__(cls)
+        for key in ("labels", "fixed", "fixed_call", "dense", "cov", "pull", "rarest"):
+            setattr(out, key, np.concatenate([getattr(t, key) for t in tables]))
+        out.parts, start = {}, 0
+        for t in tables:
+            out.parts.update({start + i: p for i, p in t.parts.items()})
+            start += len(t.labels)
+        return out
 
     def scores(self, weight: float, pull: float, rarest: float = 0.0):
         """Each sample's rule score (meaningless where `fixed`)."""
@@ -126,8 +142,9 @@ class _Table:
         t = np.asarray(thresholds, dtype=float)[:, None]
         out = self.scores(weight, pull, rarest)[None, :] >= t
         for i, parts in self.parts.items():
-            # A part is judged by the two-feature rule, as `decide` judges it (ScopeModel.covers).
-            ok = (parts[:, 0] > 0)[None, :] & ((parts[:, 1] + weight * parts[:, 2])[None, :] >= t)
+            # A part: its own dense, the whole question's lexical evidence, as `decide` judges it (part_covered).
+            lexical = weight * self.cov[i] - pull * self.pull[i] - rarest * self.rarest[i]
+            ok = (parts[:, 0] > 0)[None, :] & ((parts[:, 1] + lexical)[None, :] >= t)
             out[:, i] |= ok.any(axis=1) & ~ok.all(axis=1)
         return np.where(self.fixed[None, :], self.fixed_call[None, :], out)
 
@@ -167,11 +184,12 @@ def fit(samples: list[Sample], weights=WEIGHTS, pulls=NO_PULL, rarests=NO_RAREST
     return _best([_Table(samples)], weights, pulls, samples, rarests)
 
 
-def _best(tables: list[_Table], weights, pulls, pooled_samples: list[Sample], rarests=NO_RAREST) -> Fit:
+def _best(tables: list[_Table], weights, pulls, pooled_samples: list[Sample], rarests=NO_RAREST,
+          pooled: _Table | None = None) -> Fit:
     """The rule with the best balanced accuracy averaged over tables (pages); its rates are the pooled samples'."""
     import numpy as np
 
-    pooled = tables[0] if len(tables) == 1 else _Table(pooled_samples)
+    pooled = pooled or (tables[0] if len(tables) == 1 else _Table(pooled_samples))
     best = None
     for w, p, r in ((w, p, r) for w in weights for p in pulls for r in rarests):
         ts = pooled.candidates(w, p, r)
@@ -229,23 +247,35 @@ def collect(retriever, questions, results: dict | None = None) -> list[Sample]:
     return [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question)) for q in questions]
 
 
-def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL, rarests=NO_RAREST) -> Fit:
+def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL, rarests=NO_RAREST,
+              levels: list[float] | None = None) -> Fit:
     """The rule with the best balanced accuracy averaged over pages (each page weighs the same, however
-    many questions it has); ties as in `fit`. Its rates are those of the pooled samples."""
+    many questions it has); ties as in `fit`. Its rates are those of the pooled samples. With `levels` (one
+    per page, ingest/page_level.py) the rule is page-relative: it reads each page's dense above its level."""
     pooled = [s for g in groups for s in g]
     _check(pooled)
-    return _best([_Table(g) for g in groups], weights, pulls, pooled, rarests)
+    levels = levels or [0.0] * len(groups)
+    tables = [_Table(g, lv) for g, lv in zip(groups, levels)]
+    pooled_table = tables[0] if len(tables) == 1 else _Table.joined(tables)
+    return _best(tables, weights, pulls, pooled, rarests, pooled_table)
 
 
 def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=NO_PULL,
-                       rarests=NO_RAREST) -> dict[str, dict]:
-    """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen)."""
+                       rarests=NO_RAREST, levels: dict[str, float] | None = None, clamp: bool = True) -> dict[str, dict]:
+    """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen).
+
+    With `levels` the rule is page-relative, and the held-out page's level is clamped to the range of the
+    pages it was fitted on, as a loaded rule clamps it (ScopeModel.for_page)."""
     out = {}
     for name, held in groups.items():
-        rule = fit_pages([g for n, g in groups.items() if n != name], weights, pulls, rarests)
-        judged = rates(held, rule.threshold, rule.coverage_weight, rule.pull_weight, rule.rarest_weight)
+        others = [n for n in groups if n != name]
+        seen = [levels[n] for n in others] if levels else None
+        rule = fit_pages([groups[n] for n in others], weights, pulls, rarests, seen)
+        level = levels[name] if levels else 0.0
+        level = min(max(level, min(seen)), max(seen)) if levels and clamp else level
+        judged = rates(held, rule.threshold + level, rule.coverage_weight, rule.pull_weight, rule.rarest_weight)
         out[name] = {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
                      "rarest_weight": rule.rarest_weight,
-                     "threshold": round(rule.threshold, 6),
+                     "threshold": round(rule.threshold, 6), "level": None if levels is None else round(level, 6),
                      "refusal_rate": _r(judged.refusal_rate), "false_refusal_rate": _r(judged.false_refusal_rate)}
     return out

@@ -3,10 +3,10 @@
 The development set is the question file (evals/questions.jsonl unless --questions), the other pages
 of evals/pages/, evals/conversations.jsonl and evals/conversations-dev2.jsonl (a second conversation set written
 apart from the follow-up rules, reported as `conversations_dev2`); the CI thresholds gate it alone. The blind test set
-(evals/blind4/) and the earlier ones (evals/blind3/, evals/blind2/, evals/blind/, whose figures were read
-in the turns they measured) are scored after it when the development set is the shipped one. `--json`
-prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "second_blind_test": {...},
-"first_blind_test": {...}}`;
+(evals/blind5/) and the earlier ones (evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/, whose figures
+were read in the turns they measured) are scored after it when the development set is the shipped one. `--json`
+prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "third_blind_test": {...},
+"second_blind_test": {...}, "first_blind_test": {...}}`;
 the tables and report.md head each part with its name.
 """
 

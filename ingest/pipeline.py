@@ -12,6 +12,7 @@ from .chunker import chunk_section
 from .config import Config, default_corpus
 from .errors import IndexCorrupt, ModelMismatch
 from .encoders import Encoders, add_document_words, ensure_word_table
+from .page_level import SCOPE_KEY
 from .parser import PARSER_VERSION, parse_files
 from .records import chunk_metadata
 from .progress import Progress, note
@@ -157,6 +158,7 @@ def ingest(
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
             everyday = add_document_words(models, spec, sections, everyday)
             _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
+            level = _page_level(vectors, [fresh.get(c.sha256) or reused[c.sha256] for _, c in all_chunks])
 
         manifest = {
             "format": MANIFEST_FORMAT,
@@ -173,6 +175,8 @@ def ingest(
             # Kept one round (below); a later ingest with nothing to do must know it is not a leftover.
             "previous": old["generation"] if old and not repaired else None,
         }
+        if level is not None:
+            manifest[SCOPE_KEY] = level
         store.publish(manifest)
         # Keep the previous generation one round, so a server that has it open keeps answering
         # (a broken one is of no use to anyone).
@@ -206,6 +210,21 @@ def _save_search_parts(store, name: str, all_chunks: list, sections: list[Sectio
                [c.text for _, c in all_chunks], *derived_tables(kept),
                word_vectors=word_vectors(kept, lambda words: words_encoder.encode(words, batch_size=512), everyday),
                chunk_vectors=vectors)
+
+
+def _page_level(stored, embeddings: list) -> dict | None:
+    """The page's level of dense support (ingest/page_level.py) for the manifest: from the vectors as Chroma
+    stores them when they were read back, else from the embeddings written (normalised, as Chroma does)."""
+    import numpy as np
+
+    from .page_level import page_record
+
+    if stored is None:
+        if len(embeddings) < 2:
+            return None  # no nearest other chunk to speak of
+        stored = np.asarray(embeddings, dtype=np.float32)
+        stored /= np.maximum(np.linalg.norm(stored, axis=1, keepdims=True), 1e-12)
+    return page_record(stored)
 
 
 def _stored_vectors(store, name: str, collection, chunk_ids: list[str]):

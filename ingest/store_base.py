@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import IndexCorrupt, IndexLocation, IndexNotFound
 
-MANIFEST_FORMAT = 1
+MANIFEST_FORMAT = 2  # 2: the page's level of dense support (ingest/page_level.py)
 COLLECTION = "sections"
 REBUILD_HINT = "Run `consensus-chat ingest --rebuild` to build it again."
 PAGE = 5000

@@ -4,14 +4,14 @@ Search, `eval`, calibration and the llama-index adapter all call `decide`; nothi
 question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in four features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
-  about the rest of the question);
+  about the rest of the question); the default rule reads it above the page's level (`ScopeModel.for_page`);
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
   as what it is, an uncovered word of its informativeness, and nothing more;
 - `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
   rare uncovered word makes a question about something else, however many covered words beside it dilute
-  its share in `coverage`. Opt-in (`calibrate --rarest`): weight 0 in both shipped rules (docs/scope.md,
+  its share in `coverage`. The default rule uses it; the shipped page's own rule does not (docs/scope.md,
   "Leaving one page out over five pages");
 - `pull`: how much closer to the document the question gets without the words the document does not use
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
@@ -23,7 +23,8 @@ So a name the document does not know is evidence about that name only: beside a 
 answered for the rest, with a note; when it is the topic ("What does the Digital Services Act
 require?") little else is left and the question is refused. A question whose only informative words are names the
 document knows (a source key, a code, a title: "What does Smith's work say?") is about them. A
-question of several parts that is not covered as a whole is answered for the parts that are.
+question of several parts that is not covered as a whole is answered for the parts that are: a part is
+judged by its own dense support and the whole question's lexical evidence.
 """
 
 from __future__ import annotations
@@ -114,11 +115,20 @@ def decide(evidence: Evidence, rule) -> Decision:
         return Decision(True, reading, score, names=names)
     covered, missing = [], []
     for part in evidence.parts:
-        # A part counts only when the document uses every one of its topic words and the rule accepts it:
-        # a short part passes the rule too easily on one shared word.
-        ok = all(w.covered for w in part.words) and rule.covers(part.best, coverage(part.words))
+        # A part counts only when the document uses every one of its topic words and the rule accepts the
+        # part's own dense support beside the *whole* question's lexical evidence (coverage, pull, rarest):
+        # a part's own coverage is 1 by construction, so it cannot vouch for the part (docs/scope.md, section 4).
+        ok = all(w.covered for w in part.words) and part_covered(part.best, found[1], evidence, rarest, rule)
         (covered if ok else missing).append(part)
     if covered and missing:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))
         return Decision(True, joined, score, missing=tuple(p.wording for p in missing), names=names)
     return Decision(False, evidence.full, score, names=names)
+
+
+def part_covered(dense: float, whole_coverage: float, evidence: Evidence, rarest: float, rule) -> bool:
+    """Does the rule accept a part with this dense support, judged with the whole question's lexical evidence?"""
+    score = rule.score(dense, whole_coverage, 0.0, rarest)
+    if score >= rule.threshold and rule.pull_weight:
+        score = rule.score(dense, whole_coverage, evidence.pull, rarest)  # lowers it only: read when it can matter
+    return score >= rule.threshold

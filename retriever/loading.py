@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from consensus_chat.ingest.errors import IndexCorrupt, ModelMismatch
 from consensus_chat.ingest.lookups import Lookups
+from consensus_chat.ingest.page_level import page_level
 from consensus_chat.ingest.section import Section
 
 from .dense import DenseSearch
@@ -92,7 +93,7 @@ class Loader:
             manifest=manifest, collection=collection, dense=dense,
             chunk_ids=ids, chunk_sections=chunk_sections, sections=sections, bm25=bm25,
             lookups=analyzer.lookups, stamp=stamp, analyzer=analyzer, vocabulary=vocabulary,
-            scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256")),
+            scope=load_scope_model(built["weights_sha256"], manifest.get("corpus_sha256"), page_level(manifest)),
             matcher=WordMatcher(vectors, vocabulary.word_df, vocabulary.n_texts, self.stem),
         )
 

@@ -1,6 +1,6 @@
 """Does the document cover a question? Decided on the question's topic, from evidence in the document.
 
-The rule (`ScopeModel`) is linear in three features of the topic, which retriever/decision.py reads off
+The rule (`ScopeModel`) is linear in four features of the topic, which retriever/decision.py reads off
 the question's evidence record (retriever/evidence.py): `dense`, the best chunk cosine of the topic,
 `coverage`, the informativeness-weighted share of topic words the document uses (stemmed; an abbreviation
 counts when it is the start of a document word, "interp" for "interpretability"; a misspelling when it
@@ -20,7 +20,7 @@ import functools
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from consensus_chat.ingest.errors import IndexCorrupt
@@ -42,48 +42,73 @@ class ScopeModel:
     questions_sha256: str = ""  # the question file a fitted rule was fitted on
     pull_weight: float = 0.0  # a rule fitted before `pull` existed ignores it
     rarest_weight: float = 0.0  # likewise `rarest` (docs/scope.md, "Leaving one page out over five pages")
+    # A page-relative rule reads `dense` above the page's level (ingest/page_level.py), the level clamped to
+    # the range the fit saw (low, high); None: `dense` as it is. `for_page` binds it to one index.
+    level_range: tuple[float, float] | None = None
+    page_level: float | None = None  # the (clamped) level a bound rule's threshold includes, for reports
 
     def score(self, dense: float, coverage: float, pull: float = 0.0, rarest: float = 0.0) -> float:
         """The combined evidence that the document covers the topic."""
         return dense + self.coverage_weight * coverage - self.pull_weight * pull - self.rarest_weight * rarest
 
-    def covers(self, dense: float, coverage: float) -> bool:
-        """In scope?"""
-        return self.score(dense, coverage) >= self.threshold
+    def clamp(self, level: float) -> float:
+        """The page level as the rule reads it: within the range of the pages it was fitted on.
+
+        The fit saw pages of 8-18 chunks; on a larger index the nearest chunk is nearer, and how the right
+        threshold moves with that is an extrapolation no development page measures (docs/scope.md), so a large
+        index is judged like the most compact page the fit saw, not beyond it."""
+        low, high = self.level_range or (level, level)
+        return min(max(level, low), high)
+
+    def for_page(self, level: float) -> ScopeModel:
+        """This rule for one index of that level: `dense - level >= ...` as a threshold raised by the level."""
+        if self.level_range is None:
+            return self
+        clamped = self.clamp(level)
+        return replace(self, threshold=self.threshold + clamped, level_range=None, page_level=clamped)
 
 
-# For a corpus without a calibration of its own. Fitted by
-#     python -m evals.calibrate --default evals/pages/pages.json
-# on three pages at once (the shipped page and tests/data's two, each page weighing the same), so it is
-# not the shipped page's own rule; docs/scope.md gives its leave-one-page-out rates (each page judged
-# by the rule fitted on the other two). Both features are corpus-independent in kind (a cosine and a
-# share); `consensus-chat eval` says when this rule is in use.
-# With the third feature, `pull` (issue 18): on every page judged by the rule fitted on the other two,
-# the pull refuses as many or more off-topic questions and falsely refuses as few or fewer (docs/scope.md),
-# so the default uses it; the shipped page's own rule does not (its 10-fold figures favour two features).
-# Decided on the development pages alone, before the blind test set was scored with it.
-# 2026-12-04: refitted on five pages with `rarest` (`--rarest`), this rule would gain on leaving one page out
-# (docs/scope.md), but any five-page refit raises the coverage weight so far that a part of a several-part
-# question whose words the page uses is accepted on any dense support; it stays until that is fixed.
-DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.328891, source="default", pull_weight=2.25)
+# For a corpus without a calibration of its own (`consensus-chat eval` says when it is in use). Fitted by
+#     python -m consensus_chat.evals.calibrate --default evals/pages/pages.json --pull --rarest --relative
+# on the five development pages at once (each weighing the same), so it is not the shipped page's own rule.
+# Page-relative (2026-12-04): `dense` is read above the page's median nearest-chunk cosine (ingest/page_level.py),
+# clamped to the five pages' range. Leaving one page out (`python -m consensus_chat.evals.lopo`) it is as good or
+# better than the features before on every page (docs/scope.md); it needed a several-part question's part to be
+# judged with the whole question's lexical evidence (retriever/decision.py). Decided on development pages alone.
+DEFAULT = ScopeModel(coverage_weight=0.5, threshold=-0.187493, source="default", pull_weight=2.75,
+                     rarest_weight=0.01, level_range=(0.482101, 0.679888))
+# The three-page rule DEFAULT was before: for an index that keeps no page level (built before ingest kept it).
+PREVIOUS_DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.328891, source="default", pull_weight=2.25)
 
 
-def load_scope_model(weights_sha256: str, corpus_sha256: str | None) -> ScopeModel:
-    """The calibration fitted for this model and corpus, else DEFAULT (with a logged reason)."""
+def default_rule(level: float | None) -> ScopeModel:
+    """DEFAULT bound to a page of this level; an index built before the level was kept gets the rule before."""
+    if DEFAULT.level_range is None:
+        return DEFAULT
+    if level is None:
+        log.info("the index keeps no page level (built before it was kept); using the previous default scope rule. "
+                 "Run `consensus-chat ingest` to keep it.")
+        return PREVIOUS_DEFAULT
+    return DEFAULT.for_page(level)
+
+
+def load_scope_model(weights_sha256: str, corpus_sha256: str | None, level: float | None = None) -> ScopeModel:
+    """The calibration fitted for this model and corpus, else DEFAULT for a page of `level` (with a logged reason)."""
     path = Path(os.environ.get("CONSENSUS_CHAT_CALIBRATION", CALIBRATION_FILE))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         log.info("no scope calibration at %s; using the default", path)
-        return DEFAULT
+        return default_rule(level)
     except (ValueError, UnicodeDecodeError):
         raise IndexCorrupt(f"{path} is not valid JSON; regenerate it with `python -m evals.calibrate --write`.") from None
     if not isinstance(data, dict):
         raise IndexCorrupt(f"{path} is not a calibration record; regenerate it with `python -m evals.calibrate --write`.")
     if data.get("model_weights_sha256") != weights_sha256 or data.get("corpus_sha256") != corpus_sha256:
         log.info("scope calibration %s is for another model or corpus; using the default", path)
-        return DEFAULT
+        return default_rule(level)
     try:
+        # A page's own rule reads `dense` as it is: on one page, a page-relative dense only moves the threshold.
         return ScopeModel(float(data["coverage_weight"]), float(data["threshold"]), "fitted",
                           str(data.get("questions_sha256", "")), float(data.get("pull_weight", 0.0)),
                           float(data.get("rarest_weight", 0.0)))

@@ -260,6 +260,21 @@ def test_calibration_ties_go_to_fewer_false_refusals():
     assert best.false_refusal_rate == 0.0 and 0.1 < best.threshold < 0.35
 
 
+def test_leaving_a_page_out_reads_dense_above_its_level_clamped_to_the_others():
+    from consensus_chat.evals.scope_fit import leave_one_page_out
+
+    pages = {"a": (0.3, 0.0), "b": (0.5, 0.2), "c": (0.4, 0.1)}  # each page's level, and how far its cosines sit up
+    groups = {n: [Sample(f"{n}i{i}", d + up, False, True) for i, d in enumerate([0.5, 0.55])]
+              + [Sample(f"{n}o{i}", d + up, False, False) for i, d in enumerate([0.2, 0.25])]
+              for n, (_, up) in pages.items()}
+    levels = {n: level for n, (level, _) in pages.items()}
+    absolute, relative = leave_one_page_out(groups), leave_one_page_out(groups, levels=levels)
+    assert absolute["b"]["refusal_rate"] == 0.5  # b's cosines sit above the pages the rule was fitted on
+    assert all(r["refusal_rate"] == 1.0 and r["false_refusal_rate"] == 0.0 for r in relative.values())
+    assert leave_one_page_out(groups, levels={**levels, "b": 0.9})["b"]["level"] == 0.4  # a's and c's range
+    assert leave_one_page_out(groups, levels={**levels, "b": 0.9}, clamp=False)["b"]["level"] == 0.9
+
+
 def test_coverage_weight_is_fitted_when_it_separates_better():
     # Dense alone cannot separate i0 (0.3) from o0 (0.4); i0's topic words are all in the document.
     samples = [Sample("i0", 0.3, False, True, 1.0), Sample("i1", 0.5, False, True, 0.0),
@@ -463,8 +478,9 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     full = json.loads(proc.stdout)
-    assert set(full) == {"development", "blind_test", "earlier_blind_test", "second_blind_test", "first_blind_test"}
-    assert all(full[key] is None for key in ("blind_test", "earlier_blind_test", "second_blind_test", "first_blind_test"))
+    blind_keys = ("blind_test", "earlier_blind_test", "third_blind_test", "second_blind_test", "first_blind_test")
+    assert set(full) == {"development", *blind_keys}
+    assert all(full[key] is None for key in blind_keys)
     data = full["development"]
     assert data["set"] == "development" and "pages" not in data
     assert (tmp_path / "trec" / "qrels.txt").is_file() and (tmp_path / "trec" / "run.lexical.txt").is_file()

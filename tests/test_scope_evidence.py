@@ -82,6 +82,20 @@ def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
         assert list(calls) == [decide(s.evidence, rule).in_scope for s in samples]
 
 
+def test_a_part_is_judged_with_the_whole_questions_lexical_evidence_not_its_own_coverage(retriever):
+    # A five-page refit raises the coverage weight above the threshold (docs/scope.md): judged on its own coverage
+    # (1 by construction) a part whose words the page uses would pass on any dense support.
+    rule = ScopeModel(0.6, 0.382, "test", pull_weight=3.0)
+    evidence = retriever.evidence("What does Marks and Spencer sell?")  # "Marks" is one of the page's source keys
+    covered = [p for p in evidence.parts if all(w.covered for w in p.words)]
+    assert covered and all(rule.score(p.best, 1.0) >= rule.threshold for p in covered)  # what the old rule accepted
+    assert not decide(evidence, rule).in_scope
+    # A part the page does cover, beside one it does not, is still answered, with a notice.
+    several = decide(retriever.evidence("What does the document say about metrology and quantum computing?"),
+                     retriever.scope_model)
+    assert several.in_scope and several.missing and "metrology" in several.reading.text
+
+
 def test_the_eval_reads_the_evidence_its_searches_hold(retriever):
     from consensus_chat.evals.scope_fit import collect
 
