@@ -56,7 +56,8 @@ def count_words(sections, stem) -> WordCounts:
     df: dict[str, int] = {}
     for text in texts:
         seen = set()
-        every = set(re.findall(r"[a-z]+", text.lower()))
+        # First-use order, not a set's: word_df's key order is saved and read in order (wordmatch's stem table).
+        every = dict.fromkeys(re.findall(r"[a-z]+", text.lower()))
         for w in every:  # names too: a source key is a rare word of the sections that cite it
             word_df[w] = word_df.get(w, 0) + 1
         for w in re.findall(r"[a-z]+", text.lower()):

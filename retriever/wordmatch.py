@@ -215,7 +215,7 @@ class WordMatcher:
             by_stem: dict[str, str] = {}
             doc_words = list(self.word_df)
             for st, w in zip(self.stem(doc_words), doc_words):
-                by_stem.setdefault(st, w)
+                by_stem.setdefault(st, w)  # the first in word_df's order, the document's first use: stable
             self._by_stem = by_stem
         stems = self.stem(words)
         out = [w if self.vectors.knows(w) else self._by_stem.get(st) for w, st in zip(words, stems)]
