@@ -192,6 +192,13 @@ def build_index(corpus: Path, index_dir: Path, embedder=None):
     return cfg
 
 
+def data_page_assistant(page: str, tmp_path_factory, embedder=None):
+    """An Assistant over tests/data/`page` (a page nobody calibrated), in a new index of its own."""
+    from consensus_chat.app import open_assistant
+
+    return open_assistant(config=build_index(DATA / page, tmp_path_factory.mktemp(Path(page).stem), embedder))
+
+
 def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
     """A copy of an index in `where`/`name` (without its lock files), for a test that breaks or edits it."""
     import shutil

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import DATA, HISTORY_SHAPES, CountingRetriever, build_index, converse, first_id
+from conftest import HISTORY_SHAPES, CountingRetriever, converse, data_page_assistant, first_id
 
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
@@ -19,10 +19,7 @@ LIMITS = "What are the limitations of explainability tools?"
 
 @pytest.fixture(scope="module")
 def third_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/third-page.txt (a page nobody calibrated)."""
-    from consensus_chat.app import open_assistant
-
-    return open_assistant(config=build_index(DATA / "third-page.txt", tmp_path_factory.mktemp("third"), embedder))
+    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES
@@ -116,10 +113,7 @@ SECOND_SOURCE = "red-teaming-in-practice-a-field-guide"
 
 @pytest.fixture(scope="module")
 def second_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/second-page.txt (a page nobody calibrated)."""
-    from consensus_chat.app import open_assistant
-
-    return open_assistant(config=build_index(DATA / "second-page.txt", tmp_path_factory.mktemp("second"), embedder))
+    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES
