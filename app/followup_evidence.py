@@ -33,10 +33,20 @@ from .followup_context import definite_only, points_back, refers_to, section_usi
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
 
+def first_in_scope(result):
+    """The first section a search found, when it found the question in scope; else None."""
+    return result.hits[0] if result is not None and result.in_scope and result.hits else None
+
+
+def _evidence(result):
+    """The evidence record a search decided on, or None (no search, or a result that keeps none)."""
+    return getattr(result, "evidence", None) if result is not None else None
+
+
 def own_words(question_topic, result) -> tuple[str, ...]:
     """The question's topic words that say something of their own: all but the covered ones that most of the
     document's sections use or that are common English (`result` is the question's own search; its evidence)."""
-    evidence = getattr(result, "evidence", None) if result is not None else None
+    evidence = _evidence(result)
     if evidence is None:
         return tuple(question_topic.words)
     weak = {w.word for w in evidence.words if w.covered and w.name is None and (w.ubiquitous or w.zipf >= ZIPF_COMMON)}
@@ -56,24 +66,22 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     searches the question joined with a section's title (called only when the decision needs it)."""
     if not cited:
         return None
-    top = alone.hits[0] if alone is not None and alone.hits else None
+    top = alone.hits[0] if alone is not None and alone.hits else None  # in scope or not (see `same` below)
+    covered = first_in_scope(alone) is not None
+    same = next((s for s in cited if top is not None and s.id == top.id), None)
     shown = section_using(question_topic.words, cited)
-    if alone is not None and alone.in_scope and top is not None:
-        same = next((s for s in cited if s.id == top.id), None)
-        if same is not None:
-            return _on(shown or same)  # the search finds a section just shown: still on them
+    if covered and same is not None:
+        return _on(shown or same)  # the search finds a section just shown: still on them
     back = refers_back(question, question_topic)
     strong = own_words(question_topic, alone)
     if back and not strong:
         return _on(shown or cited[0])  # "How does it work?": nothing of its own but weak words
-    covered = alone is not None and alone.in_scope and top is not None
     if back and shown is not None:
-        if covered and top is not None and titled_elsewhere(strong, shown, top.title):
+        if covered and titled_elsewhere(strong, shown, top.title):
             return None  # the words name another section by its title: a new topic
         return _on(shown)
     if not covered and shown is not None:
         return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    same = next((s for s in cited if top is not None and s.id == top.id), None)
     if not covered and same is not None and refers_to(question, same):
         # "are the tools reliable?": not covered alone, but its own search still leads to the section just shown,
         # and "the tools" are that section's: it asks about them.
@@ -90,16 +98,16 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         # question that does not point back is tested so only when the document covers it on its own (the title
         # would carry "How do I bake bread?" into scope) with words that say something, and its own search does not
         # lead to the document as a whole (its source record or overview: "What is AI safety?").
-        result = joined(cited[0].title)
-        if result is not None and result.in_scope and result.hits:
-            found = next((s for s in cited if s.id == result.hits[0].id), None)
+        first = first_in_scope(joined(cited[0].title))
+        if first is not None:
+            found = next((s for s in cited if s.id == first.id), None)
             return (found, cited[0].title) if found is not None else None
     return None
 
 
 def _covered(words, result) -> tuple[str, ...]:
     """The words the document uses, by the search's evidence (all of them when it has none)."""
-    evidence = getattr(result, "evidence", None) if result is not None else None
+    evidence = _evidence(result)
     if evidence is None:
         return tuple(words)
     used = {w.word for w in evidence.words if w.covered}

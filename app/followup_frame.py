@@ -19,7 +19,7 @@ from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.words import content_words
 
 from .followup_context import section_using, title_uses
-from .followup_evidence import own_words
+from .followup_evidence import first_in_scope, own_words
 
 # A question begins with a wh-word or an auxiliary; a fragment ("of B", "near misses", "6.3") does not.
 _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
@@ -32,7 +32,7 @@ _PREPOSITIONS = frozenset("of in on for about with to from at by into under".spl
 def names_a_section(topic, result) -> bool:
     """Does the question's own search find, in scope, a section whose title uses every word of it that says
     something ("and how does B work?" names a section titled *B for C*)?"""
-    top = result.hits[0] if result is not None and result.in_scope and result.hits else None
+    top = first_in_scope(result)
     words = own_words(topic, result)
     return top is not None and bool(words) and title_uses(words, top.title)
 
@@ -55,14 +55,14 @@ def swapped(said: str, rest: str, before, new, shown, search, section_of) -> tup
     if candidate.rstrip(" ?") == rest:
         return fragment, None
     framed = search(candidate)
-    top = framed.hits[0] if framed is not None and framed.in_scope and framed.hits else None
+    top = first_in_scope(framed)
     if top is None:
         return fragment, None
     pin = None if new.entities else top.id  # a name's look-up answers every section it names ("and Leveson?")
     if _names(top, new, framed, section_of):
         return candidate, pin
-    alone = search(fragment)
-    if alone is not None and alone.in_scope and alone.hits and alone.hits[0].id == top.id:
+    alone = first_in_scope(search(fragment))
+    if alone is not None and alone.id == top.id:
         return candidate, pin  # both searches agree on the section: the frame only says what is asked of it
     return fragment, None
 
