@@ -142,7 +142,7 @@ class _Table:
         t = np.asarray(thresholds, dtype=float)[:, None]
         out = self.scores(weight, pull, rarest)[None, :] >= t
         for i, parts in self.parts.items():
-            # A part: its own dense, the whole question's lexical evidence, as `decide` judges it (part_covered).
+            # A part: its own dense, the whole question's lexical evidence, as `decide` judges it.
             lexical = weight * self.cov[i] - pull * self.pull[i] - rarest * self.rarest[i]
             ok = (parts[:, 0] > 0)[None, :] & ((parts[:, 1] + lexical)[None, :] >= t)
             out[:, i] |= ok.any(axis=1) & ~ok.all(axis=1)

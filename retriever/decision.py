@@ -108,9 +108,7 @@ def decide(evidence: Evidence, rule) -> Decision:
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.rest if names else evidence.full
     rarest = rarest_uncovered(evidence.words)  # no encoding: read always
-    score = rule.score(*found, 0.0, rarest)
-    if score >= rule.threshold and rule.pull_weight:
-        score = rule.score(*found, evidence.pull, rarest)  # lowers the score only, so read only when it can matter
+    score = _score(rule, *found, evidence, rarest)
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)
     covered, missing = [], []
@@ -118,7 +116,8 @@ def decide(evidence: Evidence, rule) -> Decision:
         # A part counts only when the document uses every one of its topic words and the rule accepts the
         # part's own dense support beside the *whole* question's lexical evidence (coverage, pull, rarest):
         # a part's own coverage is 1 by construction, so it cannot vouch for the part (docs/scope.md, section 4).
-        ok = all(w.covered for w in part.words) and part_covered(part.best, found[1], evidence, rarest, rule)
+        ok = all(w.covered for w in part.words) and (
+            _score(rule, part.best, found[1], evidence, rarest) >= rule.threshold)
         (covered if ok else missing).append(part)
     if covered and missing:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))
@@ -126,9 +125,9 @@ def decide(evidence: Evidence, rule) -> Decision:
     return Decision(False, evidence.full, score, names=names)
 
 
-def part_covered(dense: float, whole_coverage: float, evidence: Evidence, rarest: float, rule) -> bool:
-    """Does the rule accept a part with this dense support, judged with the whole question's lexical evidence?"""
-    score = rule.score(dense, whole_coverage, 0.0, rarest)
+def _score(rule, dense: float, coverage: float, evidence: Evidence, rarest: float) -> float:
+    """The rule's score; the pull (one more encoding) lowers it only, so it is read only when it can matter."""
+    score = rule.score(dense, coverage, 0.0, rarest)
     if score >= rule.threshold and rule.pull_weight:
-        score = rule.score(dense, whole_coverage, evidence.pull, rarest)  # lowers it only: read when it can matter
-    return score >= rule.threshold
+        score = rule.score(dense, coverage, evidence.pull, rarest)
+    return score
