@@ -13,6 +13,7 @@ is one whole piece there is an everyday word), so no word list has to be written
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -110,21 +111,20 @@ class TopicAnalyzer:
     def is_document_name(self, word: str) -> bool:
         """A source key, an author's surname or given name, or a word of the document's own name, written
         in any case, with a possessive ("Smith's") or as a plural ("the Smiths")."""
-        names = self.__dict__.get("_names")
-        if names is None:
-            lk = self.lookups
-            names = {*lk.keys, *lk.key_bases, *self.document_name_words,
-                     *(n.lower() for surname, (_, given) in lk.authors.items() for n in (surname, *given))}
-            self.__dict__["_names"] = names
         low = bare(word)
-        return low in names or (low.endswith("s") and low[:-1] in names)
+        return low in self._names or (low.endswith("s") and low[:-1] in self._names)
 
+    @functools.cached_property
+    def _names(self) -> set[str]:
+        """Every name `is_document_name` knows, lower case, built on first use."""
+        lk = self.lookups
+        return {*lk.keys, *lk.key_bases, *self.document_name_words,
+                *(n.lower() for surname, (_, given) in lk.authors.items() for n in (surname, *given))}
+
+    @functools.cached_property
     def _key_phrases(self) -> dict[str, list]:
         """The table of source keys of several words (retriever/keyphrases.py), built on first use."""
-        table = self.__dict__.get("_phrases")
-        if table is None:
-            table = self.__dict__["_phrases"] = phrase_table(self.lookups.keys, self.lookups.key_bases)
-        return table
+        return phrase_table(self.lookups.keys, self.lookups.key_bases)
 
     def distinctive(self, word: str) -> bool:
         """Not an everyday English word or common name (so an exact match on it means something)."""
@@ -174,7 +174,7 @@ class TopicAnalyzer:
         toks = tokens(question)
         # A key of several words ("Di Lorenzo") is a name by its form; written all in lower case it needs a
         # possessive, a question about citations or a surname that is no everyday word.
-        phrases = {p.start: p for p in find_key_phrases(question, toks, self._key_phrases())
+        phrases = {p.start: p for p in find_key_phrases(question, toks, self._key_phrases)
                    if p.capitalised or p.full or p.possessive or cites or self.distinctive(p.surname)}
         taken = [(p.start, p.end) for p in phrases.values()]
         for i, m in enumerate(toks):
