@@ -142,6 +142,7 @@ def ingest(
                     fresh[c.sha256] = v.tolist()
                 progress.advance(task, len(batch))
 
+            embeddings = [fresh.get(c.sha256) or reused[c.sha256] for _, c in all_chunks]  # in all_chunks' order
             name, collection = store.new_generation()
             task = progress.task("Writing the index", len(all_chunks))
             for start in range(0, len(all_chunks), ADD_BATCH):
@@ -151,14 +152,14 @@ def ingest(
                 # reads (text, flat metadata, vector); ChromaVectorStore still reads them as plain nodes.
                 collection.add(ids=[c.id for _, c in batch], documents=[c.text for _, c in batch],
                                metadatas=[chunk_metadata(s, c) for s, c in batch],
-                               embeddings=[fresh.get(c.sha256) or reused[c.sha256] for _, c in batch])
+                               embeddings=embeddings[start : start + ADD_BATCH])
                 progress.advance(task, len(batch))
             vectors = _stored_vectors(store, name, collection, [c.id for _, c in all_chunks])
             store.close(collection)
             # Before the pointer swap: a crash leaves either the old manifest or a generation with its parts.
             everyday = add_document_words(models, spec, sections, everyday)
             _save_search_parts(store, name, all_chunks, sections, models.words, everyday, vectors)
-            level = _page_level(vectors, [fresh.get(c.sha256) or reused[c.sha256] for _, c in all_chunks])
+            level = _page_level(vectors, embeddings)
 
         manifest = {
             "format": MANIFEST_FORMAT,
