@@ -7,6 +7,7 @@ each is followed by an inline [n] marker that points to its section.
 from __future__ import annotations
 
 
+from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
@@ -160,7 +161,7 @@ class ExtractiveComposer:
             if wanted:
                 sentence = next((s for s in sentences
                                  if any(c.lower() in wanted or c.split("-")[0].lower() in wanted
-                                        or c.split("-")[0].split()[-1].lower() in wanted  # "Lorenzo": "Di Lorenzo"
+                                        or key_surname(c) in wanted  # "Lorenzo": "Di Lorenzo"
                                         for c in hit.citations if c in s)), None)
             elif sentences:
                 sentence = sentences[0]

@@ -29,6 +29,11 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
+def key_surname(key: str) -> str:
+    """A source key's surname, lower case: "Di Lorenzo" -> "lorenzo", "De Vries-B" -> "vries", "Turpin" -> "turpin"."""
+    return key.split("-")[0].split()[-1].lower()
+
+
 class Lookups:
     """Tables built from the sections of one index (never from a fixed list of titles)."""
 
@@ -49,7 +54,7 @@ class Lookups:
                 base = key.split("-")[0].lower()
                 if len(base) >= 4:
                     self.key_bases.setdefault(base, []).append(s.id)
-                core = base.split()[-1]  # "Lorenzo" of "Di Lorenzo": how a sentence may name the source too
+                core = key_surname(key)  # "Lorenzo" of "Di Lorenzo": how a sentence may name the source too
                 if core != base and len(core) >= 4:
                     self.key_bases.setdefault(core, []).append(s.id)
             if s.kind in ("card", "source"):

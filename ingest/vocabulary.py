@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .lookups import Lookups
+from .lookups import Lookups, key_surname
 from .words import stopwords
 
 # "This review examines ...": a sentence of the source record that begins with the document's own noun for itself.
@@ -48,7 +48,7 @@ def count_words(sections, stem) -> WordCounts:
     """The words of an index's sections, counted, without source keys and author names."""
     names = {k.lower() for s in sections for c in s.citations for k in c.split("-")}
     # A key of several words ("Di Lorenzo") is a name by its surname; its particles stay words.
-    names |= {c.split("-")[0].split()[-1].lower() for s in sections for c in s.citations if " " in c.split("-")[0]}
+    names |= {key_surname(c) for s in sections for c in s.citations if " " in c.split("-")[0]}
     names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", a)}
     texts = [f"{s.title}\n{s.parent or ''}\n{s.text}" for s in sections]
     words: dict[str, int] = {}
