@@ -20,6 +20,8 @@ from .metrics import rounded_rate as _r  # the calibration record's rates keep f
 from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
 from .scope_fit import (
     FEATURES,
+    NAME_WEIGHTS,
+    NO_NAMES,
     NO_PULL,
     NO_RAREST,
     PULL_WEIGHTS,
@@ -37,29 +39,33 @@ from .scope_fit import (
 
 
 
-def _grids(pull: bool, rarest: bool) -> dict:
-    return {"pulls": PULL_WEIGHTS if pull else NO_PULL, "rarests": RAREST_WEIGHTS if rarest else NO_RAREST}
+def _grids(pull: bool, rarest: bool, names: bool = False) -> dict:
+    return {"pulls": PULL_WEIGHTS if pull else NO_PULL, "rarests": RAREST_WEIGHTS if rarest else NO_RAREST,
+            "names": NAME_WEIGHTS if names else NO_NAMES}
 
 
-def _features(pull: bool, rarest: bool) -> list[str]:
-    return [f for f in FEATURES if f in ("dense", "coverage") or (f == "pull" and pull) or (f == "rarest" and rarest)]
+def _features(pull: bool, rarest: bool, names: bool = False) -> list[str]:
+    asked = {"dense": True, "coverage": True, "pull": pull, "rarest": rarest, "names": names}
+    return [f for f in FEATURES if asked[f]]
 
 
-def calibrate(retriever, questions_path: Path, pull: bool = False, rarest: bool = False) -> tuple[dict, list[Sample]]:
-    """Fit on every question of the file (with `pull` and `rarest` when asked); return the
+def calibrate(retriever, questions_path: Path, pull: bool = False, rarest: bool = False,
+              names: bool = False) -> tuple[dict, list[Sample]]:
+    """Fit on every question of the file (with `pull`, `rarest` and `names` when asked); return the
     calibration record and the samples."""
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
-    best = fit(samples, **_grids(pull, rarest))
-    cv_rr, cv_frr = cross_validate(samples, **_grids(pull, rarest))
+    best = fit(samples, **_grids(pull, rarest, names))
+    cv_rr, cv_frr = cross_validate(samples, **_grids(pull, rarest, names))
     manifest = retriever.manifest
     record = {
         "model_weights_sha256": manifest["model"]["weights_sha256"],
         "corpus_sha256": manifest.get("corpus_sha256"),
-        "features": _features(pull, rarest),
+        "features": _features(pull, rarest, names),
         "coverage_weight": best.coverage_weight,
         "pull_weight": best.pull_weight,
         "rarest_weight": best.rarest_weight,
+        "name_weight": best.name_weight,
         "threshold": round(best.threshold, 6),
         "n_in": sum(s.in_scope for s in samples),
         "n_out": sum(not s.in_scope for s in samples),
@@ -74,7 +80,8 @@ def calibrate(retriever, questions_path: Path, pull: bool = False, rarest: bool 
     return record, samples
 
 
-def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False, relative: bool = False) -> dict:
+def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False, relative: bool = False,
+                 names: bool = False) -> dict:
     """Fit the rule for corpora without a calibration of their own on several pages at once.
 
     `pages_file` lists {"corpus": ..., "questions": ...} pairs (paths relative to the repository). Each
@@ -103,13 +110,14 @@ def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False, rel
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
             levels[page["corpus"]] = page_level(retriever.manifest)
     by_page = levels if relative else None
-    rule = fit_pages(list(groups.values()), **_grids(pull, rarest),
+    rule = fit_pages(list(groups.values()), **_grids(pull, rarest, names),
                      levels=list(levels.values()) if relative else None)
     return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
-            "rarest_weight": rule.rarest_weight, "threshold": round(rule.threshold, 6),
+            "rarest_weight": rule.rarest_weight, "name_weight": rule.name_weight,
+            "threshold": round(rule.threshold, 6),
             "level_range": [round(min(levels.values()), 6), round(max(levels.values()), 6)] if relative else None,
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
-            "leave_one_page_out": leave_one_page_out(groups, **_grids(pull, rarest), levels=by_page),
+            "leave_one_page_out": leave_one_page_out(groups, **_grids(pull, rarest, names), levels=by_page),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
                       for name, g in groups.items()}}
 
@@ -120,17 +128,18 @@ def _print(record: dict, samples: list[Sample]) -> None:
 
     console = Console()
     t, w, p, r = record["threshold"], record["coverage_weight"], record["pull_weight"], record["rarest_weight"]
-    table = Table(title=f"scope by question: dense + {w} x coverage - {p} x pull - {r} x rarest >= {t:.4f} "
-                        "(* = decided without the rule)")
-    for col in ("id", "kind", "dense", "coverage", "pull", "rarest", "score", "call"):
+    m = record["name_weight"]
+    table = Table(title=f"scope by question: dense + {w} x coverage - {p} x pull - {r} x rarest - {m} x names "
+                        f">= {t:.4f} (* = decided without the rule)")
+    for col in ("id", "kind", "dense", "coverage", "pull", "rarest", "names", "score", "call"):
         table.add_column(col)
-    score = lambda s: combined(s, w, p, r)  # noqa: E731
+    score = lambda s: combined(s, w, p, r, m)  # noqa: E731
     for s in sorted(samples, key=lambda s: score(s) if score(s) is not None else -1.0):
-        call = "in" if predict(s, t, w, p, r) else "refused"
+        call = "in" if predict(s, t, w, p, r, m) else "refused"
         wrong = call == "refused" if s.in_scope else call == "in"
         f = s.features
-        cells = (("*",) * 5 if isinstance(f, bool)
-                 else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{f[2]:.3f}", f"{f[3]:.2f}", f"{score(s):.4f}"))
+        cells = (("*",) * 6 if isinstance(f, bool)
+                 else (f"{f[0]:.4f}", f"{f[1]:.2f}", f"{f[2]:.3f}", f"{f[3]:.2f}", f"{f[4]:.2f}", f"{score(s):.4f}"))
         table.add_row(s.id, "in_scope" if s.in_scope else "out_of_scope", *cells,
                       f"[red]{call}[/red]" if wrong else call)
     console.print(table)
@@ -148,7 +157,7 @@ Examples:
   python -m evals.calibrate --index-dir /tmp/idx --json
   python -m evals.calibrate --default evals/pages/pages.json   # the rule for other corpora
   python -m evals.calibrate --pull                # also fit the pull (docs/scope.md, section 3)
-  python -m evals.calibrate --default evals/pages/pages.json --pull --rarest --relative
+  python -m evals.calibrate --default evals/pages/pages.json --pull --rarest --relative --names
 """)
 @click.option("--questions", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="JSONL question file (default: evals/questions.jsonl).")
@@ -168,7 +177,9 @@ Examples:
                                               "nearest-chunk cosine (docs/scope.md).")
 @click.option("--rarest", is_flag=True, help="Also fit the weight of the rarest uncovered topic word "
                                             "(docs/scope.md; the default rule uses it).")
-def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull, relative, rarest):
+@click.option("--names", is_flag=True, help="Also fit the weight of the share of the topic carried by names the "
+                                           "document never uses (docs/scope.md; the default rule uses it).")
+def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull, relative, rarest, names):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os
 
@@ -179,7 +190,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
     if pages is not None:
         try:
-            click.echo(json.dumps(default_rule(pages, pull, rarest, relative), indent=2))
+            click.echo(json.dumps(default_rule(pages, pull, rarest, relative, names), indent=2))
         except ConsensusChatError as exc:
             click.echo(f"Error: {exc}", err=True)
             sys.exit(2)
@@ -191,7 +202,7 @@ def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, 
 
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
         retriever = open_retriever(config=config)
-        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS, pull, rarest)
+        record, samples = calibrate(retriever, questions or DEFAULT_QUESTIONS, pull, rarest, names)
     except ConsensusChatError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)

@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 
 from .page_sets import DEV_PAGES, PageIndexes, load_pages
-from .scope_fit import NO_PULL, NO_RAREST, PULL_WEIGHTS, RAREST_WEIGHTS, Sample, collect, leave_one_page_out, rates
+from .scope_fit import (NAME_WEIGHTS, NO_NAMES, NO_PULL, NO_RAREST, PULL_WEIGHTS, RAREST_WEIGHTS, Sample, collect,
+                        leave_one_page_out, rates)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Candidate:
     rarest: bool = False
     relative: bool = False  # dense above the page's median nearest-chunk cosine (ingest/page_level.py)
     clamp: bool = True  # the held-out page's level clamped to the range of the pages fitted on
+    names: bool = False  # the share of the topic carried by names the document never uses (retriever/decision.py)
 
 
 CANDIDATES = (
@@ -37,6 +39,7 @@ CANDIDATES = (
     Candidate("dense - page's median nearest-chunk cosine (clamped)", relative=True),
     Candidate("dense - page's median nearest-chunk cosine (clamped), + rarest", rarest=True, relative=True),
     Candidate("the same, not clamped", rarest=True, relative=True, clamp=False),
+    Candidate("dense - level (clamped), + rarest, + names", rarest=True, relative=True, names=True),
 )
 
 
@@ -68,14 +71,15 @@ def table(groups: dict[str, list[Sample]], levels: dict[str, float], candidates=
 
     rows = []
     fixed = {name: rates(g, DEFAULT.for_page(levels[name]).threshold, DEFAULT.coverage_weight, DEFAULT.pull_weight,
-                         DEFAULT.rarest_weight) for name, g in groups.items()}
+                         DEFAULT.rarest_weight, DEFAULT.name_weight) for name, g in groups.items()}
     rows.append({"rule": "DEFAULT as it is (fixed rule, no refit)",
                  "pages": {n: {"refused": f.refusal_rate, "falsely_refused": f.false_refusal_rate,
                                "balanced": f.balanced_accuracy} for n, f in fixed.items()}})
     for c in candidates:
         out = leave_one_page_out(groups, pulls=PULL_WEIGHTS if c.pull else NO_PULL,
                                  rarests=RAREST_WEIGHTS if c.rarest else NO_RAREST,
-                                 levels=levels if c.relative else None, clamp=c.clamp)
+                                 levels=levels if c.relative else None, clamp=c.clamp,
+                                 names=NAME_WEIGHTS if c.names else NO_NAMES)
         rows.append({"rule": c.name, "pages": {n: {**r, "refused": r["refusal_rate"],
                                                    "falsely_refused": r["false_refusal_rate"],
                                                    "balanced": balanced(r["refusal_rate"], r["false_refusal_rate"])}

@@ -171,7 +171,8 @@ def score_dev_pages(config, pages_file: Path | str = DEV_PAGES, root: Path = ROO
         if corpus in judged:
             j = judged[corpus]
             row.update(refusal_rate=rounded(j["refusal_rate"]), false_refusal_rate=rounded(j["false_refusal_rate"]),
-                       rule={k: j[k] for k in ("coverage_weight", "pull_weight", "rarest_weight", "threshold", "level")})
+                       rule={k: j[k] for k in ("coverage_weight", "pull_weight", "rarest_weight", "name_weight",
+                                                               "threshold", "level")})
         row["kind"] = "other pages" if corpus in judged else "in sample"
         out[corpus] = row
     return {"pages_file": str(pages_file), "pages": out}

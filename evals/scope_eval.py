@@ -52,7 +52,7 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
 
     model = retriever.scope_model
     rule = {"source": model.source, "coverage_weight": model.coverage_weight, "pull_weight": model.pull_weight,
-            "rarest_weight": model.rarest_weight, "threshold": model.threshold, "page_level": model.page_level}
+            "rarest_weight": model.rarest_weight, "name_weight": model.name_weight, "threshold": model.threshold, "page_level": model.page_level}
     has_both = {q.kind for q in questions} == {"in_scope", "out_of_scope"}
     fitted_here = (model.source == "fitted" and Path(questions_path).is_file()
                    and model.questions_sha256 == file_sha256(Path(questions_path)))
@@ -68,10 +68,10 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
         # Refit the way the rule was fitted: with the pull and `rarest` only when the index's rule uses them.
         fold_fit = fit([s for i, s in enumerate(samples) if i not in held_set], **grids(model))
         same = (fold_fit.coverage_weight == model.coverage_weight and fold_fit.pull_weight == model.pull_weight
-                and fold_fit.rarest_weight == model.rarest_weight
+                and fold_fit.rarest_weight == model.rarest_weight and fold_fit.name_weight == model.name_weight
                 and abs(fold_fit.threshold - model.threshold) < SAME_RULE)
         fold_rule = ScopeModel(fold_fit.coverage_weight, fold_fit.threshold, "fold", pull_weight=fold_fit.pull_weight,
-                               rarest_weight=fold_fit.rarest_weight)
+                               rarest_weight=fold_fit.rarest_weight, name_weight=fold_fit.name_weight)
         for i in held:
             # The one decision on the evidence already gathered: no search is re-run for a fold's rule.
             q = questions[i]

@@ -1,7 +1,7 @@
 """One decision per question, from its evidence record: in scope or not, which part is covered, what to rank for.
 
 Search, `eval`, calibration and the llama-index adapter all call `decide`; nothing else refuses a
-question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in four features:
+question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in five features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
   about the rest of the question); the default rule reads it above the page's level (`ScopeModel.for_page`);
@@ -16,7 +16,12 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fo
 - `pull`: how much closer to the document the question gets without the words the document does not use
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
   from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
-  lowers the score, so it is read (one more encoding) only when the other features accept the question.
+  lowers the score, so it is read (one more encoding) only when the other features accept the question;
+- `names`: the share of the topic's informativeness carried by names the document never uses
+  (`name_share`). In "What does the GDPR say about automated decision-making?" the name carries much of
+  what is asked; in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
+  Coverage counts a name as one more uncovered word; this weighs the name as what the question is about.
+  The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic").
 
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
@@ -71,10 +76,26 @@ def rarest_uncovered(words: tuple[WordEvidence, ...]) -> float:
     return max((informativeness(w) for w in words if not (w.covered or w.ubiquitous or w.name)), default=0.0)
 
 
-def features(evidence: Evidence) -> tuple[float, float, float, float] | bool:
-    """(dense, coverage, pull, rarest) for the rule, or the decision itself when no rule is needed (see `judged`)."""
+def name_share(words: tuple[WordEvidence, ...]) -> float:
+    """The share of the topic's informativeness carried by names the document never uses (0 without them).
+
+    Weighed as `coverage` weighs (words in most sections left out when there are others), so a name beside a
+    long covered question ("How could Meta detect that Llama hides its reasoning…") carries little of it, and
+    a name that is most of what is asked ("What does the GDPR say about data retention?") much.
+    """
+    if not any(w.name for w in words):
+        return 0.0
+    words = [w for w in words if not w.ubiquitous] or list(words)
+    total = sum(informativeness(w) for w in words)
+    return sum(informativeness(w) for w in words if w.name) / total if total > 0 else 0.0
+
+
+def features(evidence: Evidence) -> tuple[float, float, float, float, float] | bool:
+    """(dense, coverage, pull, rarest, names) for the rule, or the decision itself when no rule is needed
+    (see `judged`)."""
     found = judged(evidence)
-    return found if isinstance(found, bool) else (*found, evidence.pull, rarest_uncovered(evidence.words))
+    return found if isinstance(found, bool) else (*found, evidence.pull, rarest_uncovered(evidence.words),
+                                                  name_share(evidence.words))
 
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
@@ -107,17 +128,17 @@ def decide(evidence: Evidence, rule) -> Decision:
     if found is True or found is False:
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.rest if names else evidence.full
-    rarest = rarest_uncovered(evidence.words)  # no encoding: read always
-    score = _score(rule, *found, evidence, rarest)
+    lexical = rarest_uncovered(evidence.words), name_share(evidence.words)  # no encoding: read always
+    score = _score(rule, *found, evidence, *lexical)
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)
     covered, missing = [], []
     for part in evidence.parts:
         # A part counts only when the document uses every one of its topic words and the rule accepts the
-        # part's own dense support beside the *whole* question's lexical evidence (coverage, pull, rarest):
+        # part's own dense support beside the *whole* question's lexical evidence (coverage, pull, rarest, names):
         # a part's own coverage is 1 by construction, so it cannot vouch for the part (docs/scope.md, section 4).
         ok = all(w.covered for w in part.words) and (
-            _score(rule, part.best, found[1], evidence, rarest) >= rule.threshold)
+            _score(rule, part.best, found[1], evidence, *lexical) >= rule.threshold)
         (covered if ok else missing).append(part)
     if covered and missing:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))
@@ -125,9 +146,9 @@ def decide(evidence: Evidence, rule) -> Decision:
     return Decision(False, evidence.full, score, names=names)
 
 
-def _score(rule, dense: float, coverage: float, evidence: Evidence, rarest: float) -> float:
+def _score(rule, dense: float, coverage: float, evidence: Evidence, rarest: float, names: float) -> float:
     """The rule's score; the pull (one more encoding) lowers it only, so it is read only when it can matter."""
-    score = rule.score(dense, coverage, 0.0, rarest)
+    score = rule.score(dense, coverage, 0.0, rarest, names)
     if score >= rule.threshold and rule.pull_weight:
-        score = rule.score(dense, coverage, evidence.pull, rarest)
+        score = rule.score(dense, coverage, evidence.pull, rarest, names)
     return score

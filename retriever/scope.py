@@ -6,8 +6,9 @@ the question's evidence record (retriever/evidence.py): `dense`, the best chunk 
 counts when it is the start of a document word, "interp" for "interpretability"; a misspelling when it
 is close to one), and `pull`, how much closer the question gets without its uncovered words.
 `Vocabulary` answers those word questions. A question is in scope when
-`dense + coverage_weight * coverage - pull_weight * pull - rarest_weight * rarest >= threshold`, where `rarest`
-is the informativeness of the rarest topic word the document does not use. The weight and the threshold are fitted by `python -m evals.calibrate` with cross-validation and stored with the model's
+`dense + coverage_weight * coverage - pull_weight * pull - rarest_weight * rarest - name_weight * names >= threshold`,
+where `rarest` is the informativeness of the rarest topic word the document does not use and `names` the share of
+the topic's informativeness carried by names the document never uses. The weight and the threshold are fitted by `python -m evals.calibrate` with cross-validation and stored with the model's
 weights hash and the corpus hash; an index of another corpus uses the documented DEFAULT below.
 
 A question with no topic words at all (only a code, a source key, a title, or words about the
@@ -42,14 +43,16 @@ class ScopeModel:
     questions_sha256: str = ""  # the question file a fitted rule was fitted on
     pull_weight: float = 0.0  # a rule fitted before `pull` existed ignores it
     rarest_weight: float = 0.0  # likewise `rarest` (docs/scope.md, "Leaving one page out over five pages")
+    name_weight: float = 0.0  # likewise `names`, the share carried by unknown names (docs/scope.md, "Names as the topic")
     # A page-relative rule reads `dense` above the page's level (ingest/page_level.py), the level clamped to
     # the range the fit saw (low, high); None: `dense` as it is. `for_page` binds it to one index.
     level_range: tuple[float, float] | None = None
     page_level: float | None = None  # the (clamped) level a bound rule's threshold includes, for reports
 
-    def score(self, dense: float, coverage: float, pull: float = 0.0, rarest: float = 0.0) -> float:
+    def score(self, dense: float, coverage: float, pull: float = 0.0, rarest: float = 0.0, names: float = 0.0) -> float:
         """The combined evidence that the document covers the topic."""
-        return dense + self.coverage_weight * coverage - self.pull_weight * pull - self.rarest_weight * rarest
+        return (dense + self.coverage_weight * coverage - self.pull_weight * pull - self.rarest_weight * rarest
+                - self.name_weight * names)
 
     def clamp(self, level: float) -> float:
         """The page level as the rule reads it: within the range of the pages it was fitted on.
@@ -111,7 +114,7 @@ def load_scope_model(weights_sha256: str, corpus_sha256: str | None, level: floa
         # A page's own rule reads `dense` as it is: on one page, a page-relative dense only moves the threshold.
         return ScopeModel(float(data["coverage_weight"]), float(data["threshold"]), "fitted",
                           str(data.get("questions_sha256", "")), float(data.get("pull_weight", 0.0)),
-                          float(data.get("rarest_weight", 0.0)))
+                          float(data.get("rarest_weight", 0.0)), name_weight=float(data.get("name_weight", 0.0)))
     except (KeyError, TypeError, ValueError):
         raise IndexCorrupt(f"{path} lacks coverage_weight/threshold; regenerate it with "
                            "`python -m evals.calibrate --write`.") from None

@@ -75,10 +75,11 @@ def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
     samples = collect(retriever, picked)
     assert any(s.evidence.parts for s in samples) and any(isinstance(s.features, bool) for s in samples)
     table = _Table(samples)
-    for weight, pull, rarest, threshold in [(0.0, 0.0, 0.0, 0.35), (0.2, 1.0, 0.0, 0.41), (0.5, 0.25, 0.03, 0.55),
-                                            (0.1, 2.0, 0.0, 0.3), (0.4, 2.5, 0.03, 0.227), (0.3, 0.0, 0.08, 0.2)]:
-        calls = table.calls([threshold], weight, pull, rarest)[0]
-        rule = ScopeModel(weight, threshold, "test", pull_weight=pull, rarest_weight=rarest)
+    for weight, pull, rarest, names, threshold in [
+            (0.0, 0.0, 0.0, 0.0, 0.35), (0.2, 1.0, 0.0, 0.0, 0.41), (0.5, 0.25, 0.03, 0.0, 0.55),
+            (0.1, 2.0, 0.0, 0.5, 0.3), (0.4, 2.5, 0.03, 0.75, 0.227), (0.3, 0.0, 0.08, 1.0, 0.2)]:
+        calls = table.calls([threshold], weight, pull, rarest, names)[0]
+        rule = ScopeModel(weight, threshold, "test", pull_weight=pull, rarest_weight=rarest, name_weight=names)
         assert list(calls) == [decide(s.evidence, rule).in_scope for s in samples]
 
 
@@ -108,8 +109,9 @@ def test_the_eval_reads_the_evidence_its_searches_hold(retriever):
 
 def test_the_features_are_the_rules_inputs(retriever):
     found = features(retriever.evidence(STOCKS))
-    assert isinstance(found, tuple) and len(found) == 4
-    dense, coverage, pull, rarest = found
+    assert isinstance(found, tuple) and len(found) == 5
+    dense, coverage, pull, rarest, names = found
+    assert names == 0.0  # "investing in stocks" names nothing
     assert WITH_PULL.score(dense, coverage, pull) < WITH_PULL.threshold <= WITH_PULL.score(dense, coverage)
     assert WITH_PULL.score(dense, coverage, pull, rarest) == WITH_PULL.score(dense, coverage, pull)  # weight 0
 
@@ -135,10 +137,25 @@ def test_a_rule_with_a_rarest_weight_lowers_the_score_by_it(retriever):
     assert grids(rule)["rarests"] == RAREST_WEIGHTS and grids(WITH_PULL)["rarests"] == NO_RAREST
     evidence = retriever.evidence(STOCKS)
     without = ScopeModel(rule.coverage_weight, rule.threshold, "test", pull_weight=rule.pull_weight)
-    dense, coverage, pull, rarest = features(evidence)
+    dense, coverage, pull, rarest, _ = features(evidence)
     assert rule.score(dense, coverage, pull, rarest) == pytest.approx(
         without.score(dense, coverage, pull) - rule.rarest_weight * rarest)
     assert rarest > 3.0 and decide(evidence, rule).score < decide(evidence, without).score
+
+
+def test_the_name_share_is_the_share_of_the_topic_an_unknown_name_carries(retriever):
+    from consensus_chat.retriever.decision import name_share
+
+    # A name beside a long covered question carries little of it; a name that is what is asked, much.
+    beside = retriever.evidence(META)
+    topic = retriever.evidence("What does the GDPR say about automated decision-making?")
+    assert beside.names and topic.names == ("GDPR",)
+    assert 0.0 < name_share(beside.words) < name_share(topic.words)
+    assert name_share(retriever.evidence(STOCKS).words) == 0.0
+    # The rule weighs it as `decide` reads it: a name weight lowers the score by weight x share, nothing else.
+    rule = ScopeModel(0.5, 0.3, "test", name_weight=0.75)
+    without = ScopeModel(0.5, 0.3, "test")
+    assert decide(topic, without).score - decide(topic, rule).score == pytest.approx(0.75 * name_share(topic.words))
 
 
 # -- bad input (issue 18, "Bad input"): a clear refusal or an answer, never an error -------------------------
