@@ -23,9 +23,12 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     found = tokens(question)
     words = [m.group(0) for m in found]
     # Title Case or SHOUTED: capitals say nothing about names here. Short acronyms ("EU", "AI") are
-    # capitalised in any sentence, so they do not count towards it.
+    # capitalised in any sentence, so they do not count towards it. A lower-case word of four letters or more
+    # after the first word is what Title Case never writes: "Who founded Thames Water?" is a sentence whose
+    # capitals are names, however few its other words.
     long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
-    if sum(w[0].isupper() for w in long_words) * 2 > len(long_words):
+    sentence = any(len(w) >= 4 and w.islower() for w in words[1:])
+    if sum(w[0].isupper() for w in long_words) * 2 > len(long_words) and not sentence:
         return []
     spans = [(e.start, e.end) for e in topic.entities]
     runs: list[list] = []
