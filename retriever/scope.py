@@ -72,14 +72,16 @@ class ScopeModel:
 
 
 # For a corpus without a calibration of its own (`consensus-chat eval` says when it is in use). Fitted by
-#     python -m consensus_chat.evals.calibrate --default evals/pages/pages.json --pull --rarest --relative
+#     python -m consensus_chat.evals.calibrate --default evals/pages/pages.json --pull --rarest --relative --names
 # on the five development pages at once (each weighing the same), so it is not the shipped page's own rule.
 # Page-relative (2026-12-04): `dense` is read above the page's median nearest-chunk cosine (ingest/page_level.py),
 # clamped to the five pages' range. Leaving one page out (`python -m consensus_chat.evals.lopo`) it is as good or
 # better than the features before on every page (docs/scope.md); it needed a several-part question's part to be
 # judged with the whole question's lexical evidence (retriever/decision.py). Decided on development pages alone.
-DEFAULT = ScopeModel(coverage_weight=0.5, threshold=-0.187493, source="default", pull_weight=2.75,
-                     rarest_weight=0.01, level_range=(0.482101, 0.679888))
+# With `names` (2026-12-04, docs/scope.md "Names as the topic"): the share of the topic carried by names the page
+# never uses; fitted with `--names` on the five pages' development questions, 83 of them written for it first.
+DEFAULT = ScopeModel(coverage_weight=0.4, threshold=-0.487353, source="default", pull_weight=3.0,
+                     rarest_weight=0.08, name_weight=0.75, level_range=(0.482101, 0.679888))
 # The three-page rule DEFAULT was before: for an index that keeps no page level (built before ingest kept it).
 PREVIOUS_DEFAULT = ScopeModel(coverage_weight=0.1, threshold=0.328891, source="default", pull_weight=2.25)
 
