@@ -539,11 +539,12 @@ def test_calibrate_reports_without_writing_and_writes_the_agreed_format(index_di
     # The format agreed with retriever/scope.py (issue 11; issue 18 added the pull weight, 0 unless fitted with
     # --pull): cross-validated, keyed to model and corpus.
     assert set(written) == {"model_weights_sha256", "corpus_sha256", "features", "coverage_weight", "pull_weight",
-                            "rarest_weight", "threshold",
+                            "rarest_weight", "name_weight", "threshold",
                             "n_in", "n_out", "in_sample_refusal_rate", "in_sample_false_refusal_rate", "cv_folds",
                             "cv_refusal_rate", "cv_false_refusal_rate", "questions_sha256", "created"}
     assert written["features"] == ["dense", "coverage"] and written["pull_weight"] == 0.0  # the pull is opt-in
     assert written["rarest_weight"] == 0.0  # so is `rarest` (--rarest)
+    assert written["name_weight"] == 0.0  # and `names` (--names)
     assert written["threshold"] == record["threshold"]
     assert written["corpus_sha256"] == json.loads((index_dir / "manifest.json").read_text())["corpus_sha256"]
     assert written["n_in"] + written["n_out"] == len(load_questions(DEFAULT_QUESTIONS))
@@ -689,7 +690,7 @@ def test_other_pages_are_judged_by_a_rule_fitted_on_the_other_pages(config, tmp_
     got = score_dev_pages(config, tmp_path / "pages.json")["pages"]
     assert set(got) == {"tests/data/second-page.txt", "tests/data/third-page.txt"}
     for row in got.values():
-        assert row["kind"] == "other pages" and (row["n_in"], row["n_out"]) == (32, 24)
+        assert row["kind"] == "other pages" and (row["n_in"], row["n_out"]) == (40, 36)
         assert 0.0 <= row["refusal_rate"] <= 1.0 and 0.0 <= row["hit@1"] <= row["mrr"] <= 1.0
     # Each page's rule is fitted on the other page alone, so the two rules differ.
     assert got["tests/data/second-page.txt"]["rule"] != got["tests/data/third-page.txt"]["rule"]
