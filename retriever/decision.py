@@ -18,7 +18,7 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
   from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
   lowers the score, so it is read (one more encoding) only when the other features accept the question;
 - `names`: the share of the topic's informativeness carried by names the document never uses
-  (`name_share`). In "What does the GDPR say about automated decision-making?" the name carries much of
+  (`name_share`). In "What does the Digital Services Act say about recommender systems?" the name carries much of
   what is asked; in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
   Coverage counts a name as one more uncovered word; this weighs the name as what the question is about.
   The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic").
@@ -81,7 +81,7 @@ def name_share(words: tuple[WordEvidence, ...]) -> float:
 
     Weighed as `coverage` weighs (words in most sections left out when there are others), so a name beside a
     long covered question ("How could Meta detect that Llama hides its reasoning…") carries little of it, and
-    a name that is most of what is asked ("What does the GDPR say about data retention?") much.
+    a name that is most of what is asked ("What does the Digital Services Act require of app stores?") much.
     """
     if not any(w.name for w in words):
         return 0.0
