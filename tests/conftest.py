@@ -219,12 +219,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def config(tmp_path_factory, embedder):
     """A Config whose index holds the shipped document (built once)."""
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
-
-    cfg = Config.from_env(index_dir=tmp_path_factory.mktemp("index"))
-    ingest([CORPUS], cfg)
-    return cfg
+    return build_index(CORPUS, tmp_path_factory.mktemp("index"))
 
 
 @pytest.fixture(scope="session")
@@ -247,6 +242,18 @@ def assistant(config):
     from consensus_chat.app import open_assistant
 
     return open_assistant(config=config)
+
+
+@pytest.fixture(scope="session")
+def second_page(tmp_path_factory, embedder):
+    """An Assistant over tests/data/second-page.txt, a page nobody calibrated (the default scope rule)."""
+    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
+
+
+@pytest.fixture(scope="session")
+def third_page(tmp_path_factory, embedder):
+    """An Assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
+    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 @pytest.fixture(scope="module")

@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, CountingRetriever, converse, data_page_assistant, first_id
+from conftest import HISTORY_SHAPES, CountingRetriever, converse, first_id
 
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
 SYSTEM_SAFETY = "risk-assessment--system-safety-assessment"
 CODED = "Which research areas are coded 2.2.1?"
 LIMITS = "What are the limitations of explainability tools?"
-
-
-@pytest.fixture(scope="module")
-def third_page(tmp_path_factory, embedder):
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES
@@ -109,11 +104,6 @@ def test_the_section_ranked_first_is_quoted_first(assistant, question, section):
 
 
 SECOND_SOURCE = "red-teaming-in-practice-a-field-guide"
-
-
-@pytest.fixture(scope="module")
-def second_page(tmp_path_factory, embedder):
-    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES

@@ -11,16 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, converse, data_page_assistant, refused_follow_up
+from conftest import HISTORY_SHAPES, SOURCE, converse, refused_follow_up
 
 REVIEW_SOURCE = "learning-from-failure-incident-reporting-for-deployed-systems"
 MEASURED = ("What is the boiling point of water?", "how is it measured?")
-
-
-@pytest.fixture(scope="module")
-def third_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 def _ids(answer) -> list[str]:
