@@ -116,6 +116,14 @@ def refused_follow_up(assistant, first: str, follow_up: str, shape):
     return answer
 
 
+def refused_after(assistant, first: str, follow_up: str):
+    """Ask `first` and then the off-topic `follow_up`; check that the follow-up is refused and cites nothing; return
+    the follow-up's answer."""
+    _, answer = converse(assistant, [first, follow_up])
+    assert answer.refused and not answer.citations, answer.resolved_question
+    return answer
+
+
 def api_picks(client, question: str, listed: list[str], follow_up: str, place: int) -> dict:
     """Ask a list question on a server's /chat and check what it listed, then pick from the list with `follow_up` (the
     first answer, its turn with it, as the history) and check the pick; return the first answer."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, CountingRetriever, converse, first_id
+from conftest import HISTORY_SHAPES, CountingRetriever, converse, first_id, refused_after
 
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
@@ -50,8 +50,7 @@ def test_a_frame_whose_own_words_would_quote_the_last_section_is_answered_from_t
 
 @pytest.mark.parametrize("follow_up", ["what about my company's HR grievance form?", "and sourdough starters?"])
 def test_a_fragment_the_frame_does_not_find_stands_alone(assistant, follow_up):
-    _, answer = converse(assistant, ["What does the document say about metrology?", follow_up])
-    assert answer.refused and not answer.citations, answer.resolved_question
+    answer = refused_after(assistant, "What does the document say about metrology?", follow_up)
     assert "metrology" not in answer.resolved_question.lower()
 
 
