@@ -1,4 +1,5 @@
-"""Shared fixtures: the real packaged model and a real Chroma index built once per session."""
+"""Shared fixtures: the real packaged model, and real Chroma indexes (the shipped page and the two tests/data
+pages) built once per session."""
 
 from __future__ import annotations
 
