@@ -18,20 +18,17 @@ from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, 
 BLIND_DIR = ROOT / "evals" / "blind6"
 KIND = "blind test"
 # Every blind set, newest first: (key in `eval --json`, folder, kind, heading of its part of the report).
+_EARLIER = (  # (key, folder, ordinal): the sets that measured earlier turns; their figures were read then
+    ("earlier_blind_test", "blind5", "earlier"), ("fourth_blind_test", "blind4", "fourth"),
+    ("third_blind_test", "blind3", "third"), ("second_blind_test", "blind2", "second"),
+    ("first_blind_test", "blind", "first"),
+)
 SETS = (
     ("blind_test", BLIND_DIR, KIND,
      "Blind test set (evals/blind6/: written before the changes it measures; scored, never read)"),
-    ("earlier_blind_test", ROOT / "evals" / "blind5", "earlier blind test (figures read)",
-     "Earlier blind test set (evals/blind5/: its aggregate figures were read in the turn it measured, "
-     "so it is no longer unseen)"),
-    ("fourth_blind_test", ROOT / "evals" / "blind4", "fourth blind test (figures read)",
-     "Fourth blind test set (evals/blind4/: its aggregate figures were read in the turn it measured)"),
-    ("third_blind_test", ROOT / "evals" / "blind3", "third blind test (figures read)",
-     "Third blind test set (evals/blind3/: its figures were read in the turn it measured)"),
-    ("second_blind_test", ROOT / "evals" / "blind2", "second blind test (page figures read)",
-     "Second blind test set (evals/blind2/: its per-page figures were read two turns ago)"),
-    ("first_blind_test", ROOT / "evals" / "blind", "first blind test (slice figures read)",
-     "First blind test set (evals/blind/: its per-slice figures were read three turns ago)"),
+    *((key, ROOT / "evals" / folder, f"{ordinal} blind test (figures read)",
+       f"{ordinal.capitalize()} blind test set (evals/{folder}/: its figures were read in the turn it measured, "
+       "so it is no longer unseen)") for key, folder, ordinal in _EARLIER),
 )
 # Issue 18's targets: (metric, at least / at most, value).
 TARGETS = (
