@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import threading
 import warnings
 
 
@@ -42,12 +43,26 @@ def query_terms(text: str, stem) -> list[str]:
     """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
 
     bm25s' own Tokenizer with the same settings as bm25s.tokenize (lower case, its token pattern, its English
-    stopwords), so the two cannot drift apart; a fresh one per query, without a progress bar, because a
-    tokenizer keeps every word it has seen and a serving process meets endless new words.
+    stopwords), so the two cannot drift apart. One tokenizer serves every query: it is asked for a stream (no
+    progress bar to build) and forgets its vocabulary after each query, since a tokenizer keeps every word it has
+    seen and a serving process meets endless new words. The words are stemmed together afterwards, which is
+    what bm25s.tokenize does too (a stemmer maps each word on its own).
     """
+    tokenizer = _query_tokenizer()
+    with _TOKENIZING:  # the tokenizer's vocabulary is per query
+        try:
+            ids = list(tokenizer.tokenize([text], update_vocab=True, return_as="stream", allow_empty=False))
+            (words,) = tokenizer.decode(ids)
+        finally:
+            tokenizer.reset_vocab()
+    return stem(words) if words else []
+
+
+_TOKENIZING = threading.Lock()
+
+
+@functools.cache
+def _query_tokenizer():
     from bm25s.tokenization import Tokenizer
 
-    tokenizer = Tokenizer(stopwords="en", stemmer=lambda word: stem([word])[0])
-    (terms,) = tokenizer.tokenize([text], update_vocab=True, return_as="string", show_progress=False,
-                                  allow_empty=False)
-    return terms
+    return Tokenizer(stopwords="en")
