@@ -106,6 +106,9 @@ class WordVectors:
         """An (n, dim) array of any words' unit vectors (document words from the matrix, others encoded and cached)."""
         import numpy as np
 
+        rows = self._rows
+        if words and all(w in rows for w in words):  # the usual case, all document words: one gather, same values
+            return self._matrix[[rows[w] for w in words]]
         out: list = [None] * len(words)
         others: dict[str, list[int]] = {}
         in_table: dict[int, int] = {}
@@ -222,7 +225,7 @@ class WordMatcher:
         return [w for w in out if w is not None] or words
 
     def _layout(self, sections):
-        """(section terms, their word rows end to end, the rows' weights, where each section starts); the
+        """(section terms, their word rows end to end, the rows' weights as a column, where each section starts); the
         last layout is kept, since a small index offers the same candidates to every question."""
         import numpy as np
 
@@ -234,7 +237,8 @@ class WordMatcher:
         terms = [(sid, t) for sid, t in terms if len(t.rows)]
         layout = (terms, None, None, None)
         if terms:
-            layout = (terms, np.concatenate([t.rows for _, t in terms]), np.concatenate([t.weights for _, t in terms]),
+            layout = (terms, np.concatenate([t.rows for _, t in terms]),
+                      np.concatenate([t.weights for _, t in terms])[:, None],  # a column: scales each row's matches
                       np.cumsum([0] + [len(t.rows) for _, t in terms[:-1]]))
         self._last_layout = (key, layout)
         return layout
@@ -260,8 +264,9 @@ class WordMatcher:
             sims = np.dot(matrix, query)[rows]
         else:
             sims = np.dot(matrix[rows], query)
-        best = np.maximum.reduceat(sims * weights[:, None], starts, axis=0).mean(axis=1)
-        soft = {sid: float(v) for (sid, _), v in zip(terms, best)}
+        sims *= weights  # in place: `sims` is a new array either way
+        best = np.maximum.reduceat(sims, starts, axis=0).mean(axis=1)
+        soft = dict(zip([sid for sid, _ in terms], best.tolist()))
         stems = self.stem(words)
         pairs = {(a, b): (self.idf(x) + self.idf(y)) / 2
                  for (a, b), (x, y) in zip(zip(stems, stems[1:]), zip(words, words[1:]))}
