@@ -143,7 +143,7 @@ class TopicAnalyzer:
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
         for m, word in zip(toks, bares):
-            inside = any(a <= m.start() and m.end() <= b for a, b in covered)
+            inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
             is_meta = word in META_WORDS or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
             )
