@@ -229,7 +229,7 @@ class WordMatcher:
         last layout is kept, since a small index offers the same candidates to every question."""
         import numpy as np
 
-        key = tuple((s.id, id(s)) for s in sections)
+        key = [(s.id, id(s)) for s in sections]
         cached = self._last_layout
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -272,8 +272,10 @@ class WordMatcher:
                  for (a, b), (x, y) in zip(zip(stems, stems[1:]), zip(words, words[1:]))}
         phrase = {}
         if pairs:
+            pair_values = list(pairs.items())
             for sid, t in terms:
-                matched = sum(v for pair, v in pairs.items() if pair in t.bigrams)
+                bigrams = t.bigrams
+                matched = sum([v for pair, v in pair_values if pair in bigrams])
                 if matched:
                     phrase[sid] = matched
         return soft, phrase
