@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import threading
 import warnings
 
 
@@ -42,27 +41,20 @@ def build_bm25(docs: list[str], stem):
 def query_terms(text: str, stem) -> list[str]:
     """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
 
-    bm25s' own Tokenizer with the same settings as bm25s.tokenize (lower case, its token pattern, its English
-    stopwords), so the two cannot drift apart. One tokenizer serves every query: it is asked for a stream (no
-    progress bar to build) and forgets its vocabulary after each query, since a tokenizer keeps every word it has
-    seen and a serving process meets endless new words. The words are stemmed together afterwards, which is
-    what bm25s.tokenize does too (a stemmer maps each word on its own).
+    The splitting, lower-casing and stopwords are those of bm25s' own Tokenizer built with bm25s.tokenize's
+    settings (its token pattern, its English stopwords), so the two cannot drift apart; its vocabulary is
+    never used, since a tokenizer keeps every word it has seen and a serving process meets endless new
+    words. What is left is Tokenizer.streaming_tokenize's order: lower case, split, drop stopwords, stem each
+    word (stemmed together here, as bm25s.tokenize does: a stemmer maps each word on its own).
     """
-    tokenizer = _query_tokenizer()
-    with _TOKENIZING:  # the tokenizer's vocabulary is per query
-        try:
-            ids = list(tokenizer.tokenize([text], update_vocab=True, return_as="stream", allow_empty=False))
-            (words,) = tokenizer.decode(ids)
-        finally:
-            tokenizer.reset_vocab()
+    tokenizer, stop = _query_tokenizer()
+    words = [w for w in tokenizer.splitter(text.lower() if tokenizer.lower else text) if w not in stop]
     return stem(words) if words else []
-
-
-_TOKENIZING = threading.Lock()
 
 
 @functools.cache
 def _query_tokenizer():
     from bm25s.tokenization import Tokenizer
 
-    return Tokenizer(stopwords="en")
+    tokenizer = Tokenizer(stopwords="en")
+    return tokenizer, frozenset(tokenizer.stopwords)
