@@ -108,7 +108,8 @@ class WordVectors:
 
         rows = self._rows
         if words and all(w in rows for w in words):  # the usual case, all document words: one gather, same values
-            return self._matrix[[rows[w] for w in words]]
+            index = [rows[w] for w in words]  # before reading the matrix, which a concurrent rows() may grow
+            return self._matrix[index]
         out: list = [None] * len(words)
         others: dict[str, list[int]] = {}
         in_table: dict[int, int] = {}
