@@ -110,21 +110,24 @@ class WordVectors:
         if words and all(w in rows for w in words):  # the usual case, all document words: one gather, same values
             index = [rows[w] for w in words]  # before reading the matrix, which a concurrent rows() may grow
             return self._matrix[index]
-        out: list = [None] * len(words)
+        # Each source in one gather into a float32 array: the same values np.stack of the rows gave (a table
+        # row is float16, which float32 holds exactly).
+        in_matrix: dict[int, int] = {}
         others: dict[str, list[int]] = {}
         in_table: dict[int, int] = {}
         for i, w in enumerate(words):
-            row = self._rows.get(w)
+            row = rows.get(w)
             if row is not None:
-                out[i] = self._matrix[row]
+                in_matrix[i] = row
             elif (row := self._table_row(w)) is not None:
                 in_table[i] = row
             else:
                 others.setdefault(w, []).append(i)
+        parts: list[tuple[list[int], object]] = []
+        if in_matrix:
+            parts.append((list(in_matrix), self._matrix[list(in_matrix.values())]))
         if in_table:  # in one call: the table encodes the words beyond its cached head together
-            out_rows = self.table[1][list(in_table.values())]
-            for i, vector in zip(in_table, out_rows):
-                out[i] = vector
+            parts.append((list(in_table), self.table[1][list(in_table.values())]))
         if others:
             with self._lock:
                 found = {w: self._extra.get(w) for w in others}
@@ -139,9 +142,13 @@ class WordVectors:
                     while len(self._extra) > self.max_words:
                         self._extra.popitem(last=False)
             for w, positions in others.items():
-                for i in positions:
-                    out[i] = found[w]
-        return np.stack(out).astype("float32", copy=False)
+                parts.append((positions, np.asarray(found[w])[None, :].repeat(len(positions), axis=0)))
+        if not parts:
+            return np.stack([])  # no words: numpy's own error, as before
+        out = np.empty((len(words), parts[0][1].shape[1]), dtype=np.result_type(*(v for _, v in parts), np.float32))
+        for positions, vectors in parts:
+            out[positions] = vectors
+        return out.astype("float32", copy=False)
 
 
 def _bases(word: str) -> list[str]:
