@@ -18,13 +18,10 @@ search found decides:
   to a section just shown, it continues ("Any examples?"); if the question's own words pull it to another section,
   they name a new topic ("What is metrology?");
 - otherwise it is a new topic, answered (or refused) on its own.
-After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
-name the document knows, words that say something without pointing back, or the document named), else refused.
+What follows a refusal is decided apart (app/followup_refusal.py): there is no section to continue.
 """
 
 from __future__ import annotations
-
-import re
 
 from consensus_chat.retriever.evidence import ZIPF_COMMON
 
@@ -88,7 +85,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(same)
     # A word the document never uses names no section ("How do benchmarks fit in?"); a question that points back
     # keeps all its words ("why is that a problem for safety?" is about what was shown).
-    named = strong if back else _covered(strong, alone) or strong
+    named = strong if back else covered_words(strong, alone) or strong
     if covered and strong and titled_elsewhere(named, cited[0], top.title):
         return None  # its own search finds a section whose title names its words ("What is metrology?")
     about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
@@ -105,7 +102,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     return None
 
 
-def _covered(words, result) -> tuple[str, ...]:
+def covered_words(words, result) -> tuple[str, ...]:
     """The words the document uses, by the search's evidence (all of them when it has none)."""
     evidence = _evidence(result)
     if evidence is None:
@@ -116,20 +113,3 @@ def _covered(words, result) -> tuple[str, ...]:
 
 def _on(section) -> tuple:
     return section, section.title
-
-
-def has_own_topic(question: str, question_topic, alone, names_document) -> bool:
-    """After a refusal: does the question bring a topic of its own (a known name, words that say something and do
-    not point back, or the document named), rather than leaning on what was refused?"""
-    if question_topic.entities:
-        return True
-    strong = own_words(question_topic, alone)
-    # "this guide", "that report": the pronoun points at the document, not at what was refused.
-    named = [re.escape(m) for m in question_topic.meta if names_document(m)]
-    if named:
-        question = re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I)
-    if points_back(question) and not strong:
-        return False  # "When was it published?": "it" is what the document does not cover
-    if strong:
-        return bool(question_topic.meta) or not refers_back(question, question_topic)
-    return any(names_document(m) for m in question_topic.meta)
