@@ -5,16 +5,16 @@ again, with a question back). Never a "nearest section" of the refused question,
 The previous turn's state decides that there is nothing to continue; the question's own evidence decides whether it
 leans:
 - a pronoun with nothing of the question before it to stand for ("When was it published?", "How does it handle
-  B?") leans; one after a word of the question ("how might a model hide its reasoning?") is that word's, and one
-  that asks what the document says ("Does it say anything about B?") is the document's;
+  B?") leans; a possessive after a word of the question ("how might a model hide its state?") is that word's, and
+  a question that asks what the document says ("Does it say anything about B?") stands alone;
 - a topic of nothing but definite references ("What are the penalties?") leans;
 - a fragment after "and" / "what about" ("And in France?", "What about last year?", "and for small firms?") is the
   refused question continued unless it names a topic of the document on its own: a name the index knows, or words
-  that say something and that the first section of its own search uses ("what about near misses?"); a question
-  after "and" must name that section in its title ("and how are plumes mapped?");
+  that say something and that the first section of its own search uses ("what about B?"); a question after "and"
+  must name that section in its title ("and how is B done?", a section titled *B*);
 - a question with no topic of its own ("Why?", "Who is cited?", "Tell me more") leans, unless it names the document.
 Words that most of the document's sections use count here: after a refusal they are the document's subject, not a
-sign of continuing a section ("how are plumes mapped?" on a page about plume mapping).
+sign of continuing a section ("how is B measured?" on a page whose sections all speak of B).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def informative(topic, result) -> tuple[str, ...]:
 
 def leaning_pronoun(question: str, topic) -> bool:
     """A pronoun that can only stand for something said before: any but a possessive after a word of the question's
-    own topic ("how might a model hide its reasoning?": the model's). "Which risks does it cover?" leans."""
+    own topic ("how might a model hide its state?": the model's). "Which parts does it handle?" leans."""
     lowered = question.lower()
     starts = [m.start() for w in topic.words for m in [re.search(rf"\b{re.escape(w)}", lowered)] if m]
     starts += [e.start for e in topic.entities]
@@ -90,11 +90,11 @@ def _names_topic(asked: str, topic, result, section_of, *, fragment: bool) -> bo
         return False  # "and when is it due?", "and the risks?": what was refused
     first = asked.split(None, 1)[0].lower() if asked.split() else ""
     if topic.entities:
-        return True  # "and Grosse?", "what about 6.3?"
+        return True  # "and <a source key>?", "what about <a code>?"
     if fragment and first in PREPOSITIONS:
-        return False  # "And in France?", "what about for farms?": the refused question, with a new detail
+        return False  # "And in France?", "what about for small firms?": the refused question, with a new detail
     top = first_in_scope(result)
-    words = covered_words(informative(topic, result), result)  # "private wells though": "though" names nothing
+    words = covered_words(informative(topic, result), result)  # "B though?": "though" names nothing
     if top is None or not words:
         return False
     if not fragment:
