@@ -12,6 +12,9 @@ search found decides:
   section is the one just shown and it refers to a word of it ("are the tools reliable?"): it continues;
 - the document covers it alone and its own search's first section names its words in its title (the words the
   document uses: "How do benchmarks fit in?"): a new topic;
+- it does not point back, no section just shown uses its words, and its own search's first section uses every word
+  of it that says something and that the document uses, with one of them in its title: a new topic ("Any
+  examples?" names no title);
 - when it points back, or the document covers it alone with words that say something and its own search does not
   lead to the document's source record or overview ("What is AI safety?"), the question is searched again joined
   with the title of the section just shown (the second search, reused as the answer's). If that search still leads
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 from consensus_chat.retriever.evidence import ZIPF_COMMON
 
-from .followup_context import definite_only, points_back, refers_to, section_using, titled_elsewhere
+from .followup_context import definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere
 
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
@@ -89,6 +92,10 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     if covered and strong and titled_elsewhere(named, cited[0], top.title):
         return None  # its own search finds a section whose title names its words ("What is metrology?")
     about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
+    used = covered_words(strong, alone)
+    if covered and not back and not about_document and shown is None and section_using(used, [top]) and any(
+            title_uses([word], top.title) for word in used):
+        return None  # "how do B drift?": a section titled with B uses all its words, and no section just shown does
     if back or covered and strong and not about_document:
         # Does the question still lead to the section just shown once it is joined with that section's title? If
         # its own words pull the joined search to another section, they name a new topic; else it continues. A
