@@ -5,8 +5,9 @@ again, with a question back). Never a "nearest section" of the refused question,
 The previous turn's state decides that there is nothing to continue; the question's own evidence decides whether it
 leans:
 - a pronoun with nothing of the question before it to stand for ("When was it published?", "How does it handle
-  B?") leans; a possessive after a word of the question ("how might a model hide its state?") is that word's, and
-  a question that asks what the document says ("Does it say anything about B?") stands alone;
+  B?") leans; a possessive after a word of the question ("how might a model hide its state?") is that word's,
+  "there" after "is" / "are" points at nothing, and a question that asks what the document says ("Does it say
+  anything about B?") stands alone;
 - a topic of nothing but definite references ("What are the penalties?") leans;
 - a fragment after "and" / "what about" ("And in France?", "What about last year?", "and for small firms?") is the
   refused question continued unless it names a topic of the document on its own: a name the index knows, or words
@@ -29,6 +30,8 @@ from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope
 from .followup_frame import PREPOSITIONS, is_question
 
 _POSSESSIVES = frozenset("its their his her".split())
+# "there" after a form of "be" ("Is there a limit on B?") says that something exists; it points at nothing.
+_BE = re.compile(r"\b(?:is|are|was|were)\s+$", re.I)
 
 
 def after_refusal(question: str, rest: str | None, *, analyse, search, section_of, names_document) -> str | None:
@@ -63,7 +66,8 @@ def leaning_pronoun(question: str, topic) -> bool:
     starts = [m.start() for w in topic.words for m in [re.search(rf"\b{re.escape(w)}", lowered)] if m]
     starts += [e.start for e in topic.entities]
     first = min(starts, default=len(question))
-    return any(m.group(1).lower() not in _POSSESSIVES or m.start() < first for m in ANAPHORA.finditer(question))
+    return any((m.group(1).lower() not in _POSSESSIVES or m.start() < first) and not (
+        m.group(1).lower() == "there" and _BE.search(question[:m.start()])) for m in ANAPHORA.finditer(question))
 
 
 def _stands_alone(question: str, topic, result, names_document) -> bool:

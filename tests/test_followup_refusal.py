@@ -56,6 +56,13 @@ def test_a_possessive_after_a_word_of_the_question_is_that_words(assistant, shap
 
 
 @HISTORY_SHAPES
+def test_there_after_a_form_of_be_points_at_nothing(assistant, shape):
+    refused, answer = converse(assistant, [EU_ACT, "Are there benchmarks for harmful behaviour?"], shape)
+    assert refused.refused and first_id(answer) == "risk-assessment--audit-techniques-and-benchmarks"
+    assert LEANS in refused_follow_up(assistant, EU_ACT, "Is there a fine for it?", shape).text
+
+
+@HISTORY_SHAPES
 def test_asking_when_or_by_whom_it_was_published_after_a_refusal_is_refused(second_page, shape):
     # "publish" is a word for the document too, but "it" is what was refused: no section on disclosure is offered.
     assert LEANS in refused_follow_up(second_page, "What is Google's Project Zero?", "Does it publish its findings?",
