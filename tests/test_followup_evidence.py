@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, CountingRetriever, converse, first_id
+from conftest import HISTORY_SHAPES, SOURCE, CountingRetriever, converse, first_id, refused_after
 
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
@@ -37,10 +37,11 @@ def test_a_question_about_the_whole_document_is_not_joined_with_the_last_section
     assert answer.resolved_question == "What is AI safety?" and first_id(answer) != METROLOGY
 
 
-@pytest.mark.parametrize("off_topic", ["How do I bake bread?", "how do i fix my bike"])
-def test_the_last_sections_title_does_not_carry_an_off_topic_question_into_scope(assistant, off_topic):
-    _, answer = converse(assistant, ["What is metrology?", off_topic])
-    assert answer.refused and not answer.citations, answer.resolved_question
+@pytest.mark.parametrize("off_topic", ["How do I bake bread?", "how do i fix my bike", "How do I measure my waist?",
+                                       "How long do I bake the bread?"])
+def test_an_off_topic_follow_up_without_a_reference_to_the_last_section_is_refused(assistant, off_topic):
+    # Neither the last section's title nor a word near its subject ("measure") carries it into scope.
+    refused_after(assistant, "What is metrology?", off_topic)
 
 
 @HISTORY_SHAPES
@@ -79,12 +80,6 @@ def test_a_definite_reference_to_the_last_sections_word_continues_it(assistant, 
     assert assistant.answer("are the tools reliable?").refused
     _, answer = converse(assistant, ["explainability?", "are the tools reliable?"], shape)
     assert not answer.refused and first_id(answer) == "explainability", answer.resolved_question
-
-
-@pytest.mark.parametrize("follow_up", ["How do I measure my waist?", "How long do I bake the bread?"])
-def test_an_off_topic_follow_up_without_a_reference_to_the_last_section_is_refused(assistant, follow_up):
-    _, answer = converse(assistant, ["What is metrology?", follow_up])
-    assert answer.refused and not answer.citations, answer.resolved_question
 
 
 def test_a_word_the_document_never_uses_does_not_keep_a_new_topic_on_the_last_section(assistant):
