@@ -93,8 +93,8 @@ def _names_topic(asked: str, topic, result, section_of, *, fragment: bool) -> bo
     if ANAPHORA.search(asked) or definite_only(asked, topic):
         return False  # "and when is it due?", "and the risks?": what was refused
     first = asked.split(None, 1)[0].lower() if asked.split() else ""
-    if topic.entities:
-        return True  # "and <a source key>?", "what about <a code>?"
+    if topic.entities or topic.meta and topic.words:
+        return True  # "and <a source key>?", "what about <a code>?", "and what does the report say about B?"
     if fragment and first in PREPOSITIONS:
         return False  # "And in France?", "what about for small firms?": the refused question, with a new detail
     top = first_in_scope(result)

@@ -100,3 +100,12 @@ def test_api_chat_after_a_refusal_with_the_turn_or_the_text(served):
         assert leans["refused"] and leans["citations"] == [] and leans["sources"] == []
         fresh = client.predict("how are risk assessments used?", history, api_name="/chat")
         assert not fresh["refused"] and fresh["citations"][0]["id"] == RISK
+
+
+@HISTORY_SHAPES
+def test_a_question_after_and_that_asks_what_the_report_says_stands_alone(assistant, shape):
+    # The document is asked directly; "and what does it say about deception?" would still lean on the refusal.
+    refused, answer = converse(assistant, [EU_ACT, "and what does the report say about deception?"], shape)
+    assert refused.refused and not answer.refused and answer.resolved_question.startswith("what does the report")
+    assert LEANS in refused_follow_up(assistant, EU_ACT, "and what does it say about deception?", shape).text
+
