@@ -22,9 +22,9 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- after a refusal there is nothing to continue: a follow-up is answered only with a covered topic of its own
-  (app/followup_evidence.py), else refused again, never answered from a section; a question back about a place
-  keeps the list.
+- after a refusal there is nothing to continue: a follow-up stands alone (answered or refused as if asked first)
+  or leans on what was refused and is refused again, never answered from a section nor put in the refused
+  question's frame (app/followup_refusal.py); a question back about a place keeps the list.
 What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
