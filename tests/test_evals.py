@@ -750,6 +750,10 @@ def test_the_second_development_conversations_load_and_are_scored_in_their_own_t
 
     dev3 = load_conversations(DEV3_CONVERSATIONS)
     assert len(dev3) == 20 and sum(len(c["turns"]) for c in dev3) == 55 and all("corpus" in c for c in dev3)
+    from consensus_chat.evals.conversations import DEV4_CONVERSATIONS
+
+    dev4 = load_conversations(DEV4_CONVERSATIONS)
+    assert len(dev4) == 54 and sum(len(c["turns"]) for c in dev4) == 160 and all("corpus" in c for c in dev4)
     path = tmp_path / "two.jsonl"
     path.write_text(
         '{"id": "a", "corpus": "tests/data/second-page.txt", "turns": [{"question": "When?", "relevant_titles": '

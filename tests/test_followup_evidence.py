@@ -86,3 +86,24 @@ def test_a_word_the_document_never_uses_does_not_keep_a_new_topic_on_the_last_se
     # "fit" is no word of the document: "benchmarks" alone names the audit card, a new topic.
     _, answer = converse(assistant, ["whats the main goal of risk assessment", "how do benchmarks fit in"])
     assert first_id(answer) == "risk-assessment--audit-techniques-and-benchmarks", answer.resolved_question
+
+
+@pytest.fixture(scope="module")
+def third_page(tmp_path_factory, embedder):
+    """An assistant over tests/data/third-page.txt, a page nobody calibrated."""
+    from conftest import data_page_assistant
+
+    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("opener", ["Why do incident databases have uneven coverage?",
+                                    "What must be in a serious incident notification?"])
+def test_a_question_whose_words_a_titled_section_uses_and_the_last_one_does_not_starts_fresh(third_page, shape,
+                                                                                              opener):
+    # No pronoun, and the section just shown uses none of "near misses ... recording": joined with its title, the
+    # search would stay on it; the section titled with "near-miss" that uses every word is a new topic.
+    question = "Why are near misses worth recording?"
+    _, answer = converse(third_page, [opener, question], shape)
+    assert answer.resolved_question == question
+    assert first_id(answer) == first_id(third_page.answer(question)) == "incident-reporting--near-miss-reporting"
