@@ -22,9 +22,9 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- after a refusal there is nothing to continue: a follow-up is answered only with a covered topic of its own
-  (app/followup_evidence.py), else refused again, never answered from a section; a question back about a place
-  keeps the list.
+- after a refusal there is nothing to continue: a follow-up stands alone (answered or refused as if asked first)
+  or leans on what was refused and is refused again, never answered from a section nor put in the refused
+  question's frame (app/followup_refusal.py); a question back about a place keeps the list.
 What a question is about is read by the retriever's topic analysis
 (retriever/topic.py), so the rules never look for document words.
 """
@@ -36,9 +36,10 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
 
-from .followup_context import ANAPHORA, definite_only, points_back, section_using
-from .followup_evidence import continues, has_own_topic
-from .followup_frame import is_question, names_a_section, substitute, swapped
+from .followup_context import points_back, section_using
+from .followup_evidence import continues
+from .followup_frame import is_question, substitute, swapped
+from .followup_refusal import after_refusal
 from .ordinals import THING, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
@@ -90,31 +91,32 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             return replace(picked, question=substitute(previous.resolved_question, rest,
                                                        analyse(previous.resolved_question)))
         return picked
-    if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
-        return _after_refusal(question) if previous.refused else Resolution(question, refuse=_nothing_to_count(
-            previous, section_of))
     continuation = _CONTINUATION.search(question)
+    if previous.refused:  # nothing to continue: a topic of its own, or refused again (app/followup_refusal.py)
+        if only_a_place(question, analyse):
+            return _after_refusal(question)  # "the second one" of nothing listed
+        rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!") if continuation else None
+        asked = after_refusal(question, rest, analyse=analyse, search=search, section_of=section_of,
+                              names_document=_names_document)
+        return Resolution(asked) if asked is not None else _after_refusal(question)
+    if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
+        return Resolution(question, refuse=_nothing_to_count(previous, section_of))
     if continuation:
         rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
-        if previous.refused and (ANAPHORA.search(rest) or definite_only(rest, analyse(rest))):
-            return _after_refusal(question)  # "and when is it due?": "it" is what the document does not cover
         new = analyse(rest)
-        if rest and (new.meta and (new.words or new.entities) or previous.refused and new.entities):
-            # "and the system safety one, who does it cite?" asks for itself; so does a section named after a
-            # refusal ("What about X?", X a title), which has no question of its own to be put into.
+        if rest and new.meta and (new.words or new.entities):
+            # "and the system safety one, who does it cite?" asks for itself.
             return Resolution(rest + "?")
         said = previous.resolved_question.split(" — ")[0]  # without the topic a follow-up was joined with
         before = analyse(said)
-        shown = None if previous.refused or new.entities or before.words or before.entities else (
+        shown = None if new.entities or before.words or before.entities else (
             section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
         if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
             return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
         if rest and is_question(rest):
             question = f"{rest}?"  # "and who decides on the thresholds?": a follow-up of its own, without the "and"
-            if previous.refused and not names_a_section(analyse(question), search(question)):
-                return _after_refusal(question)  # "and what do experts recommend?": still on what was refused
         elif rest and (new.words or new.entities):
-            last = None if previous.refused or not previous.cited else section_of(previous.cited[0])
+            last = section_of(previous.cited[0]) if previous.cited else None
             asked, pinned = swapped(said, rest, before, new, last, search, section_of)
             return Resolution(asked, section=pinned, picked=pinned is not None)
     own = analyse(question)
@@ -124,10 +126,6 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
-    if previous.refused:  # nothing to continue: answered only with a topic of its own (app/followup_evidence.py)
-        own_topic = not unnamed and not bare and not _CONTINUATION.search(question) and has_own_topic(
-            question, own, search(question), _names_document)
-        return Resolution(question) if own_topic else _after_refusal(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
     shown, joined_with = None, None
     if not unnamed and not bare and not _CONTINUATION.search(question):

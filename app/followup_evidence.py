@@ -12,23 +12,23 @@ search found decides:
   section is the one just shown and it refers to a word of it ("are the tools reliable?"): it continues;
 - the document covers it alone and its own search's first section names its words in its title (the words the
   document uses: "How do benchmarks fit in?"): a new topic;
+- it does not point back, no section just shown uses its words, and its own search's first section uses every word
+  of it that says something and that the document uses, with one of them in its title: a new topic ("Any
+  examples?" names no title);
 - when it points back, or the document covers it alone with words that say something and its own search does not
   lead to the document's source record or overview ("What is AI safety?"), the question is searched again joined
   with the title of the section just shown (the second search, reused as the answer's). If that search still leads
   to a section just shown, it continues ("Any examples?"); if the question's own words pull it to another section,
   they name a new topic ("What is metrology?");
 - otherwise it is a new topic, answered (or refused) on its own.
-After a refusal there is nothing to continue: a follow-up is answered only when it has a topic of its own (a
-name the document knows, words that say something without pointing back, or the document named), else refused.
+What follows a refusal is decided apart (app/followup_refusal.py): there is no section to continue.
 """
 
 from __future__ import annotations
 
-import re
-
 from consensus_chat.retriever.evidence import ZIPF_COMMON
 
-from .followup_context import definite_only, points_back, refers_to, section_using, titled_elsewhere
+from .followup_context import definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere
 
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
@@ -88,10 +88,14 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(same)
     # A word the document never uses names no section ("How do benchmarks fit in?"); a question that points back
     # keeps all its words ("why is that a problem for safety?" is about what was shown).
-    named = strong if back else _covered(strong, alone) or strong
+    named = strong if back else covered_words(strong, alone) or strong
     if covered and strong and titled_elsewhere(named, cited[0], top.title):
         return None  # its own search finds a section whose title names its words ("What is metrology?")
     about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
+    used = covered_words(strong, alone)
+    if covered and not back and not about_document and shown is None and section_using(used, [top]) and any(
+            title_uses([word], top.title) for word in used):
+        return None  # "how do B drift?": a section titled with B uses all its words, and no section just shown does
     if back or covered and strong and not about_document:
         # Does the question still lead to the section just shown once it is joined with that section's title? If
         # its own words pull the joined search to another section, they name a new topic; else it continues. A
@@ -105,7 +109,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     return None
 
 
-def _covered(words, result) -> tuple[str, ...]:
+def covered_words(words, result) -> tuple[str, ...]:
     """The words the document uses, by the search's evidence (all of them when it has none)."""
     evidence = _evidence(result)
     if evidence is None:
@@ -116,20 +120,3 @@ def _covered(words, result) -> tuple[str, ...]:
 
 def _on(section) -> tuple:
     return section, section.title
-
-
-def has_own_topic(question: str, question_topic, alone, names_document) -> bool:
-    """After a refusal: does the question bring a topic of its own (a known name, words that say something and do
-    not point back, or the document named), rather than leaning on what was refused?"""
-    if question_topic.entities:
-        return True
-    strong = own_words(question_topic, alone)
-    # "this guide", "that report": the pronoun points at the document, not at what was refused.
-    named = [re.escape(m) for m in question_topic.meta if names_document(m)]
-    if named:
-        question = re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I)
-    if points_back(question) and not strong:
-        return False  # "When was it published?": "it" is what the document does not cover
-    if strong:
-        return bool(question_topic.meta) or not refers_back(question, question_topic)
-    return any(names_document(m) for m in question_topic.meta)

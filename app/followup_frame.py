@@ -18,7 +18,7 @@ import re
 from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.words import content_words
 
-from .followup_context import section_using, title_uses
+from .followup_context import section_using
 from .followup_evidence import first_in_scope, own_words
 
 # A question begins with a wh-word or an auxiliary; a fragment ("of B", "near misses", "6.3") does not.
@@ -26,15 +26,7 @@ _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|
                    r"should|would|will|may|might|must|has|have|had)\b", re.I)
 
 # Words that open a fragment ("and of B?", "for near misses?") and that its frame may already hold.
-_PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())
-
-
-def names_a_section(topic, result) -> bool:
-    """Does the question's own search find, in scope, a section whose title uses every word of it that says
-    something ("and how does B work?" names a section titled *B for C*)?"""
-    top = first_in_scope(result)
-    words = own_words(topic, result)
-    return top is not None and bool(words) and title_uses(words, top.title)
+PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())
 
 
 def is_question(rest: str) -> bool:
@@ -96,12 +88,12 @@ def substitute(previous: str, fragment: str, topic, title: str | None = None) ->
     words = fragment.split()
     lead = words[0].lower() if len(words) > 1 else ""
     inside = [m.end() for m in re.finditer(rf"\b{re.escape(lead)}\b", previous[start:end], re.I)] if lead in \
-        _PREPOSITIONS else []
+        PREPOSITIONS else []
     if inside:
         start += inside[-1] + 1  # "the GDP of Japan?" + "and of Germany?": the words after the same "of"
         fragment = fragment.split(None, 1)[1]
     before = previous[:start].split()
-    if not inside and lead and (lead in _PREPOSITIONS or before and lead == before[-1].lower()):
+    if not inside and lead and (lead in PREPOSITIONS or before and lead == before[-1].lower()):
         fragment = fragment.split(None, 1)[1]  # "the code for X?" + "and for Y?": the frame has its own "for"
     return f"{previous[:start]}{fragment}{previous[end:]}".strip()
 

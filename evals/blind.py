@@ -1,10 +1,10 @@
 """The blind test sets, scored apart from the development set and never read for ideas.
 
 A blind set (format: pages.json, one question file per page, conversations.jsonl) is written and
-committed before the changes it measures. `evals/blind5/` is the current one ("blind_test" in
-`eval --json`). `evals/blind4/` ("earlier_blind_test"), `evals/blind3/` ("third_blind_test"),
-`evals/blind2/` ("second_blind_test") and `evals/blind/` ("first_blind_test") measured earlier turns; their figures were read then, so they no
-longer count as unseen. Each page is ingested into its own temporary index and its questions
+committed before the changes it measures. `evals/blind6/` is the current one ("blind_test" in
+`eval --json`). `evals/blind5/` ("earlier_blind_test"), `evals/blind4/` ("fourth_blind_test"),
+`evals/blind3/` ("third_blind_test"), `evals/blind2/` ("second_blind_test") and `evals/blind/`
+("first_blind_test") measured earlier turns; their figures were read then, so they no longer count as unseen. Each page is ingested into its own temporary index and its questions
 asked there; no scope rule was ever fitted on them, so every scope figure here is of the kind
 "blind test". The report gives aggregates only (per page, per slice, overall), never the questions.
 """
@@ -15,21 +15,20 @@ from pathlib import Path
 
 from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, search_questions, summary
 
-BLIND_DIR = ROOT / "evals" / "blind5"
+BLIND_DIR = ROOT / "evals" / "blind6"
 KIND = "blind test"
 # Every blind set, newest first: (key in `eval --json`, folder, kind, heading of its part of the report).
+_EARLIER = (  # (key, folder, ordinal): the sets that measured earlier turns; their figures were read then
+    ("earlier_blind_test", "blind5", "earlier"), ("fourth_blind_test", "blind4", "fourth"),
+    ("third_blind_test", "blind3", "third"), ("second_blind_test", "blind2", "second"),
+    ("first_blind_test", "blind", "first"),
+)
 SETS = (
     ("blind_test", BLIND_DIR, KIND,
-     "Blind test set (evals/blind5/: written before the changes it measures; scored, never read)"),
-    ("earlier_blind_test", ROOT / "evals" / "blind4", "earlier blind test (figures read)",
-     "Earlier blind test set (evals/blind4/: its aggregate figures were read in the turn it measured, "
-     "so it is no longer unseen)"),
-    ("third_blind_test", ROOT / "evals" / "blind3", "third blind test (figures read)",
-     "Third blind test set (evals/blind3/: its figures were read in the turn it measured)"),
-    ("second_blind_test", ROOT / "evals" / "blind2", "second blind test (page figures read)",
-     "Second blind test set (evals/blind2/: its per-page figures were read two turns ago)"),
-    ("first_blind_test", ROOT / "evals" / "blind", "first blind test (slice figures read)",
-     "First blind test set (evals/blind/: its per-slice figures were read three turns ago)"),
+     "Blind test set (evals/blind6/: written before the changes it measures; scored, never read)"),
+    *((key, ROOT / "evals" / folder, f"{ordinal} blind test (figures read)",
+       f"{ordinal.capitalize()} blind test set (evals/{folder}/: its figures were read in the turn it measured, "
+       "so it is no longer unseen)") for key, folder, ordinal in _EARLIER),
 )
 # Issue 18's targets: (metric, at least / at most, value).
 TARGETS = (

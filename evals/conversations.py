@@ -30,6 +30,9 @@ DEV2_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev2.jsonl
 # A third, written before the system was run on it, of "and X?" follow-ups, places with nothing listed and
 # follow-ups after a refusal, over the shipped page and tests/data's two pages.
 DEV3_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev3.jsonl"
+# A fourth, written before the system was run on it, over the shipped page and four others: off-topic and named-law or
+# company turns followed by elliptic follow-ups or new questions, ordinals after lists, pronouns, topic changes.
+DEV4_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev4.jsonl"
 
 
 class ConversationFileError(ConsensusChatError):

@@ -97,6 +97,9 @@ def _sections(report: dict, compact: bool = False) -> list[Table]:
     conv3 = report.get("conversations_dev3")
     if conv3:
         tables.append(conversation_table(conv3, "third development set (written before the system was run on it)"))
+    conv4 = report.get("conversations_dev4")
+    if conv4:
+        tables.append(conversation_table(conv4, "fourth development set (written before the system was run on it)"))
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((
@@ -131,7 +134,7 @@ def full_tables(report: dict, compact: bool = False) -> list[tuple[str, list[Tab
         scored = full.get(key)
         if key == "blind_test":
             parts.append((heading if scored else "Blind test set: not scored (--no-blind, a question file of your "
-                          "own, or no evals/blind5/pages.json)", blind_tables(scored)))
+                          "own, or no evals/blind6/pages.json)", blind_tables(scored)))
         elif scored:
             parts.append((heading, blind_tables(scored, heading.split(" (")[0])))
     return parts

@@ -2,12 +2,13 @@
 
 The development set is the question file (evals/questions.jsonl unless --questions), the other pages
 of evals/pages/, evals/conversations.jsonl, evals/conversations-dev2.jsonl (a second conversation set written
-apart from the follow-up rules, reported as `conversations_dev2`) and evals/conversations-dev3.jsonl (a third,
-reported as `conversations_dev3`); the CI thresholds gate it alone. The blind test set
-(evals/blind5/) and the earlier ones (evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/, whose figures
-were read in the turns they measured) are scored after it when the development set is the shipped one. `--json`
-prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "third_blind_test": {...},
-"second_blind_test": {...}, "first_blind_test": {...}}`;
+apart from the follow-up rules, reported as `conversations_dev2`), evals/conversations-dev3.jsonl (a third,
+reported as `conversations_dev3`) and evals/conversations-dev4.jsonl (a fourth, `conversations_dev4`); the CI
+thresholds gate it alone. The blind test set
+(evals/blind6/) and the earlier ones (evals/blind5/, evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/, whose
+figures were read in the turns they measured) are scored after it when the development set is the shipped one. `--json`
+prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "fourth_blind_test": {...},
+"third_blind_test": {...}, "second_blind_test": {...}, "first_blind_test": {...}}`;
 the tables and report.md head each part with its name.
 """
 
@@ -40,10 +41,11 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
                       trec_out=trec_out, conversations=conversations)
     development["set"] = "development"
     if shipped and conversations is None:
-        from .conversations import DEV2_CONVERSATIONS, DEV3_CONVERSATIONS, score_conversation_file
+        from .conversations import DEV2_CONVERSATIONS, DEV3_CONVERSATIONS, DEV4_CONVERSATIONS, score_conversation_file
 
         for key, path, name in (("conversations_dev2", DEV2_CONVERSATIONS, "second"),
-                                ("conversations_dev3", DEV3_CONVERSATIONS, "third")):
+                                ("conversations_dev3", DEV3_CONVERSATIONS, "third"),
+                                ("conversations_dev4", DEV4_CONVERSATIONS, "fourth")):
             if progress is not None:
                 progress(f"conversations, {name} development set")
             development[key] = score_conversation_file(config, path, progress)

@@ -41,13 +41,20 @@ def build_bm25(docs: list[str], stem):
 def query_terms(text: str, stem) -> list[str]:
     """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
 
-    bm25s' own Tokenizer with the same settings as bm25s.tokenize (lower case, its token pattern, its English
-    stopwords), so the two cannot drift apart; a fresh one per query, without a progress bar, because a
-    tokenizer keeps every word it has seen and a serving process meets endless new words.
+    The splitting, lower-casing and stopwords are those of bm25s' own Tokenizer built with bm25s.tokenize's
+    settings (its token pattern, its English stopwords), so the two cannot drift apart; its vocabulary is
+    never used, since a tokenizer keeps every word it has seen and a serving process meets endless new
+    words. What is left is Tokenizer.streaming_tokenize's order: lower case, split, drop stopwords, stem each
+    word (stemmed together here, as bm25s.tokenize does: a stemmer maps each word on its own).
     """
+    tokenizer, stop = _query_tokenizer()
+    words = [w for w in tokenizer.splitter(text.lower() if tokenizer.lower else text) if w not in stop]
+    return stem(words) if words else []
+
+
+@functools.cache
+def _query_tokenizer():
     from bm25s.tokenization import Tokenizer
 
-    tokenizer = Tokenizer(stopwords="en", stemmer=lambda word: stem([word])[0])
-    (terms,) = tokenizer.tokenize([text], update_vocab=True, return_as="string", show_progress=False,
-                                  allow_empty=False)
-    return terms
+    tokenizer = Tokenizer(stopwords="en")
+    return tokenizer, frozenset(tokenizer.stopwords)

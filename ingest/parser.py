@@ -18,7 +18,7 @@ from .errors import CorpusFormatError
 from .section import Section, author_line
 from .text import slugify
 
-PARSER_VERSION = "2"  # 2: keys of surnames with particles ("Di Lorenzo", "van der Berg")
+PARSER_VERSION = "3"  # 2: keys of surnames with particles ("Di Lorenzo", "van der Berg"); 3: keys of any script ("Kaboré")
 
 # A code line: a dotted section code, a space, then a label glued to the next title.
 _CODE_LINE = re.compile(r"^(?P<code>\d+(?:\.\d+){1,3}) (?P<rest>\S.*)$")
@@ -29,7 +29,9 @@ _PARENT_SEP = " > "
 _YEAR_AT_END = re.compile(r"\((?P<year>\d{4})\)\s*$")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’)]$")
 _PAREN = re.compile(r"\(([^()]*)\)")
-_KEY = re.compile(r"[A-Z][A-Za-z0-9'’]*(?:-[A-Za-z0-9]+)*")
+# A key is a capitalised word of any script ("Turpin", "Kaboré", "Łukasz", "Anthropic-D"): `re` has no
+# \p{Lu}, so the first letter's case is checked by `_is_key` and the pattern takes any letter ([^\W\d_]).
+_KEY = re.compile(r"[^\W\d_][^\W_'’]*(?:['’][^\W_]+)*(?:-[^\W_]+)*")
 # Surname particles, in any case as written: "(Di Lorenzo)", "(van der Berg)", "(De Vries-B)", "(St. John)".
 # A key of several words is particles then one capitalised key, so "(New York)", "(Figure 2)" and
 # "(for example, audits)" stay out: their first word is no particle.
@@ -248,9 +250,15 @@ def _citations(text: str) -> tuple[str, ...]:
                 continue  # a cross-reference such as "see above" or "see also 2.1.1 above"
             item = _HEDGE.sub("", item)
             item = re.sub(r"\s+", " ", item)  # a key of several words written across a line break
-            if (_KEY.fullmatch(item) or _PARTICLE_KEY.fullmatch(item)) and item not in keys:
+            if _is_key(item) and item not in keys:
                 keys.append(item)
     return tuple(keys)
+
+
+def _is_key(item: str) -> bool:
+    """A source key: one capitalised word (hyphenated parts allowed), or surname particles then one."""
+    last = item.split()[-1]
+    return last[:1].isupper() and bool(_KEY.fullmatch(item) or _PARTICLE_KEY.fullmatch(item))
 
 
 def _is_acronym_definition(before: str, item: str) -> bool:

@@ -58,9 +58,15 @@ def bare(word: str) -> str:
 
 def content_parts(word: str) -> list[str]:
     """The parts of one bare word that carry meaning (hyphenated parts split; stop, meta and number parts dropped)."""
+    return list(_bare_parts(word))
+
+
+@lru_cache(maxsize=65536)
+def _bare_parts(word: str) -> tuple[str, ...]:
+    # Each bare word is split once: a search asks for the parts of its question's words in several places.
     stop = stopwords()
     parts = (part.strip("'") for part in word.split("-"))
-    return [p for p in parts if len(p) > 1 and p not in stop and p not in META_WORDS and not p.isdigit()]
+    return tuple(p for p in parts if len(p) > 1 and p not in stop and p not in META_WORDS and not p.isdigit())
 
 
 def content_words(text: str) -> list[str]:
@@ -72,7 +78,7 @@ def content_words(text: str) -> list[str]:
 
 @lru_cache(maxsize=65536)
 def _token_parts(token: str) -> tuple[str, ...]:
-    return tuple(content_parts(bare(token)))
+    return _bare_parts(bare(token))
 
 
 def section_words(title: str, text: str) -> list[str]:

@@ -152,9 +152,13 @@ class EverydayVectors:
             if self._learned is not None:
                 self._learned.add([self._words[r] for r in missing], vectors)
         out = np.empty((len(rows), self._matrix.shape[1]), dtype=np.float16)
-        for i, r in enumerate(rows):
-            head = self._head.get(r)
-            out[i] = self._matrix[head] if head is not None else self._extra[r]
+        heads = [self._head.get(r) for r in rows]
+        cached = [i for i, head in enumerate(heads) if head is not None]
+        if cached:  # one gather from the cached head, not a memmap row object per word
+            out[cached] = self._matrix[[heads[i] for i in cached]]
+        for i, (r, head) in enumerate(zip(rows, heads)):
+            if head is None:
+                out[i] = self._extra[r]
         return out
 
 

@@ -64,13 +64,18 @@ class DenseSearch:
         import numpy as np
 
         scores = self.vectors @ np.asarray(vector, dtype=np.float32)
-        rows = np.arange(len(scores))
-        if allowed is not None:
-            rows = rows[np.fromiter((sid in allowed for sid in self.chunk_sections), dtype=bool, count=len(scores))]
-        if n_cand < len(rows):
-            rows = rows[np.argpartition(-scores[rows], n_cand - 1)[:n_cand]]
+        if allowed is None and n_cand >= len(scores):
+            found = enumerate(scores.tolist())  # every chunk, in order (a small index: the usual case)
+        else:
+            rows = np.arange(len(scores))
+            if allowed is not None:
+                rows = rows[np.fromiter((sid in allowed for sid in self.chunk_sections), dtype=bool,
+                                        count=len(scores))]
+            if n_cand < len(rows):
+                rows = rows[np.argpartition(-scores[rows], n_cand - 1)[:n_cand]]
+            found = zip(rows.tolist(), scores[rows].tolist())
         best: dict[str, float] = {}
-        for i, cosine in zip(rows.tolist(), scores[rows].tolist()):
+        for i, cosine in found:
             sid = self.chunk_sections[i]
             if cosine > best.get(sid, -2.0):
                 best[sid] = cosine

@@ -91,8 +91,9 @@ def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: 
     candidates = [sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
     words = content_words(text) if topic.words else []
     soft, phrase = matcher.scores(words, candidates)
-    signals = [min_max(dense), min_max(soft), min_max(phrase)]
-    return {s.id: (exact[s.id][0] if s.id in exact else 0.0) + sum(sig.get(s.id, 0.0) for sig in signals) / 3
+    dense, soft, phrase = min_max(dense), min_max(soft), min_max(phrase)
+    return {s.id: (exact[s.id][0] if s.id in exact else 0.0)
+            + sum((dense.get(s.id, 0.0), soft.get(s.id, 0.0), phrase.get(s.id, 0.0))) / 3
             for s in candidates}
 
 

@@ -33,6 +33,9 @@ class Generations:
         self._released = threading.Event()
         self._last_warning: str | None = None
         self.loaded: Generation | None = None
+        # An embedded store's pointer file, as a string once: every request stats it (a Chroma server has none).
+        path = getattr(self.store, "manifest_path", None)
+        self._manifest_path = None if path is None else os.fspath(path)
 
     def open(self, spec_hash: str, model_name: str) -> None:
         """Load the current generation for the first time."""
@@ -40,7 +43,7 @@ class Generations:
 
     def _stamp(self, loaded: bool = True):
         """What changes when an ingest publishes: the manifest's mtime, or the server's generation name."""
-        path = getattr(self.store, "manifest_path", None)
+        path = self._manifest_path
         if path is not None:
             try:
                 return os.stat(path).st_mtime_ns
@@ -72,7 +75,7 @@ class Generations:
         """The loaded generation, reloaded first if another ingest swapped in a new one."""
         generation = self.loaded
         now = time.monotonic()
-        if getattr(self.store, "manifest_path", None) is None and now - self._last_check < _SERVER_RECHECK_SECONDS:
+        if self._manifest_path is None and now - self._last_check < _SERVER_RECHECK_SECONDS:
             return generation
         self._last_check = now
         if self._released.is_set():

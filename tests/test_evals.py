@@ -478,7 +478,8 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     full = json.loads(proc.stdout)
-    blind_keys = ("blind_test", "earlier_blind_test", "third_blind_test", "second_blind_test", "first_blind_test")
+    blind_keys = ("blind_test", "earlier_blind_test", "fourth_blind_test", "third_blind_test", "second_blind_test",
+                  "first_blind_test")
     assert set(full) == {"development", *blind_keys}
     assert all(full[key] is None for key in blind_keys)
     data = full["development"]
@@ -750,6 +751,10 @@ def test_the_second_development_conversations_load_and_are_scored_in_their_own_t
 
     dev3 = load_conversations(DEV3_CONVERSATIONS)
     assert len(dev3) == 20 and sum(len(c["turns"]) for c in dev3) == 55 and all("corpus" in c for c in dev3)
+    from consensus_chat.evals.conversations import DEV4_CONVERSATIONS
+
+    dev4 = load_conversations(DEV4_CONVERSATIONS)
+    assert len(dev4) == 54 and sum(len(c["turns"]) for c in dev4) == 160 and all("corpus" in c for c in dev4)
     path = tmp_path / "two.jsonl"
     path.write_text(
         '{"id": "a", "corpus": "tests/data/second-page.txt", "turns": [{"question": "When?", "relevant_titles": '

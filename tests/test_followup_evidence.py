@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, CountingRetriever, converse, first_id
+from conftest import HISTORY_SHAPES, SOURCE, CountingRetriever, converse, first_id, refused_after
 
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
@@ -37,10 +37,11 @@ def test_a_question_about_the_whole_document_is_not_joined_with_the_last_section
     assert answer.resolved_question == "What is AI safety?" and first_id(answer) != METROLOGY
 
 
-@pytest.mark.parametrize("off_topic", ["How do I bake bread?", "how do i fix my bike"])
-def test_the_last_sections_title_does_not_carry_an_off_topic_question_into_scope(assistant, off_topic):
-    _, answer = converse(assistant, ["What is metrology?", off_topic])
-    assert answer.refused and not answer.citations, answer.resolved_question
+@pytest.mark.parametrize("off_topic", ["How do I bake bread?", "how do i fix my bike", "How do I measure my waist?",
+                                       "How long do I bake the bread?"])
+def test_an_off_topic_follow_up_without_a_reference_to_the_last_section_is_refused(assistant, off_topic):
+    # Neither the last section's title nor a word near its subject ("measure") carries it into scope.
+    refused_after(assistant, "What is metrology?", off_topic)
 
 
 @HISTORY_SHAPES
@@ -81,13 +82,28 @@ def test_a_definite_reference_to_the_last_sections_word_continues_it(assistant, 
     assert not answer.refused and first_id(answer) == "explainability", answer.resolved_question
 
 
-@pytest.mark.parametrize("follow_up", ["How do I measure my waist?", "How long do I bake the bread?"])
-def test_an_off_topic_follow_up_without_a_reference_to_the_last_section_is_refused(assistant, follow_up):
-    _, answer = converse(assistant, ["What is metrology?", follow_up])
-    assert answer.refused and not answer.citations, answer.resolved_question
-
-
 def test_a_word_the_document_never_uses_does_not_keep_a_new_topic_on_the_last_section(assistant):
     # "fit" is no word of the document: "benchmarks" alone names the audit card, a new topic.
     _, answer = converse(assistant, ["whats the main goal of risk assessment", "how do benchmarks fit in"])
     assert first_id(answer) == "risk-assessment--audit-techniques-and-benchmarks", answer.resolved_question
+
+
+@pytest.fixture(scope="module")
+def third_page(tmp_path_factory, embedder):
+    """An assistant over tests/data/third-page.txt, a page nobody calibrated."""
+    from conftest import data_page_assistant
+
+    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("opener", ["Why do incident databases have uneven coverage?",
+                                    "What must be in a serious incident notification?"])
+def test_a_question_whose_words_a_titled_section_uses_and_the_last_one_does_not_starts_fresh(third_page, shape,
+                                                                                              opener):
+    # No pronoun, and the section just shown uses none of "near misses ... recording": joined with its title, the
+    # search would stay on it; the section titled with "near-miss" that uses every word is a new topic.
+    question = "Why are near misses worth recording?"
+    _, answer = converse(third_page, [opener, question], shape)
+    assert answer.resolved_question == question
+    assert first_id(answer) == first_id(third_page.answer(question)) == "incident-reporting--near-miss-reporting"

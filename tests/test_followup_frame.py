@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, CountingRetriever, converse, data_page_assistant, first_id
+from conftest import HISTORY_SHAPES, CountingRetriever, converse, first_id, refused_after
 
 METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
 SYSTEM_SAFETY = "risk-assessment--system-safety-assessment"
 CODED = "Which research areas are coded 2.2.1?"
 LIMITS = "What are the limitations of explainability tools?"
-
-
-@pytest.fixture(scope="module")
-def third_page(tmp_path_factory, embedder):
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES
@@ -55,8 +50,7 @@ def test_a_frame_whose_own_words_would_quote_the_last_section_is_answered_from_t
 
 @pytest.mark.parametrize("follow_up", ["what about my company's HR grievance form?", "and sourdough starters?"])
 def test_a_fragment_the_frame_does_not_find_stands_alone(assistant, follow_up):
-    _, answer = converse(assistant, ["What does the document say about metrology?", follow_up])
-    assert answer.refused and not answer.citations, answer.resolved_question
+    answer = refused_after(assistant, "What does the document say about metrology?", follow_up)
     assert "metrology" not in answer.resolved_question.lower()
 
 
@@ -109,11 +103,6 @@ def test_the_section_ranked_first_is_quoted_first(assistant, question, section):
 
 
 SECOND_SOURCE = "red-teaming-in-practice-a-field-guide"
-
-
-@pytest.fixture(scope="module")
-def second_page(tmp_path_factory, embedder):
-    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES

@@ -11,16 +11,10 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, converse, data_page_assistant, refused_follow_up
+from conftest import HISTORY_SHAPES, SOURCE, converse, first_id, refused_follow_up
 
 REVIEW_SOURCE = "learning-from-failure-incident-reporting-for-deployed-systems"
 MEASURED = ("What is the boiling point of water?", "how is it measured?")
-
-
-@pytest.fixture(scope="module")
-def third_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
 
 
 def _ids(answer) -> list[str]:
@@ -50,24 +44,24 @@ def test_a_definite_reference_after_a_refusal_is_refused(assistant, shape, follo
 
 
 @HISTORY_SHAPES
-def test_a_section_named_after_a_refusal_is_asked_for_itself(assistant, shape):
-    _, answer = converse(assistant, ["How do I train a puppy?", "What about explainability?"], shape)
-    assert not answer.refused and _ids(answer)[:1] == ["explainability"]
-    assert answer.resolved_question == "explainability?"
-
-
-@HISTORY_SHAPES
-def test_a_pronoun_after_a_refusal_that_asks_what_the_document_says_stands_alone(assistant, shape):
-    _, answer = converse(assistant, ["Who wrote Moby Dick?", "Does it say anything about explainability?"], shape)
-    assert not answer.refused and _ids(answer)[:1] == ["explainability"]
+@pytest.mark.parametrize("first, follow_up, resolved", [
+    ("How do I train a puppy?", "What about explainability?", "explainability?"),  # names a section
+    ("Who wrote Moby Dick?", "Does it say anything about explainability?",  # a pronoun, asking what the document says
+     "Does it say anything about explainability?"),
+])
+def test_after_a_refusal_a_section_named_or_asked_about_is_asked_for_itself(assistant, shape, first, follow_up,
+                                                                            resolved):
+    _, answer = converse(assistant, [first, follow_up], shape)
+    assert not answer.refused and first_id(answer) == "explainability"
+    assert answer.resolved_question == resolved
 
 
 @HISTORY_SHAPES
 def test_words_of_the_section_just_shown_continue_it(third_page, shape):
     first, answer = converse(third_page, ["What does the review say about incident databases?",
                                           "Why is coverage uneven?"], shape)
-    assert _ids(first)[:1] == ["incident-databases"]
-    assert not answer.refused and _ids(answer)[:1] == ["incident-databases"]
+    assert first_id(first) == "incident-databases"
+    assert not answer.refused and first_id(answer) == "incident-databases"
     assert answer.resolved_question == "Why is coverage uneven? — Incident databases"
 
 
@@ -81,10 +75,10 @@ def test_those_words_alone_are_searched_without_the_section_shown(third_page):
 @HISTORY_SHAPES
 def test_a_pronoun_with_words_of_the_section_shown_stays_on_it(assistant, shape):
     secure = "risk-assessment--secure-evaluation-infrastructure"
-    assert _ids(assistant.answer("how does it protect intellectual property?"))[:1] != [secure]  # alone, it goes elsewhere
+    assert first_id(assistant.answer("how does it protect intellectual property?")) != secure  # alone, it goes elsewhere
     _, answer = converse(assistant, ["Tell me about secure evaluation infrastructure", "how does it protect intellectual property?"],
                          shape)
-    assert not answer.refused and _ids(answer)[:1] == [secure]
+    assert not answer.refused and first_id(answer) == secure
 
 
 @HISTORY_SHAPES
@@ -92,7 +86,7 @@ def test_words_that_another_section_has_in_its_title_start_a_new_topic(assistant
     # The section shown mentions chains-of-thought, but another section is titled with those words.
     _, answer = converse(assistant, ["What does the page say about mechanistic interpretability?",
                                      "tell me more about the chain-of-thought one it mentions"], shape)
-    assert _ids(answer)[:1] == ["llm-chain-of-thought-faithfulness-and-legibility"]
+    assert first_id(answer) == "llm-chain-of-thought-faithfulness-and-legibility"
 
 
 @HISTORY_SHAPES
@@ -165,7 +159,7 @@ DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
 @pytest.mark.parametrize("follow_up", ["the middle one", "What does number 2 say?", "does #2 cite anyone?"])
 def test_the_middle_one_and_a_number_inside_a_question_pick_from_the_list(assistant, shape, follow_up):
     _, answer = converse(assistant, [CODED, follow_up], shape)
-    assert not answer.refused and _ids(answer)[:1] == [DOWNSTREAM]
+    assert not answer.refused and first_id(answer) == DOWNSTREAM
 
 
 @HISTORY_SHAPES

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from consensus_chat.ingest.direct_export import NotBuilt, build_direct
-from consensus_chat.ingest.embedder import ModelSpec, resolve_model
+from consensus_chat.ingest.embedder import ModelSpec
 from consensus_chat.ingest.onnx_encoder import MIN_COSINE, OnnxQueryEncoder
 from consensus_chat.ingest.query_encoder import read_meta
 from consensus_chat.ingest.reference_vectors import compute_reference, reference_path, stored_reference
@@ -26,12 +26,6 @@ TEXTS = [
     " ".join(f"word{i} and the measurement of thing {i}" for i in range(120)),  # beyond 256: truncated
     "The quick brown fox jumps over the lazy dog. " * 30,
 ]
-
-
-@pytest.fixture(scope="module")
-def spec():
-    """The packaged all-MiniLM-L6-v2."""
-    return resolve_model()
 
 
 @pytest.fixture(scope="module")

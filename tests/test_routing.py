@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLI, DATA, ROOT, build_index
+from conftest import CLI, ROOT
 
 
 def _first(answer) -> str | None:
@@ -212,16 +212,9 @@ def test_the_soft_word_match_pairs_synonyms(embedder):
     assert matcher.scores(["forecasting", "rain"], sections)[1] == {"b": pytest.approx(matcher.idf("forecasting"))}
 
 
-def test_the_stored_calibration_is_keyed_to_the_corpus(retriever, tmp_path):
-    from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.pipeline import ingest
-    from consensus_chat.retriever import open_retriever
-
+def test_the_stored_calibration_is_keyed_to_the_corpus(retriever, second_page):
     assert retriever.scope_model.source == "fitted"
-    cfg = Config.from_env(index_dir=tmp_path / "idx")
-    ingest([DATA / "second-page.txt"], cfg)
-    other = open_retriever(config=cfg)
-    assert other.scope_model.source == "default"
+    assert second_page.retriever.scope_model.source == "default"
 
 
 def test_no_document_strings_in_the_code(retriever):
@@ -262,22 +255,30 @@ def _ask(index: Path, question: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def page_indexes(tmp_path_factory, embedder):
-    return {name: build_index(DATA / name, tmp_path_factory.mktemp(name.split(".")[0])).index_dir
-            for name in ("second-page.txt", "third-page.txt")}
+def page_indexes(second_page, third_page):
+    """Each tests/data page's index: those of conftest's session Assistants."""
+    return {"second-page.txt": second_page.config.index_dir, "third-page.txt": third_page.config.index_dir}
+
+
+# Each page's (question, the title of the section that answers it).
+ANSWERED = {
+    "second-page.txt": [("Which sections are coded 10.3.12?", "Jailbreak evaluations"),
+                        ("Which sections cite Ganguli?", "Third-party red teaming"),
+                        ("Who wrote this guide?", "Red Teaming in Practice: A Field Guide"),
+                        ("Can language models write attack prompts automatically?", "AI-assisted red teaming")],
+    "third-page.txt": [("Which sections cite Leveson?", "Root cause analysis"),
+                       ("Who wrote this report?", "Learning from Failure: Incident Reporting for Deployed Systems"),
+                       ("How can staff be protected when they reveal safety problems?", "Whistleblower protections"),
+                       ("According to the paper, why record events that almost caused harm?", "Near-miss reporting")],
+}
+OFF_TOPIC = {
+    "second-page.txt": ["What is new in Django 4.1.2?", "Who wrote Hamlet?"],
+    "third-page.txt": ["What does Marks and Spencer sell?", "What is the best pizza topping?"],
+}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page, question, title", [
-    ("second-page.txt", "Which sections are coded 10.3.12?", "Jailbreak evaluations"),
-    ("second-page.txt", "Which sections cite Ganguli?", "Third-party red teaming"),
-    ("second-page.txt", "Who wrote this guide?", "Red Teaming in Practice: A Field Guide"),
-    ("second-page.txt", "Can language models write attack prompts automatically?", "AI-assisted red teaming"),
-    ("third-page.txt", "Which sections cite Leveson?", "Root cause analysis"),
-    ("third-page.txt", "Who wrote this report?", "Learning from Failure: Incident Reporting for Deployed Systems"),
-    ("third-page.txt", "How can staff be protected when they reveal safety problems?", "Whistleblower protections"),
-    ("third-page.txt", "According to the paper, why record events that almost caused harm?", "Near-miss reporting"),
-])
+@pytest.mark.parametrize("page, question, title", [(page, *case) for page, cases in ANSWERED.items() for case in cases])
 def test_other_pages_are_answered_from_the_right_section(page_indexes, page, question, title):
     answer = _ask(page_indexes[page], question)
     assert not answer["refused"]
@@ -285,12 +286,7 @@ def test_other_pages_are_answered_from_the_right_section(page_indexes, page, que
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("page, question", [
-    ("second-page.txt", "What is new in Django 4.1.2?"),
-    ("second-page.txt", "Who wrote Hamlet?"),
-    ("third-page.txt", "What does Marks and Spencer sell?"),
-    ("third-page.txt", "What is the best pizza topping?"),
-])
+@pytest.mark.parametrize("page, question", [(page, q) for page, questions in OFF_TOPIC.items() for q in questions])
 def test_other_pages_refuse_off_topic_questions(page_indexes, page, question):
     answer = _ask(page_indexes[page], question)
     assert answer["refused"] and answer["citations"] == []

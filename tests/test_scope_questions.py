@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ROOT, build_index
+from conftest import ROOT, build_index
 STOPWORDS = ["the of and to with what is", "What is it about?", "Who?"]
 
 
@@ -34,22 +34,15 @@ def test_a_bare_wh_word_still_continues_the_previous_question(assistant):
     assert not when.refused and "2025" in when.text
 
 
-@pytest.fixture(scope="module")
-def second_page(tmp_path_factory, embedder):
-    from consensus_chat.retriever import open_retriever
-
-    return open_retriever(config=build_index(DATA / "second-page.txt", tmp_path_factory.mktemp("second"), embedder))
-
-
 def test_a_capitalised_possessive_names_a_source_key_that_is_also_a_common_name(second_page):
     # "Perez" is one WordPiece of the model's vocabulary (a common name), so alone it needs corroboration;
     # "Perez's work" is someone's work.
-    topic = second_page.analyse("What does Perez's work show?")
+    topic = second_page.retriever.analyse("What does Perez's work show?")
     assert [e.kind for e in topic.entities] == ["source-key"] and "perez" not in topic.words
-    result = second_page.search("What does Perez's work show?", k=3)
+    result = second_page.retriever.search("What does Perez's work show?", k=3)
     assert result.in_scope and result.hits[0].title == "AI-assisted red teaming"
     # Without the possessive, in lower case, the word is a topic word as before.
-    assert not second_page.analyse("what does perez show about prompts").entities
+    assert not second_page.retriever.analyse("what does perez show about prompts").entities
 
 
 def test_every_development_page_resolves_its_questions(tmp_path, embedder):

@@ -34,25 +34,19 @@ The organisation that builds the model
 
 
 @pytest.fixture(scope="module")
-def page_config(tmp_path_factory):
+def page_assistant(tmp_path_factory):
+    """The page's Assistant, in a new index of its own."""
+    from consensus_chat.app import open_assistant
+
     where = tmp_path_factory.mktemp("particles")
     (where / "provenance.txt").write_text(PAGE, encoding="utf-8")
-    return build_index(where / "provenance.txt", where / "idx")
+    return open_assistant(config=build_index(where / "provenance.txt", where / "idx"))
 
 
 @pytest.fixture(scope="module")
-def page_retriever(page_config):
-    from consensus_chat.retriever import open_retriever
-
-    return open_retriever(config=page_config)
-
-
-@pytest.fixture(scope="module")
-def page_assistant(page_retriever, page_config):
-    """The page's Assistant, over the module's one retriever."""
-    from consensus_chat.app import Assistant
-
-    return Assistant(page_retriever, page_config)
+def page_retriever(page_assistant):
+    """The module's one retriever: the page's Assistant's own."""
+    return page_assistant.retriever
 
 
 def test_the_page_cites_the_keys_whole(page_retriever):

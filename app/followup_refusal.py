@@ -1,0 +1,107 @@
+"""What follows a refusal: the refused turn cited and listed nothing, so a follow-up either stands alone (a new topic,
+answered or refused by its own search, exactly as if it were asked first) or leans on what was refused (refused
+again, with a question back). Never a "nearest section" of the refused question, and never its frame.
+
+The previous turn's state decides that there is nothing to continue; the question's own evidence decides whether it
+leans:
+- a pronoun with nothing of the question before it to stand for ("When was it published?", "How does it handle
+  B?") leans; a possessive after a word of the question ("how might a model hide its state?") is that word's,
+  "there" after "is" / "are" points at nothing, and a question that asks what the document says ("Does it say
+  anything about B?") stands alone;
+- a topic of nothing but definite references ("What are the penalties?") leans;
+- a fragment after "and" / "what about" ("And in France?", "What about last year?", "and for small firms?") is the
+  refused question continued unless it names a topic of the document on its own: a name the index knows, or words
+  that say something and that the first section of its own search uses ("what about B?"); a question after "and"
+  must name that section in its title ("and how is B done?", a section titled *B*);
+- a question with no topic of its own ("Why?", "Who is cited?", "Tell me more") leans, unless it names the document.
+Words that most of the document's sections use count here: after a refusal they are the document's subject, not a
+sign of continuing a section ("how is B measured?" on a page whose sections all speak of B).
+"""
+
+from __future__ import annotations
+
+import re
+
+from consensus_chat.retriever.evidence import ZIPF_COMMON
+from consensus_chat.retriever.topic import AUTHORSHIP_WORDS
+
+from .followup_context import ANAPHORA, definite_only, section_using, title_uses
+from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope
+from .followup_frame import PREPOSITIONS, is_question
+
+_POSSESSIVES = frozenset("its their his her".split())
+# "there" after a form of "be" ("Is there a limit on B?") says that something exists; it points at nothing.
+_BE = re.compile(r"\b(?:is|are|was|were)\s+$", re.I)
+
+
+def after_refusal(question: str, rest: str | None, *, analyse, search, section_of, names_document) -> str | None:
+    """The question to ask on its own after a refused turn, or None to refuse it again.
+
+    `rest` is what follows a leading "and" / "what about" (None when the question has none); `analyse`, `search`,
+    `section_of` and `names_document(meta_word)` are the resolver's (app/followup.py)."""
+    if rest is not None:
+        if not rest:
+            return None
+        asked = f"{rest}?"
+        topic = analyse(asked)
+        return asked if _names_topic(asked, topic, search(asked), section_of, fragment=not is_question(rest)) else None
+    topic = analyse(question)
+    return question if _stands_alone(question, topic, search(question), names_document) else None
+
+
+def informative(topic, result) -> tuple[str, ...]:
+    """The topic words that say something: all but the ones the document uses that are common English ("new",
+    "way"). Unlike a follow-up of an answer, words most sections use stay: they are the document's subject."""
+    evidence = getattr(result, "evidence", None) if result is not None else None
+    if evidence is None:
+        return tuple(topic.words)
+    weak = {w.word for w in evidence.words if w.covered and w.name is None and w.zipf >= ZIPF_COMMON}
+    return tuple(w for w in topic.words if w not in weak)
+
+
+def leaning_pronoun(question: str, topic) -> bool:
+    """A pronoun that can only stand for something said before: any but a possessive after a word of the question's
+    own topic ("how might a model hide its state?": the model's). "Which parts does it handle?" leans."""
+    lowered = question.lower()
+    starts = [m.start() for w in topic.words for m in [re.search(rf"\b{re.escape(w)}", lowered)] if m]
+    starts += [e.start for e in topic.entities]
+    first = min(starts, default=len(question))
+    return any((m.group(1).lower() not in _POSSESSIVES or m.start() < first) and not (
+        m.group(1).lower() == "there" and _BE.search(question[:m.start()])) for m in ANAPHORA.finditer(question))
+
+
+def _stands_alone(question: str, topic, result, names_document) -> bool:
+    """A question (no "and" before it) after a refusal: does it bring a topic of its own?"""
+    words = informative(topic, result)
+    # "this guide", "that report": the pronoun points at the document, not at what was refused.
+    named = [re.escape(m) for m in topic.meta if names_document(m)]
+    unnamed = re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I) \
+        if named else question
+    if leaning_pronoun(unnamed, topic):
+        # "What does it say about B?", "Is there anything on B?": the document is asked what it says. Asking who
+        # wrote "it" or when "it" appeared is about what was refused.
+        return bool(words or topic.entities) and any(m not in AUTHORSHIP_WORDS for m in topic.meta)
+    if topic.entities:
+        return True
+    if definite_only(question, topic):
+        return bool(topic.meta) and bool(words)  # "What does the report say about the risks?"
+    return bool(words) or any(names_document(m) for m in topic.meta)
+
+
+def _names_topic(asked: str, topic, result, section_of, *, fragment: bool) -> bool:
+    """A follow-up after "and" / "what about": does it name a topic of the document on its own?"""
+    if ANAPHORA.search(asked) or definite_only(asked, topic):
+        return False  # "and when is it due?", "and the risks?": what was refused
+    first = asked.split(None, 1)[0].lower() if asked.split() else ""
+    if topic.entities or topic.meta and topic.words:
+        return True  # "and <a source key>?", "what about <a code>?", "and what does the report say about B?"
+    if fragment and first in PREPOSITIONS:
+        return False  # "And in France?", "what about for small firms?": the refused question, with a new detail
+    top = first_in_scope(result)
+    words = covered_words(informative(topic, result), result)  # "B though?": "though" names nothing
+    if top is None or not words:
+        return False
+    if not fragment:
+        return title_uses(words, top.title)  # "and what do experts recommend?" is still on what was refused
+    section = section_of(top.id)
+    return section is not None and section.kind not in DOCUMENT_KINDS and section_using(words, [section]) is not None

@@ -1,0 +1,111 @@
+"""What follows a refusal (app/followup_refusal.py): a question that brings a topic of its own is answered exactly as
+if it were asked first, also when its words are ones most of the page's sections use; a pronoun with no word of the
+question before it, an authorship question about "it", and a fragment led by a preposition lean on what was refused
+and are refused again with no nearest section. Real model and index, every history shape, and a real server's /chat
+with the turn and with text alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import HISTORY_SHAPES, converse, data_page_assistant, first_id, refused_follow_up
+
+EU_ACT = "What does the EU AI Act require of providers?"
+RISK = "risk-assessment"
+CHAIN = "llm-chain-of-thought-faithfulness-and-legibility"
+THIRD_PARTY = "red-teaming--third-party-red-teaming"
+LEANS = "follows up on a question the document does not cover"
+
+
+@pytest.fixture(scope="module")
+def second_page(tmp_path_factory, embedder):
+    """An assistant over tests/data/second-page.txt, a page about red teaming nobody calibrated."""
+    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("first", [EU_ACT, "What is Tesla's market cap?"])
+def test_a_question_in_the_pages_own_words_after_a_refusal_is_answered_as_if_asked_first(assistant, shape, first):
+    # "risk" and "assessment" are words most of the shipped page's sections use: they are its subject, not a sign
+    # of leaning on the refused question.
+    question = "how are risk assessments used?"
+    refused, answer = converse(assistant, [first, question], shape)
+    assert refused.refused and not answer.refused
+    assert first_id(answer) == first_id(assistant.answer(question)) == RISK
+
+
+@HISTORY_SHAPES
+def test_a_question_in_a_data_pages_own_words_after_a_refusal_is_answered(second_page, shape):
+    refused, answer = converse(second_page, ["How do I get a US visa?", "who are red teams?"], shape)
+    assert refused.refused and not answer.refused and first_id(answer) == THIRD_PARTY
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["How does it handle risk assessment?", "Does it require audits?",
+                                       "what risk does it pose?"])
+def test_a_pronoun_before_every_word_of_the_question_leans_on_the_refusal(assistant, shape, follow_up):
+    # Each names a covered topic, and asked first each is answered; after the refusal "it" is the EU AI Act.
+    assert LEANS in refused_follow_up(assistant, EU_ACT, follow_up, shape).text
+    assert not assistant.answer(follow_up).refused
+
+
+@HISTORY_SHAPES
+def test_a_possessive_after_a_word_of_the_question_is_that_words(assistant, shape):
+    refused, answer = converse(assistant, [EU_ACT, "how might a model obfuscate its reasoning?"], shape)
+    assert refused.refused and not answer.refused and first_id(answer) == CHAIN
+
+
+@HISTORY_SHAPES
+def test_there_after_a_form_of_be_points_at_nothing(assistant, shape):
+    refused, answer = converse(assistant, [EU_ACT, "Are there benchmarks for harmful behaviour?"], shape)
+    assert refused.refused and first_id(answer) == "risk-assessment--audit-techniques-and-benchmarks"
+    assert LEANS in refused_follow_up(assistant, EU_ACT, "Is there a fine for it?", shape).text
+
+
+@HISTORY_SHAPES
+def test_asking_when_or_by_whom_it_was_published_after_a_refusal_is_refused(second_page, shape):
+    # "publish" is a word for the document too, but "it" is what was refused: no section on disclosure is offered.
+    assert LEANS in refused_follow_up(second_page, "What is Google's Project Zero?", "Does it publish its findings?",
+                                      shape).text
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["And for open-source models?", "What about for small companies?",
+                                       "And in France?", "What about last year?"])
+def test_a_fragment_that_only_adds_a_detail_to_the_refused_question_is_refused(assistant, shape, follow_up):
+    refused_follow_up(assistant, EU_ACT, follow_up, shape)
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up, section", [("what about audits?", RISK),
+                                                ("And the one on metrology?",
+                                                 "risk-assessment--metrology-for-ai-risk-assessment")])
+def test_a_fragment_naming_a_topic_of_the_document_after_a_refusal_is_asked_alone(assistant, shape, follow_up,
+                                                                                  section):
+    refused, answer = converse(assistant, [EU_ACT, follow_up], shape)
+    assert refused.refused and not answer.refused and first_id(answer) == section
+    # Asked alone, not put into the refused question's frame ("What does the audits?").
+    assert answer.resolved_question == follow_up.split()[-1]
+
+
+@pytest.mark.slow
+def test_api_chat_after_a_refusal_with_the_turn_or_the_text(served):
+    from gradio_client import Client
+
+    client = Client(served, verbose=False, httpx_kwargs={"timeout": 60})
+    refused = client.predict(EU_ACT, [], api_name="/chat")
+    assert refused["refused"]
+    for history in ([refused], [[EU_ACT, refused["answer"]]]):
+        leans = client.predict("How does it handle risk assessment?", history, api_name="/chat")
+        assert leans["refused"] and leans["citations"] == [] and leans["sources"] == []
+        fresh = client.predict("how are risk assessments used?", history, api_name="/chat")
+        assert not fresh["refused"] and fresh["citations"][0]["id"] == RISK
+
+
+@HISTORY_SHAPES
+def test_a_question_after_and_that_asks_what_the_report_says_stands_alone(assistant, shape):
+    # The document is asked directly; "and what does it say about deception?" would still lean on the refusal.
+    refused, answer = converse(assistant, [EU_ACT, "and what does the report say about deception?"], shape)
+    assert refused.refused and not answer.refused and answer.resolved_question.startswith("what does the report")
+    assert LEANS in refused_follow_up(assistant, EU_ACT, "and what does it say about deception?", shape).text
+
