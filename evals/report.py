@@ -10,6 +10,14 @@ from .metrics import RETRIEVAL_METRICS
 from .report_sets import Table, blind_tables, conversation_table, pages_table, retrieval_rows
 from .report_sets import fmt as _fmt
 
+# The development set's conversation files, as `eval --json` names them, with their table labels.
+_CONVERSATION_SETS = (
+    ("conversations", "asked with history"),
+    ("conversations_dev2", "second development set (written apart from the follow-up rules)"),
+    ("conversations_dev3", "third development set (written before the system was run on it)"),
+    ("conversations_dev4", "fourth development set (written before the system was run on it)"),
+)
+
 
 def cpu_model() -> str:
     """The CPU model name from /proc/cpuinfo, else platform.processor()."""
@@ -88,18 +96,7 @@ def _sections(report: dict, compact: bool = False) -> list[Table]:
          [["hybrid search", _fmt(lat["search_p50"], 1), _fmt(lat["search_p95"], 1)],
           ["answer", _fmt(lat["answer_p50"], 1), _fmt(lat["answer_p95"], 1)]]),
     ]
-    conv = report.get("conversations")
-    if conv:
-        tables.append(conversation_table(conv, "asked with history"))
-    conv2 = report.get("conversations_dev2")
-    if conv2:
-        tables.append(conversation_table(conv2, "second development set (written apart from the follow-up rules)"))
-    conv3 = report.get("conversations_dev3")
-    if conv3:
-        tables.append(conversation_table(conv3, "third development set (written before the system was run on it)"))
-    conv4 = report.get("conversations_dev4")
-    if conv4:
-        tables.append(conversation_table(conv4, "fourth development set (written before the system was run on it)"))
+    tables += [conversation_table(report[key], label) for key, label in _CONVERSATION_SETS if report.get(key)]
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((

@@ -14,13 +14,8 @@ def normalise(text: str) -> str:
     return normalise_with_offsets(text)[0]
 
 
-_ASCII_PIECE = re.compile(r"[a-z0-9]+|&")
-
-
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     """normalise(text) and, for each of its characters, the index in `text` it came from."""
-    if text.isascii():
-        return _normalise_ascii(text)
     out, where = [" "], [0]
     for i, ch in enumerate(text):
         c = ch.lower()
@@ -28,35 +23,6 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
             if piece != " " or out[-1] != " ":  # runs of anything else become one space
                 out.append(piece)
                 where.append(i)
-    if out[-1] != " ":
-        out.append(" ")
-        where.append(len(text))
-    return "".join(out), where
-
-
-def _normalise_ascii(text: str) -> tuple[str, list[int]]:
-    # The same output as the loop above for ASCII text (every question a search reads, nearly), a run of
-    # letters and digits at a time: each search normalises its question.
-    out, where = [" "], [0]
-    last = 0  # where the text after the previous piece starts
-    for m in _ASCII_PIECE.finditer(text.lower()):
-        start, end = m.span()
-        if start > last and out[-1] != " ":  # anything else between two pieces is one space, at its first character
-            out.append(" ")
-            where.append(last)
-        if m.group() == "&":
-            if out[-1] != " ":
-                out.append(" ")
-                where.append(start)
-            out += "and "
-            where += [start] * 4
-        else:
-            out.append(m.group())
-            where += range(start, end)
-        last = end
-    if last < len(text) and out[-1] != " ":
-        out.append(" ")
-        where.append(last)
     if out[-1] != " ":
         out.append(" ")
         where.append(len(text))
