@@ -9,10 +9,12 @@ leans:
   "there" after "is" / "are" points at nothing, and a question that asks what the document says ("Does it say
   anything about B?") stands alone;
 - a topic of nothing but definite references ("What are the penalties?") leans;
-- a fragment after "and" / "what about" ("And in France?", "What about last year?", "and for small firms?") is the
-  refused question continued unless it names a topic of the document on its own: a name the index knows, or words
-  that say something and that the first section of its own search uses ("what about B?"); a question after "and"
-  must name that section in its title ("and how is B done?", a section titled *B*);
+- after "and" / "what about": a pronoun or only definite references lean ("and when is it due?"); a name the index
+  knows, or a word about the document beside topic words, stands alone ("and <a source key>?", "and what does the
+  report say about B?"); a fragment led by a preposition ("And in France?", "and for small firms?") is the refused
+  question with a new detail; another fragment stands alone when it has words that say something and that the first
+  section of its own search uses ("what about B?"); a question must name that section in its title ("and how is B
+  done?", a section titled *B*);
 - a question with no topic of its own ("Why?", "Who is cited?", "Tell me more") leans, unless it names the document.
 Words that most of the document's sections use count here: after a refusal they are the document's subject, not a
 sign of continuing a section ("how is B measured?" on a page whose sections all speak of B).

@@ -52,7 +52,8 @@ def out_of_sample(retriever, questions, questions_path: Path, results: dict, k: 
 
     model = retriever.scope_model
     rule = {"source": model.source, "coverage_weight": model.coverage_weight, "pull_weight": model.pull_weight,
-            "rarest_weight": model.rarest_weight, "name_weight": model.name_weight, "threshold": model.threshold, "page_level": model.page_level}
+            "rarest_weight": model.rarest_weight, "name_weight": model.name_weight, "threshold": model.threshold,
+            "page_level": model.page_level}
     has_both = {q.kind for q in questions} == {"in_scope", "out_of_scope"}
     fitted_here = (model.source == "fitted" and Path(questions_path).is_file()
                    and model.questions_sha256 == file_sha256(Path(questions_path)))

@@ -1,15 +1,16 @@
 """Does the document cover a question? Decided on the question's topic, from evidence in the document.
 
-The rule (`ScopeModel`) is linear in four features of the topic, which retriever/decision.py reads off
+The rule (`ScopeModel`) is linear in five features of the topic, which retriever/decision.py reads off
 the question's evidence record (retriever/evidence.py): `dense`, the best chunk cosine of the topic,
 `coverage`, the informativeness-weighted share of topic words the document uses (stemmed; an abbreviation
 counts when it is the start of a document word, "interp" for "interpretability"; a misspelling when it
-is close to one), and `pull`, how much closer the question gets without its uncovered words.
+is close to one), `pull`, how much closer the question gets without its uncovered words, `rarest` and `names`
+(below).
 `Vocabulary` answers those word questions. A question is in scope when
 `dense + coverage_weight * coverage - pull_weight * pull - rarest_weight * rarest - name_weight * names >= threshold`,
 where `rarest` is the informativeness of the rarest topic word the document does not use and `names` the share of
-the topic's informativeness carried by names the document never uses. The weight and the threshold are fitted by `python -m evals.calibrate` with cross-validation and stored with the model's
-weights hash and the corpus hash; an index of another corpus uses the documented DEFAULT below.
+the topic's informativeness carried by names the document never uses. The weights and the threshold are fitted by
+`python -m evals.calibrate` with cross-validation and stored with the model's weights hash and the corpus hash; an index of another corpus uses the documented DEFAULT below.
 
 A question with no topic words at all (only a code, a source key, a title, or words about the
 document such as "Who wrote this report?") is in scope: what it names is in the document.

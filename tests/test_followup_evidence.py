@@ -88,13 +88,6 @@ def test_a_word_the_document_never_uses_does_not_keep_a_new_topic_on_the_last_se
     assert first_id(answer) == "risk-assessment--audit-techniques-and-benchmarks", answer.resolved_question
 
 
-@pytest.fixture(scope="module")
-def third_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/third-page.txt, a page nobody calibrated."""
-    from conftest import data_page_assistant
-
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
-
 
 @HISTORY_SHAPES
 @pytest.mark.parametrize("opener", ["Why do incident databases have uneven coverage?",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, converse, data_page_assistant, first_id, refused_follow_up
+from conftest import HISTORY_SHAPES, converse, first_id, refused_follow_up
 
 EU_ACT = "What does the EU AI Act require of providers?"
 RISK = "risk-assessment"
@@ -16,11 +16,6 @@ CHAIN = "llm-chain-of-thought-faithfulness-and-legibility"
 THIRD_PARTY = "red-teaming--third-party-red-teaming"
 LEANS = "follows up on a question the document does not cover"
 
-
-@pytest.fixture(scope="module")
-def second_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/second-page.txt, a page about red teaming nobody calibrated."""
-    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
 
 
 @HISTORY_SHAPES

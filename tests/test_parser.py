@@ -207,7 +207,7 @@ def test_surname_keys_with_particles_are_citations(paren, keys):
 @pytest.mark.parametrize("paren", [
     "(see above)", "(for example, audits)", "(Figure 2)", "(New York)", "(de facto)", "(in Europe)",
     "(the Guardian)", "(van der)", "(la liga)", "(Open Philanthropy)", "(van der Berg et al.)",
-    "(été)", "(2024)", "(µg)", "(_Private)",
+    "(été)", "(2024)", "(µg)", "(_Private)", "(e.g.)", "(cf.)", "(i.e.)",
 ])
 def test_ordinary_parentheses_are_not_surname_keys(paren):
     assert _citations(f"Watermarks survive paraphrasing {paren}.") == ()

@@ -306,3 +306,18 @@ def test_other_pages_rank_paraphrases_written_for_them(page_indexes, page):
                  if q.kind == "in_scope" and q.id[2:].isdigit() and int(q.id[2:]) <= 44]
     first = [r.search(q.question, k=5).hits[0].title in q.relevant_titles for q in questions]
     assert len(questions) == 26 and sum(first) / len(first) >= 0.8, sum(first)
+
+
+def test_word_vectors_of_mixed_sources_are_each_words_own_row(retriever):
+    # lookup() gathers document words, everyday words of the table and words it must encode in one array per
+    # source and scatters them back by position: each row must be that word's vector, in the order asked.
+    import numpy as np
+
+    vectors = retriever._current().matcher.vectors
+    document, everyday, unseen = "interpretability", "kitchen", "zqxvbnmw"
+    assert vectors.table is not None and vectors.knows(document) and vectors.knows(everyday) and not vectors.knows(unseen)
+    words = [document, everyday, unseen, document, everyday]
+    together = vectors.lookup(words)
+    alone = np.stack([vectors.lookup([w])[0] for w in words])
+    assert together.shape == (5, alone.shape[1]) and np.array_equal(together, alone)
+    assert not np.allclose(together[0], together[1]) and not np.allclose(together[1], together[2])

@@ -74,6 +74,7 @@ def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
     picked.append(type(picked[0])("parts", several, (), (), "in_scope", 0))
     samples = collect(retriever, picked)
     assert any(s.evidence.parts for s in samples) and any(isinstance(s.features, bool) for s in samples)
+    assert any(not isinstance(s.features, bool) and s.features[4] > 0 for s in samples)  # the names weight is tried
     table = _Table(samples)
     for weight, pull, rarest, names, threshold in [
             (0.0, 0.0, 0.0, 0.0, 0.35), (0.2, 1.0, 0.0, 0.0, 0.41), (0.5, 0.25, 0.03, 0.0, 0.55),
