@@ -20,12 +20,6 @@ from .metrics import rounded_rate as _r  # the calibration record's rates keep f
 from .questions import DEFAULT_QUESTIONS, file_sha256, load_questions
 from .scope_fit import (
     FEATURES,
-    NAME_WEIGHTS,
-    NO_NAMES,
-    NO_PULL,
-    NO_RAREST,
-    PULL_WEIGHTS,
-    RAREST_WEIGHTS,
     Sample,
     collect,
     combined,
@@ -35,13 +29,9 @@ from .scope_fit import (
     folds,
     leave_one_page_out,
     predict,
+    weight_grids,
 )
 
-
-
-def _grids(pull: bool, rarest: bool, names: bool = False) -> dict:
-    return {"pulls": PULL_WEIGHTS if pull else NO_PULL, "rarests": RAREST_WEIGHTS if rarest else NO_RAREST,
-            "names": NAME_WEIGHTS if names else NO_NAMES}
 
 
 def _features(pull: bool, rarest: bool, names: bool = False) -> list[str]:
@@ -55,8 +45,8 @@ def calibrate(retriever, questions_path: Path, pull: bool = False, rarest: bool 
     calibration record and the samples."""
     questions = load_questions(questions_path)
     samples = collect(retriever, questions)
-    best = fit(samples, **_grids(pull, rarest, names))
-    cv_rr, cv_frr = cross_validate(samples, **_grids(pull, rarest, names))
+    best = fit(samples, **weight_grids(pull, rarest, names))
+    cv_rr, cv_frr = cross_validate(samples, **weight_grids(pull, rarest, names))
     manifest = retriever.manifest
     record = {
         "model_weights_sha256": manifest["model"]["weights_sha256"],
@@ -110,14 +100,14 @@ def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False, rel
             groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
             levels[page["corpus"]] = page_level(retriever.manifest)
     by_page = levels if relative else None
-    rule = fit_pages(list(groups.values()), **_grids(pull, rarest, names),
+    rule = fit_pages(list(groups.values()), **weight_grids(pull, rarest, names),
                      levels=list(levels.values()) if relative else None)
     return {"coverage_weight": rule.coverage_weight, "pull_weight": rule.pull_weight,
             "rarest_weight": rule.rarest_weight, "name_weight": rule.name_weight,
             "threshold": round(rule.threshold, 6),
             "level_range": [round(min(levels.values()), 6), round(max(levels.values()), 6)] if relative else None,
             "pooled_refusal_rate": _r(rule.refusal_rate), "pooled_false_refusal_rate": _r(rule.false_refusal_rate),
-            "leave_one_page_out": leave_one_page_out(groups, **_grids(pull, rarest, names), levels=by_page),
+            "leave_one_page_out": leave_one_page_out(groups, **weight_grids(pull, rarest, names), levels=by_page),
             "pages": {name: {"n_in": sum(s.in_scope for s in g), "n_out": sum(not s.in_scope for s in g)}
                       for name, g in groups.items()}}
 

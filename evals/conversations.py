@@ -33,6 +33,13 @@ DEV3_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev3.jsonl
 # A fourth, written before the system was run on it, over the shipped page and four others: off-topic and named-law or
 # company turns followed by elliptic follow-ups or new questions, ordinals after lists, pronouns, topic changes.
 DEV4_CONVERSATIONS = Path(__file__).resolve().parent / "conversations-dev4.jsonl"
+# The development conversation files beside evals/conversations.jsonl, as `eval` scores and reports them:
+# (key in the report, file, which one, how it was written).
+DEV_SETS = (
+    ("conversations_dev2", DEV2_CONVERSATIONS, "second", "written apart from the follow-up rules"),
+    ("conversations_dev3", DEV3_CONVERSATIONS, "third", "written before the system was run on it"),
+    ("conversations_dev4", DEV4_CONVERSATIONS, "fourth", "written before the system was run on it"),
+)
 
 
 class ConversationFileError(ConsensusChatError):

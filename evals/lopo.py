@@ -17,8 +17,7 @@ from pathlib import Path
 import click
 
 from .page_sets import DEV_PAGES, PageIndexes, load_pages
-from .scope_fit import (NAME_WEIGHTS, NO_NAMES, NO_PULL, NO_RAREST, PULL_WEIGHTS, RAREST_WEIGHTS, Sample, collect,
-                        leave_one_page_out, rates)
+from .scope_fit import Sample, collect, leave_one_page_out, rates, weight_grids
 
 
 @dataclass(frozen=True)
@@ -76,10 +75,8 @@ def table(groups: dict[str, list[Sample]], levels: dict[str, float], candidates=
                  "pages": {n: {"refused": f.refusal_rate, "falsely_refused": f.false_refusal_rate,
                                "balanced": f.balanced_accuracy} for n, f in fixed.items()}})
     for c in candidates:
-        out = leave_one_page_out(groups, pulls=PULL_WEIGHTS if c.pull else NO_PULL,
-                                 rarests=RAREST_WEIGHTS if c.rarest else NO_RAREST,
-                                 levels=levels if c.relative else None, clamp=c.clamp,
-                                 names=NAME_WEIGHTS if c.names else NO_NAMES)
+        out = leave_one_page_out(groups, **weight_grids(c.pull, c.rarest, c.names),
+                                 levels=levels if c.relative else None, clamp=c.clamp)
         rows.append({"rule": c.name, "pages": {n: {**r, "refused": r["refusal_rate"],
                                                    "falsely_refused": r["false_refusal_rate"],
                                                    "balanced": balanced(r["refusal_rate"], r["false_refusal_rate"])}

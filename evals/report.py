@@ -6,17 +6,10 @@ import os
 import platform
 from pathlib import Path
 
+from .conversations import DEV_SETS
 from .metrics import RETRIEVAL_METRICS
 from .report_sets import Table, blind_tables, conversation_table, pages_table, retrieval_rows
 from .report_sets import fmt as _fmt
-
-# The development set's conversation files, as `eval --json` names them, with their table labels.
-_CONVERSATION_SETS = (
-    ("conversations", "asked with history"),
-    ("conversations_dev2", "second development set (written apart from the follow-up rules)"),
-    ("conversations_dev3", "third development set (written before the system was run on it)"),
-    ("conversations_dev4", "fourth development set (written before the system was run on it)"),
-)
 
 
 def cpu_model() -> str:
@@ -96,7 +89,9 @@ def _sections(report: dict, compact: bool = False) -> list[Table]:
          [["hybrid search", _fmt(lat["search_p50"], 1), _fmt(lat["search_p95"], 1)],
           ["answer", _fmt(lat["answer_p50"], 1), _fmt(lat["answer_p95"], 1)]]),
     ]
-    tables += [conversation_table(report[key], label) for key, label in _CONVERSATION_SETS if report.get(key)]
+    sets = [("conversations", "asked with history"),
+            *((key, f"{which} development set ({how})") for key, _, which, how in DEV_SETS)]
+    tables += [conversation_table(report[key], label) for key, label in sets if report.get(key)]
     others = [m for m in (*report["modes"], "baseline") if m != "hybrid" and (m in report["modes"] or m in report)]
     fails = [q for q in report["questions"] if q["kind"] == "in_scope" and q["first_relevant_rank"] != 1]
     tables.append((

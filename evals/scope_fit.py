@@ -60,11 +60,15 @@ class Fit:
     name_weight: float = 0.0
 
 
+def weight_grids(pull: bool = False, rarest: bool = False, names: bool = False) -> dict:
+    """The weight grids of a fit (keyword arguments of `fit` and the others): each feature's grid when it is fitted."""
+    return {"pulls": PULL_WEIGHTS if pull else NO_PULL, "rarests": RAREST_WEIGHTS if rarest else NO_RAREST,
+            "names": NAME_WEIGHTS if names else NO_NAMES}
+
+
 def grids(rule) -> dict:
     """The weight grids to refit a rule the way it was fitted: the pull, `rarest` and `names` only when it uses them."""
-    return {"pulls": PULL_WEIGHTS if rule.pull_weight else NO_PULL,
-            "rarests": RAREST_WEIGHTS if rule.rarest_weight else NO_RAREST,
-            "names": NAME_WEIGHTS if rule.name_weight else NO_NAMES}
+    return weight_grids(bool(rule.pull_weight), bool(rule.rarest_weight), bool(rule.name_weight))
 
 
 def combined(sample: Sample, weight: float, pull: float = 0.0, rarest: float = 0.0, names: float = 0.0) -> float | None:

@@ -41,11 +41,9 @@ def main(config, questions: Path | None = None, mode: str = "all", as_json: bool
                       trec_out=trec_out, conversations=conversations)
     development["set"] = "development"
     if shipped and conversations is None:
-        from .conversations import DEV2_CONVERSATIONS, DEV3_CONVERSATIONS, DEV4_CONVERSATIONS, score_conversation_file
+        from .conversations import DEV_SETS, score_conversation_file
 
-        for key, path, name in (("conversations_dev2", DEV2_CONVERSATIONS, "second"),
-                                ("conversations_dev3", DEV3_CONVERSATIONS, "third"),
-                                ("conversations_dev4", DEV4_CONVERSATIONS, "fourth")):
+        for key, path, name, _ in DEV_SETS:
             if progress is not None:
                 progress(f"conversations, {name} development set")
             development[key] = score_conversation_file(config, path, progress)
