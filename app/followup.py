@@ -92,17 +92,16 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
                                                        analyse(previous.resolved_question)))
         return picked
     continuation = _CONTINUATION.search(question)
+    rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!") if continuation else None
     if previous.refused:  # nothing to continue: a topic of its own, or refused again (app/followup_refusal.py)
         if only_a_place(question, analyse):
             return _after_refusal(question)  # "the second one" of nothing listed
-        rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!") if continuation else None
         asked = after_refusal(question, rest, analyse=analyse, search=search, section_of=section_of,
                               names_document=_names_document)
         return Resolution(asked) if asked is not None else _after_refusal(question)
     if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
         return Resolution(question, refuse=_nothing_to_count(previous, section_of))
     if continuation:
-        rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!")
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities):
             # "and the system safety one, who does it cite?" asks for itself.

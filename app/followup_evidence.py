@@ -43,13 +43,15 @@ def _evidence(result):
     return getattr(result, "evidence", None) if result is not None else None
 
 
-def own_words(question_topic, result) -> tuple[str, ...]:
+def own_words(question_topic, result, *, keep_ubiquitous: bool = False) -> tuple[str, ...]:
     """The question's topic words that say something of their own: all but the covered ones that most of the
-    document's sections use or that are common English (`result` is the question's own search; its evidence)."""
+    document's sections use or that are common English (`result` is the question's own search; its evidence).
+    With `keep_ubiquitous` the words most sections use stay: after a refusal they are the document's subject."""
     evidence = _evidence(result)
     if evidence is None:
         return tuple(question_topic.words)
-    weak = {w.word for w in evidence.words if w.covered and w.name is None and (w.ubiquitous or w.zipf >= ZIPF_COMMON)}
+    weak = {w.word for w in evidence.words if w.covered and w.name is None
+            and (w.ubiquitous and not keep_ubiquitous or w.zipf >= ZIPF_COMMON)}
     return tuple(w for w in question_topic.words if w not in weak)
 
 
@@ -88,11 +90,11 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(same)
     # A word the document never uses names no section ("How do benchmarks fit in?"); a question that points back
     # keeps all its words ("why is that a problem for safety?" is about what was shown).
-    named = strong if back else covered_words(strong, alone) or strong
+    used = covered_words(strong, alone)
+    named = strong if back else used or strong
     if covered and strong and titled_elsewhere(named, cited[0], top.title):
         return None  # its own search finds a section whose title names its words ("What is metrology?")
     about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
-    used = covered_words(strong, alone)
     if covered and not back and not about_document and shown is None and section_using(used, [top]) and any(
             title_uses([word], top.title) for word in used):
         return None  # "how do B drift?": a section titled with B uses all its words, and no section just shown does

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.retriever.evidence import ZIPF_COMMON
 from consensus_chat.retriever.topic import AUTHORSHIP_WORDS
 
 from .followup_context import ANAPHORA, definite_only, section_using, title_uses
-from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope
+from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope, own_words
 from .followup_frame import PREPOSITIONS, is_question
 
 _POSSESSIVES = frozenset("its their his her".split())
@@ -51,16 +50,6 @@ def after_refusal(question: str, rest: str | None, *, analyse, search, section_o
     return question if _stands_alone(question, topic, search(question), names_document) else None
 
 
-def informative(topic, result) -> tuple[str, ...]:
-    """The topic words that say something: all but the ones the document uses that are common English ("new",
-    "way"). Unlike a follow-up of an answer, words most sections use stay: they are the document's subject."""
-    evidence = getattr(result, "evidence", None) if result is not None else None
-    if evidence is None:
-        return tuple(topic.words)
-    weak = {w.word for w in evidence.words if w.covered and w.name is None and w.zipf >= ZIPF_COMMON}
-    return tuple(w for w in topic.words if w not in weak)
-
-
 def leaning_pronoun(question: str, topic) -> bool:
     """A pronoun that can only stand for something said before: any but a possessive after a word of the question's
     own topic ("how might a model hide its state?": the model's). "Which parts does it handle?" leans."""
@@ -74,7 +63,7 @@ def leaning_pronoun(question: str, topic) -> bool:
 
 def _stands_alone(question: str, topic, result, names_document) -> bool:
     """A question (no "and" before it) after a refusal: does it bring a topic of its own?"""
-    words = informative(topic, result)
+    words = own_words(topic, result, keep_ubiquitous=True)  # words most sections use are the document's subject
     # "this guide", "that report": the pronoun points at the document, not at what was refused.
     named = [re.escape(m) for m in topic.meta if names_document(m)]
     unnamed = re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I) \
@@ -100,7 +89,7 @@ def _names_topic(asked: str, topic, result, section_of, *, fragment: bool) -> bo
     if fragment and first in PREPOSITIONS:
         return False  # "And in France?", "what about for small firms?": the refused question, with a new detail
     top = first_in_scope(result)
-    words = covered_words(informative(topic, result), result)  # "B though?": "though" names nothing
+    words = covered_words(own_words(topic, result, keep_ubiquitous=True), result)  # "B though?": "though" names nothing
     if top is None or not words:
         return False
     if not fragment:
