@@ -94,14 +94,17 @@ def test_control_characters_get_their_notice(index_dir):
     assert proc.returncode == 0 and "Control characters were removed" in proc.stderr
 
 
-def _as_other_user(cmd: list[str]) -> list[str]:
-    """Run as nobody when we are root (root reads everything); as ourselves otherwise."""
+def _without_read_override(cmd: list[str]) -> list[str]:
+    """As root, run without the two capabilities that let root read past file modes (root reads everything);
+    as ourselves otherwise. Root stays the owner of the checkout, so a clone in a 0700 folder (`mktemp -d`) still
+    runs, which switching to user nobody could not do."""
     if os.geteuid() != 0:
         return cmd
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: cannot take read permission away")
-    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    caps = "-dac_override,-dac_read_search"
+    return [setpriv, f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
 
 
 @pytest.mark.parametrize("blocked", ["the index folder", "the query encoder in the cache"])
@@ -111,16 +114,15 @@ def test_an_unreadable_index_folder_says_so(config, blocked):
 
     root = Path(tempfile.mkdtemp(prefix="consensus-chat-perm-"))
     try:
-        root.chmod(0o755)  # nobody may reach the folders, and then not read the blocked one
         idx, cache = copy_index(config.index_dir, root), root / "cache"
         shutil.copytree(default_cache_dir(), cache)
         for path in [idx, cache, *idx.rglob("*"), *cache.rglob("*")]:
             path.chmod(0o777 if path.is_dir() else 0o666)
         target = idx if blocked == "the index folder" else next((cache / "query-encoder").iterdir())
-        target.chmod(0o700 if os.geteuid() == 0 else 0o000)
+        target.chmod(0o000)
         env = {**os.environ, "CONSENSUS_CHAT_HOME": str(idx), "CONSENSUS_CHAT_CACHE": str(cache), "HOME": str(root)}
         for command in (["search", "metrology"], ["serve", "--port", "0"]):
-            proc = subprocess.run(_as_other_user([CLI, *command]), capture_output=True, text=True, timeout=180,
+            proc = subprocess.run(_without_read_override([CLI, *command]), capture_output=True, text=True, timeout=180,
                                   env=env, cwd=root)
             assert proc.returncode == 2, (command, proc.stderr)
             assert "cannot be read" in proc.stderr and "permission denied" in proc.stderr, proc.stderr
