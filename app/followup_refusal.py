@@ -45,7 +45,8 @@ def after_refusal(question: str, rest: str | None, *, analyse, search, section_o
             return None
         asked = f"{rest}?"
         topic = analyse(asked)
-        return asked if _names_topic(asked, topic, search(asked), section_of, fragment=not is_question(rest)) else None
+        return asked if _names_topic(asked, topic, search(asked), section_of, names_document,
+                                     fragment=not is_question(rest)) else None
     topic = analyse(question)
     return question if _stands_alone(question, topic, search(question), names_document) else None
 
@@ -64,11 +65,7 @@ def leaning_pronoun(question: str, topic) -> bool:
 def _stands_alone(question: str, topic, result, names_document) -> bool:
     """A question (no "and" before it) after a refusal: does it bring a topic of its own?"""
     words = own_words(topic, result, keep_ubiquitous=True)  # words most sections use are the document's subject
-    # "this guide", "that report": the pronoun points at the document, not at what was refused.
-    named = [re.escape(m) for m in topic.meta if names_document(m)]
-    unnamed = re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I) \
-        if named else question
-    if leaning_pronoun(unnamed, topic):
+    if leaning_pronoun(_unnamed(question, topic, names_document), topic):
         # "What does it say about B?", "Is there anything on B?": the document is asked what it says. Asking who
         # wrote "it" or when "it" appeared is about what was refused.
         return bool(words or topic.entities) and any(m not in AUTHORSHIP_WORDS for m in topic.meta)
@@ -79,8 +76,19 @@ def _stands_alone(question: str, topic, result, names_document) -> bool:
     return bool(words) or any(names_document(m) for m in topic.meta)
 
 
-def _names_topic(asked: str, topic, result, section_of, *, fragment: bool) -> bool:
+def _unnamed(question: str, topic, names_document) -> str:
+    """The question without "this guide", "that report": such a pronoun points at the document, not at what was
+    refused."""
+    named = [re.escape(m) for m in topic.meta if names_document(m)]
+    return re.sub(rf"\b(?:this|that|these|those)\s+(?:{'|'.join(named)})\b", " ", question, flags=re.I) \
+        if named else question
+
+
+def _names_topic(asked: str, topic, result, section_of, names_document, *, fragment: bool) -> bool:
     """A follow-up after "and" / "what about": does it name a topic of the document on its own?"""
+    if not fragment and not topic.words and any(names_document(m) for m in topic.meta) \
+            and not ANAPHORA.search(_unnamed(asked, topic, names_document)):
+        return True  # "and who wrote this report?": a question about the document, as it is without the "and"
     if ANAPHORA.search(asked) or definite_only(asked, topic):
         return False  # "and when is it due?", "and the risks?": what was refused
     first = asked.split(None, 1)[0].lower() if asked.split() else ""

@@ -60,6 +60,18 @@ def test_after_a_refusal_only_a_covered_topic_of_its_own_is_answered(assistant, 
         answer.refused and not answer.citations)
 
 
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up, answered", [
+    ("who wrote this report?", True), ("And who wrote this report?", True), ("and when was the report published?", True),
+    ("And when was it published?", False), ("and who wrote it?", False)])
+def test_after_a_refusal_a_question_about_the_document_is_answered_with_or_without_and(assistant, shape, follow_up,
+                                                                                      answered):
+    # "this report" points at the document, not at what was refused; "it" has only the refused question to stand for.
+    _, answer = converse(assistant, ["Who wrote Pride and Prejudice?", follow_up], shape)
+    assert (not answer.refused and first_id(answer) == SOURCE and "2025" in answer.text) if answered else (
+        answer.refused and not answer.citations)
+
+
 @pytest.mark.parametrize("opener, follow_up", [("What is metrology?", "Any examples?"),
                                                (ON_FAITHFULNESS, "How could it be improved?"),
                                                (ON_FAITHFULNESS, "What is metrology?"),
