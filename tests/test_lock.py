@@ -103,3 +103,55 @@ def test_make_lock_writes_name_equals_version():
     strip = re.search(r"sed -E '(s/[^']+)'", recipe).group(1)
     _, pattern, replacement, _ = strip.split("/")
     assert re.sub(pattern, replacement.replace("\\1", r"\1"), "torch==2.13.0+cpu") == "torch==2.13.0"
+
+
+SHIPPED = ("app", "evals", "ingest", "retriever", "consensus_chat")
+
+
+def runtime_closure() -> set[str]:
+    """Every distribution `pip install consensus-chat` brings in: the declared dependencies (no extras) and what
+    they require in turn on this platform, read from the installed metadata."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    todo, seen = [Requirement(d) for d in project["dependencies"]], set()
+    while todo:
+        req = todo.pop()
+        name = canonicalize_name(req.name)
+        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+            continue
+        seen.add(name)
+        try:
+            todo += [Requirement(r) for r in requires(req.name) or ()]
+        except PackageNotFoundError:
+            pass
+    for extra in ("mcp",):  # gradio[mcp] is declared with its extra
+        todo = [Requirement(r) for r in requires("gradio") or () if Requirement(r).marker is not None
+                and Requirement(r).marker.evaluate({"extra": extra})]
+        seen |= {canonicalize_name(r.name) for r in todo}
+    return seen
+
+
+def test_every_module_the_shipped_code_imports_comes_with_the_package():
+    # `consensus-chat eval` once imported psutil, a dev-only dependency: `make eval` (no dev extras) failed with an
+    # "unexpected" error. Every third-party import in the package's own code must come with a plain install.
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    owners = packages_distributions()
+    closure = runtime_closure()
+    missing = set()
+    for package in SHIPPED:
+        for path in (ROOT / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                    [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+                for name in names:
+                    top = name.split(".")[0]
+                    if top in sys.stdlib_module_names or top in SHIPPED or top == "__future__":
+                        continue
+                    dists = {canonicalize_name(d) for d in owners.get(top, [])}
+                    if not dists & closure:
+                        missing.add(f"{path.relative_to(ROOT)}: {top} ({', '.join(sorted(dists)) or 'not installed'})")
+    assert sorted(missing) == []
