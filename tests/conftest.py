@@ -27,6 +27,9 @@ VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "consensus-chat")
 # The shipped page's source record: what a question about the document itself cites.
 SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
+# Sections of the shipped page that several test files ask for.
+METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
+FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
 
 
 def first_id(answer) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, converse, first_id, refused_follow_up
+from conftest import FAITHFULNESS, HISTORY_SHAPES, SOURCE, converse, first_id, refused_follow_up
 
 REVIEW_SOURCE = "learning-from-failure-incident-reporting-for-deployed-systems"
 MEASURED = ("What is the boiling point of water?", "how is it measured?")
@@ -86,7 +86,7 @@ def test_words_that_another_section_has_in_its_title_start_a_new_topic(assistant
     # The section shown mentions chains-of-thought, but another section is titled with those words.
     _, answer = converse(assistant, ["What does the page say about mechanistic interpretability?",
                                      "tell me more about the chain-of-thought one it mentions"], shape)
-    assert first_id(answer) == "llm-chain-of-thought-faithfulness-and-legibility"
+    assert first_id(answer) == FAITHFULNESS
 
 
 @HISTORY_SHAPES
