@@ -211,6 +211,16 @@ def data_page_assistant(page: str, tmp_path_factory, embedder=None):
     return open_assistant(config=build_index(DATA / page, tmp_path_factory.mktemp(Path(page).stem), embedder))
 
 
+def data_page_fixture(page: str, scope: str = "session"):
+    """A fixture named after tests/data/`page` ("second-page.txt": `second_page`) that gives its Assistant."""
+
+    def page_assistant(tmp_path_factory, embedder):
+        return data_page_assistant(page, tmp_path_factory, embedder)
+
+    page_assistant.__doc__ = f"An Assistant over tests/data/{page}, a page nobody calibrated (the default scope rule)."
+    return pytest.fixture(page_assistant, scope=scope, name=Path(page).stem.replace("-", "_"))
+
+
 def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
     """A copy of an index in `where`/`name` (without its lock files), for a test that breaks or edits it."""
     import shutil
@@ -264,16 +274,8 @@ def assistant(config):
     return open_assistant(config=config)
 
 
-@pytest.fixture(scope="session")
-def second_page(tmp_path_factory, embedder):
-    """An Assistant over tests/data/second-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
-
-
-@pytest.fixture(scope="session")
-def third_page(tmp_path_factory, embedder):
-    """An Assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
+second_page = data_page_fixture("second-page.txt")
+third_page = data_page_fixture("third-page.txt")
 
 
 @pytest.fixture(scope="module")
