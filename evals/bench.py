@@ -183,9 +183,8 @@ Examples:
 @click.option("--quick", is_flag=True, help="A few minutes: 1,000 generated sections instead of 2,000, 10,000 and 100,000; 60 queries per series.")
 @click.option("--queries", "n_queries", type=click.IntRange(20, 1000), default=200, show_default=True,
               help="Queries per latency series.")
-@click.option("--embed-all", is_flag=True,
-              help="Embed all 100,000 generated sections with the model (hours on 2 busy cores) instead of "
-                   "reusing the 10,000 real vectors and blending the rest.")
+@click.option("--embed-all", is_flag=True, help="Embed all 100,000 generated sections with the model (hours on 2 "
+              "busy cores) instead of reusing the 10,000 real vectors and blending the rest.")
 @click.option("--work-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep indexes here and reuse them next time (default: a temp dir removed at the end).")
 def main(out, quick, n_queries, embed_all, work_dir):

@@ -140,6 +140,25 @@ def _print(record: dict, samples: list[Sample]) -> None:
     )
 
 
+# The rule's optional features (docs/scope.md): one flag each, in the order --help lists them.
+_FEATURE_FLAGS = {
+    "--pull": "Also fit the third feature, the pull of the uncovered words (docs/scope.md); off until a blind test "
+              "set has judged it.",
+    "--relative": "With --default: read dense above each page's level, the median nearest-chunk cosine "
+                  "(docs/scope.md).",
+    "--rarest": "Also fit the weight of the rarest uncovered topic word (docs/scope.md; the default rule uses it).",
+    "--names": "Also fit the weight of the share of the topic carried by names the document never uses "
+               "(docs/scope.md; the default rule uses it).",
+}
+
+
+def _feature_flags(command):
+    """Add the `_FEATURE_FLAGS` options to a click command."""
+    for flag, help_text in reversed(_FEATURE_FLAGS.items()):
+        command = click.option(flag, is_flag=True, help=help_text)(command)
+    return command
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog="""\b
 Examples:
   python -m evals.calibrate                       # fit and show; writes nothing
@@ -161,14 +180,7 @@ Examples:
 @click.option("--default", "pages", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="Fit the default rule (for corpora without a calibration) on the pages this JSON file lists, "
                    "e.g. evals/pages/pages.json; prints it with leave-one-page-out rates.")
-@click.option("--pull", is_flag=True, help="Also fit the third feature, the pull of the uncovered words "
-                                          "(docs/scope.md); off until a blind test set has judged it.")
-@click.option("--relative", is_flag=True, help="With --default: read dense above each page's level, the median "
-                                              "nearest-chunk cosine (docs/scope.md).")
-@click.option("--rarest", is_flag=True, help="Also fit the weight of the rarest uncovered topic word "
-                                            "(docs/scope.md; the default rule uses it).")
-@click.option("--names", is_flag=True, help="Also fit the weight of the share of the topic carried by names the "
-                                           "document never uses (docs/scope.md; the default rule uses it).")
+@_feature_flags
 def main(questions, index_dir, chroma_host, chroma_port, model, write, as_json, pages, pull, relative, rarest, names):
     """Fit the scope rule on a question set and report cross-validated (out-of-sample) error rates."""
     import os

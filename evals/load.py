@@ -36,12 +36,12 @@ def answered(result) -> str | None:
 
 @dataclass(frozen=True)
 class LoadReport:
-    """What a load run measured; latencies in seconds, in the order requests finished."""
+    """What a load run measured."""
 
     sessions: int
     questions_per_session: int
     seconds: float
-    latencies: tuple[float, ...]
+    latencies: tuple[float, ...]  # seconds, in the order requests finished
     errors: tuple[str, ...]
 
     @property

@@ -38,11 +38,12 @@ class QueryEncoder:
 
     def __init__(self, spec: ModelSpec, path: Path, opening: Future | None, *, export: bool = False):
         self.spec = spec
+        self.name = spec.name
         self.path = path
         self._opening = opening
         self._export = export
-        self._impl: VectorEncoder | None = None
         self._lock = threading.Lock()
+        self._impl: VectorEncoder | None = None
 
     @property
     def impl(self) -> VectorEncoder:
@@ -79,16 +80,8 @@ class QueryEncoder:
         return "onnx" if isinstance(self.impl, OnnxQueryEncoder) else "sentence-transformers"
 
     @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
     def dim(self) -> int:
         return self.impl.dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self.impl.max_tokens
 
     def encode(self, texts: list[str], batch_size: int = 32):
         """An (n, dim) float32 array of unit vectors."""
@@ -97,6 +90,10 @@ class QueryEncoder:
     def encode_one(self, text: str):
         """One unit vector (recent queries are cached)."""
         return self.impl.encode_one(text)
+
+    @property
+    def max_tokens(self) -> int:
+        return self.impl.max_tokens
 
     def count_tokens(self, text: str) -> int:
         """Word pieces the model sees for this text (for chunking)."""

@@ -144,6 +144,10 @@ class Evidence:
         """No topic words: only entities or words about the document."""
         return self.topic.empty
 
+    def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
+        """A reading of some of the topic: the text (rewritten), its words and its dense support."""
+        return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
+
     @cached_property
     def rest(self) -> Reading | None:
         """The topic without the unknown names (None when it names nothing unknown)."""
@@ -200,10 +204,6 @@ class Evidence:
             if words:
                 out.append(Part(rewritten(part, self.rewrites), words, part, partial(self.read, part, words)))
         return tuple(out) if len(out) >= 2 else ()
-
-    def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
-        """A reading of some of the topic: the text (rewritten), its words and its dense support."""
-        return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
 
 
 def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, ...], tuple[str, ...], list]:

@@ -77,14 +77,13 @@ class LlamaIndexRetriever(BaseRetriever):
                  **search_options):
         super().__init__(callback_manager=callback_manager)
         self._retriever = retriever
-        self._k = k
+        self._search_options = {"k": k, **search_options}
         self._keep_out_of_scope = keep_out_of_scope
         self._on_result = on_result
-        self._options = search_options
         self.last_result: SearchResult | None = None
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        result = self._retriever.search(query_bundle.query_str, k=self._k, **self._options)
+        result = self._retriever.search(query_bundle.query_str, **self._search_options)
         self.last_result = result
         if self._on_result is not None:
             self._on_result(result)

@@ -31,10 +31,10 @@ class Generation:
     bm25: object
     lookups: Lookups
     stamp: object
-    analyzer: TopicAnalyzer | None = None
-    vocabulary: Vocabulary | None = None
-    scope: ScopeModel | None = None
-    matcher: WordMatcher | None = None
+    analyzer: TopicAnalyzer
+    vocabulary: Vocabulary
+    scope: ScopeModel
+    matcher: WordMatcher
 
 
 @dataclass(frozen=True)

@@ -42,9 +42,10 @@ class Outage:
         """Record a call that worked; the end of an outage is logged."""
         with self._lock:
             since, self._since = self._since, None
-        if since is not None:
-            log.warning("The Chroma server at %s answers again (unreachable for %.0f s).", self.address,
-                        time.monotonic() - since)
+        if since is None:
+            return
+        log.warning("The Chroma server at %s answers again (unreachable for %.0f s).", self.address,
+                    time.monotonic() - since)
 
     def notice(self) -> str | None:
         """A line for each answer given during an outage."""

@@ -17,7 +17,7 @@ class Hit(CarriesSection):
     """
 
     section: Section
-    score: float
+    score: float  # an exact look-up's tier (0 for none) plus the fused signals (< 1): retriever/ranking.py
     dense_score: float | None = None
     dense_rank: int | None = None
     lexical_score: float | None = None

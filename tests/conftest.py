@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# Re-exported: tests import the conversation helpers (conversing.py) from here, with the fixtures.
+from conversing import (HISTORY_SHAPES, api_picks, converse, history_as_messages, history_as_pairs,  # noqa: F401
+                        history_as_state, refused_after, refused_follow_up)
+
 # One copy of the server helpers for the tests and the benchmark; tests import them from here.
 from consensus_chat.evals.procs import free_port, stop_process, wait_for_port  # noqa: F401 - re-exported
 
@@ -27,6 +31,9 @@ VENV_BIN = Path(sys.executable).parent
 CLI = str(VENV_BIN / "consensus-chat")
 # The shipped page's source record: what a question about the document itself cites.
 SOURCE = "the-singapore-consensus-on-global-ai-safety-research-priorities"
+# Sections of the shipped page that several test files ask for.
+METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
+FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
 
 
 def first_id(answer) -> str | None:
@@ -79,60 +86,6 @@ def open_files(pid: int) -> list[str]:
         except OSError:
             continue  # closed while we looked
     return targets
-
-
-# Histories as callers send them: the answers themselves (their stored Turns), (question, answer) pairs, or
-# role/content messages; tests of follow-ups run every shape.
-def history_as_state(answers):
-    return list(answers)
-
-
-def history_as_pairs(answers):
-    return [(a.question, a.text) for a in answers]
-
-
-def history_as_messages(answers):
-    return [m for a in answers for m in ({"role": "user", "content": a.question},
-                                         {"role": "assistant", "content": a.text})]
-
-
-HISTORY_SHAPES = pytest.mark.parametrize("shape", [history_as_state, history_as_pairs, history_as_messages],
-                                         ids=["state", "pairs", "messages"])
-
-
-def converse(assistant, questions, shape=history_as_state):
-    """Ask each question with the answers so far, in the given history shape; return every answer."""
-    answers = []
-    for question in questions:
-        answers.append(assistant.answer(question, shape(answers)))
-    return answers
-
-
-def refused_follow_up(assistant, first: str, follow_up: str, shape):
-    """Ask `first` and then `follow_up` in the given history shape; check that both are refused and that the follow-up
-    offers no nearest section; return the follow-up's answer."""
-    refused, answer = converse(assistant, [first, follow_up], shape)
-    assert refused.refused
-    assert answer.refused and answer.citations == [] and answer.sources == [], "no nearest section is offered"
-    return answer
-
-
-def refused_after(assistant, first: str, follow_up: str):
-    """Ask `first` and then the off-topic `follow_up`; check that the follow-up is refused and cites nothing; return
-    the follow-up's answer."""
-    _, answer = converse(assistant, [first, follow_up])
-    assert answer.refused and not answer.citations, answer.resolved_question
-    return answer
-
-
-def api_picks(client, question: str, listed: list[str], follow_up: str, place: int) -> dict:
-    """Ask a list question on a server's /chat and check what it listed, then pick from the list with `follow_up` (the
-    first answer, its turn with it, as the history) and check the pick; return the first answer."""
-    first = client.predict(question, [], api_name="/chat")
-    assert first["turn"]["listed"] == listed
-    picked = client.predict(follow_up, [first], api_name="/chat")
-    assert picked["citations"][0]["id"] == listed[place] and not picked["refused"], follow_up
-    return first
 
 
 def mcp_chats(url: str, *conversations: list[str]):
@@ -208,6 +161,16 @@ def data_page_assistant(page: str, tmp_path_factory, embedder=None):
     return open_assistant(config=build_index(DATA / page, tmp_path_factory.mktemp(Path(page).stem), embedder))
 
 
+def data_page_fixture(page: str, scope: str = "session"):
+    """A fixture named after tests/data/`page` ("second-page.txt": `second_page`) that gives its Assistant."""
+
+    def page_assistant(tmp_path_factory, embedder):
+        return data_page_assistant(page, tmp_path_factory, embedder)
+
+    page_assistant.__doc__ = f"An Assistant over tests/data/{page}, a page nobody calibrated (the default scope rule)."
+    return pytest.fixture(page_assistant, scope=scope, name=Path(page).stem.replace("-", "_"))
+
+
 def copy_index(index_dir: Path, where: Path, name: str = "idx") -> Path:
     """A copy of an index in `where`/`name` (without its lock files), for a test that breaks or edits it."""
     import shutil
@@ -261,16 +224,8 @@ def assistant(config):
     return open_assistant(config=config)
 
 
-@pytest.fixture(scope="session")
-def second_page(tmp_path_factory, embedder):
-    """An Assistant over tests/data/second-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("second-page.txt", tmp_path_factory, embedder)
-
-
-@pytest.fixture(scope="session")
-def third_page(tmp_path_factory, embedder):
-    """An Assistant over tests/data/third-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("third-page.txt", tmp_path_factory, embedder)
+second_page = data_page_fixture("second-page.txt")
+third_page = data_page_fixture("third-page.txt")
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, CountingRetriever, converse, first_id, refused_after
+from conftest import (FAITHFULNESS, HISTORY_SHAPES, METROLOGY, SOURCE, CountingRetriever, converse, first_id,
+                      refused_after)
 
-METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
-FAITHFULNESS = "llm-chain-of-thought-faithfulness-and-legibility"
 ON_FAITHFULNESS = "What does the document say about chain-of-thought faithfulness?"
 
 

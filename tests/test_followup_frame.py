@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, CountingRetriever, converse, first_id, refused_after
+from conftest import HISTORY_SHAPES, METROLOGY, CountingRetriever, converse, first_id, refused_after
 
-METROLOGY = "risk-assessment--metrology-for-ai-risk-assessment"
 DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
 SYSTEM_SAFETY = "risk-assessment--system-safety-assessment"
 CODED = "Which research areas are coded 2.2.1?"

@@ -11,10 +11,11 @@ from dataclasses import replace
 
 import pytest
 
-from conftest import HISTORY_SHAPES, SOURCE, converse, first_id, refused_follow_up
+from conftest import FAITHFULNESS, HISTORY_SHAPES, SOURCE, converse, first_id, refused_follow_up
 
 REVIEW_SOURCE = "learning-from-failure-incident-reporting-for-deployed-systems"
 MEASURED = ("What is the boiling point of water?", "how is it measured?")
+UNEVEN = "Why is coverage uneven?"  # words of the incident-database section of tests/data/third-page.txt
 
 
 def _ids(answer) -> list[str]:
@@ -58,18 +59,17 @@ def test_after_a_refusal_a_section_named_or_asked_about_is_asked_for_itself(assi
 
 @HISTORY_SHAPES
 def test_words_of_the_section_just_shown_continue_it(third_page, shape):
-    first, answer = converse(third_page, ["What does the review say about incident databases?",
-                                          "Why is coverage uneven?"], shape)
+    first, answer = converse(third_page, ["What does the review say about incident databases?", UNEVEN], shape)
     assert first_id(first) == "incident-databases"
     assert not answer.refused and first_id(answer) == "incident-databases"
-    assert answer.resolved_question == "Why is coverage uneven? — Incident databases"
+    assert answer.resolved_question == f"{UNEVEN} — Incident databases"
 
 
 def test_those_words_alone_are_searched_without_the_section_shown(third_page):
     # Alone, the page-relative default rule (docs/scope.md) answers them on their own words (the incident-database
     # section says "coverage is uneven"); only the conversation above joins the section's title to them.
-    alone = third_page.answer("Why is coverage uneven?")
-    assert alone.resolved_question == "Why is coverage uneven?"
+    alone = third_page.answer(UNEVEN)
+    assert alone.resolved_question == UNEVEN
 
 
 @HISTORY_SHAPES
@@ -86,7 +86,7 @@ def test_words_that_another_section_has_in_its_title_start_a_new_topic(assistant
     # The section shown mentions chains-of-thought, but another section is titled with those words.
     _, answer = converse(assistant, ["What does the page say about mechanistic interpretability?",
                                      "tell me more about the chain-of-thought one it mentions"], shape)
-    assert first_id(answer) == "llm-chain-of-thought-faithfulness-and-legibility"
+    assert first_id(answer) == FAITHFULNESS
 
 
 @HISTORY_SHAPES

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
-from conftest import data_page_assistant
+from conftest import data_page_fixture
 
 # The names are the topic: what an agency reported about one company's outbreak, though the page is about outbreaks.
 NAMED_TOPIC = "What did the CDC report about the Chipotle E. coli outbreak?"
@@ -18,10 +16,7 @@ NAMED_TOPIC = "What did the CDC report about the Chipotle E. coli outbreak?"
 UNKNOWN_ORG = "How could McDonald's trace which supplier's lettuce made its customers sick?"
 
 
-@pytest.fixture(scope="module")
-def ninth_page(tmp_path_factory, embedder):
-    """An assistant over tests/data/ninth-page.txt, a page nobody calibrated (the default scope rule)."""
-    return data_page_assistant("ninth-page.txt", tmp_path_factory, embedder)
+ninth_page = data_page_fixture("ninth-page.txt", scope="module")
 
 
 def test_the_page_is_judged_by_the_default_rule_with_its_name_weight(ninth_page):
