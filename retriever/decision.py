@@ -19,7 +19,8 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
   lowers the score, so it is read (one more encoding) only when the other features accept the question;
 - `names`: the names' share of what the question asks that the document could answer for: the
   informativeness of names the document never uses over theirs and the covered topic words' (`name_share`). In
-  "What does the Digital Services Act say about recommender systems?" the name carries much of what is asked; in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
+  "What does the Digital Services Act say about recommender systems?" the name carries much of what is asked;
+  in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
   Coverage counts a name as one more uncovered word; this weighs the name as what the question is about.
   The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic" and
   "The name against the covered rest").

@@ -59,7 +59,8 @@ def _word(word: str, zipf: float, covered: bool = False, name: str | None = None
 def test_the_name_share_weighs_the_names_against_the_covered_words_only():
     from consensus_chat.retriever.decision import name_share
 
-    name, covered, uncovered = _word("chipotle", 3.0, name="Chipotle"), _word("outbreak", 4.0, True), _word("burrito", 3.0)
+    name, covered = _word("chipotle", 3.0, name="Chipotle"), _word("outbreak", 4.0, True)
+    uncovered = _word("burrito", 3.0)
     assert name_share((name, covered)) == pytest.approx(5.0 / (5.0 + 4.0))
     # A word the page does not use counts against coverage and `rarest`; it does not dilute the name.
     assert name_share((name, covered, uncovered)) == name_share((name, covered))
