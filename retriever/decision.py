@@ -17,11 +17,13 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
   (`Evidence.pull`): "investing in stocks" pulls "How do I measure the risk of investing in stocks?" away
   from *measuring risk*; a paraphrase's own words ("executives" for *senior leadership*) do not. It only
   lowers the score, so it is read (one more encoding) only when the other features accept the question;
-- `names`: the share of the topic's informativeness carried by names the document never uses
-  (`name_share`). In "What does the Digital Services Act say about recommender systems?" the name carries much of
-  what is asked; in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
+- `names`: the names' share of what the question asks that the document could answer for: the
+  informativeness of names the document never uses over theirs and the covered topic words' (`name_share`). In
+  "What does the Digital Services Act say about recommender systems?" the name carries much of what is asked;
+  in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
   Coverage counts a name as one more uncovered word; this weighs the name as what the question is about.
-  The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic").
+  The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic" and
+  "The name against the covered rest").
 
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
@@ -77,17 +79,21 @@ def rarest_uncovered(words: tuple[WordEvidence, ...]) -> float:
 
 
 def name_share(words: tuple[WordEvidence, ...]) -> float:
-    """The share of the topic's informativeness carried by names the document never uses (0 without them).
+    """The names' share of what the question asks that the document could answer for: the informativeness of the
+    names it never uses over that of those names and the topic words it does use (0 without unknown names).
 
-    Weighed as `coverage` weighs (words in most sections left out when there are others), so a name beside a
-    long covered question ("How could Meta detect that Llama hides its reasoning…") carries little of it, and
-    a name that is most of what is asked ("What does the Digital Services Act require of app stores?") much.
+    A name beside a covered topic ("How could Meta detect that Llama hides its reasoning in its chain of
+    thought?") stands beside many covered words and carries little of it; a name that is the topic ("What does the
+    Digital Services Act say about recommender systems?") stands beside few, and the words the document does not use
+    count against coverage and `rarest` already, not here (issue 18; docs/scope.md, "The name against the covered
+    rest"). Words in most sections are left out when there are others, as `coverage` leaves them out.
     """
     if not any(w.name for w in words):
         return 0.0
     words = [w for w in words if not w.ubiquitous] or list(words)
-    total = sum(informativeness(w) for w in words)
-    return sum(informativeness(w) for w in words if w.name) / total if total > 0 else 0.0
+    named = sum(informativeness(w) for w in words if w.name)
+    total = named + sum(informativeness(w) for w in words if w.covered and not w.name)
+    return named / total if total > 0 else 0.0
 
 
 def features(evidence: Evidence) -> tuple[float, float, float, float, float] | bool:

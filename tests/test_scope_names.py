@@ -41,3 +41,46 @@ def test_a_question_that_only_mentions_an_unknown_organisation_is_answered(ninth
     assert not answer.refused
     assert answer.citations[0].title == "Supply-chain traceback"
     assert any("never mentions McDonald" in n and "the rest of the question" in n for n in answer.notices)
+
+
+# The name against the covered rest (docs/scope.md, "The name against the covered rest"): the share is the names'
+# informativeness over theirs and the covered topic words', so words the page does not use leave it as it is.
+def _word(word: str, zipf: float, covered: bool = False, name: str | None = None):
+    from consensus_chat.retriever.evidence import WordEvidence
+
+    return WordEvidence(word, covered, None, zipf, name=name)
+
+
+def test_the_name_share_weighs_the_names_against_the_covered_words_only():
+    from consensus_chat.retriever.decision import name_share
+
+    name, covered = _word("chipotle", 3.0, name="Chipotle"), _word("outbreak", 4.0, True)
+    uncovered = _word("burrito", 3.0)
+    assert name_share((name, covered)) == pytest.approx(5.0 / (5.0 + 4.0))
+    # A word the page does not use counts against coverage and `rarest`; it does not dilute the name.
+    assert name_share((name, covered, uncovered)) == name_share((name, covered))
+    # Beside a covered topic a name carries little; with nothing covered beside it, all of it.
+    more = (_word("traceback", 3.5, True), _word("supplier", 4.0, True), _word("lettuce", 4.0, True))
+    assert name_share((name, covered, *more)) < 0.3 < name_share((name, covered))
+    assert name_share((name, uncovered)) == 1.0
+    assert name_share((covered, uncovered)) == 0.0
+
+
+# Written for this change, in the style of the development pages' `nm-*` questions: an organisation named beside the
+# page's own topic (genome sequencing linking cases), and a name that is what is asked.
+BESIDE = "Could Walmart use genome sequencing to link cases of food poisoning across its stores?"
+IS_THE_TOPIC = "How did the Jack in the Box outbreak change meat inspection rules?"
+
+
+def test_a_name_beside_the_covered_topic_is_answered_and_a_name_that_is_the_topic_refused(ninth_page):
+    beside = ninth_page.answer(BESIDE)
+    assert not beside.refused and any("never mentions Walmart" in n for n in beside.notices)
+    assert beside.citations[0].title == "Pathogen genome sequencing"
+    assert ninth_page.answer(IS_THE_TOPIC).refused
+    # The names, not the rest, refuse it: beside them the page uses few of its words ("outbreak", "inspection").
+    from consensus_chat.retriever.decision import decide, name_share
+
+    evidence = ninth_page.retriever.evidence(IS_THE_TOPIC)
+    rule = ninth_page.retriever.scope_model
+    assert name_share(evidence.words) > 0.5 > name_share(ninth_page.retriever.evidence(BESIDE).words)
+    assert decide(evidence, replace(rule, name_weight=0.0)).in_scope and not decide(evidence, rule).in_scope
