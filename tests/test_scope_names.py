@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from conftest import data_page_fixture
 
 # The names are the topic: what an agency reported about one company's outbreak, though the page is about outbreaks.
