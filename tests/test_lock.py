@@ -109,27 +109,27 @@ SHIPPED = ("app", "evals", "ingest", "retriever", "consensus_chat")
 
 
 def runtime_closure() -> set[str]:
-    """Every distribution `pip install consensus-chat` brings in: the declared dependencies (no extras) and what
-    they require in turn on this platform, read from the installed metadata."""
+    """Every distribution `pip install consensus-chat` brings in: the declared dependencies (no extras of ours) and
+    what they require in turn on this platform, with the extras each is asked for (`gradio[mcp]`), read from the
+    installed metadata."""
     from importlib.metadata import PackageNotFoundError, requires
 
     project = tomllib.loads(PYPROJECT.read_text())["project"]
-    todo, seen = [Requirement(d) for d in project["dependencies"]], set()
+    todo, seen = [(Requirement(d), "") for d in project["dependencies"]], set()
     while todo:
-        req = todo.pop()
+        req, asked_by = todo.pop()  # asked_by: the extra of the parent that listed it ("" for its plain install)
         name = canonicalize_name(req.name)
-        if name in seen or (req.marker is not None and not req.marker.evaluate({"extra": ""})):
+        if req.marker is not None and not req.marker.evaluate({"extra": asked_by}):
             continue
-        seen.add(name)
-        try:
-            todo += [Requirement(r) for r in requires(req.name) or ()]
-        except PackageNotFoundError:
-            pass
-    for extra in ("mcp",):  # gradio[mcp] is declared with its extra
-        todo = [Requirement(r) for r in requires("gradio") or () if Requirement(r).marker is not None
-                and Requirement(r).marker.evaluate({"extra": extra})]
-        seen |= {canonicalize_name(r.name) for r in todo}
-    return seen
+        for extra in ("", *sorted(req.extras)):
+            if (name, extra) in seen:
+                continue
+            seen.add((name, extra))
+            try:
+                todo += [(Requirement(r), extra) for r in requires(req.name) or ()]
+            except PackageNotFoundError:
+                pass
+    return {name for name, _ in seen}
 
 
 def test_every_module_the_shipped_code_imports_comes_with_the_package():
