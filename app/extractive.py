@@ -83,6 +83,8 @@ class ExtractiveComposer:
             if source is not None and (topic.asks_authorship or "author" in kinds):
                 return self._report(question, source, result)
             return self._overview(question, result)
+        if top.kind == "tags" and top.matched_by:  # "What tags does the page give?": every tag line, verbatim
+            return self._tags(question, top, result)
         if topic.empty and "source-key" in kinds:
             named = {i for e in topic.entities if e.kind == "source-key" for i in e.ids}
             keyed = [h for h in hits if h.id in named]
@@ -143,6 +145,11 @@ class ExtractiveComposer:
         body = lead + (f"**{hit.title}** was published in **{year or 'an unknown year'}** by {len(people)} "
                 f"authors: {shown} [1].\n\n{sentence} [1]")
         return self._answer(question, body, [Citation.from_hit(1, hit, sentence)], result)
+
+    def _tags(self, question: str, hit: Hit, result: SearchResult) -> Answer:
+        lines = [line.strip() for line in hit.text.split("\n") if line.strip()]
+        body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines)
+        return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
     def each(self, question: str, hits: list[Hit], result: SearchResult) -> Answer:
         """Each of several sections, in document order, with its sentence that best answers the question."""

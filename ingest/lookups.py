@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.text import fold
 
 def normalise(text: str) -> str:
     """Lower-case, '&' as 'and', single spaces: for matching names inside questions."""
@@ -18,7 +19,7 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     """normalise(text) and, for each of its characters, the index in `text` it came from."""
     out, where = [" "], [0]
     for i, ch in enumerate(text):
-        c = ch.lower()
+        c = fold(ch).lower()
         for piece in " and " if ch == "&" else c if c.isascii() and c.isalnum() else " ":
             if piece != " " or out[-1] != " ":  # runs of anything else become one space
                 out.append(piece)
@@ -31,7 +32,7 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
 
 def key_surname(key: str) -> str:
     """A source key's surname, lower case: "Di Lorenzo" -> "lorenzo", "De Vries-B" -> "vries", "Turpin" -> "turpin"."""
-    return key.split("-")[0].split()[-1].lower()
+    return fold(key).split("-")[0].split()[-1].lower()
 
 
 class Lookups:
@@ -49,7 +50,7 @@ class Lookups:
         for s in sections:
             if s.code:
                 self.codes.setdefault(s.code, []).append(s.id)
-            for key in s.citations:
+            for key in map(fold, s.citations):  # "Nuñez" is found as "Nuñez" or "Nunez" (`fold`)
                 self.keys.setdefault(key.lower(), []).append(s.id)
                 base = key.split("-")[0].lower()
                 if len(base) >= 4:
@@ -57,7 +58,7 @@ class Lookups:
                 core = key_surname(key)  # "Lorenzo" of "Di Lorenzo": how a sentence may name the source too
                 if core != base and len(core) >= 4:
                     self.key_bases.setdefault(core, []).append(s.id)
-            if s.kind in ("card", "source"):
+            if s.kind in ("card", "source", "tags"):  # "What tags does the page give?" names the tag lines
                 self.titles.setdefault(normalise(s.title), []).append(s.id)
             if s.label:
                 self.labels.setdefault(normalise(s.label), []).append(s.id)
@@ -65,7 +66,7 @@ class Lookups:
             if s.kind == "source":
                 self.report_ids.append(s.id)
                 for author in s.authors:
-                    surname, _, given = author.partition(",")
+                    surname, _, given = fold(author).partition(",")
                     surname = surname.strip()
                     if len(surname) >= 2:
                         ids, names = self.authors.setdefault(surname, ([], set()))
@@ -90,7 +91,27 @@ class Lookups:
             setattr(lookups, name, dict(data[name]))
         lookups.authors = {surname: (list(ids), set(names)) for surname, (ids, names) in data["authors"].items()}
         lookups.report_ids = list(data["report_ids"])
+        lookups._fold_names()  # tables an earlier version saved unfolded ("nuñez") read as new ones are written
         return lookups
+
+    def _fold_names(self) -> None:
+        """Fold the diacritics of the key and author tables' names (`fold`), merging names that fold alike."""
+        for name in ("keys", "key_bases"):
+            table = getattr(self, name)
+            if all(key.isascii() for key in table):
+                continue
+            folded: dict[str, list[str]] = {}
+            for key, ids in table.items():
+                merged = folded.setdefault(fold(key), [])
+                merged.extend(i for i in ids if i not in merged)
+            setattr(self, name, folded)
+        if not all(surname.isascii() for surname in self.authors):
+            authors: dict[str, tuple[list[str], set[str]]] = {}
+            for surname, (ids, given) in self.authors.items():
+                have, names = authors.setdefault(fold(surname), ([], set()))
+                have.extend(i for i in ids if i not in have)
+                names.update(fold(n) for n in given)
+            self.authors = authors
 
     def titles_in(self, norm: str) -> list[str]:
         """The titles (normalised) that the normalised question `norm` holds, in the table's order."""

@@ -12,6 +12,26 @@ _ABBREVIATIONS = ("e.g.", "i.e.", "cf.", "etc.", "et al.", "vs.", "Dr.", "Mr.", 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
 
 
+def fold(text: str) -> str:
+    """`text` with Latin diacritics dropped, one character for one ("Nuñez" -> "Nunez", "Fernández" ->
+    "Fernandez"), so that offsets into it are offsets into `text`.
+
+    Every matching split (words, names, source keys, titles) reads text through it, on the document's side and
+    the question's alike: a key written "Nuñez" is found as "Nuñez" or "Nunez", and is one word, not "nu" and
+    "ez". A character that decomposes into more than one base letter ("ﬁ") or none stays as it is.
+    """
+    if text.isascii():
+        return text
+    return "".join(_fold_char(c) for c in text)
+
+
+def _fold_char(char: str) -> str:
+    if char.isascii():
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if len(base) == 1 else char
+
+
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences, keeping parentheses and abbreviations intact."""
     sentences: list[str] = []
@@ -64,4 +84,4 @@ _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens, used for lexical overlap."""
-    return _WORD.findall(text.lower())
+    return _WORD.findall(fold(text).lower())

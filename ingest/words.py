@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .text import fold
+
 # Words that say where to look or what shape of answer to give, not what the question is about.
 # Generic English about documents, never words of one document.
 META_WORDS = frozenset("""
@@ -25,6 +27,17 @@ tell summarise summarize summary summaries overview publish published publicatio
 anything something everything text come comes came appear appears appeared show shows
 abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
 guide guidebook handbook book books whitepaper
+""".split())
+
+# Words for a piece of research and for what it says: beside a source the question names ("Turpin's study",
+# "What are Casper's findings?", "What does Hobbhahn argue?") they say which work, not what about, as META_WORDS
+# do. Generic English about research, never words of one document; without a named source they are topic words.
+SOURCE_WORK_WORDS = frozenset("""
+study studies studied work works research researcher researchers finding findings result results evidence
+analysis analyses review reviews experiment experiments argument arguments claim claims claimed view views
+contribution contributions conclude concludes concluded find finds found showed shown argue argues argued
+suggest suggests suggested propose proposes proposed note notes noted observe observes observed
+demonstrate demonstrates demonstrated
 """.split())
 
 # Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
@@ -46,8 +59,9 @@ def stopwords() -> frozenset[str]:
 
 
 def tokens(text: str) -> list[re.Match]:
-    """Word tokens with their positions ("chain-of-thought" stays one token)."""
-    return list(_TOKEN.finditer(text))
+    """Word tokens with their positions ("chain-of-thought" stays one token), read with diacritics folded
+    (`fold`: "Nuñez" is the one token "Nunez", at the same offsets)."""
+    return list(_TOKEN.finditer(fold(text)))
 
 
 def bare(word: str) -> str:

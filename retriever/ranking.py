@@ -19,7 +19,7 @@ TIER_TITLE = 3.0
 TIER_REPORT = 3.0  # the source record, for questions about the document itself
 # Hit.matched_by (why a section was named exactly) -> the tier that lifted it.
 TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL,
-                  "report": TIER_REPORT}
+                  "report": TIER_REPORT, "area": TIER_TITLE}
 
 
 def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple[float, str]]:
@@ -36,6 +36,12 @@ def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple
             add(entity.ids, TIER_REPORT, "report")
         else:
             add(entity.ids, TIER_BY_REASON[entity.kind], entity.kind)
+        if entity.kind == "title":
+            # An area's title names its sub-areas too ("What is metrology in AI risk assessment?" names the area
+            # Risk Assessment, whose sub-area is *Metrology for AI risk assessment*): they rise with it, one tier,
+            # and the fused score picks among them.
+            named = {sections[i].title for i in entity.ids if i in sections}
+            add([i for i, s in sections.items() if s.parent in named], TIER_TITLE, "area")
     if topic.about_document:
         # "Who wrote this report?" or "What does the document say?": the source record and overview.
         wanted = ("source",) if topic.asks_authorship else ("source", "overview")

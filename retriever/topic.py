@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from consensus_chat.ingest.lookups import Lookups, normalise_with_offsets
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import META_WORDS, bare, content_parts, tokens
+from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS, bare, content_parts, tokens
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
@@ -142,9 +142,10 @@ class TopicAnalyzer:
         # A word of the document's own name ("field" of "A Field Guide") says which document, not what
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
+        names_source = any(e.kind in ("source-key", "author") for e in entities)
         for m, word in zip(toks, bares):
             inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
-            is_meta = word in META_WORDS or (
+            is_meta = word in META_WORDS or (names_source and word in SOURCE_WORK_WORDS) or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
             )
             if is_meta:

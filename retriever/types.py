@@ -22,7 +22,8 @@ class Hit(CarriesSection):
     dense_rank: int | None = None
     lexical_score: float | None = None
     lexical_rank: int | None = None
-    matched_by: str | None = None  # why an exact look-up matched: "code", "source-key", "title", "label", "report"
+    matched_by: str | None = None  # why an exact look-up matched: "code", "source-key", "title", "label", "report",
+    # or "area" (a sub-area of an area whose title the question names)
 
     def to_dict(self) -> dict:
         """The JSON shape of `search --json`."""

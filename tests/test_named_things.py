@@ -1,0 +1,100 @@
+"""Things a question names, found the way people write them, end to end on real indexes: source keys with
+diacritics ("Nuñez", written "Nunez" too), the words for a source's work beside its key ("Turpin's study"), the
+page's tag lines, and an area's title naming its sub-areas."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus_chat.ingest.text import fold
+from consensus_chat.ingest.words import tokens
+from conftest import build_index
+
+PAGE = """\
+This page is still being polished. If you have thoughts, please share them via the feedback form.
+Practices for slowing the spread of drug-resistant infections in hospitals and farms.
+Also in Public Health
+Antimicrobial stewardship keeps antibiotics working by using them only when they are needed.
+Reasoning
+Stewardship lowers the pressure that selects for resistant bacteria.
+Rapid diagnostic tests
+Culture results take two to three days, so doctors start broad-spectrum drugs before they know the cause (Nuñez). Point-of-care tests shorten the wait for some infections (Cals).
+2.1.1 Diagnostics & TestingAntibiotics in farming
+More antibiotics are given to farm animals than to people in many countries (Fernández-B). Bans on growth promoters lowered use without lasting losses in production.
+3.1.1 Agriculture & FoodTracking the Invisible Pandemic: Research Priorities for Resistance
+Sørensen, Anja; Iskandar, Budi (2025)
+This review sets out research priorities for resistance surveillance and stewardship.
+Monitor
+Watching resistance over time
+Hospital
+The organisation that treats the patients
+"""
+
+
+@pytest.fixture(scope="module")
+def page_assistant(tmp_path_factory):
+    """The page's Assistant, in a new index of its own."""
+    from consensus_chat.app import open_assistant
+
+    where = tmp_path_factory.mktemp("diacritics")
+    (where / "resistance.txt").write_text(PAGE, encoding="utf-8")
+    return open_assistant(config=build_index(where / "resistance.txt", where / "idx"))
+
+
+def test_fold_drops_diacritics_one_character_for_one():
+    assert fold("Nuñez, Fernández-B, Sørensen, Ærø") == "Nunez, Fernandez-B, Sørensen, Ærø"  # ø and Æ have no base
+    assert len(fold("ﬁnal café")) == len("ﬁnal café")  # a ligature stays: offsets into the text stay true
+    assert [m.group(0) for m in tokens("What does Nuñez's study find?")] == ["What", "does", "Nunez's", "study",
+                                                                             "find"]
+
+
+@pytest.mark.parametrize("question, section", [
+    ("What does Nuñez's study find?", "Rapid diagnostic tests"),
+    ("What does Nunez's study find?", "Rapid diagnostic tests"),  # written without the tilde
+    ("What are Fernandez's findings?", "Antibiotics in farming"),
+    ("What does Fernández-B report about farms?", "Antibiotics in farming"),
+])
+def test_a_key_with_diacritics_is_found_with_or_without_them(page_assistant, question, section):
+    result = page_assistant.retriever.search(question, k=3)
+    assert [e.kind for e in result.topic.entities] == ["source-key"]
+    assert result.in_scope and result.hits[0].title == section
+    answer = page_assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+
+
+def test_a_key_with_diacritics_is_one_name_not_two_words(page_assistant):
+    topic = page_assistant.retriever.analyse("what does nuñez say about culture results")
+    assert "nu" not in topic.words and "ez" not in topic.words
+
+
+@pytest.mark.parametrize("question, section", [
+    ("What does Turpin's study find?", "LLM chain-of-thought faithfulness and legibility"),
+    ("What is Hobbhahn's research about?", "Metrology for AI risk assessment"),
+    ("What are Grosse's findings?", "Attributing model behaviours to training data"),
+])
+def test_the_words_for_a_named_sources_work_say_which_work(assistant, question, section):
+    """Beside a source the question names, "study", "research" and "findings" say which work, not what about."""
+    result = assistant.retriever.search(question, k=3)
+    assert result.in_scope and result.topic.words == ()
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+
+
+def test_without_a_named_source_the_same_words_are_the_topic(assistant):
+    topic = assistant.retriever.analyse("What does research on findings show?")
+    assert {"research", "findings"} <= set(topic.words)
+
+
+def test_a_question_about_the_tags_is_answered_with_every_tag_line(assistant):
+    answer = assistant.answer("What tags does this page give?")
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
+    for tag in ("Build and Use Model", "Developer", "Measure"):
+        assert tag in answer.text
+
+
+def test_an_area_named_beside_its_sub_areas_topic_ranks_the_sub_area(assistant):
+    result = assistant.retriever.search("What is metrology in AI risk assessment?", k=3)
+    assert result.hits[0].title == "Metrology for AI risk assessment"
+    assert result.hits[0].matched_by == "area"
+    assert "Risk Assessment" in [h.title for h in result.hits]  # the area itself stays near the top
+    assert assistant.retriever.search("What is risk assessment?", k=3).hits[0].title == "Risk Assessment"
