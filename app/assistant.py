@@ -21,6 +21,8 @@ __all__ = ["Assistant", "Answer", "Citation", "Turn", "open_assistant"]
 
 BACKENDS = ("extractive", "openai")
 TOP_K = 5
+# The plural nouns a question asks for several sections with ("Which areas deal with X or Y?").
+AREA_NOUNS = frozenset("sections areas cards chapters entries passages parts".split())
 
 
 class Assistant:
@@ -91,6 +93,23 @@ class Assistant:
             searched[question] = result
         return result
 
+    def _each_part(self, result: SearchResult, searched: dict) -> list:
+        """The first section of each part of a question that asks for several sections and has several parts
+        ("Which areas deal with near misses or whistleblowers?"), when each part is covered and they differ; []
+        otherwise. The whole question's ranking may put one part's sections first; a list answer names each."""
+        topic, evidence = result.topic, result.evidence
+        if topic is None or evidence is None or not set(topic.meta) & AREA_NOUNS:
+            return []
+        hits: list = []
+        for part in evidence.parts:
+            found = self._search(part.wording, searched)
+            card = next((h for h in found.hits if h.kind == "card"), None) if found and found.in_scope else None
+            if card is None:
+                return []
+            if card.id not in {h.id for h in hits}:
+                hits.append(card)
+        return hits if len(hits) >= 2 else []
+
     def answer(self, question: str, history=(), *, codes=None, labels=None) -> Answer:
         """The final Answer (runs `stream` to the end)."""
         final = None
@@ -126,6 +145,9 @@ class Assistant:
         elif together and len(together) == len(resolution.together) and self._llm is None:
             with one_blas_thread():  # the sentence products, as in a search (retriever/blas.py)
                 final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
+        elif self._llm is None and resolution.section is None and (each := self._each_part(result, searched)):
+            with one_blas_thread():
+                final = self.extractive.each(resolved, each, result)  # "Which areas cover X or Y?": one per part
         elif self._llm is not None:
             final = yield from self._stream_llm(question, resolved, result, history)
         else:

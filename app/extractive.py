@@ -83,7 +83,7 @@ class ExtractiveComposer:
             if source is not None and (topic.asks_authorship or "author" in kinds):
                 return self._report(question, source, result)
             return self._overview(question, result)
-        if top.kind == "tags" and top.matched_by:  # "What tags does the page give?": every tag line, verbatim
+        if top.kind == "tags" and top.matched_by:  # "What tags does the page give?", "Which actor is it tagged with?"
             return self._tags(question, top, result)
         if topic.empty and "source-key" in kinds:
             named = {i for e in topic.entities if e.kind == "source-key" for i in e.ids}

@@ -22,6 +22,7 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
+- a question that says a new topic starts ("Different question: ...", "Switching topics, ...") is asked alone;
 - after a refusal there is nothing to continue: a follow-up stands alone (answered or refused as if asked first)
   or leans on what was refused and is refused again, never answered from a section nor put in the refused
   question's frame (app/followup_refusal.py); a question back about a place keeps the list.
@@ -49,6 +50,12 @@ _CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|(?:the )?sa
                            r"ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
 # "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
 _INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*)+", re.I)
+# "Different question:", "Switching topics -": the user says a new topic starts, so nothing earlier is continued.
+_NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|other|separate|unrelated)\s+"
+                        r"(?:question|topic|subject|thing)|switch(?:ing)?\s+(?:topics?|subjects?|gears)|"
+                        r"chang(?:e|ing)\s+(?:of\s+)?(?:the\s+)?(?:topic|subject)|"
+                        r"on\s+(?:a|an)?\s*(?:different|another|other|unrelated|separate)\s+(?:note|topic|subject)|"
+                        r"moving on|unrelated(?:ly)?|separately)\b[\s,.:;!-]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
@@ -83,6 +90,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(question)
     stripped = _INTERJECTION.sub("", question)
     question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
+    fresh = _NEW_TOPIC.match(question)
+    if fresh and any(ch.isalnum() for ch in question[fresh.end():]):
+        return Resolution(question[fresh.end():].strip())  # "New question: why are old antibiotics scarce?"
     picked = _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)

@@ -231,11 +231,21 @@ def _tail(path: Path, title: str, title_row: int, lines) -> list[Section]:
         out.append(
             Section(
                 id="tags", kind="tags", code=None, label=None, title="Tags", parent=None,
-                text="\n".join(f"{t}: {d}" for t, d in pairs), source_file=name,
+                text="\n".join(_tag_line(n, t, d) for n, (t, d) in enumerate(pairs)), source_file=name,
                 line_start=tag_rows[0][0], line_end=tag_rows[-1][0], tags=pairs,
             )
         )
     return out
+
+
+# What the layout's tag pairs are, in order (the corpus README): a question asks for them by these names ("Which
+# lifecycle stage is the page tagged with?"), which the tag lines themselves never say.
+TAG_KINDS = ("lifecycle stage", "actor", "risk-management function")
+
+
+def _tag_line(n: int, tag: str, definition: str) -> str:
+    """"Developer (actor): Entity that creates ...": a tag, what kind of tag it is, its definition."""
+    return f"{tag} ({TAG_KINDS[n]}): {definition}" if n < len(TAG_KINDS) else f"{tag}: {definition}"
 
 
 def _citations(text: str) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from consensus_chat.ingest.lookups import Lookups, normalise_with_offsets
+from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_offsets
+from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS, bare, content_parts, tokens
@@ -34,6 +35,11 @@ LABEL_WORDS = frozenset(
     "label labels labelled labeled labelling category categories categorised categorized classified "
     "classification filed fall falls tagged taxonomy".split()
 )
+# What a question calls the document when it asks who wrote it or when (beside the noun its own text uses).
+DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
+TAG_WORDS = frozenset("tag tags tagged tagging".split())
+# The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
+TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
 CITE_WORDS = frozenset(
     "cite cites cited citing citation citations reference references referenced referencing sources".split()
 )
@@ -143,9 +149,10 @@ class TopicAnalyzer:
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
         names_source = any(e.kind in ("source-key", "author") for e in entities)
+        titles_document = self._titles_document(bares)
         for m, word in zip(toks, bares):
             inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
-            is_meta = word in META_WORDS or (names_source and word in SOURCE_WORK_WORDS) or (
+            is_meta = word in META_WORDS or (names_source and word in SOURCE_WORK_WORDS) or word in titles_document or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
             )
             if is_meta:
@@ -161,6 +168,29 @@ class TopicAnalyzer:
         if not re.search(r"[A-Za-z0-9]", text):
             text = question.strip()
         return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta))
+
+    def _titles_document(self, bares: list[str]) -> frozenset[str]:
+        """The words that name the document in a question about who wrote it or when ("When was the red teaming
+        field guide published?", "Who wrote the report on antimicrobial resistance?"): when the question asks for
+        authors or a date, calls the document a report, guide or review, and every other topic word is a word of
+        the source record's title, those words say which document, not what about. Empty otherwise."""
+        words = set(bares)
+        if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & (DOCUMENT_NOUNS | self.document_name_words)):
+            return frozenset()
+        title = self._source_title_words
+        rest = [w for w in bares if w not in META_WORDS and w not in self.document_name_words
+                for w in content_parts(w)]
+        if not rest or not all(w in title or w.rstrip("s") in title for w in rest):
+            return frozenset()
+        return frozenset(w for w in bares if content_parts(w))
+
+    @functools.cached_property
+    def _source_title_words(self) -> frozenset[str]:
+        """The content words of the source record's title (and their forms without a plural s)."""
+        lk = self.lookups
+        titles = [t for t, ids in lk.titles.items() if set(ids) & set(lk.report_ids)]
+        words = {w for t in titles for part in t.split() for w in content_parts(part)}
+        return frozenset(words | {w.rstrip("s") for w in words})
 
     # -- entities --------------------------------------------------------------------------------
     def _entities(self, question: str, toks: list, bares: list[str]) -> list[Entity]:
@@ -217,6 +247,15 @@ class TopicAnalyzer:
             at = norm.index(t)
             start, end = offsets[at + 1], offsets[at + len(t) - 2] + 1
             found.append(Entity("title", question[start:end], tuple(lk.titles[t]), start, end))
+        tags = lk.titles.get(" tags ")
+        if tags and low_tokens & TAG_WORDS:
+            # "Which actor is the page tagged with?": a kind of tag names the tag lines, when the question asks
+            # about tags; "Who is the best actor?" names nothing.
+            for name in TAG_NAMES:
+                if name in norm and not any(name in other and name != other for other in TAG_NAMES if other in norm):
+                    at = norm.index(name)
+                    start, end = offsets[at + 1], offsets[at + len(name) - 2] + 1
+                    found.append(Entity("title", question[start:end], tuple(tags), start, end))
         for label, ids in lk.labels.items():
             # A label counts when the question asks about labels, or writes a label of several
             # words exactly as the document does ("Learning Objectives"); "other" is just a word.

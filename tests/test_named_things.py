@@ -98,3 +98,53 @@ def test_an_area_named_beside_its_sub_areas_topic_ranks_the_sub_area(assistant):
     assert result.hits[0].matched_by == "area"
     assert "Risk Assessment" in [h.title for h in result.hits]  # the area itself stays near the top
     assert assistant.retriever.search("What is risk assessment?", k=3).hits[0].title == "Risk Assessment"
+
+
+@pytest.mark.parametrize("question", ["Which lifecycle stage is this page tagged with?",
+                                      "What actor is the page tagged with?", "what function is it tagged with"])
+def test_a_kind_of_tag_names_the_tag_lines_when_the_question_asks_about_tags(assistant, question):
+    answer = assistant.answer(question)
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
+    assert "Developer (actor)" in answer.text and "Build and Use Model (lifecycle stage)" in answer.text
+
+
+def test_a_kind_of_tag_without_a_word_about_tags_names_nothing(assistant):
+    topic = assistant.retriever.analyse("Who is the best actor of 2020?")
+    assert not topic.entities
+    assert assistant.answer("Who is the best actor of 2020?").refused
+
+
+@pytest.mark.parametrize("question, corpus", [
+    ("When was the red teaming field guide published?", "second"),
+    ("Who are the authors of the red teaming guide?", "second"),
+    ("Who wrote the review on incident reporting?", "third"),
+])
+def test_words_of_the_source_title_name_the_document_in_a_question_about_its_authors_or_date(
+        second_page, third_page, question, corpus):
+    assistant = {"second": second_page, "third": third_page}[corpus]
+    answer = assistant.answer(question)
+    source = assistant.retriever.source_record()
+    assert not answer.refused and answer.citations[0].title == source.title
+    assert str(source.year) in answer.text and source.authors[0].split(",")[0] in answer.text
+
+
+def test_the_same_words_without_a_question_about_the_document_are_its_topic(second_page):
+    topic = second_page.retriever.analyse("When did red teaming become common?")
+    assert {"red", "teaming"} <= set(topic.words)
+
+
+def test_a_question_for_several_areas_with_several_parts_lists_one_section_for_each(third_page):
+    from conftest import converse
+
+    listed, picked = converse(third_page, ["Which areas deal with near misses or whistleblowers?", "the last one"])
+    assert [c.title for c in listed.citations] == ["Near-miss reporting", "Whistleblower protections"]
+    assert not picked.refused and picked.citations[0].title == "Whistleblower protections"
+
+
+@pytest.mark.parametrize("opener", ["Different question: ", "Switching topics, ", "New question - ", "On another note, "])
+def test_a_question_that_says_a_new_topic_starts_continues_nothing(assistant, opener):
+    from conftest import converse
+
+    _, answer = converse(assistant, ["What is metrology?", opener + "why can chain-of-thought be unfaithful?"])
+    assert answer.resolved_question == "why can chain-of-thought be unfaithful?"
+    assert answer.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
