@@ -9,6 +9,7 @@ from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
 from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
+from consensus_chat.retriever.ranking import BROAD_MARGIN
 from consensus_chat.retriever.types import SearchResult
 
 from .extractive import ExtractiveComposer, follow_up_refusal, refusal
@@ -98,8 +99,16 @@ class Assistant:
         ("Which areas deal with near misses or whistleblowers?"), when each part is covered and they differ; []
         otherwise. The whole question's ranking may put one part's sections first; a list answer names each."""
         topic, evidence = result.topic, result.evidence
-        if topic is None or evidence is None or not set(topic.meta) & AREA_NOUNS:
+        if topic is None or evidence is None or not set(topic.meta) & AREA_NOUNS or not result.hits:
             return []
+        if topic.entities or not topic.words:
+            return []  # a code, key, title or label named: the composer lists what has it (extractive.structured)
+        if not evidence.parts:
+            # "What are the research areas about evaluation?": the cards the ranking cannot tell apart by more than
+            # a broad section's margin (retriever/ranking.py), each named.
+            top = result.hits[0].score
+            close = [h for h in result.hits if h.kind == "card" and h.score >= top - BROAD_MARGIN]
+            return close if len(close) >= 2 else []
         hits: list = []
         for part in evidence.parts:
             found = self._search(part.wording, searched)
@@ -146,8 +155,8 @@ class Assistant:
             with one_blas_thread():  # the sentence products, as in a search (retriever/blas.py)
                 final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
         elif self._llm is None and resolution.section is None and (each := self._each_part(result, searched)):
-            with one_blas_thread():
-                final = self.extractive.each(resolved, each, result)  # "Which areas cover X or Y?": one per part
+            with one_blas_thread():  # "Which areas cover X or Y?": one per part, in the question's order
+                final = self.extractive.each(resolved, each, result, ranked=True)
         elif self._llm is not None:
             final = yield from self._stream_llm(question, resolved, result, history)
         else:

@@ -151,17 +151,19 @@ class ExtractiveComposer:
         body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines)
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
-    def each(self, question: str, hits: list[Hit], result: SearchResult) -> Answer:
-        """Each of several sections, in document order, with its sentence that best answers the question."""
-        return self._list(question, hits, result)
+    def each(self, question: str, hits: list[Hit], result: SearchResult, *, ranked: bool = False) -> Answer:
+        """Each of several sections, in document order (in the order given with `ranked`: the best match first),
+        with its sentence that best answers the question."""
+        return self._list(question, hits, result, ranked=ranked)
 
     def _list(self, question: str, hits: list, result: SearchResult, keys: list[str] | None = None,
-              lead: str = "") -> Answer:
-        """Every named section (hits or Sections), in document order, each with one quoted sentence: for a cited
-        source, the sentence that cites it; otherwise the section's first, defining sentence."""
+              lead: str = "", ranked: bool = False) -> Answer:
+        """Every named section (hits or Sections), in document order unless `ranked`, each with one quoted
+        sentence: for a cited source, the sentence that cites it; otherwise the section's first, defining one."""
         wanted = {k.lower() for k in keys or ()}
         citations, lines = [], []
-        hits = sorted(hits, key=lambda h: (h.source_file, h.line_start))  # document order
+        if not ranked:
+            hits = sorted(hits, key=lambda h: (h.source_file, h.line_start))  # document order
         for n, hit in enumerate(hits, 1):
             sentences = self._sentences(hit)[0]
             sentence = None

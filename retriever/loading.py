@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 
 from consensus_chat.ingest.errors import IndexCorrupt, ModelMismatch
 from consensus_chat.ingest.lookups import Lookups
@@ -11,6 +12,7 @@ from consensus_chat.ingest.page_level import page_level
 from consensus_chat.ingest.section import Section
 
 from .dense import DenseSearch
+from .ranking import broad_sections
 from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
 from .topic import TopicAnalyzer
 from .wordmatch import WordMatcher, WordVectors
@@ -35,6 +37,11 @@ class Generation:
     vocabulary: Vocabulary
     scope: ScopeModel
     matcher: WordMatcher
+
+    @cached_property
+    def broad(self) -> frozenset[str]:
+        """The ids of the broad sections (ranking.broad_sections), found on the first search that fuses."""
+        return broad_sections(self.sections)
 
 
 @dataclass(frozen=True)
