@@ -78,7 +78,8 @@ class ExtractiveComposer:
             plural = len(children) != 1
             lead = f"**{parent}** has {len(children)} section{'s' if plural else ''} under it:"
             return self._list(question, children, result, lead=lead)
-        if topic.about_document:
+        if topic.about_document or topic.asks_authorship and top.kind == "source":
+            # "Who wrote this report?", "Who are the report's first few authors?" (the source record first)
             source = next((h for h in hits if h.kind == "source"), None)
             if source is not None and (topic.asks_authorship or "author" in kinds):
                 return self._report(question, source, result)

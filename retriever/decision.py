@@ -115,8 +115,10 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
     if all(w.zipf >= ZIPF_COMMON for w in rest):
         if evidence.names:
             return False  # the unknown name is the topic: nothing informative is left
-        if evidence.topic.entities:
-            return True  # "What does Smith's work say?": the named entity is the topic
+        if evidence.topic.entities or evidence.topic.asks_authorship:
+            # "What does Smith's work say?": the named entity is the topic; "Who are the report's first few
+            # authors?": who wrote the document, with nothing but common words beside it.
+            return True
     reading = evidence.rest if evidence.names else evidence.full
     return reading.best, coverage(evidence.words)
 

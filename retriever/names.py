@@ -9,6 +9,9 @@ from consensus_chat.ingest.words import bare, content_parts, tokens
 
 from .topic import Topic
 
+# The words Title Case writes in lower case (articles, short prepositions and conjunctions).
+TITLE_SMALL_WORDS = frozenset("a an the and but or nor for so yet as at by in of off on per to up via vs v".split())
+
 
 def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:
     """Names the question uses that the document never does, each with its topic-word parts.
@@ -27,7 +30,9 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     # after the first word is what Title Case never writes: "Who founded Thames Water?" is a sentence whose
     # capitals are names, however few its other words.
     long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
-    sentence = any(len(w) >= 4 and w.islower() for w in words[1:])
+    # Title Case leaves only its small words in lower case ("of", "the", "and"): any other lower-case word ("is" in
+    # "What is the Sarbanes-Oxley Act?") makes the question a sentence.
+    sentence = any(w.islower() and (len(w) >= 4 or w not in TITLE_SMALL_WORDS) for w in words[1:])
     if sum(w[0].isupper() for w in long_words) * 2 > len(long_words) and not sentence:
         return []
     spans = [(e.start, e.end) for e in topic.entities]

@@ -148,3 +148,17 @@ def test_a_question_that_says_a_new_topic_starts_continues_nothing(assistant, op
     _, answer = converse(assistant, ["What is metrology?", opener + "why can chain-of-thought be unfaithful?"])
     assert answer.resolved_question == "why can chain-of-thought be unfaithful?"
     assert answer.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
+
+
+def test_a_short_sentence_naming_a_law_is_not_read_as_title_case(third_page):
+    """Title Case leaves only its small words in lower case: "is" makes "What is the Sarbanes-Oxley Act?" a
+    sentence, so its capitals are a name the document never uses, and the question is refused."""
+    result = third_page.retriever.search("What is the Sarbanes-Oxley Act?", k=3)
+    assert result.evidence.names == ("Sarbanes-Oxley Act",)
+    assert not result.in_scope
+    assert third_page.retriever.search("What Is The Root Cause Analysis Method?", k=3).evidence.names == ()
+
+
+def test_who_wrote_the_document_with_only_common_words_beside_it_is_answered(assistant):
+    answer = assistant.answer("Who are the Singapore Consensus report's first few authors?")
+    assert not answer.refused and "Bengio" in answer.text
