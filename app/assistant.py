@@ -16,6 +16,7 @@ from .extractive import ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
 from .followup import Resolution, resolve_follow_up
 from .memory import exchanges, history_pairs, turn_from_text
+from .outline import children_asked
 from .types import Answer, Citation, Turn
 
 __all__ = ["Assistant", "Answer", "Citation", "Turn", "open_assistant"]
@@ -101,13 +102,14 @@ class Assistant:
         topic, evidence = result.topic, result.evidence
         if topic is None or evidence is None or not set(topic.meta) & AREA_NOUNS or not result.hits:
             return []
-        if topic.entities or not topic.words:
-            return []  # a code, key, title or label named: the composer lists what has it (extractive.structured)
+        if topic.entities or not topic.words or children_asked(topic, self.retriever.sections()) is not None:
+            return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it
         if not evidence.parts:
-            # "What are the research areas about evaluation?": the cards the ranking cannot tell apart by more than
-            # a broad section's margin (retriever/ranking.py), each named.
-            top = result.hits[0].score
-            close = [h for h in result.hits if h.kind == "card" and h.score >= top - BROAD_MARGIN]
+            # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the
+            # ranking cannot tell from the first by more than a broad section's margin (retriever/ranking.py).
+            cards = [h for h in result.hits if h.kind == "card"]
+            close = [h for h in cards if h.score >= result.hits[0].score - BROAD_MARGIN]
+            close = close if len(close) >= 2 else cards[:2]
             return close if len(close) >= 2 else []
         hits: list = []
         for part in evidence.parts:

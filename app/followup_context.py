@@ -13,12 +13,13 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.lexical import stem_words
-from consensus_chat.ingest.words import bare, content_parts, content_words
+from consensus_chat.ingest.words import bare, content_parts, content_words, stopwords
 
 # Pronouns that stand for something said before; "he", "she" and "her" for a person the last question named.
 ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|he|him|his|she|her|hers|"
                       r"the one|that one|same)\b", re.I)
-_DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*)", re.I)
+# "the/that/this X", and the words after X up to the first stopword: "the proposed fix" names "proposed" and "fix".
+_DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)
 
 
 def points_back(question: str) -> bool:
@@ -31,15 +32,27 @@ def definite_only(question: str, topic) -> bool:
     the phrase refers to what was refused, since the question names no topic of the document's instead."""
     if not topic.words or topic.entities:
         return False
-    referred = {part for m in _DEFINITE.finditer(question) for part in content_parts(bare(m.group(1)))}
+    referred = {part for word in _definite_words(question) for part in content_parts(bare(word))}
     return set(topic.words) <= referred
 
 
 def refers_to(question: str, section) -> bool:
     """Does a "the/that/this X" of the question name a word of `section` ("are the tools reliable?" after a section
     on tools for B)? Then X is the thing that section spoke of."""
-    referred = [part for m in _DEFINITE.finditer(question) for part in content_parts(bare(m.group(1)))]
+    referred = [part for word in _definite_words(question) for part in content_parts(bare(word))]
     return any(section_using([word], [section]) is not None for word in referred)
+
+
+def _definite_words(question: str) -> list[str]:
+    """The words of each definite phrase: the determiner's noun and the words after it, up to the first stopword
+    ("the proposed fix" -> proposed, fix; "the risks are high" -> risks)."""
+    out = []
+    for m in _DEFINITE.finditer(question):
+        for n, word in enumerate(m.group(1).split()):
+            if n and bare(word) in stopwords():
+                break
+            out.append(word)
+    return out
 
 
 def section_using(words, sections) -> object | None:

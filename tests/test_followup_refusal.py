@@ -72,13 +72,16 @@ def test_a_fragment_that_only_adds_a_detail_to_the_refused_question_is_refused(a
 
 
 @HISTORY_SHAPES
-@pytest.mark.parametrize("follow_up, section", [("what about audits?", RISK),
-                                                ("And the one on metrology?",
-                                                 "risk-assessment--metrology-for-ai-risk-assessment")])
+@pytest.mark.parametrize("follow_up, sections", [
+    # Three sections speak of audits (the area, its audit techniques, the auditors' infrastructure); which one ranks
+    # first is the ranking's business, not this test's: the follow-up is answered from one of them, alone.
+    ("what about audits?", (RISK, "risk-assessment--audit-techniques-and-benchmarks",
+                            "risk-assessment--secure-evaluation-infrastructure")),
+    ("And the one on metrology?", ("risk-assessment--metrology-for-ai-risk-assessment",))])
 def test_a_fragment_naming_a_topic_of_the_document_after_a_refusal_is_asked_alone(assistant, shape, follow_up,
-                                                                                  section):
+                                                                                  sections):
     refused, answer = converse(assistant, [EU_ACT, follow_up], shape)
-    assert refused.refused and not answer.refused and first_id(answer) == section
+    assert refused.refused and not answer.refused and first_id(answer) in sections
     # Asked alone, not put into the refused question's frame ("What does the audits?").
     assert answer.resolved_question == follow_up.split()[-1]
 

@@ -61,7 +61,7 @@ def test_the_next_the_previous_and_the_other_one_step_from_the_picked_section(as
 
 
 def test_an_ordinal_counts_the_cited_sources_when_nothing_was_listed(assistant):
-    first, last, cites = converse(assistant, ["What are the research areas about evaluation?", "the last one",
+    first, last, cites = converse(assistant, ["How can models be tested for harmful behaviours?", "the last one",
                                                "Who does it cite?"])
     assert first.turn.listed == () and len(first.turn.cited) == 2, "a free answer quoting two sections"
     assert first_id(last) == first.turn.cited[-1] and first_id(cites) == first.turn.cited[-1]
