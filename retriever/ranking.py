@@ -42,9 +42,8 @@ def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple
         else:
             add(entity.ids, TIER_BY_REASON[entity.kind], entity.kind)
         if entity.kind == "title":
-            # An area's title names its sub-areas too ("What is metrology in AI risk assessment?" names the area
-            # Risk Assessment, whose sub-area is *Metrology for AI risk assessment*): they rise with it, one tier,
-            # and the fused score picks among them.
+            # An area's title names its sub-areas too (a question about one sub-area's topic "in <the area>"
+            # names the area, not the sub-area): they rise with it, one tier, and the fused score picks among them.
             named = {sections[i].title for i in entity.ids if i in sections}
             add([i for i, s in sections.items() if s.parent in named], TIER_TITLE, "area")
     if topic.about_document:
