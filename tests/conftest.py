@@ -154,6 +154,15 @@ def build_index(corpus: Path, index_dir: Path, embedder=None):
     return cfg
 
 
+def written_page_assistant(text: str, name: str, tmp_path_factory):
+    """An Assistant over a page a test writes out (`text`, saved as `name`), in a new index of its own."""
+    from consensus_chat.app import open_assistant
+
+    where = tmp_path_factory.mktemp(Path(name).stem)
+    (where / name).write_text(text, encoding="utf-8")
+    return open_assistant(config=build_index(where / name, where / "idx"))
+
+
 def data_page_assistant(page: str, tmp_path_factory, embedder=None):
     """An Assistant over tests/data/`page` (a page nobody calibrated), in a new index of its own."""
     from consensus_chat.app import open_assistant

@@ -8,7 +8,7 @@ import pytest
 
 from consensus_chat.ingest.text import fold
 from consensus_chat.ingest.words import tokens
-from conftest import build_index
+from conftest import written_page_assistant
 
 PAGE = """\
 This page is still being polished. If you have thoughts, please share them via the feedback form.
@@ -34,11 +34,7 @@ The organisation that treats the patients
 @pytest.fixture(scope="module")
 def page_assistant(tmp_path_factory):
     """The page's Assistant, in a new index of its own."""
-    from consensus_chat.app import open_assistant
-
-    where = tmp_path_factory.mktemp("diacritics")
-    (where / "resistance.txt").write_text(PAGE, encoding="utf-8")
-    return open_assistant(config=build_index(where / "resistance.txt", where / "idx"))
+    return written_page_assistant(PAGE, "resistance.txt", tmp_path_factory)
 
 
 def test_fold_drops_diacritics_one_character_for_one():

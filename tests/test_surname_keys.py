@@ -6,7 +6,7 @@ import pytest
 
 from consensus_chat.retriever.keyphrases import find_key_phrases, phrase_table
 from consensus_chat.ingest.words import tokens
-from conftest import build_index
+from conftest import written_page_assistant
 
 PAGE = """\
 This page is still being polished. If you have thoughts, please share them via the feedback form.
@@ -36,11 +36,7 @@ The organisation that builds the model
 @pytest.fixture(scope="module")
 def page_assistant(tmp_path_factory):
     """The page's Assistant, in a new index of its own."""
-    from consensus_chat.app import open_assistant
-
-    where = tmp_path_factory.mktemp("particles")
-    (where / "provenance.txt").write_text(PAGE, encoding="utf-8")
-    return open_assistant(config=build_index(where / "provenance.txt", where / "idx"))
+    return written_page_assistant(PAGE, "provenance.txt", tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
