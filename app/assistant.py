@@ -96,9 +96,10 @@ class Assistant:
         return result
 
     def _each_part(self, result: SearchResult, searched: dict) -> list:
-        """The first section of each part of a question that asks for several sections and has several parts
-        ("Which areas deal with near misses or whistleblowers?"), when each part is covered and they differ; []
-        otherwise. The whole question's ranking may put one part's sections first; a list answer names each."""
+        """The sections to list for a question that asks for several sections ("areas", "sections"): with several
+        parts ("Which areas deal with near misses or whistleblowers?") the first card of each part, when each part
+        is covered and they differ (the whole question's ranking may put one part's sections first); with one, its
+        first cards. [] when it asks for something else, or names what to list (the composer lists that)."""
         topic, evidence = result.topic, result.evidence
         if topic is None or evidence is None or not set(topic.meta) & AREA_NOUNS or not result.hits:
             return []
