@@ -12,7 +12,7 @@ from consensus_chat.ingest.page_level import page_level
 from consensus_chat.ingest.section import Section
 
 from .dense import DenseSearch
-from .ranking import broad_sections
+from .ranking import broad_sections, sub_areas
 from .scope import ScopeModel, Vocabulary, document_vocabulary, load_scope_model
 from .topic import TopicAnalyzer
 from .wordmatch import WordMatcher, WordVectors
@@ -39,9 +39,14 @@ class Generation:
     matcher: WordMatcher
 
     @cached_property
+    def children(self) -> dict[str, tuple[str, ...]]:
+        """Each parent area's sub-areas (ranking.sub_areas), found on the first search that needs them."""
+        return sub_areas(self.sections)
+
+    @cached_property
     def broad(self) -> frozenset[str]:
         """The ids of the broad sections (ranking.broad_sections), found on the first search that fuses."""
-        return broad_sections(self.sections)
+        return broad_sections(self.sections, self.children)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,10 @@ TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE
                   "report": TIER_REPORT, "area": TIER_TITLE}
 
 
-def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple[float, str]]:
-    """Sections the question names exactly, with the tier that lifts them and why."""
+def exact_matches(topic: Topic, sections: dict[str, Section],
+                  children: dict[str, tuple[str, ...]]) -> dict[str, tuple[float, str]]:
+    """Sections the question names exactly, with the tier that lifts them and why. `children` is `sub_areas` of
+    `sections` (the generation keeps it, so a search does not walk every section for it)."""
     found: dict[str, tuple[float, str]] = {}
 
     def add(ids, tier, reason):
@@ -44,8 +46,8 @@ def exact_matches(topic: Topic, sections: dict[str, Section]) -> dict[str, tuple
         if entity.kind == "title":
             # An area's title names its sub-areas too (a question about one sub-area's topic "in <the area>"
             # names the area, not the sub-area): they rise with it, one tier, and the fused score picks among them.
-            named = {sections[i].title for i in entity.ids if i in sections}
-            add([i for i, s in sections.items() if s.parent in named], TIER_TITLE, "area")
+            named = dict.fromkeys(sections[i].title for i in entity.ids if i in sections)
+            add([i for title in named for i in children.get(title, ())], TIER_TITLE, "area")
     if topic.about_document:
         # "Who wrote this report?" or "What does the document say?": the source record and overview.
         wanted = ("source",) if topic.asks_authorship else ("source", "overview")
@@ -57,7 +59,7 @@ def rank(generation, topic: Topic, reading, k: int, n_cand: int, mode: str, allo
     """The top k sections for a reading of the question (retriever/evidence.py), in the order the mode gives."""
     dense = reading.dense
     lexical = lexical_scores(generation, reading.text, n_cand, allowed, stem) if mode != "dense" else {}
-    exact = exact_matches(topic, generation.sections) if mode == "hybrid" else {}
+    exact = exact_matches(topic, generation.sections, generation.children) if mode == "hybrid" else {}
     if allowed is not None:
         exact = {i: m for i, m in exact.items() if i in allowed}
     if mode == "dense":
@@ -108,14 +110,22 @@ def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: 
             for s in candidates}
 
 
-def broad_sections(sections: dict[str, Section]) -> frozenset[str]:
+def sub_areas(sections: dict[str, Section]) -> dict[str, tuple[str, ...]]:
+    """A parent area's title -> the ids of the sections under it, in document order."""
+    out: dict[str, list[str]] = {}
+    for sid, s in sections.items():
+        if s.parent:
+            out.setdefault(s.parent, []).append(sid)
+    return {parent: tuple(ids) for parent, ids in out.items()}
+
+
+def broad_sections(sections: dict[str, Section], children: dict[str, tuple[str, ...]]) -> frozenset[str]:
     """The sections about many topics at once: the page's overview, the source record, every area with
-    sub-areas (a card some card names as its parent), and the tag lines. Each sums up what the others say (the
-    tags, what the whole page is for), so it matches any question on its subject about as well as the section
-    that answers it."""
-    parents = {s.parent for s in sections.values() if s.parent}
+    sub-areas (a card whose title is in `children`, `sub_areas` of `sections`), and the tag lines. Each sums up
+    what the others say (the tags, what the whole page is for), so it matches any question on its subject about
+    as well as the section that answers it."""
     return frozenset(sid for sid, s in sections.items()
-                     if s.kind in ("overview", "source", "tags") or (s.kind == "card" and s.title in parents))
+                     if s.kind in ("overview", "source", "tags") or (s.kind == "card" and s.title in children))
 
 
 def min_max(scores: dict[str, float]) -> dict[str, float]:
