@@ -18,8 +18,8 @@ def normalise(text: str) -> str:
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
     """normalise(text) and, for each of its characters, the index in `text` it came from."""
     out, where = [" "], [0]
-    for i, ch in enumerate(text):
-        c = fold(ch).lower()
+    for i, (ch, folded) in enumerate(zip(text, fold(text))):  # `fold` keeps one character for one
+        c = folded.lower()
         for piece in " and " if ch == "&" else c if c.isascii() and c.isalnum() else " ":
             if piece != " " or out[-1] != " ":  # runs of anything else become one space
                 out.append(piece)

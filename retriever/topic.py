@@ -178,8 +178,8 @@ class TopicAnalyzer:
         if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & (DOCUMENT_NOUNS | self.document_name_words)):
             return frozenset()
         title = self._source_title_words
-        rest = [w for w in bares if w not in META_WORDS and w not in self.document_name_words
-                for w in content_parts(w)]
+        rest = [part for word in bares if word not in META_WORDS and word not in self.document_name_words
+                for part in content_parts(word)]
         if not rest or not all(w in title or w.rstrip("s") in title for w in rest):
             return frozenset()
         return frozenset(w for w in bares if content_parts(w))
