@@ -36,6 +36,7 @@ import re
 from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.words import META_WORDS
+from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .followup_context import points_back, section_using
 from .followup_evidence import continues
@@ -61,6 +62,7 @@ _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 _WHEN = re.compile(r"^\W*(?:and\s+)?when\W*$", re.I)
 DOCUMENT_DATE = "When was the document published?"
+DOCUMENT_AUTHORS = "Who wrote the document?"
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
 DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
@@ -136,6 +138,12 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     unnamed = not own.words and not own.entities and not own.asks_authorship and not any(
         _names_document(m) for m in own.meta)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
+    if cited and cited[0].kind == "source" and own.asks_authorship and not own.entities and all(
+            zipf(w) >= ZIPF_COMMON for w in own.words):
+        # "Who is its first author?" after the source record: answered from that record, which lists its authors in
+        # order; "first" or "main" beside the authors says which of them, not a topic to search for.
+        asked = DOCUMENT_AUTHORS if own.words else question
+        return Resolution(asked, section=cited[0].id, listed=previous.listed)
     shown, joined_with = None, None
     if not unnamed and not bare and not _CONTINUATION.search(question):
         # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote

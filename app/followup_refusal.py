@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.topic import AUTHORSHIP_WORDS
 
 from .followup_context import ANAPHORA, definite_only, section_using, title_uses
@@ -92,8 +93,10 @@ def _names_topic(asked: str, topic, result, section_of, names_document, *, fragm
     if ANAPHORA.search(asked) or definite_only(asked, topic):
         return False  # "and when is it due?", "and the risks?": what was refused
     first = asked.split(None, 1)[0].lower() if asked.split() else ""
-    if topic.entities or topic.meta and topic.words:
-        return True  # "and <a source key>?", "what about <a code>?", "and what does the report say about B?"
+    if topic.entities or topic.meta and any(zipf(w) < ZIPF_COMMON for w in topic.words):
+        # "and <a source key>?", "what about <a code>?", "and what does the report say about B?"; "what about last
+        # year?" has only everyday words beside "year": what was refused, a year on.
+        return True
     if fragment and first in PREPOSITIONS:
         return False  # "And in France?", "what about for small firms?": the refused question, with a new detail
     top = first_in_scope(result)

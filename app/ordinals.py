@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import re
 
+from consensus_chat.ingest.words import stopwords
+
 from .types import Turn
 
 _PLACES = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
            "ninth": 8, "tenth": 9, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4, "former": 0,
            "last": -1, "final": -1, "latter": -1, "middle": None}  # None: the middle of an odd-length list
 THING = r"(?:one|section|area|card|item|entry|result|source|key|reference)"
-# "the second one", "the last of those", "the first section", "the latter": an ordinal used as a noun phrase, so
+# "the second one", "the last of those", "that first area", "the latter": an ordinal used as a noun phrase, so
 # "the first step of an audit" is not one.
-_ORDINAL = re.compile(r"\bthe\s+(" + "|".join(_PLACES) + r")(?:\s+" + THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
+_ORDINAL = re.compile(r"\b(?:the|that|this)\s+(" + "|".join(_PLACES) + r")(?:\s+" + THING + r"s?\b|\s+of\s+(?:those|them|these)\b"
                       r"|(?=\s*(?:[?.!,;:]|$)))", re.I)
 _NUMBERS = {w: i for i, w in enumerate("one two three four five six seven eight nine ten".split())}
 # "number two", "#2", "no. 3", "item 4", "[2]": a place in the list, said as a number. The number must end the
@@ -31,16 +33,38 @@ _STEP = re.compile(r"\b(?:(?:the\s+)?(previous|preceding|next|following)\s+" + T
                    r"\b(?:\s+(?:it|that|this))?)", re.I)
 # "What does the second say?", "second one", "compare the first and the last": an ordinal in a looser form, a place
 # only when the question says one strictly too or has no topic without it (see places_in).
-_LOOSE = re.compile(r"\b(?:the\s+)?(" + "|".join(_PLACES) + r")(?:\s+" + THING + r"s?)?(?![\w-])", re.I)
+# After a possessive ("Who is its first author?", "their second finding") an ordinal is part of what the question
+# asks about, not a place in the last answer's list.
+_POSSESSIVE = "".join(rf"(?<!\b{w}\s)" for w in "its their his her our my your whose".split())
+_LOOSE = re.compile(_POSSESSIVE + r"\b(?:the\s+)?(" + "|".join(_PLACES) + r")(?:\s+" + THING + r"s?)?(?![\w-])", re.I)
 # "What does number 2 say?": a number that does not end the phrase, a place only as _LOOSE is.
 _NUMBER_LOOSE = re.compile(r"(?:\b(?:number|no\.|item|entry|result|source|option)\s*|#\s*)(\d{1,2}|"
                            + "|".join(_NUMBERS) + r")(?![\w.-])", re.I)
 _OTHER = re.compile(r"\bthe\s+other\s+" + THING + r"\b|\bthe\s+other(?=\s*(?:[?.!,;:]|$))", re.I)
 
+# What a section does in a question ("What does the second say?"): after a loose ordinal, any other word that is not
+# a stopword is a noun it describes ("Who is the first author?"), so the ordinal is not a place in a list.
+_SECTION_VERBS = frozenset("say says said mention mentions discuss discusses cover covers describe describes cite cites "
+                           "argue argues state states show shows talk talks propose proposes recommend recommends "
+                           "suggest suggests address addresses mean means".split())
+_NEXT_WORD = re.compile(r"\s+([A-Za-z]+)")
+
+
+def _loose(question: str) -> list:
+    """The loose ordinals and numbers of a question, without those that describe a noun after them."""
+    out = []
+    for m in (m for p in (_LOOSE, _NUMBER_LOOSE) for m in p.finditer(question)):
+        after = _NEXT_WORD.match(question, m.end())
+        word = after.group(1).lower() if after else None
+        if word is None or word in stopwords() or word in _SECTION_VERBS:
+            out.append(m)
+    return out
+
+
 def only_a_place(question: str, analyse) -> bool:
     """Does the question say nothing but a place in a list ("the second one", "tell me more about #2")?"""
     strict = strict_places(question)
-    spans = strict or [(m.start(), m.end()) for p in (_LOOSE, _NUMBER_LOOSE) for m in p.finditer(question)]
+    spans = strict or [(m.start(), m.end()) for m in _loose(question)]
     return bool(spans) and nothing_else(question, spans, analyse)
 
 
@@ -83,7 +107,7 @@ def places_in(question: str, previous: Turn, items: list, analyse) -> list[tuple
         if len(items) == 2:
             for match in _OTHER.finditer(question):
                 found[match.start()] = (1 - current, match.start(), match.end())
-    loose = [m for p in (_LOOSE, _NUMBER_LOOSE) for m in p.finditer(question)
+    loose = [m for m in _loose(question)
              if not any(start <= m.start() < end or m.start() <= start < m.end() for _, start, end in found.values())]
     if loose and (found or nothing_else(question, [(m.start(), m.end()) for m in loose], analyse)):
         for match in loose:

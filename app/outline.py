@@ -16,7 +16,10 @@ from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.topic import Topic
 
 # Generic English for asking for a list of parts, never words of one document.
-LIST_WORDS = frozenset("list lists listing enumerate enumerated name names subsection subsections sub".split())
+LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name names subsection subsections sub "
+                       # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
+                       "include includes included including contain contains contained sit sits belong belongs "
+                       "grouped".split())
 SEVERAL = frozenset("sections cards areas entries subsections".split())  # asks for several sections
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 

@@ -26,8 +26,15 @@ categorized classified classification filed fall falls tagged taxonomy
 tell summarise summarize summary summaries overview publish published publication year date dated
 anything something everything text come comes came appear appears appeared show shows
 abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
-guide guidebook handbook book books whitepaper
+guide guidebook handbook book books whitepaper title titled
 """.split())
+
+# Words that ask where the document comes from ("What report is this page drawn from?", "What guide is it based
+# on?", "the report behind this page"): about the document, not a topic. Beside them, words for a piece of research
+# ("What report is the evidence on this page drawn from?") say which work, as they do beside a named source.
+# Generic English, never words of one document.
+PROVENANCE_WORDS = frozenset("drawn draws derive derives derived based adapted excerpted behind".split())
+META_WORDS = META_WORDS | PROVENANCE_WORDS
 
 # Words for a piece of research and for what it says: beside a source the question names ("Turpin's study",
 # "What are Casper's findings?", "What does Hobbhahn argue?") they say which work, not what about, as META_WORDS
@@ -37,7 +44,7 @@ study studies studied work works research researcher researchers finding finding
 analysis analyses review reviews experiment experiments argument arguments claim claims claimed view views
 contribution contributions conclude concludes concluded find finds found showed shown argue argues argued
 suggest suggests suggested propose proposes proposed note notes noted observe observes observed
-demonstrate demonstrates demonstrated
+demonstrate demonstrates demonstrated material materials content information
 """.split())
 
 # Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light

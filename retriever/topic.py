@@ -21,22 +21,25 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS, bare, content_parts, tokens
+from consensus_chat.ingest.words import META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts, tokens
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
 
-# Asking who wrote the document or when: answered from the source record when nothing else is asked.
+# Asking who wrote the document, when, or which document it is ("What report is this page drawn from?", "What is
+# the title of the report behind this page?"): answered from the source record when nothing else is asked.
 AUTHORSHIP_WORDS = frozenset(
     "author authors authored wrote written writer writers contributor contributors editor editors "
-    "publish published publication year date dated who when".split()
-)
+    "publish published publication year date dated who when title titled".split()
+) | PROVENANCE_WORDS
 LABEL_WORDS = frozenset(
     "label labels labelled labeled labelling category categories categorised categorized classified "
     "classification filed fall falls tagged taxonomy".split()
 )
 # What a question calls the document when it asks who wrote it or when (beside the noun its own text uses).
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
+LAYOUT_NOUNS = frozenset("code codes label labels".split())
+LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
@@ -148,11 +151,18 @@ class TopicAnalyzer:
         # A word of the document's own name ("field" of "A Field Guide") says which document, not what
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
-        names_source = any(e.kind in ("source-key", "author") for e in entities)
+        # A named source, or a question about where the document comes from, says which work "study" or
+        # "evidence" is.
+        names_source = any(e.kind in ("source-key", "author") for e in entities) or any(
+            word in PROVENANCE_WORDS for word in bares)
         titles_document = self._titles_document(bares)
+        # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
+        # codes or labels, "share" and "same" say how they are laid out, not what about.
+        layout = bool(set(bares) & LAYOUT_NOUNS)
         for m, word in zip(toks, bares):
             inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
             is_meta = word in META_WORDS or (names_source and word in SOURCE_WORK_WORDS) or word in titles_document or (
+                layout and word in LAYOUT_WORDS) or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
             )
             if is_meta:

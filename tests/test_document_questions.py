@@ -1,0 +1,70 @@
+"""Questions about the document itself and its layout, end to end on real indexes: where the page comes from ("What
+report is this page drawn from?"), which of its authors ("Who is its first author?"), what sits under an area
+("Which sub-areas sit under <area>?"), which areas share a code, and follow-ups that count in those lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus_chat.app.ordinals import only_a_place, strict_places
+from conftest import HISTORY_SHAPES, converse
+
+
+@pytest.mark.parametrize("question", [
+    "Which report is this page based on?",
+    "What paper is the material on this page derived from?",
+    "What is the title of the report behind this page?",
+])
+def test_where_the_page_comes_from_is_the_source_record(assistant, question):
+    answer = assistant.answer(question)
+    assert not answer.refused
+    assert answer.citations[0].title.startswith("The Singapore Consensus")
+    assert "2025" in answer.text  # the report answer: title, year and authors
+
+
+@HISTORY_SHAPES
+def test_which_author_after_the_source_record_is_answered_from_it(third_page, shape):
+    first, when, who = converse(third_page, ["Which review is this page drawn from?", "When?",
+                                             "Who is its first author?"], shape)
+    for answer in (first, when, who):
+        assert not answer.refused and answer.citations[0].title.startswith("Learning from Failure")
+    assert "2023" in when.text
+    assert "Rivera" in who.text  # the record's first author
+
+
+def test_an_ordinal_before_a_noun_is_not_a_place_in_a_list(assistant):
+    analyse = assistant.retriever.analyse
+    assert not only_a_place("Who is its first author?", analyse)
+    assert not only_a_place("Who is the first author?", analyse)
+    assert only_a_place("What does the second say?", analyse)
+    assert only_a_place("the last one", analyse)
+    assert strict_places("tell me about that first area")  # "that" as well as "the"
+
+
+@HISTORY_SHAPES
+def test_sub_areas_said_with_a_verb_of_containment_are_listed_and_counted(third_page, shape):
+    listed, picked = converse(third_page, ["Which sub-areas sit under Incident Reporting?", "that first area"], shape)
+    assert [c.title for c in listed.citations] == ["Near-miss reporting", "Whistleblower protections"]
+    assert not picked.refused and picked.citations[0].title == "Near-miss reporting"
+
+
+def test_areas_that_share_a_code_are_listed(third_page):
+    answer = third_page.answer("Which two areas share the code 5.2.1?")
+    assert not answer.refused
+    assert {c.title for c in answer.citations} == {"Root cause analysis", "Near-miss reporting"}
+
+
+def test_share_is_a_topic_word_without_a_code_or_label(third_page):
+    topic = third_page.retriever.analyse("Why should labs share incident records?")
+    assert "share" in topic.words
+
+
+def test_another_documents_section_is_still_refused(assistant):
+    assert assistant.answer("What is section 3.2.2 of the building code about?").refused
+
+
+@HISTORY_SHAPES
+def test_what_about_last_year_after_a_refusal_is_refused_again(assistant, shape):
+    refused, follow_up = converse(assistant, ["What fines does GDPR set for data breaches?",
+                                              "What about last year?"], shape)
+    assert refused.refused and follow_up.refused
