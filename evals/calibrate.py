@@ -97,8 +97,9 @@ def default_rule(pages_file: Path, pull: bool = False, rarest: bool = False, rel
             config = Config.from_env(index_dir=Path(tmp) / str(n))
             ingest([root / page["corpus"]], config, embedder=embedder, quiet=True)
             retriever = open_retriever(config=config)
-            groups[page["corpus"]] = collect(retriever, load_questions(root / page["questions"]))
-            levels[page["corpus"]] = page_level(retriever.manifest)
+            # Keyed by question file: one page may carry several question sets (evals/pages/calibration-pages.json).
+            groups[page["questions"]] = collect(retriever, load_questions(root / page["questions"]))
+            levels[page["questions"]] = page_level(retriever.manifest)
     by_page = levels if relative else None
     rule = fit_pages(list(groups.values()), **weight_grids(pull, rarest, names),
                      levels=list(levels.values()) if relative else None)

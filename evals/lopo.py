@@ -56,11 +56,11 @@ def gather(pages_file: Path) -> tuple[dict[str, list[Sample]], dict[str, float]]
     with PageIndexes(Config.from_env()) as indexes:
         for page in load_pages(pages_file):
             retriever, questions = indexes.questions(page)
-            groups[page["corpus"]] = collect(retriever, questions)
+            groups[page["questions"]] = collect(retriever, questions)  # one page may carry several sets
             level = page_level(retriever.manifest)
             if level is None:
                 raise click.ClickException(f"{page['corpus']}: its index keeps no page level.")
-            levels[page["corpus"]] = level
+            levels[page["questions"]] = level
     return groups, levels
 
 
