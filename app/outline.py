@@ -20,7 +20,8 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
                        "include includes included including contain contains contained sit sits belong belongs "
                        "grouped".split())
-SEVERAL = frozenset("sections cards areas entries subsections".split())  # asks for several sections
+SEVERAL = frozenset("sections cards areas entries subsections sub-sections subareas sub-areas subtopics "
+                    "sub-topics".split())  # asks for several sections
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 
 
@@ -31,7 +32,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[st
         return None
     if any(m in _NOT_A_LIST for m in topic.meta):
         return None
-    if not (SEVERAL & set(topic.meta) or LIST_WORDS & set(topic.words)):
+    if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
         return None
     sections = list(sections)
     parents = {s.parent for s in sections if s.parent}

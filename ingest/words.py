@@ -27,6 +27,8 @@ tell summarise summarize summary summaries overview publish published publicatio
 anything something everything text come comes came appear appears appeared show shows
 abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
 guide guidebook handbook book books whitepaper title titled
+list lists listing listed enumerate enumerated subsection subsections sub-section sub-sections subarea subareas
+sub-area sub-areas subtopic subtopics sub-topic sub-topics
 """.split())
 
 # Words that ask where the document comes from ("What report is this page drawn from?", "What guide is it based

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from consensus_chat.app.ordinals import only_a_place, strict_places
-from conftest import HISTORY_SHAPES, converse
+from conftest import HISTORY_SHAPES, converse, written_page_assistant
 
 
 @pytest.mark.parametrize("question", [
@@ -68,3 +68,21 @@ def test_what_about_last_year_after_a_refusal_is_refused_again(assistant, shape)
     refused, follow_up = converse(assistant, ["What fines does GDPR set for data breaches?",
                                               "What about last year?"], shape)
     assert refused.refused and follow_up.refused
+
+
+@pytest.fixture(scope="module")
+def fourth_page(tmp_path_factory):
+    """evals/pages/fourth-page.txt, whose parent area "Provenance" is also a word of the document's own name."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "evals" / "pages" / "fourth-page.txt").read_text(encoding="utf-8")
+    return written_page_assistant(text, "fourth-page.txt", tmp_path_factory)
+
+
+@pytest.mark.parametrize("question", ["list the Provenance sub-areas", "Enumerate the subsections of Provenance."])
+def test_list_words_ask_for_the_sub_areas_even_of_a_parent_named_like_the_document(fourth_page, question):
+    topic = fourth_page.retriever.analyse(question)
+    assert not topic.words  # "list" and "sub-areas" say what shape of answer, not what about
+    answer = fourth_page.answer(question)
+    assert not answer.refused
+    assert [c.title for c in answer.citations] == ["Dataset documentation", "Model cards and disclosure"]
