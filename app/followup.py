@@ -39,7 +39,7 @@ from consensus_chat.ingest.words import META_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .followup_context import points_back, section_using
-from .followup_evidence import continues
+from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
 from .ordinals import THING, only_a_place, places_in
@@ -60,6 +60,7 @@ _NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|ot
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
+_DATE_OR_AGENT = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:when|who|whom|what\s+year)\b", re.I)
 _WHEN = re.compile(r"^\W*(?:and\s+)?when\W*$", re.I)
 DOCUMENT_DATE = "When was the document published?"
 DOCUMENT_AUTHORS = "Who wrote the document?"
@@ -152,6 +153,12 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         if own.entities or not own.words and not points_back(question) or (
                 own.meta and own.words and getattr(search(question), "in_scope", False)):
             return Resolution(question)
+        if own.words and (name := _named_elsewhere(question, previous, own, cited, search)):
+            # "When did it come into force?" after "What does the EU AI Act require for high-risk systems?": the
+            # pronoun stands for the name the document never mentions, not for the section that answered the rest.
+            return Resolution(question, refuse=(
+                f"This follows up on {name}, which the document never mentions, so there is nothing to build on. "
+                "What would you like to know about the document?"))
         if own.words:
             joined = lambda title: search(f"{question.rstrip()} — {title}")  # noqa: E731 - the answer's search
             found = continues(question, own, cited, search(question), joined)
@@ -183,6 +190,26 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(f"{question.rstrip()} — {joined_with or first.title}", section=first.id,
                           listed=previous.listed)
     return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
+
+
+def _named_elsewhere(question: str, previous: Turn, own, cited: list, search) -> str | None:
+    """The name the document never mentions that a pronoun of the question stands for, or None.
+
+    The last question named something the document does not know (its answer said so and covered the rest), and this
+    one points back with words of its own that the document does not cover alone and that no section just shown
+    uses: the pronoun is the name's ("When was it adopted?", "Who commissioned it?"). Only a question for a date or
+    for who did something asks this of "it": a law, a body or a product has a date and a maker, a research area has
+    neither, while "Why does it matter?" asks about the rest the last answer covered."""
+    if not _DATE_OR_AGENT.match(question) or not points_back(question) or own.entities:
+        return None
+    alone = search(question)
+    if alone is None or getattr(alone, "in_scope", True):
+        return None
+    if section_using(own_words(own, alone), cited) is not None:
+        return None  # "are its limits known?": a word of the section just shown
+    before = search(previous.resolved_question.split(" — ")[0])
+    names = getattr(getattr(before, "evidence", None), "names", ())
+    return names[0] if names else None
 
 
 def _after_refusal(question: str) -> Resolution:

@@ -86,3 +86,19 @@ def test_list_words_ask_for_the_sub_areas_even_of_a_parent_named_like_the_docume
     answer = fourth_page.answer(question)
     assert not answer.refused
     assert [c.title for c in answer.citations] == ["Dataset documentation", "Model cards and disclosure"]
+
+
+@HISTORY_SHAPES
+def test_a_date_asked_of_it_after_a_name_the_document_never_mentions_is_refused(assistant, shape):
+    first, follow_up = converse(assistant, ["What does the EU AI Act require for high-risk systems?",
+                                            "When did it come into force?"], shape)
+    assert follow_up.refused and "EU AI Act" in follow_up.text and not follow_up.citations
+
+
+@HISTORY_SHAPES
+def test_the_covered_rest_of_a_question_with_an_unknown_name_is_still_followed_up(assistant, shape):
+    answers = converse(assistant, ["How could Meta detect that Llama is hiding its true reasoning in its chain of "
+                                   "thought?", "Why does it matter?", "Who has studied it?"], shape)
+    for answer in answers:
+        assert not answer.refused
+        assert answer.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
