@@ -13,6 +13,12 @@ from .topic import Topic
 TITLE_SMALL_WORDS = frozenset("a an the and but or nor for so yet as at by in of off on per to up via vs v".split())
 
 
+def named_form(word: str) -> bool:
+    """Written as a name: capitalised ("Meta"), or a lower-case start with a capital inside ("xAI", "iPhone", "eBay"),
+    which no everyday word has."""
+    return word[:1].isupper() or (word[:1].islower() and any(c.isupper() for c in word[1:]))
+
+
 def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:
     """Names the question uses that the document never does, each with its topic-word parts.
 
@@ -43,7 +49,7 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
         before = question[: m.start()].rstrip()
         initial = not before or before[-1] in ".?!:;\"“("
         inside = any(a <= m.start() and m.end() <= b for a, b in spans)
-        if len(word) < 2 or not word[0].isupper() or initial or inside:
+        if len(word) < 2 or not named_form(word) or initial or inside:
             last_end = None
             continue
         if last_end is not None and not question[last_end:m.start()].strip():
@@ -56,7 +62,7 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
         # Only the capitalised pieces of a word name something ("generated" in "AI-generated" does not),
         # and a two-letter acronym ("AI", "EU") is too ambiguous to name anything by itself.
         word = bare(piece)
-        if not piece[:1].isupper() or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(word):
+        if not named_form(piece) or (len(piece) <= 2 and piece.isupper()) or analyzer.is_document_name(word):
             return False
         return any(not evidence(p).covered for p in content_parts(word))
 

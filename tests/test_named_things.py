@@ -158,3 +158,17 @@ def test_a_short_sentence_naming_a_law_is_not_read_as_title_case(third_page):
 def test_who_wrote_the_document_with_only_common_words_beside_it_is_answered(assistant):
     answer = assistant.answer("Who are the Singapore Consensus report's first few authors?")
     assert not answer.refused and "Bengio" in answer.text
+
+
+def test_a_name_with_a_capital_inside_is_a_name():
+    from consensus_chat.retriever.names import named_form
+
+    assert named_form("xAI") and named_form("iPhone") and named_form("Meta")
+    assert not named_form("chatbot") and not named_form("x")
+
+
+def test_a_company_written_with_a_capital_inside_is_evidence_about_itself_only(assistant):
+    result = assistant.retriever.search(
+        "If xAI discovered concerning behaviour in Grok, how should it be escalated inside the company?", k=3)
+    assert result.evidence.names == ("xAI", "Grok")  # not an uncovered word "xai" that vetoes the question
+    assert result.in_scope and result.hits[0].title == "System safety assessment"
