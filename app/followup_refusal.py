@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 
+from consensus_chat.ingest.words import stopwords
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.topic import AUTHORSHIP_WORDS
 
@@ -32,6 +33,8 @@ from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope, ow
 from .followup_frame import PREPOSITIONS, is_question
 
 _POSSESSIVES = frozenset("its their his her".split())
+_DEMONSTRATIVES = frozenset("that this these those".split())
+_NEXT_WORD = re.compile(r"\s+([A-Za-z][\w'’-]*)")
 # "there" after a form of "be" ("Is there a limit on B?") says that something exists; it points at nothing.
 _BE = re.compile(r"\b(?:is|are|was|were)\s+$", re.I)
 
@@ -60,7 +63,17 @@ def leaning_pronoun(question: str, topic) -> bool:
     starts += [e.start for e in topic.entities]
     first = min(starts, default=len(question))
     return any((m.group(1).lower() not in _POSSESSIVES or m.start() < first) and not (
-        m.group(1).lower() == "there" and _BE.search(question[:m.start()])) for m in ANAPHORA.finditer(question))
+        m.group(1).lower() == "there" and _BE.search(question[:m.start()])) and not _introduces(question, m)
+        for m in ANAPHORA.finditer(question))
+
+
+def _introduces(question: str, match) -> bool:
+    """"that" / "this" / "these" / "those" before a word that says something: a clause ("check that unlearning
+    worked") or a definite phrase ("that approach", which `definite_only` judges), not a pronoun standing alone."""
+    if match.group(1).lower() not in _DEMONSTRATIVES:
+        return False
+    after = _NEXT_WORD.match(question, match.end())
+    return after is not None and after.group(1).lower() not in stopwords()
 
 
 def _stands_alone(question: str, topic, result, names_document) -> bool:

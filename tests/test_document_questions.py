@@ -102,3 +102,19 @@ def test_the_covered_rest_of_a_question_with_an_unknown_name_is_still_followed_u
     for answer in answers:
         assert not answer.refused
         assert answer.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
+
+
+@HISTORY_SHAPES
+def test_a_clause_with_that_after_a_refusal_is_a_question_of_its_own(assistant, shape):
+    refused, answer = converse(assistant, ["Tell me about the plot of the film Ex Machina.",
+                                           "Could inspecting a model's internals confirm that unlearning of "
+                                           "dangerous capabilities worked?"], shape)
+    assert refused.refused
+    assert not answer.refused and answer.citations[0].title == "Mechanistic interpretability"
+
+
+@HISTORY_SHAPES
+def test_that_standing_alone_after_a_refusal_still_leans_on_it(assistant, shape):
+    refused, answer = converse(assistant, ["Tell me about the plot of the film Ex Machina.",
+                                           "Who is cited for that?"], shape)
+    assert refused.refused and answer.refused and not answer.citations
