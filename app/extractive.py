@@ -207,11 +207,18 @@ class ExtractiveComposer:
         # Under a research-area card, the page's overview or source record adds context, not an answer.
         hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.kind == hits[0].kind or h.matched_by]
         # The search already embedded the searched text: reuse its vector (a result built elsewhere may lack it).
-        if result.searched and result.searched_vector is not None:
+        joined, asked = f" — {hits[0].title}", question
+        if question.endswith(joined):
+            # A follow-up joined with the title of the section it continues ("Which industries does it compare? —
+            # <title>"): the title found the section; its sentences are chosen by what is asked of it, since every
+            # one of them shares the title, which only pulls toward those that repeat its words.
+            asked = question.removesuffix(joined)
+            q = self.embedder.encode_one(asked)
+        elif result.searched and result.searched_vector is not None:
             q = result.searched_vector
         else:
             q = self.embedder.encode_one(result.searched or question)
-        q_words = set(content_words(question))
+        q_words = set(content_words(asked))
         candidates = []
         for rank, hit in enumerate(hits):
             sentences, vectors = self._sentences(hit)

@@ -118,3 +118,11 @@ def test_that_standing_alone_after_a_refusal_still_leans_on_it(assistant, shape)
     refused, answer = converse(assistant, ["Tell me about the plot of the film Ex Machina.",
                                            "Who is cited for that?"], shape)
     assert refused.refused and answer.refused and not answer.citations
+
+
+@HISTORY_SHAPES
+def test_a_follow_up_quotes_what_it_asks_of_the_section_not_what_repeats_its_title(third_page, shape):
+    first, follow_up = converse(third_page, ["When was the incident reporting review published?",
+                                             "Which industries does it compare?"], shape)
+    assert follow_up.citations[0].title.startswith("Learning from Failure")
+    assert "aviation" in follow_up.text
