@@ -236,7 +236,9 @@ class TopicAnalyzer:
                 # work") by its grammar: "Perez's" is someone's.
                 full = low in lk.keys and "-" in low
                 possessive = token != m.group(0)
-                if (token[0].isupper() and (full or possessive or self.distinctive(low.split("-")[0]))) or cites:
+                # A capital inside the word ("McGregor", "OpenAI") is a name's form too: no everyday word has one.
+                inner = any(c.isupper() for c in token.split("-")[0][1:])
+                if (token[0].isupper() and (full or possessive or inner or self.distinctive(low.split("-")[0]))) or cites:
                     # The span covers a possessive too, so "Smith's" leaves no topic word behind.
                     found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.end()))
                     continue

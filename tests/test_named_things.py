@@ -172,3 +172,10 @@ def test_a_company_written_with_a_capital_inside_is_evidence_about_itself_only(a
         "If xAI discovered concerning behaviour in Grok, how should it be escalated inside the company?", k=3)
     assert result.evidence.names == ("xAI", "Grok")  # not an uncovered word "xai" that vetoes the question
     assert result.in_scope and result.hits[0].title == "System safety assessment"
+
+
+def test_a_source_key_with_a_capital_inside_is_a_key_even_if_the_model_knows_the_name(third_page):
+    # "McGregor" is one whole WordPiece (an everyday name to the model), but no everyday word has a capital inside.
+    result = third_page.retriever.search("What did McGregor argue?", k=3)
+    assert [(e.kind, e.text) for e in result.topic.entities] == [("source-key", "McGregor")]
+    assert result.in_scope and result.hits[0].title == "Incident databases"
