@@ -79,6 +79,11 @@ def bare(word: str) -> str:
     return low[:-2] if low.endswith("'s") else low
 
 
+def inner_capital(word: str) -> bool:
+    """A capital after the first letter ("McGregor", "xAI", "iPhone"): a name's form, which no everyday word has."""
+    return any(c.isupper() for c in word[1:])
+
+
 def content_parts(word: str) -> list[str]:
     """The parts of one bare word that carry meaning (hyphenated parts split; stop, meta and number parts dropped)."""
     return list(_bare_parts(word))

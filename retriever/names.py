@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.words import bare, content_parts, tokens
+from consensus_chat.ingest.words import bare, content_parts, inner_capital, tokens
 
 from .topic import Topic
 
@@ -16,7 +16,7 @@ TITLE_SMALL_WORDS = frozenset("a an the and but or nor for so yet as at by in of
 def named_form(word: str) -> bool:
     """Written as a name: capitalised ("Meta"), or a lower-case start with a capital inside ("xAI", "iPhone", "eBay"),
     which no everyday word has."""
-    return word[:1].isupper() or (word[:1].islower() and any(c.isupper() for c in word[1:]))
+    return word[:1].isupper() or (word[:1].islower() and inner_capital(word))
 
 
 def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:

@@ -21,7 +21,8 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts, tokens
+from consensus_chat.ingest.words import (META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts,
+                                         inner_capital, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
@@ -237,7 +238,7 @@ class TopicAnalyzer:
                 full = low in lk.keys and "-" in low
                 possessive = token != m.group(0)
                 # A capital inside the word ("McGregor", "OpenAI") is a name's form too: no everyday word has one.
-                inner = any(c.isupper() for c in token.split("-")[0][1:])
+                inner = inner_capital(token.split("-")[0])
                 if (token[0].isupper() and (full or possessive or inner or self.distinctive(low.split("-")[0]))) or cites:
                     # The span covers a possessive too, so "Smith's" leaves no topic word behind.
                     found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.end()))
