@@ -12,6 +12,9 @@ search found decides:
   section is the one just shown and it refers to a word of it ("are the tools reliable?"): it continues;
 - the document covers it alone and its own search's first section names its words in its title (the words the
   document uses: "How do benchmarks fit in?"): a new topic;
+- the document covers it alone, no section just shown uses any of its two or more words that say something, and
+  its own search's first section uses one of them: a new topic ("Why should red teams be independent of the developer?"
+  after another red-teaming section);
 - it does not point back, no section just shown uses its words, and its own search's first section uses every word
   of it that says something and that the document uses, with one of them in its title: a new topic ("Any
   examples?" names no title);
@@ -92,6 +95,13 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     # keeps all its words ("why is that a problem for safety?" is about what was shown).
     used = covered_words(strong, alone)
     named = strong if back else used or strong
+    if covered and same is None and shown is None and len(used) >= 2 and _uses_any(used, top) and not any(
+            _uses_any(used, section) for section in cited):
+        # "Why should red teams be independent of the developer?" after AI-assisted red teaming: no section just shown
+        # uses any of its words that say something, and its own search's first section does. Joined with the shown
+        # title it would still lead there (the title outweighs the words), so the words decide: a new topic. One
+        # word is too little to decide on ("Any examples?" names no topic of its own): the joined search does.
+        return None
     if covered and strong and titled_elsewhere(named, cited[0], top.title):
         return None  # its own search finds a section whose title names its words ("What is metrology?")
     about_document = covered and getattr(top, "kind", "") in DOCUMENT_KINDS
@@ -122,3 +132,8 @@ def covered_words(words, result) -> tuple[str, ...]:
 
 def _on(section) -> tuple:
     return section, section.title
+
+
+def _uses_any(words, section) -> bool:
+    """Does `section` use at least one of `words` (stemmed)?"""
+    return any(section_using([word], [section]) is not None for word in words)

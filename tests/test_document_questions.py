@@ -126,3 +126,19 @@ def test_a_follow_up_quotes_what_it_asks_of_the_section_not_what_repeats_its_tit
                                              "Which industries does it compare?"], shape)
     assert follow_up.citations[0].title.startswith("Learning from Failure")
     assert "aviation" in follow_up.text
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("page, first, then, expected", [
+    ("second_page", "How can a language model write attack prompts?",
+     "Should the testers be independent from the developer?", "Third-party red teaming"),
+    ("third_page", "What is near-miss reporting?", "Do anonymous channels have drawbacks?",
+     "Whistleblower protections"),
+])
+def test_a_question_whose_words_the_shown_section_never_uses_is_a_new_topic(request, page, first, then, expected,
+                                                                              shape):
+    # Joined with the shown section's title, these questions still led to it: the title outweighed their words.
+    shown, asked = converse(request.getfixturevalue(page), [first, then], shape)
+    assert not shown.refused and not asked.refused
+    assert asked.citations[0].title == expected
+    assert " — " not in asked.resolved_question  # not joined with the shown section's title
