@@ -28,7 +28,10 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
 So a name the document does not know is evidence about that name only: beside a covered topic
 ("How could Meta detect that Llama is hiding its reasoning?") it weighs little and the question is
 answered for the rest, with a note; when it is the topic ("What does the Digital Services Act
-require?") little else is left and the question is refused. A question whose only informative words are names the
+require?") little else is left and the question is refused. A question for what such a name says, requires or
+found ("What does the EU AI Act require of providers?", "Which benchmarks does MLCommons maintain?") asks for the
+name's content however many covered words it has, and is refused without the rule (`names.asks_what_it_says`);
+"How would Nvidia find …?" asks what someone could do, and the rule judges it. A question whose only informative words are names the
 document knows (a source key, a code, a title: "What does Smith's work say?") is about them. A
 question of several parts that is not covered as a whole is answered for the parts that are: a part is
 judged by its own dense support and the whole question's lexical evidence.
@@ -40,6 +43,7 @@ from dataclasses import dataclass
 
 
 from .evidence import ZIPF_COMMON, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
+from .names import asks_what_it_says
 
 @dataclass(frozen=True)
 class Decision:
@@ -111,6 +115,8 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         # Only entities or words about the document: what it names is in the document. Only stopwords
         # ("the of and what is"): nothing is named, and the overview would answer a question nobody asked.
         return not asks_nothing(evidence)
+    if evidence.names and asks_what_it_says(evidence.topic.question, evidence.names):
+        return False  # "What does the EU AI Act require of providers?": what is asked is the name's
     rest = [w for w in evidence.words if w.name is None]
     if all(w.zipf >= ZIPF_COMMON for w in rest):
         if evidence.names:

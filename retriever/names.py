@@ -73,3 +73,25 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
             parts = [p for m in run for p in content_parts(bare(m.group(0)))]
             out.append((re.sub(r"['’]s$", "", name), parts))
     return out
+
+
+# What a law, a body or a report says or lays down ("What does the EU AI Act require?"): verbs whose subject is the
+# source of what is asked, in the base form a "does"/"did" question puts them in. Hand-written: a short closed class
+# of reporting and rule-making verbs; a parser would find the subject, but none is in the stack.
+_SOURCE_VERBS = ("say state require recommend define mandate specify prescribe classify ban prohibit predict propose "
+                 "conclude demand regulate set change maintain find report cover list publish estimate allow").split()
+_ASKS_CONTENT = r"(?:what|which|how\s+many|how\s+much)\b"
+
+
+def asks_what_it_says(question: str, names) -> bool:
+    """Does the question ask what one of `names` (names the document never mentions) says, requires or found?
+    "What does the EU AI Act require of providers?", "Which benchmarks does MLCommons maintain?", "How many deaths
+    did the O'Neill Review predict?": the name is the subject of a "does"/"did" question for content, so what is
+    asked is that name's, which the document cannot give. "How would Nvidia find …?" or "What should Amazon do …?"
+    ask what someone could do about a topic the document may cover."""
+    for name in names:
+        pattern = (rf"^\W*{_ASKS_CONTENT}[^?]*?\b(?:does|did|do)\s+(?:the\s+|an?\s+)?{re.escape(name)}\S*"
+                   rf"(?:\s+\S+){{0,2}}?\s+(?:{'|'.join(_SOURCE_VERBS)})\b")
+        if re.search(pattern, question, re.I):
+            return True
+    return False

@@ -149,7 +149,7 @@ def test_the_name_share_is_the_share_of_the_topic_an_unknown_name_carries(retrie
 
     # A name beside a long covered question carries little of it; a name that is what is asked, much.
     beside = retriever.evidence(META)
-    topic = retriever.evidence("What does the GDPR say about automated decision-making?")
+    topic = retriever.evidence("What is the GDPR's position on automated decision-making?")
     assert beside.names and topic.names == ("GDPR",)
     assert 0.0 < name_share(beside.words) < name_share(topic.words)
     assert name_share(retriever.evidence(STOCKS).words) == 0.0

@@ -13,7 +13,7 @@ import pytest
 from conftest import data_page_fixture
 
 # The names are the topic: what an agency reported about one company's outbreak, though the page is about outbreaks.
-NAMED_TOPIC = "What did the CDC report about the Chipotle E. coli outbreak?"
+NAMED_TOPIC = "What was in the CDC's report on the Chipotle E. coli outbreak?"
 # The names are beside a covered topic: tracing an outbreak back through the supply chain.
 UNKNOWN_ORG = "How could McDonald's trace which supplier's lettuce made its customers sick?"
 
@@ -86,3 +86,33 @@ def test_a_name_beside_the_covered_topic_is_answered_and_a_name_that_is_the_topi
     rule = ninth_page.retriever.scope_model
     assert name_share(evidence.words) > 0.5 > name_share(ninth_page.retriever.evidence(BESIDE).words)
     assert decide(evidence, replace(rule, name_weight=0.0)).in_scope and not decide(evidence, rule).in_scope
+
+
+@pytest.mark.parametrize("question, name", [
+    ("Which audit benchmarks does Scale AI maintain?", "Scale AI"),
+    ("What did the Bletchley Declaration say about risk assessment of frontier models?", "Bletchley Declaration"),
+])
+def test_a_question_for_what_an_unknown_name_says_is_refused(assistant, question, name):
+    # Both were answered before: beside their covered words the name's share was too small to refuse them.
+    answer = assistant.answer(question)
+    assert answer.refused and any(f"never mentions {name}" in n for n in answer.notices)
+
+
+@pytest.mark.parametrize("question", [
+    "How would Nvidia audit its models for harmful behaviour?",  # what someone could do: a covered topic
+    "What should Baidu do when its model shows worrying behaviour?",
+])
+def test_a_question_for_what_an_unknown_name_could_do_is_answered(assistant, question):
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.notices  # answered for the rest, with the name noted
+
+
+def test_what_a_name_says_is_read_from_the_question():
+    from consensus_chat.retriever.names import asks_what_it_says
+
+    assert asks_what_it_says("What does the EU AI Act require of providers?", ("EU AI Act",))
+    assert asks_what_it_says("How many deaths did the O'Neill Review predict by 2050?", ("O'Neill Review",))
+    assert asks_what_it_says("What does ISO/IEC 42001 require of a management system?", ("ISO", "IEC"))
+    assert not asks_what_it_says("How would Nvidia find inputs that break its model?", ("Nvidia",))
+    assert not asks_what_it_says("What should Amazon do for its drivers?", ("Amazon",))
+    assert not asks_what_it_says("What does the page say about Meta?", ("Meta",))  # the page says it
