@@ -9,7 +9,8 @@ search found decides:
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
 - the document does not cover it alone, but the section just shown uses its words, or its own search's first
-  section is the one just shown and it refers to a word of it ("are the tools reliable?"): it continues;
+  section is the one just shown and it refers to a word of it ("are the tools reliable?") or uses no word but that
+  section's and everyday ones ("So what happens under optimisation pressure?"): it continues;
 - the document covers it alone and its own search's first section names its words in its title (the words the
   document uses: "How do benchmarks fit in?"): a new topic;
 - the document covers it alone, no section just shown uses any of its two or more words that say something, and
@@ -87,6 +88,10 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(shown)
     if not covered and shown is not None:
         return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
+    if not covered and same is not None and _only_its_words(strong, alone, same):
+        # "So what happens under optimisation pressure?": not covered alone only for an everyday word ("happens"),
+        # its own search leads to the section just shown, and that section uses every word of it the document uses.
+        return _on(same)
     if not covered and same is not None and refers_to(question, same):
         # "are the tools reliable?": not covered alone, but its own search still leads to the section just shown,
         # and "the tools" are that section's: it asks about them.
@@ -137,3 +142,20 @@ def _on(section) -> tuple:
 def _uses_any(words, section) -> bool:
     """Does `section` use at least one of `words` (stemmed)?"""
     return any(section_using([word], [section]) is not None for word in words)
+
+
+# Everyday English (wordfreq zipf >= 4.8, about 60 uses a million words: "happens" 5.0, "better", "need"): a word
+# the document does not use but that names no topic of its own, unlike "bread" (4.5), "bake" (3.9), "scouts" (3.8).
+ZIPF_EVERYDAY = 4.8
+
+
+def _only_its_words(words, result, section) -> bool:
+    """Does `section` use every one of `words` the document uses (at least one), with the rest everyday words?"""
+    evidence = _evidence(result)
+    if evidence is None:
+        return False
+    by = {w.word: w for w in evidence.words}
+    used = [w for w in words if w in by and by[w].covered]
+    rest = [w for w in words if w in by and not by[w].covered]
+    return bool(used) and section_using(used, [section]) is not None and all(
+        by[w].zipf >= ZIPF_EVERYDAY for w in rest)

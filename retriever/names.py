@@ -75,12 +75,13 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     return out
 
 
-# What a law, a body or a report says or lays down ("What does the EU AI Act require?"): verbs whose subject is the
-# source of what is asked, in the base form a "does"/"did" question puts them in. Hand-written: a short closed class
-# of reporting and rule-making verbs; a parser would find the subject, but none is in the stack.
+# What a law, a body or a report says or lays down ("What does the Digital Markets Act require?"): verbs whose
+# subject is the source of what is asked, in the base form a "does"/"did" question puts them in. Hand-written: a
+# short closed class of reporting and rule-making verbs; a parser would find the subject, but none is in the stack.
 _SOURCE_VERBS = ("say state require recommend define mandate specify prescribe classify ban prohibit predict propose "
                  "conclude demand regulate set change maintain find report cover list publish estimate allow").split()
 _ASKS_CONTENT = r"(?:what|which|how\s+many|how\s+much)\b"
+_DEFINING_VERBS = "define classify regulate".split()  # "How does the EU AI Act define …?" asks its content too
 
 
 def asks_what_it_says(question: str, names) -> bool:
@@ -90,8 +91,9 @@ def asks_what_it_says(question: str, names) -> bool:
     asked is that name's, which the document cannot give. "How would Nvidia find …?" or "What should Amazon do …?"
     ask what someone could do about a topic the document may cover."""
     for name in names:
-        pattern = (rf"^\W*{_ASKS_CONTENT}[^?]*?\b(?:does|did|do)\s+(?:the\s+|an?\s+)?{re.escape(name)}\S*"
-                   rf"(?:\s+\S+){{0,2}}?\s+(?:{'|'.join(_SOURCE_VERBS)})\b")
-        if re.search(pattern, question, re.I):
+        # The name, then up to four words of its own ("the O'Neill Review on antimicrobial resistance"), then the verb.
+        subject = rf"\b(?:does|did|do)\s+(?:the\s+|an?\s+)?{re.escape(name)}\S*(?:\s+\S+){{0,4}}?\s+"
+        if re.search(rf"^\W*{_ASKS_CONTENT}[^?]*?{subject}(?:{'|'.join(_SOURCE_VERBS)})\b", question, re.I) or (
+                re.search(rf"^\W*how\s+{subject}(?:{'|'.join(_DEFINING_VERBS)})\b", question, re.I)):
             return True
     return False

@@ -111,3 +111,20 @@ def test_a_question_whose_words_a_titled_section_uses_and_the_last_one_does_not_
     _, answer = converse(third_page, [opener, question], shape)
     assert answer.resolved_question == question
     assert first_id(answer) == first_id(third_page.answer(question)) == "incident-reporting--near-miss-reporting"
+
+
+@HISTORY_SHAPES
+def test_a_question_not_covered_only_for_an_everyday_word_continues_the_section_it_finds(assistant, shape):
+    # Alone it is refused ("happens" is a word the page never uses); its own search leads to the section just shown,
+    # which uses every other word of it.
+    assert assistant.answer("So what happens under optimisation pressure?").refused
+    _, answer = converse(assistant, ["Is chain-of-thought reasoning faithful?",
+                                     "So what happens under optimisation pressure?"], shape)
+    assert not answer.refused and first_id(answer) == FAITHFULNESS
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["How do I bake bread under pressure?", "What do sports scouts benchmark?"])
+def test_a_question_with_a_rare_word_of_its_own_is_not_carried_by_the_section_it_finds(assistant, shape, follow_up):
+    _, answer = converse(assistant, ["Is chain-of-thought reasoning faithful?", follow_up], shape)
+    assert answer.refused

@@ -112,6 +112,9 @@ def test_what_a_name_says_is_read_from_the_question():
 
     assert asks_what_it_says("What does the EU AI Act require of providers?", ("EU AI Act",))
     assert asks_what_it_says("How many deaths did the O'Neill Review predict by 2050?", ("O'Neill Review",))
+    assert asks_what_it_says("What did the Lancet Commission on global health conclude?", ("Lancet Commission",))
+    assert asks_what_it_says("How does the EU AI Act define a high-risk system?", ("EU AI Act",))
+    assert not asks_what_it_says("How does Anthropic find features inside its models?", ("Anthropic",))
     assert asks_what_it_says("What does ISO/IEC 42001 require of a management system?", ("ISO", "IEC"))
     assert not asks_what_it_says("How would Nvidia find inputs that break its model?", ("Nvidia",))
     assert not asks_what_it_says("What should Amazon do for its drivers?", ("Amazon",))
