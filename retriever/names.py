@@ -79,7 +79,8 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
 # subject is the source of what is asked, in the base form a "does"/"did" question puts them in. Hand-written: a
 # short closed class of reporting and rule-making verbs; a parser would find the subject, but none is in the stack.
 _SOURCE_VERBS = ("say state require recommend define mandate specify prescribe classify ban prohibit predict propose "
-                 "conclude demand regulate set change maintain find report cover list publish estimate allow").split()
+                 "conclude demand regulate set change maintain find report cover list publish estimate allow "
+                 "impose place record").split()
 _ASKS_CONTENT = r"(?:what|which|how\s+many|how\s+much)\b"
 _DEFINING_VERBS = "define classify regulate".split()  # "How does the EU AI Act define …?" asks its content too
 
