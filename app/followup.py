@@ -125,8 +125,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             section_using(new.words, [s for s in map(section_of, previous.cited) if s is not None]))
         if shown is not None:  # "and how many contributed?" after a question with nothing to put it in place of
             return Resolution(f"{rest}? — {shown.title}", section=shown.id, listed=previous.listed)
-        if rest and is_question(rest):
-            question = f"{rest}?"  # "and who decides on the thresholds?": a follow-up of its own, without the "and"
+        if rest and (is_question(rest) or points_back(rest)):
+            # "and who decides on the thresholds?": a follow-up of its own, without the "and"; "and its limits?" asks
+            # about what the last answer was about (the pronoun), not for its topic swapped out.
+            question = f"{rest}?"
         elif rest and (new.words or new.entities):
             last = section_of(previous.cited[0]) if previous.cited else None
             asked, pinned = swapped(said, rest, before, new, last, search, section_of)

@@ -119,3 +119,16 @@ def test_after_a_refusal_a_question_after_and_is_answered_only_when_it_names_a_s
     assert refused.refused
     assert (not answer.refused and first_id(answer) == METROLOGY) if answered else (
         answer.refused and not answer.citations and "does not cover" in answer.body)
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("first, fragment", [
+    ("What is root cause analysis?", "And its limits?"),
+    ("What about near-miss reporting?", "And its limits?"),
+    ("What is root cause analysis?", "and their drawbacks?"),
+])
+def test_a_fragment_with_a_pronoun_asks_about_the_last_topic(third_page, shape, first, fragment):
+    # The pronoun is the last answer's topic: nothing to swap into the last question, which gave "its limits?" alone
+    # (refused) before.
+    shown, answer = converse(third_page, [first, fragment], shape)
+    assert not answer.refused and answer.citations[0].title == shown.citations[0].title
