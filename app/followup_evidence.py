@@ -2,6 +2,8 @@
 
 A follow-up with topic words of its own is searched alone (one search, reused when it stands alone). What that
 search found decides:
+- it only asks for more of the last answer (an elaboration word, "example", "detail", "explain", beside common
+  English only: "Give me an example"): it continues the section just shown;
 - its first section is one the last answer cited: the user is still on those (the one that uses the question's
   words, else that first section);
 - it points back ("it", "that", "the risks") and its own words say little (words most of the document's sections
@@ -30,7 +32,7 @@ What follows a refusal is decided apart (app/followup_refusal.py): there is no s
 
 from __future__ import annotations
 
-from consensus_chat.retriever.evidence import ZIPF_COMMON
+from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .followup_context import definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere
 
@@ -78,6 +80,8 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     shown = section_using(question_topic.words, cited)
     if covered and same is not None:
         return _on(shown or same)  # the search finds a section just shown: still on them
+    if elaborates(question_topic):
+        return _on(shown or cited[0])  # "Give me an example", "Any more details?": more of what was just shown
     back = refers_back(question, question_topic)
     strong = own_words(question_topic, alone)
     if back and not strong:
@@ -124,6 +128,20 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
             found = next((s for s in cited if s.id == first.id), None)
             return (found, cited[0].title) if found is not None else None
     return None
+
+
+# Words that ask for more of what was just shown rather than name a topic ("Give me an example", "More detail?").
+# Hand-written: a small closed class, like the meta words; a word list about the document it is not.
+ELABORATION_WORDS = frozenset("example examples instance instances detail details elaborate elaboration explain "
+                              "explanation clarify summary summarise summarize expand".split())
+
+
+def elaborates(question_topic) -> bool:
+    """Does the question only ask for more of the last answer: an elaboration word, and beside it nothing but common
+    English ("Can you give an example?", "Any examples?"), no name?"""
+    words = question_topic.words
+    return bool(words) and not question_topic.entities and any(w in ELABORATION_WORDS for w in words) and all(
+        w in ELABORATION_WORDS or zipf(w) >= ZIPF_COMMON for w in words)
 
 
 def covered_words(words, result) -> tuple[str, ...]:

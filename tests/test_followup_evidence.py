@@ -128,3 +128,19 @@ def test_a_question_not_covered_only_for_an_everyday_word_continues_the_section_
 def test_a_question_with_a_rare_word_of_its_own_is_not_carried_by_the_section_it_finds(assistant, shape, follow_up):
     _, answer = converse(assistant, ["Is chain-of-thought reasoning faithful?", follow_up], shape)
     assert answer.refused
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Give me an example", "Any examples?", "Can you explain that in more detail?"])
+def test_a_request_for_more_continues_the_section_just_shown(second_page, shape, follow_up):
+    # The page never uses "example" or "detail": alone these were searched and refused.
+    shown, answer = converse(second_page, ["What does the guide say about robustness testing?", follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == shown.citations[0].title == (
+        "Adversarial robustness testing")
+
+
+@HISTORY_SHAPES
+def test_a_request_for_more_after_a_refusal_or_an_everyday_question_is_refused(second_page, shape):
+    assert converse(second_page, ["What's a good pizza recipe?", "Give me an example"], shape)[1].refused
+    assert converse(second_page, ["What does the guide say about robustness testing?",
+                                  "What's the weather like today?"], shape)[1].refused
