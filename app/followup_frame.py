@@ -3,7 +3,7 @@ topic's place ("What are the limits of A?" -> "What are the limits of B?"), when
 
 Two candidates, at most two searches:
 - the frame: the previous question with the words that named its topic (its names, else the words of the section
-  its answer cited, else all its topic words) replaced by the fragment;
+  its answer cited, else its pronoun, else all its topic words) replaced by the fragment;
 - the fragment alone.
 The frame is taken when its search's first section is one the fragment names (a name of it, or a section that
 uses every word of it that says something), or when the fragment's own search finds that same section; else the
@@ -24,6 +24,9 @@ from .followup_evidence import first_in_scope, own_words
 # A question begins with a wh-word or an auxiliary; a fragment ("of B", "near misses", "6.3") does not.
 _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
                    r"should|would|will|may|might|must|has|have|had)\b", re.I)
+
+# The pronoun a previous question put its topic in ("Who studied this?").
+_PRONOUN = re.compile(r"\b(?:it|this|that|they|them|these|those)\b", re.I)
 
 # Words that open a fragment ("and of B?", "for near misses?") and that its frame may already hold.
 PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())
@@ -74,9 +77,17 @@ def substitute(previous: str, fragment: str, topic, title: str | None = None) ->
     its topic words that are words of `title` (the section its answer cited), else all its topic words."""
     spans = [(e.start, e.end) for e in topic.entities]
     lowered = previous.lower()
+    pronoun = _PRONOUN.search(previous)
     if not spans and topic.words:
         titled = set(stem_words(list(content_words(title)))) if title else set()
-        words = [w for w in topic.words if stem_words([w])[0] in titled] or list(topic.words)
+        words = [w for w in topic.words if stem_words([w])[0] in titled]
+        if not words and pronoun:
+            # "Who studied this?" + "what about B?": the pronoun held the topic, not "studied"; "Why do they
+            # matter?" + "and for B?": B alone takes the pronoun's place.
+            lead, _, tail = fragment.partition(" ")
+            fragment = tail if tail and lead.lower() in PREPOSITIONS else fragment
+            return f"{previous[:pronoun.start()]}{fragment}{previous[pronoun.end():]}".strip()
+        words = words or list(topic.words)
         for word in words:
             at = lowered.find(word)
             if at >= 0:

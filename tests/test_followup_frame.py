@@ -132,3 +132,14 @@ def test_a_fragment_with_a_pronoun_asks_about_the_last_topic(third_page, shape, 
     # (refused) before.
     shown, answer = converse(third_page, [first, fragment], shape)
     assert not answer.refused and answer.citations[0].title == shown.citations[0].title
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("frame, fragment, asked", [
+    ("Who studied this?", "What about AI-assisted red teaming?", "Who studied AI-assisted red teaming?"),
+    ("Why do they matter?", "and for third-party red teaming?", "Why do third-party red teaming matter?"),
+])
+def test_a_fragment_takes_the_place_of_the_pronoun_that_held_the_topic(second_page, shape, frame, fragment, asked):
+    # Before, the frame's only topic word was swapped out: "Who AI-assisted red teaming this?".
+    *_, answer = converse(second_page, ["What are jailbreak evaluations?", frame, fragment], shape)
+    assert answer.resolved_question == asked and not answer.refused
