@@ -67,7 +67,7 @@ DOCUMENT_AUTHORS = "Who wrote the document?"
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
 DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
-guide guidebook handbook book books whitepaper text abstract introduction conclusion conclusions appendix""".split())
+guide guidebook handbook book books whitepaper text abstract introduction overview conclusion conclusions appendix""".split())
 
 
 @dataclass(frozen=True)

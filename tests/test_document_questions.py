@@ -143,3 +143,11 @@ def test_a_question_whose_words_the_shown_section_never_uses_is_a_new_topic(requ
     assert not shown.refused and not asked.refused
     assert asked.citations[0].title == expected
     assert " — " not in asked.resolved_question  # not joined with the shown section's title
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["What is the overview about?", "What does the overview say?"])
+def test_the_overview_named_after_another_answer_is_the_overview(assistant, shape, follow_up):
+    # "the overview" names a part of the document: it was joined with the section just shown and quoted that.
+    _, answer = converse(assistant, ["What is explainability?", follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == "Overview"
