@@ -34,6 +34,7 @@ from .followup_frame import PREPOSITIONS, is_question
 
 _POSSESSIVES = frozenset("its their his her".split())
 _DEMONSTRATIVES = frozenset("that this these those".split())
+_ELLIPTICAL = re.compile(r"^\W*(?:who|when|where)\b", re.I)  # asks who/when/where of something said before
 _NEXT_WORD = re.compile(r"\s+([A-Za-z][\w'’-]*)")
 # "there" after a form of "be" ("Is there a limit on B?") says that something exists; it points at nothing.
 _BE = re.compile(r"\b(?:is|are|was|were)\s+$", re.I)
@@ -85,6 +86,10 @@ def _stands_alone(question: str, topic, result, names_document) -> bool:
         return bool(words or topic.entities) and any(m not in AUTHORSHIP_WORDS for m in topic.meta)
     if topic.entities:
         return True
+    if _ELLIPTICAL.match(question) and len(topic.words) == 1 and not topic.meta:
+        # "Who investigated?", "Who was responsible?": an agent, a time or a place of an event the question does not
+        # name, with one word beside the wh-word: the event is the refused one.
+        return False
     if definite_only(question, topic):
         return bool(topic.meta) and bool(words)  # "What does the report say about the risks?"
     return bool(words) or any(names_document(m) for m in topic.meta)

@@ -107,3 +107,18 @@ def test_a_question_after_and_that_asks_what_the_report_says_stands_alone(assist
     assert refused.refused and not answer.refused and answer.resolved_question.startswith("what does the report")
     assert LEANS in refused_follow_up(assistant, EU_ACT, "and what does it say about deception?", shape).text
 
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Who investigated?", "Who was responsible?"])
+def test_who_of_an_unnamed_event_after_a_refusal_is_refused_again(third_page, shape, follow_up):
+    # One word beside "who": the event is the refused one. Before, "investigated" alone found root cause analysis.
+    refused, answer = converse(third_page, ["Tell me about the Boeing 737 MAX crashes", follow_up], shape)
+    assert refused.refused and answer.refused and not answer.citations
+
+
+@HISTORY_SHAPES
+def test_who_with_a_topic_of_its_own_after_a_refusal_is_answered(third_page, shape):
+    _, answer = converse(third_page, ["Tell me about the Boeing 737 MAX crashes", "Who maintains incident databases?"],
+                         shape)
+    assert not answer.refused and answer.citations[0].title == "Incident databases"
