@@ -232,14 +232,17 @@ class TopicAnalyzer:
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)
             if key_ids:
                 # A key that is also an everyday word ("Reason", "King") needs the question to be
-                # about citations to count; so does one written in lower case. A full key with its
+                # about citations to count; so does one written in lower case, unless it is no everyday word
+                # ("what does turpin show": people type names in lower case). A full key with its
                 # suffix ("Smith-B") is distinctive by its form, and a capitalised possessive ("Perez's
                 # work") by its grammar: "Perez's" is someone's.
                 full = low in lk.keys and "-" in low
                 possessive = token != m.group(0)
                 # A capital inside the word ("McGregor", "OpenAI") is a name's form too: no everyday word has one.
                 inner = inner_capital(token.split("-")[0])
-                if (token[0].isupper() and (full or possessive or inner or self.distinctive(low.split("-")[0]))) or cites:
+                distinctive = self.distinctive(low.split("-")[0])
+                if (token[0].isupper() and (full or possessive or inner or distinctive)) or cites or (
+                        distinctive and (full or possessive or low in lk.keys)):
                     # The span covers a possessive too, so "Smith's" leaves no topic word behind.
                     found.append(Entity("source-key", token, tuple(dict.fromkeys(key_ids)), m.start(), m.end()))
                     continue

@@ -179,3 +179,21 @@ def test_a_source_key_with_a_capital_inside_is_a_key_even_if_the_model_knows_the
     result = third_page.retriever.search("What did McGregor argue?", k=3)
     assert [(e.kind, e.text) for e in result.topic.entities] == [("source-key", "McGregor")]
     assert result.in_scope and result.hits[0].title == "Incident databases"
+
+
+@pytest.mark.parametrize("question, section", [
+    ("what does turpin show", "LLM chain-of-thought faithfulness and legibility"),
+    ("and anthropic-d?", "LLM chain-of-thought faithfulness and legibility"),
+])
+def test_a_source_key_typed_in_lower_case_is_still_the_key(assistant, question, section):
+    # People type names in lower case; a key that is no everyday word is a key however it is written (before, these
+    # were searched as plain words and refused).
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+    assert any(e.kind == "source-key" for e in assistant.retriever.analyse(question).entities)
+
+
+def test_a_key_that_is_an_everyday_word_in_lower_case_stays_a_word(assistant):
+    # The page cites "Marks": in lower case, without a question about citations, "marks" is the everyday word.
+    topic = assistant.retriever.analyse("what marks a model out as risky")
+    assert "marks" in topic.words and not any(e.kind == "source-key" for e in topic.entities)
