@@ -119,8 +119,11 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         return False  # "What does the EU AI Act require of providers?": what is asked is the name's
     rest = [w for w in evidence.words if w.name is None]
     if all(w.zipf >= ZIPF_COMMON for w in rest):
-        if evidence.names:
+        if evidence.names and not any(e.kind == "title" for e in evidence.topic.entities):
             return False  # the unknown name is the topic: nothing informative is left
+        # "How would Airbus use near-miss reporting?": beside the name, the question names one of the document's
+        # sections by its title: that is the topic, and the name is noted. A key or a code beside a name can be
+        # the name's own ("the CEO of Anthropic", "Linux 2.4.1"), so only a title counts.
         if evidence.topic.entities or evidence.topic.asks_authorship:
             # "What does Smith's work say?": the named entity is the topic; "Who are the report's first few
             # authors?": who wrote the document, with nothing but common words beside it.

@@ -119,3 +119,18 @@ def test_what_a_name_says_is_read_from_the_question():
     assert not asks_what_it_says("How would Nvidia find inputs that break its model?", ("Nvidia",))
     assert not asks_what_it_says("What should Amazon do for its drivers?", ("Amazon",))
     assert not asks_what_it_says("What does the page say about Meta?", ("Meta",))  # the page says it
+
+
+@pytest.mark.parametrize("question, section, name", [
+    ("How would Airbus use near-miss reporting?", "Near-miss reporting", "Airbus"),
+    ("How would Microsoft use incident databases?", "Incident databases", "Microsoft"),
+])
+def test_a_name_beside_a_section_named_by_its_title_is_answered_with_a_note(third_page, question, section, name):
+    # Beside the name only common words and a title: the title is the topic. Before, the name was taken for it.
+    answer = third_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+    assert any(f"never mentions {name}" in n for n in answer.notices)
+
+
+def test_a_name_beside_a_key_or_a_code_is_still_the_topic(assistant):
+    assert assistant.answer("Who is the CEO of Anthropic?").refused  # Anthropic is a source key here
