@@ -233,7 +233,7 @@ class TopicAnalyzer:
             if key_ids:
                 # A key that is also an everyday word ("Reason", "King") needs the question to be
                 # about citations to count; so does one written in lower case, unless it is no everyday word
-                # ("what does turpin show": people type names in lower case). A full key with its
+                # ("what does smith show": people type names in lower case). A full key with its
                 # suffix ("Smith-B") is distinctive by its form, and a capitalised possessive ("Perez's
                 # work") by its grammar: "Perez's" is someone's.
                 full = low in lk.keys and "-" in low
