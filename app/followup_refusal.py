@@ -34,6 +34,7 @@ from .followup_frame import PREPOSITIONS, is_question
 
 _POSSESSIVES = frozenset("its their his her".split())
 _DEMONSTRATIVES = frozenset("that this these those".split())
+_PAST = re.compile(r"^\W*(?:(?:who|what|when|where|why|how|which)(?:\s+\w+)?\s+)?(?:was|were|did|had)\b", re.I)
 _ELLIPTICAL = re.compile(r"^\W*(?:who|when|where)\b", re.I)  # asks who/when/where of something said before
 _NEXT_WORD = re.compile(r"\s+([A-Za-z][\w'’-]*)")
 # "there" after a form of "be" ("Is there a limit on B?") says that something exists; it points at nothing.
@@ -86,6 +87,11 @@ def _stands_alone(question: str, topic, result, names_document) -> bool:
         return bool(words or topic.entities) and any(m not in AUTHORSHIP_WORDS for m in topic.meta)
     if topic.entities:
         return True
+    if _PAST.match(question) and len(topic.words) <= 2 and not topic.meta:
+        # "Were there whistleblowers?", "What was the root cause?" after a question about an event: a short question
+        # in the past tense asks about that event ("Did banning growth promoters hurt farm production?" says enough
+        # of its own to be a question of the page's).
+        return False
     if _ELLIPTICAL.match(question) and len(topic.words) == 1 and not topic.meta:
         # "Who investigated?", "Who was responsible?": an agent, a time or a place of an event the question does not
         # name, with one word beside the wh-word: the event is the refused one.

@@ -122,3 +122,18 @@ def test_who_with_a_topic_of_its_own_after_a_refusal_is_answered(third_page, sha
     _, answer = converse(third_page, ["Tell me about the Boeing 737 MAX crashes", "Who maintains incident databases?"],
                          shape)
     assert not answer.refused and answer.citations[0].title == "Incident databases"
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Were there whistleblowers?", "What was the root cause?"])
+def test_a_short_question_in_the_past_after_a_refused_event_is_refused_again(third_page, shape, follow_up):
+    # The past tense asks about the refused event; before, "whistleblowers" alone found the page's section.
+    refused, answer = converse(third_page, ["Tell me about the Chernobyl disaster", follow_up], shape)
+    assert refused.refused and answer.refused and not answer.citations
+
+
+@HISTORY_SHAPES
+def test_a_question_in_the_past_that_names_a_topic_of_the_page_is_answered(third_page, shape):
+    _, answer = converse(third_page, ["Tell me about the Chernobyl disaster",
+                                      "What did the review say about whistleblowers?"], shape)
+    assert not answer.refused and answer.citations[0].title == "Whistleblower protections"
