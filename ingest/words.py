@@ -47,6 +47,7 @@ analysis analyses review reviews experiment experiments argument arguments claim
 contribution contributions conclude concludes concluded find finds found showed shown argue argues argued
 suggest suggests suggested propose proposes proposed note notes noted observe observes observed
 demonstrate demonstrates demonstrated material materials content information
+recommend recommends recommended recommendation recommendations
 """.split())
 
 # Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light

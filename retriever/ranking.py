@@ -7,6 +7,7 @@ from consensus_chat.ingest.lexical import query_terms
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.words import content_words
 
+from .evidence import ZIPF_COMMON, zipf
 from .topic import Topic
 from .types import Hit
 
@@ -48,7 +49,9 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
             # names the area, not the sub-area): they rise with it, one tier, and the fused score picks among them.
             named = dict.fromkeys(sections[i].title for i in entity.ids if i in sections)
             add([i for title in named for i in children.get(title, ())], TIER_TITLE, "area")
-    if topic.about_document:
+    authors_asked = topic.asks_authorship and not any(e.kind != "author" for e in topic.entities) and all(
+        zipf(w) >= ZIPF_COMMON for w in topic.words)  # "Who is the review's first author?": "first" says which
+    if topic.about_document or authors_asked:
         # "Who wrote this report?" or "What does the document say?": the source record and overview.
         wanted = ("source",) if topic.asks_authorship else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")

@@ -152,10 +152,11 @@ class TopicAnalyzer:
         # A word of the document's own name ("field" of "A Field Guide") says which document, not what
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
-        # A named source, or a question about where the document comes from, says which work "study" or
-        # "evidence" is.
+        # A named source, a question about where the document comes from, or the document written as an owner ("the
+        # guide's main argument") says which work "study", "evidence" or "argument" is.
         names_source = any(e.kind in ("source-key", "author") for e in entities) or any(
-            word in PROVENANCE_WORDS for word in bares)
+            word in PROVENANCE_WORDS for word in bares) or any(
+            bare(m.group(0)) in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m in toks)
         titles_document = self._titles_document(bares)
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.

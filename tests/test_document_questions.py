@@ -151,3 +151,16 @@ def test_the_overview_named_after_another_answer_is_the_overview(assistant, shap
     # "the overview" names a part of the document: it was joined with the section just shown and quoted that.
     _, answer = converse(assistant, ["What is explainability?", follow_up], shape)
     assert not answer.refused and answer.citations[0].title == "Overview"
+
+
+@pytest.mark.parametrize("question", ["Who is the review's first author?", "Who is the first author?"])
+def test_which_author_of_the_document_is_its_source_record(third_page, question):
+    # "first" beside the authors says which of them, not a topic: before, it was searched and found another section.
+    answer = third_page.answer(question)
+    assert not answer.refused and answer.citations[0].title.startswith("Learning from Failure")
+
+
+def test_what_a_named_source_recommends_is_asked_of_it(second_page):
+    # "recommend" is what is asked of the work, like "say" or "find": before, it was a topic word the page never uses.
+    answer = second_page.answer("What does Householder's work recommend?")
+    assert not answer.refused and answer.citations[0].title == "Reporting and disclosure"
