@@ -109,31 +109,27 @@ def test_a_question_after_and_that_asks_what_the_report_says_stands_alone(assist
 
 
 
+BOEING = "Tell me about the Boeing 737 MAX crashes"
+CHERNOBYL = "Tell me about the Chernobyl disaster"
+# One word beside "who" (before, "investigated" alone found root cause analysis), or a short question in the past
+# tense (before, "whistleblowers" alone found the page's section): the event is the refused one.
+ABOUT_THE_EVENT = {"Who investigated?": BOEING, "Who was responsible?": BOEING,
+                   "Were there whistleblowers?": CHERNOBYL, "What was the root cause?": CHERNOBYL}
+
+
 @HISTORY_SHAPES
-@pytest.mark.parametrize("follow_up", ["Who investigated?", "Who was responsible?"])
-def test_who_of_an_unnamed_event_after_a_refusal_is_refused_again(third_page, shape, follow_up):
-    # One word beside "who": the event is the refused one. Before, "investigated" alone found root cause analysis.
-    refused, answer = converse(third_page, ["Tell me about the Boeing 737 MAX crashes", follow_up], shape)
+@pytest.mark.parametrize("follow_up", list(ABOUT_THE_EVENT))
+def test_a_short_question_about_the_refused_event_is_refused_again(third_page, shape, follow_up):
+    refused, answer = converse(third_page, [ABOUT_THE_EVENT[follow_up], follow_up], shape)
     assert refused.refused and answer.refused and not answer.citations
 
 
 @HISTORY_SHAPES
-def test_who_with_a_topic_of_its_own_after_a_refusal_is_answered(third_page, shape):
-    _, answer = converse(third_page, ["Tell me about the Boeing 737 MAX crashes", "Who maintains incident databases?"],
-                         shape)
-    assert not answer.refused and answer.citations[0].title == "Incident databases"
-
-
-@HISTORY_SHAPES
-@pytest.mark.parametrize("follow_up", ["Were there whistleblowers?", "What was the root cause?"])
-def test_a_short_question_in_the_past_after_a_refused_event_is_refused_again(third_page, shape, follow_up):
-    # The past tense asks about the refused event; before, "whistleblowers" alone found the page's section.
-    refused, answer = converse(third_page, ["Tell me about the Chernobyl disaster", follow_up], shape)
-    assert refused.refused and answer.refused and not answer.citations
-
-
-@HISTORY_SHAPES
-def test_a_question_in_the_past_that_names_a_topic_of_the_page_is_answered(third_page, shape):
-    _, answer = converse(third_page, ["Tell me about the Chernobyl disaster",
-                                      "What did the review say about whistleblowers?"], shape)
-    assert not answer.refused and answer.citations[0].title == "Whistleblower protections"
+@pytest.mark.parametrize("opener, follow_up, section", [
+    (BOEING, "Who maintains incident databases?", "Incident databases"),
+    (CHERNOBYL, "What did the review say about whistleblowers?", "Whistleblower protections"),
+])
+def test_a_question_that_names_a_topic_of_the_page_after_a_refused_event_is_answered(third_page, shape, opener,
+                                                                                     follow_up, section):
+    _, answer = converse(third_page, [opener, follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == section
