@@ -40,7 +40,7 @@ def refers_to(question: str, section) -> bool:
     """Does a "the/that/this X" of the question name a word of `section` ("are the tools reliable?" after a section
     on tools for B)? Then X is the thing that section spoke of."""
     referred = [part for word in _definite_words(question) for part in content_parts(bare(word))]
-    return any(section_using([word], [section]) is not None for word in referred)
+    return uses_any(referred, section)
 
 
 def _definite_words(question: str) -> list[str]:
@@ -61,9 +61,15 @@ def section_using(words, sections) -> object | None:
     if not wanted:
         return None
     for section in sections:
-        if wanted <= set(_stems(tuple(content_words(f"{section.title}\n{section.text}")))):
+        if wanted <= _section_stems(section):
             return section
     return None
+
+
+def uses_any(words, section) -> bool:
+    """Does `section` use at least one of `words` (stemmed)? The section's words are stemmed once."""
+    wanted = set(_stems(tuple(words)))
+    return bool(wanted) and not wanted.isdisjoint(_section_stems(section))
 
 
 def titled_elsewhere(words, shown, title: str | None) -> bool:
@@ -77,6 +83,11 @@ def titled_elsewhere(words, shown, title: str | None) -> bool:
 def title_uses(words, title: str) -> bool:
     """Does `title` use every one of `words` (stemmed)?"""
     return set(_stems(tuple(words))) <= set(_stems(tuple(content_words(title))))
+
+
+def _section_stems(section) -> set[str]:
+    """The stems of a section's title and text words."""
+    return set(_stems(tuple(content_words(f"{section.title}\n{section.text}"))))
 
 
 def _stems(words: tuple[str, ...]) -> list[str]:

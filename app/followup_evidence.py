@@ -34,7 +34,8 @@ from __future__ import annotations
 
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-from .followup_context import definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere
+from .followup_context import (definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere,
+                               uses_any)
 
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
@@ -104,8 +105,8 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     # keeps all its words ("why is that a problem for safety?" is about what was shown).
     used = covered_words(strong, alone)
     named = strong if back else used or strong
-    if covered and same is None and shown is None and len(used) >= 2 and _uses_any(used, top) and not any(
-            _uses_any(used, section) for section in cited):
+    if covered and same is None and shown is None and len(used) >= 2 and uses_any(used, top) and not any(
+            uses_any(used, section) for section in cited):
         # "Why should red teams be independent of the developer?" after AI-assisted red teaming: no section just shown
         # uses any of its words that say something, and its own search's first section does. Joined with the shown
         # title it would still lead there (the title outweighs the words), so the words decide: a new topic. One
@@ -157,11 +158,6 @@ def _on(section) -> tuple:
     return section, section.title
 
 
-def _uses_any(words, section) -> bool:
-    """Does `section` use at least one of `words` (stemmed)?"""
-    return any(section_using([word], [section]) is not None for word in words)
-
-
 # Everyday English (wordfreq zipf >= 4.8, about 60 uses a million words: "happens" 5.0, "better", "need"): a word
 # the document does not use but that names no topic of its own, unlike "bread" (4.5), "bake" (3.9), "scouts" (3.8).
 ZIPF_EVERYDAY = 4.8
@@ -172,8 +168,6 @@ def _only_its_words(words, result, section) -> bool:
     evidence = _evidence(result)
     if evidence is None:
         return False
-    by = {w.word: w for w in evidence.words}
-    used = [w for w in words if w in by and by[w].covered]
-    rest = [w for w in words if w in by and not by[w].covered]
+    used = covered_words(words, result)
     return bool(used) and section_using(used, [section]) is not None and all(
-        by[w].zipf >= ZIPF_EVERYDAY for w in rest)
+        w.zipf >= ZIPF_EVERYDAY for w in evidence.words if w.word in words and not w.covered)

@@ -156,7 +156,7 @@ class TopicAnalyzer:
         # guide's main argument") says which work "study", "evidence" or "argument" is.
         names_source = any(e.kind in ("source-key", "author") for e in entities) or any(
             word in PROVENANCE_WORDS for word in bares) or any(
-            bare(m.group(0)) in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m in toks)
+            word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
         titles_document = self._titles_document(bares)
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.
