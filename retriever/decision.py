@@ -21,7 +21,8 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
   informativeness of names the document never uses over theirs and the covered topic words' (`name_share`). In
   "What does the Digital Services Act say about recommender systems?" the name carries much of what is asked;
   in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
-  Coverage counts a name as one more uncovered word; this weighs the name as what the question is about.
+  Coverage counts a name as one more uncovered word; this weighs the name as what the question is about. What the
+  question names that the document knows (a title, a source key: `Evidence.known`) counts as covered.
   The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic" and
   "The name against the covered rest").
 
@@ -82,9 +83,11 @@ def rarest_uncovered(words: tuple[WordEvidence, ...]) -> float:
     return max((informativeness(w) for w in words if not (w.covered or w.ubiquitous or w.name)), default=0.0)
 
 
-def name_share(words: tuple[WordEvidence, ...]) -> float:
+def name_share(words: tuple[WordEvidence, ...], known: tuple[WordEvidence, ...] = ()) -> float:
     """The names' share of what the question asks that the document could answer for: the informativeness of the
-    names it never uses over that of those names and the topic words it does use (0 without unknown names).
+    names it never uses over that of those names, the topic words it does use and what it names that the document
+    knows (`known`: a title, a source key; "If the USGS ran geophysical surveys, …" is about the title beside the
+    name) (0 without unknown names).
 
     A name beside a covered topic ("How could Meta detect that Llama hides its reasoning in its chain of
     thought?") stands beside many covered words and carries little of it; a name that is the topic ("What does the
@@ -97,6 +100,7 @@ def name_share(words: tuple[WordEvidence, ...]) -> float:
     words = [w for w in words if not w.ubiquitous] or list(words)
     named = sum(informativeness(w) for w in words if w.name)
     total = named + sum(informativeness(w) for w in words if w.covered and not w.name)
+    total += sum(informativeness(w) for w in known)
     return named / total if total > 0 else 0.0
 
 
@@ -105,7 +109,7 @@ def features(evidence: Evidence) -> tuple[float, float, float, float, float] | b
     (see `judged`)."""
     found = judged(evidence)
     return found if isinstance(found, bool) else (*found, evidence.pull, rarest_uncovered(evidence.words),
-                                                  name_share(evidence.words))
+                                                  name_share(evidence.words, evidence.known))
 
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
@@ -145,7 +149,7 @@ def decide(evidence: Evidence, rule) -> Decision:
     if found is True or found is False:
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.rest if names else evidence.full
-    lexical = rarest_uncovered(evidence.words), name_share(evidence.words)  # no encoding: read always
+    lexical = rarest_uncovered(evidence.words), name_share(evidence.words, evidence.known)  # no encoding: read always
     score = _score(rule, *found, evidence, *lexical)
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)

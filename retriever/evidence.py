@@ -144,6 +144,17 @@ class Evidence:
         """No topic words: only entities or words about the document."""
         return self.topic.empty
 
+    @cached_property
+    def known(self) -> tuple[WordEvidence, ...]:
+        """What the question names that the document knows (a section's title, a source key, a code, a label, an
+        author), as words the document uses: a title by its content words, anything else as one word. They are
+        set aside from the topic words, yet they are what the document can answer for beside an unknown name."""
+        out = []
+        for entity in self.topic.entities:
+            for word in (content_words(entity.text) if entity.kind == "title" else [entity.text.lower()]):
+                out.append(WordEvidence(word, True, None, zipf(word)))
+        return tuple(out)
+
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
         return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)

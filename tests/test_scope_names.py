@@ -134,3 +134,33 @@ def test_a_name_beside_a_section_named_by_its_title_is_answered_with_a_note(thir
 
 def test_a_name_beside_a_key_or_a_code_is_still_the_topic(assistant):
     assert assistant.answer("Who is the CEO of Anthropic?").refused  # Anthropic is a source key here
+
+
+@pytest.mark.parametrize("question, section, name", [
+    ("How should Boeing run a root cause analysis after a failure?", "Root cause analysis", "Boeing"),
+    ("Would the FAA benefit from near-miss reporting for AI systems?", "Near-miss reporting", "FAA"),
+])
+def test_a_title_beside_a_name_counts_against_the_names_share(third_page, question, section, name):
+    # Both were refused: the title's words are set aside from the topic words as an entity, so beside a word or two
+    # the page does not use the name seemed to carry all of what is asked. What the page knows by name counts too.
+    answer = third_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+    assert any(f"never mentions {name}" in n for n in answer.notices)
+    from consensus_chat.retriever.decision import name_share
+
+    evidence = third_page.retriever.evidence(question)
+    assert evidence.known and name_share(evidence.words, evidence.known) < name_share(evidence.words)
+
+
+def test_a_name_beside_a_title_is_still_refused_when_it_is_what_is_asked(third_page):
+    # Guard: the title lowers the names' share; the words the page does not use still refuse the question.
+    assert third_page.answer("How much did Boeing spend on its root cause analysis of the 737 MAX crashes?").refused
+
+
+def test_known_entities_weigh_as_covered_words_in_the_name_share():
+    from consensus_chat.retriever.decision import name_share
+
+    name = _word("boeing", 3.8, name="Boeing")
+    assert name_share((name,)) == 1.0
+    assert name_share((name,), (_word("root", 4.5, True), _word("analysis", 4.5, True))) == pytest.approx(
+        4.2 / (4.2 + 3.5 + 3.5))
