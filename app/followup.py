@@ -147,7 +147,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         # order; "first" or "main" beside the authors says which of them, not a topic to search for.
         asked = DOCUMENT_AUTHORS if own.words else question
         return Resolution(asked, section=cited[0].id, listed=previous.listed)
-    shown, joined_with = None, None
+    shown, joined_with, about = None, None, False
     if not unnamed and not bare and not _CONTINUATION.search(question):
         # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote
         # the report?"), and words with a meta word that the document covers ("What does it say about X?": the
@@ -166,7 +166,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             found = continues(question, own, cited, search(question), joined)
             if found is None:
                 return Resolution(question)
-            shown, joined_with = found
+            shown, joined_with, about = found
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         first = section_of(previous.cited[0]) if previous.cited else None
         if _WHEN.match(question) and first is not None and first.kind != "source" and not first.year:
@@ -190,7 +190,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
                           listed=previous.listed)
     if first is not None:  # the last answer's section, known from its turn: no search has to find it again
         return Resolution(f"{question.rstrip()} — {joined_with or first.title}", section=first.id,
-                          listed=previous.listed)
+                          picked=about, listed=previous.listed)
     return Resolution(f"{question.rstrip()} — {previous.resolved_question}")
 
 

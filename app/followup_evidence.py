@@ -10,6 +10,8 @@ search found decides:
   use, or common English words: "How does it work?"), or every one of them is a word of the
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
+- it points back with one word of its own that the document never uses and no name ("Is it reliable?", "How
+  expensive is it?"): it asks for a property of what was just shown, and is answered from that section;
 - the document does not cover it alone, but the section just shown uses its words, or its own search's first
   section is the one just shown and it refers to a word of it ("are the tools reliable?") or uses no word but that
   section's and everyday ones ("So what happens under optimisation pressure?"): it continues;
@@ -68,8 +70,9 @@ def refers_back(question: str, question_topic) -> bool:
 
 
 def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:
-    """(the cited section a follow-up with topic words continues, the title to join the question with), or None
-    when it is a new topic. The title is the one the joined search used, so the answer reuses that search.
+    """(the cited section a follow-up with topic words continues, the title to join the question with, whether it
+    is about that section whatever a search of it says), or None when it is a new topic. The title is the one the
+    joined search used, so the answer reuses that search.
 
     `cited` are the last answer's sections in order; `alone` the search of the question by itself; `joined(title)`
     searches the question joined with a section's title (called only when the decision needs it)."""
@@ -93,6 +96,10 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(shown)
     if not covered and shown is not None:
         return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
+    if back and not covered and len(strong) == 1 and not covered_words(strong, alone) and not _names(alone):
+        # "Is it reliable?", "How expensive is it?": it points back and asks one thing the document has no word for,
+        # naming nothing: a property of what was just shown. Alone it is about nothing the document covers.
+        return _on(cited[0], about=True)
     if not covered and same is not None and _only_its_words(strong, alone, same):
         # "So what happens under optimisation pressure?": not covered alone only for an everyday word ("happens"),
         # its own search leads to the section just shown, and that section uses every word of it the document uses.
@@ -127,7 +134,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         first = first_in_scope(joined(cited[0].title))
         if first is not None:
             found = next((s for s in cited if s.id == first.id), None)
-            return (found, cited[0].title) if found is not None else None
+            return (found, cited[0].title, False) if found is not None else None
     return None
 
 
@@ -145,6 +152,12 @@ def elaborates(question_topic) -> bool:
         w in ELABORATION_WORDS or zipf(w) >= ZIPF_COMMON for w in words)
 
 
+def _names(result) -> tuple[str, ...]:
+    """The names the document never uses that the search's question has."""
+    evidence = _evidence(result)
+    return evidence.names if evidence is not None else ()
+
+
 def covered_words(words, result) -> tuple[str, ...]:
     """The words the document uses, by the search's evidence (all of them when it has none)."""
     evidence = _evidence(result)
@@ -154,8 +167,8 @@ def covered_words(words, result) -> tuple[str, ...]:
     return tuple(w for w in words if w in used)
 
 
-def _on(section) -> tuple:
-    return section, section.title
+def _on(section, *, about: bool = False) -> tuple:
+    return section, section.title, about
 
 
 # Everyday English (wordfreq zipf >= 4.8, about 60 uses a million words: "happens" 5.0, "better", "need"): a word

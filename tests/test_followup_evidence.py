@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (FAITHFULNESS, HISTORY_SHAPES, METROLOGY, SOURCE, CountingRetriever, converse, first_id,
-                      refused_after)
+from conftest import (FAITHFULNESS, HISTORY_SHAPES, METROLOGY, SOURCE, CountingRetriever, converse, data_page_fixture,
+                      first_id, refused_after)
 
 ON_FAITHFULNESS = "What does the document say about chain-of-thought faithfulness?"
 
@@ -144,3 +144,21 @@ def test_a_request_for_more_after_a_refusal_or_an_everyday_question_is_refused(s
     assert converse(second_page, ["What's a good pizza recipe?", "Give me an example"], shape)[1].refused
     assert converse(second_page, ["What does the guide say about robustness testing?",
                                   "What's the weather like today?"], shape)[1].refused
+
+
+ninth_page = data_page_fixture("ninth-page.txt", scope="module")
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Is it reliable?", "How reliable is it?"])
+def test_a_pronoun_with_one_word_the_page_never_uses_asks_about_what_was_shown(ninth_page, shape, follow_up):
+    # The page never says "reliable": alone the question is refused, and joined with the title it was still refused.
+    assert ninth_page.answer(follow_up).refused
+    _, answer = converse(ninth_page, ["Tell me about complaint mining", follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == "Complaint and review mining"
+
+
+@HISTORY_SHAPES
+def test_a_pronoun_with_words_of_another_topic_or_after_a_refusal_is_still_refused(ninth_page, shape):
+    assert converse(ninth_page, ["Tell me about complaint mining", "Is it good for baking bread?"], shape)[1].refused
+    assert converse(ninth_page, ["What's a good pizza recipe?", "Is it reliable?"], shape)[1].refused
