@@ -25,8 +25,8 @@ from .followup_evidence import first_in_scope, own_words
 _ASKS = re.compile(r"^\W*(?:who|whom|whose|what|when|where|why|how|which|is|are|was|were|do|does|did|can|could|"
                    r"should|would|will|may|might|must|has|have|had)\b", re.I)
 
-# The pronoun a previous question put its topic in ("Who studied this?").
-_PRONOUN = re.compile(r"\b(?:it|this|that|they|them|these|those)\b", re.I)
+# The pronoun a previous question put its topic in ("Who studied this?", "What are its limitations?").
+_PRONOUN = re.compile(r"\b(?:it|its|this|that|they|them|their|these|those)\b", re.I)
 
 # Words that open a fragment ("and of B?", "for near misses?") and that its frame may already hold.
 PREPOSITIONS = frozenset("of in on for about with to from at by into under".split())

@@ -138,6 +138,10 @@ def test_a_fragment_with_a_pronoun_asks_about_the_last_topic(third_page, shape, 
 @pytest.mark.parametrize("frame, fragment, asked", [
     ("Who studied this?", "What about AI-assisted red teaming?", "Who studied AI-assisted red teaming?"),
     ("Why do they matter?", "and for third-party red teaming?", "Why do third-party red teaming matter?"),
+    # A possessive held it too: "What are its supply-chain traceback?" swapped out the frame's own word.
+    ("What are its limitations?", "And for third-party red teaming?", "What are third-party red teaming limitations?"),
+    ("What are their weaknesses?", "What about AI-assisted red teaming?",
+     "What are AI-assisted red teaming weaknesses?"),
 ])
 def test_a_fragment_takes_the_place_of_the_pronoun_that_held_the_topic(second_page, shape, frame, fragment, asked):
     # Before, the frame's only topic word was swapped out: "Who AI-assisted red teaming this?".
