@@ -164,3 +164,17 @@ def test_what_a_named_source_recommends_is_asked_of_it(second_page):
     # "recommend" is what is asked of the work, like "say" or "find": before, it was a topic word the page never uses.
     answer = second_page.answer("What does Householder's work recommend?")
     assert not answer.refused and answer.citations[0].title == "Reporting and disclosure"
+
+
+@pytest.mark.parametrize("question", ["List the research areas", "What research areas does the document cover?"])
+def test_the_research_areas_are_the_documents_list_of_areas(assistant, question):
+    # "research" before "areas" is the layout's name for a card: it was a topic word, and the question was searched
+    # as "research" and answered with two cards that happen to use it.
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Overview"
+    assert "11 research areas" in answer.text and "Metrology for AI risk assessment" in answer.text
+
+
+def test_research_beside_another_word_is_still_a_topic(assistant):
+    analysed = assistant.retriever.analyse("What research is there on metrology?")
+    assert "research" in analysed.words
