@@ -12,7 +12,7 @@ from consensus_chat.retriever.clean import clean_query
 from consensus_chat.retriever.ranking import BROAD_MARGIN
 from consensus_chat.retriever.types import SearchResult
 
-from .extractive import ExtractiveComposer, follow_up_refusal, refusal
+from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
 from .followup import Resolution, resolve_follow_up
 from .memory import exchanges, history_pairs, turn_from_text
@@ -101,7 +101,11 @@ class Assistant:
         is covered and they differ (the whole question's ranking may put one part's sections first); with one, its
         first cards. [] when it asks for something else, or names what to list (the composer lists that)."""
         topic, evidence = result.topic, result.evidence
-        if topic is None or evidence is None or not set(topic.meta) & AREA_NOUNS or not result.hits:
+        if topic is None or evidence is None or not result.hits:
+            return []
+        # "What are the codes for nitrate and PFAS?": a code for each part, so each part's card (one part: the composer
+        # gives the code of the card it is about).
+        if not set(topic.meta) & AREA_NOUNS and not (set(topic.meta) & CODE_WORDS and evidence.parts):
             return []
         if topic.entities or not topic.words or children_asked(topic, self.retriever.sections()) is not None:
             return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it

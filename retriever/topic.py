@@ -41,7 +41,7 @@ LABEL_WORDS = frozenset(
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
 LAYOUT_NOUNS = frozenset("code codes label labels".split())
 LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
-AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
+RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
@@ -166,7 +166,7 @@ class TopicAnalyzer:
             inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
             # "the research areas", "which study areas": a word for research before "area(s)" is the layout's own name
             # for a card (the corpus README's "research area"), not a topic.
-            compound = word in SOURCE_WORK_WORDS and i + 1 < len(bares) and bares[i + 1] in AREA_NOUNS
+            compound = word in SOURCE_WORK_WORDS and i + 1 < len(bares) and bares[i + 1] in RESEARCH_AREA_NOUNS
             is_meta = word in META_WORDS or (names_source or compound) and word in SOURCE_WORK_WORDS or (
                 word in titles_document) or (
                 layout and word in LAYOUT_WORDS) or (

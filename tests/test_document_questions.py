@@ -178,3 +178,18 @@ def test_the_research_areas_are_the_documents_list_of_areas(assistant, question)
 def test_research_beside_another_word_is_still_a_topic(assistant):
     analysed = assistant.retriever.analyse("What research is there on metrology?")
     assert "research" in analysed.words
+
+
+@HISTORY_SHAPES
+def test_the_codes_of_two_topics_are_each_topics_code(third_page, shape):
+    # One code was given, for the first part's card; the second part was dropped without a word.
+    asked, picked = converse(third_page, ["What are the codes for near misses and whistleblowers?", "the second one"],
+                             shape)
+    assert [c.title for c in asked.citations][:2] == ["Near-miss reporting", "Whistleblower protections"]
+    assert "5.2.1" in asked.text and "6.3" in asked.text
+    assert picked.citations[0].title == "Whistleblower protections"
+
+
+def test_the_code_of_one_topic_is_still_its_cards_code(third_page):
+    answer = third_page.answer("What is the code for near misses?")
+    assert "is coded **5.2.1" in answer.text and len(answer.citations) == 1
