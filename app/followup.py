@@ -116,7 +116,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(question, refuse=_nothing_to_count(previous, section_of))
     if continuation:
         new = analyse(rest)
-        if rest and new.meta and (new.words or new.entities):
+        if rest and new.meta and (new.words or new.entities) and not _document_beside_pronoun(rest, new):
             # "and the system safety one, who does it cite?" asks for itself.
             return Resolution(rest + "?")
         said = previous.resolved_question.split(" — ")[0]  # without the topic a follow-up was joined with
@@ -152,8 +152,11 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote
         # the report?"), and words with a meta word that the document covers ("What does it say about X?": the
         # pronoun is the document's).
+        # "What does it say about X?": the pronoun is the document's; "How does the page use it?" names the document
+        # beside the pronoun, which then points back.
         if own.entities or not own.words and not points_back(question) or (
-                own.meta and own.words and getattr(search(question), "in_scope", False)):
+                own.meta and own.words and not _document_beside_pronoun(question, own)
+                and getattr(search(question), "in_scope", False)):
             return Resolution(question)
         if own.words and (name := _named_elsewhere(question, previous, own, cited, search)):
             # "When did it come into force?" after "What does the EU AI Act require for high-risk systems?": the
@@ -226,6 +229,12 @@ def _nothing_to_count(previous: Turn, section_of) -> str:
     shown = [s.title for s in map(section_of, previous.cited[:1]) if s is not None]
     about = f"was about one section, \"{shown[0]}\", and " if shown else ""
     return f"The last answer {about}did not list several sections to count in. Which section do you mean?"
+
+
+def _document_beside_pronoun(question: str, topic) -> bool:
+    """Does the question name the document ("the page") beside a pronoun ("How does the page use it?")? Then the
+    pronoun is not the document: it points back."""
+    return points_back(question) and any(m in DOCUMENT_NOUNS for m in topic.meta)
 
 
 def _names_document(meta_word: str) -> bool:

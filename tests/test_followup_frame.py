@@ -147,3 +147,12 @@ def test_a_fragment_takes_the_place_of_the_pronoun_that_held_the_topic(second_pa
     # Before, the frame's only topic word was swapped out: "Who AI-assisted red teaming this?".
     *_, answer = converse(second_page, ["What are jailbreak evaluations?", frame, fragment], shape)
     assert answer.resolved_question == asked and not answer.refused
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["How does the guide use it?", "And how does the guide use it?"])
+def test_a_pronoun_beside_the_document_named_points_back(second_page, shape, follow_up):
+    # "What does it say about X?" leaves the pronoun to the document; with "the guide" named the pronoun is the last
+    # topic. It was asked alone, and "use" found another section.
+    shown, answer = converse(second_page, ["What are jailbreak evaluations?", follow_up], shape)
+    assert answer.citations[0].title == shown.citations[0].title == "Jailbreak evaluations", answer.resolved_question
