@@ -46,6 +46,9 @@ def swapped(said: str, rest: str, before, new, shown, search, section_of) -> tup
     A frame chosen for a fragment of words is answered from the section found for them alone: the frame's own
     words ("uneven coverage") would otherwise quote the section the last answer was about."""
     fragment = f"{rest}?"
+    named = _name_swapped(said, rest, search)
+    if named is not None:
+        return named, None  # "And Google?" after "How does OpenAI evaluate its models …?": judged as that was
     candidate = substitute(said, rest, before, shown.title if shown is not None else None)
     if candidate.rstrip(" ?") == rest:
         return fragment, None
@@ -60,6 +63,27 @@ def swapped(said: str, rest: str, before, new, shown, search, section_of) -> tup
     if alone is not None and alone.id == top.id:
         return candidate, pin  # both searches agree on the section: the frame only says what is asked of it
     return fragment, None
+
+
+_NAME_JOINERS = frozenset("and or the of for on".split())
+
+
+def _name_swapped(said: str, rest: str, search) -> str | None:
+    """The previous question with its name the document never mentions replaced by the fragment, when the fragment is
+    only such a name too ("And Google?"); else None. Names are no topic words, so no other swap finds their place."""
+    words = rest.split()
+    if not words or not all(w[:1].isupper() or w.lower() in _NAME_JOINERS for w in words) or not words[-1][:1].isupper():
+        return None  # a name is written with capitals ("Google", "Meta and Amazon", "the UK AI Security Institute")
+    before = getattr(search(said), "evidence", None)
+    at = said.find(before.names[0]) if before is not None and before.names else -1
+    if at < 0:
+        return None
+    candidate = f"{said[:at]}{rest}{said[at + len(before.names[0]):]}"
+    # The swapped question's own search (the answer's, kept) must read the fragment as names the document never
+    # mentions too: a word of the document ("And Explainability?") is a topic, for the other swaps.
+    after = getattr(search(candidate), "evidence", None)
+    named = {part for name in (after.names if after is not None else ()) for part in name.split()}
+    return candidate if all(w in named for w in words if w.lower() not in _NAME_JOINERS) else None
 
 
 def _names(top, new, result, section_of) -> bool:

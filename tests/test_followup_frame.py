@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import HISTORY_SHAPES, METROLOGY, CountingRetriever, converse, first_id, refused_after
+from conftest import HISTORY_SHAPES, METROLOGY, CountingRetriever, converse, data_page_fixture, first_id, refused_after
 
 DOWNSTREAM = "risk-assessment--downstream-impact-assessment-and-forecasting"
 SYSTEM_SAFETY = "risk-assessment--system-safety-assessment"
@@ -156,3 +156,33 @@ def test_a_pronoun_beside_the_document_named_points_back(second_page, shape, fol
     # topic. It was asked alone, and "use" found another section.
     shown, answer = converse(second_page, ["What are jailbreak evaluations?", follow_up], shape)
     assert answer.citations[0].title == shown.citations[0].title == "Jailbreak evaluations", answer.resolved_question
+
+
+ninth_page = data_page_fixture("ninth-page.txt", scope="module")
+
+
+@HISTORY_SHAPES
+def test_a_name_takes_the_place_of_the_name_the_document_never_mentions(ninth_page, shape):
+    # Names are no topic words, so "And Costco?" found no place in the frame and was asked alone (refused).
+    *_, costco, both = converse(ninth_page, ["How could Walmart use genome sequencing to link cases of food poisoning?",
+                                             "And Costco?", "What about Aldi and Lidl?"], shape)
+    assert costco.resolved_question == "How could Costco use genome sequencing to link cases of food poisoning?"
+    assert both.resolved_question.startswith("How could Aldi and Lidl use genome sequencing")
+    assert not costco.refused and costco.citations[0].title == "Pathogen genome sequencing"
+    assert any("never mentions Costco" in n for n in costco.notices)
+
+
+@HISTORY_SHAPES
+def test_a_fragment_of_the_documents_words_is_not_taken_for_a_name(ninth_page, shape):
+    _, answer = converse(ninth_page, ["How could Walmart use genome sequencing to link cases of food poisoning?",
+                                      "And Restaurant grades?"], shape)
+    assert answer.citations[0].title == "Restaurant inspection grades"
+
+
+def test_a_name_swapped_in_costs_at_most_two_searches(ninth_page):
+    from consensus_chat.app.assistant import Assistant
+
+    first = ninth_page.answer("How could Walmart use genome sequencing to link cases of food poisoning?")
+    counting = CountingRetriever(ninth_page.retriever)
+    answer = Assistant(counting, ninth_page.config).answer("And Costco?", [first])
+    assert counting.searches <= 2 and answer.resolved_question.startswith("How could Costco")
