@@ -103,6 +103,13 @@ class Assistant:
         topic, evidence = result.topic, result.evidence
         if topic is None or evidence is None or not result.hits:
             return []
+        titled = list(dict.fromkeys(e.ids[0] for e in sorted(topic.entities, key=lambda e: e.start)
+                                    if e.kind == "title" and len(e.ids) == 1))
+        if len(titled) >= 2 and all(e.kind == "title" for e in topic.entities) and not set(topic.meta) & CODE_WORDS:
+            # "What's the difference between explainability and mechanistic interpretability?": two sections named
+            # by their titles, so each of them, in the question's order (the composer quoted the first one only).
+            named = [h for i in titled for h in result.hits if h.id == i]
+            return named if len(named) == len(titled) else []
         # "What are the codes for nitrate and PFAS?": a code for each part, so each part's card (one part: the composer
         # gives the code of the card it is about).
         if not set(topic.meta) & AREA_NOUNS and not (set(topic.meta) & CODE_WORDS and evidence.parts):

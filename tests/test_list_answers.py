@@ -67,3 +67,18 @@ def test_api_chat_lists_children_and_counts_in_them(chat_client):
     pairs = [["List the sections under Risk Assessment", first["answer"]]]  # the text alone counts in the list too
     second = chat_client.predict("number two", pairs, api_name="/chat")
     assert second["citations"][0]["id"] == CHILDREN[1] and not second["refused"]
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("question", ["What's the difference between explainability and mechanistic interpretability?",
+                                      "How does explainability differ from mechanistic interpretability?"])
+def test_two_sections_named_by_their_titles_are_each_answered(assistant, shape, question):
+    # The composer quoted the first-ranked one only, so a comparison was answered for one side.
+    asked, picked = converse(assistant, [question, "the second one"], shape)
+    assert [c.title for c in asked.citations][:2] == ["Explainability", "Mechanistic interpretability"]
+    assert picked.citations[0].title == "Mechanistic interpretability"
+
+
+def test_one_section_named_by_its_title_is_still_answered_alone(assistant):
+    answer = assistant.answer("What are the limits of explainability?")
+    assert {c.title for c in answer.citations} == {"Explainability"}
