@@ -49,6 +49,8 @@ from .types import Turn
 # "and", "what about", "ok, and what about": one or more words that carry the last question on.
 _CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|(?:the )?same (?:question |thing )?(?:for|about)|"
                            r"ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
+# "written about it", "work on this": the pronoun is what was written about, not what was written.
+_ABOUT_IT = re.compile(r"\b(?:about|on)\s+(?:it|this|that|them|these|those)\b", re.I)
 # "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
 _INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*)+", re.I)
 # "Different question:", "Switching topics -": the user says a new topic starts, so nothing earlier is continued.
@@ -177,8 +179,11 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)
-    if first is not None and own.asks_authorship and not (first.authors or first.year):
-        return Resolution(question)  # "Who wrote it?" after a section that has no authors: the document's
+    if first is not None and own.asks_authorship and not (first.authors or first.year) and not _ABOUT_IT.search(
+            question):
+        # "Who wrote it?" after a section that has no authors: the document's; "Who has written about it?" asks who
+        # wrote on the section's topic: its sources.
+        return Resolution(question)
     if first is not None and own.asks_authorship and first.kind == "source" and not own.words:
         # "And the authors?" after the source record: its own question, answered from that record as a report
         # answer (a title appended would make it a question about the title's words).

@@ -162,3 +162,17 @@ def test_a_pronoun_with_one_word_the_page_never_uses_asks_about_what_was_shown(n
 def test_a_pronoun_with_words_of_another_topic_or_after_a_refusal_is_still_refused(ninth_page, shape):
     assert converse(ninth_page, ["Tell me about complaint mining", "Is it good for baking bread?"], shape)[1].refused
     assert converse(ninth_page, ["What's a good pizza recipe?", "Is it reliable?"], shape)[1].refused
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Who has written about it?", "Who wrote about that?"])
+def test_who_wrote_about_a_section_is_answered_from_its_sources(ninth_page, shape, follow_up):
+    # The pronoun is what was written about: the section's sources, not the document's authors (as before).
+    _, answer = converse(ninth_page, ["Tell me about cold-chain logging", follow_up], shape)
+    assert answer.citations[0].title == "Cold-chain temperature logging" and "Ndraha" in answer.text
+
+
+@HISTORY_SHAPES
+def test_who_wrote_it_after_a_section_is_still_the_documents_authors(ninth_page, shape):
+    _, answer = converse(ninth_page, ["Tell me about cold-chain logging", "Who wrote it?"], shape)
+    assert answer.citations[0].title.startswith("Tracing Foodborne Illness") and "2021" in answer.text
