@@ -41,6 +41,14 @@ LABEL_WORDS = frozenset(
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
 LAYOUT_NOUNS = frozenset("code codes label labels".split())
 LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
+# How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",
+# "as a bulleted list", "briefly"): a small closed class of English, like the meta words, and no topic.
+ANSWER_FORM = re.compile(
+    r"\b(?:in|as|into|using|with|within)\s+(?:(?:a|an|the|just|only|no more than|at most|under|about)\s+)*"
+    r"(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|couple of|single|short|brief|simple|plain|"
+    r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
+    r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
+    r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b", re.I)
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
@@ -162,7 +170,13 @@ class TopicAnalyzer:
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.
         layout = bool(set(bares) & LAYOUT_NOUNS)
+        # "in two sentences", "as a bulleted list", "briefly": how to answer, not what about.
+        form = [(f.start(), f.end()) for f in ANSWER_FORM.finditer(question)]
         for i, (m, word) in enumerate(zip(toks, bares)):
+            if form and any(a <= m.start() and m.end() <= b for a, b in form):
+                pieces.append(question[last:m.start()])
+                last = m.end()
+                continue
             inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
             # "the research areas", "which study areas": a word for research before "area(s)" is the layout's own name
             # for a card (the corpus README's "research area"), not a topic.

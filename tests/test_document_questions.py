@@ -193,3 +193,16 @@ def test_the_codes_of_two_topics_are_each_topics_code(third_page, shape):
 def test_the_code_of_one_topic_is_still_its_cards_code(third_page):
     answer = third_page.answer("What is the code for near misses?")
     assert "is coded **5.2.1" in answer.text and len(answer.citations) == 1
+
+
+@pytest.mark.parametrize("question", ["Summarise the page in two sentences", "Summarize the guide in three bullet points",
+                                      "List the areas as a table"])
+def test_how_the_answer_should_look_is_no_topic(third_page, question):
+    # "sentences", "bullet points", "table" were topic words the page never uses: the questions were refused.
+    answer = third_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Overview"
+
+
+def test_a_form_word_outside_a_form_phrase_is_still_a_topic(third_page):
+    assert third_page.answer("How do I format bullet points in a table?").refused
+    assert third_page.retriever.analyse("Briefly, what is root cause analysis?").words == ()
