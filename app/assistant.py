@@ -106,7 +106,7 @@ class Assistant:
         titled = list(dict.fromkeys(e.ids[0] for e in sorted(topic.entities, key=lambda e: e.start)
                                     if e.kind == "title" and len(e.ids) == 1))
         if len(titled) >= 2 and all(e.kind == "title" for e in topic.entities) and not set(topic.meta) & CODE_WORDS:
-            # "What's the difference between explainability and mechanistic interpretability?": two sections named
+            # "What's the difference between root cause analysis and near-miss reporting?": two sections named
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []

@@ -80,7 +80,7 @@ def _name_swapped(said: str, rest: str, search) -> str | None:
         return None
     candidate = f"{said[:at]}{rest}{said[at + len(before.names[0]):]}"
     # The swapped question's own search (the answer's, kept) must read the fragment as names the document never
-    # mentions too: a word of the document ("And Explainability?") is a topic, for the other swaps.
+    # mentions too: a word of the document ("And Traceback?") is a topic, for the other swaps.
     after = getattr(search(candidate), "evidence", None)
     named = {part for name in (after.names if after is not None else ()) for part in name.split()}
     return candidate if all(w in named for w in words if w.lower() not in _NAME_JOINERS) else None
