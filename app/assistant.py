@@ -116,22 +116,25 @@ class Assistant:
             return []
         if topic.entities or not topic.words or children_asked(topic, self.retriever.sections()) is not None:
             return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it
-        if not evidence.parts:
-            # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the
-            # ranking cannot tell from the first by more than a broad section's margin (retriever/ranking.py).
-            cards = [h for h in result.hits if h.kind == "card"]
-            close = [h for h in cards if h.score >= result.hits[0].score - BROAD_MARGIN]
-            close = close if len(close) >= 2 else cards[:2]
-            return close if len(close) >= 2 else []
         hits: list = []
         for part in evidence.parts:
             found = self._search(part.wording, searched)
             card = next((h for h in found.hits if h.kind == "card"), None) if found and found.in_scope else None
             if card is None:
-                return []
+                hits = []  # a part not covered alone ("keeping people"): the question's own ranking lists them
+                break
             if card.id not in {h.id for h in hits}:
                 hits.append(card)
-        return hits if len(hits) >= 2 else []
+        if len(hits) >= 2:
+            return hits
+        if not set(topic.meta) & AREA_NOUNS:
+            return []
+        # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the
+        # ranking cannot tell from the first by more than a broad section's margin (retriever/ranking.py).
+        cards = [h for h in result.hits if h.kind == "card"]
+        close = [h for h in cards if h.score >= result.hits[0].score - BROAD_MARGIN]
+        close = close if len(close) >= 2 else cards[:2]
+        return close if len(close) >= 2 else []
 
     def answer(self, question: str, history=(), *, codes=None, labels=None) -> Answer:
         """The final Answer (runs `stream` to the end)."""

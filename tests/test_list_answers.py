@@ -82,3 +82,9 @@ def test_two_sections_named_by_their_titles_are_each_answered(assistant, shape, 
 def test_one_section_named_by_its_title_is_still_answered_alone(assistant):
     answer = assistant.answer("What are the limits of explainability?")
     assert {c.title for c in answer.citations} == {"Explainability"}
+
+
+def test_a_list_question_with_a_part_not_covered_alone_is_listed_from_its_ranking(third_page):
+    # "keeping staff safe" is not covered alone, so the parts gave nothing and one section was quoted, not a list.
+    answer = third_page.answer("Which areas deal with keeping staff safe and learning from mistakes?")
+    assert len(answer.listed) >= 2 and "Whistleblower protections" in [c.title for c in answer.citations]
