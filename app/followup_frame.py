@@ -78,7 +78,9 @@ def _name_swapped(said: str, rest: str, search) -> str | None:
     at = said.find(before.names[0]) if before is not None and before.names else -1
     if at < 0:
         return None
-    candidate = f"{said[:at]}{rest}{said[at + len(before.names[0]):]}"
+    # The article before the old name was that name's ("the FAA"); the fragment brings its own ("the NTSB", "Boeing").
+    lead = re.sub(r"\bthe\s+$", "", said[:at], flags=re.I)
+    candidate = f"{lead}{rest}{said[at + len(before.names[0]):]}"
     # The swapped question's own search (the answer's, kept) must read the fragment as names the document never
     # mentions too: a word of the document ("And Traceback?") is a topic, for the other swaps.
     after = getattr(search(candidate), "evidence", None)

@@ -80,7 +80,7 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
 # short closed class of reporting and rule-making verbs; a parser would find the subject, but none is in the stack.
 _SOURCE_VERBS = ("say state require recommend define mandate specify prescribe classify ban prohibit predict propose "
                  "conclude demand regulate set change maintain find report cover list publish estimate allow "
-                 "impose place record").split()
+                 "impose place record think believe said found").split()
 _ASKS_CONTENT = r"(?:what|which|how\s+many|how\s+much)\b"
 _DEFINING_VERBS = "define classify regulate".split()  # "How does the EU AI Act define …?" asks its content too
 
@@ -93,8 +93,10 @@ def asks_what_it_says(question: str, names) -> bool:
     ask what someone could do about a topic the document may cover."""
     for name in names:
         # The name, then up to four words of its own ("the O'Neill Review on antimicrobial resistance"), then the verb.
-        subject = rf"\b(?:does|did|do)\s+(?:the\s+|an?\s+)?{re.escape(name)}\S*(?:\s+\S+){{0,4}}?\s+"
-        if re.search(rf"^\W*{_ASKS_CONTENT}[^?]*?{subject}(?:{'|'.join(_SOURCE_VERBS)})\b", question, re.I) or (
+        # "has"/"have" put the verb in its past participle ("What incidents has the FAA recorded?").
+        subject = rf"\b(?:does|did|do|has|have)\s+(?:the\s+|an?\s+)?{re.escape(name)}\S*(?:\s+\S+){{0,4}}?\s+"
+        if re.search(rf"^\W*{_ASKS_CONTENT}[^?]*?{subject}(?:{'|'.join(_SOURCE_VERBS)})(?:e?d)?\b", question,
+                     re.I) or (
                 re.search(rf"^\W*how\s+{subject}(?:{'|'.join(_DEFINING_VERBS)})\b", question, re.I)):
             return True
     return False

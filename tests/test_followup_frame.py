@@ -173,6 +173,14 @@ def test_a_name_takes_the_place_of_the_name_the_document_never_mentions(ninth_pa
 
 
 @HISTORY_SHAPES
+def test_a_name_swapped_in_brings_its_own_article(third_page, shape):
+    *_, ntsb, boeing = converse(third_page, ["How could the FAA use near-miss reporting?", "What about the NTSB?",
+                                             "And Boeing?"], shape)
+    assert ntsb.resolved_question == "How could the NTSB use near-miss reporting?"  # was "the the NTSB"
+    assert boeing.resolved_question == "How could Boeing use near-miss reporting?"
+
+
+@HISTORY_SHAPES
 def test_a_fragment_of_the_documents_words_is_not_taken_for_a_name(ninth_page, shape):
     _, answer = converse(ninth_page, ["How could Walmart use genome sequencing to link cases of food poisoning?",
                                       "And Restaurant grades?"], shape)

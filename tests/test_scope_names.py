@@ -119,6 +119,10 @@ def test_what_a_name_says_is_read_from_the_question():
     assert not asks_what_it_says("How would Nvidia find inputs that break its model?", ("Nvidia",))
     assert not asks_what_it_says("What should Amazon do for its drivers?", ("Amazon",))
     assert not asks_what_it_says("What does the page say about Meta?", ("Meta",))  # the page says it
+    # "has" with a participle, and an opinion asked of the name.
+    assert asks_what_it_says("What incidents has the FAA recorded?", ("FAA",))
+    assert asks_what_it_says("What does Elon Musk think about near misses?", ("Elon Musk",))
+    assert not asks_what_it_says("How has Boeing used root cause analysis?", ("Boeing",))
 
 
 @pytest.mark.parametrize("question, section, name", [
