@@ -49,6 +49,7 @@ from .types import Turn
 # "and", "what about", "ok, and what about": one or more words that carry the last question on.
 _CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|(?:the )?same (?:question |thing )?(?:for|about)|"
                            r"ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
+_HOW_ONE = re.compile(r"^\s*how\s+[a-z]+\s*[?.!]*\s*$", re.I)
 # "written about it", "work on this": the pronoun is what was written about, not what was written.
 _ABOUT_IT = re.compile(r"\b(?:about|on)\s+(?:it|this|that|them|these|those)\b", re.I)
 # "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
@@ -136,7 +137,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             asked, pinned = swapped(said, rest, before, new, last, search, section_of)
             return Resolution(asked, section=pinned, picked=pinned is not None)
     own = analyse(question)
-    bare = not own.words and not own.entities and not own.meta  # "When?", "Why?", "How so?"
+    # "When?", "Why?", "How so?"; "How soon?", "How often?": "how" and one word, asking the degree of the last topic.
+    bare = not own.entities and not own.meta and (not own.words or bool(_HOW_ONE.match(question)))
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
     # (as "What does the report say?" does), so it asks about what the conversation is on.
     # Authorship is the document's own ("Who are the authors?"), so it names the document too.

@@ -176,3 +176,16 @@ def test_who_wrote_about_a_section_is_answered_from_its_sources(ninth_page, shap
 def test_who_wrote_it_after_a_section_is_still_the_documents_authors(ninth_page, shape):
     _, answer = converse(ninth_page, ["Tell me about cold-chain logging", "Who wrote it?"], shape)
     assert answer.citations[0].title.startswith("Tracing Foodborne Illness") and "2021" in answer.text
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["How soon?", "How often?", "How quickly?"])
+def test_how_and_one_word_continues_the_last_topic_as_a_bare_wh_word_does(third_page, shape, follow_up):
+    # Searched alone ("soon", "often") they were refused: the page never uses the word.
+    _, answer = converse(third_page, ["What is serious incident notification?", follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == "Serious incident notification"
+
+
+@HISTORY_SHAPES
+def test_how_and_one_word_after_a_refusal_is_refused(third_page, shape):
+    assert converse(third_page, ["How do I bake bread?", "How long?"], shape)[1].refused
