@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -15,7 +14,7 @@ from consensus_chat.retriever.types import SearchResult
 
 from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
-from .followup import DOCUMENT_NOUNS, Resolution, resolve_follow_up
+from .followup import Resolution, resolve_follow_up
 from .memory import exchanges, history_pairs, turn_from_text
 from .outline import children_asked
 from .types import Answer, Citation, Turn
@@ -113,8 +112,7 @@ class Assistant:
             return named if len(named) == len(titled) else []
         # "What are the codes for nitrate and PFAS?": a code for each part, so each part's card (one part: the composer
         # gives the code of the card it is about).
-        plural = _asks_plural(result.query)
-        if not set(topic.meta) & AREA_NOUNS and not plural and not (set(topic.meta) & CODE_WORDS and evidence.parts):
+        if not set(topic.meta) & AREA_NOUNS and not (set(topic.meta) & CODE_WORDS and evidence.parts):
             return []
         if topic.entities or not topic.words or children_asked(topic, self.retriever.sections()) is not None:
             return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it
@@ -129,7 +127,7 @@ class Assistant:
                 hits.append(card)
         if len(hits) >= 2:
             return hits
-        if not set(topic.meta) & AREA_NOUNS and not plural:
+        if not set(topic.meta) & AREA_NOUNS:
             return []
         # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the
         # ranking cannot tell from the first by more than a broad section's margin (retriever/ranking.py).
@@ -209,28 +207,6 @@ class Assistant:
             notices.append(str(exc))
         fallback = self.extractive.compose(resolved, result)
         return _with(fallback, notices=tuple(notices))
-
-
-_PLURAL_HEAD = re.compile(r"^\s*(?:what|which)\s+(?:kinds?\s+of\s+|types?\s+of\s+|other\s+)?([a-z]+s)\b", re.I)
-
-
-_AUXILIARY = re.compile(r"\b(?:does|do|did|can|could|should|would|will|might|must|is|are|was|were)\s+(\w+)(?:\s+(\w+))?",
-                        re.I)
-
-
-def _asks_plural(question: str) -> bool:
-    """Does the question ask for several things of the document by a plural after "what"/"which": as the subject
-    ("What methods help audit …?"), or asked of the document ("What ways of learning from failures does the page
-    describe?")? Asked of a topic ("What risks does unfaithful reasoning pose?") it is about that topic."""
-    m = _PLURAL_HEAD.match(question)
-    if not m or m.group(1).lower().endswith(("ss", "is", "us")):
-        return False
-    aux = _AUXILIARY.search(question, m.end())
-    if aux is None:
-        return True
-    after = [w.lower() for w in aux.groups() if w]
-    return bool(after) and (after[0] in DOCUMENT_NOUNS or after[0] in ("the", "this", "your") and len(after) > 1
-                            and after[1] in DOCUMENT_NOUNS)
 
 
 def _pinned(result: SearchResult, section_id: str, *, picked: bool) -> SearchResult:

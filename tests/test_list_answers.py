@@ -88,20 +88,3 @@ def test_a_list_question_with_a_part_not_covered_alone_is_listed_from_its_rankin
     # "keeping staff safe" is not covered alone, so the parts gave nothing and one section was quoted, not a list.
     answer = third_page.answer("Which areas deal with keeping staff safe and learning from mistakes?")
     assert len(answer.listed) >= 2 and "Whistleblower protections" in [c.title for c in answer.citations]
-
-
-@HISTORY_SHAPES
-def test_a_plural_asked_of_the_document_lists_the_sections_to_pick_from(third_page, shape):
-    # "What ways ... does the page describe?" asks for several: one section was quoted, and "the last one" had
-    # nothing to count in.
-    asked, picked = converse(third_page, ["What ways of learning from failures does the page describe?",
-                                          "the last one"], shape)
-    assert len(asked.listed) >= 2 and not picked.refused
-    assert picked.citations[0].id == asked.listed[-1]
-
-
-def test_a_plural_asked_of_a_topic_is_answered_from_that_topic(assistant):
-    answer = assistant.answer("What risks does unfaithful chain-of-thought pose?")
-    assert not answer.listed and {c.title for c in answer.citations} == {
-        "LLM chain-of-thought faithfulness and legibility"}
-    assert len(assistant.answer("What methods help audit AI systems?").listed) >= 2  # the plural is the subject
