@@ -86,8 +86,8 @@ def rarest_uncovered(words: tuple[WordEvidence, ...]) -> float:
 def name_share(words: tuple[WordEvidence, ...], known: tuple[WordEvidence, ...] = ()) -> float:
     """The names' share of what the question asks that the document could answer for: the informativeness of the
     names it never uses over that of those names, the topic words it does use and what it names that the document
-    knows (`known`: a title, a source key; "If the USGS ran geophysical surveys, …" is about the title beside the
-    name) (0 without unknown names).
+    knows (`known`: a title, a source key; "How should Boeing run a root cause analysis …?" is about the title
+    beside the name) (0 without unknown names).
 
     A name beside a covered topic ("How could Meta detect that Llama hides its reasoning in its chain of
     thought?") stands beside many covered words and carries little of it; a name that is the topic ("What does the

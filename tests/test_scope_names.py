@@ -168,3 +168,13 @@ def test_known_entities_weigh_as_covered_words_in_the_name_share():
     assert name_share((name,)) == 1.0
     assert name_share((name,), (_word("root", 4.5, True), _word("analysis", 4.5, True))) == pytest.approx(
         4.2 / (4.2 + 3.5 + 3.5))
+
+
+@pytest.mark.parametrize("question, name", [
+    ("What incidents has the FAA recorded?", "FAA"),
+    ("What does Elon Musk think about near misses?", "Elon Musk"),
+])
+def test_what_a_name_has_recorded_or_thinks_is_refused_with_the_name(third_page, question, name):
+    # The README's examples: "has" with a participle, and an opinion asked of the name.
+    answer = third_page.answer(question)
+    assert answer.refused and any(f"never mentions {name}" in n for n in answer.notices)
