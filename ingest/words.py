@@ -50,6 +50,14 @@ demonstrate demonstrates demonstrated material materials content information
 recommend recommends recommended recommendation recommendations
 """.split())
 
+# How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",
+# "as a bulleted list", "briefly"): a small closed class of English, like the meta words, and no topic.
+ANSWER_FORM = re.compile(
+    r"\b(?:in|as|into|using|with|within)\s+(?:(?:a|an|the|just|only|no more than|at most|under|about)\s+)*"
+    r"(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|couple of|single|short|brief|simple|plain|"
+    r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
+    r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
+    r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b", re.I)
 # Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
 # verbs and fillers that questions are phrased with.
 _FILLER = frozenset("""

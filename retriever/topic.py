@@ -21,8 +21,8 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import (META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts,
-                                         inner_capital, tokens)
+from consensus_chat.ingest.words import (ANSWER_FORM, META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare,
+                                         content_parts, inner_capital, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
@@ -41,14 +41,6 @@ LABEL_WORDS = frozenset(
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
 LAYOUT_NOUNS = frozenset("code codes label labels".split())
 LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
-# How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",
-# "as a bulleted list", "briefly"): a small closed class of English, like the meta words, and no topic.
-ANSWER_FORM = re.compile(
-    r"\b(?:in|as|into|using|with|within)\s+(?:(?:a|an|the|just|only|no more than|at most|under|about)\s+)*"
-    r"(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|couple of|single|short|brief|simple|plain|"
-    r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
-    r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
-    r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b", re.I)
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.

@@ -88,13 +88,17 @@ def test_a_name_beside_the_covered_topic_is_answered_and_a_name_that_is_the_topi
     assert decide(evidence, replace(rule, name_weight=0.0)).in_scope and not decide(evidence, rule).in_scope
 
 
-@pytest.mark.parametrize("question, name", [
-    ("Which audit benchmarks does Scale AI maintain?", "Scale AI"),
-    ("What did the Bletchley Declaration say about risk assessment of frontier models?", "Bletchley Declaration"),
-])
-def test_a_question_for_what_an_unknown_name_says_is_refused(assistant, question, name):
+@pytest.mark.parametrize("page, question, name", [
     # Both were answered before: beside their covered words the name's share was too small to refuse them.
-    answer = assistant.answer(question)
+    ("assistant", "Which audit benchmarks does Scale AI maintain?", "Scale AI"),
+    ("assistant", "What did the Bletchley Declaration say about risk assessment of frontier models?",
+     "Bletchley Declaration"),
+    # The README's examples: "has" with a participle, and an opinion asked of the name (both were answered).
+    ("third_page", "What incidents has the FAA recorded?", "FAA"),
+    ("third_page", "What does Elon Musk think about near misses?", "Elon Musk"),
+])
+def test_a_question_for_what_an_unknown_name_says_is_refused(request, page, question, name):
+    answer = request.getfixturevalue(page).answer(question)
     assert answer.refused and any(f"never mentions {name}" in n for n in answer.notices)
 
 
@@ -128,6 +132,9 @@ def test_what_a_name_says_is_read_from_the_question():
 @pytest.mark.parametrize("question, section, name", [
     ("How would Airbus use near-miss reporting?", "Near-miss reporting", "Airbus"),
     ("How would Microsoft use incident databases?", "Incident databases", "Microsoft"),
+    # Beside a word or two the page does not use, too: the title counts against the name's share (below).
+    ("How should Boeing run a root cause analysis after a failure?", "Root cause analysis", "Boeing"),
+    ("Would the FAA benefit from near-miss reporting for AI systems?", "Near-miss reporting", "FAA"),
 ])
 def test_a_name_beside_a_section_named_by_its_title_is_answered_with_a_note(third_page, question, section, name):
     # Beside the name only common words and a title: the title is the topic. Before, the name was taken for it.
@@ -140,16 +147,11 @@ def test_a_name_beside_a_key_or_a_code_is_still_the_topic(assistant):
     assert assistant.answer("Who is the CEO of Anthropic?").refused  # Anthropic is a source key here
 
 
-@pytest.mark.parametrize("question, section, name", [
-    ("How should Boeing run a root cause analysis after a failure?", "Root cause analysis", "Boeing"),
-    ("Would the FAA benefit from near-miss reporting for AI systems?", "Near-miss reporting", "FAA"),
-])
-def test_a_title_beside_a_name_counts_against_the_names_share(third_page, question, section, name):
+@pytest.mark.parametrize("question", ["How should Boeing run a root cause analysis after a failure?",
+                                      "Would the FAA benefit from near-miss reporting for AI systems?"])
+def test_a_title_beside_a_name_counts_against_the_names_share(third_page, question):
     # Both were refused: the title's words are set aside from the topic words as an entity, so beside a word or two
     # the page does not use the name seemed to carry all of what is asked. What the page knows by name counts too.
-    answer = third_page.answer(question)
-    assert not answer.refused and answer.citations[0].title == section
-    assert any(f"never mentions {name}" in n for n in answer.notices)
     from consensus_chat.retriever.decision import name_share
 
     evidence = third_page.retriever.evidence(question)
@@ -168,13 +170,3 @@ def test_known_entities_weigh_as_covered_words_in_the_name_share():
     assert name_share((name,)) == 1.0
     assert name_share((name,), (_word("root", 4.5, True), _word("analysis", 4.5, True))) == pytest.approx(
         4.2 / (4.2 + 3.5 + 3.5))
-
-
-@pytest.mark.parametrize("question, name", [
-    ("What incidents has the FAA recorded?", "FAA"),
-    ("What does Elon Musk think about near misses?", "Elon Musk"),
-])
-def test_what_a_name_has_recorded_or_thinks_is_refused_with_the_name(third_page, question, name):
-    # The README's examples: "has" with a participle, and an opinion asked of the name.
-    answer = third_page.answer(question)
-    assert answer.refused and any(f"never mentions {name}" in n for n in answer.notices)
