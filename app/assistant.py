@@ -110,9 +110,10 @@ class Assistant:
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []
+        asks_areas = bool(set(topic.meta) & AREA_NOUNS)
         # "What are the codes for nitrate and PFAS?": a code for each part, so each part's card (one part: the composer
         # gives the code of the card it is about).
-        if not set(topic.meta) & AREA_NOUNS and not (set(topic.meta) & CODE_WORDS and evidence.parts):
+        if not asks_areas and not (set(topic.meta) & CODE_WORDS and evidence.parts):
             return []
         if topic.entities or not topic.words or children_asked(topic, self.retriever.sections()) is not None:
             return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it
@@ -127,7 +128,7 @@ class Assistant:
                 hits.append(card)
         if len(hits) >= 2:
             return hits
-        if not set(topic.meta) & AREA_NOUNS:
+        if not asks_areas:
             return []
         # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the
         # ranking cannot tell from the first by more than a broad section's margin (retriever/ranking.py).

@@ -155,9 +155,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     if not unnamed and not bare and not _CONTINUATION.search(question):
         # A name is a topic of its own; so is a question about the document that does not point back ("Who wrote
         # the report?"), and words with a meta word that the document covers ("What does it say about X?": the
-        # pronoun is the document's).
-        # "What does it say about X?": the pronoun is the document's; "How does the page use it?" names the document
-        # beside the pronoun, which then points back.
+        # pronoun is the document's, unless the question names the document beside it: "How does the page use it?"
+        # points back).
         if own.entities or not own.words and not points_back(question) or (
                 own.meta and own.words and not _document_beside_pronoun(question, own)
                 and getattr(search(question), "in_scope", False)):
