@@ -40,7 +40,8 @@ META_WORDS = META_WORDS | PROVENANCE_WORDS
 
 # Words for a piece of research and for what it says: beside a source the question names ("Turpin's study",
 # "What are Casper's findings?", "What does Hobbhahn argue?") they say which work, not what about, as META_WORDS
-# do. Generic English about research, never words of one document; without a named source they are topic words.
+# do; so do words for the citing itself ("the key Leveson", "Which sections rely on / draw on / use Smith?"). Generic
+# English about research, never words of one document; without a named source they are topic words.
 SOURCE_WORK_WORDS = frozenset("""
 study studies studied work works research researcher researchers finding findings result results evidence
 analysis analyses review reviews experiment experiments argument arguments claim claims claimed view views
@@ -48,6 +49,8 @@ contribution contributions conclude concludes concluded find finds found showed 
 suggest suggests suggested propose proposes proposed note notes noted observe observes observed
 demonstrate demonstrates demonstrated material materials content information
 recommend recommends recommended recommendation recommendations
+key keys draw drawing rely relies relied relying lean leans leaned leant leaning use uses used using
+credit credits credited invoke invokes invoked depend depends depended
 """.split())
 
 # How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",

@@ -46,7 +46,7 @@ TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
 CITE_WORDS = frozenset(
-    "cite cites cited citing citation citations reference references referenced referencing sources".split()
+    "cite cites cited citing citation citations reference references referenced referencing source sources".split()
 )
 
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")

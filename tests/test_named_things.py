@@ -197,3 +197,23 @@ def test_a_key_that_is_an_everyday_word_in_lower_case_stays_a_word(assistant):
     # The page cites "Marks": in lower case, without a question about citations, "marks" is the everyday word.
     topic = assistant.retriever.analyse("what marks a model out as risky")
     assert "marks" in topic.words and not any(e.kind == "source-key" for e in topic.entities)
+
+
+@pytest.mark.parametrize("question, sections", [
+    ("In which sections does the key Leveson appear?", {"Root cause analysis", "Near-miss reporting"}),
+    ("Which research areas draw on the key McGregor?", {"Incident databases"}),
+    ("Does the document lean on Leveson more than once?", {"Root cause analysis", "Near-miss reporting"}),
+    ("Which section relies on Wright as a source?", {"Serious incident notification"}),
+])
+def test_words_for_the_citing_itself_beside_a_key_ask_where_it_is_cited(third_page, question, sections):
+    # "the key X", "draw on X", "rely on X as a source": how the page uses a source, not a topic of their own.
+    # Before, "key", "draw", "lean" and "relies" were topic words the page never uses and the questions were
+    # refused; "source" (singular) did not make "Wright", an everyday word, a key.
+    answer = third_page.answer(question)
+    assert not answer.refused and {c.title for c in answer.citations} == sections
+
+
+def test_words_for_the_citing_stay_topic_words_without_a_named_source(third_page):
+    # Guard: with no source named, "rely" is what the question asks about.
+    topic = third_page.retriever.analyse("How much do deployers rely on voluntary reporting?")
+    assert "rely" in topic.words
