@@ -39,6 +39,11 @@ _ELLIPTICAL = re.compile(r"^\W*(?:who|when|where)\b", re.I)  # asks who/when/whe
 _NEXT_WORD = re.compile(r"\s+([A-Za-z][\w'’-]*)")
 # "there" after a form of "be" ("Is there a limit on B?") says that something exists; it points at nothing.
 _BE = re.compile(r"\b(?:is|are|was|were)\s+$", re.I)
+# "it" before or after "is" and a word, then "to" / "that" ("Why is it hard to study B?", "Is it true that B?", "it is
+# possible to B"): the pronoun stands for the clause that follows, not for anything said before (a participle, "Is it
+# related to B?", still leans).
+_EXPLETIVE_AFTER = re.compile(r"^\s+(?:(?:is|was|'s|’s|seems|seemed)\s+)?(?:\w+ly\s+)?(?!\w+ed\b)\w+\s+(?:to|that)\b", re.I)
+_EXPLETIVE_BEFORE = re.compile(r"\b(?:is|was|isn't|wasn't)\s+$", re.I)
 
 
 def after_refusal(question: str, rest: str | None, *, analyse, search, section_of, names_document) -> str | None:
@@ -66,7 +71,16 @@ def leaning_pronoun(question: str, topic) -> bool:
     first = min(starts, default=len(question))
     return any((m.group(1).lower() not in _POSSESSIVES or m.start() < first) and not (
         m.group(1).lower() == "there" and _BE.search(question[:m.start()])) and not _introduces(question, m)
-        for m in ANAPHORA.finditer(question))
+        and not _expletive(question, m) for m in ANAPHORA.finditer(question))
+
+
+def _expletive(question: str, match) -> bool:
+    """"it" in "Why is it hard to B?", "It is possible that B": a dummy subject for the clause after it."""
+    if match.group(1).lower() != "it":
+        return False
+    after = question[match.end():]
+    inverted = _EXPLETIVE_BEFORE.search(question[:match.start()]) is not None
+    return _EXPLETIVE_AFTER.match(after) is not None and (inverted or re.match(r"^\s+(?:is|was|'s|’s|seems|seemed)\b", after, re.I) is not None)
 
 
 def _introduces(question: str, match) -> bool:

@@ -61,6 +61,17 @@ ANSWER_FORM = re.compile(
     r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
     r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
     r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b", re.I)
+# How a turn of a conversation opens, before its question ("Never mind.", "Switching topics:", "OK, thanks. Now …",
+# "On another note,"): a small closed class of English at the start of a question, no topic (like ANSWER_FORM).
+DISCOURSE_OPENING = re.compile(
+    r"^\s*(?:(?:(?:never\s?mind|moving on|got it|by the way|btw|one more thing|thank you|all right|"
+    r"(?:switching|changing|change of)\s+(?:the\s+)?(?:topics?|subjects?|gears)|"
+    r"on\s+(?:a\s+|an\s+)?(?:different|other|another|separate|unrelated)\s+(?:note|topic|subject)|"
+    r"(?:a\s+|one\s+|my\s+)?(?:different|new|another|separate|unrelated|next)\s+(?:question|topic|subject))\b"
+    # One word ("OK", "Now", "Next") opens a turn only before a pause or the question's own first word.
+    r"|(?:ok(?:ay)?|thanks|great|cool|alright|anyway|next|now|so)\b(?=\s*[,.:;!\u2014\u2013-]|\s+(?:what|which|who|"
+    r"whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|could|would|should|will|tell|list|give|show|"
+    r"explain|describe|summari[sz]e|and)\b))[\s,.:;!\u2014\u2013-]*)+", re.I)
 # Words that carry no topic beyond NLTK's English stopwords (which bm25s ships): modal and light
 # verbs and fillers that questions are phrased with.
 _FILLER = frozenset("""

@@ -21,7 +21,7 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import (ANSWER_FORM, META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare,
+from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare,
                                          content_parts, inner_capital, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
@@ -162,8 +162,10 @@ class TopicAnalyzer:
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.
         layout = bool(set(bares) & LAYOUT_NOUNS)
-        # "in two sentences", "as a bulleted list", "briefly": how to answer, not what about.
+        # "in two sentences", "as a bulleted list", "briefly": how to answer, not what about; "Never mind.", "Switching
+        # topics:" before the question: how the turn opens.
         form = [(f.start(), f.end()) for f in ANSWER_FORM.finditer(question)]
+        form += [(f.start(), f.end()) for f in DISCOURSE_OPENING.finditer(question) if f.end() > f.start()]
         for i, (m, word) in enumerate(zip(toks, bares)):
             if form and any(a <= m.start() and m.end() <= b for a, b in form):
                 pieces.append(question[last:m.start()])

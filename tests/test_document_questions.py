@@ -206,3 +206,20 @@ def test_how_the_answer_should_look_is_no_topic(third_page, question):
 def test_a_form_word_outside_a_form_phrase_is_still_a_topic(third_page):
     assert third_page.answer("How do I format bullet points in a table?").refused
     assert third_page.retriever.analyse("Briefly, what is root cause analysis?").words == ()
+
+
+@pytest.mark.parametrize("question", ["Switching topics: which tags does this page carry?",
+                                      "Moving on: which tags does this page carry?"])
+def test_how_a_turn_opens_is_no_topic(second_page, question):
+    # "switching", "topics", "moving" were topic words the page never uses: the question was refused.
+    answer = second_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Tags"
+
+
+def test_an_opening_word_is_no_topic_only_before_a_pause_or_the_question(third_page):
+    analyse = third_page.retriever.analyse
+    assert "mind" not in analyse("Never mind. How do incident databases work?").words
+    assert "thanks" not in analyse("OK, thanks. Now, what is root cause analysis?").words
+    # Guard: the same words inside a question are its topic.
+    assert "next" in analyse("What are the next steps after a near miss?").words
+    assert "steps" in analyse("Next steps for incident databases?").words

@@ -58,6 +58,17 @@ def test_there_after_a_form_of_be_points_at_nothing(assistant, shape):
 
 
 @HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Why is it hard to study goals in AI systems?",
+                                       "Never mind. Why is it hard to study goals in AI systems?"])
+def test_it_as_the_dummy_subject_of_a_clause_points_at_nothing(assistant, shape, follow_up):
+    # "Why is it hard to B?": "it" stands for "to B", not for what was refused (before, it leaned and was refused).
+    refused, answer = converse(assistant, ["Who won the 2024 Nobel Prize in Physics?", follow_up], shape)
+    assert refused.refused and not answer.refused and first_id(answer) == "studying-goals-in-systems"
+    # Guard: a participle after "is it" ("Is it related to B?") still leans on the refusal.
+    assert LEANS in refused_follow_up(assistant, EU_ACT, "Is it related to risk assessment?", shape).text
+
+
+@HISTORY_SHAPES
 def test_asking_when_or_by_whom_it_was_published_after_a_refusal_is_refused(second_page, shape):
     # "publish" is a word for the document too, but "it" is what was refused: no section on disclosure is offered.
     assert LEANS in refused_follow_up(second_page, "What is Google's Project Zero?", "Does it publish its findings?",
