@@ -8,7 +8,9 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
-  as what it is, an uncovered word of its informativeness, and nothing more;
+  as what it is, an uncovered word of its informativeness, and nothing more; a source the document cites that the
+  question names (a key, an author) counts as a covered word, weighing no more than the question's most
+  informative topic word ("What is Smith-B given as the source for?");
 - `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
   rare uncovered word makes a question about something else, however many covered words beside it dilute
   its share in `coverage`. The default rule uses it; the shipped page's own rule does not (docs/scope.md,
@@ -40,7 +42,7 @@ judged by its own dense support and the whole question's lexical evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 from .evidence import ZIPF_COMMON, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
@@ -133,7 +135,16 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             # authors?": who wrote the document, with nothing but common words beside it.
             return True
     reading = evidence.rest if evidence.names else evidence.full
-    return reading.best, coverage(evidence.words)
+    # A source the question names is part of what it asks: "What does the page attribute to Smith?" is covered
+    # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for").
+    return reading.best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words))
+
+
+def _as_topic_words(sources: tuple[WordEvidence, ...], words: tuple[WordEvidence, ...]) -> tuple[WordEvidence, ...]:
+    """The named sources, each weighing no more than the question's most informative topic word: a key is a rare
+    word, and at its own weight it would cover any question beside it ("What does Smith say about baking bread?")."""
+    top = min((w.zipf for w in words if not w.ubiquitous), default=None)
+    return tuple(replace(s, zipf=max(s.zipf, top)) for s in sources) if top is not None else sources
 
 
 def asks_nothing(evidence: Evidence) -> bool:

@@ -155,6 +155,13 @@ class Evidence:
                 out.append(WordEvidence(word, True, None, zipf(word)))
         return tuple(out)
 
+    @cached_property
+    def sources(self) -> tuple[WordEvidence, ...]:
+        """The document's sources the question names (source keys, authors), as words the document uses: the
+        question asks about them ("What does the page attribute to Smith-B?"), so they count towards coverage."""
+        return tuple(WordEvidence(e.text.lower(), True, None, zipf(e.text.lower()))
+                     for e in self.topic.entities if e.kind in ("source-key", "author"))
+
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
         return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)

@@ -217,3 +217,22 @@ def test_words_for_the_citing_stay_topic_words_without_a_named_source(third_page
     # Guard: with no source named, "rely" is what the question asks about.
     topic = third_page.retriever.analyse("How much do deployers rely on voluntary reporting?")
     assert "rely" in topic.words
+
+
+@pytest.mark.parametrize("question, section", [
+    ("What is OECD-B given as the source for?", "Serious incident notification"),
+    ("Which area cites Turri, and in what connection?", "Incident databases"),
+])
+def test_a_named_source_counts_towards_what_the_page_covers(third_page, question, section):
+    # The key is part of what is asked; before, "given" or "connection" was all the topic (coverage 0) and the
+    # questions were refused.
+    answer = third_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == section
+
+
+@pytest.mark.parametrize("question", ["Is Turri an expert on cryptocurrency?",
+                                      "What did Wright conclude about interest rates?"])
+def test_a_named_source_does_not_cover_a_topic_the_page_never_speaks_of(third_page, question):
+    # Guard: the key weighs no more than the question's most informative word, so two rare uncovered words stay
+    # evidence against coverage.
+    assert third_page.answer(question).refused
