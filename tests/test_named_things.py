@@ -236,3 +236,13 @@ def test_a_named_source_does_not_cover_a_topic_the_page_never_speaks_of(third_pa
     # Guard: the key weighs no more than the question's most informative word, so two rare uncovered words stay
     # evidence against coverage.
     assert third_page.answer(question).refused
+
+
+def test_a_name_written_with_a_capital_inside_is_a_name_at_the_start_of_a_sentence_too(second_page):
+    # A sentence's first word is capitalised whatever it is; a capital inside it is a name's form. Before, "HackerOne"
+    # was an uncovered word of the topic and the notice never named it.
+    result = second_page.retriever.search("HackerOne pays for bug reports. How should red teams disclose findings?", k=3)
+    assert result.evidence.names == ("HackerOne",)
+    # Guard: a plain capitalised first word is no name.
+    assert second_page.retriever.search("Pirates attack ships. How should red teams disclose findings?",
+                                        k=3).evidence.names == ()
