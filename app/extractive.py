@@ -6,7 +6,6 @@ each is followed by an inline [n] marker that points to its section.
 
 from __future__ import annotations
 
-
 from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
@@ -28,6 +27,8 @@ ANSWER_SECTIONS = 3
 OTHER_SECTION_FLOOR = 0.9
 CODE_WORDS = frozenset("code codes coded numbered number".split())
 NOT_COVERED = "**Not covered.**"  # how every refusal begins (app/memory.py recognises a refusal in plain history)
+# "Tell me more about <a title>", "Summarise <a title>", "Describe <a title>": the whole card is asked for.
+WHOLE_WORDS = frozenset("tell summarise summarize summary describe overview".split())
 
 
 def render_sources(citations: list[Citation]) -> str:
@@ -105,6 +106,10 @@ class ExtractiveComposer:
         # "What does the metrology section cite?": the sources of the one card it is about.
         if topic.asks_citations and top.kind == "card" and "source-key" not in kinds:
             return self._cites(question, top, result)
+        if topic.empty and "title" in kinds and top.kind == "card" and top.matched_by and set(topic.meta) & WHOLE_WORDS:
+            sentences = self._sentences(top)[0][:MAX_SENTENCES]  # the card in its own order, not one best sentence
+            body = " ".join(f"{s} [1]" for s in sentences)
+            return self._answer(question, body, [Citation.from_hit(1, top, s) for s in sentences], result)
         return None
 
     def _cites(self, question: str, top: Hit, result: SearchResult) -> Answer:

@@ -102,6 +102,26 @@ def bare(word: str) -> str:
     return low[:-2] if low.endswith("'s") else low
 
 
+# Beside a word for the page's codes or labels, "share" and "same" say how they are laid out ("Which areas share the
+# code 2.2.1?"), not what about (retriever/topic.py).
+LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
+
+
+def kind_of_code(bares: list[str], toks: list[re.Match], i: int) -> bool:
+    """"codes" after a word that says which kind ("building codes", "legal codes"): a topic, not the page's codes.
+    Not after a stopword, a word about the document ("section codes"), a layout word ("share codes") or a
+    possessive; the singular stays the page's ("the metrology code", "What is the indoor overheating code?")."""
+    if bares[i] != "codes" or i == 0 or toks[i - 1].group(0).endswith(("'s", "’s")):
+        return False
+    before = bares[i - 1]
+    return before.isalpha() and before not in stopwords() | META_WORDS | SOURCE_WORK_WORDS | LAYOUT_WORDS
+
+
+def inside_at(spans: list[tuple[int, int]], toks: list[re.Match], i: int) -> bool:
+    """Token i lies inside one of the spans (a named entity's)."""
+    return 0 <= i < len(toks) and any(a <= toks[i].start() and toks[i].end() <= b for a, b in spans)
+
+
 def inner_capital(word: str) -> bool:
     """A capital after the first letter ("McGregor", "xAI", "iPhone"): a name's form, which no everyday word has."""
     return any(c.isupper() for c in word[1:])

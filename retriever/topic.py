@@ -21,7 +21,7 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, META_WORDS, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare,
+from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS, inside_at, kind_of_code, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare,
                                          content_parts, inner_capital, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
@@ -40,7 +40,6 @@ LABEL_WORDS = frozenset(
 # What a question calls the document when it asks who wrote it or when (beside the noun its own text uses).
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
 LAYOUT_NOUNS = frozenset("code codes label labels".split())
-LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
@@ -175,18 +174,18 @@ class TopicAnalyzer:
             # "the research areas", "which study areas": a word for research before "area(s)" is the layout's own name
             # for a card (the corpus README's "research area"), not a topic.
             compound = word in SOURCE_WORK_WORDS and i + 1 < len(bares) and bares[i + 1] in RESEARCH_AREA_NOUNS
-            is_meta = word in META_WORDS or (names_source or compound) and word in SOURCE_WORK_WORDS or (
-                word in titles_document) or (
+            coded = kind_of_code(bares, toks, i) and not inside_at(covered, toks, i - 1)  # "building codes"
+            is_meta = word in META_WORDS and not coded or (
+                (names_source or compound) and word in SOURCE_WORK_WORDS) or word in titles_document or (
                 layout and word in LAYOUT_WORDS) or (
-                word in self.document_name_words and (m.group(0)[0].isupper() or about_document)
-            )
+                word in self.document_name_words and (m.group(0)[0].isupper() or about_document))
             if is_meta:
                 meta.append(word)
                 pieces.append(question[last:m.start()])
                 last = m.end()
                 continue
             if not inside:
-                words.extend(content_parts(word))
+                words.extend([word] if coded else content_parts(word))
         pieces.append(question[last:])
         text = re.sub(r"\s+", " ", "".join(pieces)).strip()
         text = re.sub(r"\s+([?.!,;:])", r"\1", text)

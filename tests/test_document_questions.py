@@ -223,3 +223,22 @@ def test_an_opening_word_is_no_topic_only_before_a_pause_or_the_question(third_p
     # Guard: the same words inside a question are its topic.
     assert "next" in analyse("What are the next steps after a near miss?").words
     assert "steps" in analyse("Next steps for incident databases?").words
+
+
+@pytest.mark.parametrize("question", ["Tell me more about root cause analysis.", "Summarise root cause analysis"])
+def test_asking_for_more_about_a_titled_section_quotes_the_whole_card(third_page, question):
+    # Before, one best sentence: "Blame-free reviews …", the card's second sentence, was never shown.
+    answer = third_page.answer(question)
+    assert [c.title for c in answer.citations] == ["Root cause analysis"] * 2
+    assert "Blame-free reviews make staff more willing to come forward." in answer.text
+    # Guard: a question about one thing in the card still gets the sentence that answers it.
+    assert len(third_page.answer("Why do blame-free reviews help root cause analysis?").citations) == 1
+
+
+def test_codes_of_a_kind_named_before_them_are_a_topic_not_the_pages_codes(third_page):
+    # "building codes" asked for the card's code ("is coded 3.1.2") instead of what the card says about them.
+    analyse = third_page.retriever.analyse
+    assert "codes" in analyse("What does the page say about building codes?").words
+    # Guards: the page's own codes, however they are asked for.
+    for question in ("Which areas share codes?", "What are the section codes?", "What is the near-miss code?"):
+        assert "codes" not in analyse(question).words and "code" not in analyse(question).words
