@@ -11,6 +11,7 @@ from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .outline import children_asked
+from .overview import asks_layout, overview_sentence
 from .types import Answer, Citation
 
 MAX_SENTENCES = 5
@@ -79,7 +80,8 @@ class ExtractiveComposer:
             plural = len(children) != 1
             lead = f"**{parent}** has {len(children)} section{'s' if plural else ''} under it:"
             return self._list(question, children, result, lead=lead)
-        if topic.about_document or topic.asks_authorship and top.kind == "source":
+        if topic.about_document or topic.asks_authorship and top.kind == "source" or (
+                top.kind == "overview" and asks_layout(topic)):  # "Which category is the page in?" (app/overview.py)
             # "Who wrote this report?", "Who are the report's first few authors?" (the source record first)
             source = next((h for h in hits if h.kind == "source"), None)
             if source is not None and (topic.asks_authorship or "author" in kinds):
@@ -133,7 +135,7 @@ class ExtractiveComposer:
         for n, section in enumerate(about, 1):
             if not self._sentences(section)[0]:
                 continue
-            sentence = self._best_sentence(question, section)
+            sentence = self._best_sentence(question, section, result.topic if section.kind == "overview" else None)
             citations.append(Citation.from_section(n, section, sentence))
             quotes.append(f"{sentence} [{n}]")
         names = "; ".join(c.title for c in cards[:OVERVIEW_CARDS]) + ("; …" if len(cards) > OVERVIEW_CARDS else "")
@@ -158,8 +160,7 @@ class ExtractiveComposer:
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
     def each(self, question: str, hits: list[Hit], result: SearchResult, *, ranked: bool = False) -> Answer:
-        """Each of several sections, in document order (in the order given with `ranked`: the best match first),
-        with its sentence that best answers the question."""
+        """Each of several sections, in document order (given order with `ranked`), with its best sentence."""
         return self._list(question, hits, result, ranked=ranked)
 
     def _list(self, question: str, hits: list, result: SearchResult, keys: list[str] | None = None,
@@ -191,12 +192,13 @@ class ExtractiveComposer:
         body = f"{lead}\n\n" + "\n".join(lines)
         return self._answer(question, body, citations, result, listed=tuple(h.id for h in hits))
 
-    def _best_sentence(self, question: str, hit: Hit) -> str:
+    def _best_sentence(self, question: str, hit: Hit, overview_topic=None) -> str:
         sentences, vectors = self._sentences(hit)
         if not sentences:
             return hit.text.strip()
-        q = self.embedder.encode_one(question)
-        scores = vectors @ q
+        scores = vectors @ self.embedder.encode_one(question)
+        if overview_topic is not None:  # the page's overview: its layout says which line answers (app/overview.py)
+            return overview_sentence(question, overview_topic, hit.text, sentences, scores)
         return sentences[int(scores.argmax())]
 
     # -- free questions --------------------------------------------------------------------------

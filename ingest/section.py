@@ -15,6 +15,12 @@ def heading(parent: str | None, title: str) -> str:
     return f"{parent} › {title}" if parent else title
 
 
+# The overview's layout lines (corpus README, parts 2-3): "Also in <parent category>", and the bare "Reasoning"
+# heading before the sentence on why the mitigation was classified where it is (a heading, never quoted alone).
+ALSO_IN = "Also in "
+REASONING = "Reasoning"
+
+
 def author_line(authors: tuple[str, ...], year: int | None) -> str:
     """A source record's author line as its text shows it (one rule for the parser and every reader)."""
     return "Authors: " + "; ".join(authors) + (f" ({year})" if year is not None else "")

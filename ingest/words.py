@@ -102,9 +102,10 @@ def bare(word: str) -> str:
     return low[:-2] if low.endswith("'s") else low
 
 
-# Beside a word for the page's codes or labels, "share" and "same" say how they are laid out ("Which areas share the
-# code 2.2.1?"), not what about (retriever/topic.py).
-LAYOUT_WORDS = frozenset("share shares shared sharing same common".split())
+# Beside a word for the page's codes, labels or category, "share" and "same" say how they are laid out ("Which areas
+# share the code 2.2.1?"), and "parent" and "mitigation" name the layout's own parts (the corpus README: "the taxonomy
+# category the mitigation sits in", "the category's parent"): "What is the parent category?" (retriever/topic.py).
+LAYOUT_WORDS = frozenset("share shares shared sharing same common parent mitigation".split())
 
 
 def kind_of_code(bares: list[str], toks: list[re.Match], i: int) -> bool:

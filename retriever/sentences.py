@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from consensus_chat.ingest.cache import LruCache
+from consensus_chat.ingest.section import REASONING
 from consensus_chat.ingest.text import split_sentences
 
 MAX_SECTIONS = 4096  # bounded: a server that re-ingests often must not grow without end
 
 
 def quotable_sentences(section) -> list[str]:
-    """The sentences of a Section's (or Hit's) text that an answer may quote: not the source record's author line."""
+    """The sentences of a Section's (or Hit's) text that an answer may quote: not the source record's author line, not
+    the overview's bare "Reasoning" heading."""
     own = section.author_line  # the line the parser wrote from the record's fields (None without authors)
-    return split_sentences("\n".join(line for line in section.text.split("\n") if line != own))
+    # The overview's bare "Reasoning" heading introduces the sentence after it; alone it says nothing.
+    skip = {own, REASONING} if section.kind == "overview" else {own}
+    return split_sentences("\n".join(line for line in section.text.split("\n") if line.strip() not in skip))
 
 
 class SentenceCache:

@@ -21,8 +21,9 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS, inside_at, kind_of_code, PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare,
-                                         content_parts, inner_capital, tokens)
+from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS, PROVENANCE_WORDS,
+                                         SOURCE_WORK_WORDS, bare, content_parts, inner_capital, inside_at,
+                                         kind_of_code, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
@@ -39,7 +40,7 @@ LABEL_WORDS = frozenset(
 )
 # What a question calls the document when it asks who wrote it or when (beside the noun its own text uses).
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
-LAYOUT_NOUNS = frozenset("code codes label labels".split())
+LAYOUT_NOUNS = frozenset("code codes label labels category categories".split())
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.

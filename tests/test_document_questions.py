@@ -242,3 +242,25 @@ def test_codes_of_a_kind_named_before_them_are_a_topic_not_the_pages_codes(third
     # Guards: the page's own codes, however they are asked for.
     for question in ("Which areas share codes?", "What are the section codes?", "What is the near-miss code?"):
         assert "codes" not in analyse(question).words and "code" not in analyse(question).words
+
+
+@pytest.mark.parametrize("question, line", [
+    ("Which category is this page also in?", "Also in Security [1]"),
+    ("What is the parent category?", "Also in Security [1]"),
+    ("Why was this classified as it is?", "Red teaming is an evaluation practice that exposes hidden failure modes. [1]"),
+    ("What is the reasoning for the classification?",
+     "Red teaming is an evaluation practice that exposes hidden failure modes. [1]"),
+])
+def test_the_overviews_layout_lines_answer_questions_about_the_category_and_its_reasoning(second_page, question, line):
+    # Before: the page notice ("This page is still being polished.") for the category, the bare heading "Reasoning"
+    # quoted as a sentence for the reasoning, and "What is the parent category?" was refused ("parent").
+    answer = second_page.answer(question)
+    assert not answer.refused and line in answer.text
+    assert "Reasoning [1]" not in answer.text and "still being polished" not in answer.text
+
+
+def test_the_bare_reasoning_heading_is_never_quoted_alone(second_page):
+    # Guard: a free question on the overview quotes its sentences, never the heading line.
+    sentences, _ = second_page.retriever.sentences(next(s for s in second_page.retriever.sections()
+                                                        if s.kind == "overview"))
+    assert "Reasoning" not in sentences and "Also in Security" in sentences
