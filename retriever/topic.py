@@ -288,9 +288,11 @@ class TopicAnalyzer:
                     found.append(Entity("title", question[start:end], tuple(tags), start, end))
         for label, ids in lk.labels.items():
             # A label counts when the question asks about labels, or writes a label of several
-            # words exactly as the document does ("Learning Objectives"); "other" is just a word.
+            # words exactly as the document does ("Learning Objectives"); "other" is just a word, as it is in lower case
+            # before the noun it qualifies ("Which other category is it in?").
             name = lk.label_names[label]
-            if label in norm and (asks_labels or (" " in name.strip() and name in question)):
+            adjective = re.search(rf"\b{re.escape(name.strip().lower())}\s+(?:category|categories|label|labels)\b", question)
+            if label in norm and (asks_labels and not adjective or (" " in name.strip() and name in question)):
                 at = norm.index(label)
                 start, end = offsets[at + 1], offsets[at + len(label) - 2] + 1
                 found.append(Entity("label", question[start:end], tuple(ids), start, end))

@@ -264,3 +264,19 @@ def test_the_bare_reasoning_heading_is_never_quoted_alone(second_page):
     sentences, _ = second_page.retriever.sentences(next(s for s in second_page.retriever.sections()
                                                         if s.kind == "overview"))
     assert "Reasoning" not in sentences and "Also in Security" in sentences
+
+
+def test_other_in_lower_case_before_category_is_no_label(assistant):
+    # The shipped page labels a card "Other"; "Which other category …?" listed that card instead of the category.
+    answer = assistant.answer("Which other category is this mitigation also listed in?")
+    assert "Also in Organisation [1]" in answer.text
+    # Guard: the label as the page writes it still lists its cards.
+    assert [c.title for c in assistant.answer("Which cards are labelled Other?").citations] == ["Explainability"]
+
+
+def test_the_source_of_the_page_is_its_source_record(third_page):
+    # "What is the source of this page?" quoted the overview; the source record says where the page comes from.
+    answer = third_page.answer("What is the source of this page?")
+    assert answer.citations[0].title == "Learning from Failure: Incident Reporting for Deployed Systems"
+    # Guard: the sources the page cites are not its source record.
+    assert third_page.answer("Which sources does the near-miss card cite?").citations[0].title == "Near-miss reporting"
