@@ -8,9 +8,9 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
-  as what it is, an uncovered word of its informativeness, and nothing more; a source the document cites that the
-  question names (a key, an author) counts as a covered word, weighing no more than the question's most
-  informative topic word ("What is Smith-B given as the source for?");
+  as what it is, an uncovered word of its informativeness, and nothing more; a source key the question names
+  counts as a covered word, weighing no more than the question's most informative topic word ("What is Smith-B
+  given as the source for?"; `Evidence.sources` says when);
 - `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
   rare uncovered word makes a question about something else, however many covered words beside it dilute
   its share in `coverage`. The default rule uses it; the shipped page's own rule does not (docs/scope.md,

@@ -157,10 +157,14 @@ class Evidence:
 
     @cached_property
     def sources(self) -> tuple[WordEvidence, ...]:
-        """The document's sources the question names (source keys, authors), as words the document uses: the
-        question asks about them ("What does the page attribute to Smith-B?"), so they count towards coverage."""
+        """The source keys the question names, as words the document uses: the question asks what the page cites
+        them for ("What does the page attribute to Smith-B?"), so they count towards coverage. Not beside a name the
+        document never uses ("Does OpenAI use my ChatGPT chats?": a key can be an organisation, asked about as one),
+        and not authors (the record's authors, asked about another work of theirs, are not what the page covers)."""
+        if self.names:
+            return ()
         return tuple(WordEvidence(e.text.lower(), True, None, zipf(e.text.lower()))
-                     for e in self.topic.entities if e.kind in ("source-key", "author"))
+                     for e in self.topic.entities if e.kind == "source-key")
 
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""

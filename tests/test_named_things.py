@@ -231,10 +231,12 @@ def test_a_named_source_counts_towards_what_the_page_covers(third_page, question
 
 
 @pytest.mark.parametrize("question", ["Is Turri an expert on cryptocurrency?",
-                                      "What did Wright conclude about interest rates?"])
+                                      "What did Wright conclude about interest rates?",
+                                      "What did Rivera and Song publish in 2019 about hospital food?",
+                                      "Did Google ask McGregor about Gemini sales figures?"])
 def test_a_named_source_does_not_cover_a_topic_the_page_never_speaks_of(third_page, question):
-    # Guard: the key weighs no more than the question's most informative word, so two rare uncovered words stay
-    # evidence against coverage.
+    # Guards: the key weighs no more than the question's most informative word, so two rare uncovered words stay
+    # evidence against coverage; the record's authors and a key beside a name the page never uses do not count.
     assert third_page.answer(question).refused
 
 
