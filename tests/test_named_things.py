@@ -204,11 +204,14 @@ def test_a_key_that_is_an_everyday_word_in_lower_case_stays_a_word(assistant):
     ("Which research areas draw on the key McGregor?", {"Incident databases"}),
     ("Does the document lean on Leveson more than once?", {"Root cause analysis", "Near-miss reporting"}),
     ("Which section relies on Wright as a source?", {"Serious incident notification"}),
+    ("What is OECD-B given as the source for?", {"Serious incident notification"}),
+    ("Which area cites Turri, and in what connection?", {"Incident databases"}),
 ])
 def test_words_for_the_citing_itself_beside_a_key_ask_where_it_is_cited(third_page, question, sections):
     # "the key X", "draw on X", "rely on X as a source": how the page uses a source, not a topic of their own.
     # Before, "key", "draw", "lean" and "relies" were topic words the page never uses and the questions were
-    # refused; "source" (singular) did not make "Wright", an everyday word, a key.
+    # refused; "source" (singular) did not make "Wright", an everyday word, a key. The last two: the named key counts
+    # towards coverage (`Evidence.sources`); before, "given" or "connection" was all the topic and they were refused.
     answer = third_page.answer(question)
     assert not answer.refused and {c.title for c in answer.citations} == sections
 
@@ -217,17 +220,6 @@ def test_words_for_the_citing_stay_topic_words_without_a_named_source(third_page
     # Guard: with no source named, "rely" is what the question asks about.
     topic = third_page.retriever.analyse("How much do deployers rely on voluntary reporting?")
     assert "rely" in topic.words
-
-
-@pytest.mark.parametrize("question, section", [
-    ("What is OECD-B given as the source for?", "Serious incident notification"),
-    ("Which area cites Turri, and in what connection?", "Incident databases"),
-])
-def test_a_named_source_counts_towards_what_the_page_covers(third_page, question, section):
-    # The key is part of what is asked; before, "given" or "connection" was all the topic (coverage 0) and the
-    # questions were refused.
-    answer = third_page.answer(question)
-    assert not answer.refused and answer.citations[0].title == section
 
 
 @pytest.mark.parametrize("question", ["Is Turri an expert on cryptocurrency?",
