@@ -79,8 +79,9 @@ def _expletive(question: str, match) -> bool:
     if match.group(1).lower() != "it":
         return False
     after = question[match.end():]
-    inverted = _EXPLETIVE_BEFORE.search(question[:match.start()]) is not None
-    return _EXPLETIVE_AFTER.match(after) is not None and (inverted or re.match(r"^\s+(?:is|was|'s|’s|seems|seemed)\b", after, re.I) is not None)
+    inverted = _EXPLETIVE_BEFORE.search(question[:match.start()]) is not None  # "Why is it hard to B?"
+    stated = re.match(r"^\s+(?:is|was|'s|’s|seems|seemed)\b", after, re.I) is not None  # "It is possible to B"
+    return _EXPLETIVE_AFTER.match(after) is not None and (inverted or stated)
 
 
 def _introduces(question: str, match) -> bool:
