@@ -44,6 +44,7 @@ _BE = re.compile(r"\b(?:is|are|was|were)\s+$", re.I)
 # related to B?", still leans).
 _EXPLETIVE_AFTER = re.compile(r"^\s+(?:(?:is|was|'s|’s|seems|seemed)\s+)?(?:\w+ly\s+)?(?!\w+ed\b)\w+\s+(?:to|that)\b", re.I)
 _EXPLETIVE_BEFORE = re.compile(r"\b(?:is|was|isn't|wasn't)\s+$", re.I)
+_EXPLETIVE_STATED = re.compile(r"^\s+(?:is|was|'s|’s|seems|seemed)\b", re.I)
 
 
 def after_refusal(question: str, rest: str | None, *, analyse, search, section_of, names_document) -> str | None:
@@ -80,7 +81,7 @@ def _expletive(question: str, match) -> bool:
         return False
     after = question[match.end():]
     inverted = _EXPLETIVE_BEFORE.search(question[:match.start()]) is not None  # "Why is it hard to B?"
-    stated = re.match(r"^\s+(?:is|was|'s|’s|seems|seemed)\b", after, re.I) is not None  # "It is possible to B"
+    stated = _EXPLETIVE_STATED.match(after) is not None  # "It is possible to B"
     return _EXPLETIVE_AFTER.match(after) is not None and (inverted or stated)
 
 

@@ -115,7 +115,13 @@ def kind_of_code(bares: list[str], toks: list[re.Match], i: int) -> bool:
     if bares[i] != "codes" or i == 0 or toks[i - 1].group(0).endswith(("'s", "’s")):
         return False
     before = bares[i - 1]
-    return before.isalpha() and before not in stopwords() | META_WORDS | SOURCE_WORK_WORDS | LAYOUT_WORDS
+    return before.isalpha() and not any(before in words for words in (stopwords(), META_WORDS, SOURCE_WORK_WORDS,
+                                                                        LAYOUT_WORDS))
+
+
+def qualifies_noun(label: str, question: str) -> bool:
+    """A one-word label written in lower case before a word for labels ("Which other category …?"): an adjective."""
+    return re.search(rf"\b{re.escape(label.strip().lower())}\s+(?:category|categories|label|labels)\b", question) is not None
 
 
 def inside_at(spans: list[tuple[int, int]], toks: list[re.Match], i: int) -> bool:

@@ -149,11 +149,7 @@ class Evidence:
         """What the question names that the document knows (a section's title, a source key, a code, a label, an
         author), as words the document uses: a title by its content words, anything else as one word. They are
         set aside from the topic words, yet they are what the document can answer for beside an unknown name."""
-        out = []
-        for entity in self.topic.entities:
-            for word in (content_words(entity.text) if entity.kind == "title" else [entity.text.lower()]):
-                out.append(WordEvidence(word, True, None, zipf(word)))
-        return tuple(out)
+        return _covered_words(self.topic.entities)
 
     @cached_property
     def sources(self) -> tuple[WordEvidence, ...]:
@@ -161,10 +157,7 @@ class Evidence:
         them for ("What does the page attribute to Smith-B?"), so they count towards coverage. Not beside a name the
         document never uses ("Does OpenAI use my ChatGPT chats?": a key can be an organisation, asked about as one),
         and not authors (the record's authors, asked about another work of theirs, are not what the page covers)."""
-        if self.names:
-            return ()
-        return tuple(WordEvidence(e.text.lower(), True, None, zipf(e.text.lower()))
-                     for e in self.topic.entities if e.kind == "source-key")
+        return () if self.names else _covered_words(e for e in self.topic.entities if e.kind == "source-key")
 
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
@@ -287,3 +280,9 @@ def split_parts(text: str) -> list[str]:
     parts = [p.strip(" ?.!") for p in _PARTS.split(text)]
     parts = [p for p in parts if content_words(p)]
     return parts if len(parts) >= 2 else []
+
+
+def _covered_words(entities) -> tuple[WordEvidence, ...]:
+    """Named entities as words the document uses: a title by its content words, anything else as one word."""
+    return tuple(WordEvidence(word, True, None, zipf(word)) for entity in entities
+                 for word in (content_words(entity.text) if entity.kind == "title" else [entity.text.lower()]))

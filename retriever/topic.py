@@ -23,7 +23,7 @@ from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS, PROVENANCE_WORDS,
                                          SOURCE_WORK_WORDS, bare, content_parts, inner_capital, inside_at,
-                                         kind_of_code, tokens)
+                                         kind_of_code, qualifies_noun, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
@@ -165,13 +165,14 @@ class TopicAnalyzer:
         # "in two sentences", "as a bulleted list", "briefly": how to answer, not what about; "Never mind.", "Switching
         # topics:" before the question: how the turn opens.
         form = [(f.start(), f.end()) for f in ANSWER_FORM.finditer(question)]
-        form += [(f.start(), f.end()) for f in DISCOURSE_OPENING.finditer(question) if f.end() > f.start()]
+        opening = DISCOURSE_OPENING.match(question)  # anchored at the start: one match at most, never empty
+        form += [opening.span()] if opening else []
         for i, (m, word) in enumerate(zip(toks, bares)):
             if form and any(a <= m.start() and m.end() <= b for a, b in form):
                 pieces.append(question[last:m.start()])
                 last = m.end()
                 continue
-            inside = bool(covered) and any(a <= m.start() and m.end() <= b for a, b in covered)
+            inside = inside_at(covered, toks, i)
             # "the research areas", "which study areas": a word for research before "area(s)" is the layout's own name
             # for a card (the corpus README's "research area"), not a topic.
             compound = word in SOURCE_WORK_WORDS and i + 1 < len(bares) and bares[i + 1] in RESEARCH_AREA_NOUNS
@@ -291,8 +292,8 @@ class TopicAnalyzer:
             # words exactly as the document does ("Learning Objectives"); "other" is just a word, as it is in lower case
             # before the noun it qualifies ("Which other category is it in?").
             name = lk.label_names[label]
-            adjective = re.search(rf"\b{re.escape(name.strip().lower())}\s+(?:category|categories|label|labels)\b", question)
-            if label in norm and (asks_labels and not adjective or (" " in name.strip() and name in question)):
+            if label in norm and (asks_labels and not qualifies_noun(name, question) or (
+                    " " in name.strip() and name in question)):
                 at = norm.index(label)
                 start, end = offsets[at + 1], offsets[at + len(label) - 2] + 1
                 found.append(Entity("label", question[start:end], tuple(ids), start, end))
