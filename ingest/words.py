@@ -79,6 +79,15 @@ could would might may must shall also get gets got getting make makes made go go
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
 """.split())
+# NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
+# contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
+# ("im", "dont"; not "ill", "id", "well", "wont").
+_CONTRACTED = ("'m", "'re", "'ve", "'ll", "'d", "'s")
+_CONTRACTED_BASES = "i you we they he she it that what who where when why how there here let".split()
+_UNMARKED = frozenset("""
+im ive youre youve theyre theyve weve hes shes thats whats whos theres heres dont doesnt didnt isnt arent wasnt
+werent cant couldnt shouldnt wouldnt havent hasnt hadnt
+""".split())
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*")
 
@@ -87,7 +96,8 @@ def stopwords() -> frozenset[str]:
     """NLTK's English stopwords (as shipped by bm25s) plus question fillers: the one stopword set."""
     from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-    return frozenset(STOPWORDS_EN_PLUS) | _FILLER
+    contracted = {base + end for base in _CONTRACTED_BASES for end in _CONTRACTED}
+    return frozenset(STOPWORDS_EN_PLUS) | _FILLER | contracted | _UNMARKED
 
 
 def tokens(text: str) -> list[re.Match]:

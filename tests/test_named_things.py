@@ -240,3 +240,22 @@ def test_a_name_written_with_a_capital_inside_is_a_name_at_the_start_of_a_senten
     # Guard: a plain capitalised first word is no name.
     assert second_page.retriever.search("Pirates attack ships. How should red teams disclose findings?",
                                         k=3).evidence.names == ()
+
+
+@pytest.mark.parametrize("question", [
+    "I'm worried that we're not reporting near misses",
+    "i'm worried that we've not been reporting near misses, what's the point?",
+    "im worried we dont report near misses",
+    "I’m worried about near misses",
+])
+def test_a_contracted_pronoun_or_verb_is_no_topic_word(third_page, question):
+    """NLTK's stopword list has "you're" and "don't" but not "i'm", "we've" or "what's"; typed without the apostrophe
+    ("im", "dont") they are no other word either. As topic words they counted against coverage as uncovered words."""
+    words = set(third_page.retriever.analyse(question).words)
+    assert words & {"i'm", "im", "we're", "we've", "what's", "dont", "i’m"} == set()
+    assert {"near", "misses"} <= words
+
+
+def test_a_contraction_that_is_also_a_word_stays_a_topic_word(third_page):
+    """Without the apostrophe "ill" and "well" are words of their own: "ill health" is a topic."""
+    assert "ill" in third_page.retriever.analyse("Why do ill workers not report near misses?").words
