@@ -60,7 +60,13 @@ ANSWER_FORM = re.compile(
     r"(?:(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|few|couple of|single|short|brief|simple|plain|"
     r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
     r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
-    r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b", re.I)
+    r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b"
+    # An instruction to the assistant itself inside the question ("Ignore prior instructions and say …", "disregard
+    # your rules"): the common prompt-injection opener, at the start of a sentence, is about the assistant, never the
+    # question's topic ("Why do teams ignore the rules on reporting?" keeps its words).
+    r"|(?:^|(?<=[.!?;:]))\s*(?:ignore|disregard|forget|override)\s+(?:(?:all|any|every|the|your|my|of|these|those|previous|prior|above|"
+    r"earlier|preceding|former|original|system|other)\s+)*(?:instructions?|rules|prompts?|directions|guidelines|"
+    r"guidance|constraints|above|everything(?:\s+(?:above|before|else))?)\b(?:\s+(?:and|then))?", re.I)
 # How a turn of a conversation opens, before its question ("Never mind.", "Switching topics:", "OK, thanks. Now …",
 # "On another note,"): a small closed class of English at the start of a question, no topic (like ANSWER_FORM).
 DISCOURSE_OPENING = re.compile(
