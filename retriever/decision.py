@@ -10,7 +10,8 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
   as what it is, an uncovered word of its informativeness, and nothing more; a source key the question names
   counts as a covered word, weighing no more than the question's most informative topic word ("What is Smith-B
-  given as the source for?"; `Evidence.sources` says when);
+  given as the source for?"; `Evidence.sources` says when), and a section's title it names by that title's words
+  ("Which tags apply here?"; `Evidence.titles`);
 - `rarest`: the informativeness of the rarest topic word the document does not use (names left out): one
   rare uncovered word makes a question about something else, however many covered words beside it dilute
   its share in `coverage`. The default rule uses it; the shipped page's own rule does not (docs/scope.md,
@@ -136,8 +137,9 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             return True
     reading = evidence.rest if evidence.names else evidence.full
     # A source the question names is part of what it asks: "What does the page attribute to Smith?" is covered
-    # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for").
-    return reading.best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words))
+    # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for"); so is a
+    # section it names by its title ("Which tags apply here?"), whose words weigh as what they are.
+    return reading.best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words) + evidence.titles)
 
 
 def _as_topic_words(sources: tuple[WordEvidence, ...], words: tuple[WordEvidence, ...]) -> tuple[WordEvidence, ...]:

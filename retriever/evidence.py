@@ -159,6 +159,13 @@ class Evidence:
         and not authors (the record's authors, asked about another work of theirs, are not what the page covers)."""
         return () if self.names else _covered_words(e for e in self.topic.entities if e.kind == "source-key")
 
+    @cached_property
+    def titles(self) -> tuple[WordEvidence, ...]:
+        """The content words of the sections' titles the question names, as words the document uses: "Which tags
+        apply here?" asks about the Tags section, whatever verb it asks with, so they count towards coverage. Not
+        beside a name the document never uses (the name may be what the title words are about there)."""
+        return () if self.names else _covered_words(e for e in self.topic.entities if e.kind == "title")
+
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
         return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
