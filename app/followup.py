@@ -104,6 +104,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         continuation = _CONTINUATION.search(picked.question)
         if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
             rest = picked.question[continuation.end():].strip(" ?.!")
+            head, _, clause = rest.partition(", ")
+            if clause and is_question(clause) and section_of(picked.section).title == head:
+                # "And the last one, what does it say current approaches lack?": the clause is its own question
+                return replace(picked, question=f"{clause}? — {head}")
             return replace(picked, question=substitute(previous.resolved_question, rest,
                                                        analyse(previous.resolved_question)))
         return picked

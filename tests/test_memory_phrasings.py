@@ -179,3 +179,14 @@ def test_mcp_chat_resolves_new_phrasings_and_refuses_after_a_refusal(served):
     _, [[_, third], [_, after]] = mcp_chats(served, [IAISR, "tell me more about #3"], [PRIDE, "When was it published?"])
     assert not third.isError and third.structuredContent["citations"][0]["id"] == IAISR_LISTED[2]
     assert after.structuredContent["refused"] and after.structuredContent["citations"] == []
+
+
+@HISTORY_SHAPES
+def test_a_place_then_a_question_of_its_own_asks_that_question_of_the_picked_section(assistant, shape):
+    """"And the last one, what does it say current approaches lack?": the clause after the place is a question of its
+    own; it was put into the last question's frame ("Which research areas cite <the picked title>, what does …")."""
+    _, answer = converse(assistant, [IAISR, "And the last one, what does it say current approaches lack?"], shape)
+    assert answer.citations[0].title == "Metrology for AI risk assessment"
+    assert "standardisation, repeatability, and precision" in answer.text
+    _, again = converse(assistant, [IAISR, "and the second one?"], shape)  # no clause: the last question again
+    assert again.citations[0].title == "System safety assessment" and "IAISR" in again.text
