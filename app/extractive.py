@@ -159,9 +159,9 @@ class ExtractiveComposer:
         body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines)
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
-    def each(self, question: str, hits: list[Hit], result: SearchResult, *, ranked: bool = False) -> Answer:
+    def each(self, question: str, hits: list, result: SearchResult, *, ranked: bool = False, lead: str = "") -> Answer:
         """Each of several sections, in document order (given order with `ranked`), with its best sentence."""
-        return self._list(question, hits, result, ranked=ranked)
+        return self._list(question, hits, result, ranked=ranked, lead=lead)
 
     def _list(self, question: str, hits: list, result: SearchResult, keys: list[str] | None = None,
               lead: str = "", ranked: bool = False) -> Answer:

@@ -1,0 +1,52 @@
+"""Questions about which sections share a code ("Which two cards on this page share a code?", "Does another area share
+that code?", "Which area has the same code as metrology?"): answered from the codes the page gives its cards (the corpus
+layout's code line), not from a search, which finds sections by their words and knows nothing of a code they share.
+
+The question asks about codes and how they are shared, and has no topic words of its own; a code it names ("Which
+areas share the code 2.2.1?") is answered by the code look-up (app/extractive.py) instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.words import LAYOUT_WORDS
+from consensus_chat.retriever.topic import Topic
+
+CODE_WORDS = frozenset("code codes coded".split())
+SHARE_WORDS = LAYOUT_WORDS - {"parent", "mitigation"}  # "share", "same", "common"
+
+
+def asks_shared_code(topic: Topic | None) -> bool:
+    """Does the question ask which sections share a code, naming no code and no topic?"""
+    if topic is None or topic.words or any(e.kind in ("code", "label", "source-key") for e in topic.entities):
+        return False
+    meta = set(topic.meta)
+    return bool(meta & CODE_WORDS and meta & SHARE_WORDS)
+
+
+def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> tuple[str, list[Section]]:
+    """(how to introduce them, the cards that share a code): with a section the question is about, the other cards
+    with its code and then that section (that section alone when no other has it); without one, every card whose code
+    another card has, grouped by code in document order, or ("", []) when no two cards share one."""
+    cards = sorted((s for s in sections if s.kind == "card" and s.code), key=lambda s: (s.source_file, s.line_start))
+    if focus is not None:
+        others = [s for s in cards if s.code == focus.code and s.id != focus.id]
+        if not others:
+            return f"No other section has the code **{_label(focus)}** of **{focus.title}**:", [focus]
+        verb = "shares" if len(others) == 1 else "share"
+        names = " and ".join(f"**{s.title}**" for s in others)
+        return f"{names} {verb} the code **{_label(focus)}** with **{focus.title}**:", [*others, focus]
+    groups: dict[str, list[Section]] = {}
+    for card in cards:
+        groups.setdefault(card.code, []).append(card)
+    shared = [group for group in groups.values() if len(group) >= 2]
+    if not shared:
+        return "", []
+    said = "; ".join(f"{_label(g[0])}: " + " and ".join(f"**{s.title}**" for s in g) for g in shared)
+    return f"{sum(map(len, shared))} sections share a code ({said}):", [s for g in shared for s in g]
+
+
+def _label(section: Section) -> str:
+    return f"{section.code} {section.label}".strip() if section.label else section.code or ""
