@@ -42,7 +42,7 @@ from .followup_context import points_back, section_using
 from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
-from .ordinals import THING, only_a_place, places_in
+from .ordinals import THING, counted, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
@@ -62,9 +62,6 @@ _NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|ot
                         r"moving on|unrelated(?:ly)?|separately)\b[\s,.:;!-]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
-# "both", "those two": a count of what the plural points back to; after a pick it is the whole list when it counts it.
-_COUNTED = re.compile(r"\b(?:both|(?:those|these|the)\s+(two|three|four|five))\b", re.I)
-_NUMBERS = {"two": 2, "three": 3, "four": 4, "five": 5}
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 _DATE_OR_AGENT = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:when|who|whom|what\s+year)\b", re.I)
 _WHEN = re.compile(r"^\W*(?:and\s+)?when\W*$", re.I)
@@ -200,8 +197,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     # After a pick from the list ("the third one") the last answer was about that one section: "who are they
     # citing?" asks about it, and the list is kept only to pick from again.
     about_one = len(previous.cited) == 1 and previous.cited[0] in previous.listed
-    if about_one and (counted := _COUNTED.search(question)):  # "those two areas" counts the whole list again
-        about_one = _NUMBERS.get((counted.group(1) or "two").lower()) != len(listed)
+    about_one = about_one and counted(question) != len(listed)  # "those two areas" counts the whole list again
     if 1 < len(listed) <= MAX_TOGETHER and _PLURAL.search(question) and not about_one:  # "What do they say?"
         names = "; ".join(x.title for x in listed)
         return Resolution(f"{question.rstrip()} — {names}", together=tuple(x.id for x in listed),

@@ -126,3 +126,14 @@ def _place(word: str, n: int) -> int:
 def _number(said: str) -> int:
     said = said.lower()
     return _NUMBERS[said] if said in _NUMBERS else int(said) - 1
+
+
+# "both", "those two": how many the plural points back to; after a pick from a list it is the whole list again when
+# it counts the list ("What code do those two areas share?").
+_COUNTED = re.compile(r"\b(?:both|(?:those|these|the)\s+(" + "|".join(list(_NUMBERS)[1:]) + r"))\b", re.I)
+
+
+def counted(question: str) -> int | None:
+    """How many things a plural in the question counts ("both": 2, "those three": 3), or None."""
+    match = _COUNTED.search(question)
+    return None if match is None else _NUMBERS[(match.group(1) or "two").lower()] + 1  # _NUMBERS: places from 0
