@@ -18,10 +18,10 @@ MAX_SENTENCES = 5
 OVERVIEW_CARDS = 12
 NEAR_DUPLICATE = 0.9
 LEXICAL_WEIGHT = 0.35
-# Sentences scoring below this share of the best one are dropped: they add length, not answers.
-RELATIVE_FLOOR = 0.8
-# Sentences are drawn from this many top sections; a section that is not the top one must also
-# have been ranked close to it, so answers do not cite a section only for a stray sentence.
+# Sentences scoring below this share of the best one are dropped: they add length, not answers. 0.7 (was 0.8):
+# development conversations whose answer must say a given thing, blind10 129 -> 131 of 135, no other set changes.
+RELATIVE_FLOOR = 0.7
+# Sentences come from this many top sections; not the top one only when ranked close to it (no stray sentence).
 ANSWER_SECTIONS = 3
 # A sentence from a section other than the top one must score this share of the best sentence:
 # quoting a second section for a weaker sentence lowers citation precision more than it helps recall.
