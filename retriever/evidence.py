@@ -162,9 +162,14 @@ class Evidence:
     @cached_property
     def titles(self) -> tuple[WordEvidence, ...]:
         """The content words of the sections' titles the question names, as words the document uses: "Which tags
-        apply here?" asks about the Tags section, whatever verb it asks with, so they count towards coverage. Not
-        beside a name the document never uses (the name may be what the title words are about there)."""
-        return () if self.names else _covered_words(e for e in self.topic.entities if e.kind == "title")
+        apply here?" asks about the Tags section, whatever verb it asks with, so they count towards coverage. Only
+        when the title is what the question is most about: no uncovered topic word is rarer than the title's rarest
+        word ("Is it good for baking bread? — Complaint and review mining"), and not beside an unknown name."""
+        titles = _covered_words(e for e in self.topic.entities if e.kind == "title")
+        if self.names or not titles:
+            return ()
+        rarest = min(w.zipf for w in titles)
+        return () if any(w.zipf < rarest for w in self.words if not w.covered) else titles
 
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""

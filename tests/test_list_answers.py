@@ -58,7 +58,7 @@ def test_a_parent_without_a_card_of_its_own_lists_its_children(tmp_path, embedde
     listed, second = converse(assistant, ["List the sections under Red Teaming", "the second one"], history_as_pairs)
     assert [c.title for c in listed.citations] == ["Third-party red teaming", "Reporting and disclosure"]
     assert listed.text.startswith("**Red Teaming** has 2 sections under it:")
-    assert [c.title for c in second.citations] == ["Reporting and disclosure"]
+    assert {c.title for c in second.citations} == {"Reporting and disclosure"}  # each of its sentences, one section
 
 
 @pytest.mark.slow
