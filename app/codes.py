@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from consensus_chat.ingest.section import Section
-from consensus_chat.ingest.words import LAYOUT_WORDS
 from consensus_chat.retriever.topic import Topic
 
 CODE_WORDS = frozenset("code codes coded".split())
-SHARE_WORDS = LAYOUT_WORDS - {"parent", "mitigation"}  # "share", "same", "common"
+SHARE_WORDS = frozenset("share shares shared sharing same common".split())  # of LAYOUT_WORDS, how codes are laid out
 
 
 def asks_shared_code(topic: Topic | None) -> bool:

@@ -81,7 +81,7 @@ class ExtractiveComposer:
             lead = f"**{parent}** has {len(children)} section{'s' if plural else ''} under it:"
             return self._list(question, children, result, lead=lead)
         if topic.about_document or topic.asks_authorship and top.kind == "source" or (
-                top.kind == "overview" and asks_layout(topic)):  # "Which category is the page in?" (app/overview.py)
+                asks_layout(topic, top, self._all_sections)):  # "Which category is the page in?" (app/overview.py)
             # "Who wrote this report?", "Who are the report's first few authors?" (the source record first)
             source = next((h for h in hits if h.kind == "source"), None)
             if source is not None and (topic.asks_authorship or "author" in kinds or "source" in topic.meta):

@@ -10,14 +10,32 @@ answered by the `Also in` line, one for the reasoning ("Why was it classified th
 from __future__ import annotations
 
 from consensus_chat.ingest.section import ALSO_IN, REASONING
+from consensus_chat.ingest.words import content_words
+from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 CATEGORY_WORDS = frozenset("category categories parent".split())
 CLASSIFIED_WORDS = frozenset("classified classification categorised categorized reasoning reason".split())
 
 
-def asks_layout(topic) -> bool:
-    """The question asks for the page's category or the reasoning for it."""
-    return bool((set(topic.meta) | set(topic.words)) & (CATEGORY_WORDS | CLASSIFIED_WORDS))
+def asks_layout(topic, top=None, sections=None) -> bool:
+    """The question asks for the page's category or the reasoning for it: about the overview the search ranked first,
+    or about the mitigation itself, named by the words of its description ("Which category is red teaming also part
+    of?" on a page whose mitigation is "Red teaming exercises stress-test …": the cards use those words too, and the
+    search ranks one of them first). Without `top`, whether the question asks for them at all."""
+    if not (set(topic.meta) | set(topic.words)) & (CATEGORY_WORDS | CLASSIFIED_WORDS):
+        return False
+    if top is None or top.kind == "overview":
+        return True
+    overview = next((s for s in (sections() if sections else ()) if s.kind == "overview"), None)
+    rare = {w for w in topic.words if zipf(w) < ZIPF_COMMON} - CATEGORY_WORDS - CLASSIFIED_WORDS
+    return overview is not None and bool(rare) and rare <= set(content_words(mitigation_text(overview.text)))
+
+
+def mitigation_text(text: str) -> str:
+    """The overview's part about the mitigation itself: its description and reasoning, after the `Also in` line."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    after = next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+    return " ".join(lines[after + 1:]) if after is not None else ""
 
 
 def reasoning_line(text: str) -> str | None:

@@ -61,6 +61,9 @@ ANSWER_FORM = re.compile(
     r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
     r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
     r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b"
+    # A count of the answer's parts without a preposition ("Give three bullet points on …", "two sentences on …").
+    r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of)\s+(?:short\s+|brief\s+|simple\s+)?"
+    r"(?:sentences|bullets|bullet\s+points|points|paragraphs|lines|words)\b"
     # An instruction to the assistant itself inside the question ("Ignore prior instructions and say …", "disregard
     # your rules"): the common prompt-injection opener, at the start of a sentence, is about the assistant, never the
     # question's topic ("Why do teams ignore the rules on reporting?" keeps its words).
@@ -84,7 +87,7 @@ _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
-two three four five six seven eight nine ten another
+two three four five six seven eight nine ten another give gives given
 """.split())  # a count ("those two areas") says how many, not what about ("one" likewise); "another" which one
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
 # contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
@@ -122,7 +125,8 @@ def bare(word: str) -> str:
 # Beside a word for the page's codes, labels or category, "share" and "same" say how they are laid out ("Which areas
 # share the code 2.2.1?"), and "parent" and "mitigation" name the layout's own parts (the corpus README: "the taxonomy
 # category the mitigation sits in", "the category's parent"): "What is the parent category?" (retriever/topic.py).
-LAYOUT_WORDS = frozenset("share shares shared sharing same common parent mitigation".split())
+# Beside "classified", "reasoning" is the layout's `Reasoning` line ("What reasoning is given for how it was classified?").
+LAYOUT_WORDS = frozenset("share shares shared sharing same common parent mitigation reasoning reason".split())
 
 
 def kind_of_code(bares: list[str], toks: list[re.Match], i: int) -> bool:

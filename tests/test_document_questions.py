@@ -281,3 +281,30 @@ def test_the_source_of_the_page_is_its_source_record(third_page):
     assert answer.citations[0].title == "Learning from Failure: Incident Reporting for Deployed Systems"
     # Guard: the sources the page cites are not its source record.
     assert third_page.answer("Which sources does the near-miss card cite?").citations[0].title == "Near-miss reporting"
+
+
+@pytest.mark.parametrize("question, line", [
+    ("Which category is red teaming also part of?", "Also in Security [1]"),
+    ("Why was red teaming classified the way it is on this page?",
+     "Red teaming is an evaluation practice that exposes hidden failure modes. [1]"),
+    ("What reasoning is given for how it was classified?",
+     "Red teaming is an evaluation practice that exposes hidden failure modes. [1]"),
+])
+def test_the_mitigation_named_by_its_own_words_asks_the_overviews_layout_lines(second_page, question, line):
+    # "red teaming" is the mitigation's own name (its description: "Red teaming exercises …"), but the cards use it
+    # too and ranked first: the answer quoted a card. "reasoning" beside "classified" is the `Reasoning` line, and
+    # "given" asks with a light verb: the question was refused.
+    answer = second_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Overview" and line in answer.text
+
+
+def test_a_cards_own_words_beside_category_stay_the_cards(assistant):
+    # Guard: words the mitigation's description does not use ("chain-of-thought") are a card's topic.
+    answer = assistant.answer("Which category does chain-of-thought reasoning fall under?")
+    assert answer.citations[0].title == "LLM chain-of-thought faithfulness and legibility"
+
+
+def test_a_count_of_the_answers_parts_is_its_form_not_its_topic(third_page):
+    # "Give three bullet points on …": without "in" or "as" before it, the count and the form noun were topic words.
+    assert third_page.retriever.analyse("Give three bullet points on near-miss reporting.").words == ()
+    assert "points" in third_page.retriever.analyse("How many points does an incident report score?").words  # guard
