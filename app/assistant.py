@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
+from consensus_chat.ingest.words import PLURAL_ASKED
 from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
 from consensus_chat.retriever.ranking import BROAD_MARGIN
@@ -111,7 +112,7 @@ class Assistant:
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []
-        asks_areas = bool(set(topic.meta) & AREA_NOUNS)
+        asks_areas = bool(set(topic.meta) & AREA_NOUNS) or PLURAL_ASKED.search(topic.question) is not None
         # "What are the codes for nitrate and PFAS?": a code for each part, so each part's card (one part: the composer
         # gives the code of the card it is about).
         if not asks_areas and not (set(topic.meta) & CODE_WORDS and evidence.parts):

@@ -99,6 +99,15 @@ im ive youre youve theyre theyve weve hes shes thats whats whos theres heres don
 werent cant couldnt shouldnt wouldnt havent hasnt hadnt
 """.split())
 
+# "What ways of learning from failures does the page describe?", "Which methods are …?", "What steps should a lab
+# take?": a wh-word, then (after at most one word) a plural noun the question goes on to ask about with an auxiliary
+# or "of". A verb in that place ("What happens when …", "What causes fires to spread?") is not followed by one.
+# Hand-written because no part-of-speech tagger is installed; the pattern is general English, no page's words.
+_ASKED_AUX = "do|does|did|are|were|is|was|can|could|should|would|will|might|may|must|have|has|help|of"
+PLURAL_ASKED = re.compile(r"^\W*(?:what|which)\s+(?:(?:are|were)\s+(?:the\s+)?)?(?:[a-z-]+\s+)?"
+                          rf"[a-z-]+[^siu\W]s\s+(?:{_ASKED_AUX})\b", re.I)
+
+
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*")
 
 @lru_cache(maxsize=1)

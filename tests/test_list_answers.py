@@ -88,3 +88,21 @@ def test_a_list_question_with_a_part_not_covered_alone_is_listed_from_its_rankin
     # "keeping staff safe" is not covered alone, so the parts gave nothing and one section was quoted, not a list.
     answer = third_page.answer("Which areas deal with keeping staff safe and learning from mistakes?")
     assert len(answer.listed) >= 2 and "Whistleblower protections" in [c.title for c in answer.citations]
+
+
+@HISTORY_SHAPES
+def test_a_question_for_several_things_lists_sections_to_pick_from(assistant, shape):
+    """"What methods help audit AI systems?" asks for several things: each of the first cards, as "Which areas …?" is
+    answered, so "the second one" has a list to count in (it was asked back: "did not list several sections")."""
+    listed, second = converse(assistant, ["What methods help audit AI systems?", "the second one"], shape)
+    assert len(listed.listed) >= 2 and not second.refused
+    assert second.citations[0].section.id == listed.listed[1]
+
+
+@pytest.mark.parametrize("question", ["What happens after a model fails an audit?", "What causes models to fail audits?",
+                                      "What does the audit card say?"])
+def test_a_verb_after_the_wh_word_is_no_question_for_several_things(question):
+    from consensus_chat.ingest.words import PLURAL_ASKED
+
+    assert PLURAL_ASKED.search(question) is None
+    assert PLURAL_ASKED.search("What kinds of audit does the page describe?") is not None  # guard
