@@ -88,6 +88,7 @@ could would might may must shall also get gets got getting make makes made go go
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
 two three four five six seven eight nine ten another give gives given
+overall generally basically mainly mostly primarily essentially broadly simply
 """.split())  # a count ("those two areas") says how many, not what about ("one" likewise); "another" which one
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
 # contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
