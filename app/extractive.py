@@ -11,7 +11,7 @@ from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .outline import children_asked
-from .overview import asks_layout, overview_sentence
+from .overview import asks_layout, named_first, overview_sentence
 from .types import Answer, Citation
 
 MAX_SENTENCES = 5
@@ -23,8 +23,7 @@ LEXICAL_WEIGHT = 0.35
 RELATIVE_FLOOR = 0.7
 # Sentences come from this many top sections; not the top one only when ranked close to it (no stray sentence).
 ANSWER_SECTIONS = 3
-# A sentence from a section other than the top one must score this share of the best sentence:
-# quoting a second section for a weaker sentence lowers citation precision more than it helps recall.
+# Another section's sentence must score this share of the best: a weaker one costs more precision than it adds recall.
 OTHER_SECTION_FLOOR = 0.9
 CODE_WORDS = frozenset("code codes coded numbered number".split())
 NOT_COVERED = "**Not covered.**"  # how every refusal begins (app/memory.py recognises a refusal in plain history)
@@ -130,7 +129,8 @@ class ExtractiveComposer:
         """A question only about the document ("What does the report say?"): a short cited overview."""
         sections = self._all_sections() if self._all_sections else [h.section for h in result.hits]
         cards = [s for s in sections if s.kind == "card"]
-        about = [s for s in sections if s.kind in ("overview", "source")][:2] or cards[:1]
+        about = [s for s in sections if s.kind in ("overview", "source")][:2]
+        about = named_first(about, sections, result.topic) or cards[:1]
         citations, quotes = [], []
         for n, section in enumerate(about, 1):
             if not self._sentences(section)[0]:

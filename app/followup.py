@@ -179,8 +179,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             shown, joined_with, about = found
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         first = section_of(previous.cited[0]) if previous.cited else None
-        if _WHEN.match(question) and first is not None and first.kind != "source" and not first.year:
-            return Resolution(DOCUMENT_DATE)  # a section has no date of its own: the document's date answers
+        if _WHEN.match(question) and first is not None and (first.kind == "source" or not first.year):
+            return Resolution(DOCUMENT_DATE)  # the record's date, or a section without one of its own: the document's
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)

@@ -308,3 +308,13 @@ def test_a_count_of_the_answers_parts_is_its_form_not_its_topic(third_page):
     # "Give three bullet points on …": without "in" or "as" before it, the count and the form noun were topic words.
     assert third_page.retriever.analyse("Give three bullet points on near-miss reporting.").words == ()
     assert "points" in third_page.retriever.analyse("How many points does an incident report score?").words  # guard
+
+
+@HISTORY_SHAPES
+def test_the_report_named_by_its_title_is_answered_from_its_record_first(assistant, shape):
+    # "What is the Singapore Consensus report about?" quoted the page's overview first; the record's abstract says.
+    about, when = converse(assistant, ["What is the Singapore Consensus report about?", "When?"], shape)
+    assert about.citations[0].title == "The Singapore Consensus on Global AI Safety Research Priorities"
+    assert "2025" in when.text  # a bare "When?" after the record asks the document's date
+    # Guard: the page itself, not named by its report's title, is its overview.
+    assert assistant.answer("What is this page about?").citations[0].title == "Overview"
