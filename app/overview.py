@@ -26,9 +26,11 @@ def asks_layout(topic, top=None, sections=None) -> bool:
         return False
     if top is None or top.kind == "overview":
         return True
+    if any(e.kind == "title" for e in topic.entities):
+        return False  # "What code does the Health Effects category itself have?": the section it names
     overview = next((s for s in (sections() if sections else ()) if s.kind == "overview"), None)
     rare = {w for w in topic.words if zipf(w) < ZIPF_COMMON} - CATEGORY_WORDS - CLASSIFIED_WORDS
-    return overview is not None and bool(rare) and rare <= set(content_words(mitigation_text(overview.text)))
+    return overview is not None and rare <= set(content_words(mitigation_text(overview.text)))
 
 
 def mitigation_text(text: str) -> str:

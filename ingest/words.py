@@ -61,6 +61,8 @@ ANSWER_FORM = re.compile(
     r"numbered|bulleted|bullet|everyday|layman'?s|non-technical)\s+)*"
     r"(?:sentences?|bullets?(?:\s+points?)?|points|paragraphs?|words|lines|list|table|terms|english|language|"
     r"nutshell|summary)\b|\b(?:briefly|concisely|succinctly|eli5)\b"
+    # A count of what the question points back to or asks for ("those two areas", "Which two cards …?"): how many.
+    r"|\b(?:those|these|which)\s+(?:two|three|four|five|six|seven|eight|nine|ten)\b"
     # A count of the answer's parts without a preposition ("Give three bullet points on …", "two sentences on …").
     r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of)\s+(?:short\s+|brief\s+|simple\s+)?"
     r"(?:sentences|bullets|bullet\s+points|points|paragraphs|lines|words)\b"
@@ -87,9 +89,8 @@ _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
-two three four five six seven eight nine ten another give gives given
-overall generally basically mainly mostly primarily essentially broadly simply
-""".split())  # a count ("those two areas") says how many, not what about ("one" likewise); "another" which one
+another give gives given
+""".split())  # "another": which one, not what about; "give", "given": light verbs ("What reasoning is given …?")
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
 # contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
 # ("im", "dont"; not "ill", "id", "well", "wont").
@@ -135,8 +136,7 @@ def bare(word: str) -> str:
 # Beside a word for the page's codes, labels or category, "share" and "same" say how they are laid out ("Which areas
 # share the code 2.2.1?"), and "parent" and "mitigation" name the layout's own parts (the corpus README: "the taxonomy
 # category the mitigation sits in", "the category's parent"): "What is the parent category?" (retriever/topic.py).
-# Beside "classified", "reasoning" is the layout's `Reasoning` line ("What reasoning is given for how it was classified?").
-LAYOUT_WORDS = frozenset("share shares shared sharing same common parent mitigation reasoning reason".split())
+LAYOUT_WORDS = frozenset("share shares shared sharing same common parent mitigation".split())
 
 
 def kind_of_code(bares: list[str], toks: list[re.Match], i: int) -> bool:

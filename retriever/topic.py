@@ -40,7 +40,7 @@ LABEL_WORDS = frozenset(
 )
 # What a question calls the document when it asks who wrote it or when (beside the noun its own text uses).
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
-LAYOUT_NOUNS = frozenset("code codes label labels category categories classified classification".split())
+LAYOUT_NOUNS = frozenset("code codes label labels category categories".split())
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.

@@ -318,3 +318,10 @@ def test_the_report_named_by_its_title_is_answered_from_its_record_first(assista
     assert "2025" in when.text  # a bare "When?" after the record asks the document's date
     # Guard: the page itself, not named by its report's title, is its overview.
     assert assistant.answer("What is this page about?").citations[0].title == "Overview"
+
+
+def test_a_category_named_by_its_title_is_that_section_not_the_overview(assistant):
+    # Guard for the layout lines: "category" beside a section's title asks about that section ("What code does …
+    # itself have?"), not about the page's category.
+    answer = assistant.answer("What code does the Risk Assessment category itself have?")
+    assert answer.citations[0].title == "Risk Assessment" and "2.2.1" in answer.text
