@@ -112,7 +112,10 @@ class Assistant:
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []
-        asks_areas = bool(set(topic.meta) & AREA_NOUNS) or PLURAL_ASKED.search(topic.question) is not None
+        asks_areas = bool(set(topic.meta) & AREA_NOUNS)
+        # "What methods help audit AI systems?" asks for several things too: the cards the ranking cannot tell apart.
+        several = not asks_areas and PLURAL_ASKED.search(topic.question) is not None and result.hits[0].kind == "card"
+        asks_areas = asks_areas or several
         # "What are the codes for nitrate and PFAS?": a code for each part, so each part's card (one part: the composer
         # gives the code of the card it is about).
         if not asks_areas and not (set(topic.meta) & CODE_WORDS and evidence.parts):
@@ -136,7 +139,7 @@ class Assistant:
         # ranking cannot tell from the first by more than a broad section's margin (retriever/ranking.py).
         cards = [h for h in result.hits if h.kind == "card"]
         close = [h for h in cards if h.score >= result.hits[0].score - BROAD_MARGIN]
-        close = close if len(close) >= 2 else cards[:2]
+        close = close if len(close) >= 2 or several else cards[:2]
         return close if len(close) >= 2 else []
 
     def _shared_code(self, result: SearchResult, resolution: Resolution) -> tuple[str, list] | None:

@@ -26,8 +26,8 @@ def asks_layout(topic, top=None, sections=None) -> bool:
         return False
     if top is None or top.kind == "overview":
         return True
-    if any(e.kind == "title" for e in topic.entities):
-        return False  # "What code does the Health Effects category itself have?": the section it names
+    if topic.entities:
+        return False  # "What code does the Health Effects category itself have?", "… classified as Training Data?"
     overview = next((s for s in (sections() if sections else ()) if s.kind == "overview"), None)
     rare = {w for w in topic.words if zipf(w) < ZIPF_COMMON} - CATEGORY_WORDS - CLASSIFIED_WORDS
     return overview is not None and rare <= set(content_words(mitigation_text(overview.text)))
