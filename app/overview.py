@@ -62,7 +62,7 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
 
 def named_first(about: list, sections: list, topic) -> list:
     """The overview and the source record, the record first when the question names the report by the words of its
-    title that no card uses ("What is the Singapore Consensus report about?": the record's abstract says)."""
+    title that no card uses ("What is the <words of its title> report about?": the record's abstract says)."""
     cards = {w for s in sections if s.kind == "card" for w in content_words(f"{s.title} {s.text}")}
     asked = set(topic.meta) if topic is not None else set()
     named = [s for s in about if s.kind == "source" and asked & (set(content_words(s.title)) - cards)]
