@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from consensus_chat.ingest.section import Section
 from consensus_chat.retriever.topic import Topic
 
-CODE_WORDS = frozenset("code codes coded".split())
+CODE_WORDS = frozenset("code codes coded numbered number".split())  # asking about the page's codes
 SHARE_WORDS = frozenset("share shares shared sharing same common".split())  # of LAYOUT_WORDS, how codes are laid out
 
 
@@ -33,19 +33,20 @@ def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> t
     if focus is not None:
         others = [s for s in cards if s.code == focus.code and s.id != focus.id]
         if not others:
-            return f"No other section has the code **{_label(focus)}** of **{focus.title}**:", [focus]
+            return f"No other section has the code **{code_label(focus)}** of **{focus.title}**:", [focus]
         verb = "shares" if len(others) == 1 else "share"
         names = " and ".join(f"**{s.title}**" for s in others)
-        return f"{names} {verb} the code **{_label(focus)}** with **{focus.title}**:", [*others, focus]
+        return f"{names} {verb} the code **{code_label(focus)}** with **{focus.title}**:", [*others, focus]
     groups: dict[str, list[Section]] = {}
     for card in cards:
         groups.setdefault(card.code, []).append(card)
     shared = [group for group in groups.values() if len(group) >= 2]
     if not shared:
         return "", []
-    said = "; ".join(f"{_label(g[0])}: " + " and ".join(f"**{s.title}**" for s in g) for g in shared)
+    said = "; ".join(f"{code_label(g[0])}: " + " and ".join(f"**{s.title}**" for s in g) for g in shared)
     return f"{sum(map(len, shared))} sections share a code ({said}):", [s for g in shared for s in g]
 
 
-def _label(section: Section) -> str:
-    return f"{section.code} {section.label}".strip() if section.label else section.code or ""
+def code_label(section) -> str:
+    """'5.2.1 Other' for a section or a hit (the code alone when the label is missing)."""
+    return f"{section.code} {section.label}".strip() if section.label else (section.code or "")

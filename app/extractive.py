@@ -10,6 +10,7 @@ from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
+from .codes import CODE_WORDS, code_label
 from .outline import children_asked
 from .overview import asks_layout, named_first, overview_sentence
 from .types import Answer, Citation
@@ -25,7 +26,6 @@ RELATIVE_FLOOR = 0.7
 ANSWER_SECTIONS = 3
 # Another section's sentence must score this share of the best: a weaker one costs more precision than it adds recall.
 OTHER_SECTION_FLOOR = 0.9
-CODE_WORDS = frozenset("code codes coded numbered number".split())
 NOT_COVERED = "**Not covered.**"  # how every refusal begins (app/memory.py recognises a refusal in plain history)
 # "Tell me more about <a title>", "Summarise <a title>", "Describe <a title>": the whole card is asked for.
 WHOLE_WORDS = frozenset("tell summarise summarize summary describe overview".split())
@@ -98,7 +98,7 @@ class ExtractiveComposer:
         has_code = asks_code and "code" in kinds and "title" not in kinds
         if asks_code and top.kind == "card" and ("title" in kinds or not topic.empty) and not has_code:
             sentence = self._best_sentence(question, top)
-            body = f"**{top.heading}** is coded **{_code_label(top)}** [1]."
+            body = f"**{top.heading}** is coded **{code_label(top)}** [1]."
             return self._answer(question, body, [Citation.from_hit(1, top, sentence)], result)
         if has_code or topic.empty and kinds & {"code", "label"}:
             kind = "code" if "code" in kinds else "label"
@@ -116,10 +116,10 @@ class ExtractiveComposer:
     def _cites(self, question: str, top: Hit, result: SearchResult) -> Answer:
         if not top.citations:
             sentence = self._best_sentence(question, top)
-            body = f"**{top.heading}** ({_code_label(top)}) cites no sources [1]."
+            body = f"**{top.heading}** ({code_label(top)}) cites no sources [1]."
             return self._answer(question, body, [Citation.from_hit(1, top, sentence)], result)
         cites = [s for s in self._sentences(top)[0] if any(k in s for k in top.citations)]
-        body_lines = [f"**{top.heading}** ({_code_label(top)}) cites {', '.join(top.citations)} [1]:"]
+        body_lines = [f"**{top.heading}** ({code_label(top)}) cites {', '.join(top.citations)} [1]:"]
         body_lines += [f"- {s} [1]" for s in cites]
         citations = [Citation.from_hit(1, top, s) for s in cites] or [
             Citation.from_hit(1, top, self._best_sentence(question, top))]
@@ -182,7 +182,7 @@ class ExtractiveComposer:
             elif sentences:
                 sentence = sentences[0]
             sentence = sentence or self._best_sentence(question, hit)
-            code = f"{_code_label(hit)} — " if hit.code else ""
+            code = f"{code_label(hit)} — " if hit.code else ""
             lines.append(f"- {code}**{hit.heading}**: {sentence} [{n}]")
             citations.append(Citation.from_section(n, getattr(hit, "section", hit), sentence))
         plural = len(hits) != 1
@@ -274,11 +274,6 @@ class ExtractiveComposer:
         return Answer(question=question, text=render_answer(body, citations), citations=citations,
                       sources=list(result.hits), refused=False, backend=self.name, body=body,
                       notices=result.notices, listed=listed, listed_keys=listed_keys)
-
-
-def _code_label(hit: Hit) -> str:
-    """'5.2.1 Other' (the code alone when the label is missing)."""
-    return f"{hit.code} {hit.label}".strip() if hit.label else (hit.code or "")
 
 
 def refusal(question: str, result: SearchResult, backend: str) -> Answer:

@@ -17,7 +17,7 @@ CATEGORY_WORDS = frozenset("category categories parent".split())
 CLASSIFIED_WORDS = frozenset("classified classification categorised categorized reasoning reason".split())
 
 
-def asks_layout(topic, top=None, sections=None) -> bool:
+def asks_layout(topic, top=None, all_sections=None) -> bool:
     """The question asks for the page's category or the reasoning for it: about the overview the search ranked first,
     or about the mitigation itself, named by the words of its description ("Which category is red teaming also part
     of?" on a page whose mitigation is "Red teaming exercises stress-test …": the cards use those words too, and the
@@ -28,7 +28,7 @@ def asks_layout(topic, top=None, sections=None) -> bool:
         return True
     if topic.entities:
         return False  # "What code does the Health Effects category itself have?", "… classified as Training Data?"
-    overview = next((s for s in (sections() if sections else ()) if s.kind == "overview"), None)
+    overview = next((s for s in (all_sections() if all_sections else ()) if s.kind == "overview"), None)
     rare = {w for w in topic.words if zipf(w) < ZIPF_COMMON} - CATEGORY_WORDS - CLASSIFIED_WORDS
     return overview is not None and rare <= set(content_words(mitigation_text(overview.text)))
 
