@@ -63,7 +63,10 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
 def named_first(about: list, sections: list, topic) -> list:
     """The overview and the source record, the record first when the question names the report by the words of its
     title that no card uses ("What is the <words of its title> report about?": the record's abstract says)."""
-    cards = {w for s in sections if s.kind == "card" for w in content_words(f"{s.title} {s.text}")}
     asked = set(topic.meta) if topic is not None else set()
-    named = [s for s in about if s.kind == "source" and asked & (set(content_words(s.title)) - cards)]
+    titled = {s.id: asked & set(content_words(s.title)) for s in about if s.kind == "source"}
+    if not any(titled.values()):
+        return about  # the usual case ("What is this page about?"): no card's words need reading
+    cards = {w for s in sections if s.kind == "card" for w in content_words(f"{s.title} {s.text}")}
+    named = [s for s in about if titled.get(s.id, set()) - cards]
     return named + [s for s in about if s not in named]
