@@ -32,12 +32,13 @@ _PAREN = re.compile(r"\(([^()]*)\)")
 # A key is a capitalised word of any script ("Turpin", "Kaboré", "Łukasz", "Anthropic-D"): `re` has no
 # \p{Lu}, so the first letter's case is checked by `_is_key` and the pattern takes any letter ([^\W\d_]).
 _KEY = re.compile(r"[^\W\d_][^\W_'’]*(?:['’][^\W_]+)*(?:-[^\W_]+)*")
-# Surname particles, in any case as written: "(Di Lorenzo)", "(van der Berg)", "(De Vries-B)", "(St. John)".
+# Surname particles, in any case as written: "(Di Lorenzo)", "(van der Berg)", "(De Vries-B)", "(St. John)",
+# the Irish "(Ó Dálaigh)", "(Ní Bhriain)", "(Nic Giolla)", "(Uí Néill)".
 # A key of several words is particles then one capitalised key, so "(New York)", "(Figure 2)" and
 # "(for example, audits)" stay out: their first word is no particle.
 SURNAME_PARTICLES = frozenset(
     "van von der den de di da del della delle dei degli des du le la lo st st. ste ste. saint "
-    "bin bint ibn al el ter ten zu zur dos das".split()
+    "bin bint ibn al el ter ten zu zur dos das ó ní nic uí".split()
 )
 _PARTICLE = "(?:" + "|".join(re.escape(p) for p in sorted(SURNAME_PARTICLES, key=len, reverse=True)) + ")"
 _PARTICLE_KEY = re.compile(rf"(?i:{_PARTICLE})(?:[ \t](?i:{_PARTICLE}))*[ \t]" + _KEY.pattern)

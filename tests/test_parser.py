@@ -199,6 +199,8 @@ def test_a_section_read_back_from_its_dict_is_the_same_section():
     ("(Kaboré, Sunderland)", ["Kaboré", "Sunderland"]),  # keys in any script
     ("(Øvergaard-B, Żuk, O'Neil)", ["Øvergaard-B", "Żuk", "O'Neil"]),
     ("(de Hénaff)", ["de Hénaff"]),
+    ("(Ó Dálaigh, Ní Bhriain-B)", ["Ó Dálaigh", "Ní Bhriain-B"]),  # Irish particles
+    ("(Nic Giolla; uí Néill)", ["Nic Giolla", "uí Néill"]),
 ])
 def test_surname_keys_with_particles_are_citations(paren, keys):
     assert list(_citations(f"Watermarks survive paraphrasing {paren}.")) == keys
@@ -207,7 +209,7 @@ def test_surname_keys_with_particles_are_citations(paren, keys):
 @pytest.mark.parametrize("paren", [
     "(see above)", "(for example, audits)", "(Figure 2)", "(New York)", "(de facto)", "(in Europe)",
     "(the Guardian)", "(van der)", "(la liga)", "(Open Philanthropy)", "(van der Berg et al.)",
-    "(été)", "(2024)", "(µg)", "(_Private)", "(e.g.)", "(cf.)", "(i.e.)",
+    "(été)", "(2024)", "(µg)", "(_Private)", "(e.g.)", "(cf.)", "(i.e.)", "(ní hea)", "(ó and Ní)",
 ])
 def test_ordinary_parentheses_are_not_surname_keys(paren):
     assert _citations(f"Watermarks survive paraphrasing {paren}.") == ()
