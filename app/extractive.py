@@ -156,7 +156,10 @@ class ExtractiveComposer:
 
     def _tags(self, question: str, hit: Hit, result: SearchResult) -> Answer:
         lines = [line.strip() for line in hit.text.split("\n") if line.strip()]
-        body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines)
+        named = {e.text for e in result.topic.entities if hit.id in e.ids}  # "What does Measure mean here?": its line
+        lines = [line for line in lines if any(line.startswith(f"{t} (") for t in named)] or lines
+        body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines) if len(lines) > 1 else (
+            f"{lines[0]} [1]" if lines else "")
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
     def each(self, question: str, hits: list, result: SearchResult, *, ranked: bool = False, lead: str = "") -> Answer:

@@ -1,4 +1,4 @@
-"""Tables of the names a question can use exactly: codes, source keys, titles, labels, the source's authors.
+"""Tables of the names a question can use exactly: codes, source keys, titles, labels, tags, the source's authors.
 
 Built from the sections at ingest and saved with the search parts; the retriever reads them (retriever/topic.py).
 """
@@ -9,6 +9,7 @@ import re
 
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.text import fold
+from consensus_chat.ingest.words import capitals_name_nothing, tokens
 
 def normalise(text: str) -> str:
     """Lower-case, '&' as 'and', single spaces: for matching names inside questions."""
@@ -47,7 +48,10 @@ class Lookups:
         self.label_names: dict[str, str] = {}
         self.authors: dict[str, tuple[list[str], set[str]]] = {}  # surname -> (source ids, given names)
         self.report_ids: list[str] = []
+        self.tag_values: dict[str, list[str]] = {}  # a tag as the page writes it ("Measure") -> the tag lines' id
         for s in sections:
+            for value, _definition in s.tags:
+                self.tag_values.setdefault(value.strip(), []).append(s.id)
             if s.code:
                 self.codes.setdefault(s.code, []).append(s.id)
             for key in map(fold, s.citations):  # "Nuñez" is found as "Nuñez" or "Nunez" (`fold`)
@@ -81,6 +85,7 @@ class Lookups:
         out = {name: getattr(self, name) for name in self._TABLES}
         out["authors"] = {surname: [ids, sorted(names)] for surname, (ids, names) in self.authors.items()}
         out["report_ids"] = self.report_ids
+        out["tag_values"] = self.tag_values
         return out
 
     @classmethod
@@ -91,6 +96,7 @@ class Lookups:
             setattr(lookups, name, dict(data[name]))
         lookups.authors = {surname: (list(ids), set(names)) for surname, (ids, names) in data["authors"].items()}
         lookups.report_ids = list(data["report_ids"])
+        lookups.tag_values = dict(data.get("tag_values") or {})  # saved parts written before tags were looked up
         lookups._fold_names()  # tables an earlier version saved unfolded ("nuñez") read as new ones are written
         return lookups
 
@@ -125,6 +131,22 @@ class Lookups:
             self._by_first_word = index
         tried = sorted(found for word in {*norm.split(), ""} for found in index.get(word, ()))
         return [title for _, title in tried if title in norm]
+
+    def tags_in(self, question: str) -> list[tuple[str, list[str], int, int]]:
+        """The page's tags the question writes as the page does, capitals and all ("What does Measure mean here?",
+        "Is Build and Use Model a stage?"): (tag, ids, start, end) each. A capital names nothing in a Title Case or
+        SHOUTED question, nor a one-word tag as the sentence's first word ("Measure the risk …"); a tag in lower
+        case is the everyday word ("how do we measure it?")."""
+        if not self.tag_values or capitals_name_nothing([m.group(0) for m in tokens(question)]):
+            return []
+        found = []
+        for tag, ids in self.tag_values.items():
+            for m in re.finditer(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", question):
+                before = question[: m.start()].rstrip()
+                if " " in tag or (before and before[-1] not in ".?!:;\"“("):
+                    found.append((m.group(0), ids, m.start(), m.end()))
+                    break
+        return found
 
     def code_matches(self, prefix: str) -> list[str]:
         """Section ids whose code equals or starts with a dotted prefix."""

@@ -89,8 +89,8 @@ _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
-another give gives given
-""".split())  # "another": which one, not what about; "give", "given": light verbs ("What reasoning is given …?")
+another give gives given meant
+""".split())  # "another": which one, not what about; "give", "given", "meant": light verbs ("What is meant by …?")
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
 # contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
 # ("im", "dont"; not "ill", "id", "well", "wont").
@@ -158,6 +158,22 @@ def qualifies_noun(label: str, question: str) -> bool:
 def inside_at(spans: list[tuple[int, int]], toks: list[re.Match], i: int) -> bool:
     """Token i lies inside one of the spans (a named entity's)."""
     return 0 <= i < len(toks) and any(a <= toks[i].start() and toks[i].end() <= b for a, b in spans)
+
+
+# The words Title Case writes in lower case (articles, short prepositions and conjunctions).
+TITLE_SMALL_WORDS = frozenset("a an the and but or nor for so yet as at by in of off on per to up via vs v".split())
+
+
+def capitals_name_nothing(words: list[str]) -> bool:
+    """A question in Title Case or SHOUTED, whose capitals say nothing about names.
+
+    Short acronyms ("EU", "AI") are capitalised in any sentence, so they do not count towards it. Title Case leaves
+    only its small words in lower case ("of", "the", "and"): any other lower-case word after the first ("is" in "What
+    is the Sarbanes-Oxley Act?") makes the question a sentence, whose capitals are names however few its other words.
+    """
+    long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
+    sentence = any(w.islower() and (len(w) >= 4 or w not in TITLE_SMALL_WORDS) for w in words[1:])
+    return sum(w[0].isupper() for w in long_words) * 2 > len(long_words) and not sentence
 
 
 def inner_capital(word: str) -> bool:

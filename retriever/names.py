@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.words import bare, content_parts, inner_capital, tokens
+from consensus_chat.ingest.words import bare, capitals_name_nothing, content_parts, inner_capital, tokens
 
 from .topic import Topic
-
-# The words Title Case writes in lower case (articles, short prepositions and conjunctions).
-TITLE_SMALL_WORDS = frozenset("a an the and but or nor for so yet as at by in of off on per to up via vs v".split())
 
 
 def named_form(word: str) -> bool:
@@ -31,15 +28,7 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     question = topic.question
     found = tokens(question)
     words = [m.group(0) for m in found]
-    # Title Case or SHOUTED: capitals say nothing about names here. Short acronyms ("EU", "AI") are
-    # capitalised in any sentence, so they do not count towards it. A lower-case word of four letters or more
-    # after the first word is what Title Case never writes: "Who founded Thames Water?" is a sentence whose
-    # capitals are names, however few its other words.
-    long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
-    # Title Case leaves only its small words in lower case ("of", "the", "and"): any other lower-case word ("is" in
-    # "What is the Sarbanes-Oxley Act?") makes the question a sentence.
-    sentence = any(w.islower() and (len(w) >= 4 or w not in TITLE_SMALL_WORDS) for w in words[1:])
-    if sum(w[0].isupper() for w in long_words) * 2 > len(long_words) and not sentence:
+    if capitals_name_nothing(words):  # Title Case or SHOUTED
         return []
     spans = [(e.start, e.end) for e in topic.entities]
     runs: list[list] = []

@@ -30,10 +30,8 @@ from .keyphrases import find_key_phrases, phrase_table
 
 # Asking who wrote the document, when, or which document it is ("What report is this page drawn from?", "What is
 # the title of the report behind this page?"): answered from the source record when nothing else is asked.
-AUTHORSHIP_WORDS = frozenset(
-    "author authors authored wrote written writer writers contributor contributors editor editors "
-    "publish published publication year date dated who when title titled".split()
-) | PROVENANCE_WORDS
+AUTHORSHIP_WORDS = frozenset("author authors authored wrote written writer writers contributor contributors editor editors "
+                             "publish published publication year date dated who when title titled".split()) | PROVENANCE_WORDS
 LABEL_WORDS = frozenset(
     "label labels labelled labeled labelling category categories categorised categorized classified "
     "classification filed fall falls tagged taxonomy".split()
@@ -45,9 +43,8 @@ RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
-CITE_WORDS = frozenset(
-    "cite cites cited citing citation citations reference references referenced referencing source sources".split()
-)
+CITE_WORDS = frozenset("cite cites cited citing citation citations reference references referenced referencing "
+                       "source sources".split())
 
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 
@@ -287,6 +284,8 @@ class TopicAnalyzer:
                     at = norm.index(name)
                     start, end = offsets[at + 1], offsets[at + len(name) - 2] + 1
                     found.append(Entity("title", question[start:end], tuple(tags), start, end))
+        found += [Entity("title", text, tuple(ids), a, b) for text, ids, a, b in lk.tags_in(question)  # "Measure"
+                  if not any(e.start <= a < e.end for e in found)]  # a tag as the page writes it names the tag lines
         for label, ids in lk.labels.items():
             # A label counts when the question asks about labels, or writes a label of several
             # words exactly as the document does ("Learning Objectives"); "other" is just a word, as it is in lower case

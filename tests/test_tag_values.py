@@ -1,0 +1,69 @@
+"""A tag the page gives, named as the page writes it ("What does Measure mean here?"), names the tag lines and is
+answered with that tag's line; the same word in lower case, as a sentence's first word or in a Title Case question
+is the everyday word. Real model, real indexes (the shipped page and a page written here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from consensus_chat.ingest.lookups import Lookups
+from consensus_chat.ingest.parser import parse_file
+from consensus_chat.ingest.words import capitals_name_nothing
+from conftest import written_page_assistant
+from test_named_things import PAGE
+
+
+@pytest.fixture(scope="module")
+def page_assistant(tmp_path_factory):
+    """A page whose tags are "Monitor" and "Hospital" (tests/test_named_things.py), in an index of its own."""
+    return written_page_assistant(PAGE, "resistance.txt", tmp_path_factory)
+
+
+@pytest.mark.parametrize("question, line", [
+    ("What does Measure mean here?", "Measure (risk-management function): Quantifying, testing, and monitoring"),
+    ("What does Developer mean on this page?", "Developer (actor): Entity that creates, trains, or modifies"),
+    ("What is meant by Build and Use Model?", "Build and Use Model (lifecycle stage): Training, fine-tuning"),
+])
+def test_a_tag_written_as_the_page_writes_it_is_answered_with_its_line(assistant, question, line):
+    answer = assistant.answer(question)
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
+    assert line in answer.text
+    assert "The page's tags" not in answer.text  # that tag's line, not every tag line
+
+
+def test_a_tag_of_another_page_is_found_by_that_pages_own_table(page_assistant):
+    answer = page_assistant.answer("What does Hospital mean in this page's tags?")
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
+    assert "Hospital (actor): The organisation that treats the patients" in answer.text
+    assert "Monitor (" not in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "How do we measure the risks of AI systems?",  # lower case: the everyday word
+    "Measure the risks of AI systems: how?",  # the sentence's first word is capitalised whatever it is
+    "How Do Developers Measure Risks Of AI Systems?",  # Title Case: capitals name nothing
+])
+def test_the_same_word_not_written_as_a_tag_names_nothing(assistant, question):
+    topic = assistant.retriever.analyse(question)
+    assert not any("tags" in e.ids for e in topic.entities)
+    answer = assistant.answer(question)
+    assert answer.citations and answer.citations[0].title != "Tags"
+
+
+def test_title_case_and_shouting_say_nothing_by_their_capitals():
+    assert capitals_name_nothing("What Does Measure Mean Here".split())
+    assert capitals_name_nothing("WHAT DOES MEASURE MEAN".split())
+    assert not capitals_name_nothing("What does Measure mean here".split())
+    assert not capitals_name_nothing("What is the Sarbanes-Oxley Act".split())
+
+
+def test_saved_tables_written_before_tags_were_looked_up_still_load(tmp_path):
+    page = tmp_path / "page.txt"
+    page.write_text(PAGE, encoding="utf-8")
+    lookups = Lookups(parse_file(page))
+    assert lookups.tag_values == {"Monitor": ["tags"], "Hospital": ["tags"]}
+    data = lookups.to_dict()
+    del data["tag_values"]
+    old = Lookups.from_dict(data)
+    assert old.tag_values == {} and old.tags_in("What does Monitor mean here?") == []
+    assert [t for t, *_ in lookups.tags_in("What does Monitor mean here?")] == ["Monitor"]
