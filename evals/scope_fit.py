@@ -1,13 +1,13 @@
 """The scope fit: a linear rule on the scope features, fitted for balanced accuracy and cross-validated.
 
-Every candidate rule is judged by the retriever's one decision (`consensus_chat.retriever.decision.decide`) on
-each question's evidence record, gathered once (thousands of rules at a time in its array form, `_Table`,
-which a test holds to the real decision); the rule is `dense + coverage_weight * coverage -
-pull_weight * pull - rarest_weight * rarest - name_weight * names >= threshold` (retriever/scope.py). The fit tries each set of
-weights on a small grid and, for each, the threshold that maximises balanced accuracy, (1 - false-refusal rate
-+ refusal rate) / 2; ties go to the lower false-refusal rate, then to lower weights and the lower threshold. Stratified k-fold cross-validation refits
-weights and threshold without each fold and judges that fold; across pages, each page is judged by the
-rule fitted on the others. `evals/calibrate.py` (the command) and `evals/scope_eval.py` (the eval) use it.
+Every candidate rule is judged by the retriever's one decision (`consensus_chat.retriever.decision.decide`) on each
+question's evidence record, gathered once (thousands of rules at a time in its array form, `_Table`, which a test
+holds to the real decision); the rule is `dense + coverage_weight * coverage - pull_weight * pull - rarest_weight *
+rarest - name_weight * names >= threshold` (retriever/scope.py). The fit tries each set of weights on a small grid
+and, for each, the threshold that maximises balanced accuracy, (1 - false-refusal rate + refusal rate) / 2; ties go to
+the lower false-refusal rate, then to lower weights and the lower threshold. Stratified k-fold cross-validation refits
+weights and threshold without each fold and judges that fold; across pages, each page is judged by the rule fitted on
+the others. `evals/calibrate.py` (the command) and `evals/scope_eval.py` (the eval) use it.
 """
 
 from __future__ import annotations
@@ -90,8 +90,7 @@ def predict(sample: Sample, threshold: float, weight: float = 0.0, pull: float =
 def rates(samples: list[Sample], threshold: float, weight: float = 0.0, pull: float = 0.0, rarest: float = 0.0,
           names: float = 0.0) -> Fit:
     """Refusal rate (out-of-scope refused), false-refusal rate (in-scope refused) and balanced accuracy."""
-    ins = [s for s in samples if s.in_scope]
-    outs = [s for s in samples if not s.in_scope]
+    ins, outs = [s for s in samples if s.in_scope], [s for s in samples if not s.in_scope]
     rr = sum(not predict(s, threshold, weight, pull, rarest, names) for s in outs) / len(outs) if outs else None
     frr = sum(not predict(s, threshold, weight, pull, rarest, names) for s in ins) / len(ins) if ins else None
     return Fit(threshold, rr, frr, _balanced(rr, frr), weight, pull, rarest, names)
@@ -126,6 +125,11 @@ class _Table:
         self.parts = {i: np.array([(all(w.covered for w in p.words), p.best - level) for p in s.evidence.parts],
                                   dtype=float)
                       for i, s in enumerate(samples) if not isinstance(feats[i], bool) and s.evidence.parts}
+        # The one asked sentence of a question with context, judged as a question of its own when the whole is not.
+        asked = [(i, s) for i, s in enumerate(samples) if not isinstance(feats[i], bool)
+                 and s.evidence.asked is not None and not s.evidence.asked.empty]
+        self.asked_rows = np.array([i for i, _ in asked], dtype=int)
+        self.asked = _Table([Sample(s.id, s.in_scope, s.evidence.asked) for _, s in asked], level) if asked else None
 
     @classmethod
     def joined(cls, tables: list[_Table]) -> _Table:
@@ -135,10 +139,13 @@ class _Table:
         out = cls.__new__(cls)
         for key in ("labels", "fixed", "fixed_call", "dense", "cov", "pull", "rarest", "names"):
             setattr(out, key, np.concatenate([getattr(t, key) for t in tables]))
-        out.parts, start = {}, 0
+        out.parts, start, asked, rows = {}, 0, [], []
         for t in tables:
             out.parts.update({start + i: p for i, p in t.parts.items()})
+            asked, rows = (asked + [t.asked], rows + [t.asked_rows + start]) if t.asked is not None else (asked, rows)
             start += len(t.labels)
+        out.asked = cls.joined(asked) if asked else None
+        out.asked_rows = np.concatenate(rows) if rows else np.array([], dtype=int)
         return out
 
     def scores(self, weight: float, pull: float, rarest: float = 0.0, names: float = 0.0):
@@ -156,6 +163,8 @@ class _Table:
             lexical = weight * self.cov[i] - pull * self.pull[i] - rarest * self.rarest[i] - names * self.names[i]
             ok = (parts[:, 0] > 0)[None, :] & ((parts[:, 1] + lexical)[None, :] >= t)
             out[:, i] |= ok.any(axis=1) & ~ok.all(axis=1)
+        if self.asked is not None:
+            out[:, self.asked_rows] |= self.asked.calls(thresholds, weight, pull, rarest, names)
         return np.where(self.fixed[None, :], self.fixed_call[None, :], out)
 
     def rates(self, thresholds, weight: float, pull: float, rarest: float = 0.0, names: float = 0.0):
@@ -260,9 +269,8 @@ def collect(retriever, questions, results: dict | None = None) -> list[Sample]:
 
 def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL, rarests=NO_RAREST,
               levels: list[float] | None = None, names=NO_NAMES) -> Fit:
-    """The rule with the best balanced accuracy averaged over pages (each page weighs the same, however
-    many questions it has); ties as in `fit`. Its rates are those of the pooled samples. With `levels` (one
-    per page, ingest/page_level.py) the rule is page-relative: it reads each page's dense above its level."""
+    """The rule with the best balanced accuracy averaged over pages (each weighs the same, however many questions it
+    has); ties as in `fit`; rates of the pooled samples. With `levels` (ingest/page_level.py) it is page-relative."""
     pooled = [s for g in groups for s in g]
     _check(pooled)
     levels = levels or [0.0] * len(groups)
@@ -274,10 +282,8 @@ def fit_pages(groups: list[list[Sample]], weights=WEIGHTS, pulls=NO_PULL, rarest
 def leave_one_page_out(groups: dict[str, list[Sample]], weights=WEIGHTS, pulls=NO_PULL,
                        rarests=NO_RAREST, levels: dict[str, float] | None = None, clamp: bool = True,
                        names=NO_NAMES) -> dict[str, dict]:
-    """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen).
-
-    With `levels` the rule is page-relative, and the held-out page's level is clamped to the range of the
-    pages it was fitted on, as a loaded rule clamps it (ScopeModel.for_page)."""
+    """For each page: the rule fitted on the other pages, and its rates on this one (a page never seen). With `levels`
+    the rule is page-relative, the held-out page's level clamped to the fitted pages' range (ScopeModel.for_page)."""
     out = {}
     for name, held in groups.items():
         others = [n for n in groups if n != name]

@@ -55,6 +55,15 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+def asked_sentence(text: str) -> str | None:
+    """The one question of a question written with context around it ("We run a bank. Our testers only know web apps.
+    What does the page say about bringing in external testers?"); None for a question of one sentence, or of several
+    questions, or with no question mark."""
+    sentences = split_sentences(text)
+    asked = [s for s in sentences if s.rstrip("\"”’)").endswith("?")]
+    return asked[0] if len(sentences) >= 2 and len(asked) == 1 else None
+
+
 def _inside_parentheses(text: str) -> bool:
     return text.count("(") > text.count(")")
 

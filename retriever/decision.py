@@ -177,6 +177,14 @@ def decide(evidence: Evidence, rule) -> Decision:
     if covered and missing:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))
         return Decision(True, joined, score, missing=tuple(p.wording for p in missing), names=names)
+    asked = evidence.asked
+    if asked is not None and not asked.empty:
+        # "We run a bank. Our testers only know web apps. What does the page say about bringing in external
+        # testers?": the context sets the scene; the question is its one asked sentence, judged by the same rule
+        # (ranking still reads the whole question). A bare "What does the page say?" leaves the whole to decide.
+        found_asked = decide(asked, rule)
+        if found_asked.in_scope:
+            return Decision(True, reading, found_asked.score, names=names)
     return Decision(False, evidence.full, score, names=names)
 
 

@@ -14,18 +14,16 @@ only when all its words are the document's).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 
+from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import bare, content_parts, content_words, tokens
 
 from .names import unknown_names
 from .topic import Topic
-
-# Parts of a question of several parts ("metrology and quantum computing").
-_PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
+from .wording import rewritten, split_parts, without  # noqa: F401 - gather reads `rewritten` here
 
 
 @lru_cache(maxsize=65536)
@@ -138,6 +136,7 @@ class Evidence:
     full: Reading  # the whole topic (abbreviations expanded, misspellings corrected)
     rewrites: tuple[tuple[str, str], ...] = ()
     reader: Callable[[str, tuple], Reading] | None = field(default=None, repr=False, compare=False)
+    ask: Callable[[str], Evidence] | None = field(default=None, repr=False, compare=False)  # gathers a sentence
 
     @property
     def empty(self) -> bool:
@@ -174,6 +173,12 @@ class Evidence:
     def read(self, text: str, words: tuple[WordEvidence, ...]) -> Reading:
         """A reading of some of the topic: the text (rewritten), its words and its dense support."""
         return replace(self.reader(rewritten(text, self.rewrites), words), wording=text)
+
+    @cached_property
+    def asked(self) -> Evidence | None:
+        """The evidence of the one question sentence of a question written with context (`text.asked_sentence`)."""
+        text = asked_sentence(self.question) if self.ask else None
+        return self.ask(text) if text else None
 
     @cached_property
     def rest(self) -> Reading | None:
@@ -262,36 +267,6 @@ def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, 
 
 def _named(ev: WordEvidence, name: str | None) -> WordEvidence:
     return ev if name is None else replace(ev, name=name)
-
-
-def rewritten(text: str, rewrites) -> str:
-    """`text` with each rewritten word replaced by the document word it stands for."""
-    table = dict(rewrites)
-    if not table:
-        return text
-    pieces, last = [], 0
-    for m in tokens(text):
-        new = table.get(m.group(0))
-        if new:
-            pieces += [text[last:m.start()], new]
-            last = m.end()
-    pieces.append(text[last:])
-    return "".join(pieces)
-
-
-def without(text: str, names) -> str:
-    """The topic text with the unknown names cut out (what the rest of the question asks)."""
-    for name in names:
-        text = text.replace(name, " ")
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"\s+([?.!,;:'’])", r"\1", text)
-
-
-def split_parts(text: str) -> list[str]:
-    """The parts of a question of several parts (none when it has one)."""
-    parts = [p.strip(" ?.!") for p in _PARTS.split(text)]
-    parts = [p for p in parts if content_words(p)]
-    return parts if len(parts) >= 2 else []
 
 
 def _covered_words(entities) -> tuple[WordEvidence, ...]:

@@ -31,7 +31,7 @@ class Gatherer:
             return Reading(text, tuple(some_words), dense, vector)
 
         return Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),
-                        tuple(rewrites), reader)
+                        tuple(rewrites), reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
 
 
 def dense_scores(generation, vector, n_cand: int, codes, labels, kinds, allowed=None) -> dict[str, float]:

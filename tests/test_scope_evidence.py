@@ -17,6 +17,13 @@ BASEMENT = "How do I assess the risk that my basement floods?"
 # A paraphrase whose own words ("peeking", "skill") mean what the document says in other words.
 PARAPHRASE = "Can peeking inside a model confirm that removing a dangerous skill actually worked?"
 META = "How could Meta detect that Llama is hiding its true reasoning in its chain of thought?"
+# Questions with context around one asked sentence (tests/test_asked_sentence.py).
+ASKED_WITH_CONTEXT = (
+    "We are a small lab. Our reviewers keep asking about hidden knowledge. Can peeking inside a model confirm that "
+    "removing a dangerous skill actually worked?",
+    "We bake bread every weekend and our oven runs hot. What does the page say?",
+    "I audit AI systems for a living. What temperature should I bake bread at?",
+)
 # What `python -m consensus_chat.evals.calibrate --pull` fits on evals/questions.jsonl (docs/scope.md).
 WITH_PULL = ScopeModel(0.2, 0.403, "test", pull_weight=2.0)
 
@@ -72,8 +79,10 @@ def test_the_fits_array_form_makes_the_decisions_decide_makes(retriever):
     picked = [q for q in questions if q.slice in {"near_domain", "named_topic", "unknown_org", "cue_words"}][:40]
     several = "What does the document say about metrology and quantum computing?"
     picked.append(type(picked[0])("parts", several, (), (), "in_scope", 0))
+    picked += [type(picked[0])(f"asked{n}", q, (), (), "in_scope", 0) for n, q in enumerate(ASKED_WITH_CONTEXT)]
     samples = collect(retriever, picked)
     assert any(s.evidence.parts for s in samples) and any(isinstance(s.features, bool) for s in samples)
+    assert any(s.evidence.asked is not None for s in samples)  # the asked sentence of a question with context
     assert any(not isinstance(s.features, bool) and s.features[4] > 0 for s in samples)  # the names weight is tried
     table = _Table(samples)
     for weight, pull, rarest, names, threshold in [

@@ -1,0 +1,51 @@
+"""A question written with context around one asked sentence ("We're a bank. Our testers only know web apps. What
+does the page say about bringing in external testers?") is judged by that sentence when the whole is not in scope:
+the context sets the scene. Real model, real indexes (the shipped page and tests/data's second page)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from consensus_chat.ingest.text import asked_sentence
+from consensus_chat.retriever.decision import decide
+
+BANK = ("We're a mid-sized insurer rolling out a claims chatbot. Our security people have only ever tested web apps "
+        "and the board is nervous. Management wants an outside firm to look at the model before launch. What does "
+        "the page say about bringing in external testers?")
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("We run a bank. What does the page say about red teaming?", "What does the page say about red teaming?"),
+    ("What does the page say about red teaming? We run a bank.", "What does the page say about red teaming?"),
+    ("What does the page say about red teaming?", None),  # one sentence: the question itself
+    ("We run a bank. Is red teaming covered? And jailbreaks?", None),  # several questions: the whole decides
+    ("We run a bank. Tell me about red teaming.", None),  # no question mark
+])
+def test_the_asked_sentence_is_the_one_question_among_context(text, asked):
+    assert asked_sentence(text) == asked
+
+
+def test_a_covered_question_inside_unrelated_context_is_answered(second_page):
+    result = second_page.retriever.search(BANK, k=3)
+    assert result.in_scope and result.evidence.asked is not None
+    assert not second_page.answer(BANK).refused
+    # Without the asked sentence the whole question would have been refused: the context's own words ("insurer",
+    # "claims", "board") are what the page does not use.
+    whole = replace(result.evidence, ask=None)
+    assert not decide(whole, second_page.retriever.scope_model).in_scope
+
+
+@pytest.mark.parametrize("question", [
+    "I run red-team exercises for a bank. What temperature should I bake sourdough bread at?",  # asked: off topic
+    "We bake sourdough bread every weekend and our oven runs hot. What does the page say?",  # asked: nothing named
+])
+def test_context_does_not_make_an_uncovered_question_covered(second_page, question):
+    assert not second_page.retriever.search(question, k=3).in_scope
+    assert second_page.answer(question).refused
+
+
+def test_a_question_of_one_sentence_gathers_nothing_more(retriever):
+    evidence = retriever.evidence("How can I tell whether a model's stated reasoning matches what it really did?")
+    assert evidence.asked is None
