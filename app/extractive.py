@@ -158,8 +158,10 @@ class ExtractiveComposer:
         lines = [line.strip() for line in hit.text.split("\n") if line.strip()]
         named = {e.text for e in result.topic.entities if hit.id in e.ids}  # "What does Measure mean here?": its line
         lines = [line for line in lines if any(line.startswith(f"{t} (") for t in named)] or lines
-        body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines) if len(lines) > 1 else (
-            f"{lines[0]} [1]" if lines else "")
+        if len(lines) == 1:
+            body = f"{lines[0]} [1]"
+        else:
+            body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines)
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
     def each(self, question: str, hits: list, result: SearchResult, *, ranked: bool = False, lead: str = "") -> Answer:

@@ -26,7 +26,7 @@ import re
 
 from consensus_chat.ingest.words import stopwords
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
-from consensus_chat.retriever.topic import AUTHORSHIP_WORDS
+from consensus_chat.ingest.words import AUTHORSHIP_WORDS
 
 from .followup_context import ANAPHORA, definite_only, section_using, title_uses
 from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope, own_words

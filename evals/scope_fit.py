@@ -139,13 +139,11 @@ class _Table:
         out = cls.__new__(cls)
         for key in ("labels", "fixed", "fixed_call", "dense", "cov", "pull", "rarest", "names"):
             setattr(out, key, np.concatenate([getattr(t, key) for t in tables]))
-        out.parts, start, asked, rows = {}, 0, [], []
-        for t in tables:
-            out.parts.update({start + i: p for i, p in t.parts.items()})
-            asked, rows = (asked + [t.asked], rows + [t.asked_rows + start]) if t.asked is not None else (asked, rows)
-            start += len(t.labels)
-        out.asked = cls.joined(asked) if asked else None
-        out.asked_rows = np.concatenate(rows) if rows else np.array([], dtype=int)
+        starts = np.cumsum([0] + [len(t.labels) for t in tables[:-1]])  # each table's first row in the joined one
+        out.parts = {int(at) + i: p for t, at in zip(tables, starts) for i, p in t.parts.items()}
+        asked = [(t.asked, t.asked_rows + at) for t, at in zip(tables, starts) if t.asked is not None]
+        out.asked = cls.joined([a for a, _ in asked]) if asked else None
+        out.asked_rows = np.concatenate([rows for _, rows in asked]) if asked else np.array([], dtype=int)
         return out
 
     def scores(self, weight: float, pull: float, rarest: float = 0.0, names: float = 0.0):

@@ -9,7 +9,7 @@ import re
 
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.text import fold
-from consensus_chat.ingest.words import capitals_name_nothing, tokens
+from consensus_chat.ingest.words import capitals_name_nothing, starts_sentence, tokens
 
 def normalise(text: str) -> str:
     """Lower-case, '&' as 'and', single spaces: for matching names inside questions."""
@@ -142,8 +142,7 @@ class Lookups:
         found = []
         for tag, ids in self.tag_values.items():
             for m in re.finditer(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", question):
-                before = question[: m.start()].rstrip()
-                if " " in tag or (before and before[-1] not in ".?!:;\"“("):
+                if " " in tag or not starts_sentence(question, m.start()):
                     found.append((m.group(0), ids, m.start(), m.end()))
                     break
         return found

@@ -37,6 +37,12 @@ sub-area sub-areas subtopic subtopics sub-topic sub-topics
 # Generic English, never words of one document.
 PROVENANCE_WORDS = frozenset("drawn draws derive derives derived based adapted excerpted behind".split())
 META_WORDS = META_WORDS | PROVENANCE_WORDS
+# Asking who wrote the document, when, or which document it is ("What report is this page drawn from?", "What is
+# the title of the report behind this page?"): answered from the source record when nothing else is asked.
+AUTHORSHIP_WORDS = frozenset(
+    "author authors authored wrote written writer writers contributor contributors editor editors "
+    "publish published publication year date dated who when title titled".split()
+) | PROVENANCE_WORDS
 
 # Words for a piece of research and for what it says: beside a source the question names ("Turpin's study",
 # "What are Casper's findings?", "What does Hobbhahn argue?") they say which work, not what about, as META_WORDS
@@ -174,6 +180,12 @@ def capitals_name_nothing(words: list[str]) -> bool:
     long_words = [w for w in words if not (len(w) <= 3 and w.isupper())]
     sentence = any(w.islower() and (len(w) >= 4 or w not in TITLE_SMALL_WORDS) for w in words[1:])
     return sum(w[0].isupper() for w in long_words) * 2 > len(long_words) and not sentence
+
+
+def starts_sentence(text: str, at: int) -> bool:
+    """Whether the word at offset `at` is a sentence's first, whose capital says nothing about it."""
+    before = text[:at].rstrip()
+    return not before or before[-1] in ".?!:;\"“("
 
 
 def inner_capital(word: str) -> bool:

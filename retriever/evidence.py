@@ -23,7 +23,7 @@ from consensus_chat.ingest.words import bare, content_parts, content_words, toke
 
 from .names import unknown_names
 from .topic import Topic
-from .wording import rewritten, split_parts, without  # noqa: F401 - gather reads `rewritten` here
+from .wording import rewritten, split_parts, without
 
 
 @lru_cache(maxsize=65536)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .evidence import Evidence, Reading, read_words, rewritten
+from .evidence import Evidence, Reading, read_words
+from .wording import rewritten
 from .filters import where
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.words import bare, capitals_name_nothing, content_parts, inner_capital, tokens
+from consensus_chat.ingest.words import (bare, capitals_name_nothing, content_parts, inner_capital, starts_sentence,
+                                         tokens)
 
 from .topic import Topic
 
@@ -35,10 +36,9 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     last_end = None
     for m in found:
         word = m.group(0)
-        before = question[: m.start()].rstrip()
         # A sentence's first word is capitalised whatever it is, so it names nothing by its capital; a capital
         # inside it ("HackerOne runs …", "CISA says …") is a name's form wherever it stands.
-        initial = (not before or before[-1] in ".?!:;\"“(") and not inner_capital(re.sub(r"['’]s$", "", word))
+        initial = starts_sentence(question, m.start()) and not inner_capital(re.sub(r"['’]s$", "", word))
         inside = any(a <= m.start() and m.end() <= b for a, b in spans)
         if len(word) < 2 or not named_form(word) or initial or inside:
             last_end = None

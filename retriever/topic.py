@@ -21,17 +21,13 @@ from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_off
 from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
-from consensus_chat.ingest.words import (ANSWER_FORM, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS, PROVENANCE_WORDS,
-                                         SOURCE_WORK_WORDS, bare, content_parts, inner_capital, inside_at,
-                                         kind_of_code, qualifies_noun, tokens)
+from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS,
+                                         PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts, inner_capital,
+                                         inside_at, kind_of_code, qualifies_noun, tokens)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
 
-# Asking who wrote the document, when, or which document it is ("What report is this page drawn from?", "What is
-# the title of the report behind this page?"): answered from the source record when nothing else is asked.
-AUTHORSHIP_WORDS = frozenset("author authors authored wrote written writer writers contributor contributors editor editors "
-                             "publish published publication year date dated who when title titled".split()) | PROVENANCE_WORDS
 LABEL_WORDS = frozenset(
     "label labels labelled labeled labelling category categories categorised categorized classified "
     "classification filed fall falls tagged taxonomy".split()
@@ -43,8 +39,9 @@ RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
-CITE_WORDS = frozenset("cite cites cited citing citation citations reference references referenced referencing "
-                       "source sources".split())
+CITE_WORDS = frozenset(
+    "cite cites cited citing citation citations reference references referenced referencing source sources".split()
+)
 
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 
