@@ -8,7 +8,8 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question that is nothing but a place ("number two") with nothing to count in is asked back, naming the section
   the last answer was about, never guessed; within a question with a topic of its own ("the first step of an
   audit") an ordinal is an ordinary word;
-- "that one" is the previous answer's section when it cited (or listed) exactly one;
+- "that one" is the previous answer's section when it cited (or listed) exactly one; "the card", "this section" (a
+  section noun that does not say which) is the section the last answer was about, not the document;
 - a fragment "and X?" / "what about X?" is asked in the previous question's frame with X where it named its topic
   ("Which sections cite Reason?" + "and Leveson?" -> "Which sections cite Leveson?") when the search's evidence
   says the frame finds what X names, else X alone (app/followup_frame.py); "and who decides?" is a question of
@@ -38,7 +39,7 @@ from dataclasses import dataclass, replace
 from consensus_chat.ingest.words import META_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-from .followup_context import points_back, section_using
+from .followup_context import names_last_section, points_back, section_using
 from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
@@ -243,9 +244,9 @@ def _nothing_to_count(previous: Turn, section_of) -> str:
 
 
 def _document_beside_pronoun(question: str, topic) -> bool:
-    """Does the question name the document ("the page") beside a pronoun ("How does the page use it?")? Then the
-    pronoun is not the document: it points back."""
-    return points_back(question) and any(m in DOCUMENT_NOUNS for m in topic.meta)
+    """Does the question name the document ("the page") beside a pronoun ("How does the page use it?"), or speak of
+    "the card" ("What example does the card give?")? Then the pronoun is not the document: it points back."""
+    return points_back(question) and any(m in DOCUMENT_NOUNS for m in topic.meta) or names_last_section(question)
 
 
 def _names_document(meta_word: str) -> bool:

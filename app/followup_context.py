@@ -22,6 +22,18 @@ ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|the
 _DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)
 
 
+# "the card", "this section": a section noun in the singular with nothing after it that says which one ("the section
+# on risk" says which): the section the last answer was about, not the document.
+_THE_SECTION = re.compile(r"\b(?:the|this|that)\s+(?:card|section|area|entry)\b(?!\s+(?:on|about|for|of|that|which|"
+                          r"titled|called|named|coded|with|in|under)\b)(?![-'’])", re.I)
+
+
+def names_last_section(question: str) -> bool:
+    """Does the question speak of "the card" or "this section" without saying which ("What example does the card
+    give?")? Then it is the one the last answer was about."""
+    return _THE_SECTION.search(question) is not None
+
+
 def points_back(question: str) -> bool:
     """A pronoun that can stand for what the last answer was about ("it", "those", "there")."""
     return bool(ANAPHORA.search(question))

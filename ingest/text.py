@@ -57,11 +57,23 @@ def split_sentences(text: str) -> list[str]:
 
 def asked_sentence(text: str) -> str | None:
     """The one question of a question written with context around it ("We run a bank. Our testers only know web apps.
-    What does the page say about bringing in external testers?"); None for a question of one sentence, or of several
-    questions, or with no question mark."""
-    sentences = split_sentences(text)
+    What does the page say about bringing in external testers?"; a clause after a semicolon counts as a sentence);
+    None for a question of one sentence, or of several questions, or with no question mark."""
+    # A semicolon joins two sentences into one ("Apple Watches detect falls; what does the page say about fall
+    # detectors?"): each clause counts as one, unless it is inside parentheses.
+    sentences = [clause for s in split_sentences(text) for clause in _clauses(s)]
     asked = [s for s in sentences if s.rstrip("\"”’)").endswith("?")]
     return asked[0] if len(sentences) >= 2 and len(asked) == 1 else None
+
+
+def _clauses(sentence: str) -> list[str]:
+    """A sentence split at each semicolon outside parentheses."""
+    out, start = [], 0
+    for match in re.finditer(r";\s+", sentence):
+        if not _inside_parentheses(sentence[start:match.start()]):
+            out.append(sentence[start:match.start()].strip())
+            start = match.end()
+    return [c for c in (*out, sentence[start:].strip()) if c]
 
 
 def _inside_parentheses(text: str) -> bool:

@@ -22,6 +22,10 @@ BANK = ("We're a mid-sized insurer rolling out a claims chatbot. Our security pe
     ("What does the page say about red teaming?", None),  # one sentence: the question itself
     ("We run a bank. Is red teaming covered? And jailbreaks?", None),  # several questions: the whole decides
     ("We run a bank. Tell me about red teaming.", None),  # no question mark
+    # A semicolon joins two sentences: the clause after it is the asked one.
+    ("Our bank hires pen testers; what does the page say about red teaming?", "what does the page say about red teaming?"),
+    ("What is red teaming; what is a jailbreak?", "what is a jailbreak?"),
+    ("What does the page say about red teaming (external; internal)?", None),  # inside parentheses: one sentence
 ])
 def test_the_asked_sentence_is_the_one_question_among_context(text, asked):
     assert asked_sentence(text) == asked
@@ -35,6 +39,22 @@ def test_a_covered_question_inside_unrelated_context_is_answered(second_page):
     # "claims", "board") are what the page does not use.
     whole = replace(result.evidence, ask=None)
     assert not decide(whole, second_page.retriever.scope_model).in_scope
+
+
+def test_a_covered_clause_after_a_semicolon_is_answered(second_page):
+    question = ("Our insurer's board keeps asking about Acme Bank's pen-testing vendors; what does the page say about "
+                "bringing in external testers?")
+    result = second_page.retriever.search(question, k=3)
+    assert result.in_scope and result.evidence.asked is not None
+    assert result.hits[0].section.title == "Third-party red teaming"
+    assert not decide(replace(result.evidence, ask=None), second_page.retriever.scope_model).in_scope
+
+
+@pytest.mark.parametrize("question", [
+    "I run red-team exercises for a bank; what temperature should I bake sourdough bread at?",
+])
+def test_an_uncovered_clause_after_a_semicolon_is_refused(second_page, question):
+    assert not second_page.retriever.search(question, k=3).in_scope
 
 
 @pytest.mark.parametrize("question", [

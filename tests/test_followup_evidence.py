@@ -189,3 +189,18 @@ def test_how_and_one_word_continues_the_last_topic_as_a_bare_wh_word_does(third_
 @HISTORY_SHAPES
 def test_how_and_one_word_after_a_refusal_is_refused(third_page, shape):
     assert converse(third_page, ["How do I bake bread?", "How long?"], shape)[1].refused
+
+
+@HISTORY_SHAPES
+def test_the_card_is_the_one_just_shown(assistant, shape):
+    follow_up = "What example does the card give?"
+    assert first_id(assistant.answer(follow_up)) != FAITHFULNESS  # alone, "the card" is any card
+    _, answer = converse(assistant, [ON_FAITHFULNESS, follow_up], shape)
+    assert not answer.refused and first_id(answer) == FAITHFULNESS, answer.resolved_question
+
+
+@HISTORY_SHAPES
+def test_the_section_on_a_topic_names_that_topic(assistant, shape):
+    # "the section on metrology" says which section it means: a new topic, not the one just shown.
+    _, answer = converse(assistant, [ON_FAITHFULNESS, "What does the section on metrology say?"], shape)
+    assert first_id(answer) == METROLOGY
