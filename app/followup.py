@@ -6,7 +6,7 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
   previous answer listed, in its order (else the source keys it listed, else the sections it cited when it cited
   several); "the next one", "the previous one" and "the other one" step from the one it was about;
 - a question that is nothing but a place ("number two") with nothing to count in is asked back, naming the section
-  the last answer was about, never guessed; within a question with a topic of its own ("the first step of an
+  the last answer was about, never guessed, and the conversation stays on that section (nothing was refused); within a question with a topic of its own ("the first step of an
   audit") an ordinal is an ordinary word;
 - "that one" is the previous answer's section when it cited (or listed) exactly one; "the card", "this section" (a
   section noun that does not say which) is the section the last answer was about, not the document;
@@ -114,6 +114,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return picked
     continuation = _CONTINUATION.search(question)
     rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!") if continuation else None
+    if previous.refused and not previous.cited and len(previous.listed) == 1:
+        # After the question back for a place ("Go with the first one." after an answer about one section) nothing
+        # was refused: the conversation is still on the one section it named ("Why is more work needed there?").
+        previous = replace(previous, refused=False, cited=previous.listed)
     if previous.refused:  # nothing to continue: a topic of its own, or refused again (app/followup_refusal.py)
         if only_a_place(question, analyse):
             return _after_refusal(question)  # "the second one" of nothing listed
@@ -121,7 +125,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
                               names_document=_names_document)
         return Resolution(asked) if asked is not None else _after_refusal(question)
     if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
-        return Resolution(question, refuse=_nothing_to_count(previous, section_of))
+        # The question back names the one section the last answer was about, and keeps it to go on with.
+        return Resolution(question, refuse=_nothing_to_count(previous, section_of), listed=previous.cited[:1])
     if continuation:
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities) and not _document_beside_pronoun(rest, new):

@@ -144,3 +144,18 @@ def test_a_question_that_names_a_topic_of_the_page_after_a_refused_event_is_answ
                                                                                      follow_up, section):
     _, answer = converse(third_page, [opener, follow_up], shape)
     assert not answer.refused and answer.citations[0].title == section
+
+
+EXPLAINABILITY = "explainability"
+
+
+@HISTORY_SHAPES
+def test_after_the_question_back_for_a_place_the_conversation_is_still_on_its_section(assistant, shape):
+    # "Go with the first one." after an answer about one section is asked back (nothing listed to count in); nothing
+    # was refused, so "Why is more work needed there?" continues that section. After a refusal it does not.
+    shown, back, answer = converse(assistant, ["Tell me about explainability", "Go with the first one.",
+                                               "Why is more work needed there?"], shape)
+    assert first_id(shown) == EXPLAINABILITY and back.refused and "Which section do you mean?" in back.text
+    assert not answer.refused and first_id(answer) == EXPLAINABILITY, answer.resolved_question
+    refused = converse(assistant, ["What is the easiest way to juggle?", "Why is more work needed there?"], shape)[1]
+    assert refused.refused
