@@ -6,8 +6,8 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
   previous answer listed, in its order (else the source keys it listed, else the sections it cited when it cited
   several); "the next one", "the previous one" and "the other one" step from the one it was about;
 - a question that is nothing but a place ("number two") with nothing to count in is asked back, naming the section
-  the last answer was about, never guessed, and the conversation stays on that section (nothing was refused); within a question with a topic of its own ("the first step of an
-  audit") an ordinal is an ordinary word;
+  the last answer was about, never guessed, and the conversation stays on that section (nothing was refused);
+  within a question with a topic of its own ("the first step of an audit") an ordinal is an ordinary word;
 - "that one" is the previous answer's section when it cited (or listed) exactly one; "the card", "this section" (a
   section noun that does not say which) is the section the last answer was about, not the document;
 - a fragment "and X?" / "what about X?" is asked in the previous question's frame with X where it named its topic
