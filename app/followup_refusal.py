@@ -103,10 +103,11 @@ def _stands_alone(question: str, topic, result, names_document) -> bool:
         return bool(words or topic.entities) and any(m not in AUTHORSHIP_WORDS for m in topic.meta)
     if topic.entities:
         return True
-    if _PAST.match(question) and len(topic.words) <= 2 and not topic.meta:
-        # "Were there whistleblowers?", "What was the root cause?" after a question about an event: a short question
-        # in the past tense asks about that event ("Did banning growth promoters hurt farm production?" says enough
-        # of its own to be a question of the page's).
+    if _PAST.match(question) and sum(zipf(w) < ZIPF_COMMON for w in topic.words) <= 2 and not topic.meta:
+        # "Were there whistleblowers?", "What was the root cause?", "How long did the disruption last?" after a
+        # question about an event: a short question in the past tense (short in the words that say something: "long"
+        # and "last" are everyday English) asks about that event ("Did banning growth promoters hurt farm
+        # production?" says enough of its own to be a question of the page's).
         return False
     if _ELLIPTICAL.match(question) and len(topic.words) == 1 and not topic.meta:
         # "Who investigated?", "Who was responsible?": an agent, a time or a place of an event the question does not

@@ -125,7 +125,9 @@ CHERNOBYL = "Tell me about the Chernobyl disaster"
 # One word beside "who" (before, "investigated" alone found root cause analysis), or a short question in the past
 # tense (before, "whistleblowers" alone found the page's section): the event is the refused one.
 ABOUT_THE_EVENT = {"Who investigated?": BOEING, "Who was responsible?": BOEING,
-                   "Were there whistleblowers?": CHERNOBYL, "What was the root cause?": CHERNOBYL}
+                   "Were there whistleblowers?": CHERNOBYL, "What was the root cause?": CHERNOBYL,
+                   # short in the words that say something: "long" and "last" are everyday English
+                   "How long did the disruption last?": "What happened during the 2021 Texas power grid failure?"}
 
 
 @HISTORY_SHAPES
