@@ -23,12 +23,12 @@ follow-ups have a small, regular shape. Each rule fires only when the previous t
 - a question with no topic that does not name the document ("Who is cited?", "What code?") is about the last topic;
 - a question that points back ("What does it cite?") and has no topic of its own inherits the previous topic; with a
   plural ("What do they say?") after a short list, each listed section answers;
-- a question that says a new topic starts ("Different question: ...", "Switching topics, ...") is asked alone;
+- a question that says a new topic starts ("Different question: ...") is asked alone;
 - after a refusal there is nothing to continue: a follow-up stands alone (answered or refused as if asked first)
   or leans on what was refused and is refused again, never answered from a section nor put in the refused
-  question's frame (app/followup_refusal.py); a question back about a place keeps the list.
-What a question is about is read by the retriever's topic analysis
-(retriever/topic.py), so the rules never look for document words.
+  question's frame (app/followup_refusal.py); a question back about a place keeps the list;
+- a question for the overview's layout lines ("Which category is it also in?") stands alone (app/overview.py).
+What a question is about is read by the retriever's topic analysis (retriever/topic.py), not from document words.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.words import META_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
@@ -115,8 +116,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     continuation = _CONTINUATION.search(question)
     rest = _THE_ONE.sub("", question[continuation.end():]).strip(" ?.!") if continuation else None
     if previous.refused and not previous.cited and len(previous.listed) == 1:
-        # After the question back for a place ("Go with the first one." after an answer about one section) nothing
-        # was refused: the conversation is still on the one section it named ("Why is more work needed there?").
+        # The question back for a place ("Go with the first one.") refused nothing: still on the section it named.
         previous = replace(previous, refused=False, cited=previous.listed)
     if previous.refused:  # nothing to continue: a topic of its own, or refused again (app/followup_refusal.py)
         if only_a_place(question, analyse):
@@ -124,8 +124,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         asked = after_refusal(question, rest, analyse=analyse, search=search, section_of=section_of,
                               names_document=_names_document)
         return Resolution(asked) if asked is not None else _after_refusal(question)
+    if asks_overview_line(question):
+        return Resolution(question)  # "Which category is it also in?": the page's, not a card's
     if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
-        # The question back names the one section the last answer was about, and keeps it to go on with.
         return Resolution(question, refuse=_nothing_to_count(previous, section_of), listed=previous.cited[:1])
     if continuation:
         new = analyse(rest)
@@ -236,9 +237,8 @@ def _named_elsewhere(question: str, previous: Turn, own, cited: list, search) ->
 
 def _after_refusal(question: str) -> Resolution:
     """A follow-up that points back at a refusal: nothing to build on, so ask what is meant."""
-    return Resolution(question, refuse=(
-        "This follows up on a question the document does not cover, so there is nothing to build on. "
-        "What would you like to know about the document?"))
+    return Resolution(question, refuse="This follows up on a question the document does not cover, so there is "
+                      "nothing to build on. What would you like to know about the document?")
 
 
 def _nothing_to_count(previous: Turn, section_of) -> str:
@@ -249,20 +249,18 @@ def _nothing_to_count(previous: Turn, section_of) -> str:
 
 
 def _document_beside_pronoun(question: str, topic) -> bool:
-    """Does the question name the document ("the page") beside a pronoun ("How does the page use it?"), or speak of
-    "the card" ("What example does the card give?")? Then the pronoun is not the document: it points back."""
+    """The document named beside a pronoun ("How does the page use it?") or "the card": the pronoun points back."""
     return points_back(question) and any(m in DOCUMENT_NOUNS for m in topic.meta) or names_last_section(question)
 
 
 def _names_document(meta_word: str) -> bool:
-    """A word for a document ("report", "paper") or of the document's own name (a capitalised word of its title),
-    not a word for what is asked of it ("cite", "code", "tell")."""
+    """A word for a document ("report") or of its own name (a capitalised word of its title), not of what is asked."""
     return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS
 
 
 def _choices(previous: Turn, section_of) -> list:
-    """What an ordinal counts in, in the order the last answer showed it: the sections it listed, else the source
-    keys it listed, else the sections it cited when it cited several (its numbered sources)."""
+    """What an ordinal counts in, as the last answer showed it: the sections it listed, else the keys it listed, else
+    the sections it cited when it cited several."""
     listed = [s for s in map(section_of, previous.listed) if s is not None]
     if listed or previous.listed_keys:
         return listed or list(previous.listed_keys)
@@ -279,9 +277,8 @@ def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | No
                 if place >= len(items) or place < -len(items)]
         if past:
             what = "sources" if isinstance(items[0], str) else "sections"
-            return Resolution(question, listed=previous.listed, refuse=(
-                f"The last answer listed {len(items)} {what}, and \"{past[0]}\" is not one of them. "
-                "Which do you mean?"))
+            return Resolution(question, listed=previous.listed, refuse=f"The last answer listed {len(items)} {what}, "
+                              f"and \"{past[0]}\" is not one of them. Which do you mean?")
         chosen = [items[place] for place, _, _ in places]
         rewritten = question
         for (_, start, end), item in sorted(zip(places, chosen), key=lambda pair: -pair[0][1]):
@@ -293,12 +290,11 @@ def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | No
         if len(ids) > 1:  # "compare the first and the last": each picked section answers
             return Resolution(rewritten, together=ids, listed=listed)
         return Resolution(rewritten, section=ids[0], picked=True, listed=listed)
-    listed = [s for s in map(section_of, previous.listed) if s is not None]
-    match = _THAT_ONE.search(question)
+    listed, match = [s for s in map(section_of, previous.listed) if s is not None], _THAT_ONE.search(question)
     cited = [s for s in map(section_of, previous.cited) if s is not None]
     candidates = next((c for c in (cited, listed) if len(c) == 1), [])
     if match and candidates:
         only = candidates[0]
-        return Resolution(f"{question[:match.start()]}{only.title}{question[match.end():]}", section=only.id,
-                          picked=True, listed=previous.listed)
+        said = f"{question[:match.start()]}{only.title}{question[match.end():]}"
+        return Resolution(said, section=only.id, picked=True, listed=previous.listed)
     return None

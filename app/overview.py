@@ -9,12 +9,14 @@ answered by the `Also in` line, one for the reasoning ("Why was it classified th
 
 from __future__ import annotations
 
-from consensus_chat.ingest.section import ALSO_IN, REASONING
+from consensus_chat.ingest.section import ALSO_IN, REASONING, asks_overview_line
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 CATEGORY_WORDS = frozenset("category categories parent".split())
-CLASSIFIED_WORDS = frozenset("classified classification categorised categorized reasoning reason".split())
+CLASSIFIED_WORDS = frozenset("classified classification categorised categorized classed classing reasoning reason "
+                             "justification rationale".split())
+WHY_WORDS = frozenset("reasoning reason justification rationale".split())
 
 
 def asks_layout(topic, top=None, all_sections=None) -> bool:
@@ -22,7 +24,8 @@ def asks_layout(topic, top=None, all_sections=None) -> bool:
     or about the mitigation itself, named by the words of its description ("Which category is red teaming also part
     of?" on a page whose mitigation is "Red teaming exercises stress-test …": the cards use those words too, and the
     search ranks one of them first). Without `top`, whether the question asks for them at all."""
-    if not (set(topic.meta) | set(topic.words)) & (CATEGORY_WORDS | CLASSIFIED_WORDS):
+    if not (set(topic.meta) | set(topic.words)) & (CATEGORY_WORDS | CLASSIFIED_WORDS) and not (
+            asks_overview_line(topic.question) and not topic.entities):  # "What is it also filed under?"
         return False
     if top is None or top.kind == "overview":
         return True
@@ -51,11 +54,10 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
     asked = set(topic.meta) | set(topic.words)
     why = reasoning_line(text)
     first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
-    if first and asked & CLASSIFIED_WORDS and (question.lstrip().lower().startswith("why") or
-                                               asked & {"reasoning", "reason"}):
+    if first and asked & CLASSIFIED_WORDS and (question.lstrip().lower().startswith("why") or asked & WHY_WORDS):
         return first  # "Why was this classified as it is?", "What is the reasoning for the classification?"
     also = next((s for s in sentences if s.startswith(ALSO_IN)), None)
-    if also is not None and asked & CATEGORY_WORDS:
+    if also is not None and (asked & CATEGORY_WORDS or asks_overview_line(question)):
         return also  # "Which category is this page also in?", "What is the parent category?"
     return sentences[int(scores.argmax())]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 
@@ -19,6 +20,29 @@ def heading(parent: str | None, title: str) -> str:
 # heading before the sentence on why the mitigation was classified where it is (a heading, never quoted alone).
 ALSO_IN = "Also in "
 REASONING = "Reasoning"
+# A question for one of those lines, in the words the corpus README uses for them: the category the page is "also in"
+# ("Which category is it also listed in?", "What is it also filed under?"), the category's parent ("What is the parent
+# category?"), or the reasoning for the classification ("What reasoning is given for classifying it here?"). A card has
+# one label and no parent category, so these ask for the overview; regexes, because the layout's words are few.
+_ALSO = re.compile(r"\balso\s+(?:been\s+|be\s+)?(?:in|listed|filed|part|under|placed|included|classified|categori[sz]ed|"
+                   r"sits?|belongs?|appears?)\b", re.I)
+_CATEGORY = re.compile(r"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b", re.I)
+_PARENT = re.compile(r"\bparent\s+categor(?:y|ies)\b|\bcategory(?:'s|’s)\s+parent\b", re.I)
+_REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:classif\w*|categori[sz]\w*|class(?:ed|ing)|"
+                        r"filed|placed|mitigation|practice)\b|\bwhy\b[^?]*?\b(?:classified|categori[sz]ed|classed|filed)\b"
+                        r"\s+(?:here|there|where|as\s+it\s+is|this\s+way)", re.I)
+
+
+# The words such a question asks with: beside them, only words the page uses or everyday ones may stand ("What is the
+# parent category of quantum computing?" asks about something else).
+LAYOUT_LINE_WORDS = frozenset("""category categories parent listed filed classified classifying classed classing
+categorised categorized classification reasoning reason justification rationale mitigation wider broader""".split())
+
+
+def asks_overview_line(question: str) -> bool:
+    """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
+    return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
+                or _REASONING.search(question))
 
 
 def author_line(authors: tuple[str, ...], year: int | None) -> str:

@@ -36,7 +36,9 @@ require?") little else is left and the question is refused. A question for what 
 found ("What does the EU AI Act require of providers?", "Which benchmarks does MLCommons maintain?") asks for the
 name's content however many covered words it has, and is refused without the rule (`names.asks_what_it_says`);
 "How would Nvidia find …?" asks what someone could do, and the rule judges it. A question whose only informative words are names the
-document knows (a source key, a code, a title: "What does Smith's work say?") is about them. A
+document knows (a source key, a code, a title: "What does Smith's work say?") is about them; so is a question for the
+overview's layout lines with nothing beside them but words the page uses or everyday ones ("Which category is it also
+listed in?", `ingest/section.asks_overview_line`). A
 question of several parts that is not covered as a whole is answered for the parts that are: a part is
 judged by its own dense support and the whole question's lexical evidence.
 """
@@ -48,6 +50,7 @@ from dataclasses import dataclass, replace
 
 from .evidence import ZIPF_COMMON, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
 from .names import asks_what_it_says
+from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
 
 @dataclass(frozen=True)
 class Decision:
@@ -124,6 +127,9 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         return not asks_nothing(evidence)
     if evidence.names and asks_what_it_says(evidence.topic.question, evidence.names):
         return False  # "What does the EU AI Act require of providers?": what is asked is the name's
+    if asks_overview_line(evidence.topic.question) and not evidence.topic.entities and not evidence.names and all(
+            w.covered or w.zipf >= ZIPF_COMMON or w.word in LAYOUT_LINE_WORDS for w in evidence.words):
+        return True  # "Which category is it also listed in?": the page's overview line (ingest/section.py)
     rest = [w for w in evidence.words if w.name is None]
     if all(w.zipf >= ZIPF_COMMON for w in rest):
         if evidence.names and not any(e.kind == "title" for e in evidence.topic.entities):

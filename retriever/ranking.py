@@ -4,7 +4,7 @@ dense and BM25 recalled (CombSUM)."""
 from __future__ import annotations
 
 from consensus_chat.ingest.lexical import query_terms
-from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.section import Section, asks_overview_line
 from consensus_chat.ingest.words import content_words
 
 from .evidence import ZIPF_COMMON, zipf
@@ -51,7 +51,11 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
             add([i for title in named for i in children.get(title, ())], TIER_TITLE, "area")
     authors_asked = topic.asks_authorship and not any(e.kind != "author" for e in topic.entities) and all(
         zipf(w) >= ZIPF_COMMON for w in topic.words)  # "Who is the review's first author?": "first" says which
-    if topic.about_document or authors_asked:
+    if asks_overview_line(topic.question) and not topic.entities:
+        # "Which category is it also listed in?", "What reasoning is given for classifying it here?": the overview's
+        # layout lines (no card has a parent category or a reasoning line; nor has the source record).
+        add([i for i, s in sections.items() if s.kind == "overview"], TIER_REPORT, "report")
+    elif topic.about_document or authors_asked:
         # "Who wrote this report?" or "What does the document say?": the source record and overview.
         wanted = ("source",) if topic.asks_authorship else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")

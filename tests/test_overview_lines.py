@@ -1,0 +1,53 @@
+"""A question for the overview's layout lines (corpus README, parts 2-3: `Also in <parent>` and `Reasoning`) is
+answered from the overview, first in the ranking, in a conversation too: a card has one label and no parent category.
+Real model and indexes (the shipped page and tests/data's second page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import converse
+from consensus_chat.ingest.section import asks_overview_line
+
+ALSO = ["Which broader category is this mitigation also listed in?", "What is it also filed under?",
+        "What is the parent category of this practice?", "Under which wider category is it also listed?"]
+WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?"]
+
+
+@pytest.mark.parametrize("question", ALSO + WHY)
+def test_the_layout_lines_are_asked_for(question):
+    assert asks_overview_line(question)
+
+
+@pytest.mark.parametrize("question", [
+    "Does the page also cover audits?", "Is metrology also in risk assessment?",
+    "What does the page say about chain-of-thought reasoning?", "What is the parent area of audit techniques?",
+])
+def test_other_questions_do_not_ask_for_them(question):
+    assert not asks_overview_line(question)
+
+
+@pytest.mark.parametrize("question", ALSO + WHY)
+def test_the_overview_ranks_first_and_its_line_is_quoted(assistant, question):
+    result = assistant.retriever.search(question, k=3)
+    assert result.in_scope and result.hits[0].kind == "overview"
+    answer = assistant.answer(question)
+    wanted = "Also in Organisation" if question in ALSO else "Interpretability techniques modify model design"
+    assert not answer.refused and wanted in answer.text
+
+
+def test_on_another_page_too(second_page):
+    result = second_page.retriever.search("Which other category is this practice also in?", k=3)
+    assert result.hits[0].kind == "overview"
+
+
+def test_a_card_named_beside_them_keeps_its_own_label(retriever):
+    # A named card's label is the card's: "classified under Learning Objectives" asks for a card, not the overview.
+    result = retriever.search("Why was chain-of-thought reasoning classified under Learning Objectives?", k=3)
+    assert result.hits[0].kind == "card"
+
+
+def test_in_a_conversation_the_question_stands_alone(assistant):
+    shown, answer = converse(assistant, ["Tell me about explainability", "Which category is it also in?"])
+    assert shown.citations[0].title == "Explainability"
+    assert answer.citations[0].title == "Overview" and "Also in Organisation" in answer.text
