@@ -34,7 +34,7 @@ What follows a refusal is decided apart (app/followup_refusal.py): there is no s
 
 from __future__ import annotations
 
-from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
+from consensus_chat.retriever.evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
 
 from .followup_context import (definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere,
                                uses_any)
@@ -170,10 +170,6 @@ def covered_words(words, result) -> tuple[str, ...]:
 def _on(section, *, about: bool = False) -> tuple:
     return section, section.title, about
 
-
-# Everyday English (wordfreq zipf >= 4.8, about 60 uses a million words: "happens" 5.0, "better", "need"): a word
-# the document does not use but that names no topic of its own, unlike "bread" (4.5), "bake" (3.9), "scouts" (3.8).
-ZIPF_EVERYDAY = 4.8
 
 
 def _only_its_words(words, result, section) -> bool:

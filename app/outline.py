@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.words import content_words
-from consensus_chat.retriever.topic import Topic
+from consensus_chat.retriever.topic import CITE_WORDS, Topic
 
 # Generic English for asking for a list of parts, never words of one document.
 LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name names subsection subsections sub "
                        # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
                        "include includes included including contain contains contained sit sits belong belongs "
-                       "grouped".split())
+                       "grouped fall falls come comes".split())  # "What falls under X?"
 SEVERAL = frozenset("sections cards areas entries subsections sub-sections subareas sub-areas subtopics "
                     "sub-topics".split())  # asks for several sections
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
@@ -28,7 +28,7 @@ _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question 
 def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[str, list[Section]] | None:
     """The parent a question asks the sections of, and its child sections in document order; None when the
     question asks anything else."""
-    if topic is None or topic.asks_citations or topic.entities and topic.asks_authorship:
+    if topic is None or topic.entities and topic.asks_authorship:
         return None
     if any(m in _NOT_A_LIST for m in topic.meta):
         return None
@@ -42,6 +42,8 @@ def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[st
     if len(named) != 1:
         return None
     parent = named[0]
+    if (set(topic.meta) & CITE_WORDS) - set(normalise(parent).split()):
+        return None  # a question about citations; "sources" of "Lead Sources in the Home" is the parent's name
     # Nothing else may be asked: the words left once the parent's name and the list words are set aside.
     if set(topic.words) - LIST_WORDS - set(content_words(parent)):
         return None

@@ -58,6 +58,9 @@ ZIPF_TOP = 8.0
 # A word used about once in 3,000 words or more often ("set" 5.6, "way" 6.0, "new" 6.3, "work" 6.0) cannot
 # carry a topic by itself: a question whose other words are all this common is about its names.
 ZIPF_COMMON = 5.5
+# Everyday English (wordfreq zipf >= 4.8, about 60 uses a million words: "happens" 5.0, "better", "need"): a word
+# the document does not use but that names no topic of its own, unlike "bread" (4.5), "bake" (3.9), "scouts" (3.8).
+ZIPF_EVERYDAY = 4.8
 
 
 def informativeness(word: WordEvidence) -> float:
