@@ -40,7 +40,7 @@ from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.words import META_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-from .followup_context import names_last_section, points_back, section_using
+from .followup_context import NEW_TOPIC, names_last_section, points_back, section_using
 from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
@@ -56,12 +56,6 @@ _HOW_ONE = re.compile(r"^\s*how\s+[a-z]+\s*[?.!]*\s*$", re.I)
 _ABOUT_IT = re.compile(r"\b(?:about|on)\s+(?:it|this|that|them|these|those)\b", re.I)
 # "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
 _INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*)+", re.I)
-# "Different question:", "Switching topics -": the user says a new topic starts, so nothing earlier is continued.
-_NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|other|separate|unrelated)\s+"
-                        r"(?:question|topic|subject|thing)|switch(?:ing)?\s+(?:topics?|subjects?|gears)|"
-                        r"chang(?:e|ing)\s+(?:of\s+)?(?:the\s+)?(?:topic|subject)|"
-                        r"on\s+(?:a|an)?\s*(?:different|another|other|unrelated|separate)\s+(?:note|topic|subject)|"
-                        r"moving on|unrelated(?:ly)?|separately)\b[\s,.:;!-]*", re.I)
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
@@ -98,7 +92,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(question)
     stripped = _INTERJECTION.sub("", question)
     question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
-    fresh = _NEW_TOPIC.match(question)
+    fresh = NEW_TOPIC.match(question)
     if fresh and any(ch.isalnum() for ch in question[fresh.end():]):
         return Resolution(question[fresh.end():].strip())  # "New question: why are old antibiotics scarce?"
     picked = _pick(question, previous, section_of, analyse)

@@ -20,8 +20,14 @@ ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|the
                       r"the one|that one|same)\b", re.I)
 # "the/that/this X", and the words after X up to the first stopword: "the proposed fix" names "proposed" and "fix".
 _DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)
-
-
+# "Different question:", "Switching topics -": the user says a new topic starts, so nothing earlier is continued.
+NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|other|separate|unrelated)\s+"
+                       r"(?:question|topic|subject|thing)|switch(?:ing)?\s+(?:topics?|subjects?|gears)|"
+                       r"chang(?:e|ing)\s+(?:of\s+)?(?:the\s+)?(?:topic|subject)|"
+                       r"on\s+(?:a|an)?\s*(?:different|another|other|unrelated|separate)\s+(?:note|topic|subject)|"
+                       r"moving on|unrelated(?:ly)?|separately|random\s+(?:one|question|thing)|leaving\s+(?:that|this|it)\s+"
+                       r"aside|(?:something|anything)\s+(?:different|else)|(?:a\s+)?(?:quick\s+)?(?:side\s+question|aside)|"
+                       r"off[- ]topic)\b[\s,.:;!-]*(?:but\s+)?", re.I)
 # "the card", "this section": a section noun in the singular with nothing after it that says which one ("the section
 # on risk" says which): the section the last answer was about, not the document.
 _THE_SECTION = re.compile(r"\b(?:the|this|that)\s+(?:card|section|area|entry)\b(?!\s+(?:on|about|for|of|that|which|"

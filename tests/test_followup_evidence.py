@@ -204,3 +204,13 @@ def test_the_section_on_a_topic_names_that_topic(assistant, shape):
     # "the section on metrology" says which section it means: a new topic, not the one just shown.
     _, answer = converse(assistant, [ON_FAITHFULNESS, "What does the section on metrology say?"], shape)
     assert first_id(answer) == METROLOGY
+
+
+@pytest.mark.parametrize("follow_up, alone", [
+    ("Something different: how do I make a paper plane that flies far?", "how do I make a paper plane that flies far?"),
+    ("Leaving that aside: what's the best snake to keep as a pet?", "what's the best snake to keep as a pet?"),
+    ("Unrelated, but how do I clean leather boots?", "how do I clean leather boots?"),
+])
+def test_an_opening_that_sets_the_last_topic_aside_asks_the_question_alone(assistant, follow_up, alone):
+    _, answer = converse(assistant, ["What is metrology?", follow_up])
+    assert answer.refused and answer.resolved_question == alone
