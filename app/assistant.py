@@ -12,11 +12,12 @@ from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
 from consensus_chat.retriever.ranking import BROAD_MARGIN
 from consensus_chat.retriever.types import SearchResult
+from consensus_chat.retriever.wording import split_parts
 
 from .codes import asks_shared_code, sharing_code
 from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
-from .followup import Resolution, resolve_follow_up
+from .followup import DOCUMENT_NOUNS, Resolution, resolve_follow_up
 from .memory import exchanges, history_pairs, turn_from_text
 from .outline import children_asked
 from .types import Answer, Citation, Turn
@@ -112,7 +113,11 @@ class Assistant:
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []
-        asks_areas = bool(set(topic.meta) & AREA_NOUNS)
+        # A part may be a title the question names ("Which parts of the page cover explainability or training data?").
+        wordings = [p.wording for p in evidence.parts] or (split_parts(topic.text) if topic.entities else [])
+        # "Which parts of the page …", "Where does the page talk about X or Y?" ask for sections as well.
+        asks_areas = bool(set(topic.meta) & AREA_NOUNS) or "parts" in topic.words and bool(
+            set(topic.meta) & DOCUMENT_NOUNS) or len(wordings) >= 2 and topic.question.lstrip().lower().startswith("where")
         # "What methods help audit AI systems?" asks for several things too: the cards the ranking cannot tell apart.
         several = not asks_areas and PLURAL_ASKED.search(topic.question) is not None and result.hits[0].kind == "card"
         asks_areas = asks_areas or several
@@ -120,11 +125,12 @@ class Assistant:
         # gives the code of the card it is about).
         if not asks_areas and not (set(topic.meta) & CODE_WORDS and evidence.parts):
             return []
-        if topic.entities or not topic.words or children_asked(topic, self.retriever.sections()) is not None:
+        if topic.entities and (len(wordings) < 2 or any(e.kind != "title" for e in topic.entities)) or (
+                not topic.words or children_asked(topic, self.retriever.sections()) is not None):
             return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it
         hits: list = []
-        for part in evidence.parts:
-            found = self._search(part.wording, searched)
+        for wording in wordings:
+            found = self._search(wording, searched)
             card = next((h for h in found.hits if h.kind == "card"), None) if found and found.in_scope else None
             if card is None:
                 hits = []  # a part not covered alone ("keeping people"): the question's own ranking lists them

@@ -60,3 +60,16 @@ def test_a_word_about_citations_inside_the_parents_name_still_lists_its_sub_area
     # Asking what it cites is a question about citations, not a list of sub-areas.
     assert children_asked(_topic("Which sources does Lead Sources in the Home cite?", ("sources", "sources", "cite")),
                           SECTIONS) is None
+
+
+def test_a_title_and_a_topic_joined_by_or_list_one_section_each(assistant):
+    answer = assistant.answer("Which parts of the page cover explainability or training data?")
+    assert [c.title for c in answer.citations][:2] == ["Explainability", "Attributing model behaviours to training data"]
+    # One title alone is answered from it, not turned into a list of its neighbours.
+    assert {c.title for c in assistant.answer("Which sections cover explainability?").citations} == {"Explainability"}
+
+
+def test_where_the_page_talks_about_two_things_lists_both(second_page):
+    answer = second_page.answer("Where does the page talk about disclosure or about automatically generated attack "
+                                "prompts?")
+    assert [c.title for c in answer.citations][:2] == ["Reporting and disclosure", "AI-assisted red teaming"]
