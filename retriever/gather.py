@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .evidence import Evidence, Reading, read_words
-from .wording import rewritten
+from .wording import rewritten, set_aside
 from .filters import where
 
 
@@ -19,7 +19,7 @@ class Gatherer:
         """The question's evidence: each topic word read once, and the dense support of the topic.
 
         `filters` is (codes, labels, kinds, allowed ids) of the request; a reading's dense search keeps to them."""
-        topic = generation.analyzer.analyse(query)
+        topic = generation.analyzer.analyse(set_aside(query))  # "Leaving X aside, what about Y?" asks about Y
         words, names, rewrites = read_words(topic, generation.vocabulary, generation.analyzer)
 
         def reader(text: str, some_words) -> Reading:

@@ -7,6 +7,10 @@ import re
 
 from consensus_chat.ingest.words import content_words, tokens
 
+# "Leaving X aside, …", "Setting aside X: …", "Apart from X, …": an opening clause that names what is not asked about.
+_SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+(?P<a>[^,:;?]{1,80}?)|(?P<d>[^,:;?]{1,80}?)\s+aside)|"
+                        r"(?:apart|aside)\s+from\s+(?P<b>[^,:;?]{1,80}?)|(?:other\s+than|besides|except\s+for)\s+"
+                        r"(?P<c>[^,:;?]{1,80}?))\s*[,:;\u2014\u2013-]\s*(?=\S)", re.I)
 # Parts of a question of several parts ("metrology and quantum computing").
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
 
@@ -39,3 +43,14 @@ def split_parts(text: str) -> list[str]:
     parts = [p.strip(" ?.!") for p in _PARTS.split(text)]
     parts = [p for p in parts if content_words(p)]
     return parts if len(parts) >= 2 else []
+
+
+def set_aside(question: str) -> str:
+    """The question without an opening clause that sets something aside ("Leaving leisure boating aside, what about
+    ferries?" asks about ferries): the words of what is set aside would rank its sections first. Hand-written: a few
+    fixed English openings, and the rest of the question must ask something."""
+    m = _SET_ASIDE.match(question)
+    if m is None:
+        return question
+    rest = question[m.end():]
+    return rest if content_words(rest) else question
