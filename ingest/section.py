@@ -27,6 +27,8 @@ REASONING = "Reasoning"
 _ALSO = re.compile(r"\balso\s+(?:been\s+|be\s+)?(?:in|listed|filed|part|under|placed|included|classified|categori[sz]ed|"
                    r"sits?|belongs?|appears?)\b", re.I)
 _CATEGORY = re.compile(r"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b", re.I)
+_OTHER = re.compile(r"\b(?:other|another|wider|broader)\s+categor(?:y|ies)\b(?!\s+of)[^?]*\b(?:listed|filed|placed|in|under|"
+                    r"part)\b", re.I)  # "Which other category is red teaming listed under?"
 _PARENT = re.compile(r"\bparent\s+categor(?:y|ies)\b|\bcategory(?:'s|’s)\s+parent\b", re.I)
 _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:classif\w*|categori[sz]\w*|class(?:ed|ing)|"
                         r"filed|placed|mitigation|practice)\b|\bwhy\b[^?]*?\b(?:classified|categori[sz]ed|classed|filed)\b"
@@ -42,7 +44,7 @@ categorised categorized classification reasoning reason justification rationale 
 def asks_overview_line(question: str) -> bool:
     """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
-                or _REASONING.search(question))
+                or _OTHER.search(question) or _REASONING.search(question))
 
 
 def author_line(authors: tuple[str, ...], year: int | None) -> str:

@@ -10,6 +10,7 @@ from conftest import converse
 from consensus_chat.ingest.section import asks_overview_line
 
 ALSO = ["Which broader category is this mitigation also listed in?", "What is it also filed under?",
+        "Which other category is interpretability listed under?",
         "What is the parent category of this practice?", "Under which wider category is it also listed?"]
 WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?"]
 
@@ -20,7 +21,7 @@ def test_the_layout_lines_are_asked_for(question):
 
 
 @pytest.mark.parametrize("question", [
-    "Does the page also cover audits?", "Is metrology also in risk assessment?",
+    "Does the page also cover audits?", "Is metrology also in risk assessment?", "What other categories of risk are there?",
     "What does the page say about chain-of-thought reasoning?", "What is the parent area of audit techniques?",
 ])
 def test_other_questions_do_not_ask_for_them(question):
