@@ -113,7 +113,7 @@ class Assistant:
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []
-        # A part may be a title the question names ("Which parts of the page cover explainability or training data?").
+        # A part may be a title the question names ("Which parts of the page cover <a title> or <a topic>?").
         wordings = [p.wording for p in evidence.parts] or (split_parts(topic.text) if topic.entities else [])
         # "Which parts of the page …", "Where does the page talk about X or Y?" ask for sections as well.
         asks_areas = bool(set(topic.meta) & AREA_NOUNS) or "parts" in topic.words and bool(

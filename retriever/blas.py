@@ -4,9 +4,10 @@ A search's matrix products (the soft word match's words x topic words, the chunk
 take microseconds on one core. Above a size threshold (about 260,000 multiply-adds: five topic words
 against the shipped page's words) OpenBLAS splits them over its thread pool, and its woken threads then
 spin-wait for more work, holding the second core the next query's ONNX encoding needs: on 2 cores that
-made the soft match's mean 3-5 ms instead of 0.2 ms, and the next embedding slower. Each output value is
-computed the same way on one thread (the pool splits rows and columns, not the sums), so scores are
-bit-identical.
+made the soft match's mean 3-5 ms instead of 0.2 ms, and the next embedding slower. A search's scores are those
+of a one-thread BLAS, so they do not depend on the pool's size. Against the pool they are bit-identical where
+OpenBLAS splits rows and columns, not the sums (the machine this was measured on); its Haswell kernels (an EPYC
+without AVX-512) split a product of several columns differently, within float32 rounding (1.3e-5 in the test).
 
 `one_blas_thread()` holds the limit for the duration of a request; concurrent requests share it, and the
 process's own setting is restored when the last one leaves, so a library user's numpy is left as it was.

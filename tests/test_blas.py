@@ -33,7 +33,7 @@ def test_a_search_scores_on_one_blas_thread_and_restores_the_setting(retriever, 
     assert after and all(n == 2 for n in after)
 
 
-def test_products_on_one_thread_are_bit_identical_to_the_pool():
+def test_products_on_one_thread_are_a_one_thread_blas_and_within_rounding_of_the_pool():
     rng = np.random.default_rng(7)
     matrix = rng.standard_normal((3000, 384)).astype("float32")  # large enough for OpenBLAS to use its pool
     words = np.ascontiguousarray(rng.standard_normal((9, 384)).astype("float32").T)
@@ -42,7 +42,12 @@ def test_products_on_one_thread_are_bit_identical_to_the_pool():
         pooled = (np.dot(matrix, words), matrix @ vector)
         with one_blas_thread():
             single = (np.dot(matrix, words), matrix @ vector)
-    assert all(np.array_equal(a, b) for a, b in zip(pooled, single))
+    with threadpool_limits(limits=1, user_api="blas"):
+        reference = (np.dot(matrix, words), matrix @ vector)
+    assert all(np.array_equal(a, b) for a, b in zip(reference, single))  # the same numbers, whatever the pool
+    # Bit-identical to the pool on some OpenBLAS kernels; on others (Haswell) the pool sums a product of several
+    # columns in another order: float32 rounding apart.
+    assert all(np.allclose(a, b, rtol=1e-5, atol=1e-4) for a, b in zip(pooled, single))
 
 
 def test_overlapping_requests_restore_the_setting_only_when_the_last_leaves():
