@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
-from consensus_chat.ingest.words import PLURAL_ASKED
+from consensus_chat.ingest.words import PLURAL_ASKED, SECTION_NOUNS
 from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
 from consensus_chat.retriever.ranking import BROAD_MARGIN
@@ -27,7 +27,7 @@ __all__ = ["Assistant", "Answer", "Citation", "Turn", "open_assistant"]
 BACKENDS = ("extractive", "openai")
 TOP_K = 5
 # The plural nouns a question asks for several sections with ("Which areas deal with X or Y?").
-AREA_NOUNS = frozenset("sections areas cards chapters entries passages parts".split())
+AREA_NOUNS = SECTION_NOUNS | frozenset("chapters passages parts".split())
 
 
 class Assistant:

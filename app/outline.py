@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import Section
-from consensus_chat.ingest.words import content_words
+from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from consensus_chat.retriever.topic import CITE_WORDS, Topic
 
 # Generic English for asking for a list of parts, never words of one document.
@@ -20,8 +20,7 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
                        "include includes included including contain contains contained sit sits belong belongs "
                        "grouped fall falls come comes".split())  # "What falls under X?"
-SEVERAL = frozenset("sections cards areas entries subsections sub-sections subareas sub-areas subtopics "
-                    "sub-topics".split())  # asks for several sections
+SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 
 

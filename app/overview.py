@@ -9,13 +9,10 @@ answered by the `Also in` line, one for the reasoning ("Why was it classified th
 
 from __future__ import annotations
 
-from consensus_chat.ingest.section import ALSO_IN, REASONING, asks_overview_line
+from consensus_chat.ingest.section import ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-CATEGORY_WORDS = frozenset("category categories parent".split())
-CLASSIFIED_WORDS = frozenset("classified classification categorised categorized classed classing reasoning reason "
-                             "justification rationale".split())
 WHY_WORDS = frozenset("reasoning reason justification rationale".split())
 
 

@@ -37,8 +37,11 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
 
 # The words such a question asks with: beside them, only words the page uses or everyday ones may stand ("What is the
 # parent category of quantum computing?" asks about something else).
-LAYOUT_LINE_WORDS = frozenset("""category categories parent listed filed classified classifying classed classing
-categorised categorized classification reasoning reason justification rationale mitigation wider broader""".split())
+CATEGORY_WORDS = frozenset("category categories parent".split())  # the `Also in` line
+CLASSIFIED_WORDS = frozenset("classified classification categorised categorized classed classing reasoning reason "
+                             "justification rationale".split())  # the `Reasoning` line
+LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(
+    "listed filed classifying mitigation wider broader".split())
 
 
 def asks_overview_line(question: str) -> bool:

@@ -37,6 +37,8 @@ sub-area sub-areas subtopic subtopics sub-topic sub-topics
 # Generic English, never words of one document.
 PROVENANCE_WORDS = frozenset("drawn draws derive derives derived based adapted excerpted behind".split())
 META_WORDS = META_WORDS | PROVENANCE_WORDS
+# Words for several of the page's sections ("Which cards …?", "Which areas …?").
+SECTION_NOUNS = frozenset("sections cards areas entries".split())
 # Asking who wrote the document, when, or which document it is ("What report is this page drawn from?", "What is
 # the title of the report behind this page?"): answered from the source record when nothing else is asked.
 AUTHORSHIP_WORDS = frozenset(

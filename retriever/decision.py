@@ -47,13 +47,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
+from consensus_chat.ingest.words import SECTION_NOUNS
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
 from .names import asks_what_it_says
-from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
-
-# Words a question asks for several sections with (the corpus README's "research area" cards).
-LISTED_NOUNS = frozenset("sections cards areas entries".split())
 
 
 @dataclass(frozen=True)
@@ -135,7 +133,7 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             w.covered or w.zipf >= ZIPF_COMMON or w.word in LAYOUT_LINE_WORDS for w in evidence.words):
         return True  # "Which category is it also listed in?": the page's overview line (ingest/section.py)
     rest = [w for w in evidence.words if w.name is None]
-    if any(e.kind == "code" for e in evidence.topic.entities) and set(evidence.topic.meta) & LISTED_NOUNS and all(
+    if any(e.kind == "code" for e in evidence.topic.entities) and set(evidence.topic.meta) & SECTION_NOUNS and all(
             w.covered or w.zipf >= ZIPF_EVERYDAY for w in rest):
         return True  # "Which cards carry the code 2.2.1?": which sections have the code, whatever verb asks it
     if all(w.zipf >= ZIPF_COMMON for w in rest):

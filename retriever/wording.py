@@ -8,9 +8,9 @@ import re
 from consensus_chat.ingest.words import content_words, tokens
 
 # "Leaving X aside, …", "Setting aside X: …", "Apart from X, …": an opening clause that names what is not asked about.
-_SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+(?P<a>[^,:;?]{1,80}?)|(?P<d>[^,:;?]{1,80}?)\s+aside)|"
-                        r"(?:apart|aside)\s+from\s+(?P<b>[^,:;?]{1,80}?)|(?:other\s+than|besides|except\s+for)\s+"
-                        r"(?P<c>[^,:;?]{1,80}?))\s*[,:;\u2014\u2013-]\s*(?=\S)", re.I)
+_SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?]{1,80}?|[^,:;?]{1,80}?\s+aside)|"
+                        r"(?:(?:apart|aside)\s+from|other\s+than|besides|except\s+for)\s+[^,:;?]{1,80}?)"
+                        r"\s*[,:;\u2014\u2013-]\s*(?=\S)", re.I)
 # Parts of a question of several parts ("metrology and quantum computing").
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
 
