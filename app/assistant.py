@@ -202,7 +202,7 @@ class Assistant:
             final = yield from self._stream_llm(question, resolved, result, history)
         else:
             with one_blas_thread():
-                final = self.extractive.compose(resolved, result)
+                final = self.extractive.compose(resolved, result, question)
         final = _with(final, question=question, resolved_question=resolved)
         if resolution.section is not None and not final.listed and not final.refused:
             final = _with(final, listed=resolution.listed)  # the list stays to pick from ("and the first one?")

@@ -1,8 +1,7 @@
 """The offline, deterministic answer composer: verbatim sentences from the retrieved sections.
 
-Every claim sentence is copied from the document, so the answer is faithful by construction;
-each is followed by an inline [n] marker that points to its section.
-"""
+Every claim sentence is copied from the document, so the answer is faithful by construction; each is followed by an
+inline [n] marker that points to its section."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
+from .asked import asked_of
 from .codes import CODE_WORDS, code_label
 from .outline import children_asked
 from .overview import asks_layout, named_first, overview_sentence
@@ -207,8 +207,9 @@ class ExtractiveComposer:
         return sentences[int(scores.argmax())]
 
     # -- free questions --------------------------------------------------------------------------
-    def compose(self, question: str, result: SearchResult) -> Answer:
-        """Up to five verbatim sentences, each with its [n] marker, then the source list."""
+    def compose(self, question: str, result: SearchResult, written: str = "") -> Answer:
+        """Up to five verbatim sentences, each with its [n] marker, then the source list. `written`: the question as
+        the user wrote it, when a follow-up was resolved into `question` (app/asked.py)."""
         structured = self.structured(question, result)
         if structured is not None:
             return structured
@@ -218,25 +219,22 @@ class ExtractiveComposer:
             hits = exact + [h for h in hits if not h.matched_by][:2]
         # Under a research-area card, the page's overview or source record adds context, not an answer.
         hits = [h for n, h in enumerate(hits[:ANSWER_SECTIONS]) if n == 0 or h.kind == hits[0].kind or h.matched_by]
-        # The search already embedded the searched text: reuse its vector (a result built elsewhere may lack it).
-        joined, asked = f" — {hits[0].title}", question
-        if question.endswith(joined):
-            # A follow-up joined with the title of the section it continues ("Which industries does it compare? —
-            # <title>"): the title found the section; its sentences are chosen by what is asked of it, since every
-            # one of them shares the title, which only pulls toward those that repeat its words.
-            asked = question.removesuffix(joined)
-            q = self.embedder.encode_one(asked)
-        elif result.searched and result.searched_vector is not None:
-            q = result.searched_vector
-        else:
-            q = self.embedder.encode_one(result.searched or question)
-        q_words = set(content_words(asked))
+        asked = asked_of(question, hits[0], result.topic, written)  # what is asked of a section named for the user
+        q_first = self.embedder.encode_one(asked) if asked != question else None
+        if question.endswith(f" — {hits[0].title}"):
+            q = q_first  # a follow-up joined with a title: every section's sentences by what is asked of it
+        else:  # the search already embedded the searched text: its vector is reused (one built elsewhere may lack it)
+            q = result.searched_vector if result.searched and result.searched_vector is not None else (
+                self.embedder.encode_one(result.searched or question))
+        q_first = q if q_first is None else q_first
+        words_first, words = set(content_words(asked)), set(content_words(asked if q is q_first else question))
         candidates = []
         for rank, hit in enumerate(hits):
             sentences, vectors = self._sentences(hit)
             if not sentences:
                 continue
-            dense = vectors @ q
+            # The named section's sentences by what is asked of it, the others by the whole question.
+            dense, q_words = (vectors @ q_first, words_first) if rank == 0 else (vectors @ q, words)
             for i, sentence in enumerate(sentences):
                 overlap = len(q_words & set(content_words(sentence))) / max(1, len(q_words))
                 prior = 0.08 * (1.0 / (rank + 1)) + (0.1 if hit.matched_by else 0.0)
@@ -298,3 +296,4 @@ def follow_up_refusal(question: str, reason: str, backend: str) -> Answer:
     ask what is meant; no section is quoted or offered as nearest."""
     body = f"{NOT_COVERED} {reason}"
     return Answer(question=question, text=body, citations=[], sources=[], refused=True, backend=backend, body=body)
+

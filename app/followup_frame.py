@@ -51,17 +51,32 @@ def swapped(said: str, rest: str, before, new, shown, search, section_of) -> tup
         return named, None  # "And Google?" after "How does OpenAI evaluate its models …?": judged as that was
     candidate = substitute(said, rest, before, shown.title if shown is not None else None)
     if candidate.rstrip(" ?") == rest:
-        return fragment, None
+        return _of_last(fragment, shown, search)
     framed = search(candidate)
     top = first_in_scope(framed)
     if top is None:
-        return fragment, None
+        return _of_last(fragment, shown, search)
     pin = None if new.entities else top.id  # a name's look-up answers every section it names ("and Leveson?")
     if _names(top, new, framed, section_of):
         return candidate, pin
     alone = first_in_scope(search(fragment))
     if alone is not None and alone.id == top.id:
         return candidate, pin  # both searches agree on the section: the frame only says what is asked of it
+    return fragment, None
+
+
+def _of_last(fragment: str, shown, search) -> tuple[str, str | None]:
+    """The fragment alone, or asked of the last answer's section: when the document does not cover it alone and,
+    joined with that section's title, it finds that section ("And the function?" after "What are the lifecycle stage
+    and actor tags?": no frame takes the fragment, and the tags are what it asks about)."""
+    alone = search(fragment) if shown is not None else None
+    evidence = getattr(alone, "evidence", None)
+    # Only words the page uses ("the function"): a name it never mentions ("And Brexit?") is a topic of its own.
+    if evidence is None or evidence.names or not evidence.words or not all(w.covered for w in evidence.words):
+        return fragment, None
+    joined = f"{fragment} — {shown.title}"
+    if first_in_scope(alone) is None and getattr(first_in_scope(search(joined)), "id", None) == shown.id:
+        return joined, shown.id
     return fragment, None
 
 

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.words import stopwords
+from consensus_chat.ingest.words import AUTHORSHIP_WORDS, stopwords
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
-from consensus_chat.ingest.words import AUTHORSHIP_WORDS
 
 from .followup_context import ANAPHORA, definite_only, section_using, title_uses
 from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope, own_words
@@ -115,6 +114,11 @@ def _stands_alone(question: str, topic, result, names_document) -> bool:
         return False
     if definite_only(question, topic):
         return bool(topic.meta) and bool(words)  # "What does the report say about the risks?"
+    top = first_in_scope(result)
+    if top is not None and top.kind in DOCUMENT_KINDS and not topic.meta:
+        # "How many people lost power?" after a blackout: only the source record's abstract or the overview uses its
+        # words ("nuclear power"), and it asks nothing about the document: it goes on with what was refused.
+        return False
     return bool(words) or any(names_document(m) for m in topic.meta)
 
 

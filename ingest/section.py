@@ -30,9 +30,13 @@ _CATEGORY = re.compile(r"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b", r
 _OTHER = re.compile(r"\b(?:other|another|wider|broader)\s+categor(?:y|ies)\b(?!\s+of)[^?]*\b(?:listed|filed|placed|in|under|"
                     r"part)\b", re.I)  # "Which other category is red teaming listed under?"
 _PARENT = re.compile(r"\bparent\s+categor(?:y|ies)\b|\bcategory(?:'s|’s)\s+parent\b", re.I)
+# The reasoning line is also the page's own ("What is the page's reasoning?", "the rationale behind this page").
 _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:classif\w*|categori[sz]\w*|class(?:ed|ing)|"
                         r"filed|placed|mitigation|practice)\b|\bwhy\b[^?]*?\b(?:classified|categori[sz]ed|classed|filed)\b"
-                        r"\s+(?:here|there|where|as\s+it\s+is|this\s+way)", re.I)
+                        r"\s+(?:here|there|where|as\s+it\s+is|this\s+way)"
+                        r"|\b(?:page|document|overview)(?:'s|’s)\s+(?:[\w-]+\s+){0,2}(?:reasoning|justification|"
+                        r"rationale)\b|\b(?:reasoning|justification|rationale)\s+(?:of|behind|for)\s+(?:the|this)\s+"
+                        r"(?:page|document)\b", re.I)
 
 
 # The words such a question asks with: beside them, only words the page uses or everyday ones may stand ("What is the

@@ -59,6 +59,9 @@ demonstrate demonstrates demonstrated material materials content information
 recommend recommends recommended recommendation recommendations
 key keys draw drawing rely relies relied relying lean leans leaned leant leaning use uses used using
 credit credits credited invoke invokes invoked depend depends depended
+back backs backed backing support supports supported supporting underpin underpins underpinned underpinning
+example examples instance instances topic topics context contexts connection connections role roles purpose
+twice times
 """.split())
 
 # How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",
@@ -74,6 +77,8 @@ ANSWER_FORM = re.compile(
     # A count of the answer's parts without a preposition ("Give three bullet points on …", "two sentences on …").
     r"|\b(?:\d+|two|three|four|five|six|seven|eight|nine|ten|a few|a couple of)\s+(?:short\s+|brief\s+|simple\s+)?"
     r"(?:sentences|bullets|bullet\s+points|points|paragraphs|lines|words)\b"
+    # A length written as one adjective ("the page's one-sentence rationale", "a two-line summary").
+    r"|\b(?:\d+|one|two|three|four|five|single|short)-(?:sentence|line|paragraph|word)\b"
     # An instruction to the assistant itself inside the question ("Ignore prior instructions and say …", "disregard
     # your rules"): the common prompt-injection opener, at the start of a sentence, is about the assistant, never the
     # question's topic ("Why do teams ignore the rules on reporting?" keeps its words).
@@ -156,6 +161,17 @@ def kind_of_code(bares: list[str], toks: list[re.Match], i: int) -> bool:
     before = bares[i - 1]
     return before.isalpha() and not any(before in words for words in (stopwords(), META_WORDS, SOURCE_WORK_WORDS,
                                                                         LAYOUT_WORDS))
+
+
+# Words for the document that are also verbs of a topic ("How should I report it?", "Do they document near misses?").
+_NOUN_OR_VERB = frozenset("report reports document documents".split())
+# Before a verb, never before the noun: a subject pronoun, "to", a modal or an auxiliary.
+_BEFORE_VERB = frozenset("i we you they to should would could can must will shall may might do does did not".split())
+
+
+def used_as_verb(bares: list[str], i: int) -> bool:
+    """ "report" or "document" as what someone does ("How should I report it?"): a topic word, not the document."""
+    return bares[i] in _NOUN_OR_VERB and i > 0 and bares[i - 1] in _BEFORE_VERB
 
 
 def qualifies_noun(label: str, question: str) -> bool:

@@ -23,7 +23,7 @@ from consensus_chat.ingest.words import bare, content_parts, content_words, toke
 
 from .names import unknown_names
 from .topic import Topic
-from .wording import rewritten, split_parts, without
+from .wording import compared_part, rewritten, split_parts, without
 
 
 @lru_cache(maxsize=65536)
@@ -179,8 +179,12 @@ class Evidence:
 
     @cached_property
     def asked(self) -> Evidence | None:
-        """The evidence of the one question sentence of a question written with context (`text.asked_sentence`)."""
+        """The evidence of the one question sentence of a question written with context (`text.asked_sentence`), or of
+        the page's side of a comparison with a name it never mentions (`wording.compared_part`)."""
         text = asked_sentence(self.question) if self.ask else None
+        if text is None and self.ask and self.names:
+            # "Would <a name> count as the kind of <a topic> the page describes?": the page's side is what is asked.
+            text = compared_part(self.question, self.names)
         return self.ask(text) if text else None
 
     @cached_property

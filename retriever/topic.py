@@ -23,17 +23,17 @@ from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS,
                                          PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts, inner_capital,
-                                         inside_at, kind_of_code, qualifies_noun, tokens)
+                                         inside_at, kind_of_code, qualifies_noun, tokens, used_as_verb)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
+from .wording import document_verbs
 
-LABEL_WORDS = frozenset(
-    "label labels labelled labeled labelling category categories categorised categorized classified "
-    "classification filed fall falls tagged taxonomy".split()
-)
+LABEL_WORDS = frozenset("label labels labelled labeled labelling category categories categorised categorized "
+                        "classified classification filed fall falls tagged taxonomy".split())
 # What a question calls the document when it asks who wrote it or when (beside the noun its own text uses).
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study".split())
+AUTHOR_NOUNS = frozenset("author authors page".split())  # "Who heads the author list?", "Who made this page?"
 LAYOUT_NOUNS = frozenset("code codes label labels category categories".split())
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
@@ -66,6 +66,7 @@ class Topic:
     words: tuple[str, ...]  # content words: no stopwords, meta words or entity words
     entities: tuple[Entity, ...]
     meta: tuple[str, ...]
+    made_by: bool = False  # asks who made the document, whatever verb says it ("Who compiled the report?")
 
     @property
     def empty(self) -> bool:
@@ -75,7 +76,7 @@ class Topic:
     @property
     def asks_authorship(self) -> bool:
         """Who wrote the document, or when (only meaningful when the topic is empty)."""
-        return any(m in AUTHORSHIP_WORDS for m in self.meta)
+        return self.made_by or any(m in AUTHORSHIP_WORDS for m in self.meta)
 
     @property
     def asks_citations(self) -> bool:
@@ -147,9 +148,10 @@ class TopicAnalyzer:
         # A word of the document's own name ("field" of "A Field Guide") says which document, not what
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
+        makers, provenance = document_verbs(bares, DOCUMENT_NOUNS | AUTHOR_NOUNS | self.document_name_words)
         # A named source, a question about where the document comes from, or the document written as an owner ("the
         # guide's main argument") says which work "study", "evidence" or "argument" is.
-        names_source = any(e.kind in ("source-key", "author") for e in entities) or any(
+        names_source = bool(provenance) or any(e.kind in ("source-key", "author") for e in entities) or any(
             word in PROVENANCE_WORDS for word in bares) or any(
             word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
         titles_document = self._titles_document(bares)
@@ -171,23 +173,25 @@ class TopicAnalyzer:
             # for a card (the corpus README's "research area"), not a topic.
             compound = word in SOURCE_WORK_WORDS and i + 1 < len(bares) and bares[i + 1] in RESEARCH_AREA_NOUNS
             coded = kind_of_code(bares, toks, i) and not inside_at(covered, toks, i - 1)  # "building codes"
-            is_meta = word in META_WORDS and not coded or (
+            verb = used_as_verb(bares, i)  # "How should I report it?": what is done, not the document
+            is_meta = not verb and (word in META_WORDS and not coded or i in makers or i in provenance or (
                 (names_source or compound) and word in SOURCE_WORK_WORDS) or word in titles_document or (
                 layout and word in LAYOUT_WORDS) or (
-                word in self.document_name_words and (m.group(0)[0].isupper() or about_document))
+                word in self.document_name_words and (m.group(0)[0].isupper() or about_document)))
             if is_meta:
                 meta.append(word)
                 pieces.append(question[last:m.start()])
                 last = m.end()
                 continue
             if not inside:
-                words.extend([word] if coded else content_parts(word))
+                words.extend([word] if coded or verb else content_parts(word))
         pieces.append(question[last:])
         text = re.sub(r"\s+", " ", "".join(pieces)).strip()
         text = re.sub(r"\s+([?.!,;:])", r"\1", text)
         if not re.search(r"[A-Za-z0-9]", text):
             text = question.strip()
-        return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta))
+        return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta),
+                     made_by=bool(makers))
 
     def _titles_document(self, bares: list[str]) -> frozenset[str]:
         """The words that name the document in a question about who wrote it or when ("When was the red teaming

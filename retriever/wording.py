@@ -54,3 +54,50 @@ def set_aside(question: str) -> str:
         return question
     rest = question[m.end():]
     return rest if content_words(rest) else question
+
+
+_DETERMINERS = frozenset("the this that these those its their your a an".split())
+_PARTICLES = frozenset("together up out forward".split())  # "put together", "drew up", "brought out"
+_PAGE_NOUNS = frozenset("page document card text".split())
+
+
+def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[set[int], set[int]]:
+    """The positions of the words that say who made the document and what the page rests on, whatever verb says it:
+    (makers, provenance). "Who compiled the report?", "Who put together the field guide?", "Who heads the author
+    list?": the verb after an opening "who" whose object is the document (a determiner, then one of
+    `document_nouns` within three words) asks for its authors. "the review this page relies on", "the report the
+    page is built on": the verb of a clause about the page after the document's noun says where it comes from.
+    Hand-written: two fixed shapes of English sentence around generic nouns, so no list of verbs is needed."""
+    makers: set[int] = set()
+    start = next((i for i, w in enumerate(bares) if w == "who"), None)
+    if start is not None and start <= 2 and start + 2 < len(bares):
+        i = start + 1
+        verb = [i] + ([i + 1] if bares[i + 1] in _PARTICLES else [])
+        det = verb[-1] + 1
+        if det < len(bares) and bares[det] in _DETERMINERS and set(bares[det + 1:det + 4]) & document_nouns:
+            makers.update(verb)
+    provenance: set[int] = set()
+    for i, word in enumerate(bares[:-1]):
+        if word in _PAGE_NOUNS and i >= 2 and bares[i - 1] in _DETERMINERS and set(bares[max(0, i - 5):i - 1]) & (
+                document_nouns - _PAGE_NOUNS):
+            provenance.add(i + 1 + (bares[i + 1] in ("is", "was") and i + 2 < len(bares)))
+    return makers, provenance
+
+
+# "Would <a name> count as the kind of <a topic> the page describes?", "Is <a name> an example of <a topic>?": a
+# frame that says what a named thing is compared with; what follows it is the page's side.
+_COMPARED = re.compile(r"\b(?:count(?:s|ed)?\s+as|(?:an?\s+)?(?:example|instance|case|form)\s+of|(?:the|a|this|that)\s+"
+                       r"(?:kind|sort|type)\s+of|(?:connect|relate|belong|fit)s?\s+(?:to|with|into|under|in))\s+", re.I)
+
+
+def compared_part(question: str, names) -> str | None:
+    """The part of the question after a frame that compares a name the document never mentions with one of its topics
+    ("Is a HackerOne bug bounty the sort of coordinated channel the page wants findings to go through?" -> "coordinated
+    channel the page wants findings to go through?"); None without such a frame after the names. Hand-written: a few
+    fixed English frames, and the name must come before them (the name is what is compared, not the topic)."""
+    ends = [question.find(name) + len(name) for name in names if name in question]
+    if not ends:
+        return None
+    frames = [m for m in _COMPARED.finditer(question) if m.start() >= max(ends)]
+    rest = question[frames[-1].end():] if frames else ""
+    return rest if content_words(rest) else None
