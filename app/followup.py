@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.section import asks_overview_line
-from consensus_chat.ingest.words import META_WORDS
+from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .followup_context import NEW_TOPIC, names_last_section, points_back, section_using
@@ -67,6 +67,8 @@ MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (
 # Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
 DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
 guide guidebook handbook book books whitepaper text abstract introduction overview conclusion conclusions appendix""".split())
+# How a source is used ("Is an example source named?"): no word for a document, unlike "review" or "study".
+_SOURCE_USE = SOURCE_WORK_WORDS - frozenset("review reviews study studies".split())
 
 
 @dataclass(frozen=True)
@@ -248,8 +250,9 @@ def _document_beside_pronoun(question: str, topic) -> bool:
 
 
 def _names_document(meta_word: str) -> bool:
-    """A word for a document ("report") or of its own name (a capitalised word of its title), not of what is asked."""
-    return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS
+    """A word for a document ("report") or of its own name (a capitalised word of its title), not of what is asked
+    nor of how a source is used ("Is an example source named?")."""
+    return meta_word in DOCUMENT_NOUNS or meta_word not in META_WORDS and meta_word not in _SOURCE_USE
 
 
 def _choices(previous: Turn, section_of) -> list:

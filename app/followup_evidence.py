@@ -34,6 +34,8 @@ What follows a refusal is decided apart (app/followup_refusal.py): there is no s
 
 from __future__ import annotations
 
+import re
+
 from consensus_chat.retriever.evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
 
 from .followup_context import (definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere,
@@ -64,9 +66,14 @@ def own_words(question_topic, result, *, keep_ubiquitous: bool = False) -> tuple
     return tuple(w for w in question_topic.words if w not in weak)
 
 
+# "What worked instead?", "What else helps?": an alternative to, or more than, what was just said.
+_INSTEAD = re.compile(r"\b(?:instead|else|otherwise)\b", re.I)
+
+
 def refers_back(question: str, question_topic) -> bool:
-    """A pronoun, or a topic that is only definite references ("the risks"): the question leans on the last turn."""
-    return points_back(question) or definite_only(question, question_topic)
+    """A pronoun, a topic that is only definite references ("the risks"), or a word that sets the question against
+    what was just said ("instead", "else"): the question leans on the last turn."""
+    return points_back(question) or definite_only(question, question_topic) or _INSTEAD.search(question) is not None
 
 
 def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:

@@ -61,7 +61,7 @@ key keys draw drawing rely relies relied relying lean leans leaned leant leaning
 credit credits credited invoke invokes invoked depend depends depended
 back backs backed backing support supports supported supporting underpin underpins underpinned underpinning
 example examples instance instances topic topics context contexts connection connections role roles purpose
-twice times
+twice times name names named naming
 """.split())
 
 # How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",

@@ -149,10 +149,10 @@ class TopicAnalyzer:
         # about, when it is written as a name or beside words about the document ("the field guide").
         about_document = any(word in META_WORDS for word in bares)
         makers, provenance = document_verbs(bares, DOCUMENT_NOUNS | AUTHOR_NOUNS | self.document_name_words)
-        # A named source, a question about where the document comes from, or the document written as an owner ("the
-        # guide's main argument") says which work "study", "evidence" or "argument" is.
+        # A named source, a word for citing ("Which source backs it?"), a question about where the document comes from,
+        # or the document written as an owner ("the guide's main argument") says which work "study" or "argument" is.
         names_source = bool(provenance) or any(e.kind in ("source-key", "author") for e in entities) or any(
-            word in PROVENANCE_WORDS for word in bares) or any(
+            word in PROVENANCE_WORDS or word in CITE_WORDS for word in bares) or any(
             word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
         titles_document = self._titles_document(bares)
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's

@@ -77,3 +77,18 @@ def test_after_a_refusal_words_only_the_source_record_uses_go_on_with_what_was_r
     assert follow.refused
     about = third_page.answer("Who wrote the review?", [refused])  # a question about the document stands alone
     assert not about.refused and "Rivera" in about.text
+
+
+def test_instead_leans_on_the_last_answer(assistant):
+    first = assistant.answer("Are current explainability tools reliable?")
+    assert first.citations[0].title == "Explainability"
+    follow = assistant.answer("What should happen instead?", [first])
+    assert not follow.refused and follow.citations[0].title == "Explainability"
+
+
+def test_a_word_for_citing_asks_about_the_last_sections_sources(third_page):
+    first = third_page.answer("Why not just make the deadlines very short?")
+    assert first.citations[0].title == "Serious incident notification"
+    for question in ("Which source backs it?", "Is an example source named?"):
+        follow = third_page.answer(question, [first])
+        assert follow.citations[0].title == "Serious incident notification" and "Wright" in follow.text
