@@ -296,4 +296,3 @@ def follow_up_refusal(question: str, reason: str, backend: str) -> Answer:
     ask what is meant; no section is quoted or offered as nearest."""
     body = f"{NOT_COVERED} {reason}"
     return Answer(question=question, text=body, citations=[], sources=[], refused=True, backend=backend, body=body)
-
