@@ -26,3 +26,16 @@ def asked_of(question: str, hit, topic, written: str = "") -> str:
             if set(content_words(rest)) - META_WORDS:
                 return rest
     return question
+
+
+def listed_sentence(words, sentences: list[str]) -> str:
+    """The sentence a list entry quotes for a question that asks for sections by what they say ("Which parts of the
+    page cover unreliable attribution tools or personas?"): the one sharing the most of the question's words (as
+    stems, so "attribution" meets "attributed"), so the entry shows why it matched; the section's first, defining
+    sentence when no other shares more. `words`: the question's topic words (not the label or code it names)."""
+    from consensus_chat.ingest.lexical import stem_words
+
+    asked = set(stem_words(list(words)))
+    shared = [len(asked & set(stem_words(content_words(s)))) for s in sentences]
+    best = max(range(len(sentences)), key=lambda i: (shared[i], -i))
+    return sentences[best] if shared[best] > shared[0] else sentences[0]

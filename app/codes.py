@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.words import SECTION_NOUNS
 from consensus_chat.retriever.topic import Topic
 
 CODE_WORDS = frozenset("code codes coded numbered number".split())  # asking about the page's codes
@@ -23,6 +24,12 @@ def asks_shared_code(topic: Topic | None) -> bool:
         return False
     meta = set(topic.meta)
     return bool(meta & CODE_WORDS and meta & SHARE_WORDS)
+
+
+def lists_label(topic: Topic) -> bool:
+    """Does the question ask which sections carry a label it names ("Which areas carry the Other label?"), with a word
+    for sections and no title? Whatever verb asks it; the retriever finds a label only in a question about labels."""
+    return "label" in topic.kinds() and "title" not in topic.kinds() and bool(set(topic.meta) & SECTION_NOUNS)
 
 
 def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> tuple[str, list[Section]]:

@@ -9,8 +9,9 @@ from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.types import Hit, SearchResult
 
-from .asked import asked_of
-from .codes import CODE_WORDS, code_label
+from .asked import asked_of, listed_sentence
+from .codes import CODE_WORDS, code_label, lists_label
+from .crossref import asks_cross_reference, cross_reference_answer
 from .outline import children_asked
 from .overview import asks_layout, named_first, overview_sentence
 from .types import Answer, Citation
@@ -79,6 +80,9 @@ class ExtractiveComposer:
             plural = len(children) != 1
             lead = f"**{parent}** has {len(children)} section{'s' if plural else ''} under it:"
             return self._list(question, children, result, lead=lead)
+        if top.kind == "card" and asks_cross_reference(question, top.title):  # "Does it refer to other sections?"
+            body, quoted = cross_reference_answer(top.heading, self._sentences(top)[0])
+            return self._answer(question, body, [Citation.from_hit(1, top, q) for q in quoted], result)
         if topic.about_document or topic.asks_authorship and top.kind == "source" or (
                 asks_layout(topic, top, self._all_sections)):  # "Which category is the page in?" (app/overview.py)
             # "Who wrote this report?", "Who are the report's first few authors?" (the source record first)
@@ -100,7 +104,7 @@ class ExtractiveComposer:
             sentence = self._best_sentence(question, top)
             body = f"**{top.heading}** is coded **{code_label(top)}** [1]."
             return self._answer(question, body, [Citation.from_hit(1, top, sentence)], result)
-        if has_code or topic.empty and kinds & {"code", "label"}:
+        if has_code or topic.empty and kinds & {"code", "label"} or lists_label(topic):
             kind = "code" if "code" in kinds else "label"
             named = {i for e in topic.entities if e.kind == kind for i in e.ids}
             return self._list(question, [h for h in hits if h.id in named], result)
@@ -158,10 +162,8 @@ class ExtractiveComposer:
         lines = [line.strip() for line in hit.text.split("\n") if line.strip()]
         named = {e.text for e in result.topic.entities if hit.id in e.ids}  # "What does Measure mean here?": its line
         lines = [line for line in lines if any(line.startswith(f"{t} (") for t in named)] or lines
-        if len(lines) == 1:
-            body = f"{lines[0]} [1]"
-        else:
-            body = "The page's tags [1]:\n\n" + "\n".join(f"- {line} [1]" for line in lines)
+        listed = "\n".join(f"- {line} [1]" for line in lines)
+        body = f"{lines[0]} [1]" if len(lines) == 1 else f"The page's tags [1]:\n\n{listed}"
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
     def each(self, question: str, hits: list, result: SearchResult, *, ranked: bool = False, lead: str = "") -> Answer:
@@ -184,8 +186,8 @@ class ExtractiveComposer:
                                  if any(c.lower() in wanted or c.split("-")[0].lower() in wanted
                                         or key_surname(c) in wanted  # "Lorenzo": "Di Lorenzo"
                                         for c in hit.citations if c in s)), None)
-            elif sentences:
-                sentence = sentences[0]
+            elif sentences:  # a list the question chose by its words: the sentence that uses them (app/asked.py)
+                sentence = sentences[0] if lead or not result.topic else listed_sentence(result.topic.words, sentences)
             sentence = sentence or self._best_sentence(question, hit)
             code = f"{code_label(hit)} — " if hit.code else ""
             lines.append(f"- {code}**{hit.heading}**: {sentence} [{n}]")

@@ -34,6 +34,21 @@ _THE_SECTION = re.compile(r"\b(?:the|this|that)\s+(?:card|section|area|entry)\b(
                           r"titled|called|named|coded|with|in|under)\b)(?![-'’])", re.I)
 
 
+# "What helps?", "What is being tried?", "Who pays?": a wh-word as the subject, auxiliaries, then one verb with no
+# object and nothing after it. Such a question names no topic of its own; it asks about the one being discussed.
+# After a lone "is" the word is a noun or an adjective ("What is metrology?", "Who is responsible?"), not a verb.
+_BARE_PREDICATE = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(?:what|who|which)\s+((?:(?:is|are|was|were|has|have|had|"
+                             r"does|do|did|can|could|would|should|will|might|may|must|be|being|been|get|gets|got)\s+)*)"
+                             r"[a-z][a-z-]*\W*$", re.I)
+_COPULA = frozenset("is are was were".split())
+
+
+def bare_predicate(question: str) -> bool:
+    """Is the question a wh-word, auxiliaries and one verb, with nothing the verb acts on ("What helps?")?"""
+    m = _BARE_PREDICATE.match(question)
+    return m is not None and not (m[1] and set(m[1].lower().split()) <= _COPULA)
+
+
 def names_last_section(question: str) -> bool:
     """Does the question speak of "the card" or "this section" without saying which ("What example does the card
     give?")? Then it is the one the last answer was about."""

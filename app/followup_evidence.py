@@ -38,8 +38,8 @@ import re
 
 from consensus_chat.retriever.evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
 
-from .followup_context import (definite_only, points_back, refers_to, section_using, title_uses, titled_elsewhere,
-                               uses_any)
+from .followup_context import (bare_predicate, definite_only, points_back, refers_to, section_using, title_uses,
+                               titled_elsewhere, uses_any)
 
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
@@ -107,6 +107,8 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         # "Is it reliable?", "How expensive is it?": it points back and asks one thing the document has no word for,
         # naming nothing: a property of what was just shown. Alone it is about nothing the document covers.
         return _on(cited[0], about=True)
+    if not covered and not _names(alone) and bare_predicate(question):
+        return _on(cited[0])  # "What helps?", "What is being tried?": a verb with no object, about what was shown
     if not covered and same is not None and _only_its_words(strong, alone, same):
         # "So what happens under optimisation pressure?": not covered alone only for an everyday word ("happens"),
         # its own search leads to the section just shown, and that section uses every word of it the document uses.

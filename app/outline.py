@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from consensus_chat.ingest.lookups import normalise
+from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from consensus_chat.retriever.topic import CITE_WORDS, Topic
@@ -19,7 +20,7 @@ from consensus_chat.retriever.topic import CITE_WORDS, Topic
 LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name names subsection subsections sub "
                        # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
                        "include includes included including contain contains contained sit sits belong belongs "
-                       "grouped fall falls come comes".split())  # "What falls under X?"
+                       "grouped fall falls come comes part".split())  # "What falls under X?", "Which are part of X?"
 SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 
@@ -29,8 +30,8 @@ def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[st
     question asks anything else."""
     if topic is None or topic.entities and topic.asks_authorship:
         return None
-    if any(m in _NOT_A_LIST for m in topic.meta):
-        return None
+    if any(m in _NOT_A_LIST for m in topic.meta) or asks_overview_line(topic.question):
+        return None  # "Which category is red teaming also part of?" asks for the overview's line, not a list
     if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
         return None
     sections = list(sections)

@@ -51,8 +51,9 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
     asked = set(topic.meta) | set(topic.words)
     why = reasoning_line(text)
     first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
-    if first and asked & CLASSIFIED_WORDS and (question.lstrip().lower().startswith("why") or asked & WHY_WORDS):
-        return first  # "Why was this classified as it is?", "What is the reasoning for the classification?"
+    if first and asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) and (question.lstrip().lower().startswith("why") or
+                                                                   asked & WHY_WORDS):
+        return first  # "Why was this classified as it is?", "Why? — What category is it also filed under?"
     also = next((s for s in sentences if s.startswith(ALSO_IN)), None)
     if also is not None and (asked & CATEGORY_WORDS or asks_overview_line(question)):
         return also  # "Which category is this page also in?", "What is the parent category?"

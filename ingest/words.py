@@ -102,8 +102,9 @@ _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
-another give gives given meant
-""".split())  # "another": which one, not what about; "give", "given", "meant": light verbs ("What is meant by …?")
+another give gives given meant every
+""".split())  # "another": which one, not what about; "every": a determiner like NLTK's "each";
+# "give", "given", "meant": light verbs ("What is meant by …?")
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
 # contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
 # ("im", "dont"; not "ill", "id", "well", "wont").

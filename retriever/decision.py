@@ -133,9 +133,10 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             w.covered or w.zipf >= ZIPF_COMMON or w.word in LAYOUT_LINE_WORDS for w in evidence.words):
         return True  # "Which category is it also listed in?": the page's overview line (ingest/section.py)
     rest = [w for w in evidence.words if w.name is None]
-    if any(e.kind == "code" for e in evidence.topic.entities) and set(evidence.topic.meta) & SECTION_NOUNS and all(
+    laid_out = any(e.kind in ("code", "label") for e in evidence.topic.entities)
+    if laid_out and set(evidence.topic.meta) & SECTION_NOUNS and all(
             w.covered or w.zipf >= ZIPF_EVERYDAY for w in rest):
-        return True  # "Which cards carry the code 2.2.1?": which sections have the code, whatever verb asks it
+        return True  # "Which cards carry the code 2.2.1?", "… the Other label?": which sections have it
     if all(w.zipf >= ZIPF_COMMON for w in rest):
         if evidence.names and not any(e.kind == "title" for e in evidence.topic.entities):
             return False  # the unknown name is the topic: nothing informative is left
@@ -195,7 +196,9 @@ def decide(evidence: Evidence, rule) -> Decision:
         # (ranking still reads the whole question). A bare "What does the page say?" leaves the whole to decide.
         found_asked = decide(asked, rule)
         if found_asked.in_scope:
-            return Decision(True, reading, found_asked.score, names=names)
+            # Beside a name the document never mentions, the page's side ranks too ("Does CERT's approach to
+            # vulnerabilities match how the page says findings should be shared?": the sharing, not vulnerabilities).
+            return Decision(True, found_asked.reading if names else reading, found_asked.score, names=names)
     return Decision(False, evidence.full, score, names=names)
 
 

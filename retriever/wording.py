@@ -86,18 +86,34 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
 
 # "Would <a name> count as the kind of <a topic> the page describes?", "Is <a name> an example of <a topic>?": a
 # frame that says what a named thing is compared with; what follows it is the page's side.
-_COMPARED = re.compile(r"\b(?:count(?:s|ed)?\s+as|(?:an?\s+)?(?:example|instance|case|form)\s+of|(?:the|a|this|that)\s+"
-                       r"(?:kind|sort|type)\s+of|(?:connect|relate|belong|fit)s?\s+(?:to|with|into|under|in))\s+", re.I)
+_COMPARED = re.compile(r"\b(?:(?:count|work|serve|act)(?:s|ed)?\s+as|(?:an?\s+)?(?:example|instance|case|form)\s+of|"
+                       r"(?:the|a|this|that)\s+(?:kind|sort|type)\s+of|"
+                       r"(?:connect|relate|belong|fit)s?\s+(?:to|with|into|under|in))\s+", re.I)
+# What a question says the page holds, after the name: "… fit what the page says about <a topic>?", "… match how the
+# page says <a topic>?" (what follows the frame), "… run into the <topic> the page mentions?", "… illustrate the
+# <topic> on the page?" (the noun phrase the page is said to hold).
+_PAGE = r"(?:the|this)\s+(?:page|document|report|text|card|section|guide|review)"
+_PAGE_SAYS = re.compile(rf"\b(?:what|how)\s+{_PAGE}\s+(?:says?|said|describes?|described|means?|calls?)\s+"
+                        r"(?:about\s+)?", re.I)
+_PAGE_HOLDS = re.compile(rf"\b(?:the|a|an)\s+((?:[\w'’-]+\s+){{0,5}}?[\w'’-]+)\s+(?:(?:that|which)\s+)?"
+                         rf"(?:{_PAGE}\s+"
+                         r"(?:mentions|describes|discusses|raises|covers|lists|names|highlights|recommends|proposes|"
+                         rf"sets\s+out|talks\s+about|warns\s+(?:of|about))|(?:on|in)\s+{_PAGE})\b", re.I)
 
 
 def compared_part(question: str, names) -> str | None:
     """The part of the question after a frame that compares a name the document never mentions with one of its topics
     ("Is a HackerOne bug bounty the sort of coordinated channel the page wants findings to go through?" -> "coordinated
-    channel the page wants findings to go through?"); None without such a frame after the names. Hand-written: a few
-    fixed English frames, and the name must come before them (the name is what is compared, not the topic)."""
+    channel the page wants findings to go through?"), or what it says the page holds ("Does CISA's 72-hour rule
+    illustrate the timing trade-off on the page?" -> "timing trade-off"); None without such a frame after the names.
+    Hand-written: a few fixed English frames, and the name must come before them (the name is what is compared, not
+    the topic: "What does the page say about the EU AI Act?" has no page side apart from the name)."""
     ends = [question.find(name) + len(name) for name in names if name in question]
     if not ends:
         return None
     frames = [m for m in _COMPARED.finditer(question) if m.start() >= max(ends)]
-    rest = question[frames[-1].end():] if frames else ""
+    says = [m for m in _PAGE_SAYS.finditer(question) if m.start() >= max(ends)]
+    holds = [m for m in _PAGE_HOLDS.finditer(question) if m.start() >= max(ends)]
+    rest = (question[frames[-1].end():] if frames else question[says[-1].end():] if says
+            else holds[-1].group(1) if holds else "")
     return rest if content_words(rest) else None

@@ -22,6 +22,15 @@ from consensus_chat.retriever.wording import compared_part
     ("Is the kind of audit Deloitte runs covered?", ("Deloitte",), None),  # the frame comes before the name
     ("Would Whistleblower Aid connect to anything on this page?", ("Whistleblower Aid",), None),  # nothing asked
     ("What does the page say about audits?", ("Deloitte",), None),  # the name is not in the question
+    # What the question says the page holds: after "what/how the page says", or the noun phrase the page is said to hold.
+    ("Does FIRST's approach match how the page says findings should be shared?", ("FIRST's",),
+     "findings should be shared?"),
+    ("Do SHAP values fit what the page says about crediting outputs to inputs?", ("SHAP",),
+     "crediting outputs to inputs?"),
+    ("Does CISA's rule illustrate the timing trade-off on the page?", ("CISA's",), "timing trade-off"),
+    ("Would Bugcrowd work as a coordinated channel for disclosing failures?", ("Bugcrowd",),
+     "a coordinated channel for disclosing failures?"),
+    ("What does the page say about the EU AI Act?", ("EU AI Act",), None),  # the name is the page's side
 ])
 def test_the_pages_side_of_a_comparison(question, names, part):
     assert compared_part(question, names) == part
@@ -39,3 +48,11 @@ def test_a_comparison_with_a_covered_topic_is_answered(second_page):
 def test_a_comparison_with_something_the_page_does_not_cover_is_refused(second_page):
     assert not second_page.retriever.search("Is a Spotify playlist the kind of shuffle algorithm the page describes?",
                                        k=3).in_scope
+
+
+def test_the_page_side_a_question_names_beside_an_unknown_name_is_answered_and_ranks(second_page):
+    result = second_page.retriever.search(
+        "Does the FIRST forum's way of handling software flaws match how the page says findings should be shared?", k=3)
+    assert result.in_scope and result.hits[0].title == "Reporting and disclosure"
+    assert not second_page.retriever.search(
+        "Does Spotify's approach match how the page says playlists should be shuffled?", k=3).in_scope
