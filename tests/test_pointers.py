@@ -87,3 +87,10 @@ def test_a_bare_verb_continues_the_last_section(assistant):
     follow = assistant.answer("What helps?", [first])
     assert not follow.refused and follow.citations[0].title == "System safety assessment"
     assert assistant.answer("What about football?", [first]).refused  # a topic of its own
+
+
+def test_a_category_question_is_no_list_and_why_gives_the_reasoning(second_page):
+    first = second_page.answer("Which category is red teaming also part of?")  # "Red Teaming" is also a parent area
+    assert not first.refused and first.citations[0].title == "Overview" and "Also in Security" in first.text
+    why = second_page.answer("Why?", [first])
+    assert "hidden failure modes" in why.text  # the overview's Reasoning line, not its category line again
