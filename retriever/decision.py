@@ -48,6 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
+from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import SECTION_NOUNS
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
@@ -196,9 +197,11 @@ def decide(evidence: Evidence, rule) -> Decision:
         # (ranking still reads the whole question). A bare "What does the page say?" leaves the whole to decide.
         found_asked = decide(asked, rule)
         if found_asked.in_scope:
-            # Beside a name the document never mentions, the page's side ranks too ("Does CERT's approach to
-            # vulnerabilities match how the page says findings should be shared?": the sharing, not vulnerabilities).
-            return Decision(True, found_asked.reading if names else reading, found_asked.score, names=names)
+            # Beside a name the document never mentions, the page's side of a comparison ranks too ("Does CERT's
+            # approach to vulnerabilities match how the page says findings should be shared?": the sharing, not the
+            # vulnerabilities); a question with context keeps the whole to rank by, whose scene helps find the card.
+            compared = names and asked_sentence(evidence.question) is None
+            return Decision(True, found_asked.reading if compared else reading, found_asked.score, names=names)
     return Decision(False, evidence.full, score, names=names)
 
 
