@@ -1,5 +1,5 @@
 """Does a section point to another one? The corpus layout writes cross-references inside parentheses, "(see above)",
-"(see below)", "(OpenAI-E, see also 2.1.1 above for an example)" (../shared/corpus/README.md; the parser skips them as
+"(see below)", "(Smith, see also 2.1.1 above for an example)" (../shared/corpus/README.md; the parser skips them as
 citations), so "Does it refer to other sections?" is answered from the card's own text: the sentences that hold one,
 or that it holds none. A dense search for "refer to other sections" finds such a sentence only by luck.
 
