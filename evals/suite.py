@@ -5,9 +5,9 @@ of evals/pages/, evals/conversations.jsonl, evals/conversations-dev2.jsonl (a se
 apart from the follow-up rules, reported as `conversations_dev2`), evals/conversations-dev3.jsonl (a third,
 reported as `conversations_dev3`) and evals/conversations-dev4.jsonl (a fourth, `conversations_dev4`); the CI
 thresholds gate it alone. The blind test set
-(evals/blind19/) and the earlier ones (evals/blind18/, evals/blind17/, evals/blind16/, evals/blind15/, evals/blind14/, evals/blind13/, evals/blind12/, evals/blind11/, evals/blind10/, evals/blind9/, evals/blind8/, evals/blind7/, evals/blind6/, evals/blind5/, evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/, whose
+(evals/blind20/) and the earlier ones (evals/blind19/, evals/blind18/, evals/blind17/, evals/blind16/, evals/blind15/, evals/blind14/, evals/blind13/, evals/blind12/, evals/blind11/, evals/blind10/, evals/blind9/, evals/blind8/, evals/blind7/, evals/blind6/, evals/blind5/, evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/, whose
 figures were read in the turns they measured) are scored after it when the development set is the shipped one. `--json`
-prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "seventeenth_blind_test": {...}, "sixteenth_blind_test": {...}, "fifteenth_blind_test": {...}, "fourteenth_blind_test": {...}, "thirteenth_blind_test": {...}, "twelfth_blind_test": {...}, "eleventh_blind_test": {...}, "tenth_blind_test": {...}, "ninth_blind_test": {...}, "eighth_blind_test": {...}, "seventh_blind_test": {...}, "sixth_blind_test": {...}, "fifth_blind_test": {...}, "fourth_blind_test": {...},
+prints `{"development": {...}, "blind_test": {...}, "earlier_blind_test": {...}, "eighteenth_blind_test": {...}, "seventeenth_blind_test": {...}, "sixteenth_blind_test": {...}, "fifteenth_blind_test": {...}, "fourteenth_blind_test": {...}, "thirteenth_blind_test": {...}, "twelfth_blind_test": {...}, "eleventh_blind_test": {...}, "tenth_blind_test": {...}, "ninth_blind_test": {...}, "eighth_blind_test": {...}, "seventh_blind_test": {...}, "sixth_blind_test": {...}, "fifth_blind_test": {...}, "fourth_blind_test": {...},
 "third_blind_test": {...}, "second_blind_test": {...}, "first_blind_test": {...}}`;
 the tables and report.md head each part with its name.
 """
