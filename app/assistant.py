@@ -28,6 +28,7 @@ BACKENDS = ("extractive", "openai")
 TOP_K = 5
 # The plural nouns a question asks for several sections with ("Which areas deal with X or Y?").
 AREA_NOUNS = SECTION_NOUNS | frozenset("chapters passages parts".split())
+_LOOSE = frozenset("parts topics".split())  # sections only "of the page" ("which parts of these plans" are not)
 
 
 class Assistant:
@@ -116,7 +117,7 @@ class Assistant:
         # A part may be a title the question names ("Which parts of the page cover <a title> or <a topic>?").
         wordings = [p.wording for p in evidence.parts] or (split_parts(topic.text) if topic.entities else [])
         # "Which parts of the page …", "Where does the page talk about X or Y?" ask for sections as well.
-        asks_areas = bool(set(topic.meta) & AREA_NOUNS) or "parts" in topic.words and bool(
+        asks_areas = bool(set(topic.meta) & AREA_NOUNS - _LOOSE) or bool(set(topic.meta) & _LOOSE) and bool(
             set(topic.meta) & DOCUMENT_NOUNS) or len(wordings) >= 2 and topic.question.lstrip().lower().startswith("where")
         # "What methods help audit AI systems?" asks for several things too: the cards the ranking cannot tell apart.
         several = not asks_areas and PLURAL_ASKED.search(topic.question) is not None and result.hits[0].kind == "card"
@@ -137,8 +138,8 @@ class Assistant:
                 break
             if card.id not in {h.id for h in hits}:
                 hits.append(card)
-        if len(hits) >= 2:
-            return hits
+        if len(hits) >= 2:  # in the page's order, as every list is, so "the first one" is the first shown
+            return sorted(hits, key=lambda h: (h.source_file, h.line_start))
         if not asks_areas:
             return []
         # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the
@@ -196,7 +197,7 @@ class Assistant:
             with one_blas_thread():  # "Does another area share that code?": from the page's codes, not the search
                 final = self.extractive.each(resolved, shared[1], result, ranked=True, lead=shared[0])
         elif self._llm is None and resolution.section is None and (each := self._each_part(result, searched)):
-            with one_blas_thread():  # "Which areas cover X or Y?": one per part, in the question's order
+            with one_blas_thread():  # "Which areas cover X or Y?": one per part, in page order
                 final = self.extractive.each(resolved, each, result, ranked=True)
         elif self._llm is not None:
             final = yield from self._stream_llm(question, resolved, result, history)

@@ -28,8 +28,8 @@ ANSWER_SECTIONS = 3
 # Another section's sentence must score this share of the best: a weaker one costs more precision than it adds recall.
 OTHER_SECTION_FLOOR = 0.9
 NOT_COVERED = "**Not covered.**"  # how every refusal begins (app/memory.py recognises a refusal in plain history)
-# "Tell me more about <a title>", "Summarise <a title>", "Describe <a title>": the whole card is asked for.
-WHOLE_WORDS = frozenset("tell summarise summarize summary describe overview".split())
+# "Tell me more about <a title>", "Summarise <a title>", "What does <a title> cover?": the whole card is asked for.
+WHOLE_WORDS = frozenset("tell summarise summarize summary describe overview cover covers".split())
 
 
 def render_sources(citations: list[Citation]) -> str:

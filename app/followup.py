@@ -51,7 +51,7 @@ from .types import Turn
 # "and", "what about", "ok, and what about": one or more words that carry the last question on.
 _CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|(?:the )?same (?:question |thing )?(?:for|about)|"
                            r"ok(?:ay)?,? and)\b[\s,:]*)+", re.I)
-_HOW_ONE = re.compile(r"^\s*how\s+[a-z]+\s*[?.!]*\s*$", re.I)
+_HOW_ONE = re.compile(r"^\s*how\s+[a-z]+\s*[?.!]*\s*$", re.I)  # "How so?", "How often?"
 # "written about it", "work on this": the pronoun is what was written about, not what was written.
 _ABOUT_IT = re.compile(r"\b(?:about|on)\s+(?:it|this|that|them|these|those)\b", re.I)
 # "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
@@ -69,7 +69,6 @@ DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc
 guide guidebook handbook book books whitepaper text abstract introduction overview conclusion conclusions appendix""".split())
 # How a source is used ("Is an example source named?"): no word for a document, unlike "review" or "study".
 _SOURCE_USE = SOURCE_WORK_WORDS - frozenset("review reviews study studies".split())
-
 
 @dataclass(frozen=True)
 class Resolution:
@@ -280,6 +279,10 @@ def _pick(question: str, previous: Turn, section_of, analyse) -> Resolution | No
         rewritten = question
         for (_, start, end), item in sorted(zip(places, chosen), key=lambda pair: -pair[0][1]):
             rewritten = f"{rewritten[:start]}{item if isinstance(item, str) else item.title}{rewritten[end:]}"
+        if len(places) == 1 and not isinstance(chosen[0], str) and only_a_place(question, analyse) and (
+                not _CONTINUATION.search(question) or len(set(previous.cited)) >= 2):  # "The first one.", "What about
+            # #2?" after the list: the card, as "Tell me about" asks; after one of them, "and #2?" asks that again
+            rewritten = f"Tell me about {chosen[0].title}."
         if isinstance(chosen[0], str):
             return Resolution(rewritten)  # source keys: the question now names them
         ids = tuple(dict.fromkeys(item.id for item in chosen))

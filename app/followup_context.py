@@ -37,9 +37,9 @@ _THE_SECTION = re.compile(r"\b(?:the|this|that)\s+(?:card|section|area|entry)\b(
 # "What helps?", "What is being tried?", "Who pays?": a wh-word as the subject, auxiliaries, then one verb with no
 # object and nothing after it. Such a question names no topic of its own; it asks about the one being discussed.
 # After a lone "is" the word is a noun or an adjective ("What is metrology?", "Who is responsible?"), not a verb.
-_BARE_PREDICATE = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(?:what|who|which)\s+((?:(?:is|are|was|were|has|have|had|"
-                             r"does|do|did|can|could|would|should|will|might|may|must|be|being|been|get|gets|got)\s+)*)"
-                             r"[a-z][a-z-]*\W*$", re.I)
+_BARE_PREDICATE = re.compile(r"^\W*(?:and\s+|so\s+|but\s+)?(?:what|who|which|how\s+many|how\s+much)\s+"
+                             r"((?:(?:is|are|was|were|has|have|had|does|do|did|can|could|would|should|will|might|"
+                             r"may|must|be|being|been|get|gets|got)\s+)*)[a-z][a-z-]*\W*$", re.I)
 _COPULA = frozenset("is are was were".split())
 
 

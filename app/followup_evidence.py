@@ -91,6 +91,8 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     shown = section_using(question_topic.words, cited)
     if covered and same is not None:
         return _on(shown or same)  # the search finds a section just shown: still on them
+    if not covered and _names(alone) and not points_back(question):
+        return None  # "Tell me about the Equifax data breach.": a name the document never uses, tied to nothing shown
     if elaborates(question_topic):
         return _on(shown or cited[0])  # "Give me an example", "Any more details?": more of what was just shown
     back = refers_back(question, question_topic)

@@ -27,7 +27,7 @@ import re
 from consensus_chat.ingest.words import AUTHORSHIP_WORDS, stopwords
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-from .followup_context import ANAPHORA, definite_only, section_using, title_uses
+from .followup_context import ANAPHORA, bare_predicate, definite_only, section_using, title_uses
 from .followup_evidence import DOCUMENT_KINDS, covered_words, first_in_scope, own_words
 from .followup_frame import PREPOSITIONS, is_question
 
@@ -108,6 +108,8 @@ def _stands_alone(question: str, topic, result, names_document) -> bool:
         # and "last" are everyday English) asks about that event ("Did banning growth promoters hurt farm
         # production?" says enough of its own to be a question of the page's).
         return False
+    if bare_predicate(question) and not topic.meta and not topic.entities:
+        return False  # "How many died?", "What happened?": one verb and no object, about the event refused
     if _ELLIPTICAL.match(question) and len(topic.words) == 1 and not topic.meta:
         # "Who investigated?", "Who was responsible?": an agent, a time or a place of an event the question does not
         # name, with one word beside the wh-word: the event is the refused one.

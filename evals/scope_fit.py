@@ -111,6 +111,7 @@ class _Table:
     def __init__(self, samples: list[Sample], level: float = 0.0):
         import numpy as np
 
+        from consensus_chat.retriever.decision import askable
         feats = [s.features for s in samples]
         self.labels = np.array([s.in_scope for s in samples], dtype=bool)
         self.fixed = np.array([isinstance(f, bool) for f in feats], dtype=bool)
@@ -126,8 +127,8 @@ class _Table:
                                   dtype=float)
                       for i, s in enumerate(samples) if not isinstance(feats[i], bool) and s.evidence.parts}
         # The one asked sentence of a question with context, judged as a question of its own when the whole is not.
-        asked = [(i, s) for i, s in enumerate(samples) if not isinstance(feats[i], bool)
-                 and s.evidence.asked is not None and not s.evidence.asked.empty]
+        asked = [(i, s) for i, s in enumerate(samples) if (not isinstance(feats[i], bool) or feats[i] is False
+                 and s.evidence.names) and askable(s.evidence.asked)]
         self.asked_rows = np.array([i for i, _ in asked], dtype=int)
         self.asked = _Table([Sample(s.id, s.in_scope, s.evidence.asked) for _, s in asked], level) if asked else None
 
@@ -161,9 +162,10 @@ class _Table:
             lexical = weight * self.cov[i] - pull * self.pull[i] - rarest * self.rarest[i] - names * self.names[i]
             ok = (parts[:, 0] > 0)[None, :] & ((parts[:, 1] + lexical)[None, :] >= t)
             out[:, i] |= ok.any(axis=1) & ~ok.all(axis=1)
-        if self.asked is not None:
+        out = np.where(self.fixed[None, :], self.fixed_call[None, :], out)
+        if self.asked is not None:  # a refused question's asked sentence, judged alone (retriever/decision.py)
             out[:, self.asked_rows] |= self.asked.calls(thresholds, weight, pull, rarest, names)
-        return np.where(self.fixed[None, :], self.fixed_call[None, :], out)
+        return out
 
     def rates(self, thresholds, weight: float, pull: float, rarest: float = 0.0, names: float = 0.0):
         """(refusal rates, false-refusal rates, balanced accuracies), one per threshold (NaN where a class is empty)."""

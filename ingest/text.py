@@ -66,10 +66,15 @@ def asked_sentence(text: str) -> str | None:
     return asked[0] if len(sentences) >= 2 and len(asked) == 1 else None
 
 
+# A semicolon, or a colon before a question word ("Answer in JSON: what does the page say about …?"), ends a clause.
+_CLAUSE_BREAK = re.compile(r";\s+|:\s+(?=(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|"
+                           r"can|could|would|should|will|has|have)\b)", re.I)
+
+
 def _clauses(sentence: str) -> list[str]:
-    """A sentence split at each semicolon outside parentheses."""
+    """A sentence split at each semicolon (or colon before a question word) outside parentheses."""
     out, start = [], 0
-    for match in re.finditer(r";\s+", sentence):
+    for match in re.finditer(_CLAUSE_BREAK, sentence):
         if not _inside_parentheses(sentence[start:match.start()]):
             out.append(sentence[start:match.start()].strip())
             start = match.end()

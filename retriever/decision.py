@@ -65,6 +65,7 @@ class Decision:
     missing: tuple[str, ...] = ()  # parts of the question the document does not cover
     names: tuple[str, ...] = ()  # names the document never mentions
     empty: bool = False  # the question has only stopwords: nothing to look up, so nothing is ranked
+    asked: Evidence | None = None  # the asked sentence, when it alone is answered: what ranks and answers it
 
     @property
     def notices(self) -> list[str]:
@@ -173,6 +174,11 @@ def decide(evidence: Evidence, rule) -> Decision:
     names = evidence.names
     found = judged(evidence)
     if found is True or found is False:
+        asked = evidence.asked if found is False and names else None
+        if askable(asked) and (inner := decide(asked, rule)).in_scope:
+            # "Format this as a table with the columns Name and Position: who wrote the report?": the names are the
+            # instruction's, and the asked sentence, judged alone, is about the document.
+            return Decision(True, inner.reading, inner.score, names=names, asked=asked)
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.rest if names else evidence.full
     lexical = rarest_uncovered(evidence.words), name_share(evidence.words, evidence.known)  # no encoding: read always
@@ -191,7 +197,7 @@ def decide(evidence: Evidence, rule) -> Decision:
         joined = evidence.read(" and ".join(p.text for p in covered), tuple(w for p in covered for w in p.words))
         return Decision(True, joined, score, missing=tuple(p.wording for p in missing), names=names)
     asked = evidence.asked
-    if asked is not None and not asked.empty:
+    if askable(asked):
         # "We run a bank. Our testers only know web apps. What does the page say about bringing in external
         # testers?": the context sets the scene; the question is its one asked sentence, judged by the same rule
         # (ranking still reads the whole question). A bare "What does the page say?" leaves the whole to decide.
@@ -201,8 +207,17 @@ def decide(evidence: Evidence, rule) -> Decision:
             # approach to vulnerabilities match how the page says findings should be shared?": the sharing, not the
             # vulnerabilities); a question with context keeps the whole to rank by, whose scene helps find the card.
             compared = names and asked_sentence(evidence.question) is None
-            return Decision(True, found_asked.reading if compared else reading, found_asked.score, names=names)
+            # An asked sentence about the document alone ("…: who are the authors?") is what ranks and answers.
+            about = asked if asked.empty else None
+            return Decision(True, found_asked.reading if compared or about else reading, found_asked.score,
+                            names=names, asked=about)
     return Decision(False, evidence.full, score, names=names)
+
+
+def askable(asked: Evidence | None) -> bool:
+    """Is there an asked part to judge alone: a sentence with a topic, or one asking who wrote the document ("…
+    Anyway, who wrote the field guide?"); a bare "What does the page say?" leaves the whole question to decide."""
+    return asked is not None and (not asked.empty or asked.topic.asks_authorship)
 
 
 def _score(rule, dense: float, coverage: float, evidence: Evidence, rarest: float, names: float) -> float:

@@ -108,11 +108,12 @@ class Retriever:
         if self._outage.down:
             notices.append(self._outage.notice())
         # A question of stopwords names nothing: no section is "nearest" to it.
-        hits = [] if decision.empty else rank(generation, evidence.topic, decision.reading, min(k, n_sections),
+        topic = (decision.asked or evidence).topic  # an instruction's names set aside, the asked sentence is the topic
+        hits = [] if decision.empty else rank(generation, topic, decision.reading, min(k, n_sections),
                                                n_cand, mode, ids, self._stemmer)
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
-                            topic=evidence.topic, searched=decision.reading.text,
+                            topic=topic, searched=decision.reading.text,
                             searched_vector=decision.reading.vector, evidence=evidence)
 
     def evidence(self, query: str) -> Evidence:
