@@ -28,7 +28,6 @@ BACKENDS = ("extractive", "openai")
 TOP_K = 5
 # The plural nouns a question asks for several sections with ("Which areas deal with X or Y?").
 AREA_NOUNS = SECTION_NOUNS | frozenset("chapters passages parts".split())
-_LOOSE = frozenset("parts topics".split())  # sections only "of the page" ("which parts of these plans" are not)
 
 
 class Assistant:
@@ -117,7 +116,7 @@ class Assistant:
         # A part may be a title the question names ("Which parts of the page cover <a title> or <a topic>?").
         wordings = [p.wording for p in evidence.parts] or (split_parts(topic.text) if topic.entities else [])
         # "Which parts of the page …", "Where does the page talk about X or Y?" ask for sections as well.
-        asks_areas = bool(set(topic.meta) & AREA_NOUNS - _LOOSE) or bool(set(topic.meta) & _LOOSE) and bool(
+        asks_areas = bool(set(topic.meta) & AREA_NOUNS) or "parts" in topic.words and bool(
             set(topic.meta) & DOCUMENT_NOUNS) or len(wordings) >= 2 and topic.question.lstrip().lower().startswith("where")
         # "What methods help audit AI systems?" asks for several things too: the cards the ranking cannot tell apart.
         several = not asks_areas and PLURAL_ASKED.search(topic.question) is not None and result.hits[0].kind == "card"

@@ -12,7 +12,7 @@ from consensus_chat.retriever.types import Hit, SearchResult
 from .asked import asked_of, listed_sentence
 from .codes import CODE_WORDS, code_label, lists_label
 from .crossref import asks_cross_reference, cross_reference_answer
-from .outline import children_asked
+from .outline import LIST_WORDS, children_asked
 from .overview import asks_layout, named_first, overview_sentence
 from .types import Answer, Citation
 
@@ -92,7 +92,7 @@ class ExtractiveComposer:
             return self._overview(question, result)
         if top.kind == "tags" and top.matched_by:  # "What tags does the page give?", "Which actor is it tagged with?"
             return self._tags(question, top, result)
-        if topic.empty and "source-key" in kinds:
+        if set(topic.words) <= LIST_WORDS and "source-key" in kinds:  # "Which parts of the page cite X?"
             named = {i for e in topic.entities if e.kind == "source-key" for i in e.ids}
             keyed = [h for h in hits if h.id in named]
             return self._list(question, keyed, result, keys=[e.text for e in topic.entities if e.kind == "source-key"])

@@ -21,7 +21,7 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
                        "include includes included including contain contains contained sit sits belong belongs "
                        # "What falls under X?", "Which are part of X?", "Which sit underneath X?"
-                       "grouped fall falls come comes part underneath beneath".split())
+                       "grouped fall falls come comes part parts topics underneath beneath".split())
 SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 

@@ -14,7 +14,7 @@ from .text import fold
 # Generic English about documents, never words of one document.
 META_WORDS = frozenset("""
 report reports paper papers document documents doc docs page pages article articles
-section sections card cards area areas chapter chapters passage passages entry entries parts topics
+section sections card cards area areas chapter chapters passage passages entry entries
 author authors authored wrote written writer writers write writes contributor contributors editor editors
 say says said saying state states stated mention mentions mentioned mentioning
 discuss discusses discussed discussing discussion talk talks talked talking
@@ -38,7 +38,7 @@ sub-area sub-areas subtopic subtopics sub-topic sub-topics
 PROVENANCE_WORDS = frozenset("drawn draws derive derives derived based adapted excerpted behind".split())
 META_WORDS = META_WORDS | PROVENANCE_WORDS
 # Words for several of the page's sections ("Which cards …?", "Which areas …?").
-SECTION_NOUNS = frozenset("sections cards areas entries parts topics".split())
+SECTION_NOUNS = frozenset("sections cards areas entries".split())
 # Asking who wrote the document, when, or which document it is ("What report is this page drawn from?", "What is
 # the title of the report behind this page?"): answered from the source record when nothing else is asked.
 AUTHORSHIP_WORDS = frozenset(
