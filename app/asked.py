@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.words import META_WORDS, content_words
 
 
@@ -33,8 +34,6 @@ def listed_sentence(words, sentences: list[str]) -> str:
     page cover unreliable attribution tools or personas?"): the one sharing the most of the question's words (as
     stems, so "attribution" meets "attributed"), so the entry shows why it matched; the section's first, defining
     sentence when no other shares more. `words`: the question's topic words (not the label or code it names)."""
-    from consensus_chat.ingest.lexical import stem_words
-
     asked = set(stem_words(list(words)))
     shared = [len(asked & set(stem_words(content_words(s)))) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (shared[i], -i))
