@@ -126,7 +126,7 @@ class Assistant:
         if not asks_areas and not (set(topic.meta) & CODE_WORDS and evidence.parts):
             return []
         if topic.entities and (len(wordings) < 2 or any(e.kind != "title" for e in topic.entities)) or (
-                not topic.words or children_asked(topic, self.retriever.sections()) is not None):
+                not topic.words or children_asked(topic, self.retriever.sections(), evidence) is not None):
             return []  # a code, key, title, label or parent area named: the composer lists what has it or is under it
         hits: list = []
         for wording in wordings:

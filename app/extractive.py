@@ -74,7 +74,7 @@ class ExtractiveComposer:
         top = hits[0]
         kinds = topic.kinds()
         # "List the sections under <a parent title>": the parent's children, from the parser's hierarchy.
-        outline = children_asked(topic, self._all_sections() if self._all_sections else [h.section for h in hits])
+        outline = children_asked(topic, self._all_sections() if self._all_sections else [h.section for h in hits], result.evidence)
         if outline is not None and outline[1]:
             parent, children = outline
             plural = len(children) != 1

@@ -14,6 +14,7 @@ from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
+from consensus_chat.retriever.evidence import ZIPF_EVERYDAY, Evidence
 from consensus_chat.retriever.topic import CITE_WORDS, Topic
 
 # Generic English for asking for a list of parts, never words of one document.
@@ -26,9 +27,11 @@ SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 
 
-def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[str, list[Section]] | None:
+def children_asked(topic: Topic | None, sections: Iterable[Section],
+                   evidence: Evidence | None = None) -> tuple[str, list[Section]] | None:
     """The parent a question asks the sections of, and its child sections in document order; None when the
-    question asks anything else."""
+    question asks anything else. The `evidence` tells which words ask nothing the page could
+    answer: words it never uses ("the risk assessment umbrella") and everyday ones ("the Incident Reporting parent")."""
     if topic is None or topic.entities and topic.asks_authorship:
         return None
     if any(m in _NOT_A_LIST for m in topic.meta) or asks_overview_line(topic.question):
@@ -45,8 +48,10 @@ def children_asked(topic: Topic | None, sections: Iterable[Section]) -> tuple[st
     parent = named[0]
     if (set(topic.meta) & CITE_WORDS) - set(normalise(parent).split()):
         return None  # a question about citations; "sources" of "Lead Sources in the Home" is the parent's name
-    # Nothing else may be asked: the words left once the parent's name and the list words are set aside.
-    if set(topic.words) - LIST_WORDS - set(content_words(parent)):
+    # Nothing else may be asked: the words left once the parent's name, the list words and the words that name no topic
+    # of the page are set aside.
+    idle = {w.word for w in (evidence.words if evidence else ()) if not w.covered or w.zipf >= ZIPF_EVERYDAY}
+    if set(topic.words) - LIST_WORDS - set(content_words(parent)) - idle:
         return None
     children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
     return parent, children

@@ -51,7 +51,7 @@ from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
 from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import SECTION_NOUNS
 
-from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness  # noqa: F401 - its weights
+from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
 from .names import asks_what_it_says
 
 
@@ -103,11 +103,11 @@ def name_share(words: tuple[WordEvidence, ...], known: tuple[WordEvidence, ...] 
     thought?") stands beside many covered words and carries little of it; a name that is the topic ("What does the
     Digital Services Act say about recommender systems?") stands beside few, and the words the document does not use
     count against coverage and `rarest` already, not here (issue 18; docs/scope.md, "The name against the covered
-    rest"). Words in most sections are left out when there are others, as `coverage` leaves them out.
+    rest"). Only the `telling` words count, as in `coverage`.
     """
     if not any(w.name for w in words):
         return 0.0
-    words = [w for w in words if not w.ubiquitous] or list(words)
+    words = telling(words)
     named = sum(informativeness(w) for w in words if w.name)
     total = named + sum(informativeness(w) for w in words if w.covered and not w.name)
     total += sum(informativeness(w) for w in known)

@@ -73,14 +73,20 @@ def informativeness_of_zipf(zipf_value: float) -> float:
     return max(0.0, ZIPF_TOP - zipf_value)
 
 
+def telling(words) -> list[WordEvidence]:
+    """The words that tell whether a topic is covered. Words in most of the document's sections ("ai", "model" on a
+    page about AI models) say nothing about it when the topic has a word of its own beside them ("How do AI models
+    bake bread?"), so they are left out then; beside only everyday words ("What sub-areas sit under Red Teaming?" on a
+    page about red teaming, "What do outside red teams offer?") the page's own subject is what is asked, and they stay.
+    """
+    rest = [w for w in words if not w.ubiquitous]
+    return rest if any(w.zipf < ZIPF_EVERYDAY for w in rest) else list(words)
+
+
 @lru_cache(maxsize=4096)
 def coverage(words: tuple[WordEvidence, ...]) -> float:
-    """Share of the words' informativeness that the document covers (1.0 for no words).
-
-    Words in most of the document's sections ("ai", "model" on a page about AI models) say nothing about
-    whether a topic is covered, so they are left out when the topic has other words.
-    """
-    words = [w for w in words if not w.ubiquitous] or list(words)
+    """Share of the words' informativeness that the document covers (1.0 for no words), over the `telling` words."""
+    words = telling(words)
     total = sum(informativeness(w) for w in words)
     if total <= 0:
         return 1.0
