@@ -87,7 +87,7 @@ class ExtractiveComposer:
                 asks_layout(topic, top, self._all_sections)):  # "Which category is the page in?" (app/overview.py)
             # "Who wrote this report?", "Who are the report's first few authors?" (the source record first)
             source = next((h for h in hits if h.kind == "source"), None)
-            if source is not None and (topic.asks_authorship or "author" in kinds or "source" in topic.meta):
+            if source is not None and (topic.asks_authorship or topic.rests_on or "author" in kinds or "source" in topic.meta):
                 return self._report(question, source, result)
             return self._overview(question, result)
         if top.kind == "tags" and top.matched_by:  # "What tags does the page give?", "Which actor is it tagged with?"

@@ -57,7 +57,7 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
         add([i for i, s in sections.items() if s.kind == "overview"], TIER_REPORT, "report")
     elif topic.about_document or authors_asked:
         # "Who wrote this report?" or "What does the document say?": the source record and overview.
-        wanted = ("source",) if topic.asks_authorship else ("source", "overview")
+        wanted = ("source",) if topic.asks_authorship or topic.rests_on else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")
     return found
 

@@ -1,11 +1,10 @@
 """What a question is about: its topic words, once meta words, stopwords and named entities are set aside.
 
-"What does the report say about incident databases?" is about *incident databases*;
-"the report" and "say" only say where to look. Scope and ranking are decided on the topic. Named
-entities (a section code, a source key, a title, a label, an author of the source record) are found
-by the index's own tables, never by a list written for one document, and they only count when they
-are distinctive: a surname that is also a common English word ("Song", "Reason") needs corroboration
-from the rest of the question, and a label only counts when the question asks about labels.
+"What does the report say about incident databases?" is about *incident databases*; "the report" and "say" only say
+where to look. Scope and ranking are decided on the topic. Named entities (a section code, a source key, a title, a
+label, an author of the source record) are found by the index's own tables, never by a list written for one document,
+and count only when distinctive: a surname that is also a common English word ("Song", "Reason") needs corroboration (a
+capital where no sentence starts, or the rest of the question); a label, a question about labels.
 
 Which words are "common English" is read off the embedding model's WordPiece vocabulary (a word that
 is one whole piece there is an everyday word), so no word list has to be written for a new page.
@@ -39,9 +38,8 @@ RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
-CITE_WORDS = frozenset(
-    "cite cites cited citing citation citations reference references referenced referencing source sources".split()
-)
+CITE_WORDS = frozenset("cite cites cited citing citation citations reference references referenced referencing "
+                       "source sources".split())
 
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 
@@ -67,6 +65,7 @@ class Topic:
     entities: tuple[Entity, ...]
     meta: tuple[str, ...]
     made_by: bool = False  # asks who made the document, whatever verb says it ("Who compiled the report?")
+    rests_on: bool = False  # asks what the page rests on, whatever verb says it ("Which report does this page draw on?")
 
     @property
     def empty(self) -> bool:
@@ -191,7 +190,7 @@ class TopicAnalyzer:
         if not re.search(r"[A-Za-z0-9]", text):
             text = question.strip()
         return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta),
-                     made_by=bool(makers))
+                     made_by=bool(makers), rests_on=bool(provenance))
 
     def _titles_document(self, bares: list[str]) -> frozenset[str]:
         """The words that name the document in a question about who wrote it or when ("When was the red teaming
@@ -251,8 +250,9 @@ class TopicAnalyzer:
                 # work") by its grammar: "Perez's" is someone's.
                 full = low in lk.keys and "-" in low
                 possessive = token != m.group(0)
-                # A capital inside the word ("McGregor", "OpenAI") is a name's form too: no everyday word has one.
-                inner = inner_capital(token.split("-")[0])
+                # A capital inside the word ("McGregor") or on a key where no sentence starts ("Does Rice back it?"): a name.
+                inner = inner_capital(token.split("-")[0]) or low in lk.keys and question[:m.start()].rstrip()[-1:] not in (
+                    "", ".", "?", "!", ":")
                 distinctive = self.distinctive(low.split("-")[0])
                 if (token[0].isupper() and (full or possessive or inner or distinctive)) or cites or (
                         distinctive and (full or possessive or low in lk.keys)):
