@@ -27,6 +27,7 @@ from .reload import Generations
 from .scope import ScopeModel
 from .sentences import SentenceCache
 from .topic import Topic, wordpiece_lexicon
+from .wording import contrasted
 from .types import SearchResult
 
 
@@ -109,12 +110,16 @@ class Retriever:
             notices.append(self._outage.notice())
         # A question of stopwords names nothing: no section is "nearest" to it.
         topic = (decision.asked or evidence).topic  # an instruction's names set aside, the asked sentence is the topic
-        hits = [] if decision.empty else rank(generation, topic, decision.reading, min(k, n_sections),
+        reading = decision.reading
+        kept = contrasted(query) if decision.in_scope and decision.asked is None and evidence.ask else None
+        if kept is not None:  # "Which area is not about X but about Y?" ranks for Y; scope read the whole question
+            other = evidence.ask(kept)
+            topic, reading = other.topic, (other.rest if other.names else other.full)
+        hits = [] if decision.empty else rank(generation, topic, reading, min(k, n_sections),
                                                n_cand, mode, ids, self._stemmer)
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
-                            topic=topic, searched=decision.reading.text,
-                            searched_vector=decision.reading.vector, evidence=evidence)
+                            topic=topic, searched=reading.text, searched_vector=reading.vector, evidence=evidence)
 
     def evidence(self, query: str) -> Evidence:
         """The evidence record scope and ranking are decided on (retriever/evidence.py), without filters."""

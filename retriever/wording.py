@@ -9,8 +9,12 @@ from consensus_chat.ingest.words import content_words, tokens
 
 # "Leaving X aside, …", "Setting aside X: …", "Apart from X, …": an opening clause that names what is not asked about.
 _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?]{1,80}?|[^,:;?]{1,80}?\s+aside)|"
-                        r"(?:(?:apart|aside)\s+from|other\s+than|besides|except\s+for)\s+[^,:;?]{1,80}?)"
-                        r"\s*[,:;\u2014\u2013-]\s*(?=\S)", re.I)
+                        r"(?:(?:apart|aside)\s+from|other\s+than|besides|except\s+for)\s+[^,:;?]{1,80}?|"
+                        r"not\s+[^,:;?.]{1,80}?)"  # "Not the automated stuff: what about …?"
+                        r"\s*(?:[,:;\u2014\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
+# "Which area is not about X but about Y?", "… isn't only about X but about Y": what the question asks is Y.
+_NOT_BUT = re.compile(r"\b(?:is\s+not|isn't|are\s+not|aren't|not)\s+(?:only\s+|just\s+|so\s+much\s+)?(?:about\s+|on\s+)?"
+                      r"[^,.;:?]+?,?\s+but\s+(?:also\s+|rather\s+)?", re.I)
 # Parts of a question of several parts ("metrology and quantum computing").
 _PARTS = re.compile(r",|;|\band\b|\bor\b|\bas well as\b", re.I)
 
@@ -54,6 +58,17 @@ def set_aside(question: str) -> str:
         return question
     rest = question[m.end():]
     return rest if content_words(rest) else question
+
+
+def contrasted(question: str) -> str | None:
+    """The question without what a "not X but Y" sets against what it asks ("Which area is not about benchmarks but
+    about societal impacts?" -> "Which area about societal impacts?"), for ranking: X's words would rank X's section
+    first. None without such a contrast or when nothing is left to ask. Scope still reads the whole question (without
+    the "not", "about X" alone is often what the page never says). Hand-written: one fixed English frame."""
+    m = _NOT_BUT.search(question)
+    if m is None or not content_words(question[m.end():]):
+        return None
+    return f"{question[:m.start()].rstrip()} {question[m.end():]}"
 
 
 _DETERMINERS = frozenset("the this that these those its their your a an".split())

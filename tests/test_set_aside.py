@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from consensus_chat.retriever.wording import set_aside
+from consensus_chat.retriever.wording import contrasted, set_aside
 
 
 @pytest.mark.parametrize("question, rest", [
@@ -16,6 +16,10 @@ from consensus_chat.retriever.wording import set_aside
     ("Setting up an audit: what matters?", "Setting up an audit: what matters?"),  # nothing is set aside
     ("What is metrology, apart from measurement?", "What is metrology, apart from measurement?"),  # not an opening
     ("Leaving that aside, what?", "Leaving that aside, what?"),  # the rest asks nothing
+    ("Not the automated stuff: what about outside testers?", "what about outside testers?"),
+    ("Not mandatory notification. I mean voluntary shared databases?", "I mean voluntary shared databases?"),
+    ("What is not covered?", "What is not covered?"),  # "not" inside the question sets nothing aside
+    ("Not the overview: what does the audit card say?", "what does the audit card say?"),
 ])
 def test_the_set_aside_clause_is_cut(question, rest):
     assert set_aside(question) == rest
@@ -26,3 +30,25 @@ def test_the_ranking_reads_what_is_asked(retriever):
                 "society?")
     result = retriever.search(question, k=3)
     assert result.in_scope and result.hits[0].title == "Downstream impact assessment and forecasting"
+
+
+@pytest.mark.parametrize("question, kept", [
+    ("Which risk assessment sub-area is not about benchmarks but about predicting wider societal impacts?",
+     "Which risk assessment sub-area about predicting wider societal impacts?"),
+    ("Which area isn't only about single systems, but about the organisation around them?",
+     "Which area about the organisation around them?"),
+    ("Why bring in outside testers rather than relying on the developer's staff?", None),  # no "not … but"
+    ("Is it not enough to test it but?", None),  # nothing is left to ask after "but"
+])
+def test_what_a_not_but_question_sets_against_what_it_asks_is_cut(question, kept):
+    assert contrasted(question) == kept
+
+
+def test_a_not_but_question_ranks_what_it_asks_and_keeps_its_scope(retriever):
+    # Before: "benchmarks" ranked the parent area (Risk Assessment) first; the sub-area asked about was second.
+    question = "Which risk assessment sub-area is not about benchmarks but about predicting wider societal impacts?"
+    result = retriever.search(question, k=3)
+    assert result.in_scope and result.hits[0].title == "Downstream impact assessment and forecasting"
+    assert "benchmarks" not in result.searched
+    # Scope is read from the whole question: the contrast does not make an off-topic question answerable.
+    assert not retriever.search("Which area is not about benchmarks but about baking sourdough bread?").in_scope
