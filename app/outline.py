@@ -31,7 +31,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section],
                    evidence: Evidence | None = None) -> tuple[str, list[Section]] | None:
     """The parent a question asks the sections of, and its child sections in document order; None when the
     question asks anything else. The `evidence` tells which words ask nothing the page could
-    answer: words it never uses ("the risk assessment umbrella") and everyday ones ("the Incident Reporting parent")."""
+    answer: words it never uses ("the flood defence umbrella") and everyday ones ("the Incident Reporting parent")."""
     if topic is None or topic.entities and topic.asks_authorship:
         return None
     if any(m in _NOT_A_LIST for m in topic.meta) or asks_overview_line(topic.question):
