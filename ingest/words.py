@@ -212,6 +212,15 @@ def inner_capital(word: str) -> bool:
     return any(c.isupper() for c in word[1:])
 
 
+def lone_capital(question: str, toks: list, i: int) -> bool:
+    """Token `i` is capitalised where no sentence starts and stands alone: no capitalised word beside it, nor after an
+    "and" or "of" ("Does Rice back it?" names Rice; "Khan Academy", "Marks and Spencer" are other names)."""
+    if not toks[i].group(0)[:1].isupper() or question[:toks[i].start()].rstrip()[-1:] in ("", ".", "?", "!", ":"):
+        return False
+    near = [i - 1, i + 1] + ([i + 2] if i + 2 < len(toks) and toks[i + 1].group(0).lower() in ("and", "of") else [])
+    return not any(0 < j < len(toks) and toks[j].group(0)[:1].isupper() for j in near)
+
+
 def content_parts(word: str) -> list[str]:
     """The parts of one bare word that carry meaning (hyphenated parts split; stop, meta and number parts dropped)."""
     return list(_bare_parts(word))

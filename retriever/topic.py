@@ -22,7 +22,8 @@ from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS,
                                          PROVENANCE_WORDS, SOURCE_WORK_WORDS, bare, content_parts, inner_capital,
-                                         inside_at, kind_of_code, qualifies_noun, tokens, used_as_verb)
+                                         inside_at, kind_of_code, lone_capital, qualifies_noun, tokens,
+                                         used_as_verb)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
@@ -251,8 +252,7 @@ class TopicAnalyzer:
                 full = low in lk.keys and "-" in low
                 possessive = token != m.group(0)
                 # A capital inside the word ("McGregor") or on a key where no sentence starts ("Does Rice back it?"): a name.
-                inner = inner_capital(token.split("-")[0]) or low in lk.keys and question[:m.start()].rstrip()[-1:] not in (
-                    "", ".", "?", "!", ":")
+                inner = inner_capital(token.split("-")[0]) or low in lk.keys and lone_capital(question, toks, i)
                 distinctive = self.distinctive(low.split("-")[0])
                 if (token[0].isupper() and (full or possessive or inner or distinctive)) or cites or (
                         distinctive and (full or possessive or low in lk.keys)):
