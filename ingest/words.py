@@ -215,7 +215,7 @@ def inner_capital(word: str) -> bool:
 def lone_capital(question: str, toks: list, i: int) -> bool:
     """Token `i` is capitalised where no sentence starts and stands alone: no capitalised word beside it, nor after an
     "and" or "of" ("Does Rice back it?" names Rice; "Khan Academy", "Marks and Spencer" are other names)."""
-    if not toks[i].group(0)[:1].isupper() or question[:toks[i].start()].rstrip()[-1:] in ("", ".", "?", "!", ":"):
+    if not toks[i].group(0)[:1].isupper() or starts_sentence(question, toks[i].start()):
         return False
     near = [i - 1, i + 1] + ([i + 2] if i + 2 < len(toks) and toks[i + 1].group(0).lower() in ("and", "of") else [])
     return not any(0 < j < len(toks) and toks[j].group(0)[:1].isupper() for j in near)
