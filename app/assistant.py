@@ -10,6 +10,7 @@ from consensus_chat.ingest.errors import QueryError
 from consensus_chat.ingest.words import PLURAL_ASKED, SECTION_NOUNS
 from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
+from consensus_chat.retriever.outline import children_asked
 from consensus_chat.retriever.ranking import BROAD_MARGIN
 from consensus_chat.retriever.types import SearchResult
 from consensus_chat.retriever.wording import split_parts
@@ -19,7 +20,6 @@ from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refus
 from .feedback import Ratings
 from .followup import DOCUMENT_NOUNS, Resolution, resolve_follow_up
 from .memory import exchanges, history_pairs, turn_from_text
-from .outline import children_asked
 from .types import Answer, Citation, Turn
 
 __all__ = ["Assistant", "Answer", "Citation", "Turn", "open_assistant"]

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
+from consensus_chat.retriever.outline import LIST_WORDS, children_asked
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .asked import asked_of, listed_sentence
 from .codes import CODE_WORDS, code_label, lists_label
 from .crossref import asks_cross_reference, cross_reference_answer
-from .outline import LIST_WORDS, children_asked
 from .overview import asks_layout, named_first, overview_sentence
 from .types import Answer, Citation
 
@@ -20,8 +20,7 @@ MAX_SENTENCES = 5
 OVERVIEW_CARDS = 12
 NEAR_DUPLICATE = 0.9
 LEXICAL_WEIGHT = 0.35
-# Sentences scoring below this share of the best one are dropped: they add length, not answers. 0.7 (was 0.8):
-# development conversations whose answer must say a given thing, blind10 129 -> 131 of 135, no other set changes.
+# Sentences below this share of the best one add length, not answers (0.7, was 0.8: blind10's turns 129 -> 131 of 135).
 RELATIVE_FLOOR = 0.7
 # Sentences come from this many top sections; not the top one only when ranked close to it (no stray sentence).
 ANSWER_SECTIONS = 3
@@ -97,8 +96,7 @@ class ExtractiveComposer:
             keyed = [h for h in hits if h.id in named]
             return self._list(question, keyed, result, keys=[e.text for e in topic.entities if e.kind == "source-key"])
         asks_code = any(m in CODE_WORDS for m in topic.meta)
-        # "Which research areas are coded 2.2.1?" names a code and no section: it asks what has the code, whatever
-        # other words it has; "What is metrology coded?" asks the code of the card it names.
+        # "Which areas are coded 2.2.1?" asks what has the code; "What is metrology coded?", the code of the card named.
         has_code = asks_code and "code" in kinds and "title" not in kinds
         if asks_code and top.kind == "card" and ("title" in kinds or not topic.empty) and not has_code:
             sentence = self._best_sentence(question, top)
@@ -257,10 +255,12 @@ class ExtractiveComposer:
             if any(float(cand[5] @ c[5]) > NEAR_DUPLICATE for c in chosen):
                 continue
             chosen.append(cand)
-        if chosen and all(c[1] > 0 for c in chosen):
-            # The search ranked the first section first: it is quoted first, with its best sentence, even when
-            # another section has a sentence closer to the question's words ("audit benchmarks" beside the card
-            # that lists its sub-areas).
+        whole = [c for c in candidates if c[1] == 0]  # a card is a few sentences: the first-ranked one is quoted
+        if hits[0].kind == "card" and len(whole) <= MAX_SENTENCES:  # whole, however the question words what it asks
+            chosen = whole + [c for c in chosen if c[1] > 0][:MAX_SENTENCES - len(whole)]
+        elif chosen and all(c[1] > 0 for c in chosen):
+            # The first-ranked section is quoted first, with its best sentence, even when another's sentence is
+            # closer to the question's words ("audit benchmarks" beside the card that lists its sub-areas).
             top = next((c for c in candidates if c[1] == 0), None)
             if top is not None:
                 chosen = [top] + chosen[:MAX_SENTENCES - 1]

@@ -70,10 +70,14 @@ def own_words(question_topic, result, *, keep_ubiquitous: bool = False) -> tuple
 _INSTEAD = re.compile(r"\b(?:instead|else|otherwise)\b", re.I)
 
 
-def refers_back(question: str, question_topic) -> bool:
+def refers_back(question: str, question_topic, alone=None) -> bool:
     """A pronoun, a topic that is only definite references ("the risks"), or a word that sets the question against
-    what was just said ("instead", "else"): the question leans on the last turn."""
-    return points_back(question) or definite_only(question, question_topic) or _INSTEAD.search(question) is not None
+    what was just said ("instead", "else"): the question leans on the last turn. With its own search (`alone`), a
+    definite phrase with two or more words the document never uses names a new thing ("the best video game", "the
+    tallest mountain"); one word is a reference back ("the downsides", "the idea")."""
+    strong = own_words(question_topic, alone) if alone is not None else ()
+    definite = definite_only(question, question_topic) and len(strong) - len(covered_words(strong, alone)) < 2
+    return points_back(question) or definite or _INSTEAD.search(question) is not None
 
 
 def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:
@@ -95,7 +99,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return None  # "Tell me about the Equifax data breach.": a name the document never uses, tied to nothing shown
     if elaborates(question_topic):
         return _on(shown or cited[0])  # "Give me an example", "Any more details?": more of what was just shown
-    back = refers_back(question, question_topic)
+    back = refers_back(question, question_topic, alone)
     strong = own_words(question_topic, alone)
     if back and not strong:
         return _on(shown or cited[0])  # "How does it work?": nothing of its own but weak words

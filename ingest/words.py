@@ -58,7 +58,7 @@ suggest suggests suggested propose proposes proposed note notes noted observe ob
 demonstrate demonstrates demonstrated material materials content information
 recommend recommends recommended recommendation recommendations
 key keys draw drawing rely relies relied relying lean leans leaned leant leaning use uses used using
-credit credits credited invoke invokes invoked depend depends depended
+credit credits credited attribute attributes attributed invoke invokes invoked depend depends depended
 back backs backed backing support supports supported supporting underpin underpins underpinned underpinning
 example examples instance instances topic topics context contexts connection connections role roles purpose
 twice times name names named naming

@@ -135,10 +135,11 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             w.covered or w.zipf >= ZIPF_COMMON or w.word in LAYOUT_LINE_WORDS for w in evidence.words):
         return True  # "Which category is it also listed in?": the page's overview line (ingest/section.py)
     rest = [w for w in evidence.words if w.name is None]
-    if evidence.sources and all(w.zipf >= ZIPF_EVERYDAY for w in rest) and sum(
+    if evidence.sources and all(w.covered or w.zipf >= ZIPF_EVERYDAY for w in rest) and sum(
             not w.covered and w.zipf < ZIPF_COMMON for w in rest) <= 1:
         # "What does Gutiérrez provide evidence for?": the key is the topic, one everyday word says how it is asked;
         # two can name a topic of their own ("What did Wright conclude about interest rates?"), which the rule judges.
+        # A word the page uses asks about the key too ("What does the page attribute to Smith?").
         return True
     laid_out = any(e.kind in ("code", "label") for e in evidence.topic.entities)
     if laid_out and set(evidence.topic.meta) & SECTION_NOUNS and all(

@@ -9,10 +9,13 @@ Loading and hot-reloading a generation is retriever/loading.py and retriever/rel
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
 from consensus_chat.ingest.lexical import stemmer
 from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.text import asked_sentence
 
 from .blas import one_blas_thread, prepare
 from .clean import clean_query
@@ -21,6 +24,7 @@ from .evidence import Evidence
 from .filters import allowed, check_k, check_mode
 from .gather import Gatherer
 from .loading import Generation, Loader
+from .outline import children_asked
 from .outage import Outage
 from .ranking import rank
 from .reload import Generations
@@ -28,7 +32,7 @@ from .scope import ScopeModel
 from .sentences import SentenceCache
 from .topic import Topic, wordpiece_lexicon
 from .wording import contrasted
-from .types import SearchResult
+from .types import Hit, SearchResult
 
 
 class Retriever:
@@ -115,8 +119,22 @@ class Retriever:
         if kept is not None:  # "Which area is not about X but about Y?" ranks for Y; scope read the whole question
             other = evidence.ask(kept)
             topic, reading = other.topic, (other.rest if other.names else other.full)
-        hits = [] if decision.empty else rank(generation, topic, reading, min(k, n_sections),
-                                               n_cand, mode, ids, self._stemmer)
+        # "Which areas fall under <a parent>?" is answered by the parent's sub-areas: they rank first, so the
+        # ranking and the answer (which lists them) agree; the parent follows them.
+        outline = children_asked(topic, generation.sections.values(), evidence) if decision.in_scope else None
+        # "HackerOne runs bug bounties. What does the page say about sharing flaws?": the sentence around a name the
+        # page does not know describes the name; the asked sentence weighs as much as the whole question.
+        context = (asked_sentence(query) if decision.in_scope and evidence.names and evidence.ask
+                   and decision.asked is None and kept is None else None)
+        depth = n_sections if outline or context else min(k, n_sections)
+        hits = [] if decision.empty else rank(generation, topic, reading, depth, n_cand, mode, ids, self._stemmer)
+        if context:
+            other = evidence.ask(context)
+            hits = _fused(hits, rank(generation, other.topic, other.rest if other.names else other.full, depth,
+                                     n_cand, mode, ids, self._stemmer), min(k, n_sections))
+        if outline:
+            kids = {s.id for s in outline[1]}
+            hits = ([h for h in hits if h.section.id in kids] + [h for h in hits if h.section.id not in kids])[:k]
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
                             topic=topic, searched=reading.text, searched_vector=reading.vector, evidence=evidence)
@@ -154,3 +172,12 @@ def open_retriever(index_dir=None, *, chroma_host=None, chroma_port=None, model=
     if config is None:
         config = Config.from_env(index_dir=index_dir, chroma_host=chroma_host, chroma_port=chroma_port, model=model)
     return Retriever(config)
+
+
+def _fused(whole: list[Hit], asked: list[Hit], k: int) -> list[Hit]:
+    """Two rankings of every section averaged (CombSUM; a section one lacks scores that ranking's lowest)."""
+    floor_whole, floor_asked = min((h.score for h in whole), default=0.0), min((h.score for h in asked), default=0.0)
+    score_whole, score_asked = {h.id: h.score for h in whole}, {h.id: h.score for h in asked}
+    by_id = {h.id: h for h in asked} | {h.id: h for h in whole}
+    fused = {i: 0.5 * score_whole.get(i, floor_whole) + 0.5 * score_asked.get(i, floor_asked) for i in by_id}
+    return [replace(by_id[i], score=fused[i]) for i in sorted(fused, key=lambda i: (-fused[i], i))[:k]]

@@ -85,6 +85,15 @@ def test_a_follow_up_costs_at_most_two_searches(assistant, opener, follow_up):
 
 
 @HISTORY_SHAPES
+@pytest.mark.parametrize("off_topic", ["What was the best video game of 2023?",
+                                       "What is the tallest mountain in the world?"])
+def test_a_definite_phrase_of_words_the_document_never_uses_is_a_new_topic(assistant, shape, off_topic):
+    # "the best video game" is a thing of its own, not a reference back: joined with the last title it was answered.
+    _, answer = converse(assistant, ["What is metrology?", off_topic], shape)
+    assert answer.refused and answer.resolved_question == off_topic
+
+
+@HISTORY_SHAPES
 def test_a_definite_reference_to_the_last_sections_word_continues_it(assistant, shape):
     # Alone "are the tools reliable?" is not covered ("reliable" is not a word of the document), but its own search
     # still leads to the section just shown, and "the tools" are that section's.

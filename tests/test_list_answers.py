@@ -8,7 +8,7 @@ import pytest
 
 from conftest import DATA, HISTORY_SHAPES, api_picks, build_index, converse, history_as_pairs
 
-from consensus_chat.app.outline import children_asked
+from consensus_chat.retriever.outline import children_asked
 
 CHILDREN = ["risk-assessment--audit-techniques-and-benchmarks",
             "risk-assessment--downstream-impact-assessment-and-forecasting",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import converse
-from consensus_chat.app.outline import children_asked
+from consensus_chat.retriever.outline import children_asked
 from consensus_chat.ingest.section import Section
 from consensus_chat.retriever.topic import Entity, Topic
 

@@ -1,13 +1,13 @@
 """A page's subject (words in most of its sections: "red teaming" on a page about red teaming) beside everyday words
 is what the question asks about (retriever/evidence.telling); a parent's parts asked with words that name no topic
-of the page ("its risk assessment heading", "the Incident Reporting parent") are listed (app/outline.children_asked).
+of the page ("its risk assessment heading", "the Incident Reporting parent") are listed (retriever/outline.children_asked).
 Real model, real indexes of the shipped page and two pages nobody calibrated."""
 
 from __future__ import annotations
 
 import pytest
 
-from consensus_chat.app.outline import children_asked
+from consensus_chat.retriever.outline import children_asked
 from consensus_chat.retriever.evidence import WordEvidence, coverage, telling
 
 

@@ -14,8 +14,8 @@ from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
-from consensus_chat.retriever.evidence import ZIPF_EVERYDAY, Evidence
-from consensus_chat.retriever.topic import CITE_WORDS, Topic
+from .evidence import ZIPF_EVERYDAY, Evidence
+from .topic import CITE_WORDS, Topic
 
 # Generic English for asking for a list of parts, never words of one document.
 LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name names subsection subsections sub "
@@ -43,6 +43,9 @@ def children_asked(topic: Topic | None, sections: Iterable[Section],
     asked = normalise(topic.question)
     named = [p for p in parents if normalise(p) in asked]  # padded with spaces: whole words only
     named = [p for p in named if not any(p != o and normalise(p) in normalise(o) for o in named)]  # the longest
+    # "… the claims the page makes about AI-assisted red teaming": a longer title holds the parent's name.
+    named = [p for p in named if not any(s.title != p and normalise(p) in normalise(s.title)
+                                         and normalise(s.title) in asked for s in sections)]
     if len(named) != 1:
         return None
     parent = named[0]
