@@ -255,17 +255,17 @@ class ExtractiveComposer:
             if any(float(cand[5] @ c[5]) > NEAR_DUPLICATE for c in chosen):
                 continue
             chosen.append(cand)
-        whole = [c for c in candidates if c[1] == 0]  # a card is a few sentences: the first-ranked one is quoted
-        if hits[0].kind == "card" and len(whole) <= MAX_SENTENCES:  # whole, however the question words what it asks
-            chosen = whole + [c for c in chosen if c[1] > 0][:MAX_SENTENCES - len(whole)]
+        whole, lead = [c for c in candidates if c[1] == 0], None  # a card is a few sentences: the first-ranked one
+        if hits[0].kind == "card" and len(whole) <= MAX_SENTENCES:  # is quoted whole, led by what is asked of it
+            lead, chosen = whole[0], whole + [c for c in chosen if c[1] > 0][:MAX_SENTENCES - len(whole)]
         elif chosen and all(c[1] > 0 for c in chosen):
             # The first-ranked section is quoted first, with its best sentence, even when another's sentence is
             # closer to the question's words ("audit benchmarks" beside the card that lists its sub-areas).
             top = next((c for c in candidates if c[1] == 0), None)
             if top is not None:
                 chosen = [top] + chosen[:MAX_SENTENCES - 1]
-        # Sensible order: sections by rank, sentences in document order within a section.
-        chosen.sort(key=lambda c: (c[1], c[2]))
+        # Sensible order: sections by rank, sentences in document order within a section (after a whole card's lead).
+        chosen.sort(key=lambda c: (c[1], c is not lead, c[2]))
         numbers: dict[str, int] = {}
         citations, parts = [], []
         for _, _, _, hit, sentence, _ in chosen:
