@@ -255,8 +255,8 @@ class ExtractiveComposer:
             if any(float(cand[5] @ c[5]) > NEAR_DUPLICATE for c in chosen):
                 continue
             chosen.append(cand)
-        whole, lead = [c for c in candidates if c[1] == 0], None  # a card is a few sentences: the first-ranked one
-        if hits[0].kind == "card" and len(whole) <= MAX_SENTENCES:  # is quoted whole, led by what is asked of it
+        whole, lead = [c for c in candidates if c[1] == 0], None  # a card (or record) is a few sentences: the top
+        if hits[0].kind in ("card", "source") and len(whole) <= MAX_SENTENCES:  # one is quoted whole, asked one first
             lead, chosen = whole[0], whole + [c for c in chosen if c[1] > 0][:MAX_SENTENCES - len(whole)]
         elif chosen and all(c[1] > 0 for c in chosen):
             # The first-ranked section is quoted first, with its best sentence, even when another's sentence is

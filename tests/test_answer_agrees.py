@@ -1,7 +1,8 @@
 """The ranking and the answer agree with what a question asks: a parent's parts asked for rank first (they are what
-the answer lists; retriever/search.py with retriever/outline.children_asked), a card is quoted whole (app/extractive.py),
-the sentence asked beside a name the page does not know weighs as much as the whole question, and a source key beside
-words the page uses, or a word for citing ("attribute"), is what is asked about (retriever/decision.judged).
+the answer lists; retriever/search.py with retriever/outline.children_asked), a card or source record is quoted
+whole (app/extractive.py), the sentence asked beside a name the page does not know weighs as much as the whole
+question, and a source key beside words the page uses, or a word for citing ("attribute"), is what is asked about
+(retriever/decision.judged).
 Real model, real indexes of the shipped page and of tests/data's pages."""
 
 from __future__ import annotations
@@ -46,6 +47,13 @@ def test_the_first_card_is_quoted_whole(assistant):
     # Every sentence of the card, the one nearest the question first and the rest in the card's order.
     assert sorted(quoted) == sorted(sentences) and [q for q in sentences if q in quoted[1:]] == quoted[1:]
     assert "senior leadership" in answer.text  # the card's second sentence, which is not the nearest
+
+
+def test_the_source_record_is_quoted_whole_too(third_page):
+    # Before, only its nearest sentence ("This review examines how safety-critical industries …"), which names no
+    # industry; the one that answers came second.
+    answer = third_page.answer("Which industries does the incident review compare?")
+    assert answer.citations[0].section.kind == "source" and "aviation, medicine and nuclear power" in answer.body
 
 
 @pytest.mark.parametrize("question, title", [
