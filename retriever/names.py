@@ -83,9 +83,11 @@ def asks_what_it_says(question: str, names) -> bool:
     asked is that name's, which the document cannot give. "How would Nvidia find …?" or "What should Amazon do …?"
     ask what someone could do about a topic the document may cover."""
     for name in names:
-        # The name, then up to four words of its own ("the O'Neill Review on antimicrobial resistance"), then the verb.
-        # "has"/"have" put the verb in its past participle ("What incidents has the FAA recorded?").
-        subject = rf"\b(?:does|did|do|has|have)\s+(?:the\s+|an?\s+)?{re.escape(name)}\S*(?:\s+\S+){{0,4}}?\s+"
+        # The name, with a part of it before ("the final text of the EU AI Act") and up to five words of its own after
+        # ("the O'Neill Review on antimicrobial resistance", "Biden's October 2023 executive order on AI"), then the
+        # verb. "has"/"have" put the verb in its past participle ("What incidents has the FAA recorded?").
+        subject = (rf"\b(?:does|did|do|has|have)\s+(?:the\s+|an?\s+)?(?:(?:\S+\s+){{1,3}}?of\s+(?:the\s+)?)?"
+                   rf"{re.escape(name)}\S*(?:\s+\S+){{0,5}}?\s+")
         if re.search(rf"^\W*{_ASKS_CONTENT}[^?]*?{subject}(?:{'|'.join(_SOURCE_VERBS)})(?:e?d)?\b", question,
                      re.I) or (
                 re.search(rf"^\W*how\s+{subject}(?:{'|'.join(_DEFINING_VERBS)})\b", question, re.I)):

@@ -127,6 +127,20 @@ def test_what_a_name_says_is_read_from_the_question():
     assert asks_what_it_says("What incidents has the FAA recorded?", ("FAA",))
     assert asks_what_it_says("What does Elon Musk think about near misses?", ("Elon Musk",))
     assert not asks_what_it_says("How has Boeing used root cause analysis?", ("Boeing",))
+    # A part of the name before it ("the final text of"), and a longer name of its own after it.
+    assert asks_what_it_says("What did the final text of the EU AI Act say about general-purpose models?",
+                             ("EU AI Act",))
+    assert asks_what_it_says("What did President Biden's October 2023 executive order on AI require of developers?",
+                             ("President Biden's October",))
+    assert not asks_what_it_says("What does the page say about the final text of the EU AI Act?", ("EU AI Act",))
+
+
+@pytest.mark.parametrize("question", [
+    "What did the final text of the EU AI Act say about general-purpose models with systemic risk?",
+    "What did President Biden's October 2023 executive order on AI require of developers?",
+])
+def test_what_a_law_or_order_the_page_never_names_says_is_refused(assistant, question):
+    assert assistant.answer(question).refused  # both were answered from the sections beside the name's words
 
 
 @pytest.mark.parametrize("question, section, name", [
