@@ -155,7 +155,7 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             # "What does Smith's work say?": the named entity is the topic; "Who are the report's first few
             # authors?": who wrote the document, with nothing but common words beside it.
             return True
-    reading = evidence.rest if evidence.names else evidence.full
+    reading = evidence.ranked
     # A source the question names is part of what it asks: "What does the page attribute to Smith?" is covered
     # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for"); so is a
     # section it names by its title ("Which tags apply here?"), whose words weigh as what they are.
@@ -186,7 +186,7 @@ def decide(evidence: Evidence, rule) -> Decision:
             # instruction's, and the asked sentence, judged alone, is about the document.
             return Decision(True, inner.reading, inner.score, names=names, asked=asked)
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
-    reading = evidence.rest if names else evidence.full
+    reading = evidence.ranked
     lexical = rarest_uncovered(evidence.words), name_share(evidence.words, evidence.known)  # no encoding: read always
     score = _score(rule, *found, evidence, *lexical)
     if score >= rule.threshold:

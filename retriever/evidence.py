@@ -203,6 +203,11 @@ class Evidence:
             return Reading("", (), {})
         return self.read(without(self.topic.text, self.names), words)
 
+    @property
+    def ranked(self) -> Reading:
+        """What ranking reads: the topic without the unknown names when it has any, else the whole topic."""
+        return self.rest if self.names else self.full
+
     @cached_property
     def covered(self) -> Reading | None:
         """The topic without the informative words the document does not use, nor unknown names; None when
@@ -231,7 +236,7 @@ class Evidence:
         covered = self.covered
         if covered is None or not covered.words:
             return 0.0
-        reading = self.rest if self.names else self.full
+        reading = self.ranked
         # Weighted by the share of the topic's information the dropped words carry: leaving out common words
         # ("problem", "right") sharpens any question a little, which says nothing about its topic.
         dropped = 1.0 - coverage(tuple(w for w in self.words if w.name is None and (w.covered or w.zipf < ZIPF_COMMON)))

@@ -118,7 +118,7 @@ class Retriever:
         kept = contrasted(query) if decision.in_scope and decision.asked is None and evidence.ask else None
         if kept is not None:  # "Which area is not about X but about Y?" ranks for Y; scope read the whole question
             other = evidence.ask(kept)
-            topic, reading = other.topic, (other.rest if other.names else other.full)
+            topic, reading = other.topic, other.ranked
         # "Which areas fall under <a parent>?" is answered by the parent's sub-areas: they rank first, so the
         # ranking and the answer (which lists them) agree; the parent follows them.
         outline = children_asked(topic, generation.sections.values(), evidence) if decision.in_scope else None
@@ -130,8 +130,8 @@ class Retriever:
         hits = [] if decision.empty else rank(generation, topic, reading, depth, n_cand, mode, ids, self._stemmer)
         if context:
             other = evidence.ask(context)
-            hits = _fused(hits, rank(generation, other.topic, other.rest if other.names else other.full, depth,
-                                     n_cand, mode, ids, self._stemmer), min(k, n_sections))
+            hits = _fused(hits, rank(generation, other.topic, other.ranked, depth, n_cand, mode, ids, self._stemmer),
+                          min(k, n_sections))
         if outline:
             kids = {s.id for s in outline[1]}
             hits = ([h for h in hits if h.section.id in kids] + [h for h in hits if h.section.id not in kids])[:k]
