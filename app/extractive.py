@@ -82,9 +82,9 @@ class ExtractiveComposer:
         if top.kind == "card" and asks_cross_reference(question, top.title):  # "Does it refer to other sections?"
             body, quoted = cross_reference_answer(top.heading, self._sentences(top)[0])
             return self._answer(question, body, [Citation.from_hit(1, top, q) for q in quoted], result)
-        if topic.about_document or topic.asks_authorship and top.kind == "source" or (
+        if topic.about_document and not topic.about_work or topic.asks_authorship and top.kind == "source" or (
                 asks_layout(topic, top, self._all_sections)):  # "Which category is the page in?" (app/overview.py)
-            # "Who wrote this report?", "Who are the report's first few authors?" (the source record first)
+            # "Who wrote this report?" (the source record first); "What does it leave out?" (`about_work`): quoted below
             source = next((h for h in hits if h.kind == "source"), None)
             if source is not None and (topic.asks_authorship or topic.rests_on or "author" in kinds or "source" in topic.meta):
                 return self._report(question, source, result)

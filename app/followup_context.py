@@ -27,7 +27,15 @@ NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|oth
                        r"on\s+(?:a|an)?\s*(?:different|another|other|unrelated|separate)\s+(?:note|topic|subject)|"
                        r"moving on|unrelated(?:ly)?|separately|random\s+(?:one|question|thing)|leaving\s+(?:that|this|it)\s+"
                        r"aside|(?:something|anything)\s+(?:different|else)|(?:a\s+)?(?:quick\s+)?(?:side\s+question|aside)|"
-                       r"off[- ]topic)\b[\s,.:;!-]*(?:but\s+)?", re.I)
+                       r"off[- ]topic|"
+                       # "Back to the page:", "Now about the page again:": the user leaves what came before for the document.
+                       r"(?:now\s+)?(?:(?:back|returning|going back|coming back)\s+to|(?:about|on|regarding)|"
+                       r"(?:to\s+)?(?:return|get back|go back|come back)\s+to)\s+(?:the|this|your)\s+"
+                       r"(?:page|document|text|report|guide)(?:\s+(?:again|itself))?(?=\s*[:;,.!\u2014\u2013-])"
+                       r")\b[\s,.:;!\u2014\u2013-]*(?:but\s+)?", re.I)
+# "Back to red teaming: why is it classed …?": the user names what the question returns to; that name is its topic.
+RETURN_TO = re.compile(r"^\s*(?:now\s+)?(?:back|returning|going back|coming back)\s+to\s+([^:;,.?!\u2014\u2013]{2,60}?)"
+                       r"\s*[:;,.!\u2014\u2013-]+\s*(?=\S)", re.I)
 # "the card", "this section": a section noun in the singular with nothing after it that says which one ("the section
 # on risk" says which): the section the last answer was about, not the document.
 _THE_SECTION = re.compile(r"\b(?:the|this|that)\s+(?:card|section|area|entry)\b(?!\s+(?:on|about|for|of|that|which|"

@@ -64,6 +64,17 @@ example examples instance instances topic topics context contexts connection con
 twice times name names named naming
 """.split())
 
+# What a report says of itself in its abstract: whom it is for, what it leaves out, what it aims at ("Which readers
+# is the guide for?", "What does the report leave out?", "What goal does the source report set?"). With the source work
+# named as a document beside them ("the report", "the underlying review", "the guide's"), they ask about that work,
+# not a topic. Generic English about reports, never words of one document.
+REPORT_ASPECT_WORDS = frozenset("""
+audience audiences reader readers readership aimed intended meant prepared
+scope exclude excludes excluded excluding exclusion exclusions omit omits omitted omission omissions leave leaves
+goal goals aim aims target targets achieve achieves objective objectives ambition ambitions
+compare compares compared comparison comparisons
+""".split())
+
 # How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",
 # "as a bulleted list", "briefly"): a small closed class of English, like the meta words, and no topic.
 ANSWER_FORM = re.compile(
@@ -102,7 +113,7 @@ _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
-another give gives given meant every
+another give gives given meant every explicitly expressly specifically
 """.split())  # "another": which one, not what about; "every": a determiner like NLTK's "each";
 # "give", "given", "meant": light verbs ("What is meant by …?")
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a

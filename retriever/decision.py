@@ -51,7 +51,8 @@ from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
 from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import SECTION_NOUNS
 
-from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
+from .evidence import (ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness,  # noqa: F401 - its weights
+                       once_per_name, telling)
 from .names import asks_what_it_says
 
 
@@ -107,7 +108,7 @@ def name_share(words: tuple[WordEvidence, ...], known: tuple[WordEvidence, ...] 
     """
     if not any(w.name for w in words):
         return 0.0
-    words = telling(words)
+    words = telling(once_per_name(words))
     named = sum(informativeness(w) for w in words if w.name)
     total = named + sum(informativeness(w) for w in words if w.covered and not w.name)
     total += sum(informativeness(w) for w in known)

@@ -161,3 +161,29 @@ def test_after_the_question_back_for_a_place_the_conversation_is_still_on_its_se
     assert not answer.refused and first_id(answer) == EXPLAINABILITY, answer.resolved_question
     refused = converse(assistant, ["What is the easiest way to juggle?", "Why is more work needed there?"], shape)[1]
     assert refused.refused
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Back to the page: when was the report it draws on published?",
+                                       "Now about the page again, when was the report it draws on published?",
+                                       "Fine. When was the report this page draws on published?"])
+def test_a_return_to_the_page_after_a_refusal_is_a_question_of_its_own(assistant, shape, follow_up):
+    # "Back to the page:" leaves the refused question for the document: "it" is the page, not the EU AI Act.
+    refused, answer = converse(assistant, [EU_ACT, follow_up], shape)
+    assert refused.refused and not answer.refused and "2025" in answer.text
+
+
+@HISTORY_SHAPES
+def test_a_return_to_a_named_topic_after_a_refusal_is_about_that_topic(assistant, shape):
+    # "Back to chain-of-thought faithfulness:" names what "it" stands for; without it, "it" leans on the refusal.
+    follow_up = "Back to chain-of-thought faithfulness: why does it matter?"
+    refused, answer = converse(assistant, [EU_ACT, follow_up], shape)
+    assert refused.refused and not answer.refused and first_id(answer) == CHAIN
+    assert LEANS in refused_follow_up(assistant, EU_ACT, "Why does it matter?", shape).text
+
+
+def test_fine_opens_a_turn_but_fine_tuning_is_a_word():
+    from consensus_chat.app.followup import _INTERJECTION
+
+    assert _INTERJECTION.sub("", "Fine. Who wrote the report?") == "Who wrote the report?"
+    assert _INTERJECTION.sub("", "Fine-tuning methods?") == "Fine-tuning methods?"

@@ -1,0 +1,67 @@
+"""Questions about what the source work says of itself (retriever/topic.py `Topic.about_work`,
+ingest/words.REPORT_ASPECT_WORDS): whom it was written for, what it compares, what it leaves out, asked of "the guide",
+"the underlying review" or "the guide's …", are answered from the source record, whose abstract says it; the same words
+without the work named, and the work named beside a covered topic, keep their sections. An authorship question that
+describes the report by its title's words and says what the page rests on ("the … report this page rests on") is about
+the source record too. Real model and indexes (tests/data's two pages)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import first_id
+
+GUIDE = "red-teaming-in-practice-a-field-guide"  # tests/data/second-page.txt's source record
+REVIEW = "learning-from-failure-incident-reporting-for-deployed-systems"  # tests/data/third-page.txt's
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Which readers was the guide prepared for?", "practitioners"),
+    ("Who is the field guide's intended readership?", "practitioners"),
+    ("What audience is the source guide aimed at?", "practitioners"),
+])
+def test_whom_the_guide_is_for_is_answered_from_its_record(second_page, question, expected):
+    answer = second_page.answer(question)
+    assert not answer.refused and first_id(answer) == GUIDE and expected in answer.text
+
+
+@pytest.mark.parametrize("question", [
+    "Which industries does the underlying review draw comparisons from?",
+    "What does the review compare?",
+])
+def test_what_the_review_compares_is_answered_from_its_record(third_page, question):
+    answer = third_page.answer(question)
+    assert not answer.refused and first_id(answer) == REVIEW and "aviation" in answer.text
+
+
+def test_the_work_named_beside_a_covered_topic_keeps_the_topics_section(second_page):
+    # No word of what a report says of itself: "the guide" only says where the page's claim is.
+    answer = second_page.answer("What does the guide say about jailbreak evaluations?")
+    assert first_id(answer) == "jailbreak-evaluations"
+
+
+def test_an_aspect_word_without_the_work_named_is_a_topic_word(second_page):
+    topic = second_page.retriever.analyse("What is the goal of third-party red teaming?")
+    assert "goal" in topic.words and not topic.about_work
+
+
+def test_an_aspect_word_in_another_sentence_than_the_work_is_a_topic_word(third_page):
+    # "the review we ran" is the asker's own review, and "aim" is in the next sentence.
+    topic = third_page.retriever.analyse("The review we ran turned into blame. Our aim is to avoid that next time: "
+                                         "what does the page say about root cause analysis?")
+    assert not topic.about_work and "aim" in topic.words
+
+
+def test_a_document_noun_used_as_a_verb_names_no_work(retriever):
+    topic = retriever.analyse("i keep hearing that agents pursue goals, why is that hard to study")
+    assert not topic.about_work and "goals" in topic.words
+
+
+@pytest.mark.parametrize("question", [
+    "Who wrote the incident reporting review this page rests on, and in which year?",
+    "Who are the authors of the incident reporting review this page relies on?",
+])
+def test_authorship_of_the_report_described_by_its_title_is_answered_from_the_record(third_page, question):
+    # "rests" / "relies" after "this page" say what the page rests on; "incident reporting" is the record's title.
+    answer = third_page.answer(question)
+    assert not answer.refused and first_id(answer) == REVIEW and "Rivera" in answer.text
