@@ -40,7 +40,7 @@ from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-from .followup_context import NEW_TOPIC, RETURN_TO, names_last_section, points_back, section_using
+from .followup_context import INTERJECTION, fresh_question, names_last_section, points_back, section_using
 from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
@@ -54,9 +54,6 @@ _CONTINUATION = re.compile(r"^\s*(?:(?:and|also|what about|how about|(?:the )?sa
 _HOW_ONE = re.compile(r"^\s*how\s+[a-z]+\s*[?.!]*\s*$", re.I)  # "How so?", "How often?"
 # "written about it", "work on this": the pronoun is what was written about, not what was written.
 _ABOUT_IT = re.compile(r"\b(?:about|on)\s+(?:it|this|that|them|these|those)\b", re.I)
-# "OK.", "thanks,": a reply to the last answer before the question, no topic of the question's.
-_INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*|"
-                           r"(?:fine|right|sure|got it|understood)\s*[,.!;:]+\s*)+", re.I)  # "Fine." not "Fine-tuning"
 _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for|of)\s+", re.I)
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
@@ -92,14 +89,11 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     """
     if previous is None:
         return Resolution(question)
-    stripped = _INTERJECTION.sub("", question)
+    stripped = INTERJECTION.sub("", question)
     question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
-    fresh = NEW_TOPIC.match(question)
-    if fresh and any(ch.isalnum() for ch in question[fresh.end():]):
-        return Resolution(question[fresh.end():].strip())  # "New question: why are old antibiotics scarce?"
-    back = RETURN_TO.match(question)
-    if back and any(ch.isalnum() for ch in question[back.end():]):
-        return Resolution(f"{back.group(1)}: {question[back.end():].strip()}")  # "Back to red teaming: why is it …?"
+    fresh = fresh_question(question)
+    if fresh is not None:
+        return Resolution(fresh)  # "New question: why are old antibiotics scarce?", "Back to the page: who wrote it?"
     picked = _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)

@@ -36,6 +36,23 @@ NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|oth
 # "Back to red teaming: why is it classed …?": the user names what the question returns to; that name is its topic.
 RETURN_TO = re.compile(r"^\s*(?:now\s+)?(?:back|returning|going back|coming back)\s+to\s+([^:;,.?!\u2014\u2013]{2,60}?)"
                        r"\s*[:;,.!\u2014\u2013-]+\s*(?=\S)", re.I)
+# "OK.", "thanks,", "Fine.": a reply to the last answer before the question, no topic of the question's.
+INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*|"
+                          r"(?:fine|right|sure|got it|understood)\s*[,.!;:]+\s*)+", re.I)  # "Fine." not "Fine-tuning"
+
+
+def fresh_question(question: str) -> str | None:
+    """The question a user starts anew ("New question: why …?", "Back to the page: who wrote it?"; "Back to red teaming:
+    why is it classed …?" asks about red teaming), or None: nothing said before is continued."""
+    fresh = NEW_TOPIC.match(question)
+    if fresh and any(ch.isalnum() for ch in question[fresh.end():]):
+        return question[fresh.end():].strip()
+    back = RETURN_TO.match(question)
+    if back and any(ch.isalnum() for ch in question[back.end():]):
+        return f"{back.group(1)}: {question[back.end():].strip()}"
+    return None
+
+
 # "the card", "this section": a section noun in the singular with nothing after it that says which one ("the section
 # on risk" says which): the section the last answer was about, not the document.
 _THE_SECTION = re.compile(r"\b(?:the|this|that)\s+(?:card|section|area|entry)\b(?!\s+(?:on|about|for|of|that|which|"

@@ -51,8 +51,7 @@ from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
 from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import SECTION_NOUNS
 
-from .evidence import (ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness,  # noqa: F401 - its weights
-                       once_per_name, telling)
+from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
 from .names import asks_what_it_says
 
 
@@ -113,6 +112,23 @@ def name_share(words: tuple[WordEvidence, ...], known: tuple[WordEvidence, ...] 
     total = named + sum(informativeness(w) for w in words if w.covered and not w.name)
     total += sum(informativeness(w) for w in known)
     return named / total if total > 0 else 0.0
+
+
+def once_per_name(words) -> list[WordEvidence]:
+    """The words with each name the document never uses counted once, as its rarest word: a name is one thing ("UK AI
+    Security Institute"), and counted word by word a long name would weigh as several uncovered topic words where a
+    short one ("Ofcom") weighs as one, so its length, not what the question asks, would decide."""
+    out: list[WordEvidence] = []
+    at: dict[str, int] = {}
+    for w in words:
+        if w.name is None:
+            out.append(w)
+        elif w.name not in at:
+            at[w.name] = len(out)
+            out.append(w)
+        elif w.zipf < out[at[w.name]].zipf:
+            out[at[w.name]] = w
+    return out
 
 
 def features(evidence: Evidence) -> tuple[float, float, float, float, float] | bool:

@@ -84,23 +84,6 @@ def telling(words) -> list[WordEvidence]:
 
 
 @lru_cache(maxsize=4096)
-def once_per_name(words) -> list[WordEvidence]:
-    """The words with each name the document never uses counted once, as its rarest word: a name is one thing ("UK AI
-    Security Institute"), and counted word by word a long name would weigh as several uncovered topic words where a
-    short one ("Ofcom") weighs as one, so its length, not what the question asks, would decide."""
-    out: list[WordEvidence] = []
-    at: dict[str, int] = {}
-    for w in words:
-        if w.name is None:
-            out.append(w)
-        elif w.name not in at:
-            at[w.name] = len(out)
-            out.append(w)
-        elif w.zipf < out[at[w.name]].zipf:
-            out[at[w.name]] = w
-    return out
-
-
 def coverage(words: tuple[WordEvidence, ...]) -> float:
     """Share of the words' informativeness that the document covers (1.0 for no words), over the `telling` words."""
     words = telling(words)

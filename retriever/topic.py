@@ -21,13 +21,14 @@ from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS,
-                                         PROVENANCE_WORDS, REPORT_ASPECT_WORDS, SOURCE_WORK_WORDS, bare, content_parts, inner_capital,
+                                         PROVENANCE_WORDS, REPORT_ASPECT_WORDS, SOURCE_WORK_WORDS, bare,
+                                         content_parts, inner_capital,
                                          inside_at, kind_of_code, lone_capital, qualifies_noun, tokens,
                                          used_as_verb)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
-from .wording import document_verbs
+from .wording import WORK_BEFORE, asks_of_work, document_verbs, names_document
 
 LABEL_WORDS = frozenset("label labels labelled labeled labelling category categories categorised categorized "
                         "classified classification filed fall falls tagged taxonomy".split())
@@ -39,7 +40,6 @@ RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
-_WORK_BEFORE = frozenset("the this that its their your underlying source original".split())  # "the underlying report"
 CITE_WORDS = frozenset("cite cites cited citing citation citations reference references referenced referencing "
                        "source sources".split())
 
@@ -156,17 +156,11 @@ class TopicAnalyzer:
         names_source = bool(provenance) or any(e.kind in ("source-key", "author") for e in entities) or any(
             word in PROVENANCE_WORDS or word in CITE_WORDS for word in bares) or any(
             word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
-        titles_document = self._titles_document(bares, makers | provenance)
-        # "the report", "the underlying review", "the guide's": the source work named as a document (a determiner or a
-        # word for the source before one of DOCUMENT_NOUNS); beside it a word of REPORT_ASPECT_WORDS asks about that
-        # work ("Which topics does the report exclude?"), and words for a piece of research say which work, as beside
-        # a named source ("Which industries does the underlying review draw comparisons from?").
-        # The aspect word in the work's own sentence: a long question's story can use one in another.
-        sentence = [len(re.findall(r"[.?!;]", question[:m.start()])) for m in toks]
-        names_work = any(word in DOCUMENT_NOUNS and bares[i - 1] != "to" and any(  # "hard to study": a verb
-            b in _WORK_BEFORE for b in bares[max(0, i - 3):i]) and any(
-            a in REPORT_ASPECT_WORDS and sentence[j] == sentence[i] for j, a in enumerate(bares))
-            for i, word in enumerate(bares))
+        titles_document = names_document(bares, makers | provenance, self._source_title_words,
+                                         DOCUMENT_NOUNS | self.document_name_words, self.document_name_words)
+        # "What does the report leave out?": the source work asked about itself (`names_work`); words for research
+        # beside it say which work, as beside a named source ("the underlying review draw comparisons from").
+        names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS)
         names_source = names_source or names_work
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.
@@ -192,7 +186,7 @@ class TopicAnalyzer:
                 layout and word in LAYOUT_WORDS) or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)) or (
                 names_work and word in REPORT_ASPECT_WORDS) or (
-                word in _WORK_BEFORE and i + 1 < len(bares) and bares[i + 1] in DOCUMENT_NOUNS))  # "the underlying report"
+                word in WORK_BEFORE and i + 1 < len(bares) and bares[i + 1] in DOCUMENT_NOUNS))  # "the underlying report"
             if is_meta:
                 meta.append(word)
                 pieces.append(question[last:m.start()])
@@ -206,25 +200,7 @@ class TopicAnalyzer:
         if not re.search(r"[A-Za-z0-9]", text):
             text = question.strip()
         return Topic(question=question, text=text, words=tuple(words), entities=tuple(entities), meta=tuple(meta),
-                     made_by=bool(makers), rests_on=bool(provenance),
-                     about_work=names_work)
-
-    def _titles_document(self, bares: list[str], about: set[int] = frozenset()) -> frozenset[str]:
-        """The words that name the document in a question about who wrote it or when ("When was the red teaming
-        field guide published?", "Who wrote the report on antimicrobial resistance?"): when the question asks for
-        authors or a date, calls the document a report, guide or review, and every other topic word is a word of
-        the source record's title, those words say which document, not what about. Empty otherwise."""
-        words = set(bares)
-        if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & (DOCUMENT_NOUNS | self.document_name_words)):
-            return frozenset()
-        title = self._source_title_words
-        # `about`: the verbs `document_verbs` found saying who made the document or what the page rests on ("the
-        # radon report this page rests on"): about the document, as META_WORDS are.
-        rest = [part for i, word in enumerate(bares) if word not in META_WORDS and word not in self.document_name_words
-                and i not in about for part in content_parts(word)]
-        if not rest or not all(w in title or w.rstrip("s") in title for w in rest):
-            return frozenset()
-        return frozenset(w for w in bares if content_parts(w))
+                     made_by=bool(makers), rests_on=bool(provenance), about_work=names_work)
 
     @functools.cached_property
     def _source_title_words(self) -> frozenset[str]:

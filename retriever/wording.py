@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.words import content_words, tokens
+from consensus_chat.ingest.words import AUTHORSHIP_WORDS, META_WORDS, REPORT_ASPECT_WORDS, content_parts, content_words, tokens
 
 # "Leaving X aside, …", "Setting aside X: …", "Apart from X, …": an opening clause that names what is not asked about.
 _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?]{1,80}?|[^,:;?]{1,80}?\s+aside)|"
@@ -97,6 +97,40 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
                 document_nouns - _PAGE_NOUNS):
             provenance.add(i + 1 + (bares[i + 1] in ("is", "was") and i + 2 < len(bares)))
     return makers, provenance
+
+
+# Words before a document's noun that make it the source work: "the report", "the underlying review", "its guide".
+WORK_BEFORE = frozenset("the this that its their your underlying source original".split())
+
+
+def asks_of_work(question: str, toks, bares: list[str], document_nouns: frozenset[str]) -> bool:
+    """Does the question ask what the source work says of itself ("Which readers was the guide prepared for?", "What
+    does the report leave out?", "the guide's intended readership")? One of `document_nouns` after a word of
+    WORK_BEFORE (within three words; not after "to": "hard to study" is a verb), and a word of REPORT_ASPECT_WORDS in
+    the same sentence: a long question's own story ("The review we ran turned into blame. Our aim is …") can use one
+    in another. Hand-written: a closed class of English about reports, never words of one document."""
+    sentence = [len(re.findall(r"[.?!;]", question[:m.start()])) for m in toks]
+    return any(word in document_nouns and bares[i - 1] != "to" and any(b in WORK_BEFORE for b in bares[max(0, i - 3):i])
+               and any(a in REPORT_ASPECT_WORDS and sentence[j] == sentence[i] for j, a in enumerate(bares))
+               for i, word in enumerate(bares))
+
+
+def names_document(bares: list[str], about: set[int], title: frozenset[str], nouns: frozenset[str],
+                   name_words: frozenset[str]) -> frozenset[str]:
+    """The words that name the document in a question about who wrote it or when ("When was the red teaming field guide
+    published?", "Who wrote the report on antimicrobial resistance?"): when the question asks for authors or a date,
+    calls the document one of `nouns` (a report, guide or review, or a word of its name), and every other topic word is
+    a word of the source record's `title`, those words say which document, not what about. Empty otherwise. `about`:
+    the positions `document_verbs` found saying who made the document or what the page rests on ("the radon report
+    this page rests on"), about the document as META_WORDS are; `name_words`, the document's own name's."""
+    words = set(bares)
+    if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & nouns):
+        return frozenset()
+    rest = [part for i, word in enumerate(bares) if word not in META_WORDS and word not in name_words and i not in about
+            for part in content_parts(word)]
+    if not rest or not all(w in title or w.rstrip("s") in title for w in rest):
+        return frozenset()
+    return frozenset(w for w in bares if content_parts(w))
 
 
 # "Would <a name> count as the kind of <a topic> the page describes?", "Is <a name> an example of <a topic>?": a

@@ -183,7 +183,7 @@ def test_a_return_to_a_named_topic_after_a_refusal_is_about_that_topic(assistant
 
 
 def test_fine_opens_a_turn_but_fine_tuning_is_a_word():
-    from consensus_chat.app.followup import _INTERJECTION
+    from consensus_chat.app.followup_context import INTERJECTION
 
-    assert _INTERJECTION.sub("", "Fine. Who wrote the report?") == "Who wrote the report?"
-    assert _INTERJECTION.sub("", "Fine-tuning methods?") == "Fine-tuning methods?"
+    assert INTERJECTION.sub("", "Fine. Who wrote the report?") == "Who wrote the report?"
+    assert INTERJECTION.sub("", "Fine-tuning methods?") == "Fine-tuning methods?"
