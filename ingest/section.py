@@ -36,13 +36,19 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         r"\s+(?:here|there|where|as\s+it\s+is|this\s+way)"
                         r"|\b(?:page|document|overview)(?:'s|’s)\s+(?:[\w-]+\s+){0,2}(?:reasoning|justification|"
                         r"rationale)\b|\b(?:reasoning|justification|rationale)\s+(?:of|behind|for)\s+(?:the|this)\s+"
-                        r"(?:page|document)\b", re.I)
+                        r"(?:page|document)\b"
+                        # "Why is it classed as an evaluation practice?", "Why was this mitigation placed where it is?": why
+                        # the page's subject (it, this, the mitigation) sits where it does.
+                        r"|\bwhy\s+(?:is|was|are|were|does|did|has|would|should)\s+(?:it|this|that|(?:the|this)\s+"
+                        r"(?:mitigation|practice|page|document|approach)(?:\s+\w+)?)\s+(?:been\s+)?(?:classif\w*|"
+                        r"categori[sz]\w*|class(?:ed|es)?|filed|placed|put|listed|grouped|counted)\b", re.I)
 
 
 # The words such a question asks with: beside them, only words the page uses or everyday ones may stand ("What is the
 # parent category of quantum computing?" asks about something else).
 CATEGORY_WORDS = frozenset("category categories parent".split())  # the `Also in` line
-CLASSIFIED_WORDS = frozenset("classified classification categorised categorized classed classing reasoning reason "
+CLASSIFIED_WORDS = frozenset("classified classification classify classifies categorised categorized categorise "
+                             "categorize classed classing reasoning reason placed grouped "
                              "justification rationale".split())  # the `Reasoning` line
 LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(
     "listed filed classifying mitigation wider broader".split())

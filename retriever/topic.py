@@ -21,9 +21,8 @@ from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS,
-                                         PROVENANCE_WORDS, REPORT_ASPECT_WORDS, SOURCE_WORK_WORDS, bare,
-                                         content_parts, inner_capital,
-                                         inside_at, kind_of_code, lone_capital, qualifies_noun, tokens,
+                                         PROVENANCE_WORDS, REPORT_ASPECT_WORDS, SOURCE_WORK_WORDS, bare, content_parts,
+                                         inner_capital, inside_at, kind_of_code, lone_capital, qualifies_noun, tokens,
                                          used_as_verb)
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
@@ -158,9 +157,8 @@ class TopicAnalyzer:
             word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
         titles_document = names_document(bares, makers | provenance, self._source_title_words,
                                          DOCUMENT_NOUNS | self.document_name_words, self.document_name_words)
-        # "What does the report leave out?": the source work asked about itself (`names_work`); words for research
-        # beside it say which work, as beside a named source ("the underlying review draw comparisons from").
-        names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS)
+        # The source work asked about itself (wording.asks_of_work): words for research beside it say which work.
+        names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS, self._area_title_words)
         names_source = names_source or names_work
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.
@@ -203,10 +201,18 @@ class TopicAnalyzer:
                      made_by=bool(makers), rests_on=bool(provenance), about_work=names_work)
 
     @functools.cached_property
+    def _area_title_words(self) -> frozenset[str]:
+        """The content words of the titles of the sections other than the source record (and without a plural s)."""
+        return self._title_words(source=False)
+
+    @functools.cached_property
     def _source_title_words(self) -> frozenset[str]:
         """The content words of the source record's title (and their forms without a plural s)."""
+        return self._title_words(source=True)
+
+    def _title_words(self, source: bool) -> frozenset[str]:
         lk = self.lookups
-        titles = [t for t, ids in lk.titles.items() if set(ids) & set(lk.report_ids)]
+        titles = [t for t, ids in lk.titles.items() if bool(set(ids) & set(lk.report_ids)) == source]
         words = {w for t in titles for part in t.split() for w in content_parts(part)}
         return frozenset(words | {w.rstrip("s") for w in words})
 

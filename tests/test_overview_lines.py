@@ -12,7 +12,9 @@ from consensus_chat.ingest.section import asks_overview_line
 ALSO = ["Which broader category is this mitigation also listed in?", "What is it also filed under?",
         "Which other category is interpretability listed under?",
         "What is the parent category of this practice?", "Under which wider category is it also listed?"]
-WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?"]
+WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?",
+       "Why was this mitigation placed where it is in the taxonomy?", "Why does the page classify this as a mitigation?",
+       "Why is it classed as an organisational measure?"]
 
 
 @pytest.mark.parametrize("question", ALSO + WHY)
@@ -23,6 +25,7 @@ def test_the_layout_lines_are_asked_for(question):
 @pytest.mark.parametrize("question", [
     "Does the page also cover audits?", "Is metrology also in risk assessment?", "What other categories of risk are there?",
     "What does the page say about chain-of-thought reasoning?", "What is the parent area of audit techniques?",
+    "Why are sunbeds classed as carcinogens?", "Why is red teaming placed before deployment?",  # a subject of its own
 ])
 def test_other_questions_do_not_ask_for_them(question):
     assert not asks_overview_line(question)

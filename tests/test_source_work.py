@@ -65,3 +65,9 @@ def test_authorship_of_the_report_described_by_its_title_is_answered_from_the_re
     # "rests" / "relies" after "this page" say what the page rests on; "incident reporting" is the record's title.
     answer = third_page.answer(question)
     assert not answer.refused and first_id(answer) == REVIEW and "Rivera" in answer.text
+
+
+def test_an_aspect_word_in_an_area_title_is_the_pages_topic(retriever):
+    # The shipped page has an area "Studying goals in systems": "goals" beside "the report" is that topic.
+    topic = retriever.analyse("What does the report recommend for defining and measuring goals in AI systems?")
+    assert not topic.about_work and "goals" in topic.words
