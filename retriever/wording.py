@@ -109,7 +109,7 @@ def asks_of_work(question: str, toks, bares: list[str], document_nouns: frozense
     does the report leave out?", "the guide's intended readership")? One of `document_nouns` after a word of
     WORK_BEFORE (within three words; not after "to": "hard to study" is a verb), and a word of REPORT_ASPECT_WORDS in
     the same sentence: a long question's own story ("The review we ran turned into blame. Our aim is …") can use one
-    in another. An aspect word in `topical` (the words of the page's area titles: "Studying goals in systems") is a
+    in another. An aspect word in `topical` (the words of the titles of the page's own areas) is a
     topic of the page's own. Hand-written: a closed class of English about reports, never words of one document."""
     sentence = [len(re.findall(r"[.?!;]", question[:m.start()])) for m in toks]
     return any(word in document_nouns and bares[i - 1] != "to" and any(b in WORK_BEFORE for b in bares[max(0, i - 3):i])
