@@ -158,7 +158,7 @@ class TopicAnalyzer:
         titles_document = names_document(bares, makers | provenance, self._source_title_words,
                                          DOCUMENT_NOUNS | self.document_name_words, self.document_name_words)
         # The source work asked about itself (wording.asks_of_work): words for research beside it say which work.
-        names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS, self._area_title_words)
+        names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS, lambda: self._area_title_words)
         names_source = names_source or names_work
         # "Which areas share the code 2.2.1?", "What code do those two areas share?": beside a word for the document's
         # codes or labels, "share" and "same" say how they are laid out, not what about.

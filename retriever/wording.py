@@ -104,16 +104,20 @@ WORK_BEFORE = frozenset("the this that its their your underlying source original
 
 
 def asks_of_work(question: str, toks, bares: list[str], document_nouns: frozenset[str],
-                 topical: frozenset[str] = frozenset()) -> bool:
+                 topical=frozenset) -> bool:
     """Does the question ask what the source work says of itself ("Which readers was the guide prepared for?", "What
     does the report leave out?", "the guide's intended readership")? One of `document_nouns` after a word of
     WORK_BEFORE (within three words; not after "to": "hard to study" is a verb), and a word of REPORT_ASPECT_WORDS in
     the same sentence: a long question's own story ("The review we ran turned into blame. Our aim is …") can use one
-    in another. An aspect word in `topical` (the words of the titles of the page's own areas) is a
-    topic of the page's own. Hand-written: a closed class of English about reports, never words of one document."""
+    in another. An aspect word in `topical()` (the words of the titles of the page's own areas, read only when a
+    question has an aspect word) is a topic of the page's own. Hand-written: a closed class of English about reports,
+    never words of one document."""
+    if not REPORT_ASPECT_WORDS.intersection(bares):
+        return False
     sentence = [len(re.findall(r"[.?!;]", question[:m.start()])) for m in toks]
+    own = topical()
     return any(word in document_nouns and bares[i - 1] != "to" and any(b in WORK_BEFORE for b in bares[max(0, i - 3):i])
-               and any(a in REPORT_ASPECT_WORDS and a not in topical and a.rstrip("s") not in topical
+               and any(a in REPORT_ASPECT_WORDS and a not in own and a.rstrip("s") not in own
                        and sentence[j] == sentence[i] for j, a in enumerate(bares))
                for i, word in enumerate(bares))
 
