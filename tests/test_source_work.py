@@ -15,23 +15,19 @@ GUIDE = "red-teaming-in-practice-a-field-guide"  # tests/data/second-page.txt's 
 REVIEW = "learning-from-failure-incident-reporting-for-deployed-systems"  # tests/data/third-page.txt's
 
 
-@pytest.mark.parametrize("question, expected", [
-    ("Which readers was the guide prepared for?", "practitioners"),
-    ("Who is the field guide's intended readership?", "practitioners"),
-    ("What audience is the source guide aimed at?", "practitioners"),
+@pytest.mark.parametrize("page, question, record, expected", [
+    ("second_page", "Which readers was the guide prepared for?", GUIDE, "practitioners"),
+    ("second_page", "Who is the field guide's intended readership?", GUIDE, "practitioners"),
+    ("second_page", "What audience is the source guide aimed at?", GUIDE, "practitioners"),
+    ("third_page", "Which industries does the underlying review draw comparisons from?", REVIEW, "aviation"),
+    ("third_page", "What does the review compare?", REVIEW, "aviation"),
+    # "rests" / "relies" after "this page" say what the page rests on; "incident reporting" is the record's title.
+    ("third_page", "Who wrote the incident reporting review this page rests on, and in which year?", REVIEW, "Rivera"),
+    ("third_page", "Who are the authors of the incident reporting review this page relies on?", REVIEW, "Rivera"),
 ])
-def test_whom_the_guide_is_for_is_answered_from_its_record(second_page, question, expected):
-    answer = second_page.answer(question)
-    assert not answer.refused and first_id(answer) == GUIDE and expected in answer.text
-
-
-@pytest.mark.parametrize("question", [
-    "Which industries does the underlying review draw comparisons from?",
-    "What does the review compare?",
-])
-def test_what_the_review_compares_is_answered_from_its_record(third_page, question):
-    answer = third_page.answer(question)
-    assert not answer.refused and first_id(answer) == REVIEW and "aviation" in answer.text
+def test_the_work_asked_about_itself_is_answered_from_its_record(request, page, question, record, expected):
+    answer = request.getfixturevalue(page).answer(question)
+    assert not answer.refused and first_id(answer) == record and expected in answer.text
 
 
 def test_the_work_named_beside_a_covered_topic_keeps_the_topics_section(second_page):
@@ -55,16 +51,6 @@ def test_an_aspect_word_in_another_sentence_than_the_work_is_a_topic_word(third_
 def test_a_document_noun_used_as_a_verb_names_no_work(retriever):
     topic = retriever.analyse("i keep hearing that agents pursue goals, why is that hard to study")
     assert not topic.about_work and "goals" in topic.words
-
-
-@pytest.mark.parametrize("question", [
-    "Who wrote the incident reporting review this page rests on, and in which year?",
-    "Who are the authors of the incident reporting review this page relies on?",
-])
-def test_authorship_of_the_report_described_by_its_title_is_answered_from_the_record(third_page, question):
-    # "rests" / "relies" after "this page" say what the page rests on; "incident reporting" is the record's title.
-    answer = third_page.answer(question)
-    assert not answer.refused and first_id(answer) == REVIEW and "Rivera" in answer.text
 
 
 def test_an_aspect_word_in_an_area_title_is_the_pages_topic(retriever):
