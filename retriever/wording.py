@@ -122,12 +122,12 @@ def asks_of_work(question: str, toks, bares: list[str], document_nouns: frozense
                for i, word in enumerate(bares))
 
 
-def names_document(bares: list[str], about: set[int], title: frozenset[str], nouns: frozenset[str],
+def names_document(bares: list[str], about: set[int], title, nouns: frozenset[str],
                    name_words: frozenset[str]) -> frozenset[str]:
     """The words that name the document in a question about who wrote it or when ("When was the red teaming field guide
     published?", "Who wrote the report on antimicrobial resistance?"): when the question asks for authors or a date,
     calls the document one of `nouns` (a report, guide or review, or a word of its name), and every other topic word is
-    a word of the source record's `title`, those words say which document, not what about. Empty otherwise. `about`:
+    a word of the source record's title (`title()`, read only then), those words say which document, not what about. Empty otherwise. `about`:
     the positions `document_verbs` found saying who made the document or what the page rests on ("the radon report
     this page rests on"), about the document as META_WORDS are; `name_words`, the document's own name's."""
     words = set(bares)
@@ -135,7 +135,8 @@ def names_document(bares: list[str], about: set[int], title: frozenset[str], nou
         return frozenset()
     rest = [part for i, word in enumerate(bares) if word not in META_WORDS and word not in name_words and i not in about
             for part in content_parts(word)]
-    if not rest or not all(w in title or w.rstrip("s") in title for w in rest):
+    titled = title()
+    if not rest or not all(w in titled or w.rstrip("s") in titled for w in rest):
         return frozenset()
     return frozenset(w for w in bares if content_parts(w))
 
