@@ -20,6 +20,7 @@ ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|the
                       r"the one|that one|same)\b", re.I)
 # "the/that/this X", and the words after X up to the first stopword: "the proposed fix" names "proposed" and "fix".
 _DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)
+_BACK_TO = r"(?:now\s+)?(?:back|returning|going back|coming back)\s+to"  # "Back to …", "Now returning to …"
 # "Different question:", "Switching topics -": the user says a new topic starts, so nothing earlier is continued.
 NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|other|separate|unrelated)\s+"
                        r"(?:question|topic|subject|thing)|switch(?:ing)?\s+(?:topics?|subjects?|gears)|"
@@ -29,12 +30,12 @@ NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|oth
                        r"aside|(?:something|anything)\s+(?:different|else)|(?:a\s+)?(?:quick\s+)?(?:side\s+question|aside)|"
                        r"off[- ]topic|"
                        # "Back to the page:", "Now about the page again:": the user leaves what came before for the document.
-                       r"(?:now\s+)?(?:(?:back|returning|going back|coming back)\s+to|(?:about|on|regarding)|"
-                       r"(?:to\s+)?(?:return|get back|go back|come back)\s+to)\s+(?:the|this|your)\s+"
+                       rf"(?:{_BACK_TO}|(?:now\s+)?(?:about|on|regarding|(?:to\s+)?(?:return|get back|go back|come back)\s+"
+                       r"to))\s+(?:the|this|your)\s+"
                        r"(?:page|document|text|report|guide)(?:\s+(?:again|itself))?(?=\s*[:;,.!\u2014\u2013-])"
                        r")\b[\s,.:;!\u2014\u2013-]*(?:but\s+)?", re.I)
 # "Back to red teaming: why is it classed …?": the user names what the question returns to; that name is its topic.
-RETURN_TO = re.compile(r"^\s*(?:now\s+)?(?:back|returning|going back|coming back)\s+to\s+([^:;,.?!\u2014\u2013]{2,60}?)"
+RETURN_TO = re.compile(rf"^\s*{_BACK_TO}\s+([^:;,.?!\u2014\u2013]{{2,60}}?)"
                        r"\s*[:;,.!\u2014\u2013-]+\s*(?=\S)", re.I)
 # "OK.", "thanks,", "Fine.": a reply to the last answer before the question, no topic of the question's.
 INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*|"

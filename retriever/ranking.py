@@ -55,13 +55,11 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
         # "Which category is it also listed in?", "What reasoning is given for classifying it here?": the overview's
         # layout lines (no card has a parent category or a reasoning line; nor has the source record).
         add([i for i, s in sections.items() if s.kind == "overview"], TIER_REPORT, "report")
-    elif topic.about_work:
-        # "What does the report leave out?", "Which readers is the guide for?": what the source work says of itself, in
+    elif topic.about_work or topic.about_document or authors_asked:
+        # "Who wrote this report?" or "What does the document say?": the source record and overview. "What does the
+        # report leave out?", "Which readers is the guide for?" (`about_work`): what the source work says of itself, in
         # its record's abstract, whatever else the question names ("What does the report aim to achieve for children?").
-        add([i for i, s in sections.items() if s.kind == "source"], TIER_REPORT, "report")
-    elif topic.about_document or authors_asked:
-        # "Who wrote this report?" or "What does the document say?": the source record and overview.
-        wanted = ("source",) if topic.asks_authorship or topic.rests_on else ("source", "overview")
+        wanted = ("source",) if topic.about_work or topic.asks_authorship or topic.rests_on else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")
     return found
 

@@ -156,7 +156,7 @@ class TopicAnalyzer:
             word in PROVENANCE_WORDS or word in CITE_WORDS for word in bares) or any(
             word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
         titles_document = names_document(bares, makers | provenance, lambda: self._source_title_words,
-                                         DOCUMENT_NOUNS | self.document_name_words, self.document_name_words)
+                                         DOCUMENT_NOUNS, self.document_name_words)
         # The source work asked about itself (wording.asks_of_work): words for research beside it say which work.
         names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS, lambda: self._area_title_words)
         names_source = names_source or names_work

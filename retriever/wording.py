@@ -4,6 +4,7 @@ abbreviations and misspellings stand for, without the names the document never u
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from consensus_chat.ingest.words import AUTHORSHIP_WORDS, META_WORDS, REPORT_ASPECT_WORDS, content_parts, content_words, tokens
 
@@ -99,12 +100,13 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
     return makers, provenance
 
 
+_SENTENCE_MARK = re.compile(r"[.?!;]")
 # Words before a document's noun that make it the source work: "the report", "the underlying review", "its guide".
 WORK_BEFORE = frozenset("the this that its their your underlying source original".split())
 
 
 def asks_of_work(question: str, toks, bares: list[str], document_nouns: frozenset[str],
-                 topical=frozenset) -> bool:
+                 topical: Callable[[], frozenset[str]] = frozenset) -> bool:
     """Does the question ask what the source work says of itself ("Which readers was the guide prepared for?", "What
     does the report leave out?", "the guide's intended readership")? One of `document_nouns` after a word of
     WORK_BEFORE (within three words; not after "to": "hard to study" is a verb), and a word of REPORT_ASPECT_WORDS in
@@ -114,24 +116,29 @@ def asks_of_work(question: str, toks, bares: list[str], document_nouns: frozense
     never words of one document."""
     if not REPORT_ASPECT_WORDS.intersection(bares):
         return False
-    sentence = [len(re.findall(r"[.?!;]", question[:m.start()])) for m in toks]
+    sentence, n, last = [], 0, 0  # each token's sentence number, counted in one pass over the question
+    for m in toks:
+        n += len(_SENTENCE_MARK.findall(question, last, m.start()))
+        sentence.append(n)
+        last = m.start()
     own = topical()
-    return any(word in document_nouns and bares[i - 1] != "to" and any(b in WORK_BEFORE for b in bares[max(0, i - 3):i])
+    return any(word in document_nouns and i > 0 and bares[i - 1] != "to" and any(
+        b in WORK_BEFORE for b in bares[max(0, i - 3):i])
                and any(a in REPORT_ASPECT_WORDS and a not in own and a.rstrip("s") not in own
                        and sentence[j] == sentence[i] for j, a in enumerate(bares))
                for i, word in enumerate(bares))
 
 
-def names_document(bares: list[str], about: set[int], title, nouns: frozenset[str],
-                   name_words: frozenset[str]) -> frozenset[str]:
+def names_document(bares: list[str], about: set[int], title: Callable[[], frozenset[str]],
+                   document_nouns: frozenset[str], name_words: frozenset[str]) -> frozenset[str]:
     """The words that name the document in a question about who wrote it or when ("When was the red teaming field guide
     published?", "Who wrote the report on antimicrobial resistance?"): when the question asks for authors or a date,
-    calls the document one of `nouns` (a report, guide or review, or a word of its name), and every other topic word is
-    a word of the source record's title (`title()`, read only then), those words say which document, not what about. Empty otherwise. `about`:
-    the positions `document_verbs` found saying who made the document or what the page rests on ("the radon report
-    this page rests on"), about the document as META_WORDS are; `name_words`, the document's own name's."""
+    calls the document one of `document_nouns` (a report, guide or review) or by a word of its own name (`name_words`),
+    and every other topic word is a word of the source record's title (`title()`, read only then), those words say
+    which document, not what about. Empty otherwise. `about`: the positions `document_verbs` found saying who made the
+    document or what the page rests on ("the radon report this page rests on"), about the document as META_WORDS are."""
     words = set(bares)
-    if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & nouns):
+    if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & (document_nouns | name_words)):
         return frozenset()
     rest = [part for i, word in enumerate(bares) if word not in META_WORDS and word not in name_words and i not in about
             for part in content_parts(word)]
