@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import tokens
 
 # Between two words of a key: spaces, or the period of an abbreviated particle ("St. John").
@@ -32,17 +33,23 @@ class KeyPhrase:
 
 
 def phrase_table(keys: dict[str, list[str]], key_bases: dict[str, list[str]]) -> dict[str, list]:
-    """First word -> [(the key's words, section ids, whole key with a suffix)], longest first; only keys of
-    two or more words (a page without them gets an empty table, and questions are read as before)."""
+    """First word -> [(the key's words, section ids, whole key with a suffix, its surname)], longest first; only keys
+    of two or more words, and hyphenated keys written with a space (a page without them gets an empty table)."""
     table: dict[str, list] = {}
     for phrase in dict.fromkeys([*keys, *key_bases]):
         words = tuple(m.group(0).lower() for m in tokens(phrase))
-        if len(words) < 2:
-            continue
         full = "-" in words[-1]
         ids = keys.get(phrase) or (key_bases.get(phrase) if not full else None)
-        if ids:
-            table.setdefault(words[0], []).append((words, tuple(dict.fromkeys(ids)), full))
+        if not ids:
+            continue
+        ids = tuple(dict.fromkeys(ids))
+        if len(words) >= 2:
+            table.setdefault(words[0], []).append((words, ids, full, words[-1].split("-")[0]))
+        if phrase in keys and "-" in words[-1]:
+            # People write a hyphenated key with a space ("Bloch Wehba" for "Bloch-Wehba", "Wei B" for "Wei-B"): the
+            # whole key, word for word, is as distinctive as the key itself.
+            spaced = (*words[:-1], *words[-1].split("-"))
+            table.setdefault(spaced[0], []).append((spaced, ids, True, key_surname(phrase)))
     for entries in table.values():
         entries.sort(key=lambda e: -len(e[0]))
     return table
@@ -65,7 +72,7 @@ def find_key_phrases(question: str, toks: list[re.Match], table: dict[str, list]
 
 
 def _match_at(question: str, toks: list[re.Match], i: int, table: dict[str, list]):
-    for words, ids, full in table.get(toks[i].group(0).lower(), ()):
+    for words, ids, full, surname in table.get(toks[i].group(0).lower(), ()):
         run = toks[i : i + len(words)]
         if len(run) < len(words):
             continue
@@ -75,11 +82,11 @@ def _match_at(question: str, toks: list[re.Match], i: int, table: dict[str, list
         possessive = written[-1].endswith(_POSSESSIVE)
         if possessive:
             written[-1] = written[-1][:-2]
-        if tuple(w.lower() for w in written) != words:
-            continue
+        if tuple(w.lower() for w in written) != words or (len(words[-1]) == 1 and not written[-1].isupper()):
+            continue  # a suffix written apart is a capital ("Wei B"), not the article in "Smith a year ago"
         text_end = run[-1].end() - (2 if possessive else 0)
         text = re.sub(r"\s+", " ", question[run[0].start() : text_end])
         phrase = KeyPhrase(text, ids, run[0].start(), run[-1].end(), full, possessive,
-                           any(w[:1].isupper() for w in written), words[-1].split("-")[0])
+                           any(w[:1].isupper() for w in written), surname)
         return phrase, len(words)
     return None

@@ -4,11 +4,9 @@
 where to look. Scope and ranking are decided on the topic. Named entities (a section code, a source key, a title, a
 label, an author of the source record) are found by the index's own tables, never by a list written for one document,
 and count only when distinctive: a surname that is also a common English word ("Song", "Reason") needs corroboration (a
-capital where no sentence starts, or the rest of the question); a label, a question about labels.
-
-Which words are "common English" is read off the embedding model's WordPiece vocabulary (a word that
-is one whole piece there is an everyday word), so no word list has to be written for a new page.
-"""
+capital where no sentence starts, or the rest of the question); a label, a question about labels. Which words are
+"common English" is read off the embedding model's WordPiece vocabulary (a word that is one whole piece there is an
+everyday word), so no word list has to be written for a new page."""
 
 from __future__ import annotations
 
@@ -184,7 +182,8 @@ class TopicAnalyzer:
                 layout and word in LAYOUT_WORDS) or (
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)) or (
                 names_work and word in REPORT_ASPECT_WORDS) or (
-                word in WORK_BEFORE and i + 1 < len(bares) and bares[i + 1] in DOCUMENT_NOUNS))  # "the underlying report"
+                i + 1 < len(bares) and (word in WORK_BEFORE and bares[i + 1] in DOCUMENT_NOUNS or bares[i + 1] in (
+                    "author", "authors"))))  # "the underlying report"; "the lead author" says which, not what about
             if is_meta:
                 meta.append(word)
                 pieces.append(question[last:m.start()])

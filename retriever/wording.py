@@ -8,10 +8,13 @@ from collections.abc import Callable
 
 from consensus_chat.ingest.words import AUTHORSHIP_WORDS, META_WORDS, REPORT_ASPECT_WORDS, content_parts, content_words, tokens
 
-# "Leaving X aside, …", "Setting aside X: …", "Apart from X, …": an opening clause that names what is not asked about.
+# "Leaving X aside, …", "Setting aside X: …", "Apart from X, …", "Forget X; …": an opening clause naming what is not asked.
 _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?]{1,80}?|[^,:;?]{1,80}?\s+aside)|"
                         r"(?:(?:apart|aside)\s+from|other\s+than|besides|except\s+for)\s+[^,:;?]{1,80}?|"
-                        r"not\s+[^,:;?.]{1,80}?)"  # "Not the automated stuff: what about …?"
+                        r"not\s+[^,:;?.]{1,80}?|"  # "Not the automated stuff: what about …?"
+                        # "Forget about X; …", "Never mind X: …", "Skip the part about X; …", "I don't want to hear about X; …"
+                        r"(?:forget(?:\s+about)?|never\s*mind|skip(?:ping)?|ignoring|"
+                        r"i\s+(?:don't|do\s+not|don’t)\s+(?:want|need)\s+(?:to\s+(?:hear|know|read)\s+)?about)(?:\s+[^,:;?]{1,80}?)?)"
                         r"\s*(?:[,:;\u2014\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
 # "Which area is not about X but about Y?", "… isn't only about X but about Y": what the question asks is Y.
 _NOT_BUT = re.compile(r"\b(?:is\s+not|isn't|are\s+not|aren't|not)\s+(?:only\s+|just\s+|so\s+much\s+)?(?:about\s+|on\s+)?"

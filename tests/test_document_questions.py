@@ -160,6 +160,21 @@ def test_which_author_of_the_document_is_its_source_record(third_page, question)
     assert not answer.refused and answer.citations[0].title.startswith("Learning from Failure")
 
 
+@pytest.mark.parametrize("question", ["Who is the lead author of the source document?",
+                                      "Who is the senior author of the report?", "Who are the lead authors?"])
+def test_a_word_before_author_says_which_author_not_what_about(assistant, question):
+    # "lead" (everyday English) was a topic word the page never uses, so the question was refused; "senior" is one it
+    # uses ("senior leadership"), so its card was found instead of the source record.
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title.startswith("The Singapore Consensus")
+
+
+@pytest.mark.parametrize("question", ["Who wrote the report on climate?", "Who is the president of the document?",
+                                      "When was the report on bread written?"])
+def test_authorship_beside_a_topic_the_document_never_uses_is_still_refused(assistant, question):
+    assert assistant.answer(question).refused
+
+
 def test_what_a_named_source_recommends_is_asked_of_it(second_page):
     # "recommend" is what is asked of the work, like "say" or "find": before, it was a topic word the page never uses.
     answer = second_page.answer("What does Householder's work recommend?")

@@ -20,6 +20,13 @@ from consensus_chat.retriever.wording import contrasted, set_aside
     ("Not mandatory notification. I mean voluntary shared databases?", "I mean voluntary shared databases?"),
     ("What is not covered?", "What is not covered?"),  # "not" inside the question sets nothing aside
     ("Not the overview: what does the audit card say?", "what does the audit card say?"),
+    ("Forget about audits for now; how are findings made public?", "how are findings made public?"),
+    ("Never mind the databases and deadlines; how is a failure investigated?", "how is a failure investigated?"),
+    ("Skip the part about outside testers: how do models attack models?", "how do models attack models?"),
+    ("I don't want to hear about detectors; just tell me how a fan helps.", "just tell me how a fan helps."),
+    ("Never mind. Why is it hard to study goals?", "Why is it hard to study goals?"),
+    ("What is forgetting in models?", "What is forgetting in models?"),  # no opening clause
+    ("Forget it.", "Forget it."),  # the rest asks nothing
 ])
 def test_the_set_aside_clause_is_cut(question, rest):
     assert set_aside(question) == rest
