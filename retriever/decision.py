@@ -53,7 +53,7 @@ from consensus_chat.ingest.words import SECTION_NOUNS
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
 from .names import asks_what_it_says
-from .topic import DOCUMENT_NOUNS
+from .ranking import asks_who_wrote
 
 
 @dataclass(frozen=True)
@@ -159,11 +159,9 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         # two can name a topic of their own ("What did Wright conclude about interest rates?"), which the rule judges.
         # A word the page uses asks about the key too ("What does the page attribute to Smith?").
         return True
-    if evidence.topic.asks_authorship and set(evidence.topic.meta) & DOCUMENT_NOUNS and not evidence.names and all(
-            w.covered or w.zipf >= ZIPF_EVERYDAY for w in rest) and sum(not w.covered and w.zipf < ZIPF_COMMON
-                                                                   for w in rest) <= 1:
-        # "Who is the lead author of the source document?": who wrote or dated the document it names, one everyday word
-        # saying which of them, as beside a source key above ("When was the report on bread written?" has two).
+    if not evidence.names and asks_who_wrote(evidence.topic, frozenset(w.word for w in rest if w.covered)):
+        # "Who is the lead author of the source document?", "When was the report released?": who wrote or dated the
+        # document it names, one everyday word saying which or how, as beside a source key above.
         return True
     laid_out = any(e.kind in ("code", "label") for e in evidence.topic.entities)
     if laid_out and set(evidence.topic.meta) & SECTION_NOUNS and all(

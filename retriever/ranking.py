@@ -7,8 +7,8 @@ from consensus_chat.ingest.lexical import query_terms
 from consensus_chat.ingest.section import Section, asks_overview_line
 from consensus_chat.ingest.words import content_words
 
-from .evidence import ZIPF_COMMON, zipf
-from .topic import Topic
+from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
+from .topic import DOCUMENT_NOUNS, Topic
 from .types import Hit
 
 # Tiers: a higher tier always ranks above a lower one and above any fused score (< 1). Entities only
@@ -49,8 +49,7 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
             # names the area, not the sub-area): they rise with it, one tier, and the fused score picks among them.
             named = dict.fromkeys(sections[i].title for i in entity.ids if i in sections)
             add([i for title in named for i in children.get(title, ())], TIER_TITLE, "area")
-    authors_asked = topic.asks_authorship and not any(e.kind != "author" for e in topic.entities) and all(
-        zipf(w) >= ZIPF_COMMON for w in topic.words)  # "Who is the review's first author?": "first" says which
+    authors_asked = asks_who_wrote(topic)
     if asks_overview_line(topic.question) and not topic.entities:
         # "Which category is it also listed in?", "What reasoning is given for classifying it here?": the overview's
         # layout lines (no card has a parent category or a reasoning line; nor has the source record).
@@ -62,6 +61,17 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
         wanted = ("source",) if topic.about_work or topic.asks_authorship or topic.rests_on else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")
     return found
+
+
+def asks_who_wrote(topic: Topic, covered: frozenset[str] = frozenset()) -> bool:
+    """Who wrote or dated the document, with nothing named beside it but its authors, and only common English words
+    ("Who is the review's first author?": "first" says which) or words the document uses (`covered`, when known), or
+    one everyday word beside a noun for the document ("When was the report released?", "Name the lead author of the
+    source document")."""
+    if not topic.asks_authorship or any(e.kind != "author" for e in topic.entities):
+        return False
+    rarer = [w for w in topic.words if zipf(w) < ZIPF_COMMON and w not in covered]
+    return not rarer or len(rarer) == 1 and zipf(rarer[0]) >= ZIPF_EVERYDAY and bool(set(topic.meta) & DOCUMENT_NOUNS)
 
 
 def rank(generation, topic: Topic, reading, k: int, n_cand: int, mode: str, allowed, stem) -> list[Hit]:

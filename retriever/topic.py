@@ -75,7 +75,8 @@ class Topic:
     @property
     def asks_authorship(self) -> bool:
         """Who wrote the document, or when (only meaningful when the topic is empty)."""
-        return self.made_by or any(m in AUTHORSHIP_WORDS for m in self.meta)
+        return self.made_by or any(m in AUTHORSHIP_WORDS for m in self.meta) or bool(  # "When was the report released?"
+            set(self.meta) & DOCUMENT_NOUNS and re.match(r"\W*when\b", self.question, re.I))
 
     @property
     def asks_citations(self) -> bool:

@@ -161,10 +161,12 @@ def test_which_author_of_the_document_is_its_source_record(third_page, question)
 
 
 @pytest.mark.parametrize("question", ["Who is the lead author of the source document?",
-                                      "Who is the senior author of the report?", "Who are the lead authors?"])
+                                      "Who is the senior author of the report?", "Who are the lead authors?",
+                                      "When was the report released?", "When did the paper come out?"])
 def test_a_word_before_author_says_which_author_not_what_about(assistant, question):
     # "lead" (everyday English) was a topic word the page never uses, so the question was refused; "senior" is one it
-    # uses ("senior leadership"), so its card was found instead of the source record.
+    # uses ("senior leadership"), so its card was found instead of the source record; "When was the report released?"
+    # asked nothing about authorship ("released" is no word for publishing) and was refused.
     answer = assistant.answer(question)
     assert not answer.refused and answer.citations[0].title.startswith("The Singapore Consensus")
 
