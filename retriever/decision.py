@@ -4,7 +4,8 @@ Search, `eval`, calibration and the llama-index adapter all call `decide`; nothi
 question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in five features:
 - `dense`: the best cosine between the topic and a chunk of the index (the topic without the names the
   document does not know, when it has any: a name the model has never linked to the page says nothing
-  about the rest of the question); the default rule reads it above the page's level (`ScopeModel.for_page`);
+  about the rest of the question; the better of the two when the question asks whether or how something applies to
+  the name, `names.asks_how_it_applies`); the default rule reads it above the page's level (`ScopeModel.for_page`);
 - `coverage`: the share of the topic words the document uses, each word weighted by how informative it
   is in general English (`informativeness`): an uncovered rare word ("stocks", "kitchen") is strong
   evidence against coverage, an uncovered common word ("set", "way") weak. An unknown name counts here
@@ -52,7 +53,7 @@ from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import SECTION_NOUNS
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
-from .names import asks_what_it_says
+from .names import asks_how_it_applies, asks_what_it_says
 from .ranking import asks_who_wrote
 
 
@@ -178,10 +179,15 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
             # authors?": who wrote the document, with nothing but common words beside it.
             return True
     reading = evidence.ranked
+    # Beside a name the document never mentions, a question asking whether or how something applies to it ("Could the
+    # Foolbox library help uncover weak spots in a model?") reads the name too: the model may know what it is an
+    # instance of. A question for a fact about the name ("What was agreed at the Paris summit?") reads the rest only.
+    best = max(reading.best, evidence.full.best) if evidence.names and asks_how_it_applies(evidence.question) else (
+        reading.best)
     # A source the question names is part of what it asks: "What does the page attribute to Smith?" is covered
     # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for"); so is a
     # section it names by its title ("Which tags apply here?"), whose words weigh as what they are.
-    return reading.best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words) + evidence.titles)
+    return best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words) + evidence.titles)
 
 
 def _as_topic_words(sources: tuple[WordEvidence, ...], words: tuple[WordEvidence, ...]) -> tuple[WordEvidence, ...]:

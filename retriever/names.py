@@ -93,3 +93,18 @@ def asks_what_it_says(question: str, names) -> bool:
                 re.search(rf"^\W*how\s+{subject}(?:{'|'.join(_DEFINING_VERBS)})\b", question, re.I)):
             return True
     return False
+
+
+# A question that opens with a modal or a yes/no auxiliary, or "if", or "how" with a modal: "Would Foolbox help find
+# weak spots?", "Could the UK AI Security Institute test a model without its weights?", "If HackerOne ran a bounty, …?",
+# "How could Meta detect …?". Hand-written: a closed class of English auxiliaries, as `_SOURCE_VERBS` above.
+_APPLIES = re.compile(r"^\W*(?:would|could|can|should|might|may|will|does|do|is|are|if|"
+                      r"how\s+(?:would|could|should|can|might|may))\b", re.I)
+
+
+def asks_how_it_applies(question: str) -> bool:
+    """Does the question ask whether or how something applies (a modal or yes/no question, or a condition), rather than
+    for a fact (a "what"/"when"/"who" question)? Then a name in it is an instance of the topic asked about, and what the
+    embedding model knows of it ("Foolbox" is an attack library) is evidence for that topic; a question for a fact
+    about a name ("What was agreed at the Paris summit?") asks about the name itself, which the document cannot give."""
+    return _APPLIES.match(question) is not None

@@ -111,6 +111,29 @@ def test_a_question_for_what_an_unknown_name_could_do_is_answered(assistant, que
     assert not answer.refused and answer.notices  # answered for the rest, with the name noted
 
 
+@pytest.mark.parametrize("page, question, section", [
+    # Without the name, "help uncover weak spots in a model ahead of real attackers" was too vague to be covered.
+    ("second_page", "Could the Foolbox library help uncover weak spots in a model ahead of real attackers?",
+     "Adversarial robustness testing"),
+    ("third_page", "Would Whistleblower Aid's work with tech employees connect to anything on this page?",
+     "Whistleblower protections"),
+])
+def test_a_question_whether_a_topic_applies_to_a_name_reads_the_name_too(request, page, question, section):
+    answer = request.getfixturevalue(page).answer(question)
+    assert not answer.refused and answer.citations[0].title == section and answer.notices
+
+
+def test_whether_it_applies_is_read_from_how_the_question_opens():
+    from consensus_chat.retriever.names import asks_how_it_applies
+
+    for question in ("Would Foolbox help?", "Could Meta use it?", "If HackerOne ran a bounty, what then?",
+                     "How could Meta detect it?", "Does NASA's system show why it matters?"):
+        assert asks_how_it_applies(question), question
+    for question in ("What was agreed at the Paris AI Action Summit?", "When does the EU AI Act apply?",
+                     "How did the epidemic spread?", "Who developed the vaccine?"):
+        assert not asks_how_it_applies(question), question
+
+
 def test_what_a_name_says_is_read_from_the_question():
     from consensus_chat.retriever.names import asks_what_it_says
 
