@@ -160,7 +160,7 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         # two can name a topic of their own ("What did Wright conclude about interest rates?"), which the rule judges.
         # A word the page uses asks about the key too ("What does the page attribute to Smith?").
         return True
-    if not evidence.names and asks_who_wrote(evidence.topic, frozenset(w.word for w in rest if w.covered)):
+    if not evidence.names and asks_who_wrote(evidence.topic):
         # "Who is the lead author of the source document?", "When was the report released?": who wrote or dated the
         # document it names, one everyday word saying which or how, as beside a source key above.
         return True

@@ -63,14 +63,14 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
     return found
 
 
-def asks_who_wrote(topic: Topic, covered: frozenset[str] = frozenset()) -> bool:
+def asks_who_wrote(topic: Topic) -> bool:
     """Who wrote or dated the document, with nothing named beside it but its authors, and only common English words
-    ("Who is the review's first author?": "first" says which) or words the document uses (`covered`, when known), or
-    one everyday word beside a noun for the document ("When was the report released?", "Name the lead author of the
-    source document")."""
+    ("Who is the review's first author?": "first" says which), or one everyday word beside a noun for the document
+    ("When was the report released?", "Name the lead author of the source document"). Ranking and the decision
+    (`decision.judged`) read it alike: a question in scope for it ranks the source record first."""
     if not topic.asks_authorship or any(e.kind != "author" for e in topic.entities):
         return False
-    rarer = [w for w in topic.words if zipf(w) < ZIPF_COMMON and w not in covered]
+    rarer = [w for w in topic.words if zipf(w) < ZIPF_COMMON]
     return not rarer or len(rarer) == 1 and zipf(rarer[0]) >= ZIPF_EVERYDAY and bool(set(topic.meta) & DOCUMENT_NOUNS)
 
 
