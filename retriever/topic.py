@@ -184,7 +184,7 @@ class TopicAnalyzer:
                 word in self.document_name_words and (m.group(0)[0].isupper() or about_document)) or (
                 names_work and word in REPORT_ASPECT_WORDS) or (
                 i + 1 < len(bares) and (word in WORK_BEFORE and bares[i + 1] in DOCUMENT_NOUNS or bares[i + 1] in (
-                    "author", "authors"))))  # "the underlying report"; "the lead author" says which, not what about
+                    "author", "authors") and content_parts(word))))  # "the underlying report"; "the lead author"
             if is_meta:
                 meta.append(word)
                 pieces.append(question[last:m.start()])
