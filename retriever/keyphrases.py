@@ -2,8 +2,8 @@
 
 A key of one word is one question token and retriever/topic.py looks it up directly. A key of several words is
 a run of tokens: this module finds such runs in any case, with a possessive on the last word ("Di Lorenzo's"),
-and by the key's base without its suffix ("De Vries" for "De Vries-B"), the same variants one-word keys have.
-"""
+and by the key's base without its suffix ("De Vries" for "De Vries-B"), the same variants one-word keys have. So is a
+hyphenated key written with a space ("Bloch Wehba" for "Bloch-Wehba", "Wei B" for "Wei-B")."""
 
 from __future__ import annotations
 
