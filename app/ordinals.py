@@ -78,7 +78,8 @@ def nothing_else(question: str, spans, analyse) -> bool:
     if not any(ch.isalnum() for ch in rest):
         return True
     topic = analyse(rest)
-    return not topic.words and not topic.entities
+    # "Who is listed first among its authors?": a place among the authors, not in a list of sections.
+    return not topic.words and not topic.entities and not topic.asks_authorship
 
 
 def strict_places(question: str) -> list[tuple[int, int]]:

@@ -95,7 +95,15 @@ ANSWER_FORM = re.compile(
     # question's topic ("Why do teams ignore the rules on reporting?" keeps its words).
     r"|(?:^|(?<=[.!?;:]))\s*(?:ignore|disregard|forget|override)\s+(?:(?:all|any|every|the|your|my|of|these|those|previous|prior|above|"
     r"earlier|preceding|former|original|system|other)\s+)*(?:instructions?|rules|prompts?|directions|guidelines|"
-    r"guidance|constraints|above|everything(?:\s+(?:above|before|else))?)\b(?:\s+(?:and|then))?", re.I)
+    r"guidance|constraints|above|everything(?:\s+(?:above|before|else))?)\b(?:\s+(?:and|then))?"
+    # A voice the answer is asked in ("answer as a sports commentator", "pretend you are a pirate and", "you're a
+    # stand-up comedian now:", "staying in character", "like I'm ten years old"): how the answer should sound, no topic.
+    r"|(?:(?:^|(?<=[,.!?;:]))\s*|(?<=\band\s)|(?<=\bplease\s))(?:answer|respond|reply|write|speak|talk)\s+(?:as|like)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}?[\w-]+(?=\s*[,.:;!?])"
+    r"|\b(?:pretend|imagine)\s+(?:that\s+)?(?:you(?:'re|’re|\s+are)|to\s+be)\s+(?:an?\s+)?(?:[\w-]+\s+){0,2}?[\w-]+"
+    r"(?=\s*[,.:;!?]|\s+(?:and|then)\b)(?:\s+(?:and|then)\b)?"
+    r"|(?:^|(?<=[,.!?;:]))\s*you(?:'re|’re|\s+are)\s+(?:now\s+)?an?\s+(?:[\w-]+\s+){0,2}?[\w-]+(?:\s+now)?(?=\s*[,.:;!?])"
+    r"|\b(?:while\s+)?stay(?:ing)?\s+in\s+character\b|\blike\s+(?:i'?m|i’m|i\s+am)\s+(?:an?\s+)?(?:\w+\s+){0,3}?"
+    r"(?:old|child|kid|beginner|novice)\b", re.I)
 # How a turn of a conversation opens, before its question ("Never mind.", "Switching topics:", "OK, thanks. Now …",
 # "On another note,"): a small closed class of English at the start of a question, no topic (like ANSWER_FORM).
 DISCOURSE_OPENING = re.compile(
@@ -113,9 +121,10 @@ _FILLER = frozenset("""
 could would might may must shall also get gets got getting make makes made go goes going
 one ones thing things way ways kind kinds lot lots much many really actually please like want
 need needs know let us anyone someone exactly whether else
-another give gives given meant every explicitly expressly specifically
+another give gives given meant every explicitly expressly specifically whose among amongst
 """.split())  # "another": which one, not what about; "every": a determiner like NLTK's "each";
-# "give", "given", "meant": light verbs ("What is meant by …?")
+# "give", "given", "meant": light verbs ("What is meant by …?"); "whose", "among", "amongst": closed-class words NLTK's
+# list leaves out beside its "whom" and "between"
 # NLTK's list has "you're" and "don't" but not "i'm", "we've" or "what's": every stopword pronoun or wh-word with a
 # contracted verb is one too, and so are the forms typed without the apostrophe where they are no other word
 # ("im", "dont"; not "ill", "id", "well", "wont").

@@ -151,11 +151,13 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
     if evidence.names and asks_what_it_says(evidence.topic.question, evidence.names):
         return False  # "What does the EU AI Act require of providers?": what is asked is the name's
     if asks_overview_line(evidence.topic.question) and not evidence.topic.entities and not evidence.names and all(
-            w.covered or w.zipf >= ZIPF_COMMON or w.word in LAYOUT_LINE_WORDS for w in evidence.words):
-        return True  # "Which category is it also listed in?": the page's overview line (ingest/section.py)
+            w.covered or w.zipf >= ZIPF_EVERYDAY or w.word in LAYOUT_LINE_WORDS for w in evidence.words):
+        # "Which category is it also listed in?": the page's overview line (ingest/section.py). Everyday words say how
+        # it is asked ("Which higher-level category does it sit in?"), as beside a source key below; a rarer one names
+        # a subject of its own ("What is the parent category of quantum computing?").
+        return True
     rest = [w for w in evidence.words if w.name is None]
-    if evidence.sources and all(w.covered or w.zipf >= ZIPF_EVERYDAY for w in rest) and sum(
-            not w.covered and w.zipf < ZIPF_COMMON for w in rest) <= 1:
+    if evidence.sources and says_how(rest):
         # "What does Gutiérrez provide evidence for?": the key is the topic, one everyday word says how it is asked;
         # two can name a topic of their own ("What did Wright conclude about interest rates?"), which the rule judges.
         # A word the page uses asks about the key too ("What does the page attribute to Smith?").
@@ -163,6 +165,10 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
     if not evidence.names and asks_who_wrote(evidence.topic):
         # "Who is the lead author of the source document?", "When was the report released?": who wrote or dated the
         # document it names, one everyday word saying which or how, as beside a source key above.
+        return True
+    if not evidence.names and evidence.topic.about_work and says_how(rest):
+        # "What does the source report deliberately leave outside its scope?": what the source work says of itself
+        # (its scope, readers, goal: `Topic.about_work`), which ranking answers from the source record.
         return True
     laid_out = any(e.kind in ("code", "label") for e in evidence.topic.entities)
     if laid_out and set(evidence.topic.meta) & SECTION_NOUNS and all(
@@ -188,6 +194,13 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
     # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for"); so is a
     # section it names by its title ("Which tags apply here?"), whose words weigh as what they are.
     return best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words) + evidence.titles)
+
+
+def says_how(words) -> bool:
+    """Words that only say how something named is asked: each one the page uses or everyday English, and at most one
+    everyday word the page does not use; two can name a topic of their own ("… about interest rates?")."""
+    return all(w.covered or w.zipf >= ZIPF_EVERYDAY for w in words) and sum(
+        not w.covered and w.zipf < ZIPF_COMMON for w in words) <= 1
 
 
 def _as_topic_words(sources: tuple[WordEvidence, ...], words: tuple[WordEvidence, ...]) -> tuple[WordEvidence, ...]:

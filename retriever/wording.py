@@ -14,7 +14,10 @@ _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?
                         r"not\s+[^,:;?.]{1,80}?|"  # "Not the automated stuff: what about …?"
                         # "Forget about X; …", "Never mind X: …", "Skip the part about X; …", "I don't want to hear about X; …"
                         r"(?:forget(?:\s+about)?|never\s*mind|skip(?:ping)?|ignoring|"
-                        r"i\s+(?:don't|do\s+not|don’t)\s+(?:want|need)\s+(?:to\s+(?:hear|know|read)\s+)?about)(?:\s+[^,:;?]{1,80}?)?)"
+                        r"i\s+(?:don't|do\s+not|don’t)\s+(?:want|need)\s+(?:to\s+(?:hear|know|read)\s+)?about|"
+                        # "I'm not interested in X; …", "We don't care about X: …", "I'm not asking about X, …"
+                        r"(?:i'?m|i’m|i\s+am|we'?re|we’re|we\s+are)\s+not\s+(?:interested\s+in|asking\s+about|after)|"
+                        r"(?:i|we)\s+(?:don't|do\s+not|don’t)\s+care\s+(?:about|for))(?:\s+[^,:;?]{1,80}?)?)"
                         r"\s*(?:[,:;\u2014\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
 # "Which area is not about X but about Y?", "… isn't only about X but about Y": what the question asks is Y.
 _NOT_BUT = re.compile(r"\b(?:is\s+not|isn't|are\s+not|aren't|not)\s+(?:only\s+|just\s+|so\s+much\s+)?(?:about\s+|on\s+)?"

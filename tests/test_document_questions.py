@@ -36,6 +36,7 @@ def test_an_ordinal_before_a_noun_is_not_a_place_in_a_list(assistant):
     analyse = assistant.retriever.analyse
     assert not only_a_place("Who is its first author?", analyse)
     assert not only_a_place("Who is the first author?", analyse)
+    assert not only_a_place("Who is listed first among its authors?", analyse)  # "among" is no topic word
     assert only_a_place("What does the second say?", analyse)
     assert only_a_place("the last one", analyse)
     assert strict_places("tell me about that first area")  # "that" as well as "the"
@@ -174,6 +175,22 @@ def test_a_word_before_author_says_which_author_not_what_about(assistant, questi
 @pytest.mark.parametrize("question", ["Who wrote the report on climate?", "Who is the president of the document?",
                                       "When was the report on bread written?"])
 def test_authorship_beside_a_topic_the_document_never_uses_is_still_refused(assistant, question):
+    assert assistant.answer(question).refused
+
+
+@pytest.mark.parametrize("question", ["What does the underlying report knowingly leave out?",
+                                      "Which readers was the source report mostly written for?",
+                                      "Which year did the report come out, and whose name is among its authors?"])
+def test_what_the_source_work_says_of_itself_in_everyday_words_is_its_source_record(assistant, question):
+    # Its scope, readers or goal (`Topic.about_work`) or its authors, with everyday words saying how ("mostly",
+    # "outside"), was judged by the scope rule on those words alone and refused; "whose" and "among" were topic words.
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title.startswith("The Singapore Consensus")
+
+
+@pytest.mark.parametrize("question", ["What does the source report leave out about knitting patterns?",
+                                      "Who is the lead author of the report on rainfall statistics?"])
+def test_the_source_work_beside_a_topic_of_its_own_is_still_refused(assistant, question):
     assert assistant.answer(question).refused
 
 

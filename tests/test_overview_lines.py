@@ -11,10 +11,11 @@ from consensus_chat.ingest.section import asks_overview_line
 
 ALSO = ["Which broader category is this mitigation also listed in?", "What is it also filed under?",
         "Which other category is interpretability listed under?",
-        "What is the parent category of this practice?", "Under which wider category is it also listed?"]
+        "What is the parent category of this practice?", "Under which wider category is it also listed?",
+        "Which higher-level category is it also listed under?"]
 WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?",
        "Why was this mitigation placed where it is in the taxonomy?", "Why does the page classify this as a mitigation?",
-       "Why is it classed as an organisational measure?"]
+       "Why is it classed as an organisational measure?", "Why was it classified there, and what broader category does it sit in?"]
 
 
 @pytest.mark.parametrize("question", ALSO + WHY)
@@ -55,3 +56,10 @@ def test_in_a_conversation_the_question_stands_alone(assistant):
     shown, answer = converse(assistant, ["Tell me about explainability", "Which category is it also in?"])
     assert shown.citations[0].title == "Explainability"
     assert answer.citations[0].title == "Overview" and "Also in Organisation" in answer.text
+
+
+@pytest.mark.parametrize("question", ["What is the parent category of quantum computing?",
+                                      "Which other category is knitting listed under?"])
+def test_a_subject_of_its_own_beside_the_layout_words_is_judged_by_the_rule(retriever, question):
+    # Everyday words may say how the overview line is asked; a rarer word the page never uses names another subject.
+    assert not retriever.search(question, k=3).in_scope

@@ -27,6 +27,10 @@ from consensus_chat.retriever.wording import contrasted, set_aside
     ("Never mind. Why is it hard to study goals?", "Why is it hard to study goals?"),
     ("What is forgetting in models?", "What is forgetting in models?"),  # no opening clause
     ("Forget it.", "Forget it."),  # the rest asks nothing
+    ("I'm not interested in benchmarks at all; how are findings made public?", "how are findings made public?"),
+    ("We don't care about the deadlines: how is a failure investigated?", "how is a failure investigated?"),
+    ("I am not asking about outside testers, how do models attack models?", "how do models attack models?"),
+    ("I'm not interested in this.", "I'm not interested in this."),  # the rest asks nothing
 ])
 def test_the_set_aside_clause_is_cut(question, rest):
     assert set_aside(question) == rest
