@@ -37,6 +37,10 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         r"|\b(?:page|document|overview)(?:'s|’s)\s+(?:[\w-]+\s+){0,2}(?:reasoning|justification|"
                         r"rationale)\b|\b(?:reasoning|justification|rationale)\s+(?:of|behind|for)\s+(?:the|this)\s+"
                         r"(?:page|document)\b"
+                        # "Give me the Reasoning line", "the argument in the reasoning section", "Moving to the overview:
+                        # what's the reasoning?": the line named as a part of the layout, or beside the overview.
+                        r"|\b(?:reasoning|justification|rationale)\s+(?:line|section|paragraph|part)\b"
+                        r"|\boverview\b[^?]*\b(?:reasoning|justification|rationale)\b"
                         # "Why is it classed as an evaluation practice?", "Why was this mitigation placed where it is?": why
                         # the page's subject (it, this, the mitigation) sits where it does.
                         r"|\bwhy\s+(?:is|was|are|were|does|did|has|would|should)\s+(?:it|this|that|(?:the|this)\s+"
@@ -50,8 +54,8 @@ CATEGORY_WORDS = frozenset("category categories parent".split())  # the `Also in
 CLASSIFIED_WORDS = frozenset("classified classification classify classifies categorised categorized categorise "
                              "categorize classed classing reasoning reason placed grouped "
                              "justification rationale".split())  # the `Reasoning` line
-LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(
-    "listed filed classifying mitigation wider broader".split())
+LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the inflections of placing and grouping
+    "listed filed filing classifying mitigation wider broader placing placement grouping line section".split())
 
 
 def asks_overview_line(question: str) -> bool:

@@ -15,7 +15,9 @@ ALSO = ["Which broader category is this mitigation also listed in?", "What is it
         "Which higher-level category is it also listed under?"]
 WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?",
        "Why was this mitigation placed where it is in the taxonomy?", "Why does the page classify this as a mitigation?",
-       "Why is it classed as an organisational measure?", "Why was it classified there, and what broader category does it sit in?"]
+       "Why is it classed as an organisational measure?", "Why was it classified there, and what broader category does it sit in?",
+       "Give the Reasoning line of this page.", "What is the point made in the reasoning section?",
+       "Turning to the overview: what is the reasoning?", "What justification is there for the placement of this practice?"]
 
 
 @pytest.mark.parametrize("question", ALSO + WHY)
