@@ -24,7 +24,8 @@ question. The rule it applies (`ScopeModel`, retriever/scope.py) is linear in fi
 - `names`: the names' share of what the question asks that the document could answer for: the
   informativeness of names the document never uses over theirs and the covered topic words' (`name_share`). In
   "What does the Digital Services Act say about recommender systems?" the name carries much of what is asked;
-  in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little.
+  in "How could Meta detect that Llama hides its reasoning in its chain of thought?" little, and a question of what
+  someone could or should do is not about the name at all (`name_feature` reads 0 for it).
   Coverage counts a name as one more uncovered word; this weighs the name as what the question is about. What the
   question names that the document knows (a title, a source key: `Evidence.known`) counts as covered.
   The default rule uses it; the shipped page's own rule does not (docs/scope.md, "Names as the topic" and
@@ -53,7 +54,7 @@ from consensus_chat.ingest.text import asked_sentence
 from consensus_chat.ingest.words import SECTION_NOUNS
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
-from .names import asks_how_it_applies, asks_what_it_says
+from .names import asks_how_it_applies, asks_what_could_be_done, asks_what_it_says
 from .ranking import asks_who_wrote
 
 
@@ -138,7 +139,14 @@ def features(evidence: Evidence) -> tuple[float, float, float, float, float] | b
     (see `judged`)."""
     found = judged(evidence)
     return found if isinstance(found, bool) else (*found, evidence.pull, rarest_uncovered(evidence.words),
-                                                  name_share(evidence.words, evidence.known))
+                                                  name_feature(evidence))
+
+
+def name_feature(evidence: Evidence) -> float:
+    """The rule's `names` feature: the name share, except for a question of what someone could or should do
+    (`names.asks_what_could_be_done`), whose name is who would do it or what it is done to, not what is asked about
+    (over the development sets: 26 more in-scope questions answered beside a name, no off-topic one)."""
+    return 0.0 if asks_what_could_be_done(evidence.question) else name_share(evidence.words, evidence.known)
 
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:
@@ -228,7 +236,7 @@ def decide(evidence: Evidence, rule) -> Decision:
             return Decision(True, inner.reading, inner.score, names=names, asked=asked)
         return Decision(found, evidence.full, None, names=names, empty=asks_nothing(evidence))
     reading = evidence.ranked
-    lexical = rarest_uncovered(evidence.words), name_share(evidence.words, evidence.known)  # no encoding: read always
+    lexical = rarest_uncovered(evidence.words), name_feature(evidence)  # no encoding: read always
     score = _score(rule, *found, evidence, *lexical)
     if score >= rule.threshold:
         return Decision(True, reading, score, names=names)

@@ -98,8 +98,9 @@ def asks_what_it_says(question: str, names) -> bool:
 # A question that opens with a modal or a yes/no auxiliary, or "if", or "how" with a modal: "Would Foolbox help find
 # weak spots?", "Could the UK AI Security Institute test a model without its weights?", "If HackerOne ran a bounty, …?",
 # "How could Meta detect …?". Hand-written: a closed class of English auxiliaries, as `_SOURCE_VERBS` above.
-_APPLIES = re.compile(r"^\W*(?:would|could|can|should|might|may|will|does|do|is|are|if|"
-                      r"how\s+(?:would|could|should|can|might|may))\b", re.I)
+_MODAL = r"would|could|can|should|might|may|will|if|how\s+(?:would|could|should|can|might|may)"
+_APPLIES = re.compile(rf"^\W*(?:{_MODAL}|does|do|is|are)\b", re.I)
+_MODAL_OPENING = re.compile(rf"^\W*(?:{_MODAL})\b", re.I)
 
 
 def asks_how_it_applies(question: str) -> bool:
@@ -108,3 +109,12 @@ def asks_how_it_applies(question: str) -> bool:
     embedding model knows of it ("Foolbox" is an attack library) is evidence for that topic; a question for a fact
     about a name ("What was agreed at the Paris summit?") asks about the name itself, which the document cannot give."""
     return _APPLIES.match(question) is not None
+
+
+def asks_what_could_be_done(question: str) -> bool:
+    """Does the question open with a modal or a condition ("Should Waymo log cases where its cars nearly hit someone?",
+    "How could Meta detect …?", "If HackerOne ran a bounty, …?"): what someone could or should do, the name being who
+    would do it or what it would be done to? Then the name is not what is asked about, and its share of the question
+    does not count against coverage (`decision.name_feature`). A yes/no question with "is" or "does" can ask about the
+    name itself ("Is it legal to jailbreak an iPhone?"), so only the modal opening counts."""
+    return _MODAL_OPENING.match(question) is not None

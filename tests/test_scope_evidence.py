@@ -168,6 +168,26 @@ def test_the_name_share_is_the_share_of_the_topic_an_unknown_name_carries(retrie
     assert decide(topic, without).score - decide(topic, rule).score == pytest.approx(0.75 * name_share(topic.words))
 
 
+def test_a_question_of_what_someone_could_do_does_not_weigh_the_name(retriever):
+    from consensus_chat.retriever.decision import name_feature
+
+    # "How could Meta …?" asks what Meta could do about a covered topic: the name is who would do it. "Is Meta's …?"
+    # can ask about the name itself, and keeps its share.
+    could = retriever.evidence("How could Meta check whether a model's chain of thought is faithful?")
+    fact = retriever.evidence("Is Meta's chain-of-thought research faithful?")
+    assert could.names and fact.names
+    assert name_feature(could) == 0.0 and name_feature(fact) > 0.0
+    rule = ScopeModel(0.5, 0.3, "test", name_weight=0.75)
+    assert decide(could, rule).score == pytest.approx(decide(could, ScopeModel(0.5, 0.3, "test")).score)
+
+
+def test_beside_a_name_what_someone_should_do_about_a_covered_topic_is_answered(third_page):
+    # The default rule weighs the name's share; for a question of what someone should do it weighed as if the name
+    # were what is asked, and the question was refused.
+    answer = third_page.answer("Should Starship Technologies log the times its delivery robots nearly hit someone?")
+    assert not answer.refused and answer.citations[0].title == "Near-miss reporting"
+
+
 # -- bad input (issue 18, "Bad input"): a clear refusal or an answer, never an error -------------------------
 
 @pytest.mark.parametrize("question", [
