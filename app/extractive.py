@@ -13,7 +13,7 @@ from consensus_chat.retriever.types import Hit, SearchResult
 from .asked import asked_of, listed_sentence
 from .codes import CODE_WORDS, code_label, lists_label
 from .crossref import asks_cross_reference, cross_reference_answer
-from .overview import asks_layout, named_first, overview_sentence
+from .overview import asks_layout, named_first, overview_sentence, place_sentence
 from .types import Answer, Citation
 
 MAX_SENTENCES = 5
@@ -149,7 +149,7 @@ class ExtractiveComposer:
         people = list(dict.fromkeys(hit.authors))  # an author listed twice is one person
         year = hit.year
         shown = "; ".join(people[:8]) + (f"; and {len(people) - 8} more" if len(people) > 8 else "")
-        sentence = self._best_sentence(question, hit)
+        sentence = place_sentence(question, self._sentences(hit)[0], hit.authors) or self._best_sentence(question, hit)
         named = [p for e in result.topic.entities if e.kind == "author" for p in people if p.split(",")[0] == e.text]
         lead = "".join(f"**{p}** is one of the authors [1]. " for p in dict.fromkeys(named))
         body = lead + (f"**{hit.title}** was published in **{year or 'an unknown year'}** by {len(people)} "

@@ -9,6 +9,8 @@ answered by the `Also in` line, one for the reasoning ("Why was it classified th
 
 from __future__ import annotations
 
+import re
+
 from consensus_chat.ingest.section import ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
@@ -70,3 +72,26 @@ def named_first(about: list, sections: list, topic) -> list:
     cards = {w for s in sections if s.kind == "card" for w in content_words(f"{s.title} {s.text}")}
     named = [s for s in about if titled.get(s.id, set()) - cards]
     return named + [s for s in about if s not in named]
+
+
+# "Where?", "And where?", "Where does the report look?": a question for places.
+_WHERE = re.compile(r"^\W*(?:and\s+)?where\b", re.I)
+_PARENTHESES = re.compile(r"\([^()]*\)")
+_INNER_CAPITAL = re.compile(r"(?<=[\s,;])[A-Z][a-z]+")
+
+
+def place_sentence(question: str, sentences: list[str], authors=()) -> str | None:
+    """For a question asking where, of the source record ("Where?" after who wrote it and when): its sentence naming
+    the most places, read as the most capitalised words inside it (countries, regions), not counting its author line
+    or what is in parentheses; None for another question, or when no sentence names two. Hand-written: no
+    named-entity tagger is in the stack, and a place is a proper noun in any layout."""
+    if not _WHERE.match(question):
+        return None
+    surnames = {a.split(",")[0].strip() for a in authors}
+    def places(sentence: str) -> int:
+        if any(name and name in sentence for name in surnames):
+            return 0  # the author line
+        return len(_INNER_CAPITAL.findall(_PARENTHESES.sub(" ", sentence)))
+    counts = [places(s) for s in sentences]
+    best = max(range(len(sentences)), key=counts.__getitem__, default=None)
+    return sentences[best] if best is not None and counts[best] >= 2 else None

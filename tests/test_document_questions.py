@@ -361,3 +361,24 @@ def test_a_category_named_by_its_title_is_that_section_not_the_overview(assistan
     # itself have?"), not about the page's category.
     answer = assistant.answer("What code does the Risk Assessment category itself have?")
     assert answer.citations[0].title == "Risk Assessment" and "2.2.1" in answer.text
+
+
+def test_where_picks_the_sentence_naming_places():
+    from consensus_chat.app.overview import place_sentence
+
+    sentences = ["Authors: Okafor, Ada; Lindqvist, Per (2021)",
+                 "It was prepared with nurses and engineers (Smith, Jones, Brown).",
+                 "It covers hospitals in Kenya, Peru and Viet Nam, and clinics in Wales."]
+    assert place_sentence("Where?", sentences, ("Okafor, Ada", "Lindqvist, Per")) == sentences[2]
+    assert place_sentence("And where? — When was the document published?", sentences) == sentences[2]
+    assert place_sentence("When?", sentences) is None
+    assert place_sentence("Where?", sentences[:2], ("Okafor, Ada", "Lindqvist, Per")) is None  # no sentence names two
+
+
+@HISTORY_SHAPES
+def test_a_bare_where_after_the_source_record_quotes_where_it_looks(assistant, shape):
+    # It quoted the same sentence as "When?" ("The report aims to provide scientific information …").
+    *_, answer = converse(assistant, ["Who wrote the report?", "When?", "Where?"], shape)
+    assert not answer.refused and answer.citations[0].title.startswith("The Singapore Consensus")
+    assert "European Union" in answer.text
+
