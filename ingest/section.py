@@ -38,9 +38,11 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         r"rationale)\b|\b(?:reasoning|justification|rationale)\s+(?:of|behind|for)\s+(?:the|this)\s+"
                         r"(?:page|document)\b"
                         # "Give me the Reasoning line", "the argument in the reasoning section", "Moving to the overview:
-                        # what's the reasoning?": the line named as a part of the layout, or beside the overview.
-                        r"|\b(?:reasoning|justification|rationale)\s+(?:line|section|paragraph|part)\b"
-                        r"|\boverview\b[^?]*\b(?:reasoning|justification|rationale)\b"
+                        # what's the reasoning?": the line named as a part of the layout, or last beside the overview
+                        # ("the chain-of-thought reasoning section" is a card's subject, not the line).
+                        r"|\bthe\s+(?:reasoning|justification|rationale)\s+(?:line|section|paragraph|part)\b"
+                        r"|\boverview\b[^?]*\b(?:the|its)\s+(?:reasoning|justification|rationale)"
+                        r"(?:\s+(?:given|offered|stated))?\W*$"
                         # "Why is it classed as an evaluation practice?", "Why was this mitigation placed where it is?": why
                         # the page's subject (it, this, the mitigation) sits where it does.
                         r"|\bwhy\s+(?:is|was|are|were|does|did|has|would|should)\s+(?:it|this|that|(?:the|this)\s+"

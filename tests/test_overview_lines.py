@@ -29,6 +29,7 @@ def test_the_layout_lines_are_asked_for(question):
     "Does the page also cover audits?", "Is metrology also in risk assessment?", "What other categories of risk are there?",
     "What does the page say about chain-of-thought reasoning?", "What is the parent area of audit techniques?",
     "Why are sunbeds classed as carcinogens?", "Why is red teaming placed before deployment?",  # a subject of its own
+    "What does the chain-of-thought reasoning section say?", "What does the overview say about reasoning models?",
 ])
 def test_other_questions_do_not_ask_for_them(question):
     assert not asks_overview_line(question)
