@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.section import ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line
+from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line,
+                                            author_line)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
@@ -83,15 +84,13 @@ _INNER_CAPITAL = re.compile(r"(?<=[\s,;])[A-Z][a-z]+")
 def place_sentence(question: str, sentences: list[str], authors=()) -> str | None:
     """For a question asking where, of the source record ("Where?" after who wrote it and when): its sentence naming
     the most places, read as the most capitalised words inside it (countries, regions), not counting its author line
-    or what is in parentheses; None for another question, or when no sentence names two. Hand-written: no
-    named-entity tagger is in the stack, and a place is a proper noun in any layout."""
+    (`ingest/section.author_line`, the parser's own form of it) or what is in parentheses; None for another question,
+    or when no sentence names two. Hand-written: no named-entity tagger is in the stack, and a place is a proper noun
+    in any layout."""
     if not _WHERE.match(question):
         return None
-    surnames = {a.split(",")[0].strip() for a in authors}
-    def places(sentence: str) -> int:
-        if any(name and name in sentence for name in surnames):
-            return 0  # the author line
-        return len(_INNER_CAPITAL.findall(_PARENTHESES.sub(" ", sentence)))
-    counts = [places(s) for s in sentences]
+    authored = author_line(tuple(authors), None) if authors else None
+    counts = [0 if authored and s.startswith(authored) else len(_INNER_CAPITAL.findall(_PARENTHESES.sub(" ", s)))
+              for s in sentences]
     best = max(range(len(sentences)), key=counts.__getitem__, default=None)
     return sentences[best] if best is not None and counts[best] >= 2 else None
