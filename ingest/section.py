@@ -57,7 +57,7 @@ CLASSIFIED_WORDS = frozenset("classified classification classify classifies cate
                              "categorize classed classing reasoning reason placed grouped "
                              "justification rationale".split())  # the `Reasoning` line
 LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the inflections of placing and grouping
-    "listed filed filing classifying mitigation wider broader placing placement grouping line section".split())
+    "listed filed filing classifying mitigation wider broader placing placement grouping".split())
 
 
 def asks_overview_line(question: str) -> bool:
