@@ -18,7 +18,8 @@ _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?
                         # "I'm not interested in X; …", "We don't care about X: …", "I'm not asking about X, …"
                         r"(?:i'?m|i’m|i\s+am|we'?re|we’re|we\s+are)\s+not\s+(?:interested\s+in|asking\s+about|after)|"
                         r"(?:i|we)\s+(?:don't|do\s+not|don’t)\s+care\s+(?:about|for))(?:\s+[^,:;?]{1,80}?)?)"
-                        r"\s*(?:[,:;\u2014\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
+                        # A dash ends it only after a space ("the X stuff - what …"), not inside "chain-of-thought".
+                        r"\s*(?:[,:;\u2014]|(?<=\s)[\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
 # "Which area is not about X but about Y?", "… isn't only about X but about Y": what the question asks is Y.
 _NOT_BUT = re.compile(r"\b(?:is\s+not|isn't|are\s+not|aren't|not)\s+(?:only\s+|just\s+|so\s+much\s+)?(?:about\s+|on\s+)?"
                       r"[^,.;:?]+?,?\s+but\s+(?:also\s+|rather\s+)?", re.I)

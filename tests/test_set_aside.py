@@ -31,6 +31,10 @@ from consensus_chat.retriever.wording import contrasted, set_aside
     ("We don't care about the deadlines: how is a failure investigated?", "how is a failure investigated?"),
     ("I am not asking about outside testers, how do models attack models?", "how do models attack models?"),
     ("I'm not interested in this.", "I'm not interested in this."),  # the rest asks nothing
+    # A dash ends the clause after a space; inside a word it joins it, and the clause runs on.
+    ("Not interested in chain-of-thought or explainability - what is known about internal cognition?",
+     "what is known about internal cognition?"),
+    ("Not the disclosure stuff – what about outside testers?", "what about outside testers?"),
 ])
 def test_the_set_aside_clause_is_cut(question, rest):
     assert set_aside(question) == rest
