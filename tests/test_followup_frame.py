@@ -41,9 +41,11 @@ def test_a_fragments_preposition_is_not_doubled_in_the_frame(assistant, opener, 
 
 
 def test_a_frame_whose_own_words_would_quote_the_last_section_is_answered_from_the_fragments(third_page):
-    # "uneven coverage" is the incident databases' sentence; the frame asks it of whistleblowers.
+    # "uneven coverage" is the incident databases' sentence; the frame asks it of whistleblowers. Since the telling
+    # words' BM25 joined the ranking (2026-12-06) the frame's own search ranks the incident databases first, so the
+    # fragment is asked alone; either way the answer is the whistleblowers' section, never the last one.
     _, answer = converse(third_page, ["Why do incident databases have uneven coverage?", "how about whistleblowers?"])
-    assert answer.resolved_question == "Why do whistleblowers have uneven coverage?"
+    assert answer.resolved_question in ("Why do whistleblowers have uneven coverage?", "whistleblowers?")
     assert {c.id for c in answer.citations} == {"incident-reporting--whistleblower-protections"}
 
 

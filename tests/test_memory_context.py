@@ -75,9 +75,11 @@ def test_those_words_alone_are_searched_without_the_section_shown(third_page):
 @HISTORY_SHAPES
 def test_a_pronoun_with_words_of_the_section_shown_stays_on_it(assistant, shape):
     secure = "risk-assessment--secure-evaluation-infrastructure"
-    assert first_id(assistant.answer("how does it protect intellectual property?")) != secure  # alone, it goes elsewhere
-    _, answer = converse(assistant, ["Tell me about secure evaluation infrastructure", "how does it protect intellectual property?"],
-                         shape)
+    # Alone it is refused ("how does it protect intellectual property?", the earlier example, now finds the section
+    # alone: the telling words' BM25 reads "intellectual property").
+    assert first_id(assistant.answer("why does it matter for double-blind testing?")) != secure
+    _, answer = converse(assistant, ["Tell me about secure evaluation infrastructure",
+                                     "why does it matter for double-blind testing?"], shape)
     assert not answer.refused and first_id(answer) == secure
 
 
