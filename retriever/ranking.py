@@ -81,10 +81,13 @@ def asks_who_wrote(topic: Topic) -> bool:
 def rank(generation, topic: Topic, reading, k: int, n_cand: int, mode: str, allowed, stem) -> list[Hit]:
     """The top k sections for a reading of the question (retriever/evidence.py), in the order the mode gives."""
     dense = reading.dense
-    lexical = lexical_scores(generation, reading.text, n_cand, allowed, stem) if mode != "dense" else {}
-    named = {w for e in topic.entities for w in content_words(e.text)}  # their tier lifts them already
-    telling = (lexical_scores(generation, telling_text(reading.text, named), n_cand, allowed, stem)
-               if mode == "hybrid" else {})
+    lexical, telling = {}, {}
+    if mode == "lexical":
+        lexical, _ = lexical_scores(generation, reading.text, n_cand, allowed, stem)
+    elif mode == "hybrid":
+        named = {w for e in topic.entities for w in content_words(e.text)}  # their tier lifts them already
+        lexical, telling = lexical_scores(generation, reading.text, n_cand, allowed, stem,
+                                          telling_text(reading.text, named))
     exact = exact_matches(topic, generation.sections, generation.children) if mode == "hybrid" else {}
     if allowed is not None:
         exact = {i: m for i, m in exact.items() if i in allowed}
@@ -107,16 +110,43 @@ def telling_text(text: str, named: frozenset[str] | set[str] = frozenset()) -> s
     return " ".join(w for w in content_words(text) if zipf(w) < ZIPF_COMMON and w not in named)
 
 
-def lexical_scores(generation, query: str, n_cand: int, allowed, stem) -> dict[str, float]:
-    """Section id -> best BM25 score of its chunks among the `n_cand` best, for the sections `allowed` lets through."""
+def lexical_scores(generation, query: str, n_cand: int, allowed, stem,
+                   telling: str | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """Section id -> best BM25 score of its chunks among the `n_cand` best, for the sections `allowed` lets through:
+    over every term of `query`, and over the terms of `telling` alone ({} without it).
+
+    BM25 is a sum over query terms, so when the telling terms are among the query's (they are its words, filtered)
+    they are scored once and the rest's scores added to them: one pass over the index's postings and one filter
+    mask, not two (a second pass made a search at 100,000 sections half as slow again: p50 16.8 -> 25.4 ms)."""
+    import numpy as np
+    from collections import Counter
+
+    vocab = generation.bm25.vocab_dict
+    words = [w for w in query_terms(query, stem) if w in vocab]
+    told = [w for w in query_terms(telling, stem) if w in vocab] if telling else []
+    rest = Counter(words)
+    rest.subtract(told)
+    score = generation.bm25.get_scores
+    if told and min(rest.values()) >= 0:
+        told_scores = score(told)
+        others = list(rest.elements())
+        all_scores = told_scores + score(others) if others else told_scores
+    else:  # a telling term the full query splits differently: score both
+        all_scores = score(words) if words else None
+        told_scores = score(told) if told else None
+    mask = None
+    if allowed is not None and (all_scores is not None or told_scores is not None):
+        mask = np.fromiter((sid in allowed for sid in generation.chunk_sections), dtype=bool,
+                           count=len(generation.chunk_sections))
+    return _best_by_section(generation, all_scores, n_cand, mask), _best_by_section(generation, told_scores, n_cand, mask)
+
+
+def _best_by_section(generation, scores, n_cand: int, mask) -> dict[str, float]:
     import numpy as np
 
-    words = [w for w in query_terms(query, stem) if w in generation.bm25.vocab_dict]
-    if not words:
+    if scores is None:
         return {}
-    scores = generation.bm25.get_scores(words)
-    if allowed is not None:
-        mask = np.fromiter((sid in allowed for sid in generation.chunk_sections), dtype=bool, count=len(scores))
+    if mask is not None:
         scores = np.where(mask, scores, 0.0)
     top = np.argpartition(-scores, min(n_cand, len(scores) - 1))[:n_cand]
     best: dict[str, float] = {}
