@@ -25,9 +25,15 @@ def fold(text: str) -> str:
     return "".join(_fold_char(c) for c in text)
 
 
+# Latin letters Unicode gives no decomposition (a stroke or bar is part of the letter, not a combining mark), as
+# people write them without it ("Sorensen" for "Sørensen", "Lodz" for "Łódź"); one letter for one, as `fold` keeps.
+_STROKED = dict(zip("øØłŁđĐħĦŧŦı", "oOlLdDhHtTi"))
+
+
 def _fold_char(char: str) -> str:
     if char.isascii():
         return char
+    char = _STROKED.get(char, char)
     base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
     return base if len(base) == 1 else char
 
