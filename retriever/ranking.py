@@ -164,7 +164,7 @@ def _best_by_section(generation, scores, n_cand: int, mask) -> dict[str, float]:
 
 
 def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: dict, lexical: dict,
-         exact: dict, broad: frozenset[str] = frozenset(), telling: dict | None = None) -> dict[str, float]:
+         exact: dict, broad: frozenset[str], telling: dict) -> dict[str, float]:
     """Hybrid scores of the candidates dense and BM25 recalled: an exact look-up's tier, plus the weighted mean
     of four signals, each min-max scaled over the candidates (CombSUM, Fox and Shaw 1994): the chunk
     cosine, the soft word match and the phrase match (retriever/wordmatch.py), each weighing 1, and BM25 over the
@@ -173,7 +173,7 @@ def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: 
     candidates = [sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
     words = content_words(text) if topic.words else []
     soft, phrase = matcher.scores(words, candidates)
-    dense, soft, phrase, telling = min_max(dense), min_max(soft), min_max(phrase), min_max(telling or {})
+    dense, soft, phrase, telling = min_max(dense), min_max(soft), min_max(phrase), min_max(telling)
     total = 3 + TELLING_WEIGHT
     return {s.id: (exact[s.id][0] if s.id in exact else -BROAD_MARGIN if s.id in broad else 0.0)
             + (dense.get(s.id, 0.0) + soft.get(s.id, 0.0) + phrase.get(s.id, 0.0)
