@@ -147,7 +147,10 @@ def names_document(bares: list[str], about: set[int], title: Callable[[], frozen
     words = set(bares)
     if not (words & (AUTHORSHIP_WORDS - {"who", "when"}) and words & (document_nouns | name_words)):
         return frozenset()
-    rest = [part for i, word in enumerate(bares) if word not in META_WORDS and word not in name_words and i not in about
+    # The noun for the document is no topic word either ("Who wrote the lightning research agenda?": "agenda" is not a
+    # word of the record's title).
+    rest = [part for i, word in enumerate(bares)
+            if word not in META_WORDS and word not in document_nouns and word not in name_words and i not in about
             for part in content_parts(word)]
     titled = title()
     if not rest or not all(w in titled or w.rstrip("s") in titled for w in rest):

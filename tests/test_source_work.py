@@ -24,6 +24,9 @@ REVIEW = "learning-from-failure-incident-reporting-for-deployed-systems"  # test
     # "rests" / "relies" after "this page" say what the page rests on; "incident reporting" is the record's title.
     ("third_page", "Who wrote the incident reporting review this page rests on, and in which year?", REVIEW, "Rivera"),
     ("third_page", "Who are the authors of the incident reporting review this page relies on?", REVIEW, "Rivera"),
+    # "agenda" is a noun for a document too (retriever/topic.DOCUMENT_NOUNS): before, these ranked the cards first.
+    ("second_page", "Which readers was the red teaming agenda prepared for?", GUIDE, "practitioners"),
+    ("second_page", "Who wrote the red teaming agenda, and in which year?", GUIDE, "Doe"),
 ])
 def test_the_work_asked_about_itself_is_answered_from_its_record(request, page, question, record, expected):
     answer = request.getfixturevalue(page).answer(question)
