@@ -51,7 +51,7 @@ from dataclasses import dataclass, replace
 
 from consensus_chat.ingest.section import LAYOUT_LINE_WORDS, asks_overview_line
 from consensus_chat.ingest.text import asked_sentence
-from consensus_chat.ingest.words import SECTION_NOUNS
+from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidence, coverage, informativeness, telling  # noqa: F401 - its weights
 from .names import asks_how_it_applies, asks_what_could_be_done, asks_what_it_says
@@ -178,6 +178,8 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         # "What does the source report deliberately leave outside its scope?": what the source work says of itself
         # (its scope, readers, goal: `Topic.about_work`), which ranking answers from the source record.
         return True
+    if evidence.outline is not None and not evidence.names and outline_is_topic(evidence):
+        return True  # "Which areas sit under the Red Teaming heading?": the sections under a parent the page names
     laid_out = any(e.kind in ("code", "label") for e in evidence.topic.entities)
     if laid_out and set(evidence.topic.meta) & SECTION_NOUNS and all(
             w.covered or w.zipf >= ZIPF_EVERYDAY for w in rest):
@@ -202,6 +204,15 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
     # by the section citing Smith, whatever word it asks with ("attribute", "given as the source for"); so is a
     # section it names by its title ("Which tags apply here?"), whose words weigh as what they are.
     return best, coverage(evidence.words + _as_topic_words(evidence.sources, evidence.words) + evidence.titles)
+
+
+def outline_is_topic(evidence: Evidence) -> bool:
+    """The parent area the question names is what it is most about: no topic word the page does not use is rarer than
+    the parent name's rarest word, as for a title (`Evidence.titles`): "What sits under the Risk Assessment heading?"
+    asks for the outline, "… the Red Teaming heading in my sourdough notebook?" about something else."""
+    own = set(content_words(evidence.outline[0]))
+    rarest = min((w.zipf for w in evidence.words + evidence.known if w.word in own), default=None)
+    return rarest is not None and not any(w.zipf < rarest for w in evidence.words if not w.covered and w.word not in own)
 
 
 def says_how(words) -> bool:

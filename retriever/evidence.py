@@ -146,6 +146,8 @@ class Evidence:
     rewrites: tuple[tuple[str, str], ...] = ()
     reader: Callable[[str, tuple], Reading] | None = field(default=None, repr=False, compare=False)
     ask: Callable[[str], Evidence] | None = field(default=None, repr=False, compare=False)  # gathers a sentence
+    # The parent area the question asks the sections of, and its sections' ids (retriever/outline.py), or None.
+    outline: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def empty(self) -> bool:

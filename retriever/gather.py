@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .evidence import Evidence, Reading, read_words
+from .outline import children_asked
 from .wording import rewritten, set_aside
 from .filters import where
 
@@ -31,8 +34,10 @@ class Gatherer:
                 raise self.outage.error() from err
             return Reading(text, tuple(some_words), dense, vector)
 
-        return Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),
-                        tuple(rewrites), reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
+        evidence = Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),
+                            tuple(rewrites), reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
+        outline = children_asked(topic, generation.sections.values(), evidence)
+        return replace(evidence, outline=(outline[0], tuple(s.id for s in outline[1]))) if outline else evidence
 
 
 def dense_scores(generation, vector, n_cand: int, codes, labels, kinds, allowed=None) -> dict[str, float]:

@@ -1,5 +1,7 @@
-"""Questions that ask for the sections under a section ("List the sections under <a parent title>"): the parent is
-read from the parser's hierarchy (each card's `parent`), so the answer lists its children in document order.
+"""Questions that ask for the sections under a section ("List the sections under <a parent title>", "What sits under
+the Red Teaming heading?", "What is Risk Assessment split into?"): the parent is read from the parser's hierarchy (each
+card's `parent`), so the answer lists its children in document order. The parent is named by its name, or by every word
+of it in any form and order ("the sub-areas of venue and route design" for "Designing Venues and Routes").
 
 The parent must be a name the document itself uses as a parent, and nothing may be asked beyond it but a list of
 sections: a question with a topic of its own, or one about citations, codes or authorship, is not a list request.
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.section import Section
@@ -22,7 +25,9 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        # what a parent holds: "Which sub-areas sit under X?", "What does X include?"
                        "include includes included including contain contains contained sit sits belong belongs "
                        # "What falls under X?", "Which are part of X?", "Which sit underneath X?"
-                       "grouped fall falls come comes part parts topics underneath beneath".split())
+                       "grouped fall falls come comes part parts topics underneath beneath "
+                       # "What is X split into?", "What sits under the X heading?": how an outline is divided
+                       "split divided subdivided heading headings umbrella".split())
 SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 
@@ -42,6 +47,14 @@ def children_asked(topic: Topic | None, sections: Iterable[Section],
     parents = {s.parent for s in sections if s.parent}
     asked = normalise(topic.question)
     named = [p for p in parents if normalise(p) in asked]  # padded with spaces: whole words only
+    if not named:
+        # "the sub-areas of venue and route design" for "Designing Venues and Routes": every word of the parent's name
+        # in the question, in any form or order (stemmed as the lexical index stems).
+        words = content_words(topic.question)
+        said, starts = set(stem_words(words)), {w[:4] for w in words}
+        # The first four letters, compared before stemming, keep a large index's parents from being stemmed each time.
+        named = [p for p in parents if (theirs := content_words(p)) and {w[:4] for w in theirs} <= starts
+                 and set(stem_words(theirs)) <= said]
     named = [p for p in named if not any(p != o and normalise(p) in normalise(o) for o in named)]  # the longest
     # "… the claims the page makes about AI-assisted red teaming": a longer title holds the parent's name.
     named = [p for p in named if not any(s.title != p and normalise(p) in normalise(s.title)
@@ -54,7 +67,8 @@ def children_asked(topic: Topic | None, sections: Iterable[Section],
     # Nothing else may be asked: the words left once the parent's name, the list words and the words that name no topic
     # of the page are set aside.
     idle = {w.word for w in (evidence.words if evidence else ()) if not w.covered or w.zipf >= ZIPF_EVERYDAY}
-    if set(topic.words) - LIST_WORDS - set(content_words(parent)) - idle:
+    own = set(stem_words(content_words(parent)))
+    if {w for w in set(topic.words) - LIST_WORDS - idle if stem_words([w])[0] not in own}:
         return None
     children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
     return parent, children
