@@ -1,7 +1,8 @@
 """Questions that ask for the sections under a section ("List the sections under <a parent title>", "What sits under
 the Red Teaming heading?", "What is Risk Assessment split into?"): the parent is read from the parser's hierarchy (each
 card's `parent`), so the answer lists its children in document order. The parent is named by its name, or by every word
-of it in any form and order ("the sub-areas of venue and route design" for "Designing Venues and Routes").
+of it in any form and order ("the sub-areas of venue and route design" for "Designing Venues and Routes"), or else by
+most of its words, at least two, when no other parent shares as many.
 
 The parent must be a name the document itself uses as a parent, and nothing may be asked beyond it but a list of
 sections: a question with a topic of its own, or one about citations, codes or authorship, is not a list request.
@@ -55,6 +56,14 @@ def children_asked(topic: Topic | None, sections: Iterable[Section],
         # The first four letters, compared before stemming, keep a large index's parents from being stemmed each time.
         named = [p for p in parents if (theirs := content_words(p)) and {w[:4] for w in theirs} <= starts
                  and set(stem_words(theirs)) <= said]
+        if not named:
+            # "the hot and cold water heading" for "Managing Hot and Cold Water Systems": most of the parent's words, at
+            # least two, and more of them than of any other parent's.
+            shared = {p: len(set(stem_words(theirs)) & said) for p in parents
+                      if (theirs := content_words(p)) and len({w[:4] for w in theirs} & starts) >= 2}
+            shared = {p: n for p, n in shared.items() if n >= 2 and 2 * n >= len(set(content_words(p)))}
+            best = max(shared.values(), default=0)
+            named = [p for p, n in shared.items() if n == best]
     named = [p for p in named if not any(p != o and normalise(p) in normalise(o) for o in named)]  # the longest
     # "… the claims the page makes about AI-assisted red teaming": a longer title holds the parent's name.
     named = [p for p in named if not any(s.title != p and normalise(p) in normalise(s.title)

@@ -59,3 +59,16 @@ def test_the_parent_named_in_other_word_forms():
     other = "What are the sub-areas of venue and route design for parking?"
     assert children_asked(Topic(other, other, ("venue", "route", "design", "parking"), (), ("sub-areas",)),
                           SECTIONS) is None
+
+
+def test_most_of_the_parents_words_name_it():
+    # Two of its three words, more than any other parent's: "the venue design heading" is "Designing Venues and Routes".
+    sections = SECTIONS + [_card("Crowd Design Review", None, 5), _card("Maps", "Crowd Design Review", 6)]
+    question = "What sits under the venue design heading?"
+    found = children_asked(Topic(question, question, ("sits", "venue", "design", "heading"), (), ()), sections)
+    assert found is not None and [s.title for s in found[1]] == ["Exits", "Barriers"]
+    # One word is too little to name a parent by, and two parents sharing as many words are not told apart.
+    one = "What sits under the venue heading?"
+    assert children_asked(Topic(one, one, ("sits", "venue", "heading"), (), ()), sections) is None
+    tied = "What sits under the design heading for venues and crowds?"
+    assert children_asked(Topic(tied, tied, ("sits", "design", "heading", "venues", "crowds"), (), ()), sections) is None
