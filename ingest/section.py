@@ -50,6 +50,14 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         r"categori[sz]\w*|class(?:ed|es)?|filed|placed|put|listed|grouped|counted)\b", re.I)
 
 
+# "What broader category does this mitigation belong to?", "the parent bucket this technique gets filed under": where
+# the page's subject, called "this mitigation" (practice, technique, approach), is placed. A page has one mitigation, and
+# a card is no category's member, so it asks for the overview.
+_SUBJECT = re.compile(r"\b(?:this|the\s+page(?:'s|’s))\s+(?:mitigation|practice|technique|approach|intervention)\b", re.I)
+_PLACED = re.compile(r"\bcategor(?:y|ies)\b(?!\s+of)|\bgrouping\b|\bbucket\b|\bheading\b|\bfiled\b|\bclassif|\bplaced\b|"
+                     r"\bbelongs?\b|\bsits?\s+(?:in|under|within)\b", re.I)
+
+
 # The words such a question asks with: beside them, only words the page uses or everyday ones may stand ("What is the
 # parent category of quantum computing?" asks about something else).
 CATEGORY_WORDS = frozenset("category categories parent".split())  # the `Also in` line
@@ -57,13 +65,15 @@ CLASSIFIED_WORDS = frozenset("classified classification classify classifies cate
                              "categorize classed classing reasoning reason placed grouped "
                              "justification rationale".split())  # the `Reasoning` line
 LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the inflections of placing and grouping
-    "listed filed filing classifying mitigation wider broader placing placement grouping".split())
+    "listed filed filing classifying mitigation wider broader placing placement grouping "
+    "belong belongs sit sits bucket heading overall".split())
 
 
 def asks_overview_line(question: str) -> bool:
     """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
-                or _OTHER.search(question) or _REASONING.search(question))
+                or _OTHER.search(question) or _REASONING.search(question)
+                or _SUBJECT.search(question) and _PLACED.search(question))
 
 
 def author_line(authors: tuple[str, ...], year: int | None) -> str:

@@ -208,7 +208,7 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
 
 def outline_is_topic(evidence: Evidence) -> bool:
     """The parent area the question names is what it is most about: no topic word the page does not use is rarer than
-    the parent name's rarest word, as for a title (`Evidence.titles`): "What sits under the Risk Assessment heading?"
+    the parent name's rarest word, as for a title (`Evidence.titles`): "What sits under the Red Teaming heading?"
     asks for the outline, "… the Red Teaming heading in my sourdough notebook?" about something else."""
     own = set(content_words(evidence.outline[0]))
     rarest = min((w.zipf for w in evidence.words + evidence.known if w.word in own), default=None)

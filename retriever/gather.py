@@ -34,8 +34,8 @@ class Gatherer:
                 raise self.outage.error() from err
             return Reading(text, tuple(some_words), dense, vector)
 
-        evidence = Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words),
-                            tuple(rewrites), reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
+        evidence = Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words), tuple(rewrites),
+                            reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
         outline = children_asked(topic, generation.sections.values(), evidence)
         return replace(evidence, outline=(outline[0], tuple(s.id for s in outline[1]))) if outline else evidence
 

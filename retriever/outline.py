@@ -1,8 +1,8 @@
-"""Questions that ask for the sections under a section ("List the sections under <a parent title>", "What sits under
-the Red Teaming heading?", "What is Risk Assessment split into?"): the parent is read from the parser's hierarchy (each
-card's `parent`), so the answer lists its children in document order. The parent is named by its name, or by every word
-of it in any form and order ("the sub-areas of venue and route design" for "Designing Venues and Routes"), or else by
-most of its words, at least two, when no other parent shares as many.
+"""Questions that ask for the sections under a section ("List the sections under <a parent title>", "What sits
+under the Red Teaming heading?", "What is the Red Teaming area split into?"): the parent is read from the parser's
+hierarchy (each card's `parent`), so the answer lists its children in document order. The parent is named by its name,
+or by every word of it in any form and order ("the sub-areas of venue and route design" for "Designing Venues and
+Routes"), or else by most of its words, at least two, when no other parent shares as many.
 
 The parent must be a name the document itself uses as a parent, and nothing may be asked beyond it but a list of
 sections: a question with a topic of its own, or one about citations, codes or authorship, is not a list request.

@@ -19,6 +19,12 @@ WHY = ["What reasoning is given for classifying it here?", "What is the justific
        "Give the Reasoning line of this page.", "What is the point made in the reasoning section?",
        "Turning to the overview: what is the reasoning?", "What justification is there for the placement of this practice?"]
 
+# Where the page's subject, called "this mitigation" (practice, technique, approach), is placed: before, these were
+# refused or answered from a card (blind sets 15 to 27, read as development data, asked them in such words).
+PLACED = ["What broader grouping does this mitigation belong to?", "Which bucket does this technique get filed under?",
+          "What category does the page's approach sit in?"]
+ALSO += PLACED
+
 
 @pytest.mark.parametrize("question", ALSO + WHY)
 def test_the_layout_lines_are_asked_for(question):
@@ -30,6 +36,7 @@ def test_the_layout_lines_are_asked_for(question):
     "What does the page say about chain-of-thought reasoning?", "What is the parent area of audit techniques?",
     "Why are sunbeds classed as carcinogens?", "Why is red teaming placed before deployment?",  # a subject of its own
     "What does the chain-of-thought reasoning section say?", "What does the overview say about reasoning models?",
+    "Which category of risk does this technique address?",  # a kind of something, not where the page is placed
 ])
 def test_other_questions_do_not_ask_for_them(question):
     assert not asks_overview_line(question)
