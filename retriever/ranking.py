@@ -3,6 +3,8 @@ signals over the candidates dense and BM25 recalled (CombSUM)."""
 
 from __future__ import annotations
 
+import re
+
 from consensus_chat.ingest.lexical import query_terms
 from consensus_chat.ingest.section import Section, asks_overview_line
 from consensus_chat.ingest.words import content_words
@@ -55,7 +57,7 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
             # names the area, not the sub-area): they rise with it, one tier, and the fused score picks among them.
             named = dict.fromkeys(sections[i].title for i in entity.ids if i in sections)
             add([i for title in named for i in children.get(title, ())], TIER_TITLE, "area")
-    authors_asked = asks_who_wrote(topic)
+    authors_asked = asks_who_wrote(topic) or names_its_report(topic)
     if asks_overview_line(topic.question) and not topic.entities:
         # "Which category is it also listed in?", "What reasoning is given for classifying it here?": the overview's
         # layout lines (no card has a parent category or a reasoning line; nor has the source record).
@@ -67,6 +69,18 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
         wanted = ("source",) if topic.about_work or topic.asks_authorship or topic.rests_on else ("source", "overview")
         add([i for i, s in sections.items() if s.kind in wanted], TIER_REPORT, "report")
     return found
+
+
+def names_its_report(topic: Topic) -> bool:
+    """Who wrote or dated a document the question calls a report (a guide, an agenda: `DOCUMENT_NOUNS`), in one
+    sentence, whatever else it calls it by ("Who are the eight authors of the Legionella report?"): a page rests on one
+    report, its source record. Not a question about what cites what, and not a longer question whose story can use
+    such words of another report ("Last week a researcher … wants to publish it …")."""
+    return (topic.asks_authorship and bool(set(topic.meta) & DOCUMENT_NOUNS) and not topic.asks_citations
+            and _SENTENCE_END.search(topic.question.strip()) is None)
+
+
+_SENTENCE_END = re.compile(r"[.!?]\s+\S")
 
 
 def asks_who_wrote(topic: Topic) -> bool:

@@ -60,3 +60,11 @@ def test_an_aspect_word_in_an_area_title_is_the_pages_topic(retriever):
     # The shipped page has an area "Studying goals in systems": "goals" beside "the report" is that topic.
     topic = retriever.analyse("What does the report recommend for defining and measuring goals in AI systems?")
     assert not topic.about_work and "goals" in topic.words
+
+
+@pytest.mark.parametrize("question", ["Who are the authors of the whistleblower report, and when did it come out?",
+                                      "Who wrote the near-miss report?"])
+def test_who_wrote_the_report_called_by_a_topic_of_the_page(third_page, question):
+    # A page rests on one report: "the near-miss report" is its source record, though "near-miss" is a card's word and
+    # not one of the record's title (before, the cards ranked first: `ranking.names_its_report`).
+    assert first_id(third_page.answer(question)) == REVIEW
