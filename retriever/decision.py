@@ -40,9 +40,10 @@ name's content however many covered words it has, and is refused without the rul
 "How would Nvidia find …?" asks what someone could do, and the rule judges it. A question whose only informative words are names the
 document knows (a source key, a code, a title: "What does Smith's work say?") is about them; so is a question for the
 overview's layout lines with nothing beside them but words the page uses or everyday ones ("Which category is it also
-listed in?", `ingest/section.asks_overview_line`). A
-question of several parts that is not covered as a whole is answered for the parts that are: a part is
-judged by its own dense support and the whole question's lexical evidence.
+listed in?", `ingest/section.asks_overview_line`), and one for the sections under a parent area the page names, the
+name being what it is most about ("What sits under the Red Teaming heading?", `Evidence.outline`). A question of
+several parts that is not covered as a whole is answered for the parts that are: a part is judged by its own dense
+support and the whole question's lexical evidence.
 """
 
 from __future__ import annotations
