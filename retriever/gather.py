@@ -36,7 +36,7 @@ class Gatherer:
 
         evidence = Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words), tuple(rewrites),
                             reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
-        outline = children_asked(topic, generation.sections.values(), evidence)
+        outline = children_asked(topic, generation.sections.values(), evidence, generation.children)
         return replace(evidence, outline=(outline[0], tuple(s.id for s in outline[1]))) if outline else evidence
 
 

@@ -11,6 +11,7 @@ Codes and labels keep their own lists (app/extractive.py): they are the document
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from consensus_chat.ingest.lexical import stem_words
@@ -33,37 +34,40 @@ SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
 
 
-def children_asked(topic: Topic | None, sections: Iterable[Section],
-                   evidence: Evidence | None = None) -> tuple[str, list[Section]] | None:
+def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: Evidence | None = None,
+                   parents: Iterable[str] | None = None) -> tuple[str, list[Section]] | None:
     """The parent a question asks the sections of, and its child sections in document order; None when the
     question asks anything else. The `evidence` tells which words ask nothing the page could
-    answer: words it never uses ("the flood defence umbrella") and everyday ones ("the Incident Reporting parent")."""
+    answer: words it never uses ("the flood defence umbrella") and everyday ones ("the Incident Reporting parent").
+    `parents`: the parents' names when the caller keeps them (a generation's `children`), so that a large index's
+    sections are walked only once a parent is named (every search of a question with a list word asks)."""
     if topic is None or topic.entities and topic.asks_authorship:
         return None
     if any(m in _NOT_A_LIST for m in topic.meta) or asks_overview_line(topic.question):
         return None  # "Which category is red teaming also part of?" asks for the overview's line, not a list
     if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
         return None
-    sections = list(sections)
-    parents = {s.parent for s in sections if s.parent}
+    if parents is None:
+        sections = list(sections)
+        parents = {s.parent for s in sections if s.parent}
     asked = normalise(topic.question)
-    named = [p for p in parents if normalise(p) in asked]  # padded with spaces: whole words only
+    named = [p for p in parents if _normal(p) in asked]  # padded with spaces: whole words only
     if not named:
         # "the sub-areas of venue and route design" for "Designing Venues and Routes": every word of the parent's name
         # in the question, in any form or order (stemmed as the lexical index stems).
         words = content_words(topic.question)
         said, starts = set(stem_words(words)), {w[:4] for w in words}
-        # The first four letters, compared before stemming, keep a large index's parents from being stemmed each time.
-        named = [p for p in parents if (theirs := content_words(p)) and {w[:4] for w in theirs} <= starts
-                 and set(stem_words(theirs)) <= said]
+        named = [p for p in parents if (forms := _forms(p))[0] and forms[0] <= starts and forms[1] <= said]
         if not named:
             # "the hot and cold water heading" for "Managing Hot and Cold Water Systems": most of the parent's words, at
             # least two, and more of them than of any other parent's.
-            shared = {p: len(set(stem_words(theirs)) & said) for p in parents
-                      if (theirs := content_words(p)) and len({w[:4] for w in theirs} & starts) >= 2}
-            shared = {p: n for p, n in shared.items() if n >= 2 and 2 * n >= len(set(content_words(p)))}
+            shared = {p: len(forms[1] & said) for p in parents if len((forms := _forms(p))[0] & starts) >= 2}
+            shared = {p: n for p, n in shared.items() if n >= 2 and 2 * n >= len(_forms(p)[2])}
             best = max(shared.values(), default=0)
             named = [p for p, n in shared.items() if n == best]
+    if not named:
+        return None
+    sections = sections if isinstance(sections, list) else list(sections)
     named = [p for p in named if not any(p != o and normalise(p) in normalise(o) for o in named)]  # the longest
     # "… the claims the page makes about AI-assisted red teaming": a longer title holds the parent's name.
     named = [p for p in named if not any(s.title != p and normalise(p) in normalise(s.title)
@@ -81,3 +85,17 @@ def children_asked(topic: Topic | None, sections: Iterable[Section],
         return None
     children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
     return parent, children
+
+
+@functools.lru_cache(maxsize=65536)
+def _normal(parent: str) -> str:
+    """`normalise` of a parent's name, kept: every question with a list word compares it."""
+    return normalise(parent)
+
+
+@functools.lru_cache(maxsize=65536)
+def _forms(parent: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """A parent's content words' first four letters, their stems and the words themselves, kept: a question names a
+    parent by its words in any form, and the first letters are compared before the stems."""
+    words = content_words(parent)
+    return frozenset(w[:4] for w in words), frozenset(stem_words(words)), frozenset(words)

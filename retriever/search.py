@@ -121,7 +121,8 @@ class Retriever:
             topic, reading = other.topic, other.ranked
         # "Which areas fall under <a parent>?" is answered by the parent's sub-areas: they rank first, so the
         # ranking and the answer (which lists them) agree; the parent follows them.
-        outline = children_asked(topic, generation.sections.values(), evidence) if decision.in_scope else None
+        outline = (children_asked(topic, generation.sections.values(), evidence, generation.children)
+                   if decision.in_scope else None)
         # "HackerOne runs bug bounties. What does the page say about sharing flaws?": the sentence around a name the
         # page does not know describes the name; the asked sentence weighs as much as the whole question.
         context = (asked_sentence(query) if decision.in_scope and evidence.names and evidence.ask
