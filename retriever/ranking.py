@@ -3,10 +3,9 @@ signals over the candidates dense and BM25 recalled (CombSUM)."""
 
 from __future__ import annotations
 
-import re
-
 from consensus_chat.ingest.lexical import query_terms
 from consensus_chat.ingest.section import Section, asks_overview_line
+from consensus_chat.ingest.text import split_sentences
 from consensus_chat.ingest.words import content_words
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
@@ -77,10 +76,7 @@ def names_its_report(topic: Topic) -> bool:
     report, its source record. Not a question about what cites what, and not a longer question whose story can use
     such words of another report ("Last week a researcher … wants to publish it …")."""
     return (topic.asks_authorship and bool(set(topic.meta) & DOCUMENT_NOUNS) and not topic.asks_citations
-            and _SENTENCE_END.search(topic.question.strip()) is None)
-
-
-_SENTENCE_END = re.compile(r"[.!?]\s+\S")
+            and len(split_sentences(topic.question)) <= 1)
 
 
 def asks_who_wrote(topic: Topic) -> bool:
