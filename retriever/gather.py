@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .evidence import Evidence, Reading, read_words
-from .outline import children_asked
+from .outline import outline_of
 from .wording import rewritten, set_aside
 from .filters import where
 
@@ -36,8 +36,8 @@ class Gatherer:
 
         evidence = Evidence(query, topic, words, names, reader(rewritten(topic.text, rewrites), words), tuple(rewrites),
                             reader, lambda sentence: self.gather(generation, sentence, n_cand, filters))
-        outline = children_asked(topic, generation.sections.values(), evidence, generation.children)
-        return replace(evidence, outline=(outline[0], tuple(s.id for s in outline[1]))) if outline else evidence
+        outline = outline_of(topic, generation.sections.values(), evidence, generation.children)
+        return replace(evidence, outline=outline) if outline else evidence
 
 
 def dense_scores(generation, vector, n_cand: int, codes, labels, kinds, allowed=None) -> dict[str, float]:

@@ -87,6 +87,13 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
     return parent, children
 
 
+def outline_of(topic: Topic, sections: Iterable[Section], evidence: Evidence | None = None,
+               parents: Iterable[str] | None = None) -> tuple[str, tuple[str, ...]] | None:
+    """`children_asked` as the evidence record keeps it (`Evidence.outline`): the parent and its sections' ids."""
+    found = children_asked(topic, sections, evidence, parents)
+    return (found[0], tuple(s.id for s in found[1])) if found else None
+
+
 @functools.lru_cache(maxsize=65536)
 def _normal(parent: str) -> str:
     """`normalise` of a parent's name, kept: every question with a list word compares it."""

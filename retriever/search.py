@@ -24,7 +24,7 @@ from .evidence import Evidence
 from .filters import allowed, check_k, check_mode
 from .gather import Gatherer
 from .loading import Generation, Loader
-from .outline import children_asked
+from .outline import outline_of
 from .outage import Outage
 from .ranking import rank
 from .reload import Generations
@@ -120,9 +120,12 @@ class Retriever:
             other = evidence.ask(kept)
             topic, reading = other.topic, other.ranked
         # "Which areas fall under <a parent>?" is answered by the parent's sub-areas: they rank first, so the
-        # ranking and the answer (which lists them) agree; the parent follows them.
-        outline = (children_asked(topic, generation.sections.values(), evidence, generation.children)
-                   if decision.in_scope else None)
+        # ranking and the answer (which lists them) agree; the parent follows them. The evidence looked for the parent
+        # already when the question as asked is what ranks; another reading (the asked sentence, a contrast) looks again.
+        outline = None
+        if decision.in_scope:
+            outline = evidence.outline if topic is evidence.topic else outline_of(
+                topic, generation.sections.values(), evidence, generation.children)
         # "HackerOne runs bug bounties. What does the page say about sharing flaws?": the sentence around a name the
         # page does not know describes the name; the asked sentence weighs as much as the whole question.
         context = (asked_sentence(query) if decision.in_scope and evidence.names and evidence.ask
@@ -134,7 +137,7 @@ class Retriever:
             hits = _fused(hits, rank(generation, other.topic, other.ranked, depth, n_cand, mode, ids, self._stemmer),
                           min(k, n_sections))
         if outline:
-            kids = {s.id for s in outline[1]}
+            kids = set(outline[1])
             hits = ([h for h in hits if h.section.id in kids] + [h for h in hits if h.section.id not in kids])[:k]
         return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
