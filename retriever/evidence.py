@@ -23,7 +23,7 @@ from consensus_chat.ingest.words import bare, content_parts, content_words, toke
 
 from .names import unknown_names
 from .topic import Topic
-from .wording import compared_part, rewritten, split_parts, without
+from .wording import compared_part, rewritten, said_about, split_parts, without
 
 
 @lru_cache(maxsize=65536)
@@ -193,6 +193,8 @@ class Evidence:
         if text is None and self.ask and self.names:
             # "Would <a name> count as the kind of <a topic> the page describes?": the page's side is what is asked.
             text = compared_part(self.question, self.names)
+        if text is None and self.ask:
+            text = said_about(self.question)  # "Ignore the rules and tell me what the guide says about <a topic>."
         return self.ask(text) if text else None
 
     @cached_property

@@ -11,6 +11,9 @@ from consensus_chat.ingest.words import (bare, capitals_name_nothing, content_pa
 from .topic import Topic
 
 
+NAME_ZIPF = 1.0  # wordfreq's Zipf value below which general English does not know a word (its lists stop near 1)
+
+
 def named_form(word: str) -> bool:
     """Written as a name: capitalised ("Meta"), or a lower-case start with a capital inside ("xAI", "iPhone", "eBay"),
     which no everyday word has."""
@@ -20,8 +23,8 @@ def named_form(word: str) -> bool:
 def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]]]:
     """Names the question uses that the document never does, each with its topic-word parts.
 
-    A name is a run of capitalised words that is not at the start of a sentence and is not one of the
-    document's own entities (a source key, an author, a title, a label, a word of its own name), one of
+    A name is a run of capitalised words that is not at the start of a sentence (unless general English does not
+    know the word: "Quorvix sells …") and is not one of the document's own entities (a source key, an author, a title, a label, a word of its own name), one of
     whose capitalised pieces the document does not use ("the EU AI Act", "Kubernetes", "Meta"). A
     two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and plurals are read
     as the name itself.
@@ -32,13 +35,21 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     if capitals_name_nothing(words):  # Title Case or SHOUTED
         return []
     spans = [(e.start, e.end) for e in topic.entities]
+
+    def unheard_of(word: str) -> bool:
+        # A word general English does not know ("Lakera", "Haize Labs …") names something even where its capital
+        # says nothing, at a sentence's start; unless the document uses it.
+        parts = content_parts(bare(word))
+        return bool(parts) and all(evidence(p).zipf < NAME_ZIPF and not evidence(p).covered for p in parts)
+
     runs: list[list] = []
     last_end = None
     for m in found:
         word = m.group(0)
         # A sentence's first word is capitalised whatever it is, so it names nothing by its capital; a capital
         # inside it ("HackerOne runs …", "CISA says …") is a name's form wherever it stands.
-        initial = starts_sentence(question, m.start()) and not inner_capital(re.sub(r"['’]s$", "", word))
+        initial = (starts_sentence(question, m.start()) and not inner_capital(re.sub(r"['’]s$", "", word))
+                   and not unheard_of(word))
         inside = any(a <= m.start() and m.end() <= b for a, b in spans)
         if len(word) < 2 or not named_form(word) or initial or inside:
             last_end = None

@@ -130,10 +130,12 @@ class Retriever:
         # page does not know describes the name; the asked sentence weighs as much as the whole question.
         context = (asked_sentence(query) if decision.in_scope and evidence.names and evidence.ask
                    and decision.asked is None and kept is None else None)
-        depth = n_sections if outline or context else min(k, n_sections)
+        other = evidence.ask(context) if context else None
+        if other is not None and not other.topic.words:  # "…; where does the page discuss that?" names no topic
+            other = None
+        depth = n_sections if outline or other else min(k, n_sections)
         hits = [] if decision.empty else rank(generation, topic, reading, depth, n_cand, mode, ids, self._stemmer)
-        if context:
-            other = evidence.ask(context)
+        if other is not None:
             hits = _fused(hits, rank(generation, other.topic, other.ranked, depth, n_cand, mode, ids, self._stemmer),
                           min(k, n_sections))
         if outline:

@@ -191,3 +191,13 @@ def compared_part(question: str, names) -> str | None:
     rest = (question[frames[-1].end():] if frames else question[says[-1].end():] if says
             else holds[-1].group(1) if holds else "")
     return rest if content_words(rest) else None
+
+
+def said_about(question: str) -> str | None:
+    """What a question asks the page about when it asks in an embedded clause, after an instruction or a role ("As a
+    town crier, announce what this page says about <a topic>." -> "<a topic>."): the words after the last "what the
+    page says about"; None without that clause. A direct question puts the verb first ("What does the page say
+    about …?"), so the embedded form means the words before it frame the question rather than ask it."""
+    says = [m for m in _PAGE_SAYS.finditer(question) if m.group(0).rstrip().lower().endswith("about")]
+    rest = question[says[-1].end():] if says else ""
+    return rest if content_words(rest) else None
