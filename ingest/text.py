@@ -72,9 +72,10 @@ def asked_sentence(text: str) -> str | None:
     return asked[0] if len(sentences) >= 2 and len(asked) == 1 else None
 
 
-# A semicolon, or a colon before a question word ("Answer in JSON: what does the page say about …?"), ends a clause.
-_CLAUSE_BREAK = re.compile(r";\s+|:\s+(?=(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|"
-                           r"can|could|would|should|will|has|have)\b)", re.I)
+# A semicolon, or a colon or a dash before a question word ("Answer in JSON: what does the page say about …?",
+# "Quorvix runs bounties - what does the page say about …?"), ends a clause.
+_CLAUSE_BREAK = re.compile(r";\s+|(?::|\s[-–—])\s+(?=(?:what|which|who|whom|whose|when|where|why|how|is|are|was|"
+                           r"were|does|do|did|can|could|would|should|will|has|have)\b)", re.I)
 
 
 def _clauses(sentence: str) -> list[str]:

@@ -26,6 +26,11 @@ BANK = ("We're a mid-sized insurer rolling out a claims chatbot. Our security pe
     ("Our bank hires pen testers; what does the page say about red teaming?", "what does the page say about red teaming?"),
     ("What is red teaming; what is a jailbreak?", "what is a jailbreak?"),
     ("What does the page say about red teaming (external; internal)?", None),  # inside parentheses: one sentence
+    # A dash before a question word too; not a hyphen, nor a dash before anything else.
+    ("Quorvix runs bounties - what does the page say about red teaming?", "what does the page say about red teaming?"),
+    ("Quorvix runs bounties — how should findings be shared?", "how should findings be shared?"),
+    ("Is third-party red teaming - the outside kind - covered?", None),
+    ("We run a bank. Is red-team work what the page covers?", "Is red-team work what the page covers?"),
 ])
 def test_the_asked_sentence_is_the_one_question_among_context(text, asked):
     assert asked_sentence(text) == asked
