@@ -26,6 +26,15 @@ def asks_shared_code(topic: Topic | None) -> bool:
     return bool(meta & CODE_WORDS and meta & SHARE_WORDS)
 
 
+def asks_what_has_code(topic: Topic, kinds) -> bool:
+    """Does the question ask which sections have the code it names ("Which areas are coded 2.2.1?", "Which cards share
+    10.3.12?", "Which <parent> sub-areas share code 2.2.1?"), not the code of a card it names ("What is metrology
+    coded?")? `kinds`: the kinds of the entities it names."""
+    asks_code = any(m in CODE_WORDS for m in topic.meta)
+    shares = bool(SHARE_WORDS & {*topic.words, *topic.meta}) and set(topic.words) <= SHARE_WORDS
+    return "code" in kinds and (asks_code and "title" not in kinds or shares)
+
+
 def lists_label(topic: Topic) -> bool:
     """Does the question ask which sections carry a label it names ("Which areas carry the Other label?"), with a word
     for sections and no title? Whatever verb asks it; the retriever finds a label only in a question about labels."""

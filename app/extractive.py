@@ -11,7 +11,7 @@ from consensus_chat.retriever.outline import LIST_WORDS, children_asked
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .asked import asked_of, listed_sentence
-from .codes import CODE_WORDS, code_label, lists_label
+from .codes import CODE_WORDS, asks_what_has_code, code_label, lists_label
 from .crossref import asks_cross_reference, cross_reference_answer
 from .overview import asks_layout, named_first, overview_sentence, place_sentence
 from .types import Answer, Citation
@@ -96,8 +96,7 @@ class ExtractiveComposer:
             keyed = [h for h in hits if h.id in named]
             return self._list(question, keyed, result, keys=[e.text for e in topic.entities if e.kind == "source-key"])
         asks_code = any(m in CODE_WORDS for m in topic.meta)
-        # "Which areas are coded 2.2.1?" asks what has the code; "What is metrology coded?", the code of the card named.
-        has_code = asks_code and "code" in kinds and "title" not in kinds
+        has_code = asks_what_has_code(topic, kinds)
         if asks_code and top.kind == "card" and ("title" in kinds or not topic.empty) and not has_code:
             sentence = self._best_sentence(question, top)
             body = f"**{top.heading}** is coded **{code_label(top)}** [1]."

@@ -11,7 +11,8 @@ search found decides:
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
 - it points back with one word of its own that the document never uses and no name ("Is it reliable?", "How
-  expensive is it?"): it asks for a property of what was just shown, and is answered from that section;
+  expensive is it?", or a quantifier and a noun with no verb: "Any drawbacks?"): it asks for a property of what was
+  just shown, and is answered from that section;
 - the document does not cover it alone, but the section just shown uses its words, or its own search's first
   section is the one just shown and it refers to a word of it ("are the tools reliable?") or uses no word but that
   section's and everyday ones ("So what happens under optimisation pressure?"): it continues;
@@ -67,6 +68,8 @@ def own_words(question_topic, result, *, keep_ubiquitous: bool = False) -> tuple
 
 
 # "What worked instead?", "What else helps?": an alternative to, or more than, what was just said.
+# "Any downside?", "Any catch?": a quantifier and one noun, no verb: a fragment of a question about what was just said.
+_FRAGMENT = re.compile(r"^\W*(?:any|some|other)\s+[\w'’-]+\W*$", re.I)
 _INSTEAD = re.compile(r"\b(?:instead|else|otherwise)\b", re.I)
 
 
@@ -77,7 +80,8 @@ def refers_back(question: str, question_topic, alone=None) -> bool:
     tallest mountain"); one word is a reference back ("the downsides", "the idea")."""
     strong = own_words(question_topic, alone) if alone is not None else ()
     definite = definite_only(question, question_topic) and len(strong) - len(covered_words(strong, alone)) < 2
-    return points_back(question) or definite or _INSTEAD.search(question) is not None
+    return (points_back(question) or definite or _INSTEAD.search(question) is not None
+            or _FRAGMENT.match(question) is not None)
 
 
 def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:

@@ -223,3 +223,18 @@ def test_the_section_on_a_topic_names_that_topic(assistant, shape):
 def test_an_opening_that_sets_the_last_topic_aside_asks_the_question_alone(assistant, follow_up, alone):
     _, answer = converse(assistant, ["What is metrology?", follow_up])
     assert answer.refused and answer.resolved_question == alone
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Any drawbacks?", "Any catches?"])
+def test_a_quantifier_and_one_noun_asks_about_what_was_shown(second_page, shape, follow_up):
+    # A fragment with no verb ("Any drawbacks?") leans on the last answer as "Is it reliable?" does; before, it was
+    # searched alone and refused ("drawbacks" is not a word of the page).
+    assert second_page.answer(follow_up).refused
+    _, answer = converse(second_page, ["Is there anything on models writing attack prompts?", follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == "AI-assisted red teaming"
+
+
+@HISTORY_SHAPES
+def test_a_quantifier_fragment_after_a_refusal_is_still_refused(second_page, shape):
+    assert converse(second_page, ["What's a good pizza recipe?", "Any drawbacks?"], shape)[1].refused

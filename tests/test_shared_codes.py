@@ -50,3 +50,19 @@ def test_those_two_after_a_pick_counts_the_whole_list_again(third_page, shape):
                                             "What code do those two areas share?"], shape)
     assert {c.title for c in both.citations} == {c.title for c in listed.citations}
     assert "5.2.1" in both.text
+
+
+@pytest.mark.parametrize("question", ["Which sections have 10.3.12 in common?", "What cards share 10.3.12?"])
+def test_a_named_code_shared_without_the_word_code_lists_what_has_it(second_page, question):
+    """Before, "share" beside a code (no "code" or "coded") was a topic word, and the answer was one card: nothing to
+    count in for "the last one"."""
+    listed, last = converse(second_page, [question, "The last one."])
+    assert [c.title for c in listed.citations] == ["Jailbreak evaluations", "AI-assisted red teaming"]
+    assert not last.refused and last.citations[0].title == "AI-assisted red teaming"
+
+
+def test_a_named_code_shared_beside_a_parent_title_lists_what_has_it(assistant):
+    """Before, the parent's title beside the code made it "the code of the card named": one card."""
+    answer = assistant.answer("Which Risk Assessment areas share code 2.2.1?")
+    titles = [c.title for c in answer.citations]
+    assert "System safety assessment" in titles and "Downstream impact assessment and forecasting" in titles
