@@ -104,7 +104,8 @@ class ExtractiveComposer:
         if has_code or topic.empty and kinds & {"code", "label"} or lists_label(topic):
             kind = "code" if "code" in kinds else "label"
             named = {i for e in topic.entities if e.kind == kind for i in e.ids}
-            return self._list(question, [h for h in hits if h.id in named], result)
+            titled = {i for e in topic.entities if e.kind == "title" for i in e.ids}  # "Which <parent> areas share …?"
+            return self._list(question, [h for h in hits if h.id in (named - titled or named)], result)
         # "What does the metrology section cite?": the sources of the one card it is about.
         if topic.asks_citations and top.kind == "card" and "source-key" not in kinds:
             return self._cites(question, top, result)
