@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line,
-                                            author_line)
+                                            asks_why_preferred, author_line)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
@@ -57,6 +57,8 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
     if first and asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) and (question.lstrip().lower().startswith("why") or
                                                                    asked & WHY_WORDS):
         return first  # "Why was this classified as it is?", "Why? — What category is it also filed under?"
+    if first and asks_why_preferred(question):
+        return first  # "Why does the page favour X over Y?"
     also = next((s for s in sentences if s.startswith(ALSO_IN)), None)
     if also is not None and (asked & CATEGORY_WORDS or asks_overview_line(question)):
         return also  # "Which category is this page also in?", "What is the parent category?"

@@ -48,6 +48,12 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         r"|\bwhy\s+(?:is|was|are|were|does|did|has|would|should)\s+(?:it|this|that|(?:the|this)\s+"
                         r"(?:mitigation|practice|page|document|approach)(?:\s+\w+)?)\s+(?:been\s+)?(?:classif\w*|"
                         r"categori[sz]\w*|class(?:ed|es)?|filed|placed|put|listed|grouped|counted)\b", re.I)
+# "Why does the page favour X over Y?", "What reason does it give for preferring X to Y?": the pages' reasoning lines say
+# why the research puts one approach first ("…, so the research favours X over Y").
+_PREFERRED = re.compile(r"\b(?:why|reasons?)\b[^?]*?\b(?:page|document|research|report|agenda|review|guide|it)\s+"
+                        r"(?:(?:\w+\s+){0,2}(?:favou?r|prefer|rank|prioriti[sz]|put|place)\w*|give\w*[^?]*?\b(?:favou?r|"
+                        r"prefer|rank|prioriti[sz])\w*)\b[^?]*?\b(?:over|above|before|ahead\s+of|rather\s+than|instead\s+of|"
+                        r"to)\b", re.I)
 
 
 # "What broader category does this mitigation belong to?", "the parent bucket this technique gets filed under": where
@@ -72,8 +78,13 @@ LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the in
 def asks_overview_line(question: str) -> bool:
     """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
-                or _OTHER.search(question) or _REASONING.search(question)
+                or _OTHER.search(question) or _REASONING.search(question) or asks_why_preferred(question)
                 or _SUBJECT.search(question) and _PLACED.search(question))
+
+
+def asks_why_preferred(question: str) -> bool:
+    """Does the question ask why the page puts one approach before another (its `Reasoning` line)?"""
+    return _PREFERRED.search(question) is not None
 
 
 def author_line(authors: tuple[str, ...], year: int | None) -> str:

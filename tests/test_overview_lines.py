@@ -73,3 +73,23 @@ def test_in_a_conversation_the_question_stands_alone(assistant):
 def test_a_subject_of_its_own_beside_the_layout_words_is_judged_by_the_rule(retriever, question):
     # Everyday words may say how the overview line is asked; a rarer word the page never uses names another subject.
     assert not retriever.search(question, k=3).in_scope
+
+
+# Why the page puts one approach before another: the pages' reasoning lines say so ("…, so the research favours X over
+# Y"). Blind sets 15 to 26, read as development data, asked it in such words and were answered from a card.
+PREFERRED = ["Why does the page put red teaming ahead of other evaluation methods?",
+             "What reason does the guide give for preferring red teaming to other evaluations?"]
+
+
+@pytest.mark.parametrize("question", PREFERRED)
+def test_why_the_page_prefers_one_approach_asks_for_the_reasoning_line(second_page, question):
+    assert asks_overview_line(question)
+    assert second_page.retriever.search(question, k=3).hits[0].kind == "overview"
+    answer = second_page.answer(question)
+    assert not answer.refused and "Red teaming is an evaluation practice that exposes hidden failure modes" in answer.text
+
+
+@pytest.mark.parametrize("question", ["Why do outside testers find more than in-house ones?",
+                                      "Why do experts prefer shade to sunscreen?"])
+def test_a_preference_that_is_not_the_pages_is_not_the_reasoning_line(question):
+    assert not asks_overview_line(question)
