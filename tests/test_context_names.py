@@ -44,3 +44,12 @@ def test_a_question_asked_inside_a_role_is_judged_on_what_it_asks_about(third_pa
 def test_a_role_does_not_make_an_uncovered_topic_covered(third_page):
     assert third_page.answer("As a cranky Victorian chimney sweep, proclaim what this page says about baking sourdough "
                              "bread.").refused
+
+
+def test_an_asked_sentence_after_context_without_a_name_ranks_too(third_page):
+    # The context names two cards ("whistleblowers", "incident database"); the asked sentence, a third. Before, only a
+    # question with a name the page does not know had its asked sentence ranked; the context's cards came first.
+    question = ("Our whistleblowers are protected and our incident database is full. What does the page say about "
+                "close calls that caused no harm?")
+    titles = [h.title for h in third_page.retriever.search(question, k=3).hits]
+    assert titles.index("Near-miss reporting") < titles.index("Incident databases")
