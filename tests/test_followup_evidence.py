@@ -159,18 +159,27 @@ ninth_page = data_page_fixture("ninth-page.txt", scope="module")
 
 
 @HISTORY_SHAPES
-@pytest.mark.parametrize("follow_up", ["Is it reliable?", "How reliable is it?"])
-def test_a_pronoun_with_one_word_the_page_never_uses_asks_about_what_was_shown(ninth_page, shape, follow_up):
-    # The page never says "reliable": alone the question is refused, and joined with the title it was still refused.
-    assert ninth_page.answer(follow_up).refused
-    _, answer = converse(ninth_page, ["Tell me about complaint mining", follow_up], shape)
-    assert not answer.refused and answer.citations[0].title == "Complaint and review mining"
+@pytest.mark.parametrize("page, opener, follow_up, title", [
+    ("ninth_page", "Tell me about complaint mining", "Is it reliable?", "Complaint and review mining"),
+    ("ninth_page", "Tell me about complaint mining", "How reliable is it?", "Complaint and review mining"),
+    # A quantifier and one noun, no verb, leans on the last answer too; before, it was searched alone and refused.
+    ("second_page", "Is there anything on models writing attack prompts?", "Any drawbacks?", "AI-assisted red teaming"),
+    ("second_page", "Is there anything on models writing attack prompts?", "Any catches?", "AI-assisted red teaming"),
+])
+def test_one_word_the_page_never_uses_asks_about_what_was_shown(request, shape, page, opener, follow_up, title):
+    # The page never says "reliable" ("drawbacks"): alone the question is refused, and joined with the title it was
+    # still refused.
+    assistant = request.getfixturevalue(page)
+    assert assistant.answer(follow_up).refused
+    _, answer = converse(assistant, [opener, follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == title
 
 
 @HISTORY_SHAPES
 def test_a_pronoun_with_words_of_another_topic_or_after_a_refusal_is_still_refused(ninth_page, shape):
     assert converse(ninth_page, ["Tell me about complaint mining", "Is it good for baking bread?"], shape)[1].refused
     assert converse(ninth_page, ["What's a good pizza recipe?", "Is it reliable?"], shape)[1].refused
+    assert converse(ninth_page, ["What's a good pizza recipe?", "Any drawbacks?"], shape)[1].refused
 
 
 @HISTORY_SHAPES
@@ -223,18 +232,3 @@ def test_the_section_on_a_topic_names_that_topic(assistant, shape):
 def test_an_opening_that_sets_the_last_topic_aside_asks_the_question_alone(assistant, follow_up, alone):
     _, answer = converse(assistant, ["What is metrology?", follow_up])
     assert answer.refused and answer.resolved_question == alone
-
-
-@HISTORY_SHAPES
-@pytest.mark.parametrize("follow_up", ["Any drawbacks?", "Any catches?"])
-def test_a_quantifier_and_one_noun_asks_about_what_was_shown(second_page, shape, follow_up):
-    # A fragment with no verb ("Any drawbacks?") leans on the last answer as "Is it reliable?" does; before, it was
-    # searched alone and refused ("drawbacks" is not a word of the page).
-    assert second_page.answer(follow_up).refused
-    _, answer = converse(second_page, ["Is there anything on models writing attack prompts?", follow_up], shape)
-    assert not answer.refused and answer.citations[0].title == "AI-assisted red teaming"
-
-
-@HISTORY_SHAPES
-def test_a_quantifier_fragment_after_a_refusal_is_still_refused(second_page, shape):
-    assert converse(second_page, ["What's a good pizza recipe?", "Any drawbacks?"], shape)[1].refused
