@@ -24,10 +24,10 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
     """Names the question uses that the document never does, each with its topic-word parts.
 
     A name is a run of capitalised words that is not at the start of a sentence (unless general English does not
-    know the word: "Quorvix sells …") and is not one of the document's own entities (a source key, an author, a title, a label, a word of its own name), one of
-    whose capitalised pieces the document does not use ("the EU AI Act", "Kubernetes", "Meta"). A
-    two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and plurals are read
-    as the name itself.
+    know the word: "Quorvix sells …") and is not one of the document's own entities (a source key, an author, a
+    title, a label, a word of its own name), one of whose capitalised pieces the document does not use ("the EU AI
+    Act", "Kubernetes", "Meta"). A two-letter acronym ("AI", "EU") alone names nothing. Possessives ("Smith's") and
+    plurals are read as the name itself.
     """
     question = topic.question
     found = tokens(question)
