@@ -130,9 +130,9 @@ class Retriever:
         # page does not know describes the name; the asked sentence weighs as much as the whole question. Without such
         # a name the context sets a scene whose words can still name another card ("We log incidents in a database.
         # What about close calls?"): the asked sentence weighs a third (ASKED_WEIGHT).
-        context = (asked_sentence(query) if decision.in_scope and evidence.ask
-                   and decision.asked is None and kept is None else None)
-        other = evidence.ask(context) if context else None
+        context = (decision.in_scope and evidence.ask and decision.asked is None and kept is None
+                   and asked_sentence(query) is not None)
+        other = evidence.asked if context else None  # that sentence's evidence, gathered once (the decision may have)
         if other is not None and not other.topic.words:  # "…; where does the page discuss that?" names no topic
             other = None
         depth = n_sections if outline or other else min(k, n_sections)
@@ -188,7 +188,7 @@ def open_retriever(index_dir=None, *, chroma_host=None, chroma_port=None, model=
 ASKED_WEIGHT = (1 / 3, 0.5)
 
 
-def _fused(whole: list[Hit], asked: list[Hit], k: int, weight: float = 0.5) -> list[Hit]:
+def _fused(whole: list[Hit], asked: list[Hit], k: int, weight: float) -> list[Hit]:
     """Two rankings of every section, the second weighing `weight` (CombSUM; a section one lacks scores that ranking's
     lowest)."""
     floor_whole, floor_asked = min((h.score for h in whole), default=0.0), min((h.score for h in asked), default=0.0)
