@@ -18,7 +18,7 @@ from .errors import CorpusFormatError
 from .section import Section, author_line
 from .text import slugify
 
-PARSER_VERSION = "4"  # 2: keys with particles ("Di Lorenzo"); 3: of any script ("Kaboré"); 4: "Sørensen" as "Sorensen"
+PARSER_VERSION = "5"  # 2: keys with particles ("Di Lorenzo"); 3: of any script ("Kaboré"); 4: "Sørensen" as "Sorensen"; 5: "Weiß" as "Weiss"
 
 # A code line: a dotted section code, a space, then a label glued to the next title.
 _CODE_LINE = re.compile(r"^(?P<code>\d+(?:\.\d+){1,3}) (?P<rest>\S.*)$")

@@ -30,6 +30,18 @@ def fold(text: str) -> str:
 _STROKED = dict(zip("øØłŁđĐħĦŧŦı", "oOlLdDhHtTi"))
 
 
+# Latin letters plain spelling writes as two ("Weiss" for "Weiß", "Saether" for "Sæther", "Thorsson" for "Þórsson").
+# `fold` keeps one character for one (offsets), so it leaves them; `spell` writes them out where no offsets are kept:
+# a question, the lexical words, the key, author and word tables, on both sides alike. A table of eight letters, not
+# a transliteration library: those give every script a spelling, and only these Latin letters have a plain one.
+_SPELLED = str.maketrans({"ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "Ae", "œ": "oe", "Œ": "Oe", "þ": "th", "Þ": "Th"})
+
+
+def spell(text: str) -> str:
+    """`text` with the Latin letters plain spelling writes as two written so ("Weiß" -> "Weiss", "Sæther" -> "Saether")."""
+    return text if text.isascii() else text.translate(_SPELLED)
+
+
 def _fold_char(char: str) -> str:
     if char.isascii():
         return char
@@ -117,4 +129,4 @@ _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens, used for lexical overlap."""
-    return _WORD.findall(fold(text).lower())
+    return _WORD.findall(fold(spell(text)).lower())

@@ -15,7 +15,7 @@ from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
 from consensus_chat.ingest.lexical import stemmer
 from consensus_chat.ingest.section import Section
-from consensus_chat.ingest.text import asked_sentence
+from consensus_chat.ingest.text import asked_sentence, spell
 
 from .blas import one_blas_thread, prepare
 from .clean import clean_query
@@ -105,6 +105,8 @@ class Retriever:
         ids = allowed(generation, codes, labels, kinds)
         n_sections = len(generation.sections) if ids is None else len(ids)
         n_cand = min(len(generation.chunk_ids), max(30, 6 * k))
+        asked = query
+        query = spell(query)  # "Weiss" for "Weiß", as the page's words and keys are read (`spell`)
         evidence = self._gatherer.gather(generation, query, n_cand, (codes, labels, kinds, ids))
         decision = decide(evidence, scope_rule or generation.scope)
         if evidence.rewrites:
@@ -143,20 +145,20 @@ class Retriever:
         if outline:
             kids = set(outline[1])
             hits = ([h for h in hits if h.section.id in kids] + [h for h in hits if h.section.id not in kids])[:k]
-        return SearchResult(query=query, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
+        return SearchResult(query=asked, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
                             topic=topic, searched=reading.text, searched_vector=reading.vector, evidence=evidence)
 
     def evidence(self, query: str) -> Evidence:
         """The evidence record scope and ranking are decided on (retriever/evidence.py), without filters."""
         generation = self._current()
-        query, _ = clean_query(query)
+        query = spell(clean_query(query)[0])
         return self._gatherer.gather(generation, query, min(len(generation.chunk_ids), 30),
                                      (None, None, None, None))
 
     def analyse(self, question: str) -> Topic:
         """The question split into meta words, named entities and topic words (for follow-ups)."""
-        return self._current().analyzer.analyse(clean_query(question)[0])
+        return self._current().analyzer.analyse(spell(clean_query(question)[0]))
 
     def sentences(self, hit) -> tuple[list[str], object]:
         """A section's sentences and their unit vectors (cached; shared with the answer composer)."""
