@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line,
-                                            asks_why_preferred, author_line)
+                                            asks_why_preferred, author_line, mitigation_text)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
+from consensus_chat.retriever.outline import asks_subjects_place
 
 WHY_WORDS = frozenset("reasoning reason justification rationale".split())
 
@@ -24,6 +25,8 @@ def asks_layout(topic, top=None, all_sections=None) -> bool:
     or about the mitigation itself, named by the words of its description ("Which category is red teaming also part
     of?" on a page whose mitigation is "Red teaming exercises stress-test …": the cards use those words too, and the
     search ranks one of them first). Without `top`, whether the question asks for them at all."""
+    if asks_subjects_place(topic, all_sections() if all_sections else ()):
+        return True  # "What broad category is interpretability placed in?" (retriever/outline.py)
     if not (set(topic.meta) | set(topic.words)) & (CATEGORY_WORDS | CLASSIFIED_WORDS) and not (
             asks_overview_line(topic.question) and not topic.entities):  # "What is it also filed under?"
         return False
@@ -34,13 +37,6 @@ def asks_layout(topic, top=None, all_sections=None) -> bool:
     overview = next((s for s in (all_sections() if all_sections else ()) if s.kind == "overview"), None)
     rare = {w for w in topic.words if zipf(w) < ZIPF_COMMON} - CATEGORY_WORDS - CLASSIFIED_WORDS
     return overview is not None and rare <= set(content_words(mitigation_text(overview.text)))
-
-
-def mitigation_text(text: str) -> str:
-    """The overview's part about the mitigation itself: its description and reasoning, after the `Also in` line."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    after = next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
-    return " ".join(lines[after + 1:]) if after is not None else ""
 
 
 def reasoning_line(text: str) -> str | None:

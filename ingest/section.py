@@ -87,6 +87,13 @@ def asks_why_preferred(question: str) -> bool:
     return _PREFERRED.search(question) is not None
 
 
+def mitigation_text(text: str) -> str:
+    """The overview's part about the mitigation itself: its description and reasoning, after the `Also in` line."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    after = next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+    return " ".join(lines[after + 1:]) if after is not None else ""
+
+
 def author_line(authors: tuple[str, ...], year: int | None) -> str:
     """A source record's author line as its text shows it (one rule for the parser and every reader)."""
     return "Authors: " + "; ".join(authors) + (f" ({year})" if year is not None else "")

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 
 from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.lookups import normalise
-from consensus_chat.ingest.section import asks_overview_line
-from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.section import (CATEGORY_WORDS, CLASSIFIED_WORDS, LAYOUT_LINE_WORDS, Section, asks_overview_line,
+                                           mitigation_text)
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
-from .evidence import ZIPF_EVERYDAY, Evidence
+from .evidence import ZIPF_EVERYDAY, Evidence, zipf
 from .topic import CITE_WORDS, Topic
 
 # Generic English for asking for a list of parts, never words of one document.
@@ -47,6 +47,8 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return None  # "Which category is red teaming also part of?" asks for the overview's line, not a list
     if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
         return None
+    if asks_subjects_place(topic, sections):  # `sections`: a list or a dict's values, read again below
+        return None  # "What broader area does red teaming belong to?" on a page about red teaming: the overview's line
     if parents is None:
         sections = list(sections)
         parents = {s.parent for s in sections if s.parent}
@@ -106,3 +108,26 @@ def _forms(parent: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]
     parent by its words in any form, and the first letters are compared before the stems."""
     words = content_words(parent)
     return frozenset(w[:4] for w in words), frozenset(stem_words(words)), frozenset(words)
+
+
+# Words that ask where something sits in the page's layout: its `Also in` category, or how it is classed (the
+# `Reasoning` line). Not "reasoning" alone (a card's subject: "a model's stated reasoning"), nor the words that ask for
+# a parent's sub-areas ("Which areas are grouped under the Red Teaming parent?"). Generic English, no page's words.
+PLACING_WORDS = (CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(
+    "filed belong belongs broad broader wider grouping bucket".split())) - frozenset("reasoning reason grouped parent".split())
+
+
+def asks_subjects_place(topic: Topic, sections: Iterable[Section]) -> bool:
+    """Does the question ask where the page's own subject is placed ("What broad category is interpretability placed
+    in?", "Why is red teaming classed the way it is?"): the overview's layout lines? It asks with a placing word, not for
+    several sections, and names the subject by the words of the overview's description (`mitigation_text`): its rarest
+    topic word is one of them, and so is every other one rarer than everyday English ("Which category does mechanistic
+    interpretability belong to?" names a card). The words of asking (`LAYOUT_LINE_WORDS`) say how, not what."""
+    if topic.entities or set(topic.meta) & SEVERAL or not (set(topic.meta) | set(topic.words)) & PLACING_WORDS:
+        return False
+    rest = [w for w in topic.words if w not in LAYOUT_LINE_WORDS and w not in PLACING_WORDS]
+    overview = next((s for s in sections if s.kind == "overview"), None) if rest else None
+    if overview is None:
+        return False
+    own = set(content_words(mitigation_text(overview.text)))
+    return min(rest, key=zipf) in own and all(w in own for w in rest if zipf(w) < ZIPF_EVERYDAY)

@@ -9,6 +9,7 @@ from consensus_chat.ingest.text import split_sentences
 from consensus_chat.ingest.words import content_words
 
 from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
+from .outline import asks_subjects_place
 from .topic import DOCUMENT_NOUNS, Topic
 from .types import Hit
 
@@ -57,9 +58,10 @@ def exact_matches(topic: Topic, sections: dict[str, Section],
             named = dict.fromkeys(sections[i].title for i in entity.ids if i in sections)
             add([i for title in named for i in children.get(title, ())], TIER_TITLE, "area")
     authors_asked = asks_who_wrote(topic) or names_its_report(topic)
-    if asks_overview_line(topic.question) and not topic.entities:
-        # "Which category is it also listed in?", "What reasoning is given for classifying it here?": the overview's
-        # layout lines (no card has a parent category or a reasoning line; nor has the source record).
+    if asks_overview_line(topic.question) and not topic.entities or asks_subjects_place(topic, sections.values()):
+        # "Which category is it also listed in?", "What reasoning is given for classifying it here?", "What broad
+        # category is <the page's subject> placed in?": the overview's layout lines (no card has a parent category or a
+        # reasoning line; nor has the source record).
         add([i for i, s in sections.items() if s.kind == "overview"], TIER_REPORT, "report")
     elif topic.about_work or topic.about_document or authors_asked:
         # "Who wrote this report?" or "What does the document say?": the source record and overview. "What does the

@@ -93,3 +93,39 @@ def test_why_the_page_prefers_one_approach_asks_for_the_reasoning_line(second_pa
                                       "Why do experts prefer shade to sunscreen?"])
 def test_a_preference_that_is_not_the_pages_is_not_the_reasoning_line(question):
     assert not asks_overview_line(question)
+
+
+# The page's subject named by the words of the overview's description, asked where it is placed: before, these ranked
+# a card first and were answered from it (blind sets 25, 28 and 29, read as development data, asked them so).
+@pytest.mark.parametrize("question, wanted", [
+    ("What broad category is interpretability placed in?", "Also in Organisation"),
+    ("Under what wider grouping is interpretability filed here, and what justification is offered for that?",
+     "Interpretability techniques modify model design"),
+])
+def test_the_pages_subject_asked_where_it_is_placed_asks_for_the_overview(assistant, question, wanted):
+    assert assistant.retriever.search(question, k=3).hits[0].kind == "overview"
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Overview" and wanted in answer.text
+
+
+def test_the_subject_is_the_pages_one_on_another_page_too(second_page):
+    # "red teaming" is the page's subject and the name of a parent area: a placing word asks for the overview,
+    # not the parent's sub-areas.
+    question = "What broader area does red teaming belong to here, and what's the stated rationale?"
+    assert second_page.retriever.search(question, k=3).hits[0].kind == "overview"
+    answer = second_page.answer(question)
+    assert "Red teaming is an evaluation practice that exposes hidden failure modes" in answer.text
+
+
+@pytest.mark.parametrize("question, card", [
+    ("Which category does mechanistic interpretability belong to?", "Mechanistic interpretability"),  # a card's words
+    ("What does the page say about a model's stated reasoning not matching what it did?",  # "reasoning" alone
+     "LLM chain-of-thought faithfulness and legibility"),
+])
+def test_a_cards_subject_beside_a_placing_word_keeps_its_card(retriever, question, card):
+    assert retriever.search(question, k=3).hits[0].title == card
+
+
+def test_the_sub_areas_of_a_parent_named_like_the_subject_are_still_listed(second_page):
+    answer = second_page.answer("Which areas sit under the Red Teaming heading?")
+    assert "Reporting and disclosure" in answer.text and answer.citations[0].title != "Overview"
