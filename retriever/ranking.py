@@ -83,13 +83,14 @@ def names_its_report(topic: Topic) -> bool:
 
 def asks_who_wrote(topic: Topic) -> bool:
     """Who wrote or dated the document, with nothing named beside it but its authors, and only common English words
-    ("Who is the review's first author?": "first" says which), or one everyday word beside a noun for the document
-    ("When was the report released?", "Name the lead author of the source document"). Ranking and the decision
+    ("Who is the review's first author?": "first" says which), or up to two everyday words beside a noun for the
+    document ("When was the report released?", "Who are the lead names on the report?"). Ranking and the decision
     (`decision.judged`) read it alike: a question in scope for it ranks the source record first."""
     if not topic.asks_authorship or any(e.kind != "author" for e in topic.entities):
         return False
     rarer = [w for w in topic.words if zipf(w) < ZIPF_COMMON]
-    return not rarer or len(rarer) == 1 and zipf(rarer[0]) >= ZIPF_EVERYDAY and bool(set(topic.meta) & DOCUMENT_NOUNS)
+    return not rarer or len(rarer) <= 2 and all(zipf(w) >= ZIPF_EVERYDAY for w in rarer) and bool(
+        set(topic.meta) & DOCUMENT_NOUNS)
 
 
 def rank(generation, topic: Topic, reading, k: int, n_cand: int, mode: str, allowed, stem) -> list[Hit]:

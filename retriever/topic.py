@@ -30,7 +30,7 @@ from .wording import WORK_BEFORE, asks_of_work, document_verbs, names_document
 LABEL_WORDS = frozenset("label labels labelled labeled labelling category categories categorised categorized "
                         "classified classification filed fall falls tagged taxonomy".split())
 # What a question calls the document asking who wrote it or when, or what it leaves out ("the crowd agenda").
-DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study agenda".split())
+DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study agenda publication".split())
 AUTHOR_NOUNS = frozenset("author authors page".split())  # "Who heads the author list?", "Who made this page?"
 LAYOUT_NOUNS = frozenset("code codes label labels category categories".split())
 RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card

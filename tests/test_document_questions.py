@@ -163,7 +163,11 @@ def test_which_author_of_the_document_is_its_source_record(third_page, question)
 
 @pytest.mark.parametrize("question", ["Who is the lead author of the source document?",
                                       "Who is the senior author of the report?", "Who are the lead authors?",
-                                      "When was the report released?", "When did the paper come out?"])
+                                      "When was the report released?", "When did the paper come out?",
+                                      # two everyday words beside a noun for the document say how it is asked
+                                      # ("lead", "names", "evidence", "taken"); "publication" names the document too
+                                      "Who were the lead names on the report, and what year did it come out?",
+                                      "Which publication is this page's evidence taken from, and who were its main authors?"])
 def test_a_word_before_author_says_which_author_not_what_about(assistant, question):
     # "lead" (everyday English) was a topic word the page never uses, so the question was refused; "senior" is one it
     # uses ("senior leadership"), so its card was found instead of the source record; "When was the report released?"
@@ -173,7 +177,8 @@ def test_a_word_before_author_says_which_author_not_what_about(assistant, questi
 
 
 @pytest.mark.parametrize("question", ["Who wrote the report on climate?", "Who is the president of the document?",
-                                      "When was the report on bread written?"])
+                                      "When was the report on bread written?", "Who wrote the report on climate change?",
+                                      "Who published the report on football transfers?"])
 def test_authorship_beside_a_topic_the_document_never_uses_is_still_refused(assistant, question):
     assert assistant.answer(question).refused
 
