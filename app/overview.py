@@ -25,7 +25,7 @@ def asks_layout(topic, top=None, all_sections=None) -> bool:
     or about the mitigation itself, named by the words of its description ("Which category is red teaming also part
     of?" on a page whose mitigation is "Red teaming exercises stress-test …": the cards use those words too, and the
     search ranks one of them first). Without `top`, whether the question asks for them at all."""
-    if asks_subjects_place(topic, all_sections() if all_sections else ()):
+    if asks_subjects_place(topic, all_sections or ()):
         return True  # "What broad category is interpretability placed in?" (retriever/outline.py)
     if not (set(topic.meta) | set(topic.words)) & (CATEGORY_WORDS | CLASSIFIED_WORDS) and not (
             asks_overview_line(topic.question) and not topic.entities):  # "What is it also filed under?"

@@ -117,15 +117,18 @@ PLACING_WORDS = (CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(
     "filed belong belongs broad broader wider grouping bucket".split())) - frozenset("reasoning reason grouped parent".split())
 
 
-def asks_subjects_place(topic: Topic, sections: Iterable[Section]) -> bool:
+def asks_subjects_place(topic: Topic, sections) -> bool:
     """Does the question ask where the page's own subject is placed ("What broad category is interpretability placed
     in?", "Why is red teaming classed the way it is?"): the overview's layout lines? It asks with a placing word, not for
     several sections, and names the subject by the words of the overview's description (`mitigation_text`): its rarest
     topic word is one of them, and so is every other one rarer than everyday English ("Which category does mechanistic
-    interpretability belong to?" names a card). The words of asking (`LAYOUT_LINE_WORDS`) say how, not what."""
+    interpretability belong to?" names a card). The words of asking (`LAYOUT_LINE_WORDS`) say how, not what.
+    `sections`: the index's sections, or a function that returns them (called only when the words leave it open)."""
     if topic.entities or set(topic.meta) & SEVERAL or not (set(topic.meta) | set(topic.words)) & PLACING_WORDS:
         return False
     rest = [w for w in topic.words if w not in LAYOUT_LINE_WORDS and w not in PLACING_WORDS]
+    if rest and callable(sections):
+        sections = sections()
     overview = next((s for s in sections if s.kind == "overview"), None) if rest else None
     if overview is None:
         return False
