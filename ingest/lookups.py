@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.section import Section
-from consensus_chat.ingest.text import fold, spell
+from consensus_chat.ingest.text import fold, plain
 from consensus_chat.ingest.words import capitals_name_nothing, starts_sentence, tokens
 
 def normalise(text: str) -> str:
@@ -33,7 +33,7 @@ def normalise_with_offsets(text: str) -> tuple[str, list[int]]:
 
 def key_surname(key: str) -> str:
     """A source key's surname, lower case: "Di Lorenzo" -> "lorenzo", "De Vries-B" -> "vries", "Turpin" -> "turpin"."""
-    return fold(spell(key)).split("-")[0].split()[-1].lower()
+    return plain(key).split("-")[0].split()[-1].lower()
 
 
 class Lookups:
@@ -54,7 +54,7 @@ class Lookups:
                 self.tag_values.setdefault(value.strip(), []).append(s.id)
             if s.code:
                 self.codes.setdefault(s.code, []).append(s.id)
-            for key in (fold(spell(c)) for c in s.citations):  # "Nuñez" as "Nuñez" or "Nunez" (`fold`), "Weiß" as "Weiss"
+            for key in map(plain, s.citations):  # "Nuñez" as "Nuñez" or "Nunez", "Weiß" as "Weiss" (`plain`)
                 self.keys.setdefault(key.lower(), []).append(s.id)
                 base = key.split("-")[0].lower()
                 if len(base) >= 4:
@@ -70,7 +70,7 @@ class Lookups:
             if s.kind == "source":
                 self.report_ids.append(s.id)
                 for author in s.authors:
-                    surname, _, given = fold(spell(author)).partition(",")
+                    surname, _, given = plain(author).partition(",")
                     surname = surname.strip()
                     if len(surname) >= 2:
                         ids, names = self.authors.setdefault(surname, ([], set()))
@@ -108,15 +108,15 @@ class Lookups:
                 continue
             folded: dict[str, list[str]] = {}
             for key, ids in table.items():
-                merged = folded.setdefault(fold(spell(key)), [])
+                merged = folded.setdefault(plain(key), [])
                 merged.extend(i for i in ids if i not in merged)
             setattr(self, name, folded)
         if not all(surname.isascii() for surname in self.authors):
             authors: dict[str, tuple[list[str], set[str]]] = {}
             for surname, (ids, given) in self.authors.items():
-                have, names = authors.setdefault(fold(spell(surname)), ([], set()))
+                have, names = authors.setdefault(plain(surname), ([], set()))
                 have.extend(i for i in ids if i not in have)
-                names.update(fold(spell(n)) for n in given)
+                names.update(plain(n) for n in given)
             self.authors = authors
 
     def titles_in(self, norm: str) -> list[str]:

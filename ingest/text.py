@@ -42,6 +42,12 @@ def spell(text: str) -> str:
     return text if text.isascii() else text.translate(_SPELLED)
 
 
+def plain(text: str) -> str:
+    """`text` as matched where no offsets are kept: spelled out (`spell`), then folded (`fold`): "Weiß" -> "Weiss",
+    "Nuñez" -> "Nunez"."""
+    return fold(spell(text))
+
+
 def _fold_char(char: str) -> str:
     if char.isascii():
         return char
@@ -129,4 +135,4 @@ _WORD = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 def words(text: str) -> list[str]:
     """Lower-case word tokens, used for lexical overlap."""
-    return _WORD.findall(fold(spell(text)).lower())
+    return _WORD.findall(plain(text).lower())

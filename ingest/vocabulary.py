@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from .lookups import Lookups, key_surname
-from .text import fold, spell
+from .text import plain
 from .words import stopwords
 
 # "This review examines ...": a sentence of the source record that begins with the document's own noun for itself.
@@ -47,12 +47,12 @@ class WordCounts:
 
 def count_words(sections, stem) -> WordCounts:
     """The words of an index's sections, counted, without source keys and author names."""
-    names = {k.lower() for s in sections for c in s.citations for k in fold(spell(c)).split("-")}
+    names = {k.lower() for s in sections for c in s.citations for k in plain(c).split("-")}
     # A key of several words ("Di Lorenzo") is a name by its surname; its particles stay words.
     names |= {key_surname(c) for s in sections for c in s.citations if " " in c.split("-")[0]}
-    names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", fold(spell(a)))}
+    names |= {w.lower() for s in sections for a in s.authors for w in re.findall(r"[A-Za-z]+", plain(a))}
     # Diacritics folded (`fold`) as a question's words are: "Nuñez" is the one word "nunez", not "nu" and "ez".
-    texts = [fold(spell(f"{s.title}\n{s.parent or ''}\n{s.text}")) for s in sections]
+    texts = [plain(f"{s.title}\n{s.parent or ''}\n{s.text}") for s in sections]
     words: dict[str, int] = {}
     word_df: dict[str, int] = {}
     df: dict[str, int] = {}
@@ -80,11 +80,11 @@ def document_name_words(sections) -> frozenset[str]:
     prose_words = set()
     for s in sections:
         if s.kind == "source":
-            source_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", fold(spell(s.title))))
+            source_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", plain(s.title)))
             # The noun the record calls the document by ("This review examines ..."), whatever its title says.
             source_words.update(_SELF_NAME.findall(s.text))
         elif s.kind == "card":
-            prose_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", fold(spell(f"{s.title} {s.text}"))))
+            prose_words.update(w.lower() for w in re.findall(r"[A-Za-z]+", plain(f"{s.title} {s.text}")))
     return frozenset(source_words - prose_words - stopwords())
 
 

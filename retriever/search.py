@@ -105,7 +105,7 @@ class Retriever:
         ids = allowed(generation, codes, labels, kinds)
         n_sections = len(generation.sections) if ids is None else len(ids)
         n_cand = min(len(generation.chunk_ids), max(30, 6 * k))
-        asked = query
+        as_typed = query
         query = spell(query)  # "Weiss" for "Weiß", as the page's words and keys are read (`spell`)
         evidence = self._gatherer.gather(generation, query, n_cand, (codes, labels, kinds, ids))
         decision = decide(evidence, scope_rule or generation.scope)
@@ -145,7 +145,7 @@ class Retriever:
         if outline:
             kids = set(outline[1])
             hits = ([h for h in hits if h.section.id in kids] + [h for h in hits if h.section.id not in kids])[:k]
-        return SearchResult(query=asked, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
+        return SearchResult(query=as_typed, hits=hits, in_scope=decision.in_scope, mode=mode, notices=tuple(notices),
                             scope_score=None if decision.score is None else round(float(decision.score), 6),
                             topic=topic, searched=reading.text, searched_vector=reading.vector, evidence=evidence)
 
