@@ -55,6 +55,9 @@ def ask_in_page(page, question: str, done: str, *, nth: int | None = None, timeo
     box.press("Enter")
     shown = page.locator("#chatbot").get_by_text(done)
     (shown.last if nth is None else shown.nth(nth)).wait_for(timeout=timeout)
+    # The answer shows a moment before the turn ends (Stop turns back into Ask in a step of its own); a question
+    # sent in between is held back on purpose (test_browser_page), so a caller asking next would wait in vain.
+    page.locator("#ask").wait_for(state="visible", timeout=timeout)
     if settle_ms:
         page.wait_for_timeout(settle_ms)
 

@@ -478,7 +478,7 @@ def test_cli_eval_json_and_out(index_dir, tmp_path):
                           timeout=600)
     assert proc.returncode == 0, proc.stderr
     full = json.loads(proc.stdout)
-    blind_keys = ("blind_test", "earlier_blind_test", "twenty_eighth_blind_test", "twenty_seventh_blind_test", "twenty_sixth_blind_test", "twenty_fifth_blind_test", "twenty_fourth_blind_test", "twenty_third_blind_test", "twenty_second_blind_test", "twenty_first_blind_test", "twentieth_blind_test", "nineteenth_blind_test", "eighteenth_blind_test", "seventeenth_blind_test", "sixteenth_blind_test", "fifteenth_blind_test", "fourteenth_blind_test", "thirteenth_blind_test", "twelfth_blind_test", "eleventh_blind_test", "tenth_blind_test", "ninth_blind_test", "eighth_blind_test", "seventh_blind_test", "sixth_blind_test", "fifth_blind_test", "fourth_blind_test", "third_blind_test", "second_blind_test",
+    blind_keys = ("blind_test", "earlier_blind_test", "twenty_ninth_blind_test", "twenty_eighth_blind_test", "twenty_seventh_blind_test", "twenty_sixth_blind_test", "twenty_fifth_blind_test", "twenty_fourth_blind_test", "twenty_third_blind_test", "twenty_second_blind_test", "twenty_first_blind_test", "twentieth_blind_test", "nineteenth_blind_test", "eighteenth_blind_test", "seventeenth_blind_test", "sixteenth_blind_test", "fifteenth_blind_test", "fourteenth_blind_test", "thirteenth_blind_test", "twelfth_blind_test", "eleventh_blind_test", "tenth_blind_test", "ninth_blind_test", "eighth_blind_test", "seventh_blind_test", "sixth_blind_test", "fifth_blind_test", "fourth_blind_test", "third_blind_test", "second_blind_test",
                   "first_blind_test")
     assert set(full) == {"development", *blind_keys}
     assert all(full[key] is None for key in blind_keys)
