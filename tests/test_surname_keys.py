@@ -132,6 +132,22 @@ def test_a_one_letter_suffix_written_apart_needs_its_capital():
     assert find_key_phrases(question, tokens(question), table) == []
 
 
+@pytest.mark.parametrize("question", ["where does casper b come up", "casper b: what claim is that source supporting?",
+                                      "What did Casper b show?"])
+def test_a_one_letter_suffix_typed_in_lower_case_is_the_key(question):
+    """People type names in lower case: "casper b" is Casper-B; only "a" and "i", which are words, need the capital."""
+    table = phrase_table({"casper-b": ["b"]}, {"casper": ["b"]})
+    found = find_key_phrases(question, tokens(question), table)
+    assert [(p.ids, p.full) for p in found] == [(("b",), True)]
+
+
+def test_a_lower_case_key_with_its_suffix_is_answered_from_its_section(page_retriever, page_assistant):
+    question = "de vries b: what claim is that source supporting?"
+    assert [e.text for e in page_retriever.analyse(question).entities if e.kind == "source-key"] == ["de vries b"]
+    answer = page_assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Detector robustness"
+
+
 def test_a_spaced_key_is_answered_from_its_section(page_assistant):
     answer = page_assistant.answer("What did De Vries B find?")
     assert answer.citations and answer.citations[0].title == "Detector robustness"
