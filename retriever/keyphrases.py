@@ -16,8 +16,8 @@ from consensus_chat.ingest.words import tokens
 # Between two words of a key: spaces, or the period of an abbreviated particle ("St. John").
 _GAP = re.compile(r"\.?\s+")
 _POSSESSIVE = ("'s", "’s")
-# The one-letter words of English: a key's suffix written apart in lower case is the key ("where does casper b come
-# up"), except these, which are words ("What did Casper a year ago find?").
+# The one-letter words of English: a key's suffix written apart in lower case is the key ("where does smith b come
+# up"), except these, which are words ("What did Smith a year ago find?").
 _ONE_LETTER_WORDS = frozenset("ai")
 
 
@@ -87,7 +87,7 @@ def _match_at(question: str, toks: list[re.Match], i: int, table: dict[str, list
             written[-1] = written[-1][:-2]
         if tuple(w.lower() for w in written) != words or (
                 len(words[-1]) == 1 and not written[-1].isupper() and words[-1] in _ONE_LETTER_WORDS):
-            continue  # "Smith a year ago": the article, not Smith-A; "wei b", "casper b": typed in lower case, the key
+            continue  # "Smith a year ago": the article, not Smith-A; "smith b": typed in lower case, the key
         text_end = run[-1].end() - (2 if possessive else 0)
         text = re.sub(r"\s+", " ", question[run[0].start() : text_end])
         phrase = KeyPhrase(text, ids, run[0].start(), run[-1].end(), full, possessive,

@@ -15,8 +15,9 @@ def test_a_sub_area_ranks_above_the_area_that_sums_it_up(retriever):
 
 
 def test_a_card_ranks_above_the_overview_that_names_its_subject(third_page):
-    # At a margin of 0.2 the overview ranks first and is cited first.
-    answer = third_page.answer("Does the page say whether voluntary schemes like MITRE's CVE list give even coverage "
-                               "of failures?")
-    assert not answer.refused
-    assert answer.citations[0].title == "Incident databases"
+    # At a margin of 0.2 the overview ranks first. The ranking is what is tested: the default scope rule refitted on a
+    # hundred question sets refuses this question (one of the in-scope questions that refit costs; docs/scope.md, "A
+    # hundred sets"), and a refused question's nearest sections are ranked the same way.
+    result = third_page.retriever.search("Does the page say whether voluntary schemes like MITRE's CVE list give even "
+                                         "coverage of failures?", k=3)
+    assert result.hits[0].section.title == "Incident databases"
