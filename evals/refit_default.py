@@ -11,7 +11,7 @@ own rule (retriever/calibration.json), so its questions say nothing about the de
 level); the grid of coverage, pull and name-share weights is narrowed around the rule before (`GRID`): over a hundred
 sets the whole grid takes hours on two cores. Leaving one set out, each held-out set is judged by the threshold
 fitted on the others for the fitted weights and for the rule before's, so the two are compared on questions neither
-was fitted on. About 25 minutes on two cores.
+was fitted on. About 20 minutes on two cores.
 """
 
 from __future__ import annotations
