@@ -23,7 +23,7 @@ import click
 
 from .blind import BLIND_DIR
 from .page_sets import ROOT, SHIPPED_CORPUS
-from .scope_fit import RAREST_WEIGHTS, Sample, fit_pages, rates
+from .scope_fit import RAREST_WEIGHTS, collect, fit_pages, rates
 
 # The blind sets read question by question in the turns after they measured one (README, "The development set"):
 # development data now. The next turn adds the blind test set it reads.
@@ -57,8 +57,7 @@ def gather(root: Path = ROOT, progress=None) -> tuple[dict, dict]:
         for name, page in fit_sets(root):
             retriever = indexes.retriever(page["corpus"])
             key = (name, page["questions"])
-            groups[key] = [Sample(q.id, q.kind == "in_scope", retriever.evidence(q.question))
-                           for q in load_questions(root / page["questions"])]
+            groups[key] = collect(retriever, load_questions(root / page["questions"]))
             for sample in groups[key]:
                 sample.features  # the pull is read now, while the page's index is open
             levels[key] = page_level(retriever.manifest)
