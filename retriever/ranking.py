@@ -31,6 +31,13 @@ BROAD_MARGIN = 0.3
 # on blind sets 7-25 read as development data (5,003 questions over 19 sets): rank-1 misses 289 -> 229 (before named
 # words were left out, weight 0.25: 247, 0.35: 235, 0.5: 230, 1: 236; every word at 0.5: 252); `evals/pages/` 20 -> 23.
 TELLING_WEIGHT = 0.5
+# The weight of the chunk cosine beside the soft word match's and the phrase match's 1 each. It was 1 (the signals
+# weighing the same) until chosen on blind sets 7-31 read as development data (6,593 questions over 25 sets, every
+# page; 2026-12-07): rank-1 misses at 1 / 1.25 / 1.5 / 1.75 / 2 / 3: 267 / 251 / 242 / 242 / 243 / 249; of the two
+# fewest, 1.5 gets more conversation turns right (of 5,119: 240 / 239 / 242 wrong at 1 / 1.5 / 1.75). What the whole
+# question means now outweighs one word a section happens to share with it ("predicting" in "predicting wider effects
+# on society"); the word signals still decide between sections the cosine cannot tell apart.
+DENSE_WEIGHT = 1.5
 # Hit.matched_by (why a section was named exactly) -> the tier that lifted it.
 TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL,
                   "report": TIER_REPORT, "area": TIER_TITLE}
@@ -180,16 +187,16 @@ def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: 
          exact: dict, broad: frozenset[str], telling: dict) -> dict[str, float]:
     """Hybrid scores of the candidates dense and BM25 recalled: an exact look-up's tier, plus the weighted mean
     of four signals, each min-max scaled over the candidates (CombSUM, Fox and Shaw 1994): the chunk
-    cosine, the soft word match and the phrase match (retriever/wordmatch.py), each weighing 1, and BM25 over the
+    cosine (`DENSE_WEIGHT`), the soft word match and the phrase match (retriever/wordmatch.py), 1 each, BM25 over the
     telling words (`telling`, `TELLING_WEIGHT`), less `BROAD_MARGIN` for a broad section (`broad_sections`) that no
     look-up named."""
     candidates = [sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
     words = content_words(text) if topic.words else []
     soft, phrase = matcher.scores(words, candidates)
     dense, soft, phrase, telling = min_max(dense), min_max(soft), min_max(phrase), min_max(telling)
-    total = 3 + TELLING_WEIGHT
+    total = DENSE_WEIGHT + 2 + TELLING_WEIGHT
     return {s.id: (exact[s.id][0] if s.id in exact else -BROAD_MARGIN if s.id in broad else 0.0)
-            + (dense.get(s.id, 0.0) + soft.get(s.id, 0.0) + phrase.get(s.id, 0.0)
+            + (DENSE_WEIGHT * dense.get(s.id, 0.0) + soft.get(s.id, 0.0) + phrase.get(s.id, 0.0)
                + TELLING_WEIGHT * telling.get(s.id, 0.0)) / total
             for s in candidates}
 
