@@ -14,8 +14,8 @@ def test_the_cosine_outweighs_each_word_signal():
 
 def test_a_word_shared_with_another_section_does_not_outrank_the_meaning(retriever):
     # "predicting" is a word of the card on attributing behaviours to training data ("predicting what data is needed");
-    # the question asks about forecasting society-wide effects. With the four signals weighing alike, that card ranked
-    # first and the downstream-impact card second.
+    # the question asks about forecasting society-wide effects. With the cosine weighing 1, like the soft word and the
+    # phrase match, that card ranked first and the downstream-impact card second.
     result = retriever.search("Does the page treat predicting wider effects of AI on society as important?", k=3)
     assert result.in_scope
     assert [h.section.title for h in result.hits[:2]] == [
