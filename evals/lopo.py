@@ -16,8 +16,8 @@ from pathlib import Path
 
 import click
 
-from .page_sets import DEV_PAGES, PageIndexes, load_pages
-from .scope_fit import Sample, collect, leave_one_page_out, rates, weight_grids
+from .page_sets import DEV_PAGES, PageIndexes, load_pages, page_samples
+from .scope_fit import Sample, leave_one_page_out, rates, weight_grids
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,12 @@ def balanced(refusal: float | None, false_refusal: float | None) -> float:
 def gather(pages_file: Path) -> tuple[dict[str, list[Sample]], dict[str, float]]:
     """(each page's samples, each page's level), from indexes ingested for the purpose."""
     from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.page_level import page_level
 
     groups, levels = {}, {}
     with PageIndexes(Config.from_env()) as indexes:
         for page in load_pages(pages_file):
-            retriever, questions = indexes.questions(page)
-            groups[page["questions"]] = collect(retriever, questions)  # one page may carry several sets
-            level = page_level(retriever.manifest)
+            # Keyed by question file: one page may carry several sets.
+            groups[page["questions"]], level = page_samples(indexes, page)
             if level is None:
                 raise click.ClickException(f"{page['corpus']}: its index keeps no page level.")
             levels[page["questions"]] = level

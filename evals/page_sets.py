@@ -101,6 +101,20 @@ class PageIndexes:
         return self._assistants[corpus]
 
 
+def page_samples(indexes: PageIndexes, page: dict) -> tuple[list, float | None]:
+    """A pages-file entry's evidence samples (`scope_fit.collect`), gathered in its own index, and its page's level
+    (ingest/page_level.py). Each sample's features are read while the index is open."""
+    from consensus_chat.ingest.page_level import page_level
+
+    from .scope_fit import collect
+
+    retriever, questions = indexes.questions(page)
+    samples = collect(retriever, questions)
+    for sample in samples:
+        sample.features  # noqa: B018 - the pull is read now, with the page's index at hand
+    return samples, page_level(retriever.manifest)
+
+
 def search_questions(retriever, questions, depth: int = 10, assistant=None, results: dict | None = None) -> list[dict]:
     """Each question searched (and, with an assistant, each in-scope question answered): one row per question.
 

@@ -22,8 +22,8 @@ from pathlib import Path
 import click
 
 from .blind import BLIND_DIR
-from .page_sets import ROOT, SHIPPED_CORPUS
-from .scope_fit import RAREST_WEIGHTS, collect, fit_pages, rates
+from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, page_samples
+from .scope_fit import RAREST_WEIGHTS, fit_pages, rates
 
 # The blind sets read question by question in the turns after they measured one (README, "The development set"):
 # development data now. The next turn adds the blind test set it reads.
@@ -47,20 +47,12 @@ def fit_sets(root: Path = ROOT) -> list[tuple[str, dict]]:
 def gather(root: Path = ROOT, progress=None) -> tuple[dict, dict]:
     """Each (set, question file)'s samples and its page's level, every page in its own index."""
     from consensus_chat.ingest.config import Config
-    from consensus_chat.ingest.page_level import page_level
-
-    from .page_sets import PageIndexes
-    from .questions import load_questions
 
     groups, levels = {}, {}
-    with PageIndexes(Config.from_env()) as indexes:
+    with PageIndexes(Config.from_env(), root) as indexes:
         for name, page in fit_sets(root):
-            retriever = indexes.retriever(page["corpus"])
             key = (name, page["questions"])
-            groups[key] = collect(retriever, load_questions(root / page["questions"]))
-            for sample in groups[key]:
-                sample.features  # the pull is read now, while the page's index is open
-            levels[key] = page_level(retriever.manifest)
+            groups[key], levels[key] = page_samples(indexes, page)
             if progress:
                 progress(key)
     return groups, levels
