@@ -27,17 +27,26 @@ TIER_REPORT = 3.0  # the source record, for questions about the document itself
 # 0.957 / 0.956; conversation turns wrong (of 4,119) at 0.2 / 0.3 / 0.4: 193 / 193 / 200; development pages' misses
 # 23 / 22 / 21. 0.4 loses turns that want the source record. A broad section a look-up names keeps its tier.
 BROAD_MARGIN = 0.3
-# The weight of BM25 over the question's telling words (`telling_text`) beside the other three signals' 1 each. Chosen
-# on blind sets 7-25 read as development data (5,003 questions over 19 sets): rank-1 misses 289 -> 229 (before named
-# words were left out, weight 0.25: 247, 0.35: 235, 0.5: 230, 1: 236; every word at 0.5: 252); `evals/pages/` 20 -> 23.
+# The weight of BM25 over the question's telling words (`telling_text`) beside the other three signals' 1 each (then).
+# Chosen on blind sets 7-25 read as development data (5,003 questions over 19 sets): rank-1 misses 289 -> 229 (before
+# named words were left out, weight 0.25: 247, 0.35: 235, 0.5: 230, 1: 236; every word at 0.5: 252); `evals/pages/`
+# 20 -> 23.
 TELLING_WEIGHT = 0.5
-# The weight of the chunk cosine beside the soft word match's and the phrase match's 1 each. It was 1 (the signals
+# The weight of the chunk cosine beside the soft word match's 1 (and the phrase match's, then 1). It was 1 (the signals
 # weighing the same) until chosen on blind sets 7-31 read as development data (6,593 questions over 25 sets, every
 # page; 2026-12-07): rank-1 misses at 1 / 1.25 / 1.5 / 1.75 / 2 / 3: 267 / 251 / 242 / 242 / 243 / 249; of the two
 # fewest, 1.5 gets more conversation turns right (of 5,119: 240 / 239 / 242 wrong at 1 / 1.5 / 1.75). What the whole
 # question means now outweighs one word a section happens to share with it ("predicting" in "predicting wider effects
 # on society"); the word signals still decide between sections the cosine cannot tell apart.
 DENSE_WEIGHT = 1.5
+# The weight of the phrase match (adjacent question words a section uses side by side) beside the soft word match's 1.
+# Adjacent pairs are sparse: the few sections sharing one get the whole of the signal after scaling, so at 1 a pair
+# such as "model behaviour" in a section's title outranked the section the question was about. The sequential-
+# dependence model it comes from weighs ordered pairs well below single words (Metzler and Croft 2005: 0.1 against
+# 0.85). Chosen on blind sets 7-32 read as development data (6,858 questions over 26 sets, every page; 2026-12-07):
+# rank-1 misses at 1 / 0.75 / 0.5 / 0.25 / 0: 254 / 246 / 235 / 241 / 244; conversation turns wrong (of 5,319) 246 at 1,
+# 248 at 0.5. A two-word question that is one of the page's phrases ("model theft?") now leans on the cosine more.
+PHRASE_WEIGHT = 0.5
 # Hit.matched_by (why a section was named exactly) -> the tier that lifted it.
 TIER_BY_REASON = {"code": TIER_CODE, "source-key": TIER_KEY, "title": TIER_TITLE, "label": TIER_LABEL,
                   "report": TIER_REPORT, "area": TIER_TITLE}
@@ -187,16 +196,16 @@ def fuse(sections: dict[str, Section], matcher, topic: Topic, text: str, dense: 
          exact: dict, broad: frozenset[str], telling: dict) -> dict[str, float]:
     """Hybrid scores of the candidates dense and BM25 recalled: an exact look-up's tier, plus the weighted mean
     of four signals, each min-max scaled over the candidates (CombSUM, Fox and Shaw 1994): the chunk
-    cosine (`DENSE_WEIGHT`), the soft word match and the phrase match (retriever/wordmatch.py), 1 each, BM25 over the
-    telling words (`telling`, `TELLING_WEIGHT`), less `BROAD_MARGIN` for a broad section (`broad_sections`) that no
-    look-up named."""
+    cosine (`DENSE_WEIGHT`), the soft word match (1) and the phrase match (`PHRASE_WEIGHT`; retriever/wordmatch.py),
+    BM25 over the telling words (`telling`, `TELLING_WEIGHT`), less `BROAD_MARGIN` for a broad section
+    (`broad_sections`) that no look-up named."""
     candidates = [sections[sid] for sid in dict.fromkeys([*dense, *lexical, *exact])]
     words = content_words(text) if topic.words else []
     soft, phrase = matcher.scores(words, candidates)
     dense, soft, phrase, telling = min_max(dense), min_max(soft), min_max(phrase), min_max(telling)
-    total = DENSE_WEIGHT + 2 + TELLING_WEIGHT
+    total = DENSE_WEIGHT + 1 + PHRASE_WEIGHT + TELLING_WEIGHT
     return {s.id: (exact[s.id][0] if s.id in exact else -BROAD_MARGIN if s.id in broad else 0.0)
-            + (DENSE_WEIGHT * dense.get(s.id, 0.0) + soft.get(s.id, 0.0) + phrase.get(s.id, 0.0)
+            + (DENSE_WEIGHT * dense.get(s.id, 0.0) + soft.get(s.id, 0.0) + PHRASE_WEIGHT * phrase.get(s.id, 0.0)
                + TELLING_WEIGHT * telling.get(s.id, 0.0)) / total
             for s in candidates}
 
