@@ -8,7 +8,8 @@ from consensus_chat.retriever.ranking import DENSE_WEIGHT, TELLING_WEIGHT
 
 
 def test_the_cosine_outweighs_each_word_signal():
-    # Chosen on the development data (the comment at DENSE_WEIGHT gives the sweep); above the word signals' 1 each.
+    # Chosen on the development data (the comment at DENSE_WEIGHT gives the sweep); above the soft word match's 1 (the
+    # phrase match weighs PHRASE_WEIGHT, 0.5, since the next turn).
     assert DENSE_WEIGHT > 1 > TELLING_WEIGHT
 
 
