@@ -85,6 +85,8 @@ _SOURCE_VERBS = ("say state require recommend define mandate specify prescribe c
                  "impose place record think believe said found").split()
 _ASKS_CONTENT = r"(?:what|which|how\s+many|how\s+much)\b"
 _DEFINING_VERBS = "define classify regulate".split()  # "How does the EU AI Act define …?" asks its content too
+_OPENS_FOR_CONTENT = re.compile(r"^\W*(?:what|which|how)\b", re.I)  # implied by both openings below
+_AUXILIARY = re.compile(r"\b(?:does|did|do|has|have)\s", re.I)  # implied by `subject` below
 
 
 def asks_what_it_says(question: str, names) -> bool:
@@ -93,6 +95,11 @@ def asks_what_it_says(question: str, names) -> bool:
     did the O'Neill Review predict?": the name is the subject of a "does"/"did" question for content, so what is
     asked is that name's, which the document cannot give. "How would Nvidia find …?" or "What should Amazon do …?"
     ask what someone could do about a topic the document may cover."""
+    # What both patterns below need whatever the name: the question opens with "what", "which" or "how", and has a
+    # "does"/"did"/"has" before a space. Checked first, with patterns compiled once, so that a question without them
+    # does not compile the patterns built around each new name (most of this function's cost on a new question).
+    if _OPENS_FOR_CONTENT.match(question) is None or _AUXILIARY.search(question) is None:
+        return False
     for name in names:
         # The name, with a part of it before ("the final text of the EU AI Act") and up to five words of its own after
         # ("the O'Neill Review on antimicrobial resistance", "Biden's October 2023 executive order on AI"), then the

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _MEMO_MAX = 50_000  # words remembered per vocabulary (expansions, corrections), least recent dropped
+_CLOSE = 0.84  # difflib's ratio a misspelling needs to a document word
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ class Vocabulary:
     def _memo(self) -> None:
         # A serving process meets the same words again and again; difflib over the vocabulary is the cost.
         # (Each question's words are read once, in retriever/evidence.py.)
-        self._by_length: dict[int, list[str]] | None = None
+        self._by_length: dict[int, tuple[list[str], object]] | None = None  # words and their letter counts
+        self._letters: dict[str, int] = {}
         self.expand = functools.lru_cache(maxsize=_MEMO_MAX)(self._expand)
         self.correct = functools.lru_cache(maxsize=_MEMO_MAX)(self._correct)
 
@@ -202,7 +204,36 @@ class Vocabulary:
             by_length: dict[int, list[str]] = {}
             for w in self.words:
                 by_length.setdefault(len(w), []).append(w)
-            self._by_length = by_length
-        pool = [w for n in range(len(word) - 2, len(word) + 3) for w in self._by_length.get(n, ())]
-        close = difflib.get_close_matches(word, pool, n=1, cutoff=0.84)
+            self._letters = {c: i for i, c in enumerate(sorted({c for w in self.words for c in w}))}
+            self._by_length = {n: (ws, _letter_counts(ws, self._letters)) for n, ws in by_length.items()}
+        asked = _letter_counts([word], self._letters)[0]
+        pool = [w for n in range(len(word) - 2, len(word) + 3) for w in self._within_reach(word, asked, n)]
+        close = difflib.get_close_matches(word, pool, n=1, cutoff=_CLOSE)
         return close[0] if close else None
+
+    def _within_reach(self, word: str, asked, n: int) -> list[str]:
+        """The document words of length n that difflib's own upper bound on the ratio (`quick_ratio`: the letters
+        the two words share, counted with repeats) lets reach `_CLOSE`, in the vocabulary's order.
+
+        get_close_matches drops every other word itself after that bound, so it returns what it returned over the
+        whole pool; the bound is computed here for all the words at once (in Python it was most of a new word's
+        cost), with the same arithmetic (2.0 * shared / total length, in double precision)."""
+        import numpy as np
+
+        words, counts = self._by_length.get(n, ((), None))
+        if not words:
+            return []
+        shared = np.minimum(counts, asked).sum(axis=1)
+        reach = (2.0 * shared / (n + len(word)) >= _CLOSE).tolist()
+        return [w for w, ok in zip(words, reach) if ok]
+
+
+def _letter_counts(words: list[str], letters: dict[str, int]):
+    """A (words, letters) int32 array: how many times each word has each of `letters` (a letter outside them is
+    shared with no document word, so it is not counted)."""
+    import numpy as np
+
+    counts = np.zeros((len(words), len(letters)), dtype=np.int32)
+    rows = [i for i, w in enumerate(words) for c in w if c in letters]
+    np.add.at(counts, (rows, [letters[c] for w in words for c in w if c in letters]), 1)
+    return counts
