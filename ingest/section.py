@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 KINDS = ("card", "source", "overview", "tags")
 
@@ -75,6 +75,7 @@ LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the in
     "belong belongs sit sits bucket heading overall".split())
 
 
+@lru_cache(maxsize=4096)  # a search asks it of the same question three times (outline, decision, exact look-ups)
 def asks_overview_line(question: str) -> bool:
     """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)

@@ -43,10 +43,10 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
     sections are walked only once a parent is named (every search of a question with a list word asks)."""
     if topic is None or topic.entities and topic.asks_authorship:
         return None
+    if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
+        return None  # first: the cheapest test, and most questions have no list word
     if any(m in _NOT_A_LIST for m in topic.meta) or asks_overview_line(topic.question):
         return None  # "Which category is red teaming also part of?" asks for the overview's line, not a list
-    if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
-        return None
     if asks_subjects_place(topic, sections):  # `sections`: a list or a dict's values, read again below
         return None  # "What broader area does red teaming belong to?" on a page about red teaming: the overview's line
     if parents is None:

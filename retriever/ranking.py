@@ -182,8 +182,7 @@ def _best_by_section(generation, scores, n_cand: int, mask) -> dict[str, float]:
         scores = np.where(mask, scores, 0.0)
     top = np.argpartition(-scores, min(n_cand, len(scores) - 1))[:n_cand]
     best: dict[str, float] = {}
-    for i in top:
-        score = float(scores[i])
+    for i, score in zip(top.tolist(), scores[top].tolist()):  # Python floats at once, the values float() gave
         if score <= 0:
             continue
         sid = generation.chunk_sections[i]
