@@ -58,6 +58,8 @@ from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidenc
 from .names import asks_how_it_applies, asks_what_could_be_done, asks_what_it_says
 from .ranking import asks_who_wrote
 
+THE_PAGE = frozenset("page pages document documents".split())  # words naming the page: "What does the page say?"
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -146,8 +148,11 @@ def features(evidence: Evidence) -> tuple[float, float, float, float, float] | b
 def name_feature(evidence: Evidence) -> float:
     """The rule's `names` feature: the name share, except for a question of what someone could or should do
     (`names.asks_what_could_be_done`), whose name is who would do it or what it is done to, not what is asked about
-    (over the development sets: 26 more in-scope questions answered beside a name, no off-topic one)."""
-    return 0.0 if asks_what_could_be_done(evidence.question) else name_share(evidence.words, evidence.known)
+    (over the development sets: 26 more in-scope questions answered beside a name, no off-topic one), and a question
+    that asks the page ("SkinVision rates photos of moles. What does the page say about apps like that?"), whose name
+    sets the scene (docs/scope.md, "Asked of the page": 27 more in-scope questions answered, no off-topic one)."""
+    scene = THE_PAGE & set(evidence.topic.meta) or asks_what_could_be_done(evidence.question)
+    return 0.0 if scene else name_share(evidence.words, evidence.known)
 
 
 def judged(evidence: Evidence) -> tuple[float, float] | bool:

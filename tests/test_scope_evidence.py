@@ -188,6 +188,25 @@ def test_beside_a_name_what_someone_should_do_about_a_covered_topic_is_answered(
     assert not answer.refused and answer.citations[0].title == "Near-miss reporting"
 
 
+def test_a_question_asked_of_the_page_does_not_weigh_the_name(retriever):
+    from consensus_chat.retriever.decision import name_feature
+
+    # "What does the page say about …?" asks for the page's content: a name beside it sets the scene. Asked of the name
+    # itself, the name keeps its share.
+    asked = retriever.evidence("What does the page say about Meta's chain-of-thought research?")
+    fact = retriever.evidence("Is Meta's chain-of-thought research faithful?")
+    assert asked.names and fact.names
+    assert name_feature(asked) == 0.0 and name_feature(fact) > 0.0
+
+
+def test_beside_a_name_a_question_asked_of_the_page_is_answered(third_page):
+    # The default rule weighed the share of a company the page never mentions as if it were what is asked, and refused
+    # the question; a named event the page does not cover is still refused.
+    answer = third_page.answer("Does the page think Atlassian's blameless incident reviews are worth copying?")
+    assert not answer.refused and answer.citations[0].title == "Root cause analysis"
+    assert third_page.answer("What does the page say about the Titanic?").refused
+
+
 # -- bad input (issue 18, "Bad input"): a clear refusal or an answer, never an error -------------------------
 
 @pytest.mark.parametrize("question", [
