@@ -149,7 +149,7 @@ def name_feature(evidence: Evidence) -> float:
     """The rule's `names` feature: the name share, except for a question of what someone could or should do
     (`names.asks_what_could_be_done`), whose name is who would do it or what it is done to, not what is asked about
     (over the development sets: 26 more in-scope questions answered beside a name, no off-topic one), and a question
-    that asks the page ("SkinVision rates photos of moles. What does the page say about apps like that?"), whose name
+    that asks the page ("Does the page think Atlassian's blameless incident reviews are worth copying?"), whose name
     sets the scene (docs/scope.md, "Asked of the page": 27 more in-scope questions answered, no off-topic one)."""
     scene = THE_PAGE & set(evidence.topic.meta) or asks_what_could_be_done(evidence.question)
     return 0.0 if scene else name_share(evidence.words, evidence.known)
