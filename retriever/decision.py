@@ -58,7 +58,7 @@ from .evidence import ZIPF_COMMON, ZIPF_EVERYDAY, Evidence, Reading, WordEvidenc
 from .names import asks_how_it_applies, asks_what_could_be_done, asks_what_it_says
 from .ranking import asks_who_wrote
 
-THE_PAGE = frozenset("page pages document documents".split())  # words naming the page: "What does the page say?"
+THE_PAGE = frozenset("page pages document documents".split())  # not "article", "report": a name's ("GDPR Article 33")
 
 
 @dataclass(frozen=True)
