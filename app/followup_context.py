@@ -98,8 +98,13 @@ def definite_only(question: str, topic) -> bool:
 def refers_to(question: str, section) -> bool:
     """Does a "the/that/this X" of the question name a word of `section` ("are the tools reliable?" after a section
     on tools for B)? Then X is the thing that section spoke of."""
-    referred = [part for word in _definite_words(question) for part in content_parts(bare(word))]
-    return uses_any(referred, section)
+    return uses_any(definite_parts(question), section)
+
+
+def definite_parts(question: str) -> list[str]:
+    """The content words of the question's "the/that/this X" phrases ("the best retro games console": best, retro,
+    games, console)."""
+    return [part for word in _definite_words(question) for part in content_parts(bare(word))]
 
 
 def _definite_words(question: str) -> list[str]:

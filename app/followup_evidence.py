@@ -14,8 +14,9 @@ search found decides:
   expensive is it?", or a quantifier and a noun with no verb: "Any drawbacks?"): it asks for a property of what was
   just shown, and is answered from that section;
 - the document does not cover it alone, but the section just shown uses its words, or its own search's first
-  section is the one just shown and it refers to a word of it ("are the tools reliable?") or uses no word but that
-  section's and everyday ones ("So what happens under optimisation pressure?"): it continues;
+  section is the one just shown and it refers to a word of it ("are the tools reliable?"; not with two or more words
+  the document never uses in that phrase: "the best attack helicopter model kit" is a new thing) or uses no word but
+  that section's and everyday ones ("So what happens under optimisation pressure?"): it continues;
 - the document covers it alone and its own search's first section names its words in its title (the words the
   document uses: "How do benchmarks fit in?"): a new topic;
 - the document covers it alone, no section just shown uses any of its two or more words that say something, and
@@ -39,8 +40,8 @@ import re
 
 from consensus_chat.retriever.evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
 
-from .followup_context import (bare_predicate, definite_only, points_back, refers_to, section_using, title_uses,
-                               titled_elsewhere, uses_any)
+from .followup_context import (bare_predicate, definite_only, definite_parts, points_back, refers_to, section_using,
+                               title_uses, titled_elsewhere, uses_any)
 
 DOCUMENT_KINDS = ("source", "overview")  # sections about the whole document, not one topic of it
 
@@ -123,7 +124,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         # "So what happens under optimisation pressure?": not covered alone only for an everyday word ("happens"),
         # its own search leads to the section just shown, and that section uses every word of it the document uses.
         return _on(same)
-    if not covered and same is not None and refers_to(question, same):
+    if not covered and same is not None and refers_to(question, same) and not _names_new_thing(question, alone):
         # "are the tools reliable?": not covered alone, but its own search still leads to the section just shown,
         # and "the tools" are that section's: it asks about them.
         return _on(same)
@@ -175,6 +176,15 @@ def _names(result) -> tuple[str, ...]:
     """The names the document never uses that the search's question has."""
     evidence = _evidence(result)
     return evidence.names if evidence is not None else ()
+
+
+def _names_new_thing(question: str, result) -> bool:
+    """Does a definite phrase of the question hold two or more words the document never uses? Then it names a new
+    thing ("What is the best retro games console to buy?" after a section on emulating old consoles), as in
+    `refers_back`; one such word is a reference back ("Who raises the coverage concern?")."""
+    evidence = _evidence(result)
+    unused = {w.word for w in evidence.words if not w.covered} if evidence is not None else set()
+    return len(unused.intersection(definite_parts(question))) >= 2
 
 
 def covered_words(words, result) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURS
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
-from .wording import WORK_BEFORE, asks_of_work, document_verbs, names_document
+from .wording import WORK_BEFORE, asks_of_work, code_mentions, document_verbs, names_document
 
 LABEL_WORDS = frozenset("label labels labelled labeled labelling category categories categorised categorized "
                         "classified classification filed fall falls tagged taxonomy".split())
@@ -39,8 +39,6 @@ TAG_WORDS = frozenset("tag tags tagged tagging".split())
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
 CITE_WORDS = frozenset("cite cites cited citing citation citations reference references referenced referencing "
                        "source sources".split())
-
-_CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 
 
 @dataclass(frozen=True)
@@ -176,7 +174,8 @@ class TopicAnalyzer:
             # "the research areas", "which study areas": a word for research before "area(s)" is the layout's own name
             # for a card (the corpus README's "research area"), not a topic.
             compound = word in SOURCE_WORK_WORDS and i + 1 < len(bares) and bares[i + 1] in RESEARCH_AREA_NOUNS
-            coded = kind_of_code(bares, toks, i) and not inside_at(covered, toks, i - 1)  # "building codes"
+            # "building codes"; not "codes starting with 5" (a code's phrase beside it)
+            coded = kind_of_code(bares, toks, i) and not any(inside_at(covered, toks, j) for j in (i - 1, i + 1))
             verb = used_as_verb(bares, i)  # "How should I report it?": what is done, not the document
             is_meta = not verb and (word in META_WORDS and not coded or i in makers or i in provenance or (
                 (names_source or compound) and word in SOURCE_WORK_WORDS) or word in titles_document or (
@@ -224,10 +223,9 @@ class TopicAnalyzer:
         low_tokens = set(bares)
         asks_labels = bool(low_tokens & LABEL_WORDS)
         cites = bool(low_tokens & CITE_WORDS)
-        for m in _CODE.finditer(question):
-            ids = lk.code_matches(m.group(1))
-            if ids:
-                found.append(Entity("code", m.group(1), tuple(ids), m.start(1), m.end(1)))
+        for code, start, end in code_mentions(question):  # "2.2.1"; "codes starting with 5" (retriever/wording.py)
+            if ids := lk.code_matches(code):
+                found.append(Entity("code", code, tuple(ids), start, end))
         # A key of several words ("Di Lorenzo") is a name by its form; written all in lower case it needs a
         # possessive, a question about citations or a surname that is no everyday word.
         phrases = {p.start: p for p in find_key_phrases(question, toks, self._key_phrases)

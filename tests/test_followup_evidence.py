@@ -94,6 +94,16 @@ def test_a_definite_phrase_of_words_the_document_never_uses_is_a_new_topic(assis
 
 
 @HISTORY_SHAPES
+def test_a_definite_phrase_naming_a_word_of_the_last_section_and_new_things_is_a_new_topic(second_page, shape):
+    """"the best attack helicopter model kit" uses a word of AI-assisted red teaming ("attack", "model"), but its own
+    search is not in scope and two of its words the page never uses name a new thing (as in
+    `test_a_definite_phrase_of_words_the_document_never_uses_is_a_new_topic`): before, it was answered from that card."""
+    question = "Where can I buy the best attack helicopter model kit?"
+    _, answer = converse(second_page, ["What does AI-assisted red teaming involve?", question], shape)
+    assert answer.refused and answer.resolved_question == question
+
+
+@HISTORY_SHAPES
 def test_a_definite_reference_to_the_last_sections_word_continues_it(assistant, shape):
     # Alone "are the tools reliable?" is not covered ("reliable" is not a word of the document), but its own search
     # still leads to the section just shown, and "the tools" are that section's.

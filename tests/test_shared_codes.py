@@ -67,3 +67,28 @@ def test_a_named_code_shared_beside_a_parent_title_lists_what_has_it(assistant):
     answer = assistant.answer("Which Risk Assessment areas share code 2.2.1?")
     assert [c.title for c in answer.citations] == ["Downstream impact assessment and forecasting",
                                                    "System safety assessment"]
+
+
+@pytest.mark.parametrize("question", ["List the research areas whose codes start with a 1.",
+                                      "Which research areas on this page carry codes starting with 1?",
+                                      "Which cards have a section code that begins with the digit 1?"])
+def test_codes_starting_with_a_number_list_the_cards_under_that_prefix(assistant, question):
+    """A number after "start(s)/begin(s) with" beside the page's codes is a code prefix (retriever/wording.py). Before,
+    a bare "1" was no code and "starting" a topic word the page never uses: the question was refused."""
+    answer = assistant.answer(question)
+    assert not answer.refused
+    assert {c.title for c in answer.citations} == {"Explainability", "LLM chain-of-thought faithfulness and legibility",
+                                                     "Attributing model behaviours to training data"}
+
+
+@HISTORY_SHAPES
+def test_the_last_card_under_a_code_prefix(third_page, shape):
+    listed, last = converse(third_page, ["Which cards have codes starting with 5.1?", "Tell me about the last one."],
+                            shape)
+    assert [c.title for c in listed.citations] == ["Incident databases", "Serious incident notification"]
+    assert last.citations[0].title == "Serious incident notification"
+
+
+def test_a_number_a_kind_of_code_starts_with_is_not_the_pages(assistant):
+    """"building codes starting with 1990": a kind of code beside the number, not the page's numbering."""
+    assert assistant.answer("What do building codes starting with 1990 say about fire exits?").refused
