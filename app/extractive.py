@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from consensus_chat.ingest.lookups import key_surname
 from consensus_chat.ingest.words import content_words
-from consensus_chat.retriever.outline import LIST_WORDS, children_asked
+from consensus_chat.retriever.outline import LIST_WORDS, children_asked, outline_lead
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .asked import asked_of, listed_sentence
@@ -75,10 +75,7 @@ class ExtractiveComposer:
         # "List the sections under <a parent title>": the parent's children, from the parser's hierarchy.
         outline = children_asked(topic, self._all_sections() if self._all_sections else [h.section for h in hits], result.evidence)
         if outline is not None and outline[1]:
-            parent, children = outline
-            plural = len(children) != 1
-            lead = f"**{parent}** has {len(children)} section{'s' if plural else ''} under it:"
-            return self._list(question, children, result, lead=lead)
+            return self._list(question, outline[1], result, lead=outline_lead(*outline))
         if top.kind == "card" and asks_cross_reference(question, top.title):  # "Does it refer to other sections?"
             body, quoted = cross_reference_answer(top.heading, self._sentences(top)[0])
             return self._answer(question, body, [Citation.from_hit(1, top, q) for q in quoted], result)

@@ -28,7 +28,7 @@ anything something everything text come comes came appear appears appeared show 
 abstract introduction conclusion conclusions appendix anywhere somewhere everywhere
 guide guidebook handbook book books whitepaper title titled
 list lists listing listed enumerate enumerated subsection subsections sub-section sub-sections subarea subareas
-sub-area sub-areas subtopic subtopics sub-topic sub-topics
+sub-area sub-areas subtopic subtopics sub-topic sub-topics top-level
 """.split())
 
 # Words that ask where the document comes from ("What report is this page drawn from?", "What guide is it based

@@ -7,6 +7,8 @@ Routes"), or else by most of its words, at least two, when no other parent share
 The parent must be a name the document itself uses as a parent, and nothing may be asked beyond it but a list of
 sections: a question with a topic of its own, or one about citations, codes or authorship, is not a list request.
 Codes and labels keep their own lists (app/extractive.py): they are the document's taxonomy, not its outline.
+"Which top-level cards are on this page?" asks for the outline's other side: the cards under no parent (a parent it
+names, "not counting the Red Teaming sub-areas", is the one set aside).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        "split divided subdivided heading headings umbrella".split())
 SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
 _NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
+# Of META_WORDS: the cards under no parent area ("Which top-level cards are there?"), listed as a parent's sub-areas are.
+TOP_LEVEL = "top-level"
 
 
 def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: Evidence | None = None,
@@ -47,6 +51,12 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return None  # first: the cheapest test, and most questions have no list word
     if any(m in _NOT_A_LIST for m in topic.meta) or asks_overview_line(topic.question):
         return None  # "Which category is red teaming also part of?" asks for the overview's line, not a list
+    if TOP_LEVEL in topic.meta:  # "Which top-level cards are on this page, not counting the Red Teaming sub-areas?"
+        cards = [s for s in sections if s.kind == "card"]
+        named = {s.parent for s in cards if s.parent}  # a parent it names is the one it sets aside
+        if _asks_more(topic, evidence, {stem for p in named for stem in stem_words(content_words(p))}):
+            return None
+        return "", sorted((s for s in cards if not s.parent), key=lambda s: (s.source_file, s.line_start))
     if asks_subjects_place(topic, sections):  # `sections`: a list or a dict's values, read again below
         return None  # "What broader area does red teaming belong to?" on a page about red teaming: the overview's line
     if parents is None:
@@ -79,14 +89,23 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
     parent = named[0]
     if (set(topic.meta) & CITE_WORDS) - set(normalise(parent).split()):
         return None  # a question about citations; "sources" of "Lead Sources in the Home" is the parent's name
-    # Nothing else may be asked: the words left once the parent's name, the list words and the words that name no topic
-    # of the page are set aside.
-    idle = {w.word for w in (evidence.words if evidence else ()) if not w.covered or w.zipf >= ZIPF_EVERYDAY}
-    own = set(stem_words(content_words(parent)))
-    if {w for w in set(topic.words) - LIST_WORDS - idle if stem_words([w])[0] not in own}:
+    if _asks_more(topic, evidence, set(stem_words(content_words(parent)))):
         return None
     children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
     return parent, children
+
+
+def _asks_more(topic: Topic, evidence: Evidence | None, own: set[str]) -> bool:
+    """Does the question ask more than a list? The words left once the parent's name (stems `own`), the list words and
+    the words that name no topic of the page (unused by it, or everyday English) are set aside."""
+    idle = {w.word for w in (evidence.words if evidence else ()) if not w.covered or w.zipf >= ZIPF_EVERYDAY}
+    return bool({w for w in set(topic.words) - LIST_WORDS - idle if stem_words([w])[0] not in own})
+
+
+def outline_lead(parent: str, children: list) -> str:
+    """How a list of sections under a parent is introduced; the parent "" is the page's top level (`TOP_LEVEL`)."""
+    n = f"{len(children)} section{'s' if len(children) != 1 else ''}"
+    return f"**{parent}** has {n} under it:" if parent else f"The page has {n} at its top level, under no parent:"
 
 
 def outline_of(topic: Topic, sections: Iterable[Section], evidence: Evidence | None = None,

@@ -51,6 +51,33 @@ def test_other_questions_are_not_lists_of_children(assistant, question):
     assert assistant.answer(question).turn.listed != tuple(CHILDREN)
 
 
+TOP_LEVEL_SECOND = ["Adversarial robustness testing", "Jailbreak evaluations", "AI-assisted red teaming"]
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("question", ["Which top-level cards, not sub-areas, are on this page?",
+                                      "List the top-level cards that aren't under the Red Teaming parent."])
+def test_the_top_level_cards_are_the_ones_under_no_parent(second_page, shape, question):
+    """"top-level" asks for the cards with no parent (retriever/outline.py); before, it was refused or answered from
+    one card, and "the second one" picked from a wrong list."""
+    listed, second = converse(second_page, [question, "What about the second one?"], shape)
+    assert [c.title for c in listed.citations] == TOP_LEVEL_SECOND
+    assert listed.text.startswith("The page has 3 sections at its top level, under no parent:")
+    assert second.citations[0].title == "Jailbreak evaluations"
+
+
+def test_a_parent_set_aside_beside_top_level_is_not_listed(third_page):
+    answer = third_page.answer("Which top-level cards are on this page, not counting the Incident Reporting sub-areas?")
+    assert [c.title for c in answer.citations] == ["Incident databases", "Serious incident notification",
+                                                   "Root cause analysis"]
+
+
+def test_top_level_beside_a_topic_of_its_own_is_no_list(third_page):
+    answer = third_page.answer("What are the top-level risks of incident databases?")
+    assert not answer.refused and [c.title for c in answer.citations][:1] == ["Incident databases"]
+    assert "top level" not in answer.text
+
+
 def test_a_parent_without_a_card_of_its_own_lists_its_children(tmp_path, embedder):
     from consensus_chat.app import open_assistant
 
