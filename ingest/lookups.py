@@ -49,6 +49,9 @@ class Lookups:
         self.authors: dict[str, tuple[list[str], set[str]]] = {}  # surname -> (source ids, given names)
         self.report_ids: list[str] = []
         self.tag_values: dict[str, list[str]] = {}  # a tag as the page writes it ("Measure") -> the tag lines' id
+        # A source's main title before its subtitle, as the page writes it ("From Shelf to Bin") -> the source's id: how
+        # people name a work ("Who wrote From Shelf to Bin?"). Two words at least: one capital word names nothing.
+        self.work_titles: dict[str, list[str]] = {}
         for s in sections:
             for value, _definition in s.tags:
                 self.tag_values.setdefault(value.strip(), []).append(s.id)
@@ -69,6 +72,9 @@ class Lookups:
                 self.label_names[normalise(s.label)] = s.label
             if s.kind == "source":
                 self.report_ids.append(s.id)
+                main = s.title.split(":")[0].strip()
+                if ":" in s.title and len(main.split()) >= 2:
+                    self.work_titles.setdefault(main, []).append(s.id)
                 for author in s.authors:
                     surname, _, given = plain(author).partition(",")
                     surname = surname.strip()
@@ -86,6 +92,7 @@ class Lookups:
         out["authors"] = {surname: [ids, sorted(names)] for surname, (ids, names) in self.authors.items()}
         out["report_ids"] = self.report_ids
         out["tag_values"] = self.tag_values
+        out["work_titles"] = self.work_titles
         return out
 
     @classmethod
@@ -97,6 +104,7 @@ class Lookups:
         lookups.authors = {surname: (list(ids), set(names)) for surname, (ids, names) in data["authors"].items()}
         lookups.report_ids = list(data["report_ids"])
         lookups.tag_values = dict(data.get("tag_values") or {})  # saved parts written before tags were looked up
+        lookups.work_titles = dict(data.get("work_titles") or {})  # and before a work's main title was
         lookups._fold_names()  # tables an earlier version saved unfolded ("nuñez") read as new ones are written
         return lookups
 
@@ -137,17 +145,28 @@ class Lookups:
         "Is Build and Use Model a stage?"): (tag, ids, start, end) each. A capital names nothing in a Title Case or
         SHOUTED question, nor a one-word tag as the sentence's first word ("Measure the risk …"); a tag in lower
         case is the everyday word ("how do we measure it?")."""
-        if not self.tag_values or capitals_name_nothing([m.group(0) for m in tokens(question)]):
-            return []
-        found = []
-        for tag, ids in self.tag_values.items():
-            for m in re.finditer(r"(?<![\w-])" + re.escape(tag) + r"(?![\w-])", question):
-                if " " in tag or not starts_sentence(question, m.start()):
-                    found.append((m.group(0), ids, m.start(), m.end()))
-                    break
-        return found
+        return _written_in(self.tag_values, question)
+
+    def work_titles_in(self, question: str) -> list[tuple[str, list[str], int, int]]:
+        """The source's main title as the question writes it, capitals and all, with a possessive ("What is Learning
+        from Failure's main comparison?"), as `tags_in` finds a tag; "learning from failure" is everyday words."""
+        found = _written_in(self.work_titles, question)
+        return [(t, ids, a, b + 2 if question[b:b + 2] in ("'s", "’s") else b) for t, ids, a, b in found]
 
     def code_matches(self, prefix: str) -> list[str]:
         """Section ids whose code equals or starts with a dotted prefix."""
         prefix = prefix.strip().rstrip(".")
         return [i for code, ids in self.codes.items() if code == prefix or code.startswith(prefix + ".") for i in ids]
+
+
+def _written_in(table: dict[str, list[str]], question: str) -> list[tuple[str, list[str], int, int]]:
+    """The names of `table` the question writes as the page does (`Lookups.tags_in`): (name, ids, start, end) each."""
+    if not table or capitals_name_nothing([m.group(0) for m in tokens(question)]):
+        return []
+    found = []
+    for name, ids in table.items():
+        for m in re.finditer(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", question):
+            if " " in name or not starts_sentence(question, m.start()):
+                found.append((m.group(0), ids, m.start(), m.end()))
+                break
+    return found

@@ -154,6 +154,8 @@ class TopicAnalyzer:
             word in DOCUMENT_NOUNS and m.group(0).lower().endswith(("'s", "’s")) for m, word in zip(toks, bares))
         titles_document = names_document(bares, makers | provenance, lambda: self._source_title_words,
                                          DOCUMENT_NOUNS, self.document_name_words)
+        if makers or set(bares) & AUTHORSHIP_WORDS - {"who", "when"}:  # "Who wrote From Shelf to Bin?"
+            titles_document |= {bare(m.group(0)) for t, *_ in self.lookups.work_titles_in(question) for m in tokens(t)}
         # The source work asked about itself (wording.asks_of_work): words for research beside it say which work.
         names_work = asks_of_work(question, toks, bares, DOCUMENT_NOUNS, lambda: self._area_title_words)
         names_source = names_source or names_work

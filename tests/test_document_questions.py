@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 
 from consensus_chat.app.ordinals import only_a_place, strict_places
-from conftest import HISTORY_SHAPES, converse, written_page_assistant
+from consensus_chat.ingest.lookups import Lookups
+from consensus_chat.ingest.parser import parse_file
+from conftest import DATA, HISTORY_SHAPES, converse, written_page_assistant
 
 
 @pytest.mark.parametrize("question", [
@@ -387,3 +389,32 @@ def test_a_bare_where_after_the_source_record_quotes_where_it_looks(assistant, s
     assert not answer.refused and answer.citations[0].title.startswith("The Singapore Consensus")
     assert "European Union" in answer.text
 
+
+
+LEARNING = "Learning from Failure: Incident Reporting for Deployed Systems"
+
+
+@pytest.mark.parametrize("question", ["Who are the first and last authors of Learning from Failure?",
+                                      "When was Learning from Failure published, and who was first author?"])
+def test_the_source_named_by_its_main_title_is_the_source_record(third_page, question):
+    """A work is named by its title before the subtitle, as the page writes it (ingest/lookups.work_titles): those words
+    name the document, and the source record answers. Before, "learning" and "failure" (words of a card too) stayed
+    topic words, and a card answered."""
+    answer = third_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == LEARNING
+
+
+def test_the_main_titles_words_in_lower_case_are_everyday_words(third_page):
+    answer = third_page.answer("what can we learn from failure in incident databases?")
+    assert answer.citations[0].title == "Incident databases"
+
+
+def test_saved_tables_written_before_work_titles_were_looked_up_still_load():
+    lookups = Lookups(parse_file(DATA / "third-page.txt"))
+    source = "learning-from-failure-incident-reporting-for-deployed-systems"
+    assert lookups.work_titles == {"Learning from Failure": [source]}
+    data = lookups.to_dict()
+    del data["work_titles"]
+    assert Lookups.from_dict(data).work_titles_in("Who wrote Learning from Failure?") == []
+    assert [t for t, *_ in lookups.work_titles_in("What is Learning from Failure's aim?")] == ["Learning from Failure"]
+    assert lookups.work_titles_in("What Is Learning From Failure's Aim?") == []  # Title Case: capitals name nothing
