@@ -205,17 +205,19 @@ def said_about(question: str) -> str | None:
 
 # A code as the page writes it ("2.2.1"), and a code's first part as people ask for it: "codes starting with 5",
 # "whose code begins with the digit 1", "codes that start with a 3.2". The corpus layout numbers every card, so a
-# number after "start(s)/begin(s) with" beside it is a code prefix; the phrase says how codes are laid out, not a
-# topic. Hand-written: the layout's own numbering, a closed form, not a word list about any document.
+# number after "start(s)/begin(s) with" beside a word for codes is a code prefix; the phrase says how codes are laid
+# out, not a topic. Hand-written: the layout's own numbering, a closed form, not a word list about any document.
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 _CODE_PREFIX = re.compile(r"\b(?:start|starts|starting|begin|begins|beginning)\s+with\s+(?:(?:the|a|an)\s+)?"
                           r"(?:(?:digit|number|code|prefix)\s+)?(\d+(?:\.\d+){0,3})(?![\d.]*\d)", re.I)
+_CODE_WORD = re.compile(r"\b(?:code|codes|coded|numbered)\b", re.I)  # "How do I start with 3 testers?" asks no code
 
 
 def code_mentions(question: str) -> list[tuple[str, int, int]]:
     """(the code or code prefix, where its phrase starts, where it ends) for each code the question names, in order;
     a prefix phrase spans its words ("starting with 5"), so they are read as the layout's, not as topic words."""
-    found = [(m.group(1), m.start(), m.end(1)) for m in _CODE_PREFIX.finditer(question)]
+    prefixes = _CODE_PREFIX.finditer(question) if _CODE_WORD.search(question) else ()
+    found = [(m.group(1), m.start(), m.end(1)) for m in prefixes]
     found += [(m.group(1), m.start(1), m.end(1)) for m in _CODE.finditer(question)
               if not any(a <= m.start(1) < b for _, a, b in found)]
     return sorted(found, key=lambda f: f[1])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from consensus_chat.retriever.wording import code_mentions
 from conftest import HISTORY_SHAPES, converse
 
 METROLOGY = "Metrology for AI risk assessment"
@@ -92,3 +93,9 @@ def test_the_last_card_under_a_code_prefix(third_page, shape):
 def test_a_number_a_kind_of_code_starts_with_is_not_the_pages(assistant):
     """"building codes starting with 1990": a kind of code beside the number, not the page's numbering."""
     assert assistant.answer("What do building codes starting with 1990 say about fire exits?").refused
+
+
+def test_a_number_after_start_with_and_no_word_for_codes_is_no_code():
+    """Only beside a word for codes is "starting with 5" a code prefix (retriever/wording.code_mentions)."""
+    assert [c for c, *_ in code_mentions("Which cards have codes starting with 5?")] == ["5"]
+    assert code_mentions("How do I start with 3 testers and grow the red team?") == []
