@@ -42,19 +42,21 @@ def query_terms(text: str, stem) -> list[str]:
     """The stemmed terms of one query, split exactly as `build_bm25` splits a chunk with bm25s.tokenize.
 
     The splitting, lower-casing and stopwords are those of bm25s' own Tokenizer built with bm25s.tokenize's
-    settings (its token pattern, its English stopwords), so the two cannot drift apart; its vocabulary is
-    never used, since a tokenizer keeps every word it has seen and a serving process meets endless new
-    words. What is left is Tokenizer.streaming_tokenize's order: lower case, split, drop stopwords, stem each
-    word (stemmed together here, as bm25s.tokenize does: a stemmer maps each word on its own).
+    settings (its token pattern, its English stopwords), read without importing bm25s (bm25_read.py says why;
+    tests/test_bm25_read.py keeps them equal to bm25s'); its vocabulary is never used, since a tokenizer keeps
+    every word it has seen and a serving process meets endless new words. What is left is
+    Tokenizer.streaming_tokenize's order: lower case, split, drop stopwords, stem each word (stemmed together
+    here, as bm25s.tokenize does: a stemmer maps each word on its own).
     """
-    tokenizer, stop = _query_tokenizer()
-    words = [w for w in tokenizer.splitter(text.lower() if tokenizer.lower else text) if w not in stop]
+    split, stop = _query_tokenizer()
+    words = [w for w in split(text.lower()) if w not in stop]
     return stem(words) if words else []
 
 
 @functools.cache
 def _query_tokenizer():
-    from bm25s.tokenization import Tokenizer
+    import re
 
-    tokenizer = Tokenizer(stopwords="en")
-    return tokenizer, frozenset(tokenizer.stopwords)
+    from .bm25_read import TOKEN_PATTERN, bm25s_stopwords
+
+    return re.compile(TOKEN_PATTERN).findall, frozenset(bm25s_stopwords().STOPWORDS_EN)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .bigjson import loads
+from .bm25_read import load_bm25
 from .errors import ConsensusChatError
 from .lexical import build_bm25, stemmer
 from .section import Section
@@ -157,8 +158,6 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
     for name, digest in files.items():
         if _sha256(root / name) != digest:
             raise PartsDamaged(f"{root / name} does not match its checksum")
-    import bm25s
-
     try:
         tables = loads((root / _TABLES).read_bytes())
         sections = [Section.from_dict(d) for d in tables["sections"]]
@@ -166,7 +165,7 @@ def load_parts(generation_dir: Path, generation: str, chunks: int, dim: int | No
         # generation's state is collected, and a serve process must not pile up descriptors on deleted
         # generations (tests/test_hardening.py). The arrays take about 1 MB per 1,000 chunks and load in
         # well under a second at 100,000.
-        bm25 = bm25s.BM25.load(str(root / _BM25), mmap=False, show_progress=False)
+        bm25 = load_bm25(root / _BM25)  # not bm25s.BM25.load: a query need not import bm25s (bm25_read.py)
         word_vectors = None
         if "vector_words" in tables:
             import numpy as np

@@ -149,10 +149,10 @@ _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’][A-Za-z]+)?(?:-[A-Za-z0-9]+)*
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
     """NLTK's English stopwords (as shipped by bm25s) plus question fillers: the one stopword set."""
-    from bm25s.stopwords import STOPWORDS_EN_PLUS
+    from .bm25_read import bm25s_stopwords
 
     contracted = {base + end for base in _CONTRACTED_BASES for end in _CONTRACTED}
-    return frozenset(STOPWORDS_EN_PLUS) | _FILLER | contracted | _UNMARKED
+    return frozenset(bm25s_stopwords().STOPWORDS_EN_PLUS) | _FILLER | contracted | _UNMARKED
 
 
 def tokens(text: str) -> list[re.Match]:

@@ -54,14 +54,15 @@ def clean_env() -> dict:
     ("search", "--json", "evaluation", "--code", "3"),
 ])
 def test_search_and_ask_import_neither_torch_nor_llama_index_nor_chromadb(index_dir, command):
-    """A small index answers from its saved parts: chromadb is not imported either (retriever/generation.py)."""
+    """A small index answers from its saved parts: chromadb is not imported either (retriever/generation.py), nor
+    bm25s and the scipy it imports to build an index (ingest/bm25_read.py)."""
     run = subprocess.run(cli(*command, "--index-dir", str(index_dir)), capture_output=True, text=True,
                          timeout=300, env=clean_env())
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip(), "the command printed no result"
     names = imported_modules(run.stderr)
     assert "onnxruntime" in names, "queries were not embedded with the ONNX encoder"
-    heavy = top_level(names) & set(FORBIDDEN + LAZY + ("chromadb",))
+    heavy = top_level(names) & set(FORBIDDEN + LAZY + ("chromadb", "bm25s", "scipy"))
     assert not heavy, f"`{command[0]}` imported {sorted(heavy)} on the query path"
 
 
