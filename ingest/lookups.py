@@ -148,10 +148,9 @@ class Lookups:
         return _written_in(self.tag_values, question)
 
     def work_titles_in(self, question: str) -> list[tuple[str, list[str], int, int]]:
-        """The source's main title as the question writes it, capitals and all, with a possessive ("What is Learning
-        from Failure's main comparison?"), as `tags_in` finds a tag; "learning from failure" is everyday words."""
-        found = _written_in(self.work_titles, question)
-        return [(t, ids, a, b + 2 if question[b:b + 2] in ("'s", "’s") else b) for t, ids, a, b in found]
+        """The source's main title as the question writes it, capitals and all ("Who wrote Learning from Failure?"), as
+        `tags_in` finds a tag; "learning from failure" is everyday words."""
+        return _written_in(self.work_titles, question)
 
     def code_matches(self, prefix: str) -> list[str]:
         """Section ids whose code equals or starts with a dotted prefix."""

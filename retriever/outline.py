@@ -23,6 +23,7 @@ from consensus_chat.ingest.section import (CATEGORY_WORDS, CLASSIFIED_WORDS, LAY
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from .evidence import ZIPF_EVERYDAY, Evidence, zipf
 from .topic import CITE_WORDS, Topic
+from .wording import CODE_NOUNS
 
 # Generic English for asking for a list of parts, never words of one document.
 LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name names subsection subsections sub "
@@ -33,8 +34,8 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        # "What is X split into?", "What sits under the X heading?": how an outline is divided
                        "split divided subdivided heading headings umbrella".split())
 SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
-_NOT_A_LIST = frozenset("code codes coded numbered".split())  # a code question keeps its own answer
-# Of META_WORDS: the cards under no parent area ("Which top-level cards are there?"), listed as a parent's sub-areas are.
+_NOT_A_LIST = CODE_NOUNS  # a code question keeps its own answer
+# Of META_WORDS: the cards under no parent area ("Which top-level cards are there?"), listed as sub-areas are.
 TOP_LEVEL = "top-level"
 
 

@@ -210,7 +210,8 @@ def said_about(question: str) -> str | None:
 _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 _CODE_PREFIX = re.compile(r"\b(?:start|starts|starting|begin|begins|beginning)\s+with\s+(?:(?:the|a|an)\s+)?"
                           r"(?:(?:digit|number|code|prefix)\s+)?(\d+(?:\.\d+){0,3})(?![\d.]*\d)", re.I)
-_CODE_WORD = re.compile(r"\b(?:code|codes|coded|numbered)\b", re.I)  # "How do I start with 3 testers?" asks no code
+CODE_NOUNS = frozenset("code codes coded numbered".split())  # the words a question asks about the page's codes with
+_CODE_WORD = re.compile(r"\b(?:" + "|".join(CODE_NOUNS) + r")\b", re.I)  # "How do I start with 3 testers?": no code
 
 
 def code_mentions(question: str) -> list[tuple[str, int, int]]:
