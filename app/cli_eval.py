@@ -39,7 +39,7 @@ Examples:
               help="Also write report.md and modes.png here.")
 @click.option("--no-baseline", is_flag=True, help="Skip the llama-index SentenceSplitter baseline.")
 @click.option("--no-pages", is_flag=True, help="Skip the development set's other pages (evals/pages/).")
-@click.option("--no-blind", is_flag=True, help="Skip the blind test sets (evals/blind36/ and the earlier evals/blind35/, evals/blind34/, evals/blind33/, evals/blind32/, evals/blind31/, evals/blind30/, evals/blind29/, evals/blind28/, evals/blind27/, evals/blind26/, evals/blind25/, evals/blind24/, evals/blind23/, evals/blind22/, evals/blind21/, evals/blind20/, evals/blind19/, evals/blind18/, evals/blind17/, evals/blind16/, evals/blind15/, evals/blind14/, evals/blind13/, evals/blind12/, evals/blind11/, evals/blind10/, evals/blind9/, evals/blind8/, evals/blind7/, evals/blind6/, evals/blind5/, evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/).")
+@click.option("--no-blind", is_flag=True, help="Skip the blind test sets (evals/blind37/ and the earlier evals/blind36/, evals/blind35/, evals/blind34/, evals/blind33/, evals/blind32/, evals/blind31/, evals/blind30/, evals/blind29/, evals/blind28/, evals/blind27/, evals/blind26/, evals/blind25/, evals/blind24/, evals/blind23/, evals/blind22/, evals/blind21/, evals/blind20/, evals/blind19/, evals/blind18/, evals/blind17/, evals/blind16/, evals/blind15/, evals/blind14/, evals/blind13/, evals/blind12/, evals/blind11/, evals/blind10/, evals/blind9/, evals/blind8/, evals/blind7/, evals/blind6/, evals/blind5/, evals/blind4/, evals/blind3/, evals/blind2/, evals/blind/).")
 @index_options
 @handle_errors
 def eval_(questions, conversations, retrievers, trec_out, mode, as_json, out, no_baseline, no_pages, no_blind,
