@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_overview_line,
-                                            asks_why_preferred, author_line, mitigation_text)
+from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_also_in,
+                                            asks_overview_line, asks_why_preferred, author_line, mitigation_text)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.outline import asks_subjects_place
@@ -48,6 +48,10 @@ def reasoning_line(text: str) -> str | None:
 def overview_sentence(question: str, topic, text: str, sentences: list[str], scores) -> str:
     """The overview sentence that answers `question` (`text`: the overview's; `scores`: each sentence's closeness)."""
     asked = set(topic.meta) | set(topic.words)
+    also = next((s for s in sentences if s.startswith(ALSO_IN)), None)
+    own, _, before = question.partition(" — ")  # a follow-up joined with the question it continues (app/followup.py)
+    if before and also is not None and asks_also_in(own) and not own.lstrip().lower().startswith("why"):
+        return also  # "What's it also in? — Why is red teaming classed as it is?": the follow-up's own words say which
     why = reasoning_line(text)
     first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
     if first and asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) and (question.lstrip().lower().startswith("why") or
@@ -55,7 +59,6 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
         return first  # "Why was this classified as it is?", "Why? — What category is it also filed under?"
     if first and asks_why_preferred(question):
         return first  # "Why does the page favour X over Y?"
-    also = next((s for s in sentences if s.startswith(ALSO_IN)), None)
     if also is not None and (asked & CATEGORY_WORDS or asks_overview_line(question)):
         return also  # "Which category is this page also in?", "What is the parent category?"
     return sentences[int(scores.argmax())]

@@ -83,6 +83,12 @@ def asks_overview_line(question: str) -> bool:
                 or _SUBJECT.search(question) and _PLACED.search(question))
 
 
+def asks_also_in(question: str) -> bool:
+    """Does the question ask what else the subject is in ("What's it also in?")? Alone it can ask of anything ("Is it
+    also in the report?"); after a turn answered from the overview it asks for the `Also in` line."""
+    return _ALSO.search(question) is not None
+
+
 def asks_why_preferred(question: str) -> bool:
     """Does the question ask why the page puts one approach before another (its `Reasoning` line)?"""
     return _PREFERRED.search(question) is not None

@@ -22,6 +22,7 @@ from consensus_chat.ingest.section import (CATEGORY_WORDS, CLASSIFIED_WORDS, LAY
                                            mitigation_text)
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from .evidence import ZIPF_EVERYDAY, Evidence, zipf
+from .listing import Listed, layout_listed
 from .topic import CITE_WORDS, Topic
 from .wording import CODE_NOUNS
 
@@ -40,12 +41,13 @@ TOP_LEVEL = "top-level"
 
 
 def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: Evidence | None = None,
-                   parents: Iterable[str] | None = None) -> tuple[str, list[Section]] | None:
-    """The parent a question asks the sections of, and its child sections in document order; None when the
-    question asks anything else. The `evidence` tells which words ask nothing the page could
-    answer: words it never uses ("the flood defence umbrella") and everyday ones ("the Incident Reporting parent").
-    `parents`: the parents' names when the caller keeps them (a generation's `children`), so that a large index's
-    sections are walked only once a parent is named (every search of a question with a list word asks)."""
+                   parents: Iterable[str] | None = None) -> Listed | None:
+    """The parent a question asks the sections of, and its child sections in document order (or a list the page's
+    layout answers by itself: retriever/listing.py); None when the question asks anything else. The `evidence` tells
+    which words ask nothing the page could answer: words it never uses ("the flood defence umbrella") and everyday
+    ones ("the Incident Reporting parent"). `parents`: the parents' names when the caller keeps them (a generation's
+    `children`), so that a large index's sections are walked only once a parent is named (every search of a question
+    with a list word asks)."""
     if topic is None or topic.entities and topic.asks_authorship:
         return None
     if not (SEVERAL & set(topic.meta) or LIST_WORDS & (set(topic.words) | set(topic.meta))):
@@ -57,7 +59,9 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         named = {s.parent for s in cards if s.parent}  # a parent it names is the one it sets aside
         if _asks_more(topic, evidence, {stem for p in named for stem in stem_words(content_words(p))}):
             return None
-        return "", sorted((s for s in cards if not s.parent), key=lambda s: (s.source_file, s.line_start))
+        return Listed("", sorted((s for s in cards if not s.parent), key=lambda s: (s.source_file, s.line_start)))
+    if (listed := layout_listed(topic, sections if isinstance(sections, list) else list(sections), LIST_WORDS)):
+        return listed  # "List all the cards on this page.", "Which cards come before the Tariffs card?"
     if asks_subjects_place(topic, sections):  # `sections`: a list or a dict's values, read again below
         return None  # "What broader area does red teaming belong to?" on a page about red teaming: the overview's line
     if parents is None:
@@ -93,7 +97,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
     if _asks_more(topic, evidence, set(stem_words(content_words(parent)))):
         return None
     children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
-    return parent, children
+    return Listed(parent, children)
 
 
 def _asks_more(topic: Topic, evidence: Evidence | None, own: set[str]) -> bool:
@@ -103,8 +107,11 @@ def _asks_more(topic: Topic, evidence: Evidence | None, own: set[str]) -> bool:
     return bool({w for w in set(topic.words) - LIST_WORDS - idle if stem_words([w])[0] not in own})
 
 
-def outline_lead(parent: str, children: list) -> str:
-    """How a list of sections under a parent is introduced; the parent "" is the page's top level (`TOP_LEVEL`)."""
+def outline_lead(parent: str, children: list, lead: str = "") -> str:
+    """How a list of sections under a parent is introduced; the parent "" is the page's top level (`TOP_LEVEL`), or
+    another list of the page's layout, which says itself how it is introduced (`lead`, retriever/listing.py)."""
+    if lead:
+        return lead
     n = f"{len(children)} section{'s' if len(children) != 1 else ''}"
     return f"**{parent}** has {n} under it:" if parent else f"The page has {n} at its top level, under no parent:"
 

@@ -33,7 +33,7 @@ LABEL_WORDS = frozenset("label labels labelled labeled labelling category catego
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study agenda publication".split())
 AUTHOR_NOUNS = frozenset("author authors page".split())  # "Who heads the author list?", "Who made this page?"
 LAYOUT_NOUNS = frozenset("code codes label labels category categories".split())
-RESEARCH_AREA_NOUNS = frozenset("area areas".split())  # "research area(s)": the corpus layout's name for a card
+RESEARCH_AREA_NOUNS = frozenset("area areas card cards section sections entry entries".split())  # "research cards"
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
 # The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))

@@ -129,3 +129,11 @@ def test_a_cards_subject_beside_a_placing_word_keeps_its_card(retriever, questio
 def test_the_sub_areas_of_a_parent_named_like_the_subject_are_still_listed(second_page):
     answer = second_page.answer("Which areas sit under the Red Teaming heading?")
     assert "Reporting and disclosure" in answer.text and answer.citations[0].title != "Overview"
+
+
+def test_a_follow_up_asks_for_its_own_line_of_the_overview(second_page):
+    """A follow-up joined with the question it continues ("What is it also in? — Why is red teaming classed …?") is
+    answered by the line its own words ask for; before, the previous question's "classed" chose the reasoning line."""
+    why, also = converse(second_page, ["Why is red teaming classed as an evaluation practice?", "And what is it also in?"])
+    assert why.citations[0].title == "Overview" and "Also in" not in why.text.split("\n\n")[1]
+    assert also.citations[0].title == "Overview" and "Also in Security" in also.text

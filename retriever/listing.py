@@ -1,0 +1,107 @@
+"""Lists of cards the page's layout answers by itself, with no parent named: every card ("List all the cards on this
+page."), the cards before or after one card in the page's order ("Which cards come before the Tariffs card?", "…
+before the sub-areas?") and the cards that cite no source ("Which cards cite no sources at all?").
+
+Each is read from what the parser keeps of every page in the corpus layout (a card's kind, place and citations), so
+it holds on any page; the words that ask are generic English about order and citing, never a page's words. Nothing
+else may be asked: a question with a topic word of its own ("Which cards deal with near misses?"), a code, a label
+or a source key keeps its own answer, and so does a parent named ("What sits under Red Teaming?", retriever/outline.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from consensus_chat.ingest.lookups import normalise
+from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.words import META_WORDS, content_words
+
+from .topic import CITE_WORDS, Topic
+
+# "before"/"after" are stopwords, so they are read from the question's text: where a card stands in the page's order.
+_EARLIER = frozenset("before preceding precede precedes".split())
+_ORDER_WORDS = _EARLIER | frozenset("after following follow follows".split())
+_ORDER = re.compile(rf"\b({'|'.join(_ORDER_WORDS)})\b", re.IGNORECASE)
+# "cite no sources", "without a citation", "don't cite anything": a card whose citations are empty.
+_NONE = re.compile(r"\b(no|none|without|zero|not|never)\b|n['’]t\b", re.IGNORECASE)
+# The page's sub-areas as a block ("Which cards come before the sub-areas?"): the first card under a parent.
+SUB_AREAS = frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
+# Words that ask for cards and nothing else ("List all the research cards the page covers."); a word of the
+# question beyond them and the list words names a topic, and the topic's own ranking answers it.
+_ASKING = frozenset("research cover covers covered page pages document cards card areas area sections section "
+                    "entries entry list lists listed appear appears come comes there".split())
+
+
+class Listed(NamedTuple):
+    """A list of sections the question asks for: the parent area named ("" when none) and the sections, in the page's
+    order; `lead` says how a list that is not a parent's children is introduced."""
+
+    parent: str
+    sections: list[Section]
+    lead: str = ""
+
+
+def layout_listed(topic: Topic, sections: list[Section], list_words: frozenset[str]) -> Listed | None:
+    """The cards a question asks for by the page's layout alone (see the module's docstring), or None."""
+    if set(topic.words) - list_words - _ORDER_WORDS - {"research"}:
+        return None  # a topic of its own: "Which cards deal with near misses?"
+    titles = [e for e in topic.entities if e.kind == "title"]
+    spans = {(e.start, e.end) for e in titles}  # a label that is also a card's title is the title
+    if len(titles) > 1 or any((e.start, e.end) not in spans for e in topic.entities):
+        return None  # a code, a label, a source key: their own lists (app/extractive.py)
+    cards = sorted((s for s in sections if s.kind == "card"), key=lambda s: (s.source_file, s.line_start))
+    order = _order_word(topic.question, sections)
+    if order is not None:
+        return _ordered(topic, titles, cards, order in _EARLIER)
+    if topic.entities:
+        return None  # a card named without an order word is that card's question
+    meta = set(topic.meta)
+    if meta & CITE_WORDS:
+        if _NONE.search(topic.question) is None:
+            return None  # "Which cards cite sources?" asks which ones, by key: the citing lists
+        bare = [s for s in cards if not s.citations]
+        n = len(bare)
+        lead = f"{n} card{'s' if n != 1 else ''} cite{'s' if n == 1 else ''} no source:"
+        return Listed("", bare, lead) if n else None
+    parents = {w for s in cards if s.parent for w in content_words(s.parent)}
+    if {m for m in meta - _ASKING - list_words if m in META_WORDS or m in parents}:
+        # "Which cards does the author recommend?", "Enumerate the subsections of Provenance." (a parent named by a
+        # word of the page's own name): more is asked than the cards. The name's other words name the page.
+        return None
+    lead = f"The page has {len(cards)} research area{'s' if len(cards) != 1 else ''}:"
+    return Listed("", cards, lead) if cards else None
+
+
+def _order_word(question: str, sections: list[Section]) -> str | None:
+    """The word of order the question asks with, outside the names of the page's sections and parents: "after" in
+    "the sub-areas of Clinical Care After a Bite" is the parent's name."""
+    asked = normalise(question)  # padded with spaces: whole words only
+    if not _ORDER.search(asked):
+        return None  # most questions have none: the names are read only when one is there
+    for name in {n for s in sections for n in (s.title, s.parent) if n}:
+        asked = asked.replace(normalise(name), " ")
+    found = _ORDER.search(asked)
+    return found.group(1).lower() if found else None
+
+
+def _ordered(topic: Topic, titles: list, cards: list[Section], earlier: bool) -> Listed | None:
+    """The cards before (`earlier`) or after the one card the question names, or the page's sub-areas as a block."""
+    if titles:
+        named = set(titles[0].ids)
+        anchor = next((i for i, s in enumerate(cards) if s.id in named), None)
+        what = next((f"**{s.title}**" for s in cards if s.id in named), "")
+    elif set(topic.meta) & SUB_AREAS:
+        anchor = next((i for i, s in enumerate(cards) if s.parent), None)
+        what = "the sub-areas"
+    else:
+        return None
+    if anchor is None:
+        return None
+    listed = cards[:anchor] if earlier else [s for s in cards[anchor + 1:]
+                                             if not (what == "the sub-areas" and s.parent)]
+    if not listed:
+        return None
+    n = len(listed)
+    lead = f"{n} card{'s' if n != 1 else ''} come{'s' if n == 1 else ''} {'before' if earlier else 'after'} {what}:"
+    return Listed("", listed, lead)
