@@ -65,14 +65,15 @@ twice times name names named naming
 """.split())
 
 # What a report says of itself in its abstract: whom it is for, what it leaves out, what it aims at ("Which readers
-# is the guide for?", "What does the report leave out?", "What goal does the source report set?"). With the source work
-# named as a document beside them ("the report", "the underlying review", "the guide's"), they ask about that work,
-# not a topic. Generic English about reports, never words of one document.
+# is the guide for?", "What does the report leave out?", "What goal does the source report set?", "Which countries does
+# the report focus on?"). With the source work named as a document beside them ("the report", "the underlying review",
+# "the guide's"), they ask about that work, not a topic. Generic English about reports, never words of one document.
 REPORT_ASPECT_WORDS = frozenset("""
 audience audiences reader readers readership aimed intended meant prepared
 scope exclude excludes excluded excluding exclusion exclusions omit omits omitted omission omissions leave leaves
 goal goals aim aims target targets achieve achieves objective objectives ambition ambitions
 compare compares compared comparison comparisons
+country countries region regions nation nations focus focuses focused purpose purposes
 """.split())
 
 # How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",

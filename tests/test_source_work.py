@@ -68,3 +68,26 @@ def test_who_wrote_the_report_called_by_a_topic_of_the_page(third_page, question
     # A page rests on one report: "the near-miss report" is its source record, though "near-miss" is a card's word and
     # not one of the record's title (before, the cards ranked first: `ranking.names_its_report`).
     assert first_id(third_page.answer(question)) == REVIEW
+
+
+@pytest.fixture(scope="module")
+def review_with_countries(tmp_path_factory):
+    """tests/data's third page, its source record's abstract naming the countries it draws on (as many pages' do)."""
+    from conftest import DATA, written_page_assistant
+
+    text = (DATA / "third-page.txt").read_text(encoding="utf-8").replace(
+        "aviation, medicine and nuclear power.", "aviation, medicine and nuclear power in Norway, Japan and Canada.")
+    return written_page_assistant(text, "third-page.txt", tmp_path_factory)
+
+
+@pytest.mark.parametrize("question", ["Which countries does the review focus on?",
+                                      "What is the purpose of the underlying review?"])
+def test_where_and_why_the_work_looks_is_asked_of_its_record(review_with_countries, question):
+    """"countries", "focus", "purpose" are what a report says of itself, beside the work named (REPORT_ASPECT_WORDS);
+    before, "countries", a word the page never uses, refused the question or ranked a card first."""
+    answer = review_with_countries.answer(question)
+    assert not answer.refused and answer.citations[0].id == REVIEW
+
+
+def test_countries_without_the_work_named_are_a_topic(review_with_countries):
+    assert "countries" in review_with_countries.retriever.analyse("Which countries have incident databases?").words
