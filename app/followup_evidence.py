@@ -72,6 +72,8 @@ def own_words(question_topic, result, *, keep_ubiquitous: bool = False) -> tuple
 # "Any downside?", "Any catch?": a quantifier and one noun, no verb: a fragment of a question about what was just said.
 _FRAGMENT = re.compile(r"^\W*(?:any|some|other)\s+[\w'’-]+\W*$", re.I)
 _INSTEAD = re.compile(r"\b(?:instead|else|otherwise)\b", re.I)
+# "How do I measure my waist?": the user asks of their own things. Hand-written: English's first-person pronouns.
+_MINE = re.compile(r"\b(?:i|me|my|mine|we|us|our|ours)\b", re.I)
 
 
 def refers_back(question: str, question_topic, alone=None) -> bool:
@@ -114,6 +116,12 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(shown)
     if not covered and shown is not None:
         return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
+    if not covered and not _names(alone) and not _MINE.search(question) and (
+            partly := _in_other_words(strong, alone, cited)) is not None:
+        # "Why is coverage patchy?" after the incident databases card: the card uses every word of it but one, and that
+        # one the document never uses (the user's word for the card's own: "patchy" for "uneven"). Not in the first
+        # person: "How do I measure my waist?" after metrology asks of the user's own things, whatever word it shares.
+        return _on(partly)
     if back and not covered and len(strong) == 1 and not covered_words(strong, alone) and not _names(alone):
         # "Is it reliable?", "How expensive is it?": it points back and asks one thing the document has no word for,
         # naming nothing: a property of what was just shown. Alone it is about nothing the document covers.
@@ -209,3 +217,17 @@ def _only_its_words(words, result, section) -> bool:
     used = covered_words(words, result)
     return bool(used) and section_using(used, [section]) is not None and all(
         w.zipf >= ZIPF_EVERYDAY for w in evidence.words if w.word in words and not w.covered)
+
+
+def _in_other_words(words, result, cited) -> object | None:
+    """The first section just shown that uses every one of `words` but one, at least one of them a word the document
+    uses that is not common English, the one left a word the document never uses; else None."""
+    evidence = _evidence(result)
+    if evidence is None or len(words) < 2:
+        return None
+    unused = [w for w in evidence.words if w.word in words and not w.covered]
+    telling = [w for w in evidence.words if w.word in words and w.covered and w.zipf < ZIPF_COMMON]
+    if len(unused) != 1 or not telling:
+        return None
+    return section_using([w for w in words if w != unused[0].word], cited)
+

@@ -242,3 +242,20 @@ def test_the_section_on_a_topic_names_that_topic(assistant, shape):
 def test_an_opening_that_sets_the_last_topic_aside_asks_the_question_alone(assistant, follow_up, alone):
     _, answer = converse(assistant, ["What is metrology?", follow_up])
     assert answer.refused and answer.resolved_question == alone
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["Why is coverage so spotty?", "Why is coverage so sparse?"])
+def test_the_users_word_for_the_shown_cards_own_continues_it(third_page, shape, follow_up):
+    """Every word of the follow-up but one is the card's, and that one the page never uses ("spotty" for the card's
+    "uneven"): it asks about the card in other words. Before, not covered alone, it was refused."""
+    _, answer = converse(third_page, ["What does the page say about incident databases?", follow_up], shape)
+    assert not answer.refused and answer.citations[0].title == "Incident databases", answer.resolved_question
+
+
+@HISTORY_SHAPES
+@pytest.mark.parametrize("follow_up", ["How do I get better phone coverage in the countryside?",
+                                       "Why is mobile coverage spotty?"])
+def test_two_words_the_page_never_uses_beside_the_cards_word_are_a_new_topic(third_page, shape, follow_up):
+    _, answer = converse(third_page, ["What does the page say about incident databases?", follow_up], shape)
+    assert answer.refused, answer.resolved_question
