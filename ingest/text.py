@@ -79,27 +79,45 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
-def asked_sentence(text: str) -> str | None:
+def asked_sentence(text: str, *, typed: bool = False) -> str | None:
     """The one question of a question written with context around it ("We run a bank. Our testers only know web apps.
     What does the page say about bringing in external testers?"; a clause after a semicolon counts as a sentence);
-    None for a question of one sentence, or of several questions, or with no question mark."""
+    None for a question of one sentence, or of several questions, or with no question mark. With `typed`, also as it is
+    typed in a hurry: a clause after a comma before a question word, and without a question mark the one clause that
+    opens with a question word ("i found a flaw last week, how should i report it"); for judging the question by that
+    clause, not for ranking by it (the context's words name the card: "… jailbroken with strange prompts, what does
+    the page say about testing for that")."""
     # A semicolon joins two sentences into one ("Apple Watches detect falls; what does the page say about fall
     # detectors?"): each clause counts as one, unless it is inside parentheses.
-    sentences = [clause for s in split_sentences(text) for clause in _clauses(s)]
+    breaks = _TYPED_BREAK if typed else _CLAUSE_BREAK
+    sentences = [clause for s in split_sentences(text) for clause in _clauses(s, breaks)]
     asked = [s for s in sentences if s.rstrip("\"”’)").endswith("?")]
+    if typed and not asked and "?" not in text:
+        # "i found a flaw in a chatbot last week, how should i report it": typed without a question mark, the clause
+        # that opens with a question word is the question.
+        asked = [s for s in sentences if _QUESTION_WORD.match(s)]
     return asked[0] if len(sentences) >= 2 and len(asked) == 1 else None
 
 
 # A semicolon, or a colon or a dash before a question word ("Answer in JSON: what does the page say about …?",
-# "Quorvix runs bounties - what does the page say about …?"), ends a clause.
-_CLAUSE_BREAK = re.compile(r";\s+|(?::|\s[-–—])\s+(?=(?:what|which|who|whom|whose|when|where|why|how|is|are|was|"
-                           r"were|does|do|did|can|could|would|should|will|has|have)\b)", re.I)
+# "Quorvix runs bounties - what does the page say about …?"), ends a clause; typed in a hurry, a comma before one too
+# ("i found a flaw last week, how should i report it?").
+_QUESTION_WORDS = (r"(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|does|do|did|can|could|would|"
+                   r"should|will|has|have)\b")
+_CLAUSE_BREAK = re.compile(rf";\s+|(?::|\s[-–—])\s+(?={_QUESTION_WORDS})", re.I)
+_TYPED_BREAK = re.compile(rf";\s+|(?::|,|\s[-–—])\s+(?={_QUESTION_WORDS})", re.I)
+_QUESTION_WORD = re.compile(rf"\W*{_QUESTION_WORDS}", re.I)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|we|we're|we've|us|our)\b", re.I)
 
 
-def _clauses(sentence: str) -> list[str]:
-    """A sentence split at each semicolon (or colon before a question word) outside parentheses."""
+def _clauses(sentence: str, breaks: re.Pattern = _CLAUSE_BREAK) -> list[str]:
+    """A sentence split at each semicolon (or colon before a question word) outside parentheses; a comma ends a clause
+    only after the user's own story, in the first person ("we run a bank, what …"), not after a phrase that frames the
+    question ("According to the paper, which …", "If a lab wanted to …, how …")."""
     out, start = [], 0
-    for match in re.finditer(_CLAUSE_BREAK, sentence):
+    for match in re.finditer(breaks, sentence):
+        if match.group(0).startswith(",") and not _FIRST_PERSON.search(sentence, start, match.start()):
+            continue
         if not _inside_parentheses(sentence[start:match.start()]):
             out.append(sentence[start:match.start()].strip())
             start = match.end()

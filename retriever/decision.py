@@ -278,7 +278,7 @@ def decide(evidence: Evidence, rule) -> Decision:
             # Beside a name the document never mentions, the page's side of a comparison ranks too ("Does CERT's
             # approach to vulnerabilities match how the page says findings should be shared?": the sharing, not the
             # vulnerabilities); a question with context keeps the whole to rank by, whose scene helps find the card.
-            compared = names and asked_sentence(evidence.question) is None
+            compared = names and asked_sentence(evidence.question, typed=True) is None
             # An asked sentence about the document alone ("…: who are the authors?") is what ranks and answers.
             about = asked if asked.empty else None
             return Decision(True, found_asked.reading if compared or about else reading, found_asked.score,

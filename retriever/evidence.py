@@ -189,7 +189,7 @@ class Evidence:
     def asked(self) -> Evidence | None:
         """The evidence of the one question sentence of a question written with context (`text.asked_sentence`), or of
         the page's side of a comparison with a name it never mentions (`wording.compared_part`)."""
-        text = asked_sentence(self.question) if self.ask else None
+        text = asked_sentence(self.question, typed=True) if self.ask else None
         if text is None and self.ask and self.names:
             # "Would <a name> count as the kind of <a topic> the page describes?": the page's side is what is asked.
             text = compared_part(self.question, self.names)

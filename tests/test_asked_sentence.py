@@ -74,3 +74,31 @@ def test_context_does_not_make_an_uncovered_question_covered(second_page, questi
 def test_a_question_of_one_sentence_gathers_nothing_more(retriever):
     evidence = retriever.evidence("How can I tell whether a model's stated reasoning matches what it really did?")
     assert evidence.asked is None
+
+
+@pytest.mark.parametrize("text, asked", [
+    ("i found a flaw in our chatbot yesterday, how should i report it", "how should i report it"),
+    ("we run a bank, what does the page say about red teaming?", "what does the page say about red teaming?"),
+    ("we run a bank, what does the page say about red teaming", "what does the page say about red teaming"),
+    ("Which cards cover audits, and how do they differ?", None),  # "and" after the comma: one question
+    ("red teaming, jailbreaks and disclosure", None),  # no clause opens with a question word
+    ("According to the paper, which benchmarks matter?", None),  # a frame, not the user's story: one question
+])
+def test_typed_in_a_hurry_a_comma_before_a_question_word_ends_the_context(text, asked):
+    assert asked_sentence(text, typed=True) == asked
+    assert asked_sentence(text) is None  # ranking reads the whole: the context's words can name the card
+
+
+@pytest.mark.parametrize("question", [
+    "i found a hole in a support bot last month, how should i go about reporting it",
+    "we run a small insurer, what does the page say about bringing in external testers",
+])
+def test_a_covered_clause_typed_after_a_comma_is_answered(second_page, question):
+    """Lower-case questions typed as one run-on sentence lost the asked-sentence reading that the same words with a full
+    stop and a capital had, and were refused for the context's words ("hole", "insurer")."""
+    answer = second_page.answer(question)
+    assert not answer.refused and answer.citations[0].title in ("Reporting and disclosure", "Third-party red teaming")
+
+
+def test_an_uncovered_clause_typed_after_a_comma_is_refused(second_page):
+    assert second_page.answer("i run red-team exercises for a bank, how long should i bake sourdough bread").refused
