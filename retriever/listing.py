@@ -11,6 +11,7 @@ or a source key keeps its own answer, and so does a parent named ("What sits und
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from consensus_chat.ingest.lookups import normalise
@@ -42,33 +43,43 @@ class Listed(NamedTuple):
     lead: str = ""
 
 
-def layout_listed(topic: Topic, sections: list[Section], list_words: frozenset[str]) -> Listed | None:
-    """The cards a question asks for by the page's layout alone (see the module's docstring), or None."""
+def layout_listed(topic: Topic, sections: Iterable[Section], list_words: frozenset[str],
+                  parents: Iterable[str] | None = None) -> Listed | None:
+    """The cards a question asks for by the page's layout alone (see the module's docstring), or None. The words are
+    read first: the sections (a large index's many) are walked only for a question that asks for such a list.
+    `parents`: the parents' names when the caller keeps them."""
     if set(topic.words) - list_words - _ORDER_WORDS - {"research"}:
         return None  # a topic of its own: "Which cards deal with near misses?"
     titles = [e for e in topic.entities if e.kind == "title"]
     spans = {(e.start, e.end) for e in titles}  # a label that is also a card's title is the title
     if len(titles) > 1 or any((e.start, e.end) not in spans for e in topic.entities):
         return None  # a code, a label, a source key: their own lists (app/extractive.py)
+    meta = set(topic.meta)
+    order = None
+    if _ORDER.search(topic.question):
+        sections = sections if isinstance(sections, list) else list(sections)
+        order = _order_word(topic.question, sections)
+    if order is None and topic.entities:
+        return None  # a card named without an order word is that card's question
+    citing = order is None and bool(meta & CITE_WORDS)
+    if citing and _NONE.search(topic.question) is None:
+        return None  # "Which cards cite sources?" asks which ones, by key: the citing lists
+    more = {m for m in meta - _ASKING - list_words} if order is None and not citing else set()
+    if more & META_WORDS:
+        return None  # "Which cards does the author recommend?": more is asked than the cards
+    if more:
+        sections = sections if isinstance(sections, list) else list(sections)
+        named = {s.parent for s in sections if s.parent} if parents is None else parents
+        if more & {w for p in named for w in content_words(p)}:
+            return None  # "Enumerate the subsections of Provenance.": a parent named by a word of the page's own name
     cards = sorted((s for s in sections if s.kind == "card"), key=lambda s: (s.source_file, s.line_start))
-    order = _order_word(topic.question, sections)
     if order is not None:
         return _ordered(topic, titles, cards, order in _EARLIER)
-    if topic.entities:
-        return None  # a card named without an order word is that card's question
-    meta = set(topic.meta)
-    if meta & CITE_WORDS:
-        if _NONE.search(topic.question) is None:
-            return None  # "Which cards cite sources?" asks which ones, by key: the citing lists
+    if citing:
         bare = [s for s in cards if not s.citations]
         n = len(bare)
         lead = f"{n} card{'s' if n != 1 else ''} cite{'s' if n == 1 else ''} no source:"
         return Listed("", bare, lead) if n else None
-    parents = {w for s in cards if s.parent for w in content_words(s.parent)}
-    if {m for m in meta - _ASKING - list_words if m in META_WORDS or m in parents}:
-        # "Which cards does the author recommend?", "Enumerate the subsections of Provenance." (a parent named by a
-        # word of the page's own name): more is asked than the cards. The name's other words name the page.
-        return None
     lead = f"The page has {len(cards)} research area{'s' if len(cards) != 1 else ''}:"
     return Listed("", cards, lead) if cards else None
 

@@ -60,7 +60,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         if _asks_more(topic, evidence, {stem for p in named for stem in stem_words(content_words(p))}):
             return None
         return Listed("", sorted((s for s in cards if not s.parent), key=lambda s: (s.source_file, s.line_start)))
-    if (listed := layout_listed(topic, sections if isinstance(sections, list) else list(sections), LIST_WORDS)):
+    if (listed := layout_listed(topic, sections, LIST_WORDS, parents)):
         return listed  # "List all the cards on this page.", "Which cards come before the Tariffs card?"
     if asks_subjects_place(topic, sections):  # `sections`: a list or a dict's values, read again below
         return None  # "What broader area does red teaming belong to?" on a page about red teaming: the overview's line
