@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.section import Section, in_page_order
 from consensus_chat.ingest.words import SECTION_NOUNS
 from consensus_chat.retriever.topic import Topic
 
@@ -45,7 +45,7 @@ def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> t
     """(how to introduce them, the cards that share a code): with a section the question is about, the other cards
     with its code and then that section (that section alone when no other has it); without one, every card whose code
     another card has, grouped by code in document order, or ("", []) when no two cards share one."""
-    cards = sorted((s for s in sections if s.kind == "card" and s.code), key=lambda s: (s.source_file, s.line_start))
+    cards = in_page_order(s for s in sections if s.kind == "card" and s.code)
     if focus is not None:
         others = [s for s in cards if s.code == focus.code and s.id != focus.id]
         if not others:

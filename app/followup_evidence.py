@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import re
 
+from consensus_chat.ingest.text import FIRST_PERSON
 from consensus_chat.retriever.evidence import ZIPF_COMMON, ZIPF_EVERYDAY, zipf
 
 from .followup_context import (bare_predicate, definite_only, definite_parts, points_back, refers_to, section_using,
@@ -72,8 +73,6 @@ def own_words(question_topic, result, *, keep_ubiquitous: bool = False) -> tuple
 # "Any downside?", "Any catch?": a quantifier and one noun, no verb: a fragment of a question about what was just said.
 _FRAGMENT = re.compile(r"^\W*(?:any|some|other)\s+[\w'’-]+\W*$", re.I)
 _INSTEAD = re.compile(r"\b(?:instead|else|otherwise)\b", re.I)
-# "How do I measure my waist?": the user asks of their own things. Hand-written: English's first-person pronouns.
-_MINE = re.compile(r"\b(?:i|me|my|mine|we|us|our|ours)\b", re.I)
 
 
 def refers_back(question: str, question_topic, alone=None) -> bool:
@@ -116,7 +115,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(shown)
     if not covered and shown is not None:
         return _on(shown)  # "Why is coverage uneven?": the document covers it only as the section just shown says it
-    if not covered and not _names(alone) and not _MINE.search(question) and (
+    if not covered and not _names(alone) and not FIRST_PERSON.search(question) and (
             partly := _in_other_words(strong, alone, cited)) is not None:
         # "Why is coverage patchy?" after the incident databases card: the card uses every word of it but one, and that
         # one the document never uses (the user's word for the card's own: "patchy" for "uneven"). Not in the first

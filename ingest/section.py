@@ -178,6 +178,11 @@ class Section:
         return section
 
 
+def in_page_order(sections) -> list:
+    """Sections (or records carrying one) in the order the page writes them: by file, then by first line."""
+    return sorted(sections, key=lambda s: (s.source_file, s.line_start))
+
+
 _new = object.__new__
 
 

@@ -107,7 +107,8 @@ _QUESTION_WORDS = (r"(?:what|which|who|whom|whose|when|where|why|how|is|are|was|
 _CLAUSE_BREAK = re.compile(rf";\s+|(?::|\s[-–—])\s+(?={_QUESTION_WORDS})", re.I)
 _TYPED_BREAK = re.compile(rf";\s+|(?::|,|\s[-–—])\s+(?={_QUESTION_WORDS})", re.I)
 _QUESTION_WORD = re.compile(rf"\W*{_QUESTION_WORDS}", re.I)
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|me|my|we|we're|we've|us|our)\b", re.I)
+# The user speaking of themselves ("i'm", "we've" match at "i", "we"). Hand-written: English's first-person pronouns.
+FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|we|us|our|ours)\b", re.I)
 
 
 def _clauses(sentence: str, breaks: re.Pattern = _CLAUSE_BREAK) -> list[str]:
@@ -116,7 +117,7 @@ def _clauses(sentence: str, breaks: re.Pattern = _CLAUSE_BREAK) -> list[str]:
     question ("According to the paper, which …", "If a lab wanted to …, how …")."""
     out, start = [], 0
     for match in re.finditer(breaks, sentence):
-        if match.group(0).startswith(",") and not _FIRST_PERSON.search(sentence, start, match.start()):
+        if match.group(0).startswith(",") and not FIRST_PERSON.search(sentence, start, match.start()):
             continue
         if not _inside_parentheses(sentence[start:match.start()]):
             out.append(sentence[start:match.start()].strip())

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from consensus_chat.ingest.lookups import normalise
-from consensus_chat.ingest.section import Section
+from consensus_chat.ingest.section import Section, in_page_order
 from consensus_chat.ingest.words import META_WORDS, content_words
 
 from .topic import CITE_WORDS, Topic
@@ -72,7 +72,7 @@ def layout_listed(topic: Topic, sections: Iterable[Section], list_words: frozens
         named = {s.parent for s in sections if s.parent} if parents is None else parents
         if more & {w for p in named for w in content_words(p)}:
             return None  # "Enumerate the subsections of Provenance.": a parent named by a word of the page's own name
-    cards = sorted((s for s in sections if s.kind == "card"), key=lambda s: (s.source_file, s.line_start))
+    cards = in_page_order(s for s in sections if s.kind == "card")
     if order is not None:
         return _ordered(topic, titles, cards, order in _EARLIER)
     if citing:

@@ -19,10 +19,10 @@ from collections.abc import Iterable
 from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import (CATEGORY_WORDS, CLASSIFIED_WORDS, LAYOUT_LINE_WORDS, Section, asks_overview_line,
-                                           mitigation_text)
+                                           in_page_order, mitigation_text)
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from .evidence import ZIPF_EVERYDAY, Evidence, zipf
-from .listing import Listed, layout_listed
+from .listing import SUB_AREAS, Listed, layout_listed
 from .topic import CITE_WORDS, Topic
 from .wording import CODE_NOUNS
 
@@ -34,7 +34,7 @@ LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name name
                        "grouped fall falls come comes part parts topics underneath beneath "
                        # "What is X split into?", "What sits under the X heading?": how an outline is divided
                        "split divided subdivided heading headings umbrella".split())
-SEVERAL = SECTION_NOUNS | frozenset("subsections sub-sections subareas sub-areas subtopics sub-topics".split())
+SEVERAL = SECTION_NOUNS | SUB_AREAS
 _NOT_A_LIST = CODE_NOUNS  # a code question keeps its own answer
 # Of META_WORDS: the cards under no parent area ("Which top-level cards are there?"), listed as sub-areas are.
 TOP_LEVEL = "top-level"
@@ -59,7 +59,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         named = {s.parent for s in cards if s.parent}  # a parent it names is the one it sets aside
         if _asks_more(topic, evidence, {stem for p in named for stem in stem_words(content_words(p))}):
             return None
-        return Listed("", sorted((s for s in cards if not s.parent), key=lambda s: (s.source_file, s.line_start)))
+        return Listed("", in_page_order(s for s in cards if not s.parent))
     if (listed := layout_listed(topic, sections, LIST_WORDS, parents)):
         return listed  # "List all the cards on this page.", "Which cards come before the Tariffs card?"
     if asks_subjects_place(topic, sections):  # `sections`: a list or a dict's values, read again below
@@ -96,7 +96,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return None  # a question about citations; "sources" of "Lead Sources in the Home" is the parent's name
     if _asks_more(topic, evidence, set(stem_words(content_words(parent)))):
         return None
-    children = sorted((s for s in sections if s.parent == parent), key=lambda s: (s.source_file, s.line_start))
+    children = in_page_order(s for s in sections if s.parent == parent)
     return Listed(parent, children)
 
 
