@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from consensus_chat.ingest.config import Config
 from consensus_chat.ingest.errors import QueryError
+from consensus_chat.ingest.section import in_page_order
 from consensus_chat.ingest.words import PLURAL_ASKED, SECTION_NOUNS
 from consensus_chat.retriever.blas import one_blas_thread
 from consensus_chat.retriever.clean import clean_query
@@ -138,7 +139,7 @@ class Assistant:
             if card.id not in {h.id for h in hits}:
                 hits.append(card)
         if len(hits) >= 2:  # in the page's order, as every list is, so "the first one" is the first shown
-            return sorted(hits, key=lambda h: (h.source_file, h.line_start))
+            return in_page_order(hits)
         if not asks_areas:
             return []
         # "What are the research areas about evaluation?" asks for areas: the first two cards, and any other the

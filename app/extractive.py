@@ -6,6 +6,7 @@ inline [n] marker that points to its section."""
 from __future__ import annotations
 
 from consensus_chat.ingest.lookups import key_surname
+from consensus_chat.ingest.section import in_page_order
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.outline import LIST_WORDS, children_asked, outline_lead
 from consensus_chat.retriever.types import Hit, SearchResult
@@ -172,7 +173,7 @@ class ExtractiveComposer:
         wanted = {k.lower() for k in keys or ()}
         citations, lines = [], []
         if not ranked:
-            hits = sorted(hits, key=lambda h: (h.source_file, h.line_start))  # document order
+            hits = in_page_order(hits)  # document order
         for n, hit in enumerate(hits, 1):
             sentences = self._sentences(hit)[0]
             sentence = None
