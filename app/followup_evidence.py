@@ -4,6 +4,8 @@ A follow-up with topic words of its own is searched alone (one search, reused wh
 search found decides:
 - it only asks for more of the last answer (an elaboration word, "example", "detail", "explain", beside common
   English only: "Give me an example"): it continues the section just shown;
+- it is in the first person, points back to nothing and has a word the document never uses, rarer than common
+  English ("How do I become a financial auditor?" after the tags): the user's own new thing, a new topic;
 - its first section is one the last answer cited: the user is still on those (the one that uses the question's
   words, else that first section);
 - it points back ("it", "that", "the risks") and its own words say little (words most of the document's sections
@@ -105,6 +107,10 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return None  # "Tell me about the Equifax data breach.": a name the document never uses, tied to nothing shown
     if elaborates(question_topic):
         return _on(shown or cited[0])  # "Give me an example", "Any more details?": more of what was just shown
+    if FIRST_PERSON.search(question) and not points_back(question) and _unused_rare(alone):
+        # "How do I become a financial auditor?" after the tags: the user's own thing, in a word the document never
+        # uses and rarer than common English, pointing back to nothing shown: a new topic, judged alone.
+        return None
     back = refers_back(question, question_topic, alone)
     strong = own_words(question_topic, alone)
     if back and not strong:
@@ -192,6 +198,12 @@ def _names_new_thing(question: str, result) -> bool:
     evidence = _evidence(result)
     unused = {w.word for w in evidence.words if not w.covered} if evidence is not None else set()
     return len(unused.intersection(definite_parts(question))) >= 2
+
+
+def _unused_rare(result) -> set[str]:
+    """The question's words the document never uses that are rarer than common English (by its own search)."""
+    evidence = _evidence(result)
+    return {w.word for w in evidence.words if not w.covered and w.zipf < ZIPF_COMMON} if evidence is not None else set()
 
 
 def covered_words(words, result) -> tuple[str, ...]:

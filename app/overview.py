@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_also_in,
-                                            asks_overview_line, asks_why_preferred, author_line, mitigation_text)
+                                            asks_overview_line, asks_why_preferred, author_line, mitigation_text,
+                                            placed_under)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.outline import asks_subjects_place
@@ -54,13 +55,15 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
         return also  # "What's it also in? — Why is red teaming classed as it is?": the follow-up's own words say which
     why = reasoning_line(text)
     first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
-    if first and asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) and (question.lstrip().lower().startswith("why") or
-                                                                   asked & WHY_WORDS):
+    # Why it is where it is: asked with a word for classing or a category, or after a question for an overview line
+    # ("Why? — What is this mitigation also filed under?", where "filed" alone says nothing of the reasoning).
+    placed = asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) or asks_overview_line(question) or placed_under(question)
+    if first and placed and (question.lstrip().lower().startswith("why") or asked & WHY_WORDS):
         return first  # "Why was this classified as it is?", "Why? — What category is it also filed under?"
     if first and asks_why_preferred(question):
         return first  # "Why does the page favour X over Y?"
-    if also is not None and (asked & CATEGORY_WORDS or asks_overview_line(question)):
-        return also  # "Which category is this page also in?", "What is the parent category?"
+    if also is not None and (asked & CATEGORY_WORDS or asks_overview_line(question) or placed_under(own)):
+        return also  # "Which category is this page also in?", "What is the parent category?", "… filed under?"
     return sentences[int(scores.argmax())]
 
 

@@ -24,9 +24,12 @@ REASONING = "Reasoning"
 # ("Which category is it also listed in?", "What is it also filed under?"), the category's parent ("What is the parent
 # category?"), or the reasoning for the classification ("What reasoning is given for classifying it here?"). A card has
 # one label and no parent category, so these ask for the overview; regexes, because the layout's words are few.
-_ALSO = re.compile(r"\balso\s+(?:been\s+|be\s+)?(?:in|listed|filed|part|under|placed|included|classified|categori[sz]ed|"
-                   r"sits?|belongs?|appears?)\b", re.I)
-_CATEGORY = re.compile(r"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b", re.I)
+# "also" before a placing word, or before any participle and "in"/"under" ("also grouped under", "also sorted in").
+_ALSO = re.compile(r"\balso\s+(?:been\s+|be\s+)?(?:in|(?:[a-z]+ed\s+)?(?:in|under)|listed|filed|part|under|placed|"
+                   r"included|classified|categori[sz]ed|sits?|belongs?|appears?)\b", re.I)
+# ... or a participle and "under" ending the question ("What is it also grouped under?", "… sorted under?").
+_PLACED_UNDER = re.compile(r"\b[a-z]+ed\s+under\W*$", re.I)
+_CATEGORY = re.compile(rf"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b|{_PLACED_UNDER.pattern}", re.I)
 _OTHER = re.compile(r"\b(?:other|another|wider|broader)\s+categor(?:y|ies)\b(?!\s+of)[^?]*\b(?:listed|filed|placed|in|under|"
                     r"part)\b", re.I)  # "Which other category is red teaming listed under?"
 _PARENT = re.compile(r"\bparent\s+categor(?:y|ies)\b|\bcategory(?:'s|’s)\s+parent\b", re.I)
@@ -41,6 +44,10 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         # what's the reasoning?": the line named as a part of the layout, or last beside the overview
                         # ("the chain-of-thought reasoning section" is a card's subject, not the line).
                         r"|\bthe\s+(?:reasoning|justification|rationale)\s+(?:line|section|paragraph|part)\b"
+                        # "What's the reasoning on this page?", "What reasoning does the overview give?": the line asked
+                        # for by a determiner or question word, of the page, document or overview.
+                        r"|\b(?:the|its|what|which)\s+(?:reasoning|justification|rationale)\s+(?:(?:on|in|of|behind|"
+                        r"for)\s+(?:the|this)\s+|(?:does|do|did)\s+(?:the|this)\s+)(?:page|document|overview)\b"
                         r"|\boverview\b[^?]*\b(?:the|its)\s+(?:reasoning|justification|rationale)"
                         r"(?:\s+(?:given|offered|stated))?\W*$"
                         # "Why is it classed as an evaluation practice?", "Why was this mitigation placed where it is?": why
@@ -81,6 +88,12 @@ def asks_overview_line(question: str) -> bool:
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
                 or _OTHER.search(question) or _REASONING.search(question) or asks_why_preferred(question)
                 or _SUBJECT.search(question) and _PLACED.search(question))
+
+
+def placed_under(question: str) -> bool:
+    """Does the question end by asking what its subject is placed under ("What is incident reporting filed under?")?
+    Of the page's subject (the overview ranked first) it asks for the `Also in` line."""
+    return _PLACED_UNDER.search(question) is not None
 
 
 def asks_also_in(question: str) -> bool:

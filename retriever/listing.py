@@ -21,8 +21,9 @@ from consensus_chat.ingest.words import META_WORDS, content_words
 from .topic import CITE_WORDS, Topic
 
 # "before"/"after" are stopwords, so they are read from the question's text: where a card stands in the page's order.
-_EARLIER = frozenset("before preceding precede precedes".split())
-_ORDER_WORDS = _EARLIER | frozenset("after following follow follows".split())
+# Generic English for order ("ahead of", "prior to", "subsequent to"), never a page's words.
+_EARLIER = frozenset("before preceding precede precedes ahead prior".split())
+_ORDER_WORDS = _EARLIER | frozenset("after following follow follows subsequent".split())
 _ORDER = re.compile(rf"\b({'|'.join(_ORDER_WORDS)})\b", re.IGNORECASE)
 # "cite no sources", "without a citation", "don't cite anything": a card whose citations are empty.
 _NONE = re.compile(r"\b(no|none|without|zero|not|never)\b|n['’]t\b", re.IGNORECASE)

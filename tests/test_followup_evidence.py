@@ -259,3 +259,11 @@ def test_the_users_word_for_the_shown_cards_own_continues_it(third_page, shape, 
 def test_two_words_the_page_never_uses_beside_the_cards_word_are_a_new_topic(third_page, shape, follow_up):
     _, answer = converse(third_page, ["What does the page say about incident databases?", follow_up], shape)
     assert answer.refused, answer.resolved_question
+
+
+@HISTORY_SHAPES
+def test_the_users_own_thing_in_the_first_person_is_a_new_topic(second_page, shape):
+    """The tags define "Auditor"; a first-person question with a word the page never uses ("financial") asks of the
+    user's own thing, not of the tags. Before, the tags, which use "auditor", answered it."""
+    _, answer = converse(second_page, ["What does Auditor mean here?", "How do I become a financial auditor?"], shape)
+    assert answer.refused, answer.resolved_question

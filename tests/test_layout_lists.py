@@ -40,6 +40,8 @@ def test_the_cards_before_a_card_are_listed_in_the_pages_order(assistant, shape)
     ("Which cards come after Root cause analysis?", THIRD_CARDS[3:]),
     ("Which cards are listed before the sub-areas?", THIRD_CARDS[:3]),
     ("Which cards appear before the one on near-miss reporting?", THIRD_CARDS[:3]),
+    ("Which cards are listed ahead of Root cause analysis?", THIRD_CARDS[:2]),  # before, its sub-areas or the card
+    ("What cards sit prior to Near-miss reporting?", THIRD_CARDS[:3]),
 ])
 def test_before_or_after_a_card_or_the_sub_areas(third_page, question, titles):
     answer = third_page.answer(question)

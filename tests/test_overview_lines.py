@@ -12,12 +12,15 @@ from consensus_chat.ingest.section import asks_overview_line
 ALSO = ["Which broader category is this mitigation also listed in?", "What is it also filed under?",
         "Which other category is interpretability listed under?",
         "What is the parent category of this practice?", "Under which wider category is it also listed?",
-        "Which higher-level category is it also listed under?"]
+        "Which higher-level category is it also listed under?",
+        "What is this mitigation also grouped under?"]  # "also", any participle, "under": before, a card answered
 WHY = ["What reasoning is given for classifying it here?", "What is the justification for classing it where it is?",
        "Why was this mitigation placed where it is in the taxonomy?", "Why does the page classify this as a mitigation?",
        "Why is it classed as an organisational measure?", "Why was it classified there, and what broader category does it sit in?",
        "Give the Reasoning line of this page.", "What is the point made in the reasoning section?",
-       "Turning to the overview: what is the reasoning?", "What justification is there for the placement of this practice?"]
+       "Turning to the overview: what is the reasoning?", "What justification is there for the placement of this practice?",
+       # the line asked for by a determiner or question word, of the page or overview: before, refused
+       "What's the reasoning on this page?", "What reasoning does the overview give?"]
 
 # Where the page's subject, called "this mitigation" (practice, technique, approach), is placed: before, these were
 # refused or answered from a card (blind sets 15 to 27, read as development data, asked them in such words).
@@ -137,3 +140,20 @@ def test_a_follow_up_asks_for_its_own_line_of_the_overview(second_page):
     why, also = converse(second_page, ["Why is red teaming classed as an evaluation practice?", "And what is it also in?"])
     assert why.citations[0].title == "Overview" and "Also in" not in why.text.split("\n\n")[1]
     assert also.citations[0].title == "Overview" and "Also in Security" in also.text
+
+
+@pytest.mark.parametrize("category", ["What is the page's mitigation also filed under?", "What's this mitigation filed under?"])
+def test_why_after_the_category_line_is_the_reasoning_line(assistant, category):
+    """"Why?" after the `Also in` line asks why it is there: the reasoning line. Before, "filed" was no word for
+    classing, so the joined question was answered by the `Also in` line again or the mitigation's description."""
+    also, why = converse(assistant, [category, "Why?"])
+    assert "Also in Organisation" in also.text
+    assert why.citations[0].title == "Overview" and "Interpretability techniques modify model design" in why.text
+
+
+def test_the_pages_subject_filed_under_asks_for_the_category_line(third_page):
+    """A participle and "under" ending a question about the page's subject asks where it is placed. Before, "filed"
+    without "also" was no question for a line, and the overview's closest sentence answered both turns."""
+    placed, why = converse(third_page, ["What is incident reporting filed under?", "Why?"])
+    assert placed.citations[0].title == "Overview" and "Also in Governance" in placed.text
+    assert why.citations[0].title == "Overview" and "shared lessons" in why.text and "Also in" not in why.text
