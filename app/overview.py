@@ -19,6 +19,8 @@ from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.outline import asks_subjects_place
 
 WHY_WORDS = frozenset("reasoning reason justification rationale".split())
+# A question that opens with "why", after a joining word at most ("And why was it put where it is?").
+_WHY = re.compile(r"^\W*(?:(?:and|so|but|then|ok|okay)\W+)?why\b", re.I)
 
 
 def asks_layout(topic, top=None, all_sections=None) -> bool:
@@ -51,14 +53,14 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
     asked = set(topic.meta) | set(topic.words)
     also = next((s for s in sentences if s.startswith(ALSO_IN)), None)
     own, _, before = question.partition(" — ")  # a follow-up joined with the question it continues (app/followup.py)
-    if before and also is not None and asks_also_in(own) and not own.lstrip().lower().startswith("why"):
+    if before and also is not None and asks_also_in(own) and not _WHY.match(own):
         return also  # "What's it also in? — Why is red teaming classed as it is?": the follow-up's own words say which
     why = reasoning_line(text)
     first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
     # Why it is where it is: asked with a word for classing or a category, or after a question for an overview line
     # ("Why? — What is this mitigation also filed under?", where "filed" alone says nothing of the reasoning).
     placed = asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) or asks_overview_line(question) or placed_under(question)
-    if first and placed and (question.lstrip().lower().startswith("why") or asked & WHY_WORDS):
+    if first and placed and (_WHY.match(question) or asked & WHY_WORDS):
         return first  # "Why was this classified as it is?", "Why? — What category is it also filed under?"
     if first and asks_why_preferred(question):
         return first  # "Why does the page favour X over Y?"

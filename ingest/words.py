@@ -74,6 +74,7 @@ scope exclude excludes excluded excluding exclusion exclusions omit omits omitte
 goal goals aim aims target targets achieve achieves objective objectives ambition ambitions
 compare compares compared comparison comparisons
 country countries region regions nation nations focus focuses focused purpose purposes
+version versions edition editions interim draft drafts
 """.split())
 
 # How the answer should look, said inside the question ("Summarise the page in two sentences", "in plain English",

@@ -20,7 +20,8 @@ WHY = ["What reasoning is given for classifying it here?", "What is the justific
        "Give the Reasoning line of this page.", "What is the point made in the reasoning section?",
        "Turning to the overview: what is the reasoning?", "What justification is there for the placement of this practice?",
        # the line asked for by a determiner or question word, of the page or overview: before, refused
-       "What's the reasoning on this page?", "What reasoning does the overview give?"]
+       "What's the reasoning on this page?", "What reasoning does the overview give?",
+       "And why was it put where it is?"]  # "why" after "and": before, the `Also in` line
 
 # Where the page's subject, called "this mitigation" (practice, technique, approach), is placed: before, these were
 # refused or answered from a card (blind sets 15 to 27, read as development data, asked them in such words).

@@ -91,3 +91,15 @@ def test_where_and_why_the_work_looks_is_asked_of_its_record(review_with_countri
 
 def test_countries_without_the_work_named_are_a_topic(review_with_countries):
     assert "countries" in review_with_countries.retriever.analyse("Which countries have incident databases?").words
+
+
+@pytest.mark.parametrize("question", ["Was there an earlier draft of the report?", "Which edition of the report is this?"])
+def test_a_version_of_the_work_is_asked_of_its_record(assistant, question):
+    """"draft", "edition", "version", "interim" beside the work named ask what the report says of its versions;
+    before, the words the page never uses refused these."""
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].kind == "source"
+
+
+def test_a_version_of_something_else_is_a_topic(assistant):
+    assert assistant.answer("Is there a newer version of the model?").refused  # no work named: a topic of its own
