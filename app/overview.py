@@ -13,7 +13,7 @@ import re
 
 from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_also_in,
                                             asks_overview_line, asks_why_preferred, author_line, mitigation_text,
-                                            placed_under)
+                                            asks_overview_part, overview_part, placed_under)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.outline import asks_subjects_place
@@ -55,6 +55,11 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
     own, _, before = question.partition(" — ")  # a follow-up joined with the question it continues (app/followup.py)
     if before and also is not None and asks_also_in(own) and not _WHY.match(own):
         return also  # "What's it also in? — Why is red teaming classed as it is?": the follow-up's own words say which
+    part = asks_overview_part(own)
+    line = overview_part(text, part) if part else None
+    chosen = next((s for s in sentences if line and line.startswith(s)), None)  # its first sentence, as quoted
+    if chosen:
+        return chosen  # "What does that category itself include?", "What is the mitigation supposed to achieve?"
     why = reasoning_line(text)
     first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
     # Why it is where it is: asked with a word for classing or a category, or after a question for an overview line

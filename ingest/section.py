@@ -29,7 +29,10 @@ _ALSO = re.compile(r"\balso\s+(?:been\s+|be\s+)?(?:in|(?:[a-z]+ed\s+)?(?:in|unde
                    r"included|classified|categori[sz]ed|sits?|belongs?|appears?)\b", re.I)
 # ... or a participle and "under" ending the question ("What is it also grouped under?", "… sorted under?").
 _PLACED_UNDER = re.compile(r"\b[a-z]+ed\s+under\W*$", re.I)
-_CATEGORY = re.compile(rf"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b|{_PLACED_UNDER.pattern}", re.I)
+# "What broader area is it also in?": a larger grouping named by a comparative, as "category" names it.
+_CATEGORY = re.compile(rf"\bcategor(?:y|ies)\b|\bclassif|\bfiled\b|\blisted\b|{_PLACED_UNDER.pattern}|"
+                       r"\b(?:broader|larger|wider|higher|bigger)\s+(?:area|group|grouping|field|domain|heading)\b",
+                       re.I)
 _OTHER = re.compile(r"\b(?:other|another|wider|broader)\s+categor(?:y|ies)\b(?!\s+of)[^?]*\b(?:listed|filed|placed|in|under|"
                     r"part)\b", re.I)  # "Which other category is red teaming listed under?"
 _PARENT = re.compile(r"\bparent\s+categor(?:y|ies)\b|\bcategory(?:'s|’s)\s+parent\b", re.I)
@@ -71,6 +74,19 @@ _PLACED = re.compile(r"\bcategor(?:y|ies)\b(?!\s+of)|\bgrouping\b|\bbucket\b|\bh
                      r"\bbelongs?\b|\bsits?\s+(?:in|under|within)\b", re.I)
 
 
+# The category itself as the subject ("What does that category itself include?", "What is the category about in
+# general?", "the category description"): its description, the overview's line before `Also in`. "Which category …?"
+# asks which one (the `Also in` line).
+_CATEGORY_ITSELF = re.compile(r"\b(?:that|the|this|its)\s+(?:taxonomy\s+|broader\s+|wider\s+)?categor(?:y|ies)\s+"
+                              r"(?:itself\s+|as\s+a\s+whole\s+)?(?:includes?|covers?|takes?\s+in|is\s+about|about|"
+                              r"means?|contains?|describes?|spans?|itself|in\s+general)\b|\bcategory\s+description\b",
+                              re.I)
+# The mitigation's aim ("What does the mitigation aim to do?", "What's this mitigation supposed to achieve?"): the
+# overview's line after `Also in`.
+_MITIGATION_AIM = re.compile(r"\b(?:the|this|that|its)\s+mitigation\s+(?:\w+\s+){0,2}?(?:aims?|achieve|supposed|meant|"
+                             r"intended|trying|tries)\b", re.I)
+
+
 # The words such a question asks with: beside them, only words the page uses or everyday ones may stand ("What is the
 # parent category of quantum computing?" asks about something else).
 CATEGORY_WORDS = frozenset("category categories parent".split())  # the `Also in` line
@@ -79,7 +95,7 @@ CLASSIFIED_WORDS = frozenset("classified classification classify classifies cate
                              "justification rationale".split())  # the `Reasoning` line
 LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the inflections of placing and grouping
     "listed filed filing classifying mitigation wider broader placing placement grouping "
-    "belong belongs sit sits bucket heading overall".split())
+    "belong belongs sit sits bucket heading overall description descriptions".split())
 
 
 @lru_cache(maxsize=4096)  # a search asks it of the same question three times (outline, decision, exact look-ups)
@@ -87,7 +103,26 @@ def asks_overview_line(question: str) -> bool:
     """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
                 or _OTHER.search(question) or _REASONING.search(question) or asks_why_preferred(question)
-                or _SUBJECT.search(question) and _PLACED.search(question))
+                or _SUBJECT.search(question) and _PLACED.search(question) or asks_overview_part(question) is not None)
+
+
+def asks_overview_part(question: str) -> str | None:
+    """Which of the overview's own parts the question asks about: "category" (the category's description: "What does
+    that category itself include?") or "mitigation" (the mitigation's aim: "What is the mitigation supposed to
+    achieve?"), else None."""
+    if _CATEGORY_ITSELF.search(question):
+        return "category"
+    return "mitigation" if _MITIGATION_AIM.search(question) else None
+
+
+def overview_part(text: str, part: str) -> str | None:
+    """The overview's line for `part` (see `asks_overview_part`): the line before `Also in`, or the one after it."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    at = next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+    if at is None:
+        return None
+    i = at - 1 if part == "category" else at + 1
+    return lines[i] if 0 <= i < len(lines) and lines[i] != REASONING else None
 
 
 def placed_under(question: str) -> bool:

@@ -158,3 +158,28 @@ def test_the_pages_subject_filed_under_asks_for_the_category_line(third_page):
     placed, why = converse(third_page, ["What is incident reporting filed under?", "Why?"])
     assert placed.citations[0].title == "Overview" and "Also in Governance" in placed.text
     assert why.citations[0].title == "Overview" and "shared lessons" in why.text and "Also in" not in why.text
+
+
+@pytest.mark.parametrize("question, wanted", [
+    ("What does that category itself include?", "Practices for assessing AI systems"),
+    ("What does the category description cover?", "Practices for assessing AI systems"),
+    ("What is the mitigation supposed to achieve?", "Interpretability techniques aim to provide"),
+    ("What broader area is it also in?", "Also in Organisation"),
+])
+def test_the_overviews_own_parts_are_asked_for(assistant, question, wanted):
+    """The category itself as the subject is its description (the line before `Also in`), the mitigation's aim the line
+    after it, and a larger area named by a comparative is the `Also in` line. Before, all four were refused."""
+    assert asks_overview_line(question)
+    answer = assistant.answer(question)
+    assert not answer.refused and answer.citations[0].title == "Overview" and wanted in answer.text
+
+
+@pytest.mark.parametrize("question", ["What are the mitigations for jailbreaks?", "Which category of risk is larger?"])
+def test_a_mitigation_or_category_of_something_else_is_no_overview_part(question):
+    assert not asks_overview_line(question)
+
+
+def test_after_the_reasoning_the_category_itself_on_another_page(second_page):
+    *_, category = converse(second_page, ["Which broader category does red teaming fall under here?", "Why?",
+                                          "And what is that category about in general?"])
+    assert category.citations[0].title == "Overview" and "before and after deployment" in category.text
