@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 
 from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_also_in,
-                                            asks_overview_line, asks_why_preferred, author_line, mitigation_text,
-                                            asks_overview_part, overview_part, placed_under)
+                                            asks_overview_line, asks_overview_part, asks_why_preferred, author_line,
+                                            mitigation_text, overview_part, placed_under)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.outline import asks_subjects_place
@@ -48,6 +48,11 @@ def reasoning_line(text: str) -> str | None:
     return next((after for line, after in zip(lines, lines[1:]) if line == REASONING), None)
 
 
+def _first_sentence(line: str | None, sentences: list[str]) -> str | None:
+    """The first of `sentences` that `line` opens with: the line's first sentence, as quoted (None without a line)."""
+    return next((s for s in sentences if line and line.startswith(s)), None)
+
+
 def overview_sentence(question: str, topic, text: str, sentences: list[str], scores) -> str:
     """The overview sentence that answers `question` (`text`: the overview's; `scores`: each sentence's closeness)."""
     asked = set(topic.meta) | set(topic.words)
@@ -56,12 +61,10 @@ def overview_sentence(question: str, topic, text: str, sentences: list[str], sco
     if before and also is not None and asks_also_in(own) and not _WHY.match(own):
         return also  # "What's it also in? — Why is red teaming classed as it is?": the follow-up's own words say which
     part = asks_overview_part(own)
-    line = overview_part(text, part) if part else None
-    chosen = next((s for s in sentences if line and line.startswith(s)), None)  # its first sentence, as quoted
+    chosen = _first_sentence(overview_part(text, part) if part else None, sentences)
     if chosen:
         return chosen  # "What does that category itself include?", "What is the mitigation supposed to achieve?"
-    why = reasoning_line(text)
-    first = next((s for s in sentences if why and why.startswith(s)), None)  # its first sentence, as quoted
+    first = _first_sentence(reasoning_line(text), sentences)
     # Why it is where it is: asked with a word for classing or a category, or after a question for an overview line
     # ("Why? — What is this mitigation also filed under?", where "filed" alone says nothing of the reasoning).
     placed = asked & (CLASSIFIED_WORDS | CATEGORY_WORDS) or asks_overview_line(question) or placed_under(question)

@@ -100,7 +100,8 @@ LAYOUT_LINE_WORDS = CATEGORY_WORDS | CLASSIFIED_WORDS | frozenset(  # and the in
 
 @lru_cache(maxsize=4096)  # a search asks it of the same question three times (outline, decision, exact look-ups)
 def asks_overview_line(question: str) -> bool:
-    """Does the question ask for the overview's `Also in` line, its category's parent, or its `Reasoning` line?"""
+    """Does the question ask for the overview's `Also in` line, its category's parent, its `Reasoning` line, or one of
+    its own parts (`asks_overview_part`)?"""
     return bool(_ALSO.search(question) and _CATEGORY.search(question) or _PARENT.search(question)
                 or _OTHER.search(question) or _REASONING.search(question) or asks_why_preferred(question)
                 or _SUBJECT.search(question) and _PLACED.search(question) or asks_overview_part(question) is not None)
@@ -117,8 +118,7 @@ def asks_overview_part(question: str) -> str | None:
 
 def overview_part(text: str, part: str) -> str | None:
     """The overview's line for `part` (see `asks_overview_part`): the line before `Also in`, or the one after it."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    at = next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+    lines, at = _around_also_in(text)
     if at is None:
         return None
     i = at - 1 if part == "category" else at + 1
@@ -142,10 +142,15 @@ def asks_why_preferred(question: str) -> bool:
     return _PREFERRED.search(question) is not None
 
 
+def _around_also_in(text: str) -> tuple[list[str], int | None]:
+    """The overview's non-empty lines and the index of its `Also in` line (None without one)."""
+    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    return lines, next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+
+
 def mitigation_text(text: str) -> str:
     """The overview's part about the mitigation itself: its description and reasoning, after the `Also in` line."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    after = next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+    lines, after = _around_also_in(text)
     return " ".join(lines[after + 1:]) if after is not None else ""
 
 
