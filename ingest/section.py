@@ -48,9 +48,11 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         # ("the chain-of-thought reasoning section" is a card's subject, not the line).
                         r"|\bthe\s+(?:reasoning|justification|rationale)\s+(?:line|section|paragraph|part)\b"
                         # "What's the reasoning on this page?", "What reasoning does the overview give?": the line asked
-                        # for by a determiner or question word, of the page, document or overview.
+                        # for by a determiner or question word, of the page, document or overview, ending the question
+                        # ("What reasoning does the page give for audits?" asks the reasoning for a topic).
                         r"|\b(?:the|its|what|which)\s+(?:reasoning|justification|rationale)\s+(?:(?:on|in|of|behind|"
-                        r"for)\s+(?:the|this)\s+|(?:does|do|did)\s+(?:the|this)\s+)(?:page|document|overview)\b"
+                        r"for)\s+(?:the|this)\s+(?:page|document|overview)|(?:does|do|did)\s+(?:the|this)\s+(?:page|"
+                        r"document|overview)\s+(?:give|offer|state|provide|have))\W*$"
                         r"|\boverview\b[^?]*\b(?:the|its)\s+(?:reasoning|justification|rationale)"
                         r"(?:\s+(?:given|offered|stated))?\W*$"
                         # "Why is it classed as an evaluation practice?", "Why was this mitigation placed where it is?": why
