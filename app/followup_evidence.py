@@ -107,7 +107,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return None  # "Tell me about the Equifax data breach.": a name the document never uses, tied to nothing shown
     if elaborates(question_topic):
         return _on(shown or cited[0])  # "Give me an example", "Any more details?": more of what was just shown
-    if FIRST_PERSON.search(question) and not points_back(question) and _unused_rare(alone):
+    if FIRST_PERSON.search(question) and not points_back(question) and _unused(alone, rare=True):
         # "How do I become a financial auditor?" after the tags: the user's own thing, in a word the document never
         # uses and rarer than common English, pointing back to nothing shown: a new topic, judged alone.
         return None
@@ -195,15 +195,16 @@ def _names_new_thing(question: str, result) -> bool:
     """Does a definite phrase of the question hold two or more words the document never uses? Then it names a new
     thing ("What is the best retro games console to buy?" after a section on emulating old consoles), as in
     `refers_back`; one such word is a reference back ("Who raises the coverage concern?")."""
-    evidence = _evidence(result)
-    unused = {w.word for w in evidence.words if not w.covered} if evidence is not None else set()
-    return len(unused.intersection(definite_parts(question))) >= 2
+    return len(_unused(result).intersection(definite_parts(question))) >= 2
 
 
-def _unused_rare(result) -> set[str]:
-    """The question's words the document never uses that are rarer than common English (by its own search)."""
+def _unused(result, *, rare: bool = False) -> set[str]:
+    """The question's words the document never uses, by its own search; with `rare`, only those rarer than common
+    English."""
     evidence = _evidence(result)
-    return {w.word for w in evidence.words if not w.covered and w.zipf < ZIPF_COMMON} if evidence is not None else set()
+    if evidence is None:
+        return set()
+    return {w.word for w in evidence.words if not w.covered and not (rare and w.zipf >= ZIPF_COMMON)}
 
 
 def covered_words(words, result) -> tuple[str, ...]:
