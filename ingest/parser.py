@@ -270,7 +270,7 @@ def _is_key(item: str) -> bool:
     """A source key: one capitalised word (hyphenated parts allowed), or surname particles then one."""
     if not item:
         return False  # "(e.g.)" or "(cf.)": the hedge was all there was
-    last = item.split()[-1]
+    last = re.sub(r"^(?:d|l|dell|dall)['’]", "", item.split()[-1])  # "d'Almeida", "l'Hôpital": an elided particle
     return last[:1].isupper() and bool(_KEY.fullmatch(item) or _PARTICLE_KEY.fullmatch(item))
 
 

@@ -201,6 +201,8 @@ def test_a_section_read_back_from_its_dict_is_the_same_section():
     ("(de Hénaff)", ["de Hénaff"]),
     ("(Ó Dálaigh, Ní Bhriain-B)", ["Ó Dálaigh", "Ní Bhriain-B"]),  # Irish particles
     ("(Nic Giolla; uí Néill)", ["Nic Giolla", "uí Néill"]),
+    ("(d'Almeida, l’Hôpital-B; dell'Acqua)", ["d'Almeida", "l’Hôpital-B", "dell'Acqua"]),  # an elided particle
+    ("(don't)", []),  # an apostrophe alone makes no key
 ])
 def test_surname_keys_with_particles_are_citations(paren, keys):
     assert list(_citations(f"Watermarks survive paraphrasing {paren}.")) == keys
