@@ -38,3 +38,26 @@ def listed_sentence(words, sentences: list[str]) -> str:
     shared = [len(asked & set(stem_words(content_words(s)))) for s in sentences]
     best = max(range(len(sentences)), key=lambda i: (shared[i], -i))
     return sentences[best] if shared[best] > shared[0] else sentences[0]
+
+
+# "Compare X with Y", "the difference between X and Y", "How do X and Y compare/differ?": the two things set side by
+# side. Hand-written: a few fixed English frames; a side is searched on its own and must find its own card
+# (app/assistant.py), so a frame that splits in the wrong place lists nothing.
+_SIDES = (
+    re.compile(r"^(?:please\s+)?(?:compare|contrast)\s+(?P<a>.+?)\s+(?:with|against|versus|vs\.?)\s+(?P<b>.+)$", re.I),
+    re.compile(r"^(?:please\s+)?(?:compare|contrast)\s+(?P<a>.+?)\s+to\s+(?P<b>.+)$", re.I),
+    re.compile(r"^(?:please\s+)?(?:compare|contrast)\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", re.I),
+    re.compile(r"\bdifferences?\s+between\s+(?P<a>.+?)\s+and\s+(?P<b>.+)$", re.I),
+    re.compile(r"^how\s+do\s+(?P<a>.+?)\s+and\s+(?P<b>.+?)\s+(?:compare|differ)\b", re.I),
+    re.compile(r"^how\s+does\s+(?P<a>.+?)\s+(?:differ\s+from|compare\s+(?:with|to))\s+(?P<b>.+)$", re.I),
+)
+
+
+def compared_sides(question: str) -> tuple[str, str] | None:
+    """The two things a comparison question sets side by side, in its order; None if it compares nothing."""
+    text = question.strip().rstrip("?.! ")
+    for pattern in _SIDES:
+        m = pattern.search(text)
+        if m and content_words(m["a"]) and content_words(m["b"]):
+            return m["a"], m["b"]
+    return None

@@ -16,6 +16,7 @@ from consensus_chat.retriever.ranking import BROAD_MARGIN
 from consensus_chat.retriever.types import SearchResult
 from consensus_chat.retriever.wording import split_parts
 
+from .asked import compared_sides
 from .codes import asks_shared_code, sharing_code
 from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
@@ -114,6 +115,13 @@ class Assistant:
             # by their titles, so each of them, in the question's order (the composer quoted the first one only).
             named = [h for i in titled for h in result.hits if h.id == i]
             return named if len(named) == len(titled) else []
+        if (sides := compared_sides(topic.question)) is not None:
+            # "Compare the near-miss card and the whistleblower card.": each side's own card, in the question's order,
+            # so the answer shows both and "the second one" is the second side; a side not found alone lists nothing.
+            found = [self._search(side, searched) for side in sides]
+            cards = [next((h for h in f.hits if h.kind == "card"), None) if f and f.in_scope else None for f in found]
+            if None not in cards and cards[0].id != cards[1].id:
+                return cards
         # A part may be a title the question names ("Which parts of the page cover <a title> or <a topic>?").
         wordings = [p.wording for p in evidence.parts] or (split_parts(topic.text) if topic.entities else [])
         # "Which parts of the page …", "Where does the page talk about X or Y?" ask for sections as well.

@@ -157,7 +157,7 @@ class ExtractiveComposer:
     def _tags(self, question: str, hit: Hit, result: SearchResult) -> Answer:
         lines = [line.strip() for line in hit.text.split("\n") if line.strip()]
         named = {e.text for e in result.topic.entities if hit.id in e.ids}  # "What does Measure mean here?": its line
-        lines = [line for line in lines if any(line.startswith(f"{t} (") for t in named)] or lines
+        lines = [line for line in lines if any(line.lower().startswith(f"{t.lower()} (") for t in named)] or lines
         listed = "\n".join(f"- {line} [1]" for line in lines)
         body = f"{lines[0]} [1]" if len(lines) == 1 else f"The page's tags [1]:\n\n{listed}"
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)

@@ -18,8 +18,9 @@ from consensus_chat.ingest.words import bare, content_parts, content_words, stop
 # Pronouns that stand for something said before; "he", "she" and "her" for a person the last question named.
 ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|he|him|his|she|her|hers|"
                       r"the one|that one|same)\b", re.I)
-# "the/that/this X", and the words after X up to the first stopword: "the proposed fix" names "proposed" and "fix".
-_DEFINITE = re.compile(r"\b(?:the|that|this|these|those)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)
+# "the/that/this/such X", and the words after X up to the first stopword: "the proposed fix" names "proposed" and
+# "fix"; "such infrastructure" the infrastructure just spoken of.
+_DEFINITE = re.compile(r"\b(?:the|that|this|these|those|such)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)
 _BACK_TO = r"(?:now\s+)?(?:back|returning|going back|coming back)\s+to"  # "Back to …", "Now returning to …"
 # "Different question:", "Switching topics -": the user says a new topic starts, so nothing earlier is continued.
 NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|other|separate|unrelated)\s+"

@@ -140,12 +140,13 @@ class Lookups:
         tried = sorted(found for word in {*norm.split(), ""} for found in index.get(word, ()))
         return [title for _, title in tried if title in norm]
 
-    def tags_in(self, question: str) -> list[tuple[str, list[str], int, int]]:
+    def tags_in(self, question: str, *, any_case: bool = False) -> list[tuple[str, list[str], int, int]]:
         """The page's tags the question writes as the page does, capitals and all ("What does Measure mean here?",
         "Is Build and Use Model a stage?"): (tag, ids, start, end) each. A capital names nothing in a Title Case or
         SHOUTED question, nor a one-word tag as the sentence's first word ("Measure the risk …"); a tag in lower
-        case is the everyday word ("how do we measure it?")."""
-        return _written_in(self.tag_values, question)
+        case is the everyday word ("how do we measure it?"), unless `any_case` and the word "tag" follows it ("How
+        does the page define its building owner tag?")."""
+        return _written_in(self.tag_values, question, any_case=any_case)
 
     def work_titles_in(self, question: str) -> list[tuple[str, list[str], int, int]]:
         """The source's main title as the question writes it, capitals and all ("Who wrote Learning from Failure?"), as
@@ -158,14 +159,20 @@ class Lookups:
         return [i for code, ids in self.codes.items() if code == prefix or code.startswith(prefix + ".") for i in ids]
 
 
-def _written_in(table: dict[str, list[str]], question: str) -> list[tuple[str, list[str], int, int]]:
-    """The names of `table` the question writes as the page does (`Lookups.tags_in`): (name, ids, start, end) each."""
-    if not table or capitals_name_nothing([m.group(0) for m in tokens(question)]):
-        return []
+def _written_in(table: dict[str, list[str]], question: str, *, any_case: bool = False) -> list[tuple[str, list[str],
+                                                                                                 int, int]]:
+    """The names of `table` the question writes as the page does (`Lookups.tags_in`): (name, ids, start, end) each;
+    with `any_case`, also in any case right before the word "tag" ("its building owner tag"; not "the household air
+    page's tags")."""
+    as_written = bool(table) and not capitals_name_nothing([m.group(0) for m in tokens(question)])
     found = []
-    for name, ids in table.items():
-        for m in re.finditer(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", question):
+    for name, ids in table.items() if as_written or any_case else ():
+        word = r"(?<![\w-])" + re.escape(name) + r"(?![\w-])"
+        for m in re.finditer(word, question) if as_written else ():
             if " " in name or not starts_sentence(question, m.start()):
                 found.append((m.group(0), ids, m.start(), m.end()))
                 break
+        else:
+            if any_case and (m := re.search(word + r"(?=\s+tags?\b)", question, re.I)):
+                found.append((m.group(0), ids, m.start(), m.end()))
     return found

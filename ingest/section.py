@@ -53,7 +53,7 @@ _REASONING = re.compile(r"\b(?:reasoning|justification|rationale)\b[^?]*?\b(?:cl
                         r"|\b(?:the|its|what|which)\s+(?:reasoning|justification|rationale)\s+(?:(?:on|in|of|behind|"
                         r"for)\s+(?:the|this)\s+(?:page|document|overview)|(?:does|do|did)\s+(?:the|this)\s+(?:page|"
                         r"document|overview)\s+(?:give|offer|state|provide|have))\W*$"
-                        r"|\boverview\b[^?]*\b(?:the|its)\s+(?:reasoning|justification|rationale)"
+                        r"|\b(?:overview|page|document)\b[^?]*\b(?:the|its)\s+(?:reasoning|justification|rationale)"
                         r"(?:\s+(?:given|offered|stated))?\W*$"
                         # "Why is it classed as an evaluation practice?", "Why was this mitigation placed where it is?": why
                         # the page's subject (it, this, the mitigation) sits where it does.

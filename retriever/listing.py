@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.lookups import normalise
 from consensus_chat.ingest.section import Section, in_page_order
 from consensus_chat.ingest.words import META_WORDS, content_words
@@ -49,8 +50,13 @@ def layout_listed(topic: Topic, sections: Iterable[Section], list_words: frozens
     """The cards a question asks for by the page's layout alone (see the module's docstring), or None. The words are
     read first: the sections (a large index's many) are walked only for a question that asks for such a list.
     `parents`: the parents' names when the caller keeps them."""
-    if set(topic.words) - list_words - _ORDER_WORDS - {"research"}:
-        return None  # a topic of its own: "Which cards deal with near misses?"
+    named_by = None
+    if extra := set(topic.words) - list_words - _ORDER_WORDS - {"research"}:
+        if topic.entities or not _ORDER.search(topic.question):
+            return None  # a topic of its own: "Which cards deal with near misses?"
+        sections = sections if isinstance(sections, list) else list(sections)
+        if (named_by := _named_by_words(extra, sections, bool(set(topic.meta) & SUB_AREAS))) is None:
+            return None  # "What happens after a near miss?": no one card's title or parent's name holds its words
     titles = [e for e in topic.entities if e.kind == "title"]
     spans = {(e.start, e.end) for e in titles}  # a label that is also a card's title is the title
     if len(titles) > 1 or any((e.start, e.end) not in spans for e in topic.entities):
@@ -75,7 +81,7 @@ def layout_listed(topic: Topic, sections: Iterable[Section], list_words: frozens
             return None  # "Enumerate the subsections of Provenance.": a parent named by a word of the page's own name
     cards = in_page_order(s for s in sections if s.kind == "card")
     if order is not None:
-        return _ordered(topic, titles, cards, order in _EARLIER)
+        return _ordered(topic, titles, cards, order in _EARLIER, named_by)
     if citing:
         bare = [s for s in cards if not s.citations]
         n = len(bare)
@@ -97,9 +103,29 @@ def _order_word(question: str, sections: list[Section]) -> str | None:
     return found.group(1).lower() if found else None
 
 
-def _ordered(topic: Topic, titles: list, cards: list[Section], earlier: bool) -> Listed | None:
-    """The cards before (`earlier`) or after the one card the question names, or the page's sub-areas as a block."""
-    if titles:
+def _named_by_words(words: set[str], sections: list[Section], sub_areas: bool) -> Section | str | None:
+    """The one card whose title uses every one of `words` ("the hip protectors card" for "Hip protectors and padded
+    clothing"), or with a word for sub-areas the name of the one parent whose name does ("the Incident Reporting
+    sub-areas"); None when no one section's name holds them. Stemmed as the lexical index stems."""
+    wanted = set(stem_words(sorted(words)))
+    if sub_areas:
+        found = {s.parent for s in sections if s.parent and wanted <= set(stem_words(content_words(s.parent)))}
+    else:
+        found = [s for s in sections if s.kind == "card" and wanted <= set(stem_words(content_words(s.title)))]
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def _ordered(topic: Topic, titles: list, cards: list[Section], earlier: bool,
+             named_by: Section | str | None = None) -> Listed | None:
+    """The cards before (`earlier`) or after the one card the question names (by its title, or by the words of it:
+    `named_by`), or the page's sub-areas as a block (every parent's, or the one parent's `named_by` names)."""
+    if isinstance(named_by, str):
+        anchor = next((i for i, s in enumerate(cards) if s.parent == named_by), None)
+        what = f"the sub-areas of **{named_by}**"
+    elif named_by is not None:
+        anchor = next((i for i, s in enumerate(cards) if s.id == named_by.id), None)
+        what = f"**{named_by.title}**"
+    elif titles:
         named = set(titles[0].ids)
         anchor = next((i for i, s in enumerate(cards) if s.id in named), None)
         what = next((f"**{s.title}**" for s in cards if s.id in named), "")
@@ -111,7 +137,7 @@ def _ordered(topic: Topic, titles: list, cards: list[Section], earlier: bool) ->
     if anchor is None:
         return None
     listed = cards[:anchor] if earlier else [s for s in cards[anchor + 1:]
-                                             if not (what == "the sub-areas" and s.parent)]
+                                             if not (what.startswith("the sub-areas") and s.parent)]
     if not listed:
         return None
     n = len(listed)

@@ -277,16 +277,16 @@ class TopicAnalyzer:
             start, end = offsets[at + 1], offsets[at + len(t) - 2] + 1
             found.append(Entity("title", question[start:end], tuple(lk.titles[t]), start, end))
         tags = lk.titles.get(" tags ")
-        if tags and low_tokens & TAG_WORDS:
-            # "Which actor is the page tagged with?": a kind of tag names the tag lines, when the question asks
-            # about tags; "Who is the best actor?" names nothing.
+        if asks_tags := bool(tags and low_tokens & TAG_WORDS):
+            # A kind of tag ("Which actor is the page tagged with?") names the tag lines; "the best actor?" does not.
             for name in TAG_NAMES:
                 if name in norm and not any(name in other and name != other for other in TAG_NAMES if other in norm):
                     at = norm.index(name)
                     start, end = offsets[at + 1], offsets[at + len(name) - 2] + 1
                     found.append(Entity("title", question[start:end], tuple(tags), start, end))
-        found += [Entity("title", text, tuple(ids), a, b) for text, ids, a, b in lk.tags_in(question)  # "Measure"
-                  if not any(e.start <= a < e.end for e in found)]  # a tag as the page writes it names the tag lines
+        found += [Entity("title", text, tuple(ids), a, b) for text, ids, a, b in lk.tags_in(question,
+                                                                                            any_case=asks_tags)
+                  if not any(e.start <= a < e.end for e in found)]  # "Measure", "its owner tag": the tag lines
         for label, ids in lk.labels.items():
             # A label counts when the question asks about labels, or writes a label of several
             # words exactly as the document does ("Learning Objectives"); "other" is just a word, as it is in lower case

@@ -89,7 +89,9 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
     (makers, provenance). "Who compiled the report?", "Who put together the field guide?", "Who heads the author
     list?": the verb after an opening "who" whose object is the document (a determiner, then one of
     `document_nouns` within three words) asks for its authors. "the review this page relies on", "the report the
-    page is built on": the verb of a clause about the page after the document's noun says where it comes from.
+    page is built on": the verb of a clause about the page after the document's noun says where it comes from; so
+    does a participle or "come" before a "from" ending a question that names a document ("Which report is this
+    taken from?").
     Hand-written: two fixed shapes of English sentence around generic nouns, so no list of verbs is needed."""
     makers: set[int] = set()
     start = next((i for i, w in enumerate(bares) if w == "who"), None)
@@ -104,6 +106,9 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
         if word in _PAGE_NOUNS and i >= 2 and bares[i - 1] in _DETERMINERS and set(bares[max(0, i - 5):i - 1]) & (
                 document_nouns - _PAGE_NOUNS):
             provenance.add(i + 1 + (bares[i + 1] in ("is", "was") and i + 2 < len(bares)))
+    if len(bares) >= 3 and bares[-1] == "from" and re.search(r"(?:en|ed|^comes?|^came)$", bares[-2]) and set(
+            bares[:-2]) & (document_nouns - _PAGE_NOUNS):  # a participle or "come" ("draw its lessons from": a topic)
+        provenance.add(len(bares) - 2)  # "Which report is the evidence on this page taken from?": where it comes from
     return makers, provenance
 
 

@@ -26,6 +26,9 @@ def _marked(question: str) -> tuple[list[str], list[str]]:
     ("Who runs red teaming exercises?", [], []),  # the verb's object is no document
     ("Which teams compiled the incident reports?", [], []),  # no opening "who"
     ("Does this page cover audits?", [], []),  # a clause about the page, but no document noun before it
+    ("Which review is the material on this page taken from?", [], ["taken"]),  # a "from" ending the question
+    ("Where does the page say the data comes from?", [], []),  # "from" beside the page only: a topic's source
+    ("Which fields does the report draw its examples from?", [], []),  # no participle before "from": a topic
 ])
 def test_the_verbs_about_the_document_are_found(question, makers, provenance):
     assert _marked(question) == (makers, provenance)
@@ -34,6 +37,7 @@ def test_the_verbs_about_the_document_are_found(question, makers, provenance):
 @pytest.mark.parametrize("question", [
     "Who compiled the report this page draws on?",
     "Who heads the author list of the consensus report behind this page, and what year did it come out?",
+    "Which report are the cards on this page pulled from?",
 ])
 def test_who_made_the_document_is_answered_from_the_source_record(assistant, question):
     answer = assistant.answer(question)

@@ -28,6 +28,9 @@ def test_a_fragment_naming_something_else_is_not(assistant):
     ("What is the rationale behind this page?", True),
     ("What reasoning does the page give for audits?", False),  # the reasoning for a topic, not the page's
     ("What is the rationale for audits?", False),
+    ("What does the page give as its reasoning?", True),  # the page's own, last in the question
+    ("What does the document offer as the rationale?", True),
+    ("What does the page say about its reasoning on audits?", False),
 ])
 def test_the_pages_own_reasoning_asks_for_the_overview_line(question, asked):
     assert asks_overview_line(question) is asked

@@ -42,6 +42,8 @@ def test_the_cards_before_a_card_are_listed_in_the_pages_order(assistant, shape)
     ("Which cards appear before the one on near-miss reporting?", THIRD_CARDS[:3]),
     ("Which cards are listed ahead of Root cause analysis?", THIRD_CARDS[:2]),  # before, its sub-areas or the card
     ("What cards sit prior to Near-miss reporting?", THIRD_CARDS[:3]),
+    ("Which cards follow the notification card?", THIRD_CARDS[2:]),  # a card named by words of its title only
+    ("Which cards come before the Incident Reporting sub-areas?", THIRD_CARDS[:3]),  # one parent's sub-areas
 ])
 def test_before_or_after_a_card_or_the_sub_areas(third_page, question, titles):
     answer = third_page.answer(question)
@@ -57,7 +59,8 @@ def test_the_cards_citing_no_source(assistant, third_page):
 
 @pytest.mark.parametrize("question", ["Which cards deal with near misses?", "Which cards cite Leveson?",
                                       "Which cards are coded 5.2.1?",
-                                      "Which cards describe what comes after an incident?"])
+                                      "Which cards describe what comes after an incident?",
+                                      "Which cards come after the incident card?"])  # two titles hold "incident"
 def test_a_topic_key_or_code_of_its_own_is_no_layout_list(third_page, question):
     found = children_asked(third_page.retriever.analyse(question), third_page.retriever.sections())
     assert found is None or found.parent

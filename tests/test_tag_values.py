@@ -31,6 +31,17 @@ def test_a_tag_written_as_the_page_writes_it_is_answered_with_its_line(assistant
     assert "The page's tags" not in answer.text  # that tag's line, not every tag line
 
 
+@pytest.mark.parametrize("question, line", [
+    ("How does the page define its developer tag?", "Developer (actor): Entity that creates, trains, or modifies"),
+    ("what is the build and use model tag?", "Build and Use Model (lifecycle stage): Training, fine-tuning"),
+])
+def test_a_tag_in_lower_case_beside_a_word_about_tags_is_that_tag(assistant, question, line):
+    # Asked about tags, the tag's own words name it whatever their case ("its developer tag").
+    answer = assistant.answer(question)
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
+    assert line in answer.text and "Measure (" not in answer.text
+
+
 def test_a_tag_of_another_page_is_found_by_that_pages_own_table(page_assistant):
     answer = page_assistant.answer("What does Hospital mean in this page's tags?")
     assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
