@@ -51,7 +51,10 @@ def layout_listed(topic: Topic, sections: Iterable[Section], list_words: frozens
     read first: the sections (a large index's many) are walked only for a question that asks for such a list.
     `parents`: the parents' names when the caller keeps them."""
     named_by = None
-    if extra := set(topic.words) - list_words - _ORDER_WORDS - {"research"}:
+    if (extra := set(topic.words) - list_words - _ORDER_WORDS - {"research"}) and _PAGE_NAMED.search(topic.question):
+        sections = sections if isinstance(sections, list) else list(sections)
+        extra -= _page_name_words(topic.question, sections)  # "List every card on the red teaming page."
+    if extra:
         if topic.entities or not _ORDER.search(topic.question):
             return None  # a topic of its own: "Which cards deal with near misses?"
         sections = sections if isinstance(sections, list) else list(sections)
@@ -101,6 +104,18 @@ def _order_word(question: str, sections: list[Section]) -> str | None:
         asked = asked.replace(normalise(name), " ")
     found = _ORDER.search(asked)
     return found.group(1).lower() if found else None
+
+
+# "the red teaming page": words between "the" and a word for the page, which may be the page's own name.
+_PAGE_NAMED = re.compile(r"\bthe\s+((?:[\w'’-]+\s+){1,4}?)(?:page|document)\b", re.I)
+
+
+def _page_name_words(question: str, sections: list[Section]) -> set[str]:
+    """The words of a "the X page" that name the page itself: X's words, when its overview or source record uses
+    every one of them ("the red teaming page" on a page whose overview is about red teaming); else none."""
+    named = {w for m in _PAGE_NAMED.finditer(question) for w in content_words(m.group(1))}
+    own = {w for s in sections if s.kind in ("overview", "source") for w in content_words(s.text)}
+    return named if named and named <= own else set()
 
 
 def _named_by_words(words: set[str], sections: list[Section], sub_areas: bool) -> Section | str | None:

@@ -104,7 +104,7 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
     provenance: set[int] = set()
     for i, word in enumerate(bares[:-1]):
         if word in _PAGE_NOUNS and i >= 2 and bares[i - 1] in _DETERMINERS and set(bares[max(0, i - 5):i - 1]) & (
-                document_nouns - _PAGE_NOUNS):
+                document_nouns - _PAGE_NOUNS | {"source"}):  # "What source is this page built on?"
             provenance.add(i + 1 + (bares[i + 1] in ("is", "was") and i + 2 < len(bares)))
     if len(bares) >= 3 and bares[-1] == "from" and re.search(r"(?:en|ed|^comes?|^came)$", bares[-2]) and set(
             bares[:-2]) & (document_nouns - _PAGE_NOUNS):  # a participle or "come" ("draw its lessons from": a topic)

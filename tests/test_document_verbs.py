@@ -23,6 +23,7 @@ def _marked(question: str) -> tuple[list[str], list[str]]:
     ("Who heads the author list?", ["heads"], []),
     ("Who wrote the review this page relies on?", ["wrote"], ["relies"]),
     ("What is the report the page is built on?", [], ["built"]),
+    ("Which source is this page built on?", [], ["built"]),  # "source", one: the work, not its citations
     ("Who runs red teaming exercises?", [], []),  # the verb's object is no document
     ("Which teams compiled the incident reports?", [], []),  # no opening "who"
     ("Does this page cover audits?", [], []),  # a clause about the page, but no document noun before it
