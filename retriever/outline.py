@@ -14,6 +14,7 @@ names, "not counting the Red Teaming sub-areas", is the one set aside).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 
 from consensus_chat.ingest.lexical import stem_words
@@ -96,8 +97,18 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return None  # a question about citations; "sources" of "Lead Sources in the Home" is the parent's name
     if _asks_more(topic, evidence, set(stem_words(content_words(parent)))):
         return None
+    if _NOT_UNDER.search(topic.question):  # "Which cards are not grouped under the Red Teaming parent?"
+        others = in_page_order(s for s in sections if s.kind == "card" and s.parent != parent and s.title != parent)
+        n = len(others)
+        return Listed("", others, f"{n} card{'s' if n != 1 else ''} sit{'s' if n == 1 else ''} outside "
+                                  f"**{parent}**:") if others else None
     children = in_page_order(s for s in sections if s.parent == parent)
     return Listed(parent, children)
+
+
+# A parent set aside: "not (grouped) under", "aren't in", "outside", "other than". Generic English, never a page's words.
+_NOT_UNDER = re.compile(r"(?:\bnot|n['’]t)\s+(?:\w+\s+){0,2}?(?:under|in|within|inside|among|part\s+of)\b|"
+                        r"\b(?:outside|except|besides|other\s+than|apart\s+from)\b", re.I)
 
 
 def _asks_more(topic: Topic, evidence: Evidence | None, own: set[str]) -> bool:

@@ -17,7 +17,8 @@ BEFORE_RISK = ["Mechanistic interpretability", "Explainability", "LLM chain-of-t
 
 
 @HISTORY_SHAPES
-@pytest.mark.parametrize("question", ["List every research card on this page.", "Which cards does the page have?"])
+@pytest.mark.parametrize("question", ["List every research card on this page.", "Which cards does the page have?",
+                                      "List every research area on the incident reporting page."])  # its own name
 def test_every_card_is_listed_and_counted_in(third_page, shape, question):
     """Before, the overview answered (citing the overview and the source record), so "the fourth one" had no list to
     count in; "research cards" was refused on a page that never says "research"."""
@@ -81,3 +82,11 @@ def test_an_order_word_inside_a_parents_name_is_its_name(tmp_path_factory):
     assert len(answer.citations) == 5 and all(c.heading.startswith("Assessment Before Deployment ›")
                                               for c in answer.citations)
     assert answer.text.startswith("**Assessment Before Deployment** has 5 sections under it:")
+
+
+@pytest.mark.parametrize("question", ["Which cards on this page are not grouped under Incident Reporting?",
+                                      "List the cards outside the Incident Reporting heading."])
+def test_the_cards_outside_a_parent(third_page, question):
+    answer = third_page.answer(question)  # before: the parent's own sub-areas, the opposite of what was asked
+    assert not answer.refused and [c.title for c in answer.citations] == THIRD_CARDS[:3]
+    assert answer.text.startswith("3 cards sit outside **Incident Reporting**:")
