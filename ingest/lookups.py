@@ -164,11 +164,12 @@ def _written_in(table: dict[str, list[str]], question: str, *, any_case: bool = 
     """The names of `table` the question writes as the page does (`Lookups.tags_in`): (name, ids, start, end) each;
     with `any_case`, also in any case right before the word "tag" ("its building owner tag"; not "the household air
     page's tags")."""
-    as_written = bool(table) and not capitals_name_nothing([m.group(0) for m in tokens(question)])
+    as_written = any(name in question for name in table) and not capitals_name_nothing(
+        [m.group(0) for m in tokens(question)])  # most questions hold no name as written: no tokens read then
     found = []
     for name, ids in table.items() if as_written or any_case else ():
         word = r"(?<![\w-])" + re.escape(name) + r"(?![\w-])"
-        for m in re.finditer(word, question) if as_written else ():
+        for m in re.finditer(word, question) if as_written and name in question else ():
             if " " in name or not starts_sentence(question, m.start()):
                 found.append((m.group(0), ids, m.start(), m.end()))
                 break

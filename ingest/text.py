@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Abbreviations that end with a period but do not end a sentence. A regex splitter is
 # used instead of nltk/punkt because punkt needs a data download at run time, which
@@ -79,6 +80,7 @@ def split_sentences(text: str) -> list[str]:
     return sentences
 
 
+@lru_cache(maxsize=1024)  # a search asks it of its question in several places (the evidence, the decision, ranking)
 def asked_sentence(text: str, *, typed: bool = False) -> str | None:
     """The one question of a question written with context around it ("We run a bank. Our testers only know web apps.
     What does the page say about bringing in external testers?"; a clause after a semicolon counts as a sentence);

@@ -24,7 +24,15 @@ _CACHED: dict[str, tuple[int, dict[str, float]]] = {}  # path -> (mtime_ns, valu
 
 
 def _path() -> Path:
-    return default_cache_dir() / _FILE
+    # Memoised on what default_cache_dir reads (a search asks once per new word): the same path, no platformdirs call.
+    key = (os.environ.get("CONSENSUS_CHAT_CACHE"), os.environ.get("XDG_CACHE_HOME"), os.environ.get("HOME"))
+    path = _PATHS.get(key)
+    if path is None:
+        path = _PATHS[key] = default_cache_dir() / _FILE
+    return path
+
+
+_PATHS: dict[tuple, Path] = {}
 
 
 def _version() -> str | None:

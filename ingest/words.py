@@ -160,7 +160,13 @@ def stopwords() -> frozenset[str]:
 def tokens(text: str) -> list[re.Match]:
     """Word tokens with their positions ("chain-of-thought" stays one token), read with diacritics folded
     (`fold`: "Nuñez" is the one token "Nunez", at the same offsets)."""
-    return list(_TOKEN.finditer(fold(text)))
+    return list(_tokens(text))
+
+
+@lru_cache(maxsize=1024)
+def _tokens(text: str) -> tuple[re.Match, ...]:
+    # A search splits its question in several places (the topic, its entities, the names, the tags): once here.
+    return tuple(_TOKEN.finditer(fold(text)))
 
 
 def bare(word: str) -> str:

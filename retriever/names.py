@@ -48,10 +48,10 @@ def unknown_names(topic: Topic, evidence, analyzer) -> list[tuple[str, list[str]
         word = m.group(0)
         # A sentence's first word is capitalised whatever it is, so it names nothing by its capital; a capital
         # inside it ("HackerOne runs …", "CISA says …") is a name's form wherever it stands.
-        initial = (starts_sentence(question, m.start()) and not inner_capital(re.sub(r"['’]s$", "", word))
-                   and not unheard_of(word))
-        inside = any(a <= m.start() and m.end() <= b for a, b in spans)
-        if len(word) < 2 or not named_form(word) or initial or inside:
+        # (Read only for a word written as a name outside the entities: the rest is skipped whatever it is.)
+        if len(word) < 2 or not named_form(word) or any(a <= m.start() and m.end() <= b for a, b in spans) or (
+                starts_sentence(question, m.start()) and not inner_capital(re.sub(r"['’]s$", "", word))
+                and not unheard_of(word)):
             last_end = None
             continue
         if last_end is not None and not question[last_end:m.start()].strip():
