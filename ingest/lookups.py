@@ -173,7 +173,7 @@ def _written_in(table: dict[str, list[str]], question: str, *, any_case: bool = 
             if " " in name or not starts_sentence(question, m.start()):
                 found.append((m.group(0), ids, m.start(), m.end()))
                 break
-        else:
+        else:  # not found as written (the loop did not break): in any case, right before "tag"
             if any_case and (m := re.search(word + r"(?=\s+tags?\b)", question, re.I)):
                 found.append((m.group(0), ids, m.start(), m.end()))
     return found

@@ -6,6 +6,9 @@ Each is read from what the parser keeps of every page in the corpus layout (a ca
 it holds on any page; the words that ask are generic English about order and citing, never a page's words. Nothing
 else may be asked: a question with a topic word of its own ("Which cards deal with near misses?"), a code, a label
 or a source key keeps its own answer, and so does a parent named ("What sits under Red Teaming?", retriever/outline.py).
+Two kinds of words are no topic here: those of the one card or parent a list is ordered around ("Which cards come
+after the hip protectors card?", "… before the Incident Reporting sub-areas?"), and those of "the X page" that name
+the page itself ("List every research area on the red teaming page.").
 """
 
 from __future__ import annotations
