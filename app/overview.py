@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 
-from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, REASONING, asks_also_in,
+from consensus_chat.ingest.section import (ALSO_IN, CATEGORY_WORDS, CLASSIFIED_WORDS, asks_also_in,
                                             asks_overview_line, asks_overview_part, asks_why_preferred, author_line,
-                                            mitigation_text, overview_part, placed_under)
+                                            mitigation_text, overview_part, placed_under, reasoning_line)
 from consensus_chat.ingest.words import content_words
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 from consensus_chat.retriever.outline import asks_subjects_place
@@ -40,12 +40,6 @@ def asks_layout(topic, top=None, all_sections=None) -> bool:
     overview = next((s for s in (all_sections() if all_sections else ()) if s.kind == "overview"), None)
     rare = {w for w in topic.words if zipf(w) < ZIPF_COMMON} - CATEGORY_WORDS - CLASSIFIED_WORDS
     return overview is not None and rare <= set(content_words(mitigation_text(overview.text)))
-
-
-def reasoning_line(text: str) -> str | None:
-    """The overview's line after its bare "Reasoning" heading (None without one)."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
-    return next((after for line, after in zip(lines, lines[1:]) if line == REASONING), None)
 
 
 def _first_sentence(line: str | None, sentences: list[str]) -> str | None:

@@ -144,10 +144,21 @@ def asks_why_preferred(question: str) -> bool:
     return _PREFERRED.search(question) is not None
 
 
+def _lines(text: str) -> list[str]:
+    """The overview's non-empty lines, stripped: where its layout lines are read."""
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
 def _around_also_in(text: str) -> tuple[list[str], int | None]:
     """The overview's non-empty lines and the index of its `Also in` line (None without one)."""
-    lines = [line.strip() for line in text.split("\n") if line.strip()]
+    lines = _lines(text)
     return lines, next((i for i, line in enumerate(lines) if line.startswith(ALSO_IN)), None)
+
+
+def reasoning_line(text: str) -> str | None:
+    """The overview's line after its bare "Reasoning" heading (None without one)."""
+    lines = _lines(text)
+    return next((after for line, after in zip(lines, lines[1:]) if line == REASONING), None)
 
 
 def mitigation_text(text: str) -> str:

@@ -91,10 +91,15 @@ def layout_listed(topic: Topic, sections: Iterable[Section], list_words: frozens
     if citing:
         bare = [s for s in cards if not s.citations]
         n = len(bare)
-        lead = f"{n} card{'s' if n != 1 else ''} cite{'s' if n == 1 else ''} no source:"
+        lead = cards_lead(n, "cite", "no source")
         return Listed("", bare, lead) if n else None
     lead = f"The page has {len(cards)} research area{'s' if len(cards) != 1 else ''}:"
     return Listed("", cards, lead) if cards else None
+
+
+def cards_lead(n: int, verb: str, rest: str) -> str:
+    """How a list of `n` cards is introduced, verb agreeing: "1 card cites no source:", "3 cards come before …:"."""
+    return f"{n} card{'s' if n != 1 else ''} {verb}{'s' if n == 1 else ''} {rest}:"
 
 
 def _order_word(question: str, sections: list[Section]) -> str | None:
@@ -159,5 +164,5 @@ def _ordered(topic: Topic, titles: list, cards: list[Section], earlier: bool,
     if not listed:
         return None
     n = len(listed)
-    lead = f"{n} card{'s' if n != 1 else ''} come{'s' if n == 1 else ''} {'before' if earlier else 'after'} {what}:"
+    lead = cards_lead(n, "come", f"{'before' if earlier else 'after'} {what}")
     return Listed("", listed, lead)

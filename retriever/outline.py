@@ -23,7 +23,7 @@ from consensus_chat.ingest.section import (CATEGORY_WORDS, CLASSIFIED_WORDS, LAY
                                            in_page_order, mitigation_text)
 from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from .evidence import ZIPF_EVERYDAY, Evidence, zipf
-from .listing import SUB_AREAS, Listed, layout_listed
+from .listing import SUB_AREAS, Listed, cards_lead, layout_listed
 from .topic import CITE_WORDS, Topic
 from .wording import CODE_NOUNS
 
@@ -99,9 +99,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return None
     if _NOT_UNDER.search(topic.question):  # "Which cards are not grouped under the Red Teaming parent?"
         others = in_page_order(s for s in sections if s.kind == "card" and s.parent != parent and s.title != parent)
-        n = len(others)
-        return Listed("", others, f"{n} card{'s' if n != 1 else ''} sit{'s' if n == 1 else ''} outside "
-                                  f"**{parent}**:") if others else None
+        return Listed("", others, cards_lead(len(others), "sit", f"outside **{parent}**")) if others else None
     children = in_page_order(s for s in sections if s.parent == parent)
     return Listed(parent, children)
 

@@ -92,7 +92,7 @@ def document_verbs(bares: list[str], document_nouns: frozenset[str]) -> tuple[se
     page is built on": the verb of a clause about the page after the document's noun says where it comes from; so
     does a participle or "come" before a "from" ending a question that names a document ("Which report is this
     taken from?").
-    Hand-written: two fixed shapes of English sentence around generic nouns, so no list of verbs is needed."""
+    Hand-written: three fixed shapes of English sentence around generic nouns, so no list of verbs is needed."""
     makers: set[int] = set()
     start = next((i for i, w in enumerate(bares) if w == "who"), None)
     if start is not None and start <= 2 and start + 2 < len(bares):
