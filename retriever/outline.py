@@ -71,18 +71,15 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
     asked = normalise(topic.question)
     named = [p for p in parents if _normal(p) in asked]  # padded with spaces: whole words only
     if not named:
-        # "the sub-areas of venue and route design" for "Designing Venues and Routes": every word of the parent's name
-        # in the question, in any form or order (stemmed as the lexical index stems).
-        words = content_words(topic.question)
-        said, starts = set(stem_words(words)), {w[:4] for w in words}
-        named = [p for p in parents if (forms := _forms(p))[0] and forms[0] <= starts and forms[1] <= said]
-        if not named:
-            # "the hot and cold water heading" for "Managing Hot and Cold Water Systems": most of the parent's words, at
-            # least two, and more of them than of any other parent's.
-            shared = {p: len(forms[1] & said) for p in parents if len((forms := _forms(p))[0] & starts) >= 2}
-            shared = {p: n for p, n in shared.items() if n >= 2 and 2 * n >= len(_forms(p)[2])}
-            best = max(shared.values(), default=0)
-            named = [p for p, n in shared.items() if n == best]
+        named = _parents_by_words(content_words(topic.question), parents)
+        if named:
+            # The words of a card's title the question quotes whole are that card's ("Tell me about Shaded rest areas
+            # near the job." names no "Water, Rest and Shade"); looked for once a parent is named, as are sections.
+            sections = sections if isinstance(sections, list) else list(sections)
+            quoted = {n for s in sections if s.kind == "card" and (n := _normal(s.title)) in asked}
+            if quoted:
+                rest = functools.reduce(lambda text, title: text.replace(title, " "), quoted, asked)
+                named = _parents_by_words(content_words(rest), parents)
     if not named:
         return None
     sections = sections if isinstance(sections, list) else list(sections)
@@ -102,6 +99,21 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return Listed("", others, cards_lead(len(others), "sit", f"outside **{parent}**")) if others else None
     children = in_page_order(s for s in sections if s.parent == parent)
     return Listed(parent, children)
+
+
+def _parents_by_words(words: list[str], parents) -> list[str]:
+    """The parents a question names by their words: every word of a parent's name in any form or order ("the
+    sub-areas of venue and route design" for "Designing Venues and Routes"; stemmed as the lexical index stems), or
+    else most of them, at least two, and more than of any other parent's ("the hot and cold water heading" for
+    "Managing Hot and Cold Water Systems")."""
+    said, starts = set(stem_words(words)), {w[:4] for w in words}
+    named = [p for p in parents if (forms := _forms(p))[0] and forms[0] <= starts and forms[1] <= said]
+    if named:
+        return named
+    shared = {p: len(forms[1] & said) for p in parents if len((forms := _forms(p))[0] & starts) >= 2}
+    shared = {p: n for p, n in shared.items() if n >= 2 and 2 * n >= len(_forms(p)[2])}
+    best = max(shared.values(), default=0)
+    return [p for p, n in shared.items() if n == best]
 
 
 # A parent set aside: "not (grouped) under", "aren't in", "outside", "other than". Generic English, never a page's words.

@@ -73,3 +73,20 @@ def test_where_the_page_talks_about_two_things_lists_both(second_page):
     answer = second_page.answer("Where does the page talk about disclosure or about automatically generated attack "
                                 "prompts?")
     assert [c.title for c in answer.citations][:2] == ["Reporting and disclosure", "AI-assisted red teaming"]
+
+
+HEAT = [_card("Water, Rest and Shade", None, 1),
+        _card("Drinking water through a long shift", "Water, Rest and Shade", 2),
+        _card("Shaded rest areas near the job", "Water, Rest and Shade", 3)]
+
+
+def test_a_card_title_quoted_whole_names_no_parent_by_its_words():
+    """"Tell me about Shaded rest areas near the job." listed the three sub-areas of "Water, Rest and Shade" (two of
+    the parent's three words, and "areas", sit in the card's own title); now the quoted title's words are the card's."""
+    question = "Tell me about Shaded rest areas near the job."
+    assert children_asked(Topic(question=question, text=question, words=("shaded", "rest"), entities=(),
+                                meta=("areas",)), HEAT) is None
+    listing = "Which areas sit under rest and shade?"  # the parent named by its words, no title quoted: still a list
+    found = children_asked(Topic(question=listing, text=listing, words=("rest", "shade"), entities=(),
+                                 meta=("areas",)), HEAT)
+    assert found is not None and [s.title for s in found[1]] == [s.title for s in HEAT[1:]]
