@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from consensus_chat.ingest.section import Section, in_page_order
 from consensus_chat.ingest.words import SECTION_NOUNS
 from consensus_chat.retriever.topic import Topic
+from consensus_chat.retriever.wording import LABEL_NOUNS
 
 CODE_WORDS = frozenset("code codes coded numbered number".split())  # asking about the page's codes
 SHARE_WORDS = frozenset("share shares shared sharing same common".split())  # of LAYOUT_WORDS, how codes are laid out
@@ -37,8 +38,17 @@ def asks_what_has_code(topic: Topic, kinds) -> bool:
 
 def lists_label(topic: Topic) -> bool:
     """Does the question ask which sections carry a label it names ("Which areas carry the Other label?"), with a word
-    for sections and no title? Whatever verb asks it; the retriever finds a label only in a question about labels."""
-    return "label" in topic.kinds() and "title" not in topic.kinds() and bool(set(topic.meta) & SECTION_NOUNS)
+    for sections and no title? Whatever verb asks it; the retriever finds a label only in a question about labels.
+    A card's title that is also the label is the label when the question says "label" ("Which cards carry the label
+    Risk Assessment?"), not when it asks with another word ("What falls under Risk Assessment?")."""
+    return "label" in topic.kinds() and not titles_beside_label(topic) and bool(set(topic.meta) & SECTION_NOUNS)
+
+
+def titles_beside_label(topic: Topic) -> list:
+    """The titles a question names, but a title that is the label it names when it says "label" (`lists_label`)."""
+    labels = {(e.start, e.end) for e in topic.entities if e.kind == "label"}
+    said = bool(set(topic.meta) & LABEL_NOUNS)
+    return [e for e in topic.entities if e.kind == "title" and not (said and (e.start, e.end) in labels)]
 
 
 def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> tuple[str, list[Section]]:

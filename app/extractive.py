@@ -12,7 +12,7 @@ from consensus_chat.retriever.outline import LIST_WORDS, children_asked, outline
 from consensus_chat.retriever.types import Hit, SearchResult
 
 from .asked import asked_of, listed_sentence
-from .codes import CODE_WORDS, asks_what_has_code, code_label, lists_label
+from .codes import CODE_WORDS, asks_what_has_code, code_label, lists_label, titles_beside_label
 from .crossref import asks_cross_reference, cross_reference_answer
 from .overview import asks_layout, named_first, overview_sentence, place_sentence
 from .types import Answer, Citation
@@ -102,7 +102,7 @@ class ExtractiveComposer:
         if has_code or topic.empty and kinds & {"code", "label"} or lists_label(topic):
             kind = "code" if "code" in kinds else "label"
             named = {i for e in topic.entities if e.kind == kind for i in e.ids}
-            titled = {i for e in topic.entities if e.kind == "title" for i in e.ids}  # "Which <parent> areas share …?"
+            titled = {i for e in titles_beside_label(topic) for i in e.ids}  # "Which <parent> areas share …?"
             return self._list(question, [h for h in hits if h.id in (named - titled or named)], result)
         # "What does the metrology section cite?": the sources of the one card it is about.
         if topic.asks_citations and top.kind == "card" and "source-key" not in kinds:

@@ -25,7 +25,7 @@ from consensus_chat.ingest.words import SECTION_NOUNS, content_words
 from .evidence import ZIPF_EVERYDAY, Evidence, zipf
 from .listing import SUB_AREAS, Listed, cards_lead, layout_listed
 from .topic import CITE_WORDS, Topic
-from .wording import CODE_NOUNS
+from .wording import CODE_NOUNS, LABEL_NOUNS
 
 # Generic English for asking for a list of parts, never words of one document.
 LIST_WORDS = frozenset("list lists listing listed enumerate enumerated name names subsection subsections sub "
@@ -90,8 +90,10 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
     if len(named) != 1:
         return None
     parent = named[0]
-    if (set(topic.meta) & CITE_WORDS) - set(normalise(parent).split()):
-        return None  # a question about citations; "sources" of "Lead Sources in the Home" is the parent's name
+    if (set(topic.meta) & (CITE_WORDS | LABEL_NOUNS)) - set(normalise(parent).split()):
+        # A question about citations or labels ("Which cards carry the label Risk Assessment?" asks for the label's
+        # cards, app/codes.lists_label); "sources" of "Lead Sources in the Home" is the parent's name.
+        return None
     if _asks_more(topic, evidence, set(stem_words(content_words(parent)))):
         return None
     if _NOT_UNDER.search(topic.question):  # "Which cards are not grouped under the Red Teaming parent?"

@@ -277,13 +277,12 @@ class TopicAnalyzer:
             start, end = offsets[at + 1], offsets[at + len(t) - 2] + 1
             found.append(Entity("title", question[start:end], tuple(lk.titles[t]), start, end))
         tags = lk.titles.get(" tags ")
-        if asks_tags := bool(tags and low_tokens & TAG_WORDS):
-            # A kind of tag ("Which actor is the page tagged with?") names the tag lines; "the best actor?" does not.
-            for name in TAG_NAMES:
-                if name in norm and not any(name in other and name != other for other in TAG_NAMES if other in norm):
-                    at = norm.index(name)
-                    start, end = offsets[at + 1], offsets[at + len(name) - 2] + 1
-                    found.append(Entity("title", question[start:end], tuple(tags), start, end))
+        asks_tags = bool(tags and low_tokens & TAG_WORDS)  # a kind of tag names the tag lines, "the best actor?" not;
+        said = [n for n in TAG_NAMES if tags and n in norm and (asks_tags or n.count(" ") > 2)]  # "lifecycle stage" is
+        for name in [n for n in said if not any(n in other and n != other for other in TAG_NAMES if other in norm)]:
+            at = norm.index(name)
+            start, end = offsets[at + 1], offsets[at + len(name) - 2] + 1
+            found.append(Entity("title", question[start:end], tuple(tags), start, end))
         found += [Entity("title", text, tuple(ids), a, b) for text, ids, a, b in lk.tags_in(question,
                                                                                             any_case=asks_tags)
                   if not any(e.start <= a < e.end for e in found)]  # "Measure", "its owner tag": the tag lines

@@ -216,6 +216,7 @@ _CODE = re.compile(r"(?<![\d.])(\d+(?:\.\d+){1,3})(?![\d])")
 _CODE_PREFIX = re.compile(r"\b(?:start|starts|starting|begin|begins|beginning)\s+with\s+(?:(?:the|a|an)\s+)?"
                           r"(?:(?:digit|number|code|prefix)\s+)?(\d+(?:\.\d+){0,3})(?![\d.]*\d)", re.I)
 CODE_NOUNS = frozenset("code codes coded numbered".split())  # the words a question asks about the page's codes with
+LABEL_NOUNS = frozenset("label labels labelled labeled labelling".split())  # and about its labels, by that name
 _CODE_WORD = re.compile(r"\b(?:" + "|".join(CODE_NOUNS) + r")\b", re.I)  # "How do I start with 3 testers?": no code
 
 

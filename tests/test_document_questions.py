@@ -422,3 +422,15 @@ def test_saved_tables_written_before_work_titles_were_looked_up_still_load():
     assert Lookups.from_dict(data).work_titles_in("Who wrote Learning from Failure?") == []
     assert [t for t, *_ in lookups.work_titles_in("What is Learning from Failure's aim?")] == ["Learning from Failure"]
     assert lookups.work_titles_in("What Is Learning From Failure's Aim?") == []  # Title Case: capitals name nothing
+
+
+def test_the_label_a_parent_shares_is_listed_when_the_question_says_label(assistant):
+    # "Risk Assessment" is a card's title, a parent's name and a label. Said as a label, its cards are listed (before:
+    # the parent's five sub-areas, which the label's own card is not among); asked with other words, the parent's.
+    labelled = assistant.answer("Which cards carry the label Risk Assessment?")
+    assert [c.title for c in labelled.citations] == ["Risk Assessment", "Downstream impact assessment and forecasting",
+                                                     "System safety assessment"]
+    under = assistant.answer("Which cards fall under Risk Assessment?")
+    assert [c.title for c in under.citations] == ["Audit techniques and benchmarks", "Downstream impact assessment and "
+                                                  "forecasting", "Secure evaluation infrastructure",
+                                                  "System safety assessment", "Metrology for AI risk assessment"]

@@ -78,3 +78,10 @@ def test_saved_tables_written_before_tags_were_looked_up_still_load(tmp_path):
     old = Lookups.from_dict(data)
     assert old.tag_values == {} and old.tags_in("What does Monitor mean here?") == []
     assert [t for t, *_ in lookups.tags_in("What does Monitor mean here?")] == ["Monitor"]
+
+
+def test_a_kind_of_tag_in_two_words_names_the_tag_lines_without_the_word_tag(third_page):
+    # Before, "lifecycle stage" named the tag lines only beside "tag"; asked alone it ranked a card first.
+    answer = third_page.answer("What's this page's lifecycle stage?")
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"] and "Deploy Model" in answer.text
+    assert third_page.answer("What is the best actor?").refused  # one word of a kind ("actor") is an everyday word
