@@ -12,6 +12,9 @@ search found decides:
   use, or common English words: "How does it work?"), or every one of them is a word of the
   section just shown: it continues that section, unless the search's first section names those words in its
   title (then the words name another section);
+- it is not covered alone, names nothing, is not in the first person and every word of it the document never uses is
+  common English ("Which change worked best?", "Is anyone working on better designs?"): it has no topic of its own,
+  so it asks about what was just shown;
 - it points back with one word of its own that the document never uses and no name ("Is it reliable?", "How
   expensive is it?", or a quantifier and a noun with no verb: "Any drawbacks?"): it asks for a property of what was
   just shown, and is answered from that section;
@@ -133,6 +136,11 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
         return _on(cited[0], about=True)
     if not covered and not _names(alone) and bare_predicate(question):
         return _on(cited[0])  # "What helps?", "What is being tried?": a verb with no object, about what was shown
+    if not covered and _evidence(alone) is not None and not _names(alone) and not FIRST_PERSON.search(question) and (
+            not _unused(alone, rare=True)):
+        # "Which change worked best?", "Is anyone working on better designs?": not covered alone, naming nothing, and
+        # every word the document does not use is common English, which names no topic of its own: what was shown.
+        return _on(cited[0])
     if not covered and same is not None and _only_its_words(strong, alone, same):
         # "So what happens under optimisation pressure?": not covered alone only for an everyday word ("happens"),
         # its own search leads to the section just shown, and that section uses every word of it the document uses.

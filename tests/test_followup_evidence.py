@@ -267,3 +267,13 @@ def test_the_users_own_thing_in_the_first_person_is_a_new_topic(second_page, sha
     user's own thing, not of the tags. Before, the tags, which use "auditor", answered it."""
     _, answer = converse(second_page, ["What does Auditor mean here?", "How do I become a financial auditor?"], shape)
     assert answer.refused, answer.resolved_question
+
+
+@HISTORY_SHAPES
+def test_a_follow_up_in_common_words_alone_asks_about_what_was_shown(third_page, shape):
+    """"Which way is best?" names nothing, and the one word of it the page never uses ("way") is common English: it
+    has no topic of its own, so it asks about the card just shown. Before, refused alone, it was refused."""
+    _, answer = converse(third_page, ["What is near-miss reporting?", "Which way is best?"], shape)
+    assert not answer.refused and answer.citations[0].title == "Near-miss reporting", answer.resolved_question
+    _, guitar = converse(third_page, ["What is near-miss reporting?", "Which guitar is best?"], shape)
+    assert guitar.refused, guitar.resolved_question  # a word rarer than common English names a topic of its own
