@@ -277,8 +277,9 @@ class TopicAnalyzer:
             start, end = offsets[at + 1], offsets[at + len(t) - 2] + 1
             found.append(Entity("title", question[start:end], tuple(lk.titles[t]), start, end))
         tags = lk.titles.get(" tags ")
-        asks_tags = bool(tags and low_tokens & TAG_WORDS)  # a kind of tag names the tag lines, "the best actor?" not;
-        said = [n for n in TAG_NAMES if tags and n in norm and (asks_tags or n.count(" ") > 2)]  # "lifecycle stage" is
+        asks_tags = bool(tags and low_tokens & TAG_WORDS)
+        # A kind of tag names the tag lines beside "tag", or alone in two words or more ("lifecycle stage"; not "actor")
+        said = [n for n in TAG_NAMES if tags and n in norm and (asks_tags or n.count(" ") > 2)]
         for name in [n for n in said if not any(n in other and n != other for other in TAG_NAMES if other in norm)]:
             at = norm.index(name)
             start, end = offsets[at + 1], offsets[at + len(name) - 2] + 1
