@@ -39,8 +39,8 @@ def asks_what_has_code(topic: Topic, kinds) -> bool:
 def lists_label(topic: Topic) -> bool:
     """Does the question ask which sections carry a label it names ("Which areas carry the Other label?"), with a word
     for sections and no title? Whatever verb asks it; the retriever finds a label only in a question about labels.
-    A card's title that is also the label is the label when the question says "label" ("Which cards carry the label
-    Risk Assessment?"), not when it asks with another word ("What falls under Risk Assessment?")."""
+    A card's title that is also the label (and a parent's name) is the label when the question says "label" ("Which
+    cards carry the label X?"), not when it asks with another word ("What falls under X?": the parent's sub-areas)."""
     return "label" in topic.kinds() and not titles_beside_label(topic) and bool(set(topic.meta) & SECTION_NOUNS)
 
 

@@ -91,7 +91,7 @@ def children_asked(topic: Topic | None, sections: Iterable[Section], evidence: E
         return None
     parent = named[0]
     if (set(topic.meta) & (CITE_WORDS | LABEL_NOUNS)) - set(normalise(parent).split()):
-        # A question about citations or labels ("Which cards carry the label Risk Assessment?" asks for the label's
+        # A question about citations or labels ("Which cards carry the label <a parent's name>?" asks for the label's
         # cards, app/codes.lists_label); "sources" of "Lead Sources in the Home" is the parent's name.
         return None
     if _asks_more(topic, evidence, set(stem_words(content_words(parent)))):
