@@ -25,10 +25,10 @@ from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURS
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
-from .wording import WORK_BEFORE, asks_of_work, code_mentions, document_verbs, names_document
+from .wording import LABEL_NOUNS, WORK_BEFORE, asks_of_work, code_mentions, document_verbs, names_document
 
-LABEL_WORDS = frozenset("label labels labelled labeled labelling category categories categorised categorized "
-                        "classified classification filed fall falls tagged taxonomy".split())
+LABEL_WORDS = LABEL_NOUNS | frozenset("category categories categorised categorized classified classification filed "
+                                      "fall falls tagged taxonomy".split())  # the label nouns, and words for classing
 # What a question calls the document asking who wrote it or when, or what it leaves out ("the crowd agenda").
 DOCUMENT_NOUNS = frozenset("report paper document article guide guidebook handbook book whitepaper review study agenda publication".split())
 AUTHOR_NOUNS = frozenset("author authors page".split())  # "Who heads the author list?", "Who made this page?"
