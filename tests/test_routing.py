@@ -125,6 +125,16 @@ def test_spelling_never_rewrites_a_document_word_or_its_inflection(retriever):
     assert any("thougt → thought" in n for n in fixed.notices)
 
 
+def test_a_word_one_edit_from_a_document_word_is_read_as_it_unless_english_uses_it_about_as_much(retriever):
+    # Two letters swapped ("explian") escape difflib's ratio; "chian" is an English word, but a hundred times
+    # rarer than "chain". "audio" is about as common as "audit", so it is taken as meant; "and" is a stopword.
+    fixed = retriever.search("explian the problem with chian of thougth faithfullness", k=3)
+    assert fixed.in_scope and fixed.hits[0].title == "LLM chain-of-thought faithfulness and legibility"
+    assert all(any(f"{a} → {b}" in n for n in fixed.notices) for a, b in [("explian", "explain"), ("chian", "chain")])
+    for question in ("audio quality of audits", "hand signals of evaluations"):
+        assert not any(f"{question.split()[0]} →" in n for n in retriever.search(question, k=3).notices), question
+
+
 @pytest.mark.parametrize("uncovered", ["quantum computing", "the EU AI Act"])  # the second: a name it never uses
 def test_a_partly_covered_question_answers_the_covered_part_and_says_what_is_not(assistant, uncovered):
     answer = assistant.answer(f"What does the document say about metrology and {uncovered}?")
