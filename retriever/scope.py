@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 _MEMO_MAX = 50_000  # words remembered per vocabulary (expansions, corrections), least recent dropped
 _CLOSE = 0.84  # difflib's ratio a misspelling needs to a document word
-_RARER = 2.0  # Zipf units an English word must be rarer than a document word one edit away to be read as its misspelling
+_RARER = 2.0  # Zipf units a word must be rarer than a document word one edit away to be read as its misspelling
 
 
 @dataclass(frozen=True)
@@ -252,8 +252,10 @@ def _one_edit(word: str) -> set[str]:
     """Every string one edit from `word` (Norvig's spelling corrector: deletes, swaps, changes, inserts)."""
     letters = "abcdefghijklmnopqrstuvwxyz"
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return ({a + b[1:] for a, b in splits if b} | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-            | {a + c + b[1:] for a, b in splits if b for c in letters} | {a + c + b for a, b in splits for c in letters})
+    deletes = {a + b[1:] for a, b in splits if b}
+    swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    changes = {a + c + b[1:] for a, b in splits if b for c in letters}
+    return deletes | swaps | changes | {a + c + b for a, b in splits for c in letters}
 
 
 def _letter_counts(words: list[str], letters: dict[str, int]):
