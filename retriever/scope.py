@@ -213,10 +213,11 @@ class Vocabulary:
         edits = sorted(_one_edit(word) - stopwords())
         near = [(w, s) for w, s in zip(edits, self.stem(edits)) if s in self.stems and zipf(w) - zipf(word) >= _RARER]
         if near:
-            if self._stem_uses is None:
-                self._stem_uses = {}
+            if self._stem_uses is None:  # built whole, then published: a serving thread never reads it half-built
+                uses: dict[str, int] = {}
                 for w, s in zip(self.words, self.stem(list(self.words))):
-                    self._stem_uses[s] = self._stem_uses.get(s, 0) + self.words[w]
+                    uses[s] = uses.get(s, 0) + self.words[w]
+                self._stem_uses = uses
             return max(near, key=lambda n: (self._stem_uses.get(n[1], 0), zipf(n[0]), n[0]))[0]
         if len(word) < 5 or word in self.lexicon:
             return None
