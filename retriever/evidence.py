@@ -19,9 +19,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 
 from consensus_chat.ingest.text import asked_sentence
-from consensus_chat.ingest.words import bare, content_parts, content_words, tokens
+from consensus_chat.ingest.words import bare, content_parts, content_words, starts_sentence, tokens
 
-from .names import unknown_names
+from .names import named_form, unknown_names
 from .topic import Topic
 from .wording import compared_part, rewritten, said_about, split_parts, without
 
@@ -266,11 +266,14 @@ def read_words(topic: Topic, vocabulary, analyzer) -> tuple[tuple[WordEvidence, 
     Every word is expanded and corrected once here; nothing downstream asks the vocabulary again.
     """
     seen: dict[str, WordEvidence] = {}
+    # A word written as a name ("Grok") is no slip of a document word ("grow") one letter away.
+    as_name = {bare(m.group(0)) for m in tokens(topic.question)
+               if named_form(m.group(0)) and not starts_sentence(topic.question, m.start())}
 
     def evidence(word: str) -> WordEvidence:
         if word not in seen:
             covered = vocabulary.covers(word) or analyzer.is_document_name(word)
-            rewrite = None if covered else (vocabulary.expand(word) or vocabulary.correct(word))
+            rewrite = None if covered else (vocabulary.expand(word) or vocabulary.correct(word, word in as_name))
             seen[word] = WordEvidence(word, covered or rewrite is not None, rewrite, zipf(word),
                                       vocabulary.stem([word])[0] in vocabulary.ubiquitous)
         return seen[word]

@@ -192,15 +192,15 @@ class Vocabulary:
         longer = [w for w in self.words if w.startswith(word) and len(w) >= len(word) + 2]
         return max(longer, key=lambda w: (self.words[w], -len(w))) if longer else None
 
-    def _correct(self, word: str) -> str | None:
+    def _correct(self, word: str, as_name: bool = False) -> str | None:
         """The document word a misspelt word was meant to be ("thougt" -> "thought"), if any.
 
         First a document word one edit away (a letter added, dropped, changed, or two neighbours swapped:
         "explian", "chian") that English uses a hundred times more (2 on wordfreq's Zipf scale: "chian" 1.9
         for "chain" 4.7, not "teeming" 2.9 for "teaming" 3.3 or "tester" for "tested"), the one the document
         uses most with its inflections ("drowing" on a page about drowning is "drowning", not "drawing");
-        never a stopword ("hand" is not "and"). Then difflib's ratio, for words the model's own vocabulary
-        does not know.
+        never a stopword ("hand" is not "and"), and not for a word the question writes as a name (`as_name`:
+        "Grok" is not "grow"). Then difflib's ratio, for words the model's own vocabulary does not know.
         By hand rather than a spelling library: the only dictionary that matters is the document's own
         vocabulary. Words the document uses (or an inflection of them) are never rewritten.
         """
@@ -210,7 +210,7 @@ class Vocabulary:
 
         if len(word) < 4 or self.covers(word):
             return None
-        edits = sorted(_one_edit(word) - stopwords())
+        edits = [] if as_name else sorted(_one_edit(word) - stopwords())
         near = [(w, s) for w, s in zip(edits, self.stem(edits)) if s in self.stems and zipf(w) - zipf(word) >= _RARER]
         if near:
             if self._stem_uses is None:  # built whole, then published: a serving thread never reads it half-built
