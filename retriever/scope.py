@@ -210,7 +210,10 @@ class Vocabulary:
 
         if len(word) < 4 or self.covers(word):
             return None
-        edits = [] if as_name else sorted(_one_edit(word) - stopwords())
+        # A document word itself, or an inflection of one that the model's vocabulary knows as a word: stemming only
+        # those few, not the hundreds of edits, keeps a new question's first search about a millisecond faster.
+        edits = [] if as_name else sorted(w for w in _one_edit(word) - stopwords()
+                                          if w in self.words or w in self.lexicon)
         near = [(w, s) for w, s in zip(edits, self.stem(edits)) if s in self.stems and zipf(w) - zipf(word) >= _RARER]
         if near:
             if self._stem_uses is None:  # built whole, then published: a serving thread never reads it half-built
