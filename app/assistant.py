@@ -17,7 +17,7 @@ from consensus_chat.retriever.types import SearchResult
 from consensus_chat.retriever.wording import split_parts
 
 from .asked import compared_sides
-from .codes import asks_shared_code, sharing_code
+from .codes import shared_keys, shared_kind, sharing
 from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
 from .followup import DOCUMENT_NOUNS, Resolution, resolve_follow_up
@@ -157,13 +157,13 @@ class Assistant:
         close = close if len(close) >= 2 or several else cards[:2]
         return close if len(close) >= 2 else []
 
-    def _shared_code(self, result: SearchResult, resolution: Resolution) -> tuple[str, list] | None:
-        """The cards that share a code, about the section the question is on (the one it names by its title, or the
-        one a follow-up continues) or about the whole page; None when none do."""
+    def _shared(self, result: SearchResult, resolution: Resolution, kind: str) -> tuple[str, list] | None:
+        """The sections that share a code, label or source (`kind`) with the section the question is on (the one it
+        names by its title, or the one a follow-up continues), or across the whole page; None when none do."""
         titled = [e.ids[0] for e in result.topic.entities if e.kind == "title" and len(e.ids) == 1]
         focus_id = resolution.section or (titled[0] if len(titled) == 1 else None)
         sections = self.retriever.sections()
-        lead, cards = sharing_code(sections, next((s for s in sections if s.id == focus_id), None))
+        lead, cards = sharing(sections, kind, next((s for s in sections if s.id == focus_id), None))
         return (lead, cards) if cards else None
 
     def answer(self, question: str, history=(), *, codes=None, labels=None) -> Answer:
@@ -201,9 +201,11 @@ class Assistant:
         elif together and len(together) == len(resolution.together) and self._llm is None:
             with one_blas_thread():  # the sentence products, as in a search (retriever/blas.py)
                 final = self.extractive.each(resolved, together, result)  # "What do they say?": each listed section
-        elif self._llm is None and asks_shared_code(result.topic) and (shared := self._shared_code(result, resolution)):
+        elif self._llm is None and (kind := shared_kind(result.topic)) and (
+                shared := self._shared(result, resolution, kind)):
             with one_blas_thread():  # "Does another area share that code?": from the page's codes, not the search
-                final = self.extractive.each(resolved, shared[1], result, ranked=True, lead=shared[0])
+                keys = shared_keys(shared[1]) if kind == "source" else None
+                final = self.extractive.each(resolved, shared[1], result, ranked=True, lead=shared[0], keys=keys)
         elif self._llm is None and resolution.section is None and (each := self._each_part(result, searched)):
             with one_blas_thread():  # "Which areas cover X or Y?": one per part, in page order
                 final = self.extractive.each(resolved, each, result, ranked=True)

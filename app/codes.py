@@ -1,13 +1,19 @@
-"""Questions about which sections share a code ("Which two cards on this page share a code?", "Does another area share
-that code?", "Which area has the same code as metrology?"): answered from the codes the page gives its cards (the corpus
-layout's code line), not from a search, which finds sections by their words and knows nothing of a code they share.
+"""Questions about which sections share a code, a label or a source ("Which two cards on this page share a code?",
+"Does another area share that code?", "Which area has the same code as metrology?", "Which other card cites that
+source?", "Does any other card share that label?"): answered from the code line, the label and the source keys the page
+gives its sections (the corpus layout), not from a search, which finds sections by their words and knows nothing of
+what they share.
 
-The question asks about codes and how they are shared, and has no topic words of its own; a code it names ("Which
-areas share the code 2.2.1?") is answered by the code look-up (app/extractive.py) instead.
+The question asks about codes, labels or sources and how they are shared (a word for sharing, or the attribute of the
+section the conversation is on, "that source", beside "other", "else" or "too"), and has no topic words of its own; a
+code, label or key it names ("Which areas share the code 2.2.1?") is answered by the look-ups (app/extractive.py).
 """
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from dataclasses import replace
 from collections.abc import Iterable
 
 from consensus_chat.ingest.section import Section, in_page_order
@@ -17,14 +23,41 @@ from consensus_chat.retriever.wording import LABEL_NOUNS
 
 CODE_WORDS = frozenset("code codes coded numbered number".split())  # asking about the page's codes
 SHARE_WORDS = frozenset("share shares shared sharing same common".split())  # of LAYOUT_WORDS, how codes are laid out
+SOURCE_NOUNS = frozenset("source sources citation citations reference references".split())
+_NOUNS = {"code": CODE_WORDS, "label": LABEL_NOUNS, "source": SOURCE_NOUNS}
+# The attribute of the section the conversation is on ("that source", "its code", "those labels", "the same source").
+_REFERRED = re.compile(r"\b(?:that|this|those|these|its|their|(?:the\s+)?same)\s+(?:\w+\s+)?(" +
+                       "|".join(sorted(CODE_WORDS | LABEL_NOUNS | SOURCE_NOUNS)) + r")\b", re.I)
+# Other sections than that one ("another card", "anywhere else"), not more of it ("What else does that source say?").
+_ELSEWHERE = re.compile(r"\b(?:other|another|elsewhere|(?:anywhere|somewhere|where)\s+else)\b", re.I)
 
 
-def asks_shared_code(topic: Topic | None) -> bool:
-    """Does the question ask which sections share a code, naming no code and no topic?"""
-    if topic is None or topic.words or any(e.kind in ("code", "label", "source-key") for e in topic.entities):
-        return False
+def shared_kind(topic: Topic | None) -> str | None:
+    """"code", "label" or "source" when the question asks which sections share one (naming none, and no topic), else
+    None. A label the question seems to name beside "that label" ("Does any other card share that label?", where a
+    label is called Other) is the word, not the label: "that label" says which one is meant."""
+    if topic is None or not set(topic.words) <= SHARE_WORDS | {"elsewhere"}:
+        return None
     meta = set(topic.meta)
-    return bool(meta & CODE_WORDS and meta & SHARE_WORDS)
+    kinds = [kind for kind, nouns in _NOUNS.items() if meta & nouns]
+    if len(kinds) != 1:
+        return None
+    referred = _REFERRED.search(topic.question)
+    back = referred is not None and referred.group(1).lower() in _NOUNS[kinds[0]]
+    named = {"code", "source-key"} | ({"label"} if not (back and kinds[0] == "label") else set())
+    if any(e.kind in named for e in topic.entities):
+        return None
+    same = back and "same" in referred.group(0).lower()  # "the same source" says it is shared
+    shares = bool(SHARE_WORDS & {*topic.words, *meta}) or same or back and _ELSEWHERE.search(topic.question) is not None
+    return kinds[0] if shares else None
+
+
+def about_last(topic: Topic) -> Topic:
+    """A question asking what the section the conversation is on shares ("Are its sources used elsewhere?") with no
+    topic of its own: "elsewhere" is no topic word, and a label it seems to name beside "that label" is the word."""
+    if not shared_kind(topic):
+        return topic
+    return replace(topic, words=(), entities=tuple(e for e in topic.entities if e.kind != "label"))
 
 
 def asks_what_has_code(topic: Topic, kinds) -> bool:
@@ -49,6 +82,55 @@ def titles_beside_label(topic: Topic) -> list:
     labels = {(e.start, e.end) for e in topic.entities if e.kind == "label"}
     said = bool(set(topic.meta) & LABEL_NOUNS)
     return [e for e in topic.entities if e.kind == "title" and not (said and (e.start, e.end) in labels)]
+
+
+def sharing(sections: Iterable[Section], kind: str, focus: Section | None = None) -> tuple[str, list[Section]]:
+    """(how to introduce them, the sections that share a `kind` ("code", "label" or "source")): with a section the
+    question is about, the others with its code, its label or any of its source keys and then that section (that
+    section alone when no other has it); without one, every card whose code, or every section whose source, another
+    has, grouped in document order; ("", []) when there is nothing to say (no code, label or source to share)."""
+    if kind == "code":
+        return sharing_code(sections, focus)
+    if focus is None or not (focus.label if kind == "label" else focus.citations):
+        return sharing_source(sections) if kind == "source" and focus is None else ("", [])
+    if kind == "label":
+        cards = in_page_order(s for s in sections if s.kind == "card")
+        others = [s for s in cards if s.label == focus.label and s.id != focus.id]
+        what, verb = f"the label **{focus.label}**", ("shares" if len(others) == 1 else "share")
+        if not others:
+            return f"No other section has {what} of **{focus.title}**:", [focus]
+        names = " and ".join(f"**{s.title}**" for s in others)
+        return f"{names} {verb} {what} with **{focus.title}**:", [*others, focus]
+    keys = {key: n for n, key in enumerate(dict.fromkeys(focus.citations))}  # the section's first source first
+    others = [s for s in in_page_order(sections) if s.id != focus.id and keys.keys() & set(s.citations)]
+    others.sort(key=lambda s: min(keys[k] for k in s.citations if k in keys))
+    if not others:
+        return f"No other section cites {', '.join(focus.citations)}, the sources of **{focus.title}**:", [focus]
+    if len(others) == 1:
+        said = ", ".join(k for k in others[0].citations if k in keys)
+        return f"**{others[0].title}** also cites {said}, as **{focus.title}** does:", [*others, focus]
+    names = " and ".join(f"**{s.title}** ({', '.join(k for k in s.citations if k in keys)})" for s in others)
+    return f"{names} also cite sources of **{focus.title}**:", [*others, focus]
+
+
+def shared_keys(sections: list[Section]) -> list[str]:
+    """The source keys two or more of `sections` cite (each quote is the sentence citing one), else the first's."""
+    counts = Counter(k for s in sections for k in dict.fromkeys(s.citations))
+    return [k for k, n in counts.items() if n >= 2] or list(sections[0].citations if sections else ())
+
+
+def sharing_source(sections: Iterable[Section]) -> tuple[str, list[Section]]:
+    """Every source key that two or more sections cite, with those sections, in document order ("", [] for none)."""
+    groups: dict[str, list[Section]] = {}
+    for section in in_page_order(sections):
+        for key in dict.fromkeys(section.citations):
+            groups.setdefault(key, []).append(section)
+    shared = {key: group for key, group in groups.items() if len(group) >= 2}
+    if not shared:
+        return "", []
+    said = "; ".join(f"{key}: " + " and ".join(f"**{s.title}**" for s in g) for key, g in shared.items())
+    return f"{len(shared)} source{'s are' if len(shared) > 1 else ' is'} cited by more than one section ({said}):", \
+        list({s.id: s for g in shared.values() for s in g}.values())
 
 
 def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> tuple[str, list[Section]]:

@@ -162,9 +162,11 @@ class ExtractiveComposer:
         body = f"{lines[0]} [1]" if len(lines) == 1 else f"The page's tags [1]:\n\n{listed}"
         return self._answer(question, body, [Citation.from_hit(1, hit, lines[0] if lines else hit.text)], result)
 
-    def each(self, question: str, hits: list, result: SearchResult, *, ranked: bool = False, lead: str = "") -> Answer:
-        """Each of several sections, in document order (given order with `ranked`), with its best sentence."""
-        return self._list(question, hits, result, ranked=ranked, lead=lead)
+    def each(self, question: str, hits: list, result: SearchResult, *, ranked: bool = False, lead: str = "",
+             keys: list[str] | None = None) -> Answer:
+        """Each of several sections, in document order (given order with `ranked`), with its best sentence (the one
+        citing one of `keys`, when given)."""
+        return self._list(question, hits, result, keys=keys, ranked=ranked, lead=lead)
 
     def _list(self, question: str, hits: list, result: SearchResult, keys: list[str] | None = None,
               lead: str = "", ranked: bool = False) -> Answer:

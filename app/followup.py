@@ -40,11 +40,12 @@ from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
+from .codes import about_last, shared_kind
 from .followup_context import INTERJECTION, fresh_question, names_last_section, points_back, section_using
 from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
-from .ordinals import THING, counted, only_a_place, places_in
+from .ordinals import THING, counted, nothing_to_count, only_a_place, places_in
 from .memory import history_pairs  # noqa: F401 - re-exported: the pairs of any history shape
 from .types import Turn
 
@@ -58,7 +59,7 @@ _THE_ONE = re.compile(r"\b(?:the|that) (?:one|section|area|card) (?:on|about|for
 _THAT_ONE = re.compile(r"\b(?:that|this)\s+" + THING + r"\b", re.I)
 _PLURAL = re.compile(r"\b(?:they|them|their|those|these|both|each|all of them)\b", re.I)
 _DATE_OR_AGENT = re.compile(r"^\W*(?:and\s+|but\s+|so\s+)?(?:when|who|whom|what\s+year)\b", re.I)
-_WHEN = re.compile(r"^\W*(?:and\s+)?when\W*$", re.I)
+_BARE_WH = re.compile(r"^\W*(?:and\s+)?(when|who)\W*$", re.I)  # "When?", "Who?" alone
 DOCUMENT_DATE = "When was the document published?"
 DOCUMENT_AUTHORS = "Who wrote the document?"
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
@@ -91,10 +92,11 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(question)
     stripped = INTERJECTION.sub("", question)
     question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
-    fresh = fresh_question(question)
-    if fresh is not None:
+    if (fresh := fresh_question(question)) is not None:
         return Resolution(fresh)  # "New question: why are old antibiotics scarce?", "Back to the page: who wrote it?"
-    picked = _pick(question, previous, section_of, analyse)
+    # "Is that source used on the other card too?" asks what the last section shares (app/codes.py): no pick.
+    shares = shared_kind(analyse(question))
+    picked = None if shares else _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)
         if continuation and picked.section is not None:  # "and the last one?": the last question, for that one
@@ -119,8 +121,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         return Resolution(asked) if asked is not None else _after_refusal(question)
     if asks_overview_line(question):
         return Resolution(question)  # "Which category is it also in?": the page's, not a card's
-    if only_a_place(question, analyse):  # "number two" with nothing listed to count in: ask, never guess
-        return Resolution(question, refuse=_nothing_to_count(previous, section_of), listed=previous.cited[:1])
+    if only_a_place(question, analyse) and not shares:  # "number two" with nothing listed to count in: ask
+        return Resolution(question, refuse=nothing_to_count(previous, section_of), listed=previous.cited[:1])
     if continuation:
         new = analyse(rest)
         if rest and new.meta and (new.words or new.entities) and not _document_beside_pronoun(rest, new):
@@ -140,7 +142,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             last = section_of(previous.cited[0]) if previous.cited else None
             asked, pinned = swapped(said, rest, before, new, last, search, section_of)
             return Resolution(asked, section=pinned, picked=pinned is not None)
-    own = analyse(question)
+    own = about_last(analyse(question))  # "Are its sources used elsewhere?", "Does any other card share that label?"
     # "When?", "Why?", "How so?"; "How soon?", "How often?": "how" and one word, asking the degree of the last topic.
     bare = not own.entities and not own.meta and (not own.words or bool(_HOW_ONE.match(question)))
     # "Who is cited?", "What code?", "Tell me more": nothing to search but the document, and no word naming it
@@ -179,8 +181,10 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
             shown, joined_with, about = found
     if bare:  # continues what the last question was about ("more?" after "more?" does not stack)
         first = section_of(previous.cited[0]) if previous.cited else None
-        if _WHEN.match(question) and first is not None and (first.kind == "source" or not first.year):
-            return Resolution(DOCUMENT_DATE)  # the record's date, or a section without one of its own: the document's
+        wh = (_BARE_WH.match(question) or [""] * 2)[1].lower()
+        if wh and first is not None and (first.kind == "source" or wh == "when" and not first.year):
+            # The record's date or authors ("Who?" of a report: who wrote it); a section without a date: the page's
+            return Resolution(DOCUMENT_DATE if wh == "when" else DOCUMENT_AUTHORS)
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)
@@ -232,13 +236,6 @@ def _after_refusal(question: str) -> Resolution:
     """A follow-up that points back at a refusal: nothing to build on, so ask what is meant."""
     return Resolution(question, refuse="This follows up on a question the document does not cover, so there is "
                       "nothing to build on. What would you like to know about the document?")
-
-
-def _nothing_to_count(previous: Turn, section_of) -> str:
-    """The question back for a place when the last answer listed nothing: it names what that answer was about."""
-    shown = [s.title for s in map(section_of, previous.cited[:1]) if s is not None]
-    about = f"was about one section, \"{shown[0]}\", and " if shown else ""
-    return f"The last answer {about}did not list several sections to count in. Which section do you mean?"
 
 
 def _document_beside_pronoun(question: str, topic) -> bool:

@@ -15,9 +15,12 @@ import re
 from consensus_chat.ingest.lexical import stem_words
 from consensus_chat.ingest.words import bare, content_parts, content_words, stopwords
 
+# "this weekend", "these days": a time counted from now, not something said before ("that year" may be: a date shown).
+_NOW = (r"(?!\s+(?:weekend|week|month|year|morning|afternoon|evening|night|summer|winter|spring|autumn|season|"
+        r"quarter|decade|century|day|time)s?\b)")
 # Pronouns that stand for something said before; "he", "she" and "her" for a person the last question named.
-ANAPHORA = re.compile(r"\b(it|its|it's|that|this|those|these|there|they|them|their|he|him|his|she|her|hers|"
-                      r"the one|that one|same)\b", re.I)
+ANAPHORA = re.compile(rf"\b(it|its|it's|that|(?:this|these){_NOW}|those|there|they|them|their|he|him|his|she|her|"
+                      r"hers|the one|that one|same)\b", re.I)
 # "the/that/this/such X", and the words after X up to the first stopword: "the proposed fix" names "proposed" and
 # "fix"; "such infrastructure" the infrastructure just spoken of.
 _DEFINITE = re.compile(r"\b(?:the|that|this|these|those|such)\s+([A-Za-z][\w'’-]*(?:\s+[A-Za-z][\w'’-]*){0,2})", re.I)

@@ -138,3 +138,11 @@ def counted(question: str) -> int | None:
     """How many things a plural in the question counts ("both": 2, "those three": 3), or None."""
     match = _COUNTED.search(question)
     return None if match is None else _NUMBERS[(match.group(1) or "two").lower()] + 1  # _NUMBERS: places from 0
+
+
+def nothing_to_count(previous, section_of) -> str:
+    """The question back for a place when the last answer (a Turn) listed nothing: it names what that answer was
+    about."""
+    shown = [s.title for s in map(section_of, previous.cited[:1]) if s is not None]
+    about = f"was about one section, \"{shown[0]}\", and " if shown else ""
+    return f"The last answer {about}did not list several sections to count in. Which section do you mean?"

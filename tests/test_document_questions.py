@@ -34,6 +34,16 @@ def test_which_author_after_the_source_record_is_answered_from_it(third_page, sh
     assert "Rivera" in who.text  # the record's first author
 
 
+@HISTORY_SHAPES
+def test_a_bare_who_after_the_source_record_asks_who_wrote_it(third_page, shape):
+    """"Who?" after an answer from the record (a question about what the review does, not when or who) was the last
+    question again with "who" before it, and quoted the review's abstract, naming none of its authors."""
+    *_, who = converse(third_page, ["What does the review say software teams can learn from older industries?",
+                                    "Who?"], shape)
+    assert not who.refused and who.citations[0].title.startswith("Learning from Failure")
+    assert "Rivera" in who.text and "Song" in who.text
+
+
 def test_an_ordinal_before_a_noun_is_not_a_place_in_a_list(assistant):
     analyse = assistant.retriever.analyse
     assert not only_a_place("Who is its first author?", analyse)

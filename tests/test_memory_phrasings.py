@@ -10,6 +10,7 @@ from conftest import (HISTORY_SHAPES, SOURCE, CountingRetriever, api_picks, conv
                       history_as_state, mcp_chats, refused_follow_up)
 
 from consensus_chat.app import chat, render
+from consensus_chat.app.followup_context import points_back
 
 IAISR = "Which sections cite IAISR?"
 IAISR_LISTED = ["risk-assessment--audit-techniques-and-benchmarks", "risk-assessment--system-safety-assessment",
@@ -190,3 +191,12 @@ def test_a_place_then_a_question_of_its_own_asks_that_question_of_the_picked_sec
     assert "standardisation, repeatability, and precision" in answer.text
     _, again = converse(assistant, [IAISR, "and the second one?"], shape)  # no clause: the last question again
     assert again.citations[0].title == "System safety assessment" and "IAISR" in again.text
+
+
+@HISTORY_SHAPES
+def test_this_weekend_is_a_time_not_a_pointer_back(third_page, shape):
+    """"this weekend", "this season": a time counted from now. Read as a pronoun, it joined an off-topic question to
+    the card the last answer was about, which then answered it."""
+    *_, answer = converse(third_page, ["What are near misses?", "How cold will Oslo get this weekend?"], shape)
+    assert answer.refused and not answer.citations
+    assert points_back("What does this say?") and not points_back("Who won the cup this season?")

@@ -99,3 +99,38 @@ def test_a_number_after_start_with_and_no_word_for_codes_is_no_code():
     """Only beside a word for codes is "starting with 5" a code prefix (retriever/wording.code_mentions)."""
     assert [c for c, *_ in code_mentions("Which cards have codes starting with 5?")] == ["5"]
     assert code_mentions("How do I start with 3 testers and grow the red team?") == []
+
+
+@HISTORY_SHAPES
+def test_which_other_card_cites_that_source_lists_the_cards_citing_the_last_ones_keys(second_page, shape):
+    """"that source" after a card is the card's source keys: the other cards citing any of them come first, each with
+    the sentence that cites it. Before, "that source" was read as "that one" (the card itself) and the card was
+    quoted again, so the answer never said where else its sources are cited."""
+    first, answer = converse(second_page, ["What do outside red teams add that developers lack?",
+                                           "Which other card cites that source?"], shape)
+    assert first.citations[0].title == "Third-party red teaming"
+    assert [c.title for c in answer.citations] == ["AI-assisted red teaming", "Third-party red teaming"]
+    assert answer.text.startswith("**AI-assisted red teaming** also cites Ganguli")
+    assert "coverage is uneven (Ganguli)" in answer.text
+
+
+def test_a_card_whose_sources_no_other_card_cites_says_so(third_page):
+    *_, answer = converse(third_page, ["What protection do employees who disclose safety concerns need?",
+                                       "Is that source cited anywhere else?"])
+    assert answer.text.startswith("No other section cites Bloch-Wehba")
+    assert [c.title for c in answer.citations] == ["Whistleblower protections"]
+
+
+@HISTORY_SHAPES
+def test_another_card_with_that_label_is_read_from_the_section_the_conversation_is_on(third_page, shape):
+    """The page also has a label called Other: beside "that label", "other" is the word, not that label."""
+    *_, answer = converse(third_page, ["What protection do employees who disclose safety concerns need?",
+                                       "Does any other card have that label?"], shape)
+    assert [c.title for c in answer.citations] == ["Serious incident notification", "Whistleblower protections"]
+    assert "the label **Governance & Oversight**" in answer.text
+
+
+def test_a_question_about_shared_sources_lists_each_key_cited_twice(second_page):
+    answer = second_page.answer("Do any cards cite the same source?")
+    assert [c.title for c in answer.citations] == ["Third-party red teaming", "AI-assisted red teaming"]
+    assert "Ganguli: **Third-party red teaming** and **AI-assisted red teaming**" in answer.text
