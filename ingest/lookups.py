@@ -57,7 +57,8 @@ class Lookups:
                 self.tag_values.setdefault(value.strip(), []).append(s.id)
             if s.code:
                 self.codes.setdefault(s.code, []).append(s.id)
-            for key in map(plain, s.citations):  # "Nuñez" as "Nuñez" or "Nunez", "Weiß" as "Weiss" (`plain`)
+            # "Nuñez" as "Nuñez" or "Nunez", "Weiß" as "Weiss" (`plain`); "O’Neill" as "O'Neill", as questions are read
+            for key in (plain(c).replace("’", "'") for c in s.citations):
                 self.keys.setdefault(key.lower(), []).append(s.id)
                 base = key.split("-")[0].lower()
                 if len(base) >= 4:

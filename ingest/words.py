@@ -53,7 +53,8 @@ AUTHORSHIP_WORDS = frozenset(
 SOURCE_WORK_WORDS = frozenset("""
 study studies studied work works research researcher researchers finding findings result results evidence
 analysis analyses review reviews experiment experiments argument arguments claim claims claimed view views
-contribution contributions conclude concludes concluded find finds found showed shown argue argues argued
+contribution contributions contribute contributes contributed contributing
+conclude concludes concluded find finds found showed shown argue argues argued
 suggest suggests suggested propose proposes proposed note notes noted observe observes observed
 demonstrate demonstrates demonstrated material materials content information
 recommend recommends recommended recommendation recommendations

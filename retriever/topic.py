@@ -241,7 +241,7 @@ class TopicAnalyzer:
                 if any(a <= m.start() < b for a, b in taken):
                     continue  # a word of a key of several words
             token = m.group(0)[:-2] if m.group(0).endswith(("'s", "’s")) else m.group(0)  # "Smith's" -> "Smith"
-            low = token.lower()
+            low = token.lower().replace("’", "'")  # "O’Neill" typed with a curly apostrophe is the key O'Neill
             key_ids = lk.keys.get(low) or (lk.key_bases.get(low) if "-" not in low else None)
             if key_ids:
                 # A key that is also an everyday word ("Reason", "King") needs the question to be

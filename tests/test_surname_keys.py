@@ -156,3 +156,26 @@ def test_a_spaced_key_is_answered_from_its_section(page_assistant):
 def test_keys_of_one_and_several_words_keep_the_question_order(page_retriever):
     topic = page_retriever.analyse("Compare Turpin and Di Lorenzo's findings")
     assert [e.text for e in topic.entities if e.kind == "source-key"] == ["Turpin", "Di Lorenzo"]
+
+
+@pytest.fixture(scope="module")
+def apostrophe_page(tmp_path_factory):
+    """The page with keys written with a straight apostrophe (O'Hara) and a curly one (O’Brien)."""
+    page = PAGE.replace("(Di Lorenzo)", "(O'Hara)").replace("(De Vries-B)", "(O’Brien)")
+    return written_page_assistant(page, "apostrophes.txt", tmp_path_factory)
+
+
+@pytest.mark.parametrize("question, title", [
+    ("What does O’Hara contribute on this page?", "Invisible watermarks"),  # typed curly, written straight
+    ("What does O'Brien contribute here?", "Detector robustness"),  # typed straight, written curly
+    ("What does Turpin contribute?", "Metadata manifests"),
+])
+def test_a_key_is_the_same_key_with_either_apostrophe_and_contribute_asks_for_its_work(apostrophe_page, question,
+                                                                                        title):
+    """A phone types "’" where the page has "'"; before, "O’Hara" was no key and the question was refused. "contribute"
+    beside a named source says which work, as "contribution" did: before, on a page that never uses the verb, the
+    question was refused for it."""
+    topic = apostrophe_page.retriever.analyse(question)
+    assert [e.kind for e in topic.entities] == ["source-key"] and topic.words == ()
+    answer = apostrophe_page.answer(question)
+    assert not answer.refused and answer.citations[0].title == title
