@@ -17,7 +17,7 @@ from consensus_chat.retriever.types import SearchResult
 from consensus_chat.retriever.wording import split_parts
 
 from .asked import compared_sides
-from .codes import shared_keys, shared_kind, sharing
+from .codes import SUB_AREA_WORDS, shared_keys, shared_kind, sharing
 from .extractive import CODE_WORDS, ExtractiveComposer, follow_up_refusal, refusal
 from .feedback import Ratings
 from .followup import DOCUMENT_NOUNS, Resolution, resolve_follow_up
@@ -163,7 +163,8 @@ class Assistant:
         titled = [e.ids[0] for e in result.topic.entities if e.kind == "title" and len(e.ids) == 1]
         focus_id = resolution.section or (titled[0] if len(titled) == 1 else None)
         sections = self.retriever.sections()
-        lead, cards = sharing(sections, kind, next((s for s in sections if s.id == focus_id), None))
+        focus = next((s for s in sections if s.id == focus_id), None)
+        lead, cards = sharing(sections, kind, focus, sub_areas=bool(SUB_AREA_WORDS & set(result.topic.meta)))
         return (lead, cards) if cards else None
 
     def answer(self, question: str, history=(), *, codes=None, labels=None) -> Answer:

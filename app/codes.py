@@ -28,6 +28,11 @@ _NOUNS = {"code": CODE_WORDS, "label": LABEL_NOUNS, "source": SOURCE_NOUNS}
 # The attribute of the section the conversation is on ("that source", "its code", "those labels", "the same source").
 _REFERRED = re.compile(r"\b(?:that|this|those|these|its|their|(?:the\s+)?same)\s+(?:\w+\s+)?(" +
                        "|".join(sorted(CODE_WORDS | LABEL_NOUNS | SOURCE_NOUNS)) + r")\b", re.I)
+# "sub-area": a section under a parent area, not the area above it (of META_WORDS).
+SUB_AREA_WORDS = frozenset("subarea subareas sub-area sub-areas subsection subsections sub-section sub-sections"
+                           .split())
+# Words that say where else or how a section holds it ("Which other sub-area carries that code?"), not what about.
+_HOLDING = frozenset("elsewhere carry carries carried carrying".split())
 # Other sections than that one ("another card", "anywhere else"), not more of it ("What else does that source say?").
 _ELSEWHERE = re.compile(r"\b(?:other|another|elsewhere|(?:anywhere|somewhere|where)\s+else)\b", re.I)
 
@@ -36,7 +41,7 @@ def shared_kind(topic: Topic | None) -> str | None:
     """"code", "label" or "source" when the question asks which sections share one (naming none, and no topic), else
     None. A label the question seems to name beside "that label" ("Does any other card share that label?", where a
     label is called Other) is the word, not the label: "that label" says which one is meant."""
-    if topic is None or not set(topic.words) <= SHARE_WORDS | {"elsewhere"}:
+    if topic is None or not set(topic.words) <= SHARE_WORDS | _HOLDING:
         return None
     meta = set(topic.meta)
     kinds = [kind for kind, nouns in _NOUNS.items() if meta & nouns]
@@ -54,7 +59,8 @@ def shared_kind(topic: Topic | None) -> str | None:
 
 def about_last(topic: Topic) -> Topic:
     """A question asking what the section the conversation is on shares ("Are its sources used elsewhere?") with no
-    topic of its own: "elsewhere" is no topic word, and a label it seems to name beside "that label" is the word."""
+    topic of its own: "elsewhere", "carries" are no topic words, and a label it seems to name beside "that label" is
+    the word."""
     if not shared_kind(topic):
         return topic
     return replace(topic, words=(), entities=tuple(e for e in topic.entities if e.kind != "label"))
@@ -84,13 +90,14 @@ def titles_beside_label(topic: Topic) -> list:
     return [e for e in topic.entities if e.kind == "title" and not (said and (e.start, e.end) in labels)]
 
 
-def sharing(sections: Iterable[Section], kind: str, focus: Section | None = None) -> tuple[str, list[Section]]:
+def sharing(sections: Iterable[Section], kind: str, focus: Section | None = None, *,
+            sub_areas: bool = False) -> tuple[str, list[Section]]:
     """(how to introduce them, the sections that share a `kind` ("code", "label" or "source")): with a section the
     question is about, the others with its code, its label or any of its source keys and then that section (that
     section alone when no other has it); without one, every card whose code, or every section whose source, another
     has, grouped in document order; ("", []) when there is nothing to say (no code, label or source to share)."""
     if kind == "code":
-        return sharing_code(sections, focus)
+        return sharing_code(sections, focus, sub_areas=sub_areas)
     if focus is None or not (focus.label if kind == "label" else focus.citations):
         return sharing_source(sections) if kind == "source" and focus is None else ("", [])
     if kind == "label":
@@ -133,13 +140,16 @@ def sharing_source(sections: Iterable[Section]) -> tuple[str, list[Section]]:
         list({s.id: s for g in shared.values() for s in g}.values())
 
 
-def sharing_code(sections: Iterable[Section], focus: Section | None = None) -> tuple[str, list[Section]]:
+def sharing_code(sections: Iterable[Section], focus: Section | None = None, *,
+                 sub_areas: bool = False) -> tuple[str, list[Section]]:
     """(how to introduce them, the cards that share a code): with a section the question is about, the other cards
     with its code and then that section (that section alone when no other has it); without one, every card whose code
     another card has, grouped by code in document order, or ("", []) when no two cards share one."""
     cards = in_page_order(s for s in sections if s.kind == "card" and s.code)
     if focus is not None:
         others = [s for s in cards if s.code == focus.code and s.id != focus.id]
+        if sub_areas:  # "Which other sub-area …?": an area with no parent above it is no sub-area, so it comes last
+            others.sort(key=lambda s: s.parent is None)
         if not others:
             return f"No other section has the code **{code_label(focus)}** of **{focus.title}**:", [focus]
         verb = "shares" if len(others) == 1 else "share"

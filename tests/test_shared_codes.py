@@ -134,3 +134,12 @@ def test_a_question_about_shared_sources_lists_each_key_cited_twice(second_page)
     answer = second_page.answer("Do any cards cite the same source?")
     assert [c.title for c in answer.citations] == ["Third-party red teaming", "AI-assisted red teaming"]
     assert "Ganguli: **Third-party red teaming** and **AI-assisted red teaming**" in answer.text
+
+
+def test_a_sub_area_carrying_that_code_comes_before_the_area_above_it(assistant):
+    """"carry" says how a section holds a code, not a topic (before, the question was answered from the card itself);
+    the parent area has its sub-areas' code too, and comes after the sibling the question asks for."""
+    *_, answer = converse(assistant, ["What does the page say about forecasting the effects of AI on society?",
+                                      "Does any other sub-area carry its code?"])
+    assert [c.title for c in answer.citations] == ["System safety assessment", "Risk Assessment",
+                                                   "Downstream impact assessment and forecasting"]
