@@ -172,13 +172,13 @@ def judged(evidence: Evidence) -> tuple[float, float] | bool:
         return True
     rest = [w for w in evidence.words if w.name is None]
     if evidence.sources and says_how(rest):
-        # "What does Gutiérrez provide evidence for?": the key is the topic, one everyday word says how it is asked;
-        # two can name a topic of their own ("What did Wright conclude about interest rates?"), which the rule judges.
-        # A word the page uses asks about the key too ("What does the page attribute to Smith?").
+        # "What does Gutiérrez provide evidence for?": the key is the topic, one everyday word (or a page word: "What
+        # does the page attribute to Smith?") says how; two can name a topic ("What did Wright conclude about rates?").
         return True
-    if not evidence.names and asks_who_wrote(evidence.topic):
-        # "Who is the lead author of the source document?", "When was the report released?": who wrote or dated the
-        # document it names, one everyday word saying which or how, as beside a source key above.
+    if asks_who_wrote(evidence.topic) if not evidence.names else evidence.topic.rests_on and asks_who_wrote(
+            replace(evidence.topic, words=tuple(w.word for w in rest))):
+        # "When was the report released?": who wrote or dated the document it names, an everyday word saying which or
+        # how; "Did Google write the review this page relies on?": the page's own source, the name only a guess at it.
         return True
     if not evidence.names and evidence.topic.about_work and says_how(rest):
         # "What does the source report deliberately leave outside its scope?": what the source work says of itself

@@ -44,6 +44,16 @@ def test_a_bare_who_after_the_source_record_asks_who_wrote_it(third_page, shape)
     assert "Rivera" in who.text and "Song" in who.text
 
 
+def test_a_guess_at_who_wrote_the_pages_own_source_is_answered_from_its_record(second_page, third_page):
+    """A name the document never mentions, offered as a guess at who made the page's own source ("the guide behind
+    this page"), is no topic of its own: the record says who did. Before, the name was the topic and it was refused.
+    Without the page's source ("Who wrote the EU AI Act?") the name is the topic, refused as before."""
+    answer = second_page.answer("Was the field guide behind this page written by the Brookings Institution, or by whom?")
+    assert not answer.refused and answer.citations[0].title == "Red Teaming in Practice: A Field Guide"
+    assert "Doe, Jane" in answer.text
+    assert third_page.answer("Who wrote the EU AI Act?").refused
+
+
 def test_an_ordinal_before_a_noun_is_not_a_place_in_a_list(assistant):
     analyse = assistant.retriever.analyse
     assert not only_a_place("Who is its first author?", analyse)
