@@ -1,20 +1,21 @@
-"""Questions about which sections share a code, a label or a source ("Which two cards on this page share a code?",
-"Does another area share that code?", "Which area has the same code as metrology?", "Which other card cites that
-source?", "Does any other card share that label?"): answered from the code line, the label and the source keys the page
-gives its sections (the corpus layout), not from a search, which finds sections by their words and knows nothing of
-what they share.
+"""Questions about which sections share a code, a label or a source ("Which two cards on this page share a code?", "Does
+another area share that code?", "Which area has the same code as metrology?", "Which other card cites that source?",
+"Does any other card share that label?"): answered from the code line, the label and the source keys the page gives its
+sections (the corpus layout), not from a search, which finds sections by their words and knows nothing of what they
+share.
 
 The question asks about codes, labels or sources and how they are shared (a word for sharing, or the attribute of the
-section the conversation is on, "that source", beside "other", "else" or "too"), and has no topic words of its own; a
-code, label or key it names ("Which areas share the code 2.2.1?") is answered by the look-ups (app/extractive.py).
+section the conversation is on, "that source", beside "other", "another" or "elsewhere"), and has no topic words of its
+own; a code, label or key it names ("Which areas share the code 2.2.1?") is answered by the look-ups
+(app/extractive.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import replace
 from collections.abc import Iterable
+from dataclasses import replace
 
 from consensus_chat.ingest.section import Section, in_page_order
 from consensus_chat.ingest.words import SECTION_NOUNS
@@ -103,11 +104,7 @@ def sharing(sections: Iterable[Section], kind: str, focus: Section | None = None
     if kind == "label":
         cards = in_page_order(s for s in sections if s.kind == "card")
         others = [s for s in cards if s.label == focus.label and s.id != focus.id]
-        what, verb = f"the label **{focus.label}**", ("shares" if len(others) == 1 else "share")
-        if not others:
-            return f"No other section has {what} of **{focus.title}**:", [focus]
-        names = " and ".join(f"**{s.title}**" for s in others)
-        return f"{names} {verb} {what} with **{focus.title}**:", [*others, focus]
+        return _with_focus(others, focus, f"the label **{focus.label}**")
     keys = {key: n for n, key in enumerate(dict.fromkeys(focus.citations))}  # the section's first source first
     others = [s for s in in_page_order(sections) if s.id != focus.id and keys.keys() & set(s.citations)]
     others.sort(key=lambda s: min(keys[k] for k in s.citations if k in keys))
@@ -150,11 +147,7 @@ def sharing_code(sections: Iterable[Section], focus: Section | None = None, *,
         others = [s for s in cards if s.code == focus.code and s.id != focus.id]
         if sub_areas:  # "Which other sub-area …?": an area with no parent above it is no sub-area, so it comes last
             others.sort(key=lambda s: s.parent is None)
-        if not others:
-            return f"No other section has the code **{code_label(focus)}** of **{focus.title}**:", [focus]
-        verb = "shares" if len(others) == 1 else "share"
-        names = " and ".join(f"**{s.title}**" for s in others)
-        return f"{names} {verb} the code **{code_label(focus)}** with **{focus.title}**:", [*others, focus]
+        return _with_focus(others, focus, f"the code **{code_label(focus)}**")
     groups: dict[str, list[Section]] = {}
     for card in cards:
         groups.setdefault(card.code, []).append(card)
@@ -163,6 +156,14 @@ def sharing_code(sections: Iterable[Section], focus: Section | None = None, *,
         return "", []
     said = "; ".join(f"{code_label(g[0])}: " + " and ".join(f"**{s.title}**" for s in g) for g in shared)
     return f"{sum(map(len, shared))} sections share a code ({said}):", [s for g in shared for s in g]
+
+
+def _with_focus(others: list[Section], focus: Section, what: str) -> tuple[str, list[Section]]:
+    """The lead and list for the sections that have `what` (a code or a label) as `focus` does, then `focus`."""
+    if not others:
+        return f"No other section has {what} of **{focus.title}**:", [focus]
+    names = " and ".join(f"**{s.title}**" for s in others)
+    return f"{names} {'shares' if len(others) == 1 else 'share'} {what} with **{focus.title}**:", [*others, focus]
 
 
 def code_label(section) -> str:
