@@ -1,8 +1,8 @@
 """The blind test sets, scored apart from the development set and never read for ideas.
 
 A blind set (format: pages.json, one question file per page, conversations.jsonl) is written and
-committed before the changes it measures. `evals/blind42/` is the current one ("blind_test" in
-`eval --json`). `evals/blind41/` ("earlier_blind_test"), `evals/blind40/` ("fortieth_blind_test"), `evals/blind39/` ("thirty_ninth_blind_test"), `evals/blind38/` ("thirty_eighth_blind_test"), `evals/blind37/` ("thirty_seventh_blind_test"), `evals/blind36/` ("thirty_sixth_blind_test"), `evals/blind35/` ("thirty_fifth_blind_test"), `evals/blind34/` ("thirty_fourth_blind_test"), `evals/blind33/` ("thirty_third_blind_test"), `evals/blind32/` ("thirty_second_blind_test"), `evals/blind31/` ("thirty_first_blind_test"), `evals/blind30/` ("thirtieth_blind_test"), `evals/blind29/` ("twenty_ninth_blind_test"), `evals/blind28/` ("twenty_eighth_blind_test"), `evals/blind27/` ("twenty_seventh_blind_test"), `evals/blind26/` ("twenty_sixth_blind_test"), `evals/blind25/` ("twenty_fifth_blind_test"), `evals/blind24/` ("twenty_fourth_blind_test"), `evals/blind23/` ("twenty_third_blind_test"), `evals/blind22/` ("twenty_second_blind_test"), `evals/blind21/` ("twenty_first_blind_test"), `evals/blind20/` ("twentieth_blind_test"), `evals/blind19/` ("nineteenth_blind_test"), `evals/blind18/` ("eighteenth_blind_test"), `evals/blind17/` ("seventeenth_blind_test"), `evals/blind16/` ("sixteenth_blind_test"), `evals/blind15/` ("fifteenth_blind_test"), `evals/blind14/` ("fourteenth_blind_test"), `evals/blind13/` ("thirteenth_blind_test"), `evals/blind12/` ("twelfth_blind_test"), `evals/blind11/` ("eleventh_blind_test"), `evals/blind10/` ("tenth_blind_test"), `evals/blind9/` ("ninth_blind_test"), `evals/blind8/` ("eighth_blind_test"), `evals/blind7/` ("seventh_blind_test"), `evals/blind6/` ("sixth_blind_test"), `evals/blind5/` ("fifth_blind_test"), `evals/blind4/` ("fourth_blind_test"),
+committed before the changes it measures. `evals/blind43/` is the current one ("blind_test" in
+`eval --json`). `evals/blind42/` ("earlier_blind_test"), `evals/blind41/` ("forty_first_blind_test"), `evals/blind40/` ("fortieth_blind_test"), `evals/blind39/` ("thirty_ninth_blind_test"), `evals/blind38/` ("thirty_eighth_blind_test"), `evals/blind37/` ("thirty_seventh_blind_test"), `evals/blind36/` ("thirty_sixth_blind_test"), `evals/blind35/` ("thirty_fifth_blind_test"), `evals/blind34/` ("thirty_fourth_blind_test"), `evals/blind33/` ("thirty_third_blind_test"), `evals/blind32/` ("thirty_second_blind_test"), `evals/blind31/` ("thirty_first_blind_test"), `evals/blind30/` ("thirtieth_blind_test"), `evals/blind29/` ("twenty_ninth_blind_test"), `evals/blind28/` ("twenty_eighth_blind_test"), `evals/blind27/` ("twenty_seventh_blind_test"), `evals/blind26/` ("twenty_sixth_blind_test"), `evals/blind25/` ("twenty_fifth_blind_test"), `evals/blind24/` ("twenty_fourth_blind_test"), `evals/blind23/` ("twenty_third_blind_test"), `evals/blind22/` ("twenty_second_blind_test"), `evals/blind21/` ("twenty_first_blind_test"), `evals/blind20/` ("twentieth_blind_test"), `evals/blind19/` ("nineteenth_blind_test"), `evals/blind18/` ("eighteenth_blind_test"), `evals/blind17/` ("seventeenth_blind_test"), `evals/blind16/` ("sixteenth_blind_test"), `evals/blind15/` ("fifteenth_blind_test"), `evals/blind14/` ("fourteenth_blind_test"), `evals/blind13/` ("thirteenth_blind_test"), `evals/blind12/` ("twelfth_blind_test"), `evals/blind11/` ("eleventh_blind_test"), `evals/blind10/` ("tenth_blind_test"), `evals/blind9/` ("ninth_blind_test"), `evals/blind8/` ("eighth_blind_test"), `evals/blind7/` ("seventh_blind_test"), `evals/blind6/` ("sixth_blind_test"), `evals/blind5/` ("fifth_blind_test"), `evals/blind4/` ("fourth_blind_test"),
 `evals/blind3/` ("third_blind_test"), `evals/blind2/` ("second_blind_test") and `evals/blind/`
 ("first_blind_test") measured earlier turns; their figures were read then, so they no longer count as unseen. Each page is ingested into its own temporary index and its questions
 asked there; no scope rule was ever fitted on them, so every scope figure here is of the kind
@@ -15,11 +15,12 @@ from pathlib import Path
 
 from .page_sets import ROOT, SHIPPED_CORPUS, PageIndexes, by_slice, load_pages, search_questions, summary
 
-BLIND_DIR = ROOT / "evals" / "blind42"
+BLIND_DIR = ROOT / "evals" / "blind43"
 KIND = "blind test"
 # Every blind set, newest first: (key in `eval --json`, folder, kind, heading of its part of the report).
 _EARLIER = (  # (key, folder, ordinal): the sets that measured earlier turns; their figures were read then
-    ("earlier_blind_test", "blind41", "earlier"),
+    ("earlier_blind_test", "blind42", "earlier"),
+    ("forty_first_blind_test", "blind41", "forty-first"),
     ("fortieth_blind_test", "blind40", "fortieth"),
     ("thirty_ninth_blind_test", "blind39", "thirty-ninth"),
     ("thirty_eighth_blind_test", "blind38", "thirty-eighth"),
@@ -62,7 +63,7 @@ _EARLIER = (  # (key, folder, ordinal): the sets that measured earlier turns; th
 )
 SETS = (
     ("blind_test", BLIND_DIR, KIND,
-     "Blind test set (evals/blind42/: written before the changes it measures; scored, never read)"),
+     "Blind test set (evals/blind43/: written before the changes it measures; scored, never read)"),
     *((key, ROOT / "evals" / folder, f"{ordinal} blind test (figures read)",
        f"{ordinal.capitalize()} blind test set (evals/{folder}/: its figures were read in the turn it measured, "
        "so it is no longer unseen)") for key, folder, ordinal in _EARLIER),

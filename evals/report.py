@@ -126,7 +126,7 @@ def full_tables(report: dict, compact: bool = False) -> list[tuple[str, list[Tab
         scored = full.get(key)
         if key == "blind_test":
             parts.append((heading if scored else "Blind test set: not scored (--no-blind, a question file of your "
-                          "own, or no evals/blind42/pages.json)", blind_tables(scored)))
+                          "own, or no evals/blind43/pages.json)", blind_tables(scored)))
         elif scored:
             parts.append((heading, blind_tables(scored, heading.split(" (")[0])))
     return parts
