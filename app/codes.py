@@ -59,12 +59,28 @@ def shared_kind(topic: Topic | None) -> str | None:
 
 
 def about_last(topic: Topic) -> Topic:
-    """A question asking what the section the conversation is on shares ("Are its sources used elsewhere?") with no
-    topic of its own: "elsewhere", "carries" are no topic words, and a label it seems to name beside "that label" is
-    the word."""
-    if not shared_kind(topic):
+    """A question asking what the section the conversation is on shares ("Are its sources used elsewhere?") or holds
+    ("What code does it carry?") with no topic of its own: "elsewhere", "carries" are no topic words, and a label it
+    seems to name beside "that label" is the word."""
+    holds = bool(topic.words) and set(topic.words) <= _HOLDING and any(set(topic.meta) & n for n in _NOUNS.values())
+    if not (holds or shared_kind(topic)):
         return topic
     return replace(topic, words=(), entities=tuple(e for e in topic.entities if e.kind != "label"))
+
+
+def shared_back(question: str, topic: Topic, before: Topic) -> str | None:
+    """"Which other card shares it?" right after a question about one kind of thing a section has ("What label is that
+    card filed under?"): the question with the pronoun put as that thing ("Which other card shares that label?"), or
+    None. Only when the question before asked about exactly one kind (a code, a label or a source)."""
+    words = set(topic.words)
+    if shared_kind(topic) or not words & SHARE_WORDS or not words <= SHARE_WORDS | _HOLDING or topic.entities or (
+            not _ELSEWHERE.search(question)):
+        return None
+    kinds = [kind for kind, nouns in _NOUNS.items() if set(before.meta) & nouns]
+    pronoun = re.search(r"\b(?:it|them)\b", question, re.I)
+    if len(kinds) != 1 or pronoun is None:
+        return None
+    return f"{question[:pronoun.start()]}that {kinds[0]}{question[pronoun.end():]}"
 
 
 def asks_what_has_code(topic: Topic, kinds) -> bool:

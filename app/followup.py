@@ -40,8 +40,9 @@ from consensus_chat.ingest.section import asks_overview_line
 from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
-from .codes import about_last, shared_kind
-from .followup_context import INTERJECTION, fresh_question, names_last_section, points_back, section_using
+from .codes import about_last, shared_back, shared_kind
+from .followup_context import (INTERJECTION, acknowledged, fresh_question, names_last_section, points_back,
+                               section_using)
 from .followup_evidence import continues, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
@@ -90,11 +91,12 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     """
     if previous is None:
         return Resolution(question)
-    stripped = INTERJECTION.sub("", question)
+    stripped, closed = INTERJECTION.sub("", question), acknowledged(question)
     question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
     if (fresh := fresh_question(question)) is not None:
         return Resolution(fresh)  # "New question: why are old antibiotics scarce?", "Back to the page: who wrote it?"
     # "Is that source used on the other card too?" asks what the last section shares (app/codes.py): no pick.
+    question = shared_back(question, analyse(question), analyse(previous.resolved_question)) or question
     shares = shared_kind(analyse(question))
     picked = None if shares else _pick(question, previous, section_of, analyse)
     if picked is not None:
@@ -175,7 +177,7 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
                 "What would you like to know about the document?"))
         if own.words:
             joined = lambda title: search(f"{question.rstrip()} — {title}")  # noqa: E731 - the answer's search
-            found = continues(question, own, cited, search(question), joined)
+            found = continues(question, own, cited, search(question), joined, closed=closed)
             if found is None:
                 return Resolution(question)
             shown, joined_with, about = found

@@ -46,6 +46,15 @@ INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|h
                           r"(?:fine|right|sure|got it|understood)\s*[,.!;:]+\s*)+", re.I)  # "Fine." not "Fine-tuning"
 
 
+def acknowledged(question: str) -> bool:
+    """Does the question open with a whole sentence of reply to the last answer ("Thanks.", "OK!", "Fine;"), not a
+    word leading into it ("OK, and who wrote it?")? Such a sentence closes what was said: in the development
+    conversations (blind sets 7-42 and evals/conversations*.jsonl), all 82 turns opening with one ask about something
+    other than the sections of the turn before."""
+    said = INTERJECTION.match(question)
+    return said is not None and re.search(r"[.!;]", said.group(0)) is not None
+
+
 def fresh_question(question: str) -> str | None:
     """The question a user starts anew ("New question: why …?", "Back to the page: who wrote it?"; "Back to red teaming:
     why is it classed …?" asks about red teaming), or None: nothing said before is continued."""

@@ -91,13 +91,15 @@ def refers_back(question: str, question_topic, alone=None) -> bool:
             or _FRAGMENT.match(question) is not None)
 
 
-def continues(question: str, question_topic, cited: list, alone, joined) -> tuple | None:
+def continues(question: str, question_topic, cited: list, alone, joined, *, closed: bool = False) -> tuple | None:
     """(the cited section a follow-up with topic words continues, the title to join the question with, whether it
     is about that section whatever a search of it says), or None when it is a new topic. The title is the one the
     joined search used, so the answer reuses that search.
 
     `cited` are the last answer's sections in order; `alone` the search of the question by itself; `joined(title)`
-    searches the question joined with a section's title (called only when the decision needs it)."""
+    searches the question joined with a section's title (called only when the decision needs it). `closed`: the
+    user closed the last answer first ("Thanks. Is it going to rain in Manchester?"): a pronoun then need not point
+    back, so a name the document never uses in a question it does not cover is a new topic."""
     if not cited:
         return None
     top = alone.hits[0] if alone is not None and alone.hits else None  # in scope or not (see `same` below)
@@ -106,7 +108,7 @@ def continues(question: str, question_topic, cited: list, alone, joined) -> tupl
     shown = section_using(question_topic.words, cited)
     if covered and same is not None:
         return _on(shown or same)  # the search finds a section just shown: still on them
-    if not covered and _names(alone) and not points_back(question):
+    if not covered and _names(alone) and (closed or not points_back(question)):
         return None  # "Tell me about the Equifax data breach.": a name the document never uses, tied to nothing shown
     if elaborates(question_topic):
         return _on(shown or cited[0])  # "Give me an example", "Any more details?": more of what was just shown

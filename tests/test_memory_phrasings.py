@@ -200,3 +200,17 @@ def test_this_weekend_is_a_time_not_a_pointer_back(third_page, shape):
     *_, answer = converse(third_page, ["What are near misses?", "How cold will Oslo get this weekend?"], shape)
     assert answer.refused and not answer.citations
     assert points_back("What does this say?") and not points_back("Who won the cup this season?")
+
+
+@HISTORY_SHAPES
+def test_thanks_then_a_question_about_a_name_the_page_never_uses_starts_anew(third_page, shape):
+    """"Thanks." closes the last answer, so the "it" of "Is it going to rain …?" points back to nothing: the question
+    is judged alone and refused. Before, it was joined with the review's title and answered from it. Without a name
+    the document never uses, a pronoun after "Thanks." still continues."""
+    review = "Learning from Failure: Incident Reporting for Deployed Systems"
+    first = "Who are the authors of the incident reporting review?"
+    *_, rain = converse(third_page, [first, "Which industries are compared in it?",
+                                     "Thanks. Is it going to rain in Manchester tomorrow?"], shape)
+    assert rain.refused and not rain.citations
+    _, compared = converse(third_page, [first, "Thanks. Which industries are compared in it?"], shape)
+    assert not compared.refused and compared.citations[0].title == review

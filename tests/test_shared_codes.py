@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consensus_chat.retriever.wording import code_mentions
-from conftest import HISTORY_SHAPES, converse
+from conftest import CORPUS, HISTORY_SHAPES, converse, written_page_assistant
 
 METROLOGY = "Metrology for AI risk assessment"
 AUDIT = "Audit techniques and benchmarks"
@@ -143,3 +143,24 @@ def test_a_sub_area_carrying_that_code_comes_before_the_area_above_it(assistant)
                                       "Does any other sub-area carry its code?"])
     assert [c.title for c in answer.citations] == ["System safety assessment", "Risk Assessment",
                                                    "Downstream impact assessment and forecasting"]
+
+
+@HISTORY_SHAPES
+def test_which_other_card_shares_it_after_a_label_shares_that_label(second_page, shape):
+    """"it" is what the question before asked for (the label), so the answer lists the cards with that label; before,
+    "shares" was searched as a topic word and the answer was another red-teaming card."""
+    *_, answer = converse(second_page, ["How does automated jailbreak search help?",
+                                        "What label is that card filed under?", "Which other card shares it?"], shape)
+    assert [c.title for c in answer.citations] == ["AI-assisted red teaming", "Jailbreak evaluations"]
+    assert "Governance & Policy Processes" in answer.text
+
+
+def test_what_code_a_card_carries_is_its_code_on_a_page_that_uses_the_word(tmp_path_factory):
+    """"carry" beside "code" asks what the card has, not a topic: on a development page where other cards use "carry"
+    (blind set 41's forty-fifth page, now development data), the answer was another card's code."""
+    text = (CORPUS.parent.parent / "evals" / "blind41" / "forty-fifth-page.txt").read_text(encoding="utf-8")
+    page = written_page_assistant(text, "forty-fifth-page.txt", tmp_path_factory)
+    *_, answer = converse(page, ["Which sub-areas are listed under cross-contact in the kitchen?",
+                                 "Tell me about the third.", "What code does it carry?"])
+    small = "Separate preparation areas in small kitchens"
+    assert [c.title for c in answer.citations] == [small] and "coded **2.4 Premises Design" in answer.text
