@@ -57,6 +57,9 @@ contribution contributions contribute contributes contributed contributing
 conclude concludes concluded find finds found showed shown argue argues argued
 suggest suggests suggested propose proposes proposed note notes noted observe observes observed
 demonstrate demonstrates demonstrated material materials content information
+illustrate illustrates illustrated illustration illustrations describe describes described discuss discusses discussed
+highlight highlights highlighted emphasise emphasises emphasised emphasize emphasizes emphasized warn warns warned
+mention mentions mentioned
 recommend recommends recommended recommendation recommendations
 key keys draw drawing rely relies relied relying lean leans leaned leant leaning use uses used using
 credit credits credited attribute attributes attributed invoke invokes invoked depend depends depended

@@ -245,3 +245,14 @@ def test_a_name_of_200_capitalised_words_is_refused_quickly(retriever):
     assert not result.in_scope
     # Not a benchmark: a guard against a quadratic path over the name's words (it takes about 0.3 s here).
     assert elapsed < 5.0
+
+
+@pytest.mark.parametrize("question", ["What does Grosse's paper illustrate?", "What does Grosse describe?",
+                                      "What does Grosse's study highlight?"])
+def test_a_reporting_verb_beside_a_source_key_says_which_work_not_what_about(retriever, question):
+    """"illustrate", "describe", "highlight" are what a source does, as "show" and "argue" are: beside a key the page
+    cites they are no topic of their own. Before, the rare uncovered verb refused the question (a development page's
+    "What does Carlini's paper illustrate?")."""
+    result = retriever.search(question, k=3)
+    assert result.in_scope and result.hits[0].code == "1.1.1"
+    assert not retriever.search("What does the page illustrate about poetry?", k=3).in_scope
