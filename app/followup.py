@@ -42,8 +42,8 @@ from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .codes import about_last, shared_back, shared_kind
 from .followup_context import (INTERJECTION, acknowledged, fresh_question, names_last_section, points_back,
-                               section_using)
-from .followup_evidence import continues, own_words
+                               section_using, uses_any)
+from .followup_evidence import continues, covered_words, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
 from .ordinals import THING, counted, nothing_to_count, only_a_place, places_in
@@ -167,7 +167,9 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         # points back).
         if own.entities or not own.words and not points_back(question) or (
                 own.meta and own.words and not _document_beside_pronoun(question, own)
-                and getattr(search(question), "in_scope", False)):
+                and getattr(search(question), "in_scope", False)
+                and not (cited and points_back(question)
+                         and uses_any(covered_words(own.words, search(question)), cited[0]))):
             return Resolution(question)
         if own.words and (name := _named_elsewhere(question, previous, own, cited, search)):
             # "When did it come into force?" after "What does the EU AI Act require for high-risk systems?": the

@@ -214,3 +214,17 @@ def test_thanks_then_a_question_about_a_name_the_page_never_uses_starts_anew(thi
     assert rain.refused and not rain.citations
     _, compared = converse(third_page, [first, "Thanks. Which industries are compared in it?"], shape)
     assert not compared.refused and compared.citations[0].title == review
+
+
+@HISTORY_SHAPES
+def test_it_beside_a_layout_word_is_the_card_just_shown_when_that_card_uses_the_words(assistant, shape):
+    """"What are the three research directions it lists?" after the Risk Assessment card: the card uses "research", so
+    "it" may be that card, and the follow-up is decided as one (it continues). Before, a layout word beside covered
+    words made "it" the document's, and the answer was another card. "What does it say about metrology?" still
+    leaves for the card titled with its word."""
+    first = "Is there a card for risk assessment as a whole?"
+    *_, lists = converse(assistant, [first, "What code does it have?",
+                                     "What are the three research directions it lists?"], shape)
+    assert lists.citations[0].title == "Risk Assessment" and "metrology" in lists.text
+    _, metrology = converse(assistant, [first, "What does it say about metrology?"], shape)
+    assert metrology.citations[0].title == "Metrology for AI risk assessment"
