@@ -42,7 +42,7 @@ from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .codes import about_last, shared_back, shared_kind
 from .followup_context import (INTERJECTION, acknowledged, fresh_question, names_last_section, points_back,
-                               section_using, uses_any)
+                               section_using, uses_any, DOCUMENT_NOUNS)  # noqa: F401 - DOCUMENT_NOUNS re-exported
 from .followup_evidence import continues, covered_words, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
@@ -64,9 +64,6 @@ _BARE_WH = re.compile(r"^\W*(?:and\s+)?(when|who)\W*$", re.I)  # "When?", "Who?"
 DOCUMENT_DATE = "When was the document published?"
 DOCUMENT_AUTHORS = "Who wrote the document?"
 MAX_TOGETHER = 5  # a plural answers each listed section only for a short list (an overview lists every card)
-# Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
-DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
-guide guidebook handbook book books whitepaper text abstract introduction overview conclusion conclusions appendix""".split())
 # How a source is used ("Is an example source named?"): no word for a document, unlike "review" or "study".
 _SOURCE_USE = SOURCE_WORK_WORDS - frozenset("review reviews study studies".split())
 
@@ -189,6 +186,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         if wh and first is not None and (first.kind == "source" or wh == "when" and not first.year):
             # The record's date or authors ("Who?" of a report: who wrote it); a section without a date: the page's
             return Resolution(DOCUMENT_DATE if wh == "when" else DOCUMENT_AUTHORS)
+        if wh == "who" and first is not None:  # "Who?" of a card: whom it cites, as "Who is cited?" asks
+            return Resolution(f"Who is cited? — {first.title}", section=first.id, listed=previous.listed)
         base, said = previous.resolved_question, f"{previous.question.rstrip()} — "
         return Resolution(f"{question.rstrip()} — {base[len(said):] if base.startswith(said) else base}")
     first = shown or (section_of(previous.cited[0]) if previous.cited else None)

@@ -41,6 +41,10 @@ NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|oth
 # "Back to red teaming: why is it classed …?": the user names what the question returns to; that name is its topic.
 RETURN_TO = re.compile(rf"^\s*{_BACK_TO}\s+([^:;,.?!\u2014\u2013]{{2,60}}?)"
                        r"\s*[:;,.!\u2014\u2013-]+\s*(?=\S)", re.I)
+# Generic English nouns for a document (a subset of retriever.topic.META_WORDS).
+DOCUMENT_NOUNS = frozenset("""report reports paper papers document documents doc docs page pages article articles
+guide guidebook handbook book books whitepaper text abstract introduction overview conclusion conclusions
+appendix""".split())
 # "OK.", "thanks,", "Fine.": a reply to the last answer before the question, no topic of the question's.
 INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|thanks|thank you|alright|i see|hmm+)\b[\s,.!;:-]*|"
                           r"(?:fine|right|sure|got it|understood)\s*[,.!;:]+\s*)+", re.I)  # "Fine." not "Fine-tuning"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (HISTORY_SHAPES, SOURCE, CountingRetriever, api_picks, converse, first_id, history_as_pairs,
-                      history_as_state, mcp_chats, refused_follow_up)
+from conftest import (CORPUS, HISTORY_SHAPES, SOURCE, CountingRetriever, api_picks, converse, first_id,
+                      history_as_pairs, history_as_state, mcp_chats, refused_follow_up, written_page_assistant)
 
 from consensus_chat.app import chat, render
 from consensus_chat.app.followup_context import points_back
@@ -228,3 +228,20 @@ def test_it_beside_a_layout_word_is_the_card_just_shown_when_that_card_uses_the_
     assert lists.citations[0].title == "Risk Assessment" and "metrology" in lists.text
     _, metrology = converse(assistant, [first, "What does it say about metrology?"], shape)
     assert metrology.citations[0].title == "Metrology for AI risk assessment"
+
+
+@pytest.fixture(scope="module")
+def sixteenth_page(tmp_path_factory):
+    """Blind set 12's sixteenth page (now development data), on drowning in homes and villages."""
+    text = (CORPUS.parent.parent / "evals" / "blind12" / "sixteenth-page.txt").read_text(encoding="utf-8")
+    return written_page_assistant(text, "sixteenth-page.txt", tmp_path_factory)
+
+
+@HISTORY_SHAPES
+def test_a_bare_who_after_a_card_asks_whom_it_cites(sixteenth_page, shape):
+    """"Who?" after a card is "Who is cited?" of that card. Before, it was the last question again with "Who?" before
+    it ("Who? — Which card talks about covers for wells?"), which the page does not cover, and it was refused."""
+    card, who = converse(sixteenth_page, ["Which card talks about covers for wells?", "Who?"], shape)
+    assert not who.refused
+    assert who.citations[0].title == card.citations[0].title == "Covers for wells and water containers"
+    assert "Linnan" in who.text
