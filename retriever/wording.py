@@ -20,6 +20,15 @@ _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?
                         r"(?:i|we)\s+(?:don't|do\s+not|don’t)\s+care\s+(?:about|for))(?:\s+[^,:;?]{1,80}?)?)"
                         # A dash ends it only after a space ("the X stuff - what …"), not inside "chain-of-thought".
                         r"\s*(?:[,:;\u2014]|(?<=\s)[\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
+# An opening clause that says what is not wanted, in other words than the fixed openings above ("Leave benchmarks
+# aside: …", "Leave out anything about jailbreaks. …", "I don't need anything on databases; …", "Don't tell me about
+# cameras or fines; …", "Skip the outside red teams part and tell me about …"): it starts with a word that turns
+# something away (perhaps after "I"/"we") and ends at the first clause mark. Generic English, never a page's words.
+_EXCLUDING = re.compile(r"^\W*(?:(?:(?:i|we)\s+)?(?:don't|don’t|do\s+not)\s+(?:tell|want|need|care|give|show|include|"
+                        r"bother|worry)|never\s*mind|forget|skip(?:ping)?|ignor(?:e|ing)|leav(?:e|ing)|not|other\s+than|"
+                        r"apart\s+from|aside\s+from|besides|except)\b[^,:;?.\u2014]{0,100}?"
+                        r"(?:\s*(?:[,:;\u2014]|(?<=\s)[\u2013-]|\.(?=\s))|\s+and\s+(?=(?:tell|give|show|explain|focus)\b))"
+                        r"\s*(?=\S)", re.I)
 # "Which area is not about X but about Y?", "… isn't only about X but about Y": what the question asks is Y.
 _NOT_BUT = re.compile(r"\b(?:is\s+not|isn't|are\s+not|aren't|not)\s+(?:only\s+|just\s+|so\s+much\s+)?(?:about\s+|on\s+)?"
                       r"[^,.;:?]+?,?\s+but\s+(?:also\s+|rather\s+)?", re.I)
@@ -61,7 +70,7 @@ def set_aside(question: str) -> str:
     """The question without an opening clause that sets something aside ("Leaving leisure boating aside, what about
     ferries?" asks about ferries): the words of what is set aside would rank its sections first. Hand-written: a few
     fixed English openings, and the rest of the question must ask something."""
-    m = _SET_ASIDE.match(question)
+    m = _SET_ASIDE.match(question) or _EXCLUDING.match(question)
     if m is None:
         return question
     rest = question[m.end():]

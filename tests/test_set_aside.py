@@ -35,9 +35,28 @@ from consensus_chat.retriever.wording import contrasted, set_aside
     ("Not interested in chain-of-thought or explainability - what is known about internal cognition?",
      "what is known about internal cognition?"),
     ("Not the disclosure stuff – what about outside testers?", "what about outside testers?"),
+    # Other words that turn something away, at the start of the clause (_EXCLUDING).
+    ("Leave benchmarks aside: what about wider effects?", "what about wider effects?"),
+    ("Leave out anything about jailbreaks. What is said about generated attacks?",
+     "What is said about generated attacks?"),
+    ("Leaving out whistleblowers and regulators, what does an entry contain?", "what does an entry contain?"),
+    ("I don't need anything on databases; what about near misses?", "what about near misses?"),
+    ("Don't tell me about cameras or fines; what about drivers?", "what about drivers?"),
+    ("Skip the outside red teams part and tell me about generated attacks.", "tell me about generated attacks."),
+    ("I'm not sure what metrology is; can you explain?", "I'm not sure what metrology is; can you explain?"),
+    ("Don't models hide their reasoning, according to the page?",
+     "Don't models hide their reasoning, according to the page?"),  # a question, not a clause turning away
 ])
 def test_the_set_aside_clause_is_cut(question, rest):
     assert set_aside(question) == rest
+
+
+def test_a_clause_turning_something_away_in_other_words_ranks_what_is_asked(retriever):
+    """Before, "Leave benchmarks aside" was not read as an opening clause (a development question), and "benchmarks"
+    ranked the audit card first."""
+    result = retriever.search("Leave benchmarks aside: what does the page say about predicting AI's wider effects on "
+                              "society?", k=3)
+    assert result.in_scope and result.hits[0].title == "Downstream impact assessment and forecasting"
 
 
 def test_the_ranking_reads_what_is_asked(retriever):
