@@ -41,8 +41,9 @@ from consensus_chat.ingest.words import META_WORDS, SOURCE_WORK_WORDS
 from consensus_chat.retriever.evidence import ZIPF_COMMON, zipf
 
 from .codes import about_last, shared_back, shared_kind
-from .followup_context import (INTERJECTION, acknowledged, fresh_question, names_last_section, points_back,
-                               section_using, uses_any, DOCUMENT_NOUNS)  # noqa: F401 - DOCUMENT_NOUNS re-exported
+from .followup_context import (INTERJECTION, UNRELATED_REFUSAL, acknowledged, fresh_question, names_last_section,
+                               points_back, said_unrelated, section_using, uses_any,
+                               DOCUMENT_NOUNS)  # noqa: F401 - DOCUMENT_NOUNS re-exported
 from .followup_evidence import continues, covered_words, own_words
 from .followup_frame import is_question, substitute, swapped
 from .followup_refusal import after_refusal
@@ -91,7 +92,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
     stripped, closed = INTERJECTION.sub("", question), acknowledged(question)
     question = stripped if any(ch.isalnum() for ch in stripped) else question  # "OK. Who wrote this guide?"
     if (fresh := fresh_question(question)) is not None:
-        return Resolution(fresh)  # "New question: why are old antibiotics scarce?", "Back to the page: who wrote it?"
+        # "New question: why are old antibiotics scarce?", "Back to the page: who wrote it?"; "Unrelated: …": refused
+        return Resolution(fresh, refuse=UNRELATED_REFUSAL if said_unrelated(question, fresh, analyse) else "")
     # "Is that source used on the other card too?" asks what the last section shares (app/codes.py): no pick.
     question = shared_back(question, analyse(question), analyse(previous.resolved_question)) or question
     shares = shared_kind(analyse(question))

@@ -38,6 +38,26 @@ NEW_TOPIC = re.compile(r"^\s*(?:(?:(?:a|one|an)\s+)?(?:different|new|another|oth
                        r"to))\s+(?:the|this|your)\s+"
                        r"(?:page|document|text|report|guide)(?:\s+(?:again|itself))?(?=\s*[:;,.!\u2014\u2013-])"
                        r")\b[\s,.:;!\u2014\u2013-]*(?:but\s+)?", re.I)
+# An opener by which the user says the question has nothing to do with what came before, nor with the page
+# ("Unrelated: …", "Off topic: …", "Side question: …", "Random question: …"); not "Different question:", which
+# often returns to the page. In the development conversations all 95 turns opening with one ask about something the
+# page does not cover (a count over the data, as for `acknowledged`).
+_UNRELATED = re.compile(r"^\W*(?:(?:totally|completely|entirely)\s+)?(?:unrelated(?:ly)?|off[- ]topic|off\s+the\s+page|"
+                        r"(?:a\s+)?(?:quick\s+)?side\s+question|random\s+(?:one|question|thing))\b", re.I)
+UNRELATED_REFUSAL = ("You said this is unrelated to the document, so it is not answered from it. What would you like "
+                     "to know about the document?")
+
+
+def said_unrelated(question: str, rest: str, analyse) -> bool:
+    """Does the question open by saying it is unrelated ("Unrelated, but how do I clean leather boots?") while the rest
+    names nothing of the page (no section, key or code it names, no word for the document: "Unrelated, but what does
+    the page say about X?" asks the page)?"""
+    if _UNRELATED.match(question) is None:
+        return False
+    topic = analyse(rest)
+    return not topic.entities and not set(topic.meta) & DOCUMENT_NOUNS
+
+
 # "Back to red teaming: why is it classed …?": the user names what the question returns to; that name is its topic.
 RETURN_TO = re.compile(rf"^\s*{_BACK_TO}\s+([^:;,.?!\u2014\u2013]{{2,60}}?)"
                        r"\s*[:;,.!\u2014\u2013-]+\s*(?=\S)", re.I)

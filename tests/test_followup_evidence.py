@@ -237,7 +237,8 @@ def test_the_section_on_a_topic_names_that_topic(assistant, shape):
 @pytest.mark.parametrize("follow_up, alone", [
     ("Something different: how do I make a paper plane that flies far?", "how do I make a paper plane that flies far?"),
     ("Leaving that aside: what's the best snake to keep as a pet?", "what's the best snake to keep as a pet?"),
-    ("Unrelated, but how do I clean leather boots?", "how do I clean leather boots?"),
+    ("Different topic: how do I clean leather boots?", "how do I clean leather boots?"),
+    # "Unrelated, but …" is refused for saying so (test_memory_phrasings), keeping the question as asked.
 ])
 def test_an_opening_that_sets_the_last_topic_aside_asks_the_question_alone(assistant, follow_up, alone):
     _, answer = converse(assistant, ["What is metrology?", follow_up])

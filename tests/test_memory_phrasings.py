@@ -245,3 +245,24 @@ def test_a_bare_who_after_a_card_asks_whom_it_cites(sixteenth_page, shape):
     assert not who.refused
     assert who.citations[0].title == card.citations[0].title == "Covers for wells and water containers"
     assert "Linnan" in who.text
+
+
+@pytest.fixture(scope="module")
+def seventeenth_page(tmp_path_factory):
+    """Blind set 13's seventeenth page (now development data), on snakebite."""
+    text = (CORPUS.parent.parent / "evals" / "blind13" / "seventeenth-page.txt").read_text(encoding="utf-8")
+    return written_page_assistant(text, "seventeenth-page.txt", tmp_path_factory)
+
+
+@HISTORY_SHAPES
+def test_a_question_the_user_calls_unrelated_is_refused_unless_it_names_the_page(seventeenth_page, shape):
+    """"Unrelated, but how do I clean leather boots?" says itself that it is not about the document: refused, with a
+    question back, and the turn after it is refused as after any refusal. Before, on this page (which has a card on
+    boots), it was judged as a new question and answered from that card. Naming the document keeps the question the
+    page's own ("Off topic: who wrote this report?")."""
+    first = "Do boots prevent bites?"
+    *_, boots, why = converse(seventeenth_page, [first, "Unrelated, but how do I clean leather boots?", "Why?"], shape)
+    assert boots.refused and not boots.citations and "unrelated to the document" in boots.text
+    assert why.refused and not why.citations
+    _, report = converse(seventeenth_page, [first, "Off topic: who wrote this report?"], shape)
+    assert not report.refused and report.citations[0].kind == "source"
