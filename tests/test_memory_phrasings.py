@@ -214,6 +214,8 @@ def test_thanks_then_a_question_about_a_name_the_page_never_uses_starts_anew(thi
     assert rain.refused and not rain.citations
     _, compared = converse(third_page, [first, "Thanks. Which industries are compared in it?"], shape)
     assert not compared.refused and compared.citations[0].title == review
+    _, boeing = converse(third_page, [first, "Thanks. Does Boeing use it?"], shape)  # the cost (docs/scope.md)
+    assert boeing.refused
 
 
 @HISTORY_SHAPES
