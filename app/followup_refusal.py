@@ -50,7 +50,12 @@ def after_refusal(question: str, rest: str | None, *, analyse, search, section_o
     """The question to ask on its own after a refused turn, or None to refuse it again.
 
     `rest` is what follows a leading "and" / "what about" (None when the question has none); `analyse`, `search`,
-    `section_of` and `names_document(meta_word)` are the resolver's (app/followup.py)."""
+    `section_of` and `names_document(meta_word)` are the resolver's (app/followup.py). A question led by a preposition
+    ("In how many weeks?", "For how long?") hangs on the one before as a question after "and" does: it is read so;
+    not one of several clauses ("About red teaming: what do jailbreaks circumvent?" says what it is about first)."""
+    words = question.split(None, 1)
+    if rest is None and words and words[0].lower() in PREPOSITIONS and not re.search(r"[:;,\u2014]", question):
+        rest = question.strip().rstrip("?.!").strip()
     if rest is not None:
         if not rest:
             return None

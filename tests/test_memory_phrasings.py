@@ -268,3 +268,17 @@ def test_a_question_the_user_calls_unrelated_is_refused_unless_it_names_the_page
     assert why.refused and not why.citations
     _, report = converse(seventeenth_page, [first, "Off topic: who wrote this report?"], shape)
     assert not report.refused and report.citations[0].kind == "source"
+
+
+@HISTORY_SHAPES
+def test_a_question_led_by_a_preposition_after_a_refusal_is_refused_again(tmp_path_factory, shape):
+    """"In how many weeks?" hangs on the refused question as "And in France?" does. Before, it was searched alone and,
+    on a page that speaks of weeks (blind set 28's avalanche page, now development data), answered from a card. A
+    question of several clauses led by a preposition ("About snowpack tests: what does the page say?") still stands
+    alone."""
+    text = (CORPUS.parent.parent / "evals" / "blind28" / "thirty-second-page.txt").read_text(encoding="utf-8")
+    page = written_page_assistant(text, "thirty-second-page.txt", tmp_path_factory)
+    refused, weeks = converse(page, ["What is the capital of Peru?", "In how many weeks?"], shape)
+    assert refused.refused and weeks.refused and not weeks.citations
+    _, about = converse(page, ["What is the capital of Peru?", "About snowpack tests: what does the page say?"], shape)
+    assert not about.refused and about.citations[0].title == "Snowpack tests and weak layers"
