@@ -14,8 +14,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from consensus_chat.ingest.lookups import Lookups, normalise, normalise_with_offsets
-from consensus_chat.ingest.parser import TAG_KINDS
+from consensus_chat.ingest.lookups import Lookups, normalise_with_offsets
 from consensus_chat.ingest.section import Section
 from consensus_chat.ingest.vocabulary import analyzer_table, document_name_words
 from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURSE_OPENING, LAYOUT_WORDS, META_WORDS,
@@ -25,7 +24,7 @@ from consensus_chat.ingest.words import (ANSWER_FORM, AUTHORSHIP_WORDS, DISCOURS
 from consensus_chat.ingest.wordtable import wordpiece_lexicon  # noqa: F401 (re-exported: the retriever reads it here)
 
 from .keyphrases import find_key_phrases, phrase_table
-from .wording import LABEL_NOUNS, WORK_BEFORE, asks_of_work, code_mentions, document_verbs, names_document
+from .wording import LABEL_NOUNS, TAG_NAMES, WORK_BEFORE, asks_of_work, code_mentions, document_verbs, names_document
 
 LABEL_WORDS = LABEL_NOUNS | frozenset("category categories categorised categorized classified classification filed "
                                       "fall falls tagged taxonomy".split())  # the label nouns, and words for classing
@@ -35,8 +34,6 @@ AUTHOR_NOUNS = frozenset("author authors page".split())  # "Who heads the author
 LAYOUT_NOUNS = frozenset("code codes label labels category categories".split())
 RESEARCH_AREA_NOUNS = frozenset("area areas card cards section sections entry entries".split())  # "research cards"
 TAG_WORDS = frozenset("tag tags tagged tagging".split())
-# The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them.
-TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + [" lifecycle ", " life cycle stage ", " function "]))
 CITE_WORDS = frozenset("cite cites cited citing citation citations reference references referenced referencing "
                        "source sources".split())
 

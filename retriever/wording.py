@@ -6,7 +6,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from consensus_chat.ingest.lookups import normalise
+from consensus_chat.ingest.parser import TAG_KINDS
 from consensus_chat.ingest.words import AUTHORSHIP_WORDS, META_WORDS, REPORT_ASPECT_WORDS, content_parts, content_words, tokens
+
+# The kinds of tag the layout gives (ingest/parser.py), as a question names them, and shorter ways to say them ("the
+# stage tag"; a word alone counts only beside "tag", retriever/topic.py).
+TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + " lifecycle | life cycle stage | function | stage "
+                                 .split("|")))
 
 # "Leaving X aside, …", "Setting aside X: …", "Apart from X, …", "Forget X; …": an opening clause naming what is not asked.
 _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?]{1,80}?|[^,:;?]{1,80}?\s+aside)|"

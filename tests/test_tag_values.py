@@ -85,3 +85,14 @@ def test_a_kind_of_tag_in_two_words_names_the_tag_lines_without_the_word_tag(thi
     answer = third_page.answer("What's this page's lifecycle stage?")
     assert not answer.refused and [c.title for c in answer.citations] == ["Tags"] and "Deploy Model" in answer.text
     assert third_page.answer("What is the best actor?").refused  # one word of a kind ("actor") is an everyday word
+
+
+@pytest.mark.parametrize("question", ["What does the stage tag cover?", "What stage tag does it carry?",
+                                      "When is the model tested, per the stage tag?"])
+def test_the_stage_tag_is_the_lifecycle_stage_tag(second_page, question):
+    """"stage" beside "tag" names the lifecycle-stage tag, as "lifecycle" does; before, "stage" was a topic word and a
+    development page answered from a card. Without "tag" it is the everyday word."""
+    answer = second_page.answer(question)
+    assert not answer.refused and [c.title for c in answer.citations] == ["Tags"]
+    assert "Evaluate Model (lifecycle stage)" in answer.text
+    assert second_page.answer("What stage of development is red teaming at?").citations[0].title != "Tags"
