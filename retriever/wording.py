@@ -76,7 +76,8 @@ def split_parts(text: str) -> list[str]:
 def set_aside(question: str) -> str:
     """The question without an opening clause that sets something aside ("Leaving leisure boating aside, what about
     ferries?" asks about ferries): the words of what is set aside would rank its sections first. Hand-written: a few
-    fixed English openings, and the rest of the question must ask something."""
+    fixed English openings, or a clause starting with a word that turns something away (`_EXCLUDING`); the rest of the
+    question must ask something."""
     m = _SET_ASIDE.match(question) or _EXCLUDING.match(question)
     if m is None:
         return question
