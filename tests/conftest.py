@@ -166,6 +166,13 @@ def written_page_assistant(text: str, name: str, tmp_path_factory):
     return open_assistant(config=build_index(where / name, where / "idx"))
 
 
+def evals_page_assistant(path: str, tmp_path_factory):
+    """An Assistant over a page of evals/ (`path` under it: an earlier blind set's page, now development data), written
+    out into a new index of its own."""
+    return written_page_assistant((ROOT / "evals" / path).read_text(encoding="utf-8"), Path(path).name,
+                                  tmp_path_factory)
+
+
 def data_page_assistant(page: str, tmp_path_factory, embedder=None):
     """An Assistant over tests/data/`page` (a page nobody calibrated), in a new index of its own."""
     from consensus_chat.app import open_assistant

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import (CORPUS, HISTORY_SHAPES, SOURCE, CountingRetriever, api_picks, converse, first_id,
-                      history_as_pairs, history_as_state, mcp_chats, refused_follow_up, written_page_assistant)
+from conftest import (HISTORY_SHAPES, SOURCE, CountingRetriever, api_picks, converse, evals_page_assistant, first_id,
+                      history_as_pairs, history_as_state, mcp_chats, refused_follow_up)
 
 from consensus_chat.app import chat, render
 from consensus_chat.app.followup_context import points_back
@@ -235,8 +235,7 @@ def test_it_beside_a_layout_word_is_the_card_just_shown_when_that_card_uses_the_
 @pytest.fixture(scope="module")
 def sixteenth_page(tmp_path_factory):
     """Blind set 12's sixteenth page (now development data), on drowning in homes and villages."""
-    text = (CORPUS.parent.parent / "evals" / "blind12" / "sixteenth-page.txt").read_text(encoding="utf-8")
-    return written_page_assistant(text, "sixteenth-page.txt", tmp_path_factory)
+    return evals_page_assistant("blind12/sixteenth-page.txt", tmp_path_factory)
 
 
 @HISTORY_SHAPES
@@ -252,8 +251,7 @@ def test_a_bare_who_after_a_card_asks_whom_it_cites(sixteenth_page, shape):
 @pytest.fixture(scope="module")
 def seventeenth_page(tmp_path_factory):
     """Blind set 13's seventeenth page (now development data), on snakebite."""
-    text = (CORPUS.parent.parent / "evals" / "blind13" / "seventeenth-page.txt").read_text(encoding="utf-8")
-    return written_page_assistant(text, "seventeenth-page.txt", tmp_path_factory)
+    return evals_page_assistant("blind13/seventeenth-page.txt", tmp_path_factory)
 
 
 @HISTORY_SHAPES
@@ -276,8 +274,7 @@ def test_a_question_led_by_a_preposition_after_a_refusal_is_refused_again(tmp_pa
     on a page that speaks of weeks (blind set 28's avalanche page, now development data), answered from a card. A
     question of several clauses led by a preposition ("About snowpack tests: what does the page say?") still stands
     alone."""
-    text = (CORPUS.parent.parent / "evals" / "blind28" / "thirty-second-page.txt").read_text(encoding="utf-8")
-    page = written_page_assistant(text, "thirty-second-page.txt", tmp_path_factory)
+    page = evals_page_assistant("blind28/thirty-second-page.txt", tmp_path_factory)
     refused, weeks = converse(page, ["What is the capital of Peru?", "In how many weeks?"], shape)
     assert refused.refused and weeks.refused and not weeks.citations
     _, about = converse(page, ["What is the capital of Peru?", "About snowpack tests: what does the page say?"], shape)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from consensus_chat.retriever.wording import code_mentions
-from conftest import CORPUS, HISTORY_SHAPES, converse, written_page_assistant
+from conftest import HISTORY_SHAPES, converse, evals_page_assistant
 
 METROLOGY = "Metrology for AI risk assessment"
 AUDIT = "Audit techniques and benchmarks"
@@ -158,8 +158,7 @@ def test_which_other_card_shares_it_after_a_label_shares_that_label(second_page,
 def test_what_code_a_card_carries_is_its_code_on_a_page_that_uses_the_word(tmp_path_factory):
     """"carry" beside "code" asks what the card has, not a topic: on a development page where other cards use "carry"
     (blind set 41's forty-fifth page, now development data), the answer was another card's code."""
-    text = (CORPUS.parent.parent / "evals" / "blind41" / "forty-fifth-page.txt").read_text(encoding="utf-8")
-    page = written_page_assistant(text, "forty-fifth-page.txt", tmp_path_factory)
+    page = evals_page_assistant("blind41/forty-fifth-page.txt", tmp_path_factory)
     *_, answer = converse(page, ["Which sub-areas are listed under cross-contact in the kitchen?",
                                  "Tell me about the third.", "What code does it carry?"])
     small = "Separate preparation areas in small kitchens"
