@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from consensus_chat.ingest.section import Section, in_page_order
@@ -44,8 +44,7 @@ def shared_kind(topic: Topic | None) -> str | None:
     label is called Other) is the word, not the label: "that label" says which one is meant."""
     if topic is None or not set(topic.words) <= SHARE_WORDS | _HOLDING:
         return None
-    meta = set(topic.meta)
-    kinds = [kind for kind, nouns in _NOUNS.items() if meta & nouns]
+    kinds = _kinds_named(topic)
     if len(kinds) != 1:
         return None
     referred = _REFERRED.search(topic.question)
@@ -54,7 +53,7 @@ def shared_kind(topic: Topic | None) -> str | None:
     if any(e.kind in named for e in topic.entities):
         return None
     same = back and "same" in referred.group(0).lower()  # "the same source" says it is shared
-    shares = bool(SHARE_WORDS & {*topic.words, *meta}) or same or back and _ELSEWHERE.search(topic.question) is not None
+    shares = bool(SHARE_WORDS & {*topic.words, *topic.meta}) or same or back and _ELSEWHERE.search(topic.question) is not None
     return kinds[0] if shares else None
 
 
@@ -62,25 +61,32 @@ def about_last(topic: Topic) -> Topic:
     """A question asking what the section the conversation is on shares ("Are its sources used elsewhere?") or holds
     ("What code does it carry?") with no topic of its own: "elsewhere", "carries" are no topic words, and a label it
     seems to name beside "that label" is the word."""
-    holds = bool(topic.words) and set(topic.words) <= _HOLDING and any(set(topic.meta) & n for n in _NOUNS.values())
+    holds = bool(topic.words) and set(topic.words) <= _HOLDING and bool(_kinds_named(topic))
     if not (holds or shared_kind(topic)):
         return topic
     return replace(topic, words=(), entities=tuple(e for e in topic.entities if e.kind != "label"))
 
 
-def shared_back(question: str, topic: Topic, before: Topic) -> str | None:
+def shared_back(question: str, topic: Topic, before: Callable[[], Topic]) -> tuple[str, str] | None:
     """"Which other card shares it?" right after a question about one kind of thing a section has ("What label is that
-    card filed under?"): the question with the pronoun put as that thing ("Which other card shares that label?"), or
-    None. Only when the question before asked about exactly one kind (a code, a label or a source)."""
+    card filed under?"): (the question with the pronoun put as that thing, "Which other card shares that label?", and
+    that kind, as `shared_kind` reads it there), or None. Only when the question before (`before()`, analysed only
+    for a sharing question with a pronoun) asked about exactly one kind (a code, a label or a source)."""
     words = set(topic.words)
-    if shared_kind(topic) or not words & SHARE_WORDS or not words <= SHARE_WORDS | _HOLDING or topic.entities or (
-            not _ELSEWHERE.search(question)):
-        return None
-    kinds = [kind for kind, nouns in _NOUNS.items() if set(before.meta) & nouns]
     pronoun = re.search(r"\b(?:it|them)\b", question, re.I)
-    if len(kinds) != 1 or pronoun is None:
+    if pronoun is None or shared_kind(topic) or not words & SHARE_WORDS or not words <= SHARE_WORDS | _HOLDING or (
+            topic.entities or not _ELSEWHERE.search(question)):
         return None
-    return f"{question[:pronoun.start()]}that {kinds[0]}{question[pronoun.end():]}"
+    kinds = _kinds_named(before())
+    if len(kinds) != 1:
+        return None
+    return f"{question[:pronoun.start()]}that {kinds[0]}{question[pronoun.end():]}", kinds[0]
+
+
+def _kinds_named(topic: Topic) -> list[str]:
+    """The kinds of shared thing ("code", "label", "source") the question's meta words name."""
+    meta = set(topic.meta)
+    return [kind for kind, nouns in _NOUNS.items() if meta & nouns]
 
 
 def asks_what_has_code(topic: Topic, kinds) -> bool:

@@ -95,8 +95,8 @@ def resolve_follow_up(question: str, previous: Turn | None, *, analyse, search, 
         # "New question: why are old antibiotics scarce?", "Back to the page: who wrote it?"; "Unrelated: …": refused
         return Resolution(fresh, refuse=UNRELATED_REFUSAL if said_unrelated(question, fresh, analyse) else "")
     # "Is that source used on the other card too?" asks what the last section shares (app/codes.py): no pick.
-    question = shared_back(question, analyse(question), analyse(previous.resolved_question)) or question
-    shares = shared_kind(analyse(question))
+    asked, before = analyse(question), lambda: analyse(previous.resolved_question)
+    question, shares = shared_back(question, asked, before) or (question, shared_kind(asked))
     picked = None if shares else _pick(question, previous, section_of, analyse)
     if picked is not None:
         continuation = _CONTINUATION.search(picked.question)
