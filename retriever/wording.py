@@ -15,6 +15,9 @@ from consensus_chat.ingest.words import AUTHORSHIP_WORDS, META_WORDS, REPORT_ASP
 TAG_NAMES = tuple(dict.fromkeys([normalise(k) for k in TAG_KINDS] + " lifecycle | life cycle stage | function | stage "
                                  .split("|")))
 
+# The mark that ends an opening clause. A dash ends it only after a space ("the X stuff - what …"), not inside
+# "chain-of-thought".
+_CLAUSE_MARK = r"\s*(?:[,:;\u2014]|(?<=\s)[\u2013-]|\.(?=\s))"
 # "Leaving X aside, …", "Setting aside X: …", "Apart from X, …", "Forget X; …": an opening clause naming what is not asked.
 _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?]{1,80}?|[^,:;?]{1,80}?\s+aside)|"
                         r"(?:(?:apart|aside)\s+from|other\s+than|besides|except\s+for)\s+[^,:;?]{1,80}?|"
@@ -25,8 +28,7 @@ _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?
                         # "I'm not interested in X; …", "We don't care about X: …", "I'm not asking about X, …"
                         r"(?:i'?m|i’m|i\s+am|we'?re|we’re|we\s+are)\s+not\s+(?:interested\s+in|asking\s+about|after)|"
                         r"(?:i|we)\s+(?:don't|do\s+not|don’t)\s+care\s+(?:about|for))(?:\s+[^,:;?]{1,80}?)?)"
-                        # A dash ends it only after a space ("the X stuff - what …"), not inside "chain-of-thought".
-                        r"\s*(?:[,:;\u2014]|(?<=\s)[\u2013-]|\.(?=\s))\s*(?=\S)", re.I)
+                        + _CLAUSE_MARK + r"\s*(?=\S)", re.I)
 # An opening clause that says what is not wanted, in other words than the fixed openings above ("Leave benchmarks
 # aside: …", "Leave out anything about jailbreaks. …", "I don't need anything on databases; …", "Don't tell me about
 # cameras or fines; …", "Skip the outside red teams part and tell me about …"): it starts with a word that turns
@@ -34,8 +36,7 @@ _SET_ASIDE = re.compile(r"^\W*(?:(?:leaving|setting|putting)\s+(?:aside\s+[^,:;?
 _EXCLUDING = re.compile(r"^\W*(?:(?:(?:i|we)\s+)?(?:don't|don’t|do\s+not)\s+(?:tell|want|need|care|give|show|include|"
                         r"bother|worry)|never\s*mind|forget|skip(?:ping)?|ignor(?:e|ing)|leav(?:e|ing)|not|other\s+than|"
                         r"apart\s+from|aside\s+from|besides|except)\b[^,:;?.\u2014]{0,100}?"
-                        r"(?:\s*(?:[,:;\u2014]|(?<=\s)[\u2013-]|\.(?=\s))|\s+and\s+(?=(?:tell|give|show|explain|focus)\b))"
-                        r"\s*(?=\S)", re.I)
+                        r"(?:" + _CLAUSE_MARK + r"|\s+and\s+(?=(?:tell|give|show|explain|focus)\b))\s*(?=\S)", re.I)
 # "Which area is not about X but about Y?", "… isn't only about X but about Y": what the question asks is Y.
 _NOT_BUT = re.compile(r"\b(?:is\s+not|isn't|are\s+not|aren't|not)\s+(?:only\s+|just\s+|so\s+much\s+)?(?:about\s+|on\s+)?"
                       r"[^,.;:?]+?,?\s+but\s+(?:also\s+|rather\s+)?", re.I)
